@@ -1,0 +1,29 @@
+"""Exceptions of the auth package; the tree is drawn in ``api.auth``."""
+
+
+class AuthError(Exception):
+    """Base of every error raised by ``api.auth``."""
+
+
+class UnauthorizedError(AuthError):
+    """The credential is missing, malformed, expired, revoked or forged (HTTP 401)."""
+
+
+class ForbiddenError(AuthError):
+    """The credential is valid but may not do what was asked (HTTP 403)."""
+
+
+class RateLimitedError(AuthError):
+    """The principal exceeded its request budget (HTTP 429)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limit exceeded, retry after {retry_after:.3f}s")
+        self.retry_after = retry_after
+
+
+class KeySpecError(AuthError):
+    """An API key request names a bad scope, namespace, ttl or unknown key (HTTP 422)."""
+
+
+class IdempotencyConflictError(AuthError):
+    """An Idempotency-Key was reused with a different request (HTTP 409)."""
