@@ -1,0 +1,12 @@
+"""The systems bkg-db is measured against, each a :class:`bench.load.Peer`.
+
+- ``fsync_file``: ``write`` + ``fsync`` per record to one plain file (the floor of durability).
+- ``sqlite_txn``: SQLite in WAL mode, ``synchronous=FULL``, one INSERT per transaction, one
+  connection per thread.
+- ``eventsourcing``: the ``eventsourcing`` library's SQLite application recorder.
+- ``postgres``: single-row INSERTs into a temporary PostgreSQL cluster
+  (:func:`bench.peers.postgres.temporary_postgres`), ``synchronous_commit=on``.
+
+Every peer is a context manager: entering creates its files under the directory it is given,
+leaving closes them; the caller owns (and removes) the directory.
+"""

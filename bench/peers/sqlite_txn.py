@@ -1,0 +1,66 @@
+"""Peer (b): SQLite WAL, ``synchronous=FULL``, one INSERT per transaction per connection."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from bench.load import Write
+
+BUSY_TIMEOUT_S = 120.0
+"""Long enough that 64 writers queue on SQLite's lock instead of failing with SQLITE_BUSY."""
+
+
+class SqliteTxn:
+    """Each write is ``BEGIN IMMEDIATE; INSERT; COMMIT`` on the thread's own connection.
+
+    ``synchronous=FULL`` in WAL mode fsyncs the WAL at every commit, so an acknowledged
+    insert is durable: the same promise ours makes.
+    """
+
+    name = "sqlite_txn"
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "peer.sqlite3"
+
+    def __enter__(self) -> SqliteTxn:
+        with closing(self._connect()) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def count(self) -> int:
+        """Rows committed so far (for tests)."""
+        with closing(self._connect()) as conn:
+            row = conn.execute("SELECT count(*) FROM events").fetchone()
+        return int(row[0])
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    @contextmanager
+    def session(self) -> Iterator[Write]:
+        """The thread's own connection; one transaction per write."""
+        with closing(self._connect()) as conn:
+
+            def write(payload: bytes) -> None:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO events (payload) VALUES (?)", (payload,))
+                conn.execute("COMMIT")
+
+            yield write

@@ -1,0 +1,25 @@
+"""Operation counts: one knob so ``--quick`` and the smoke test shrink every scenario alike."""
+
+from __future__ import annotations
+
+import os
+
+SMOKE_ENV = "BKG_BENCH_SMOKE"
+"""Set to ``1`` to run every scenario with tiny counts (the test suite's smoke run)."""
+
+QUICK_FACTOR = 0.1
+SMOKE_FACTOR = 0.002
+
+
+def smoke() -> bool:
+    """True when the smoke setting is on: counts far below ``--quick``, shape only."""
+    return os.environ.get(SMOKE_ENV, "") not in ("", "0")
+
+
+def scaled(full: int, *, quick: bool, minimum: int = 1) -> int:
+    """``full`` operations for a full run, a tenth with ``--quick``, a sliver for smoke.
+
+    Never below ``minimum``, so every concurrency point still gets work to do.
+    """
+    factor = SMOKE_FACTOR if smoke() else QUICK_FACTOR if quick else 1.0
+    return max(minimum, int(full * factor))
