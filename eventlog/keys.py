@@ -1,0 +1,154 @@
+"""Ed25519 signing keys, seals over the hash chain, and key announcements.
+
+The writer signs every group commit with its current key. Public keys travel inside the
+log itself: LSN 1 announces the first key, and a rotation appends a `key.rotated` system
+event endorsed by the previous key, so a verifier outside the process needs nothing but
+the log (or, to pin trust, the exported first key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from eventlog.errors import SigningKeyError
+from eventlog.framing import LSN_FIELD
+
+SEAL_CONTEXT = b"bkg-seal-v1"
+ENDORSE_CONTEXT = b"bkg-key-v1"
+MANIFEST_CONTEXT = b"bkg-manifest-v1"
+KEY_EVENT_KIND = "system"
+
+
+def key_id_of(public_bytes: bytes) -> str:
+    """A short, stable name for a public key: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(public_bytes).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private Ed25519 key with its id; stored as 32 raw bytes in a 0600 file."""
+
+    private: Ed25519PrivateKey = field(repr=False)
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load(cls, path: Path) -> SigningKey:
+        try:
+            raw = path.read_bytes()
+            return cls(Ed25519PrivateKey.from_private_bytes(raw))
+        except (OSError, ValueError) as exc:
+            raise SigningKeyError(f"cannot load signing key {path}: {exc}") from exc
+
+    def save(self, path: Path) -> None:
+        """Write the key readable by its owner only, created with that mode from the start."""
+        raw = self.private.private_bytes_raw()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, raw)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @property
+    def public_bytes(self) -> bytes:
+        return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(self.public_bytes)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+
+def seal_message(lsn: int, chain_head: bytes) -> bytes:
+    return SEAL_CONTEXT + LSN_FIELD.pack(lsn) + chain_head
+
+
+def seal_body(key: SigningKey, lsn: int, chain_head: bytes) -> bytes:
+    """The body of a seal frame: who signed, the signature, and the head it covers."""
+    signature = key.sign(seal_message(lsn, chain_head))
+    return msgpack.packb([key.key_id, signature, chain_head], use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def parse_seal(body: bytes) -> tuple[str, bytes, bytes]:
+    fields = msgpack.unpackb(body, raw=False)
+    if not isinstance(fields, list) or len(fields) != 3:
+        raise ValueError("seal body is not [key_id, signature, chain_head]")
+    key_id, signature, chain_head = fields
+    return str(key_id), bytes(signature), bytes(chain_head)
+
+
+def announcement(new: SigningKey, previous: SigningKey | None, reason: str) -> dict[str, Any]:
+    """Payload of the system event that introduces a key, endorsed by its predecessor."""
+    payload: dict[str, Any] = {
+        "type": "key.announced" if previous is None else "key.rotated",
+        "key_id": new.key_id,
+        "public_key": new.public_bytes,
+        "reason": reason,
+    }
+    if previous is not None:
+        payload["previous_key_id"] = previous.key_id
+        payload["endorsement"] = previous.sign(ENDORSE_CONTEXT + new.public_bytes)
+    return payload
+
+
+class KeyRing:
+    """The public keys a verifier trusts, grown by following announcements in the log."""
+
+    def __init__(self, trusted: dict[str, bytes] | None = None) -> None:
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self.pinned = bool(trusted)
+        for key_id, raw in (trusted or {}).items():
+            self._keys[key_id] = Ed25519PublicKey.from_public_bytes(raw)
+
+    def __contains__(self, key_id: str) -> bool:
+        return key_id in self._keys
+
+    def public_keys(self) -> dict[str, bytes]:
+        return {k: v.public_bytes(Encoding.Raw, PublicFormat.Raw) for k, v in self._keys.items()}
+
+    def verify(self, key_id: str, signature: bytes, message: bytes) -> bool:
+        key = self._keys.get(key_id)
+        if key is None:
+            return False
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+    def learn(self, payload: Any) -> str | None:
+        """Accept a key announcement if it is trustworthy; return why not, or None.
+
+        The first announcement is trusted on first use unless keys were pinned; every later
+        key must be endorsed by a key already in the ring.
+        """
+        if not isinstance(payload, dict) or payload.get("type") not in (
+            "key.announced",
+            "key.rotated",
+        ):
+            return None
+        raw = bytes(payload.get("public_key", b""))
+        if key_id_of(raw) != payload.get("key_id"):
+            return "announced key id does not match its public key"
+        previous = payload.get("previous_key_id")
+        if previous is None:
+            if self._keys and payload["key_id"] not in self._keys:
+                return "unendorsed key announced after the first"
+        elif not self.verify(previous, bytes(payload.get("endorsement", b"")), ENDORSE_CONTEXT + raw):
+            return f"key {payload['key_id']} is not endorsed by {previous}"
+        self._keys[payload["key_id"]] = Ed25519PublicKey.from_public_bytes(raw)
+        return None

@@ -1,0 +1,166 @@
+"""Reading records back: from the writer's own process, or from any other process.
+
+A read walks segment files through `mmap`, starting from the sparse index entry at or
+before the wanted LSN, and checks CRCs, order and the hash chain as it goes. Inside the
+writer's process a read stops at the durable end the writer reports; another process
+(the CLI while a server runs) sees exactly the records some seal covers.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventlog.errors import CorruptLogError
+from eventlog.framing import GENESIS_HASH, HEADER_SIZE, FrameError
+from eventlog.record import Record, unpack_body
+from eventlog.segments import (
+    SEGMENT_HEADER_SIZE,
+    Manifest,
+    SparseIndex,
+    decode_segment_header,
+    index_path,
+    list_segments,
+    manifest_path,
+)
+from eventlog.walk import ChainBreak, Cursor, walk_events
+
+
+@dataclass(frozen=True)
+class Span:
+    """A readable stretch of one segment: up to `end` bytes, or to EOF while unsealed."""
+
+    base_lsn: int
+    path: Path
+    prev_chain: bytes
+    last_lsn: int | None
+    end: int | None
+    index: SparseIndex | None
+    live: bool = False
+
+
+def read_spans(
+    spans: list[Span], from_lsn: int, to_lsn: int | None = None
+) -> Iterator[Record]:
+    for span in spans:
+        if span.last_lsn is not None and span.last_lsn < from_lsn:
+            continue
+        if to_lsn is not None and span.base_lsn > to_lsn:
+            return
+        yield from _read_span(span, from_lsn, to_lsn)
+
+
+def _start(span: Span, from_lsn: int) -> Cursor:
+    point = span.index.floor(from_lsn) if span.index else None
+    if point is None:
+        return Cursor.at(span.base_lsn - 1, span.prev_chain, SEGMENT_HEADER_SIZE)
+    lsn, offset, chain_before = point
+    return Cursor.at(lsn - 1, chain_before, offset)
+
+
+def _read_span(span: Span, from_lsn: int, to_lsn: int | None) -> Iterator[Record]:
+    with open(span.path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        end = size if span.end is None else min(span.end, size)
+        if end <= SEGMENT_HEADER_SIZE:
+            return
+        with mmap.mmap(handle.fileno(), end, prot=mmap.PROT_READ) as mapped:
+            yield from _walk_mapped(span, mapped, from_lsn, to_lsn)
+
+
+def _walk_mapped(
+    span: Span, mapped: mmap.mmap, from_lsn: int, to_lsn: int | None
+) -> Iterator[Record]:
+    cursor = _start(span, from_lsn)
+    try:
+        for event in walk_events(mapped, cursor):
+            if event.lsn < from_lsn:
+                continue
+            if to_lsn is not None and event.lsn > to_lsn:
+                return
+            yield _record(mapped, event.offset, event.end, event.lsn, event.chain)
+    except FrameError as exc:
+        if not span.live:
+            raise CorruptLogError(
+                f"segment {span.path.name}: {exc} at offset {exc.offset}",
+                lsn=cursor.sealed_lsn + 1,
+                path=str(span.path),
+                offset=exc.offset,
+            ) from exc
+        # The newest segment of a log another process writes: a group is being written.
+    except ChainBreak as exc:
+        raise CorruptLogError(
+            f"segment {span.path.name}: {exc}", lsn=exc.lsn, path=str(span.path), offset=exc.offset
+        ) from exc
+
+
+def _record(mapped: mmap.mmap, offset: int, end: int, lsn: int, chain: bytes) -> Record:
+    frame = mapped[offset:end]
+    version, ts_us, kind, actor, namespace, payload = unpack_body(frame[HEADER_SIZE:])
+    return Record(lsn, ts_us, kind, actor, namespace, payload, version, chain, frame)
+
+
+def load_index(segment: Path) -> SparseIndex | None:
+    """A sealed segment's index, or None when it is missing or damaged (it is derived)."""
+    try:
+        return SparseIndex.from_bytes(index_path(segment).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+class LogReader:
+    """Read-only access to a log directory, safe while a writer in another process runs."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = Path(log_dir)
+        if not self.log_dir.is_dir():
+            raise CorruptLogError(f"{self.log_dir} is not a log directory", lsn=1)
+
+    def spans(self) -> list[Span]:
+        spans: list[Span] = []
+        prev_chain = GENESIS_HASH
+        segments = list_segments(self.log_dir)
+        for position, (base, path) in enumerate(segments):
+            manifest = _manifest(path)
+            if manifest is not None:
+                spans.append(
+                    Span(base, path, prev_chain, manifest.last_lsn, manifest.bytes, load_index(path))
+                )
+                prev_chain = bytes.fromhex(manifest.chain_head)
+                continue
+            live = position == len(segments) - 1
+            try:
+                _, prev_chain = decode_segment_header(path.read_bytes()[:SEGMENT_HEADER_SIZE])
+            except ValueError as exc:
+                if live:
+                    break
+                raise CorruptLogError(f"segment {path.name}: {exc}", lsn=base) from exc
+            spans.append(Span(base, path, prev_chain, None, None, None, live=live))
+        return spans
+
+    def read(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[Record]:
+        return read_spans(self.spans(), from_lsn, to_lsn)
+
+    @property
+    def head_lsn(self) -> int:
+        """The last sealed LSN: a scan of the newest segment only."""
+        spans = self.spans()
+        if not spans:
+            return 0
+        last = spans[-1]
+        head = last.base_lsn - 1
+        for record in read_spans([last], last.base_lsn):
+            head = record.lsn
+        return head
+
+
+def _manifest(path: Path) -> Manifest | None:
+    try:
+        return Manifest.from_json(manifest_path(path).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        raise CorruptLogError(f"manifest of {path.name} is unreadable: {exc}", lsn=0) from exc

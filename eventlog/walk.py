@@ -1,0 +1,106 @@
+"""Walking the frames of a segment while checking order, chain and seals.
+
+Recovery, the reader and `verify` all walk segments the same way; they differ only in how
+much they check (signatures need a key ring) and what they do at the first bad frame.
+Events become visible to a reader only once a seal covers them: frames after the last
+seal are a group still being written, or a torn one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from eventlog.framing import HEADER, HEADER_SIZE, MAX_BODY, FrameError, FrameType
+from eventlog.keys import KeyRing, parse_seal, seal_message
+
+
+class ChainBreak(ValueError):
+    """Frames that are each intact but do not follow on: a gap, a repeat, a bad seal."""
+
+    def __init__(self, message: str, lsn: int, offset: int) -> None:
+        super().__init__(message)
+        self.lsn = lsn
+        self.offset = offset
+
+
+@dataclass
+class Cursor:
+    """Where a walk stands: the last event seen and the last seal that covered events."""
+
+    lsn: int
+    chain: bytes
+    offset: int
+    sealed_lsn: int
+    sealed_chain: bytes
+    sealed_offset: int
+    seal_key_id: str = ""
+
+    @classmethod
+    def at(cls, lsn: int, chain: bytes, offset: int) -> Cursor:
+        return cls(lsn, chain, offset, lsn, chain, offset)
+
+
+@dataclass(frozen=True, slots=True)
+class WalkedEvent:
+    lsn: int
+    offset: int
+    end: int
+    chain: bytes
+
+
+def walk_events(
+    data: bytes | memoryview, cursor: Cursor, ring: KeyRing | None = None
+) -> Iterator[WalkedEvent]:
+    """Yield sealed events from `cursor.offset` on, advancing `cursor` as frames pass.
+
+    Raises FrameError at the first frame that is not intact and ChainBreak at the first one
+    that does not follow on. Events of a group are held back until its seal arrives, so a
+    caller sees only what a seal covers; with a ring, seal signatures are checked too.
+    """
+    sha256, crc32, unpack_from = hashlib.sha256, zlib.crc32, HEADER.unpack_from
+    size, offset, pending = len(data), cursor.offset, []
+    while offset < size:
+        if size - offset < HEADER_SIZE:
+            raise FrameError("frame header cut short", offset, truncated=True)
+        length, crc, frame_type, lsn = unpack_from(data, offset)
+        end = offset + HEADER_SIZE + length
+        if length > MAX_BODY:
+            raise FrameError(f"frame length {length} is implausible", offset, truncated=False)
+        if end > size:
+            raise FrameError("frame body cut short", offset, truncated=True)
+        tail = data[offset + 8 : end]
+        if crc32(tail) != crc:
+            raise FrameError("frame CRC mismatch", offset, truncated=False)
+        if frame_type == FrameType.EVENT:
+            if lsn != cursor.lsn + 1:
+                raise ChainBreak(f"expected LSN {cursor.lsn + 1}, found {lsn}", cursor.lsn + 1, offset)
+            cursor.chain = sha256(cursor.chain + tail).digest()
+            cursor.lsn = lsn
+            pending.append(WalkedEvent(lsn, offset, end, cursor.chain))
+        elif frame_type == FrameType.SEAL:
+            _check_seal(bytes(data[offset + HEADER_SIZE : end]), lsn, cursor, offset, ring)
+            yield from pending
+            pending.clear()
+            cursor.sealed_lsn, cursor.sealed_chain, cursor.sealed_offset = lsn, cursor.chain, end
+        else:
+            raise FrameError(f"unknown frame type {frame_type}", offset, truncated=False)
+        offset = cursor.offset = end
+
+
+def _check_seal(body: bytes, lsn: int, cursor: Cursor, offset: int, ring: KeyRing | None) -> None:
+    """A seal must cover exactly the events walked so far, and (with a ring) be signed."""
+    try:
+        key_id, signature, head = parse_seal(body)
+    except (ValueError, TypeError) as exc:
+        raise ChainBreak(f"unreadable seal: {exc}", cursor.sealed_lsn + 1, offset) from exc
+    if lsn != cursor.lsn or lsn <= cursor.sealed_lsn:
+        raise ChainBreak(f"seal for LSN {lsn} after LSN {cursor.lsn}", cursor.sealed_lsn + 1, offset)
+    if head != cursor.chain:
+        raise ChainBreak("seal does not match the hash chain", cursor.sealed_lsn + 1, offset)
+    if ring is not None and not ring.verify(key_id, signature, seal_message(lsn, head)):
+        reason = "unknown signing key" if key_id not in ring else "bad seal signature"
+        raise ChainBreak(f"{reason} ({key_id})", cursor.sealed_lsn + 1, offset)
+    cursor.seal_key_id = key_id

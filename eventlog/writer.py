@@ -1,0 +1,313 @@
+"""The log writer: many appenders, one thread, one fsync and one signature per group.
+
+Appenders (threads or asyncio tasks) `submit` an entry and get its LSN at once; a single
+writer thread takes everything queued, frames it, extends the hash chain, signs the head,
+writes the group with one `pwrite` and one `fdatasync`, and only then resolves the
+appenders' futures and wakes readers. Nothing is readable before it is durable.
+
+If a group cannot be written, the segment is cut back to where it was, that group and
+everything queued behind it fail with AppendError, and the next LSN falls back to the
+head: the log never has a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eventlog.errors import AppendError, LogError
+from eventlog.framing import GENESIS_HASH, FrameType, chain_next, encode_frame
+from eventlog.keys import KEY_EVENT_KIND, SigningKey, announcement, seal_body
+from eventlog.lock import DirectoryLock
+from eventlog.options import LogOptions
+from eventlog.reader import Span, load_index, read_spans
+from eventlog.record import Entry, Record, pack_body, pack_payload
+from eventlog.recovery import RecoveredLog, SealedSegment, recover
+from eventlog.segment_writer import ActiveSegment
+from eventlog.segments import SparseIndex, list_segments, manifest_path
+from eventlog.waiters import HeadWaiters
+
+
+@dataclass
+class Pending:
+    """An entry on its way to disk: its LSN and commit time are known at once."""
+
+    lsn: int
+    ts_us: int
+    body: bytes
+    future: Future[int] = field(default_factory=Future)
+    next_key: SigningKey | None = None
+
+
+class EventLog:
+    """The single writer of a log directory. Create with `create` or `open`."""
+
+    def __init__(self, log_dir: Path, key: SigningKey, options: LogOptions, lock: DirectoryLock):
+        self.log_dir = log_dir
+        self.options = options
+        self.notes: list[str] = []
+        self._key = key
+        self._lock = lock
+        self._cond = threading.Condition()
+        self._queue: list[Pending] = []
+        self._queued_bytes = 0
+        self._closing = False
+        self._waiters = HeadWaiters()
+        self._sealed: list[SealedSegment] = []
+        self._active: ActiveSegment
+        self._index = SparseIndex()
+        self._head_lsn = 0
+        self._chain = GENESIS_HASH
+        self._next_lsn = 1
+        self._last_ts = 0
+        self._thread = threading.Thread(target=self._run, name="bkg-log-writer", daemon=True)
+
+    # -- opening and closing -------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, log_dir: Path, signing_key: SigningKey, options: LogOptions | None = None
+    ) -> EventLog:
+        """Start a new, empty log whose first record announces the signing key."""
+        log_dir = Path(log_dir)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        lock = DirectoryLock(log_dir)
+        if list_segments(log_dir):
+            lock.release()
+            raise LogError(f"{log_dir} already holds a log")
+        log = cls(log_dir, signing_key, options or LogOptions(), lock)
+        log._active = ActiveSegment.create(log_dir, 1, GENESIS_HASH)
+        log._thread.start()
+        log.append(Entry(KEY_EVENT_KIND, announcement(signing_key, None, "init")))
+        return log
+
+    @classmethod
+    def open(
+        cls, log_dir: Path, signing_key: SigningKey, options: LogOptions | None = None
+    ) -> EventLog:
+        """Open an existing log for writing, repairing a torn tail first."""
+        log_dir = Path(log_dir)
+        options = options or LogOptions()
+        lock = DirectoryLock(log_dir)
+        try:
+            recovered = recover(log_dir, options.index_every)
+        except BaseException:
+            lock.release()
+            raise
+        log = cls(log_dir, signing_key, options, lock)
+        log._resume(recovered)
+        log._thread.start()
+        return log
+
+    def _resume(self, recovered: RecoveredLog) -> None:
+        cursor = recovered.cursor
+        self.notes = recovered.notes
+        self._sealed = recovered.sealed
+        self._head_lsn, self._chain = cursor.lsn, cursor.chain
+        self._next_lsn = cursor.lsn + 1
+        if recovered.active_path is None:
+            self._active = ActiveSegment.create(self.log_dir, cursor.lsn + 1, cursor.chain)
+            return
+        prev = bytes.fromhex(self._sealed[-1].manifest.chain_head) if self._sealed else GENESIS_HASH
+        self._active = ActiveSegment(recovered.active_path, recovered.active_base, prev, cursor.offset)
+        self._index = recovered.index
+        last = self.read_last()
+        self._last_ts = last.ts_us if last else 0
+
+    def read_last(self) -> Record | None:
+        head = self.head_lsn
+        return next(iter(self.read(head, head)), None) if head else None
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer thread and release the directory."""
+        with self._cond:
+            if self._closing:
+                return
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        self._active.close()
+        self._lock.release()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- appending -----------------------------------------------------------------------
+
+    def submit(self, entry: Entry) -> Pending:
+        """Queue an entry; its LSN is fixed now, its future resolves once it is durable."""
+        packed = pack_payload(entry.payload)
+        return self._enqueue(entry, packed, None)
+
+    def _enqueue(self, entry: Entry, packed: bytes, next_key: SigningKey | None) -> Pending:
+        if len(packed) > self.options.max_record_bytes:
+            raise AppendError(
+                f"record of {len(packed)} bytes exceeds the limit of "
+                f"{self.options.max_record_bytes}"
+            )
+        with self._cond:
+            if self._closing:
+                raise AppendError("the log is closed")
+            ts_us = max(time.time_ns() // 1000, self._last_ts)
+            self._last_ts = ts_us
+            pending = Pending(self._next_lsn, ts_us, pack_body(entry, ts_us, packed))
+            pending.next_key = next_key
+            self._next_lsn += 1
+            self._queue.append(pending)
+            self._queued_bytes += len(pending.body)
+            self._cond.notify()
+        return pending
+
+    def append(self, entry: Entry, timeout: float | None = None) -> int:
+        """Append and wait until durable; returns the LSN."""
+        return self.submit(entry).future.result(timeout)
+
+    async def append_async(self, entry: Entry) -> int:
+        return await asyncio.wrap_future(self.submit(entry).future)
+
+    def rotate_key(self, new_key: SigningKey, reason: str = "rotation") -> int:
+        """Announce `new_key`, endorsed by the current key, and sign with it from then on."""
+        payload = announcement(new_key, self._key, reason)
+        entry = Entry(KEY_EVENT_KIND, payload)
+        return self._enqueue(entry, pack_payload(payload), new_key).future.result()
+
+    @property
+    def signing_key(self) -> SigningKey:
+        return self._key
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        while (batch := self._take_batch()) is not None:
+            self._commit(batch)
+
+    def _take_batch(self) -> list[Pending] | None:
+        options = self.options
+        with self._cond:
+            while not self._queue and not self._closing:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            if options.batch_delay_s and len(self._queue) < options.max_batch:
+                self._cond.wait(options.batch_delay_s)
+            taken, size = 0, 0
+            for pending in self._queue:
+                if taken and (taken >= options.max_batch or size >= options.max_batch_bytes):
+                    break
+                taken, size = taken + 1, size + len(pending.body)
+                if pending.next_key is not None:
+                    break
+            batch, self._queue = self._queue[:taken], self._queue[taken:]
+            self._queued_bytes -= size
+            return batch
+
+    def _commit(self, batch: list[Pending]) -> None:
+        chain, offset, buffer = self._chain, self._active.size, bytearray()
+        points: list[tuple[int, int, bytes]] = []
+        for pending in batch:
+            frame = encode_frame(FrameType.EVENT, pending.lsn, pending.body)
+            if (pending.lsn - self._active.base_lsn) % self.options.index_every == 0:
+                points.append((pending.lsn, offset + len(buffer), chain))
+            chain = chain_next(chain, frame)
+            buffer += frame
+        last = batch[-1].lsn
+        buffer += encode_frame(FrameType.SEAL, last, seal_body(self._key, last, chain))
+        try:
+            self._active.append(buffer)
+        except OSError as exc:
+            self._fail(batch, exc)
+            return
+        with self._cond:
+            self._head_lsn, self._chain = last, chain
+            for point in points:
+                self._index.add(*point)
+        if batch[-1].next_key is not None:
+            self._key = batch[-1].next_key
+        for pending in batch:
+            pending.future.set_result(pending.lsn)
+        self._waiters.advance()
+        if self._active.size >= self.options.segment_bytes:
+            self._rotate_segment()
+
+    def _fail(self, batch: list[Pending], exc: OSError) -> None:
+        """Fail this group and all queued behind it; the LSN counter returns to the head."""
+        with self._cond:
+            failed = batch + self._queue
+            self._queue, self._queued_bytes = [], 0
+            self._next_lsn = self._head_lsn + 1
+        error = AppendError(f"append failed, nothing of it was written: {exc}")
+        for pending in failed:
+            pending.future.set_exception(error)
+
+    def _rotate_segment(self) -> None:
+        """Seal the full segment and start the next; on failure it stays active and the
+        rotation is tried again after the next group."""
+        active = self._active
+        try:
+            manifest = active.seal(self._head_lsn, self._chain, self._index, self._key)
+        except OSError as exc:
+            self.notes.append(f"sealing {active.path.name} failed, will retry: {exc}")
+            return
+        try:
+            nxt = ActiveSegment.create(self.log_dir, self._head_lsn + 1, self._chain)
+        except OSError as exc:
+            manifest_path(active.path).unlink(missing_ok=True)
+            self.notes.append(f"starting a new segment failed, will retry: {exc}")
+            return
+        active.close()
+        with self._cond:
+            self._sealed.append(SealedSegment(active.base_lsn, active.path, manifest))
+            self._active, self._index = nxt, SparseIndex()
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def head_lsn(self) -> int:
+        """The last durable LSN (0 for an empty log)."""
+        return self._head_lsn
+
+    @property
+    def head_chain(self) -> bytes:
+        return self._chain
+
+    def spans(self) -> list[Span]:
+        with self._cond:
+            spans = [
+                Span(s.base_lsn, s.path, bytes.fromhex(s.manifest.prev_hash), s.manifest.last_lsn,
+                     s.manifest.bytes, load_index(s.path))
+                for s in self._sealed
+            ]
+            active = self._active
+            index = self._index.copy()
+            spans.append(
+                Span(active.base_lsn, active.path, active.prev_hash, self._head_lsn, active.size, index)
+            )
+        return spans
+
+    def read(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[Record]:
+        """Durable records from `from_lsn` to `to_lsn` (inclusive), checked as they are read."""
+        return read_spans(self.spans(), max(from_lsn, 1), to_lsn)
+
+    def wait_for(self, lsn: int, timeout: float | None = None) -> bool:
+        """Block until the head reaches `lsn`; False on timeout."""
+        return self._waiters.wait(lambda: self._head_lsn >= lsn, timeout)
+
+    async def wait_for_async(self, lsn: int) -> None:
+        await self._waiters.wait_async(lambda: self._head_lsn >= lsn)
+
+    async def follow(self, from_lsn: int = 1) -> AsyncIterator[Record]:
+        """Every record from `from_lsn` on: first what is in the log, then as it arrives."""
+        next_lsn = max(from_lsn, 1)
+        while True:
+            for record in self.read(next_lsn):
+                yield record
+                next_lsn = record.lsn + 1
+            await self.wait_for_async(next_lsn)
