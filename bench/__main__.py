@@ -12,19 +12,20 @@ from bench.errors import BenchError
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
         "--results-dir",
         type=Path,
         default=runner.RESULTS_DIR,
         help="where results are written and read (default: bench/results)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run scenarios and write <scenario>.json")
+    run = commands.add_parser("run", parents=[where], help="run scenarios, write <name>.json")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="default: all")
     run.add_argument("--quick", action="store_true", help="fewer operations, every point")
     run.add_argument("--json", action="store_true", help="print JSON lines, not tables")
     commands.add_parser("list", help="list the registered scenarios")
-    commands.add_parser("report", help="render README.md and a PNG per scenario")
+    commands.add_parser("report", parents=[where], help="render README.md and PNG charts")
     return parser
 
 

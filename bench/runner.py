@@ -63,7 +63,7 @@ def render_table(result: Result) -> str:
     return "\n".join(lines)
 
 
-_HEADER = ("measure", "value", "goal", "")
+_HEADER = ("measure", "value", "goal", "result")
 
 
 def _line(cells: tuple[str, ...], widths: list[int], fill: str = " ") -> str:
