@@ -1,0 +1,237 @@
+"""The commit pipeline: serialised writes, pipelined with the log's group commit.
+
+One thread owns the store's write connection. It takes write jobs in arrival order, runs
+each in a savepoint of one open SQLite transaction, and lets the job submit its log entry
+(the LSN is assigned at once). It keeps going while jobs are queued, so the log can make a
+whole group durable with one fsync, and commits the SQLite transaction only when every
+record in it is durable: a reader never sees a write the log could still lose. A job that
+raises before submitting is rolled back to its savepoint and changes nothing. If the log
+fails an append, the transaction is rolled back, the records that did become durable are
+folded back in from the log, and the others fail.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from eventlog.record import Entry
+from eventlog.writer import Pending
+from projections.errors import AppendFailedError, PipelineClosedError
+from projections.folds import FoldRegistry
+from projections.meta import set_applied_lsn
+from projections.replay import fold_records
+from projections.source import LogSource
+from projections.store import ProjectionStore
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Appender(LogSource, Protocol):
+    """The log as the pipeline uses it: submit entries, read back durable records."""
+
+    def submit(self, entry: Entry) -> Pending: ...
+
+
+Submit = Callable[[Entry], Pending]
+Work = Callable[[sqlite3.Connection, Submit], T]
+"""A write job: runs on the write connection, calls `submit` at most once with the entry
+that records its effects, and returns its result."""
+
+CommitHook = Callable[[int, int, int], None]
+"""Called after each commit with (last LSN, records, bytes) of the group."""
+
+
+@dataclass(frozen=True, slots=True)
+class Committed(Generic[T]):
+    """A job's result and the LSN at which it became durable and visible."""
+
+    value: T
+    lsn: int
+
+
+@dataclass
+class _Job:
+    work: Work[Any]
+    future: Future[Committed[Any]]
+
+
+@dataclass
+class _Inflight:
+    job: _Job
+    pending: Pending | None
+    value: Any
+    error: BaseException | None
+
+
+class CommitPipeline:
+    """Serialises write jobs on the store's write connection (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: ProjectionStore,
+        log: Appender,
+        registry: FoldRegistry,
+        *,
+        on_commit: CommitHook | None = None,
+        max_group: int = 512,
+    ) -> None:
+        self._store = store
+        self._log = log
+        self._registry = registry
+        self._on_commit = on_commit
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._broken: BaseException | None = None
+        self._guard = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="bkg-commit", daemon=True)
+        self._thread.start()
+
+    @property
+    def broken(self) -> BaseException | None:
+        """Why the pipeline stopped accepting writes, if it did (the store is then uncertain
+        and must be repaired from the log on the next open)."""
+        return self._broken
+
+    def submit(self, work: Work[T]) -> Future[Committed[T]]:
+        """Queue a write job; the future resolves when its record is durable and visible."""
+        future: Future[Committed[T]] = Future()
+        with self._guard:
+            if self._closed or self._broken is not None:
+                future.set_exception(PipelineClosedError("the database is closed"))
+                return future
+            self._queue.put(_Job(work, future))
+        return future
+
+    def close(self) -> None:
+        """Finish every queued job, commit, and stop the thread."""
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
+        self._thread.join()
+
+    # -- the commit thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        inflight: list[_Inflight] = []
+        while True:
+            try:
+                job = self._queue.get(block=not inflight)
+            except queue.Empty:
+                inflight = self._flush(inflight)
+                continue
+            if job is None:
+                self._flush(inflight)
+                return
+            if self._broken is not None:
+                job.future.set_exception(PipelineClosedError(f"writes stopped: {self._broken}"))
+                continue
+            item = self._execute(job)
+            if item is not None:
+                inflight.append(item)
+            if len(inflight) >= self._max_group:
+                inflight = self._flush(inflight)
+
+    def _execute(self, job: _Job) -> _Inflight | None:
+        """Run one job in a savepoint; None if it failed before submitting (no effects)."""
+        conn = self._store.write_conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        submitted: list[Pending] = []
+
+        def submit(entry: Entry) -> Pending:
+            if submitted:
+                raise RuntimeError("a write job submits at most one log entry")
+            submitted.append(self._log.submit(entry))
+            return submitted[0]
+
+        conn.execute("SAVEPOINT bkg_job")
+        try:
+            value = job.work(conn, submit)
+        except BaseException as exc:
+            conn.execute("ROLLBACK TO bkg_job")
+            conn.execute("RELEASE bkg_job")
+            if not submitted:
+                job.future.set_exception(exc)
+                return None
+            return _Inflight(job, submitted[0], None, exc)
+        conn.execute("RELEASE bkg_job")
+        return _Inflight(job, submitted[0] if submitted else None, value, None)
+
+    def _flush(self, inflight: list[_Inflight]) -> list[_Inflight]:
+        """Wait until every submitted record is durable, then commit and resolve the jobs."""
+        conn = self._store.write_conn
+        failure: BaseException | None = None
+        last, size = self._store.applied_lsn, 0
+        for item in inflight:
+            if item.pending is None:
+                continue
+            try:
+                item.pending.future.result()
+            except BaseException as exc:
+                failure = exc
+                break
+            last, size = item.pending.lsn, size + len(item.pending.body)
+        try:
+            if failure is not None:
+                self._recover(inflight, failure)
+                return []
+            if conn.in_transaction:
+                set_applied_lsn(conn, last)
+                conn.execute("COMMIT")
+        except BaseException as exc:
+            self._stop(inflight, exc)
+            return []
+        records = last - self._store.applied_lsn
+        self._store.applied_lsn = last
+        for item in inflight:
+            _resolve(item, last)
+        if records and self._on_commit is not None:
+            self._on_commit(last, records, size)
+        return []
+
+    def _recover(self, inflight: list[_Inflight], failure: BaseException) -> None:
+        """After a failed append: drop the transaction, fold back in what is durable, fail
+        the rest."""
+        conn = self._store.write_conn
+        conn.execute("ROLLBACK")
+        self._store.applied_lsn = fold_records(
+            conn, self._log.read(self._store.applied_lsn + 1), self._registry
+        )
+        durable = self._store.applied_lsn
+        error = AppendFailedError(f"the log could not make the write durable: {failure}")
+        error.__cause__ = failure
+        for item in inflight:
+            if item.pending is not None and item.pending.lsn <= durable:
+                _resolve(item, durable)
+            else:
+                item.job.future.set_exception(error)
+
+    def _stop(self, inflight: list[_Inflight], exc: BaseException) -> None:
+        """The store could not commit: stop taking writes; the next open repairs the store."""
+        logger.error("commit pipeline stopped: %s", exc)
+        self._broken = exc
+        error = PipelineClosedError(f"writes stopped: {exc}")
+        for item in inflight:
+            if not item.job.future.done():
+                item.job.future.set_exception(error)
+
+
+def _resolve(item: _Inflight, last: int) -> None:
+    """Hand a job its result (or its post-submit error) with its commit LSN."""
+    if item.error is not None:
+        item.job.future.set_exception(item.error)
+        return
+    lsn = item.pending.lsn if item.pending is not None else last
+    item.job.future.set_result(Committed(item.value, lsn))

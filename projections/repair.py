@@ -1,0 +1,116 @@
+"""Opening the projection store in a state that matches the log.
+
+A store that was closed cleanly resumes from its applied LSN. A store that was not (a crash
+with synchronous=OFF may have left it torn or stale), one that claims more than the log
+holds, or one the operator asked to rebuild is discarded and rebuilt from the newest valid
+checkpoint (unless `from_scratch`) plus the log tail.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventlog.keys import KeyRing
+from projections.checkpoints import CheckpointStore
+from projections.folds import FoldRegistry
+from projections.fsync import publish_file
+from projections.replay import Progress, fold_records
+from projections.source import LogSource
+from projections.store import STORE_FILE, ProjectionStore, StoreLock, discard_store_files
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OpenReport:
+    """How a store was brought up to date: from where, through which LSN, how fast."""
+
+    rebuilt: bool
+    reason: str
+    checkpoint_lsn: int | None
+    from_lsn: int
+    to_lsn: int
+    records: int
+    seconds: float
+
+
+def open_store(
+    directory: Path,
+    log: LogSource,
+    checkpoints: CheckpointStore,
+    ring: KeyRing,
+    registry: FoldRegistry,
+    *,
+    rebuild: bool = False,
+    from_scratch: bool = False,
+    progress: Progress | None = None,
+) -> tuple[ProjectionStore, OpenReport]:
+    """Lock, open (repairing or rebuilding if needed) and catch the store up with the log."""
+    started = time.monotonic()
+    lock = StoreLock(directory)
+    try:
+        reason = (
+            "requested" if rebuild else ("" if lock.take_clean_marker() else "unclean shutdown")
+        )
+        checkpoint_lsn = _reset(lock, log, checkpoints, ring, from_scratch) if reason else None
+        store = ProjectionStore(lock)
+        if store.applied_lsn > log.head_lsn:
+            reason = f"store at LSN {store.applied_lsn} is ahead of the log"
+            store.close_connections()
+            checkpoint_lsn = _reset(lock, log, checkpoints, ring, from_scratch)
+            store = ProjectionStore(lock)
+    except BaseException:
+        lock.release()
+        raise
+    if reason and reason != "no store yet":
+        logger.warning("rebuilding projection store (%s)", reason)
+    from_lsn = store.applied_lsn + 1
+    try:
+        store.applied_lsn = fold_records(
+            store.write_conn, log.read(from_lsn), registry, progress=progress
+        )
+    except BaseException:
+        store.abandon()
+        raise
+    report = OpenReport(
+        rebuilt=bool(reason),
+        reason=reason,
+        checkpoint_lsn=checkpoint_lsn,
+        from_lsn=from_lsn,
+        to_lsn=store.applied_lsn,
+        records=store.applied_lsn - from_lsn + 1,
+        seconds=time.monotonic() - started,
+    )
+    return store, report
+
+
+def _dirty_reason(lock: StoreLock) -> str:
+    """Why the store cannot be trusted as it is ("" if it was closed cleanly)."""
+    if not (lock.directory / STORE_FILE).exists():
+        lock.take_clean_marker()
+        return "no store yet"
+    return "" if lock.take_clean_marker() else "unclean shutdown"
+
+
+def _reset(
+    lock: StoreLock,
+    log: LogSource,
+    checkpoints: CheckpointStore,
+    ring: KeyRing,
+    from_scratch: bool,
+) -> int | None:
+    """Discard the store files and install the newest valid checkpoint; return its LSN."""
+    discard_store_files(lock.directory)
+    if from_scratch:
+        return None
+    checkpoint = checkpoints.newest_valid(log, ring, max_lsn=log.head_lsn)
+    if checkpoint is None:
+        return None
+    tmp = lock.directory / f".{STORE_FILE}.tmp"
+    shutil.copyfile(checkpoint.path, tmp)
+    publish_file(tmp, lock.directory / STORE_FILE)
+    return checkpoint.lsn

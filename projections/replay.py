@@ -1,0 +1,64 @@
+"""Folding a stream of log records into a SQLite database, in LSN order, in batches.
+
+Used by catch-up at open, by repair and rebuild, by `replay --to-lsn` and by time travel.
+Each batch commits its effects and the applied LSN together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+
+from projections.errors import ProjectionError
+from projections.folds import Event, FoldRegistry, apply_event
+from projections.meta import read_applied_lsn, set_applied_lsn
+
+Progress = Callable[[int], None]
+"""Called with the last LSN applied after each committed batch."""
+
+BATCH_RECORDS = 2000
+
+
+def fold_records(
+    conn: sqlite3.Connection,
+    records: Iterable[Event],
+    registry: FoldRegistry,
+    *,
+    progress: Progress | None = None,
+    batch_records: int = BATCH_RECORDS,
+) -> int:
+    """Fold `records` (which must continue the database's applied LSN without a gap) and
+    return the new applied LSN.
+
+    Records at or below the applied LSN are skipped, so a reader that starts a little early
+    does no harm; a gap means the caller read the wrong range and is an error.
+    """
+    applied = read_applied_lsn(conn)
+    pending = 0
+    conn.execute("BEGIN")
+    try:
+        for record in records:
+            if record.lsn <= applied:
+                continue
+            if record.lsn != applied + 1:
+                raise ProjectionError(f"record {record.lsn} does not follow applied LSN {applied}")
+            apply_event(conn, record, registry)
+            applied = record.lsn
+            pending += 1
+            if pending >= batch_records:
+                _commit_batch(conn, applied, progress)
+                pending = 0
+                conn.execute("BEGIN")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    _commit_batch(conn, applied, progress)
+    return applied
+
+
+def _commit_batch(conn: sqlite3.Connection, applied: int, progress: Progress | None) -> None:
+    """Commit the effects of a batch together with its last LSN."""
+    set_applied_lsn(conn, applied)
+    conn.execute("COMMIT")
+    if progress is not None:
+        progress(applied)

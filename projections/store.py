@@ -1,0 +1,140 @@
+"""The SQLite projection under data/projections/: one writer connection, snapshot readers.
+
+The store file may be stale or torn after a crash (it runs with synchronous=OFF); a marker
+file written by a clean `close()` and removed by `open()` tells the two apart, and
+`projections.repair` rebuilds a store that was not closed cleanly. An exclusive lock on
+data/projections/LOCK keeps two processes from folding into the same store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventlog.segments import fsync_dir
+from projections.errors import StoreLockedError
+from projections.fsync import fsync_path
+from projections.meta import connect, init_schema, read_applied_lsn
+
+STORE_FILE = "store.sqlite"
+CLEAN_MARKER = "CLEAN"
+LOCK_FILE = "LOCK"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A read transaction on the store and the LSN whose state it sees."""
+
+    conn: sqlite3.Connection
+    lsn: int
+
+
+class StoreLock:
+    """The exclusive lock on a store directory, held for as long as the store is in use."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self._fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._fd, 200, 0).decode(errors="replace").strip()
+            os.close(self._fd)
+            raise StoreLockedError(
+                f"projection store {directory} is held by {holder or 'another process'}"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"pid {os.getpid()}".encode(), 0)
+
+    def take_clean_marker(self) -> bool:
+        """Remove the clean-shutdown marker; True if it was there next to a store file.
+
+        From here until the next clean close the store counts as dirty.
+        """
+        marker = self.directory / CLEAN_MARKER
+        was_clean = marker.exists() and (self.directory / STORE_FILE).exists()
+        if marker.exists():
+            marker.unlink()
+            fsync_dir(self.directory)
+        return was_clean
+
+    def mark_clean(self) -> None:
+        """Write the clean-shutdown marker durably."""
+        (self.directory / CLEAN_MARKER).write_bytes(b"")
+        fsync_dir(self.directory)
+
+    def release(self) -> None:
+        """Release the lock (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class ProjectionStore:
+    """The live projection: the write connection and a pool of snapshot read connections."""
+
+    def __init__(self, lock: StoreLock) -> None:
+        self.lock = lock
+        self.path = lock.directory / STORE_FILE
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all_readers: list[sqlite3.Connection] = []
+        self.write_conn = connect(str(self.path))
+        init_schema(self.write_conn)
+        self.applied_lsn = read_applied_lsn(self.write_conn)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """A consistent read transaction and the applied LSN it sees (read in the same
+        transaction, so the two always agree)."""
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = connect(str(self.path), read_only=True)
+            self._all_readers.append(conn)
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield Snapshot(conn, read_applied_lsn(conn))
+            finally:
+                conn.execute("ROLLBACK")
+        finally:
+            self._readers.put(conn)
+
+    def close_connections(self) -> None:
+        """Close every connection, leaving the lock held and the store unmarked."""
+        for conn in self._all_readers:
+            conn.close()
+        self._all_readers.clear()
+        with suppress(sqlite3.Error):
+            self.write_conn.close()
+
+    def close(self) -> None:
+        """Fold the WAL into the main file, mark the store clean and release the lock."""
+        self.write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.close_connections()
+        fsync_path(self.path)
+        self.lock.mark_clean()
+        self.lock.release()
+
+    def abandon(self) -> None:
+        """Release everything without marking the store clean, so the next open repairs it
+        (used when the store's state is uncertain, e.g. after a failed fold or append)."""
+        self.close_connections()
+        self.lock.release()
+
+
+def discard_store_files(directory: Path) -> None:
+    """Delete the store database and its WAL/shared-memory files (caller holds the lock)."""
+    for suffix in ("", "-wal", "-shm"):
+        with suppress(FileNotFoundError):
+            (directory / (STORE_FILE + suffix)).unlink()
+    with suppress(FileNotFoundError):
+        (directory / CLEAN_MARKER).unlink()
+    fsync_dir(directory)
