@@ -46,6 +46,20 @@ class SqliteTxn:
             row = conn.execute("SELECT count(*) FROM events").fetchone()
         return int(row[0])
 
+    def fill(self, rows: int, payload: bytes) -> None:
+        """Insert ``rows`` payloads in one transaction (set-up for scan benchmarks)."""
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO events (payload) VALUES (?)", ((payload,) for _ in range(rows))
+            )
+            conn.execute("COMMIT")
+
+    def scan(self) -> int:
+        """Read every row in id order, as a sequential log scan would; returns the count."""
+        with closing(self._connect()) as conn:
+            return sum(1 for _ in conn.execute("SELECT id, payload FROM events ORDER BY id"))
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
