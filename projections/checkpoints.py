@@ -93,6 +93,7 @@ class CheckpointStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._validated: set[tuple[int, str, int, int]] = set()
 
     def take(self, source_path: Path, log: LogSource, key: SigningKey) -> Checkpoint:
         """Copy the database at `source_path` consistently and publish it as a checkpoint at
@@ -149,12 +150,23 @@ class CheckpointStore:
             if max_lsn is not None and checkpoint.lsn > max_lsn:
                 continue
             try:
-                validate(checkpoint, log, ring)
+                self._validate_once(checkpoint, log, ring)
             except InvalidCheckpointError as exc:
                 logger.warning("skipping checkpoint at LSN %d: %s", checkpoint.lsn, exc)
                 continue
             return checkpoint
         return None
+
+    def _validate_once(self, checkpoint: Checkpoint, log: LogSource, ring: KeyRing) -> None:
+        """Validate a checkpoint unless this process already did and its file is unchanged."""
+        try:
+            stat = checkpoint.path.stat()
+        except OSError as exc:
+            raise InvalidCheckpointError(f"database file is unreadable: {exc}") from exc
+        seen = (checkpoint.lsn, checkpoint.manifest.signature, stat.st_size, stat.st_mtime_ns)
+        if seen not in self._validated:
+            validate(checkpoint, log, ring)
+            self._validated.add(seen)
 
     def retire(self, keep: int) -> list[int]:
         """Delete all but the newest `keep` checkpoints (and leftover temp files); return the
