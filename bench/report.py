@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from bench.model import Figure, Result
 from bench.runner import fmt, verdict
 
+LOG_SCALE_SPREAD = 100
+"""Panels whose values span more than this factor get a logarithmic axis."""
 _AT = re.compile(r"^(?P<subject>.+)@(?P<concurrency>\d+)$")
 
 
@@ -94,19 +96,35 @@ def chart(result: Result, target: Path) -> None:
 
 
 def _bars(axis: Axes, figures: dict[str, Figure]) -> None:
-    """Grouped bars: x = concurrency (or the figure name), one colour per subject."""
+    """Grouped bars (x = concurrency, one colour per subject) or one bar per figure."""
+    grouped = [key for key in figures if _AT.match(key)]
+    if grouped:
+        _grouped_bars(axis, figures)
+    else:
+        axis.bar(list(figures), [figure.value for figure in figures.values()])
+    for figure in figures.values():
+        if figure.goal is not None:
+            axis.axhline(
+                figure.goal, linestyle="--", color="grey", label=f"goal {fmt(figure.goal)}"
+            )
+    values = [figure.value for figure in figures.values() if figure.value > 0]
+    if values and max(values) > LOG_SCALE_SPREAD * min(values):
+        axis.set_yscale("log")
+    if grouped or any(figure.goal is not None for figure in figures.values()):
+        axis.legend()
+
+
+def _grouped_bars(axis: Axes, figures: dict[str, Figure]) -> None:
+    """``subject@N`` figures: one group of bars per N, one colour per subject."""
     series: dict[str, dict[str, float]] = defaultdict(dict)
     for key, figure in figures.items():
         match = _AT.match(key)
-        subject, group = (match["subject"], match["concurrency"]) if match else (key, key)
+        subject, group = (match["subject"], match["concurrency"]) if match else (key, "")
         series[subject][group] = figure.value
     groups = list(dict.fromkeys(g for values in series.values() for g in values))
-    width = 0.8 / max(1, len(series))
+    width = 0.8 / len(series)
     for index, (subject, values) in enumerate(series.items()):
         positions = [groups.index(g) + index * width for g in values]
         axis.bar(positions, list(values.values()), width=width, label=subject)
     axis.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(groups))])
-    labels = [f"{g} threads" if g.isdigit() else g for g in groups]
-    axis.set_xticklabels(labels)
-    if len(series) > 1:
-        axis.legend()
+    axis.set_xticklabels([f"concurrency {g}" if g else "-" for g in groups])
