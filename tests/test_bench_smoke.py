@@ -40,7 +40,7 @@ def test_scenario_writes_and_prints_its_result(
     assert printed == document
     assert set(document) == {"scenario", "machine", "figures", "ratios"}
     assert document["scenario"] == scenario.name
-    assert MACHINE_KEYS <= set(document["machine"])
+    assert set(document["machine"]) >= MACHINE_KEYS
     assert document["figures"], "a scenario must measure something"
     for figure in document["figures"].values():
         _check_measure(figure)
