@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            _run(args)
-        elif args.command == "list":
+            return _run(args)
+        if args.command == "list":
             for name, scenario in registry.all_scenarios().items():
                 print(f"{name}: {scenario.description}")
         else:
@@ -46,10 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> None:
-    """Run the chosen scenarios; in table mode, end with a count of goals met and missed."""
+def _run(args: argparse.Namespace) -> int:
+    """Run the chosen scenarios; 1 if any failed. Tables end with goals met and missed."""
     scenarios = registry.select(args.scenarios)
-    results = runner.run_all(
+    run = runner.run_all(
         scenarios,
         quick=args.quick,
         results_dir=args.results_dir,
@@ -57,8 +57,11 @@ def _run(args: argparse.Namespace) -> None:
         as_json=args.json,
     )
     if not args.json:
-        counts = runner.summary(results)
+        counts = runner.summary(run.results)
         print(f"goals met: {counts['met']}, missed: {counts['missed']}")
+    for name, reason in run.failures.items():
+        print(f"bench: scenario {name} failed: {reason}", file=sys.stderr)
+    return 1 if run.failures else 0
 
 
 def _report(results_dir: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,14 @@ def run_scenario(scenario: Scenario, *, quick: bool, results_dir: Path) -> Resul
     return result
 
 
+@dataclass
+class Run:
+    """What ``run_all`` did: results written, and the reason each failed scenario gave."""
+
+    results: list[Result] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
 def run_all(
     scenarios: list[Scenario],
     *,
@@ -32,14 +43,23 @@ def run_all(
     results_dir: Path,
     emit: Callable[[str], None],
     as_json: bool,
-) -> list[Result]:
-    """Run scenarios in order, emitting each result as soon as it is written."""
-    results = []
+) -> Run:
+    """Run scenarios in order, emitting each result as soon as it is written.
+
+    A scenario that raises is recorded as failed, with its traceback on stderr, and the
+    others still run: one broken system must not hide the figures of the rest.
+    """
+    run = Run()
     for scenario in scenarios:
-        result = run_scenario(scenario, quick=quick, results_dir=results_dir)
+        try:
+            result = run_scenario(scenario, quick=quick, results_dir=results_dir)
+        except Exception as exc:  # reported, then the next scenario runs
+            traceback.print_exc(file=sys.stderr)
+            run.failures[scenario.name] = f"{type(exc).__name__}: {exc}"
+            continue
         emit(json.dumps(result.to_json()) if as_json else render_table(result))
-        results.append(result)
-    return results
+        run.results.append(result)
+    return run
 
 
 def load_results(results_dir: Path) -> list[Result]:

@@ -13,7 +13,8 @@ import pytest
 
 from bench import registry
 from bench.__main__ import main
-from bench.model import Scenario
+from bench.model import Figure, Outcome, Scenario
+from bench.runner import run_all
 from bench.sizing import SMOKE_ENV
 
 RATIO_KEY = re.compile(r"^vs_(?P<peer>[a-z0-9_]+)@(?P<concurrency>\d+)$")
@@ -87,3 +88,22 @@ def test_unknown_scenario_is_a_one_line_failure(
     assert main(["run", "no_such_scenario", "--results-dir", str(tmp_path)]) == 1
     assert "unknown scenario(s): no_such_scenario" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_failing_scenario_does_not_stop_the_others(tmp_path: Path) -> None:
+    def broken(quick: bool) -> Outcome:
+        raise RuntimeError("peer exploded")
+
+    def working(quick: bool) -> Outcome:
+        return Outcome(figures={"bkgdb": Figure(1.0, "records/s", goal=2.0)})
+
+    scenarios = [
+        Scenario(name="broken", peers=(), run=broken, description=""),
+        Scenario(name="working", peers=(), run=working, description=""),
+    ]
+    emitted: list[str] = []
+    run = run_all(scenarios, quick=True, results_dir=tmp_path, emit=emitted.append, as_json=True)
+    assert run.failures == {"broken": "RuntimeError: peer exploded"}
+    assert [r.scenario for r in run.results] == ["working"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["working.json"]
+    assert json.loads(emitted[0])["figures"]["bkgdb"]["pass"] is False
