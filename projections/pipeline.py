@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from eventlog.record import Entry
 from eventlog.writer import Pending
 from projections.errors import AppendFailedError, PipelineClosedError
-from projections.folds import FoldRegistry
+from projections.folds import FoldRegistry, apply_event
 from projections.meta import set_applied_lsn
 from projections.replay import fold_records
 from projections.source import LogSource
@@ -226,6 +226,38 @@ class CommitPipeline:
         for item in inflight:
             if not item.job.future.done():
                 item.job.future.set_exception(error)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedEvent:
+    """A record as a fold sees it before it can be read back from the log."""
+
+    lsn: int
+    ts_us: int
+    kind: str
+    actor: str
+    namespace: str | None
+    payload: Any
+
+
+def event_work(entry: Entry, registry: FoldRegistry) -> Work[None]:
+    """A job that appends a non-SQL event and folds it like a replay would.
+
+    The entry is submitted first (its LSN is then known to the fold); a fold that raises is
+    rolled back and reported to the caller, and the record still counts as applied, exactly
+    as a rebuild from the log would treat it.
+    """
+
+    def work(conn: sqlite3.Connection, submit: Submit) -> None:
+        pending = submit(entry)
+        event = SubmittedEvent(
+            pending.lsn, pending.ts_us, entry.kind, entry.actor, entry.namespace, entry.payload
+        )
+        error = apply_event(conn, event, registry)
+        if error is not None:
+            raise error
+
+    return work
 
 
 def _resolve(item: _Inflight, last: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +58,9 @@ def open_store(
             "requested" if rebuild else ("" if lock.take_clean_marker() else "unclean shutdown")
         )
         checkpoint_lsn = _reset(lock, log, checkpoints, ring, from_scratch) if reason else None
-        store = ProjectionStore(lock)
-        if store.applied_lsn > log.head_lsn:
-            reason = f"store at LSN {store.applied_lsn} is ahead of the log"
-            store.close_connections()
+        store, problem = _open_checked(lock, log)
+        if store is None:
+            reason = problem
             checkpoint_lsn = _reset(lock, log, checkpoints, ring, from_scratch)
             store = ProjectionStore(lock)
     except BaseException:
@@ -86,6 +86,18 @@ def open_store(
         seconds=time.monotonic() - started,
     )
     return store, report
+
+
+def _open_checked(lock: StoreLock, log: LogSource) -> tuple[ProjectionStore | None, str]:
+    """Open the store, or say why it cannot be used as it is (unreadable, ahead of the log)."""
+    try:
+        store = ProjectionStore(lock)
+    except sqlite3.DatabaseError as exc:
+        return None, f"store is unreadable ({exc})"
+    if store.applied_lsn > log.head_lsn:
+        store.close_connections()
+        return None, f"store at LSN {store.applied_lsn} is ahead of the log"
+    return store, ""
 
 
 def _dirty_reason(lock: StoreLock) -> str:
