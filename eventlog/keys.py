@@ -80,7 +80,7 @@ def seal_message(lsn: int, chain_head: bytes) -> bytes:
 def seal_body(key: SigningKey, lsn: int, chain_head: bytes) -> bytes:
     """The body of a seal frame: who signed, the signature, and the head it covers."""
     signature = key.sign(seal_message(lsn, chain_head))
-    return msgpack.packb([key.key_id, signature, chain_head], use_bin_type=True)  # type: ignore[no-any-return]
+    return msgpack.packb([key.key_id, signature, chain_head], use_bin_type=True)
 
 
 def parse_seal(body: bytes) -> tuple[str, bytes, bytes]:
@@ -110,6 +110,7 @@ class KeyRing:
 
     def __init__(self, trusted: dict[str, bytes] | None = None) -> None:
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._valid_until: dict[str, int] = {}
         self.pinned = bool(trusted)
         for key_id, raw in (trusted or {}).items():
             self._keys[key_id] = Ed25519PublicKey.from_public_bytes(raw)
@@ -120,9 +121,11 @@ class KeyRing:
     def public_keys(self) -> dict[str, bytes]:
         return {k: v.public_bytes(Encoding.Raw, PublicFormat.Raw) for k, v in self._keys.items()}
 
-    def verify(self, key_id: str, signature: bytes, message: bytes) -> bool:
+    def verify(self, key_id: str, signature: bytes, message: bytes, lsn: int | None = None) -> bool:
+        """Check a signature by a known key; for a seal or manifest ending at `lsn`, the
+        key must not have been rotated out before that LSN."""
         key = self._keys.get(key_id)
-        if key is None:
+        if key is None or (lsn is not None and lsn > self._valid_until.get(key_id, lsn)):
             return False
         try:
             key.verify(signature, message)
@@ -130,8 +133,8 @@ class KeyRing:
             return False
         return True
 
-    def learn(self, payload: Any) -> str | None:
-        """Accept a key announcement if it is trustworthy; return why not, or None.
+    def learn(self, payload: Any, lsn: int) -> str | None:
+        """Accept a key announcement at `lsn` if it is trustworthy; return why not, or None.
 
         The first announcement is trusted on first use unless keys were pinned; every later
         key must be endorsed by a key already in the ring.
@@ -148,7 +151,12 @@ class KeyRing:
         if previous is None:
             if self._keys and payload["key_id"] not in self._keys:
                 return "unendorsed key announced after the first"
-        elif not self.verify(previous, bytes(payload.get("endorsement", b"")), ENDORSE_CONTEXT + raw):
+        elif not self.verify(
+            previous, bytes(payload.get("endorsement", b"")), ENDORSE_CONTEXT + raw
+        ):
             return f"key {payload['key_id']} is not endorsed by {previous}"
+        else:
+            # The group holding the rotation is the last one the previous key may seal.
+            self._valid_until[previous] = lsn
         self._keys[payload["key_id"]] = Ed25519PublicKey.from_public_bytes(raw)
         return None

@@ -64,4 +64,5 @@ def read_holder(path: Path) -> str:
         return "unknown process"
     if not info:
         return "unknown process"
-    return f"pid {info.get('pid')} on {info.get('host')} ({info.get('command')}) since {info.get('since')}"
+    where = f"pid {info.get('pid')} on {info.get('host')}"
+    return f"{where} ({info.get('command')}) since {info.get('since')}"

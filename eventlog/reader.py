@@ -26,7 +26,7 @@ from eventlog.segments import (
     list_segments,
     manifest_path,
 )
-from eventlog.walk import ChainBreak, Cursor, walk_events
+from eventlog.walk import ChainBreakError, Cursor, walk_events
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,7 @@ class Span:
     live: bool = False
 
 
-def read_spans(
-    spans: list[Span], from_lsn: int, to_lsn: int | None = None
-) -> Iterator[Record]:
+def read_spans(spans: list[Span], from_lsn: int, to_lsn: int | None = None) -> Iterator[Record]:
     for span in spans:
         if span.last_lsn is not None and span.last_lsn < from_lsn:
             continue
@@ -81,7 +79,7 @@ def _walk_mapped(
                 continue
             if to_lsn is not None and event.lsn > to_lsn:
                 return
-            yield _record(mapped, event.offset, event.end, event.lsn, event.chain)
+            yield _record(event.frame, event.lsn, event.chain)
     except FrameError as exc:
         if not span.live:
             raise CorruptLogError(
@@ -91,15 +89,14 @@ def _walk_mapped(
                 offset=exc.offset,
             ) from exc
         # The newest segment of a log another process writes: a group is being written.
-    except ChainBreak as exc:
+    except ChainBreakError as exc:
         raise CorruptLogError(
             f"segment {span.path.name}: {exc}", lsn=exc.lsn, path=str(span.path), offset=exc.offset
         ) from exc
 
 
-def _record(mapped: mmap.mmap, offset: int, end: int, lsn: int, chain: bytes) -> Record:
-    frame = mapped[offset:end]
-    version, ts_us, kind, actor, namespace, payload = unpack_body(frame[HEADER_SIZE:])
+def _record(frame: bytes, lsn: int, chain: bytes) -> Record:
+    version, ts_us, kind, actor, namespace, payload = unpack_body(memoryview(frame)[HEADER_SIZE:])
     return Record(lsn, ts_us, kind, actor, namespace, payload, version, chain, frame)
 
 
@@ -127,7 +124,7 @@ class LogReader:
             manifest = _manifest(path)
             if manifest is not None:
                 spans.append(
-                    Span(base, path, prev_chain, manifest.last_lsn, manifest.bytes, load_index(path))
+                    Span(base, path, prev_chain, manifest.last_lsn, manifest.size, load_index(path))
                 )
                 prev_chain = bytes.fromhex(manifest.chain_head)
                 continue

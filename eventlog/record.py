@@ -9,7 +9,7 @@ never looks inside `payload`: it is opaque to everything below `projections`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -26,12 +26,14 @@ class Entry:
     namespace: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """A durable event as read back from the log.
 
     `frame` is the record exactly as stored and signed (header and body), so it can be
     mirrored byte for byte; `chain_hash` is the hash chain value after this record.
+    Immutable like `Entry`, but a NamedTuple: readers build one per record, and that is
+    five times cheaper than a frozen dataclass, which decides whether a scan reaches
+    half a million records a second.
     """
 
     lsn: int
@@ -47,7 +49,7 @@ class Record:
 
 def pack_payload(payload: Any) -> bytes:
     """Encode a payload once, outside any lock, so appenders pay for their own encoding."""
-    return msgpack.packb(payload, use_bin_type=True)  # type: ignore[no-any-return]
+    return msgpack.packb(payload, use_bin_type=True)
 
 
 def pack_body(entry: Entry, ts_us: int, packed_payload: bytes) -> bytes:
@@ -61,7 +63,7 @@ def pack_body(entry: Entry, ts_us: int, packed_payload: bytes) -> bytes:
         use_bin_type=True,
     )
     # The trailing nil placeholder (0xc0) is replaced by the encoded payload.
-    return head[:-1] + packed_payload  # type: ignore[no-any-return]
+    return head[:-1] + packed_payload
 
 
 def unpack_body(body: bytes | memoryview) -> tuple[int, int, str, str, str | None, Any]:

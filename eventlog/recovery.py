@@ -23,7 +23,7 @@ from eventlog.segments import (
     list_segments,
     manifest_path,
 )
-from eventlog.walk import ChainBreak, Cursor, walk_events
+from eventlog.walk import ChainBreakError, Cursor, walk_events
 
 
 @dataclass
@@ -79,7 +79,7 @@ def _check_sealed(
             manifest.first_lsn != base
             or base != prev_last + 1
             or bytes.fromhex(manifest.prev_hash) != prev_chain
-            or path.stat().st_size != manifest.bytes
+            or path.stat().st_size != manifest.size
         ):
             raise CorruptLogError(
                 f"segment {path.name} does not match its manifest or predecessor; "
@@ -122,7 +122,7 @@ def _recover_active(
             if (event.lsn - base) % index_every == 0:
                 index.add(event.lsn, event.offset, chain_before)
             chain_before = event.chain
-    except ChainBreak as exc:
+    except ChainBreakError as exc:
         raise CorruptLogError(
             f"segment {path.name}: {exc} at offset {exc.offset}; run `bkgdb verify`",
             lsn=exc.lsn,
@@ -179,7 +179,11 @@ def _sealed_data_after(data: bytes, bad_offset: int, sealed_lsn: int) -> bool:
                 frame = decode_frame(data, start)
             except FrameError:
                 frame = None
-            if frame is not None and frame.lsn > sealed_lsn and frame.end + HEADER_SIZE <= len(data):
+            if (
+                frame is not None
+                and frame.lsn > sealed_lsn
+                and frame.end + HEADER_SIZE <= len(data)
+            ):
                 return True
         at = data.find(probe, at + 1)
     return False

@@ -82,7 +82,7 @@ class ActiveSegment:
             prev_hash=self.prev_hash.hex(),
             chain_head=chain_head.hex(),
             sha256=file_sha256(self.path),
-            bytes=self.size,
+            size=self.size,
             key_id=key.key_id,
         ).signed_by(key)
         write_atomic(manifest_path(self.path), manifest.to_json())

@@ -117,7 +117,7 @@ class Manifest:
     prev_hash: str
     chain_head: str
     sha256: str
-    bytes: int
+    size: int
     key_id: str
     signature: str = ""
 
@@ -132,7 +132,8 @@ class Manifest:
         return Manifest(**{**asdict(unsigned), "signature": signature})
 
     def verify(self, ring: KeyRing) -> bool:
-        return ring.verify(self.key_id, bytes.fromhex(self.signature), self.signed_fields())
+        signature = bytes.fromhex(self.signature)
+        return ring.verify(self.key_id, signature, self.signed_fields(), self.last_lsn)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2, sort_keys=True).encode() + b"\n"

@@ -9,15 +9,17 @@ seal are a group still being written, or a torn one.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from eventlog.framing import HEADER, HEADER_SIZE, MAX_BODY, FrameError, FrameType
 from eventlog.keys import KeyRing, parse_seal, seal_message
 
 
-class ChainBreak(ValueError):
+class ChainBreakError(ValueError):
     """Frames that are each intact but do not follow on: a gap, a repeat, a bad seal."""
 
     def __init__(self, message: str, lsn: int, offset: int) -> None:
@@ -37,28 +39,33 @@ class Cursor:
     sealed_chain: bytes
     sealed_offset: int
     seal_key_id: str = ""
+    seal_signature: bytes = b""
 
     @classmethod
     def at(cls, lsn: int, chain: bytes, offset: int) -> Cursor:
         return cls(lsn, chain, offset, lsn, chain, offset)
 
 
-@dataclass(frozen=True, slots=True)
-class WalkedEvent:
+class WalkedEvent(NamedTuple):
+    """An event frame that checked out: its bytes and the chain value after it."""
+
     lsn: int
     offset: int
-    end: int
+    frame: bytes
     chain: bytes
 
 
 def walk_events(
-    data: bytes | memoryview, cursor: Cursor, ring: KeyRing | None = None
+    data: bytes | mmap.mmap, cursor: Cursor, ring: KeyRing | None = None
 ) -> Iterator[WalkedEvent]:
     """Yield sealed events from `cursor.offset` on, advancing `cursor` as frames pass.
 
-    Raises FrameError at the first frame that is not intact and ChainBreak at the first one
+    Raises FrameError at the first frame that is not intact and ChainBreakError at the first one
     that does not follow on. Events of a group are held back until its seal arrives, so a
-    caller sees only what a seal covers; with a ring, seal signatures are checked too.
+    caller sees only what a seal covers. With a ring every seal signature is checked;
+    without, only that each seal matches the chain (the cursor keeps the last seal's
+    signature: because the chain commits to everything before it, checking that one
+    signature authenticates every record it follows).
     """
     sha256, crc32, unpack_from = hashlib.sha256, zlib.crc32, HEADER.unpack_from
     size, offset, pending = len(data), cursor.offset, []
@@ -71,17 +78,22 @@ def walk_events(
             raise FrameError(f"frame length {length} is implausible", offset, truncated=False)
         if end > size:
             raise FrameError("frame body cut short", offset, truncated=True)
-        tail = data[offset + 8 : end]
+        frame = data[offset:end]
+        tail = memoryview(frame)[8:]
         if crc32(tail) != crc:
             raise FrameError("frame CRC mismatch", offset, truncated=False)
         if frame_type == FrameType.EVENT:
             if lsn != cursor.lsn + 1:
-                raise ChainBreak(f"expected LSN {cursor.lsn + 1}, found {lsn}", cursor.lsn + 1, offset)
-            cursor.chain = sha256(cursor.chain + tail).digest()
+                raise ChainBreakError(
+                    f"expected LSN {cursor.lsn + 1}, found {lsn}", cursor.lsn + 1, offset
+                )
+            digest = sha256(cursor.chain)
+            digest.update(tail)
+            cursor.chain = digest.digest()
             cursor.lsn = lsn
-            pending.append(WalkedEvent(lsn, offset, end, cursor.chain))
+            pending.append(WalkedEvent(lsn, offset, frame, cursor.chain))
         elif frame_type == FrameType.SEAL:
-            _check_seal(bytes(data[offset + HEADER_SIZE : end]), lsn, cursor, offset, ring)
+            _check_seal(frame[HEADER_SIZE:], lsn, cursor, offset, ring)
             yield from pending
             pending.clear()
             cursor.sealed_lsn, cursor.sealed_chain, cursor.sealed_offset = lsn, cursor.chain, end
@@ -95,12 +107,14 @@ def _check_seal(body: bytes, lsn: int, cursor: Cursor, offset: int, ring: KeyRin
     try:
         key_id, signature, head = parse_seal(body)
     except (ValueError, TypeError) as exc:
-        raise ChainBreak(f"unreadable seal: {exc}", cursor.sealed_lsn + 1, offset) from exc
+        raise ChainBreakError(f"unreadable seal: {exc}", cursor.sealed_lsn + 1, offset) from exc
     if lsn != cursor.lsn or lsn <= cursor.sealed_lsn:
-        raise ChainBreak(f"seal for LSN {lsn} after LSN {cursor.lsn}", cursor.sealed_lsn + 1, offset)
+        raise ChainBreakError(
+            f"seal for LSN {lsn} after LSN {cursor.lsn}", cursor.sealed_lsn + 1, offset
+        )
     if head != cursor.chain:
-        raise ChainBreak("seal does not match the hash chain", cursor.sealed_lsn + 1, offset)
-    if ring is not None and not ring.verify(key_id, signature, seal_message(lsn, head)):
+        raise ChainBreakError("seal does not match the hash chain", cursor.sealed_lsn + 1, offset)
+    if ring is not None and not ring.verify(key_id, signature, seal_message(lsn, head), lsn):
         reason = "unknown signing key" if key_id not in ring else "bad seal signature"
-        raise ChainBreak(f"{reason} ({key_id})", cursor.sealed_lsn + 1, offset)
-    cursor.seal_key_id = key_id
+        raise ChainBreakError(f"{reason} ({key_id})", cursor.sealed_lsn + 1, offset)
+    cursor.seal_key_id, cursor.seal_signature = key_id, signature

@@ -114,7 +114,9 @@ class EventLog:
             self._active = ActiveSegment.create(self.log_dir, cursor.lsn + 1, cursor.chain)
             return
         prev = bytes.fromhex(self._sealed[-1].manifest.chain_head) if self._sealed else GENESIS_HASH
-        self._active = ActiveSegment(recovered.active_path, recovered.active_base, prev, cursor.offset)
+        self._active = ActiveSegment(
+            recovered.active_path, recovered.active_base, prev, cursor.offset
+        )
         self._index = recovered.index
         last = self.read_last()
         self._last_ts = last.ts_us if last else 0
@@ -281,14 +283,27 @@ class EventLog:
     def spans(self) -> list[Span]:
         with self._cond:
             spans = [
-                Span(s.base_lsn, s.path, bytes.fromhex(s.manifest.prev_hash), s.manifest.last_lsn,
-                     s.manifest.bytes, load_index(s.path))
+                Span(
+                    s.base_lsn,
+                    s.path,
+                    bytes.fromhex(s.manifest.prev_hash),
+                    s.manifest.last_lsn,
+                    s.manifest.size,
+                    load_index(s.path),
+                )
                 for s in self._sealed
             ]
             active = self._active
             index = self._index.copy()
             spans.append(
-                Span(active.base_lsn, active.path, active.prev_hash, self._head_lsn, active.size, index)
+                Span(
+                    active.base_lsn,
+                    active.path,
+                    active.prev_hash,
+                    self._head_lsn,
+                    active.size,
+                    index,
+                )
             )
         return spans
 

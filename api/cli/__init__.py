@@ -1,0 +1,75 @@
+"""`bkgdb`: the command line. Each command lives in a module with a `register` function.
+
+Every command takes `--json` for scripts and fails with a non-zero exit status and one
+line on stderr naming the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from api.cli.output import CommandError, emit_json
+from api.datadir import DataDir
+from eventlog import LogError
+
+Handler = Callable[[argparse.Namespace, DataDir], int]
+
+
+def command_modules() -> list[ModuleType]:
+    """The modules that contribute commands, in the order `--help` lists them."""
+    from api.cli import init_command, log_commands
+
+    return [init_command, log_commands]
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Handler,
+    help_text: str,
+) -> argparse.ArgumentParser:
+    """Add a subcommand that takes `--json` and runs `handler(args, data_dir)`."""
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bkgdb", description="bkg-db: a data backend whose write-ahead log is the truth."
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("BKG_DATA_DIR", "./data")),
+        help="data directory (default: $BKG_DATA_DIR or ./data)",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args, DataDir(args.data_dir)))
+    except (CommandError, LogError, OSError) as exc:
+        code = exc.exit_code if isinstance(exc, CommandError) else 1
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if getattr(args, "json", False):
+            emit_json({"error": {"message": message, "kind": type(exc).__name__}})
+        print(f"bkgdb {args.command}: {message}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Commands that read the log: `tail`, `verify`, `log stat`, `log keys`.
+
+All of them are read-only and work while a server holds the directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from api.cli.output import CommandError, Progress, emit_json, jsonable
+from api.datadir import DataDir
+from eventlog import LogReader, Record
+from eventlog.keys import KEY_EVENT_KIND
+from eventlog.segments import list_segments, manifest_path
+from eventlog.verify import verify_log
+
+FOLLOW_POLL_S = 0.2
+
+
+def register(subparsers: Any) -> None:
+    from api.cli import add_command
+
+    tail = add_command(subparsers, "tail", run_tail, "print log records")
+    tail.add_argument("--from-lsn", type=int, default=None, help="first LSN (default: last 10)")
+    tail.add_argument("--follow", action="store_true", help="keep printing new records")
+    verify = add_command(subparsers, "verify", run_verify, "check the log's integrity")
+    verify.add_argument("--deep", action="store_true", help="check every seal's signature")
+    verify.add_argument("--trusted-keys", type=Path, help="JSON {key_id: public key hex}")
+    log = add_command(subparsers, "log", run_log, "log statistics and public keys")
+    log.add_argument("what", choices=["stat", "keys"])
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    return {
+        "lsn": record.lsn,
+        "ts": iso_time(record.ts_us),
+        "kind": record.kind,
+        "actor": record.actor,
+        "namespace": record.namespace,
+        "payload": jsonable(record.payload),
+    }
+
+
+def iso_time(ts_us: int) -> str:
+    moment = datetime.datetime.fromtimestamp(ts_us / 1e6, tz=datetime.UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _print_record(record: Record, as_json: bool) -> None:
+    if as_json:
+        emit_json(record_json(record))
+        return
+    payload = json.dumps(jsonable(record.payload), sort_keys=True)
+    if len(payload) > 160:
+        payload = payload[:157] + "..."
+    namespace = record.namespace or "-"
+    print(
+        f"{record.lsn:>10}  {iso_time(record.ts_us)}  {record.kind:<7} {record.actor:<12} "
+        f"{namespace:<10} {payload}",
+        flush=True,
+    )
+
+
+def run_tail(args: argparse.Namespace, data_dir: DataDir) -> int:
+    reader = LogReader(data_dir.log)
+    next_lsn = args.from_lsn if args.from_lsn is not None else max(reader.head_lsn - 9, 1)
+    while True:
+        for record in reader.read(next_lsn):
+            _print_record(record, args.json)
+            next_lsn = record.lsn + 1
+        if not args.follow:
+            return 0
+        # Another process writes this log: watch its files (no in-process notification).
+        time.sleep(FOLLOW_POLL_S)
+
+
+def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
+    trusted = None
+    if args.trusted_keys:
+        pinned = json.loads(args.trusted_keys.read_text())
+        trusted = {key_id: bytes.fromhex(raw) for key_id, raw in pinned.items()}
+    progress = Progress("verify")
+    report = verify_log(data_dir.log, trusted, progress, deep=args.deep)
+    progress.done()
+    if args.json:
+        emit_json(vars(report))
+    elif report.ok:
+        print(
+            f"ok: {report.records} records in {report.segments} segments, "
+            f"head LSN {report.head_lsn}, {len(report.keys)} signing key(s)"
+        )
+        for warning in report.warnings:
+            print(f"warning: {warning}")
+    if not report.ok:
+        raise CommandError(f"first bad LSN {report.first_bad_lsn}: {report.reason}")
+    return 0
+
+
+def run_log(args: argparse.Namespace, data_dir: DataDir) -> int:
+    if not data_dir.log.is_dir():
+        raise CommandError(f"{data_dir.root} has no log (run `bkgdb init`)")
+    if args.what == "keys":
+        keys = public_keys(LogReader(data_dir.log))
+        if args.json:
+            emit_json(keys)
+        else:
+            for key_id, raw in keys.items():
+                print(f"{key_id}  {raw}")
+        return 0
+    stat = log_stat(data_dir)
+    if args.json:
+        emit_json(stat)
+    else:
+        for name, value in stat.items():
+            if name != "segments":
+                print(f"{name:<16} {value}")
+        for segment in stat["segments"]:
+            state = "sealed" if segment["sealed"] else "active"
+            print(f"  {segment['name']}  {segment['bytes']:>12} bytes  {state}")
+    return 0
+
+
+def public_keys(reader: LogReader) -> dict[str, str]:
+    """Every signing key announced in the log, for verifiers outside this process."""
+    keys: dict[str, str] = {}
+    for record in reader.read():
+        payload = record.payload
+        if record.kind == KEY_EVENT_KIND and isinstance(payload, dict) and "public_key" in payload:
+            keys[str(payload["key_id"])] = bytes(payload["public_key"]).hex()
+    return keys
+
+
+def log_stat(data_dir: DataDir) -> dict[str, Any]:
+    reader = LogReader(data_dir.log)
+    segments = [
+        {"name": path.name, "bytes": path.stat().st_size, "sealed": manifest_path(path).exists()}
+        for _, path in list_segments(data_dir.log)
+    ]
+    return {
+        "head_lsn": reader.head_lsn,
+        "segment_count": len(segments),
+        "total_bytes": sum(s["bytes"] for s in segments),
+        "segment_bytes": data_dir.config().get("segment_bytes"),
+        "segments": segments,
+    }

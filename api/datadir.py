@@ -1,0 +1,105 @@
+"""The data directory: where each part of bkg-db keeps its files.
+
+Only `log/` and `keys/` are precious; everything else is derived from the log and may be
+deleted. Settings fixed at `init` (segment size) live in `log/config.json` so that they
+travel with the log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventlog import EventLog, LogOptions, SigningKey
+from eventlog.segments import write_atomic
+
+SIGNING_KEY_FILE = "log_signing.key"
+JWT_SECRET_FILE = "jwt_secret"
+CONFIG_FILE = "config.json"
+DERIVED = ("checkpoints", "projections", "consumers", "audit", "objects")
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def projections(self) -> Path:
+        return self.root / "projections"
+
+    @property
+    def consumers(self) -> Path:
+        return self.root / "consumers"
+
+    @property
+    def audit(self) -> Path:
+        return self.root / "audit"
+
+    @property
+    def objects(self) -> Path:
+        return self.root / "objects"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.keys / SIGNING_KEY_FILE
+
+    @property
+    def jwt_secret_path(self) -> Path:
+        return self.keys / JWT_SECRET_FILE
+
+    def is_initialised(self) -> bool:
+        return (self.log / CONFIG_FILE).exists()
+
+    def create_layout(self) -> None:
+        """Make every directory; `keys/` is readable by its owner only."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.log.mkdir(exist_ok=True)
+        self.keys.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.keys, 0o700)
+        for name in DERIVED:
+            (self.root / name).mkdir(exist_ok=True)
+
+    def create_secrets(self) -> SigningKey:
+        """A fresh log signing key and JWT secret, written with mode 0600 from the start."""
+        key = SigningKey.generate()
+        key.save(self.signing_key_path)
+        fd = os.open(self.jwt_secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        return key
+
+    def signing_key(self) -> SigningKey:
+        return SigningKey.load(self.signing_key_path)
+
+    def write_config(self, segment_bytes: int) -> None:
+        config = {"format": 1, "segment_bytes": segment_bytes}
+        write_atomic(self.log / CONFIG_FILE, json.dumps(config, indent=2).encode() + b"\n")
+
+    def config(self) -> dict[str, int]:
+        data: dict[str, int] = json.loads((self.log / CONFIG_FILE).read_text())
+        return data
+
+    def log_options(self, segment_bytes: int | None = None) -> LogOptions:
+        """Segment size: the flag, else BKG_SEGMENT_BYTES, else what `init` recorded."""
+        env = os.environ.get("BKG_SEGMENT_BYTES")
+        chosen = segment_bytes or (int(env) if env else self.config()["segment_bytes"])
+        return LogOptions(segment_bytes=chosen)
+
+    def open_log(self, segment_bytes: int | None = None) -> EventLog:
+        """Open the log for writing (one writer per directory: a second gets LogLockedError)."""
+        return EventLog.open(self.log, self.signing_key(), self.log_options(segment_bytes))

@@ -1,0 +1,220 @@
+"""Full verification of a log directory: every frame, the chain, every seal and manifest.
+
+Unlike recovery, which trusts sealed segments whose manifests line up, `verify_log` reads
+every byte: CRCs, LSN order, the hash chain across segments, seal signatures (following
+key rotations announced in the log), manifest digests and signatures. It stops at the
+first problem and names the first LSN that cannot be trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eventlog.framing import GENESIS_HASH, HEADER_SIZE, FrameError, decode_frame
+from eventlog.keys import KEY_EVENT_KIND, KeyRing, seal_message
+from eventlog.record import unpack_body
+from eventlog.segments import (
+    SEGMENT_HEADER_SIZE,
+    Manifest,
+    decode_segment_header,
+    list_segments,
+    manifest_path,
+)
+from eventlog.walk import ChainBreakError, Cursor, walk_events
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class VerifyReport:
+    """The outcome: `ok`, how far the log checked out, and the first bad LSN and why."""
+
+    ok: bool = True
+    records: int = 0
+    segments: int = 0
+    head_lsn: int = 0
+    bytes: int = 0
+    first_bad_lsn: int | None = None
+    reason: str = ""
+    path: str = ""
+    offset: int = -1
+    keys: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def fail(self, lsn: int, reason: str, path: Path | None = None, offset: int = -1) -> None:
+        self.ok, self.first_bad_lsn, self.reason = False, lsn, reason
+        self.path, self.offset = (str(path) if path else ""), offset
+
+
+class _VerifyFailedError(Exception):
+    def __init__(self, lsn: int, reason: str, offset: int = -1) -> None:
+        super().__init__(reason)
+        self.lsn, self.reason, self.offset = lsn, reason, offset
+
+
+def verify_log(
+    log_dir: Path,
+    trusted_keys: dict[str, bytes] | None = None,
+    progress: Progress | None = None,
+    deep: bool = False,
+) -> VerifyReport:
+    """Check the whole log. With `trusted_keys` the first key must be one of them;
+    without, the key announced at LSN 1 is trusted on first use.
+
+    Every seal must match the hash chain; its signature is checked for the last seal of
+    each segment, which authenticates all records before it, or for every seal if `deep`.
+    """
+    report = VerifyReport()
+    if not Path(log_dir).is_dir():
+        report.fail(1, f"{log_dir} is not a log directory (run `bkgdb init`)")
+        return report
+    segments = list_segments(Path(log_dir))
+    if not segments:
+        report.fail(1, f"{log_dir} holds no log segments")
+        return report
+    ring = KeyRing(trusted_keys)
+    total = sum(path.stat().st_size for _, path in segments)
+    cursor = Cursor.at(0, GENESIS_HASH, SEGMENT_HEADER_SIZE)
+    for position, (base, path) in enumerate(segments):
+        newest = position == len(segments) - 1
+        try:
+            _verify_segment(path, base, cursor, ring, report, newest, deep)
+        except _VerifyFailedError as failure:
+            report.fail(failure.lsn, failure.reason, path, failure.offset)
+            break
+        report.segments += 1
+        if progress:
+            progress(report.bytes, total)
+    report.head_lsn = cursor.sealed_lsn
+    report.keys = {key_id: raw.hex() for key_id, raw in ring.public_keys().items()}
+    return report
+
+
+def _verify_segment(
+    path: Path,
+    base: int,
+    cursor: Cursor,
+    ring: KeyRing,
+    report: VerifyReport,
+    newest: bool,
+    deep: bool,
+) -> None:
+    data = path.read_bytes()
+    try:
+        header_base, prev_hash = decode_segment_header(data)
+    except ValueError as exc:
+        raise _VerifyFailedError(base, f"segment {path.name}: {exc}", 0) from exc
+    if header_base != base or base != cursor.sealed_lsn + 1 or prev_hash != cursor.sealed_chain:
+        raise _VerifyFailedError(
+            cursor.sealed_lsn + 1, f"segment {path.name} does not follow its predecessor"
+        )
+    if cursor.sealed_lsn != cursor.lsn:
+        raise _VerifyFailedError(
+            cursor.sealed_lsn + 1, "records after the last seal of the previous segment"
+        )
+    cursor.offset = SEGMENT_HEADER_SIZE
+    if base == 1:
+        _trust_first_key(data, ring)
+    _walk_segment(data, path, cursor, ring, report, newest, deep)
+    if cursor.sealed_lsn >= base and not ring.verify(
+        cursor.seal_key_id,
+        cursor.seal_signature,
+        seal_message(cursor.sealed_lsn, cursor.sealed_chain),
+        cursor.sealed_lsn,
+    ):
+        raise _VerifyFailedError(base, f"{path.name}: the last seal's signature does not verify")
+    report.bytes += len(data)
+    manifest = manifest_path(path)
+    if manifest.exists():
+        _check_manifest(manifest, data, base, prev_hash, cursor, ring)
+    elif not newest:
+        raise _VerifyFailedError(
+            cursor.sealed_lsn + 1, f"sealed segment {path.name} has no manifest"
+        )
+
+
+def _trust_first_key(data: bytes, ring: KeyRing) -> None:
+    """Learn the key that LSN 1 announces, so that the first seal can be checked."""
+    try:
+        frame = decode_frame(data, SEGMENT_HEADER_SIZE)
+        _, _, kind, _, _, payload = unpack_body(frame.body)
+    except (FrameError, ValueError) as exc:
+        raise _VerifyFailedError(
+            1, f"the first record is unreadable: {exc}", SEGMENT_HEADER_SIZE
+        ) from exc
+    problem = ring.learn(payload, 1) if kind == KEY_EVENT_KIND else "LSN 1 announces no key"
+    if problem:
+        raise _VerifyFailedError(1, problem, SEGMENT_HEADER_SIZE)
+
+
+def _walk_segment(
+    data: bytes,
+    path: Path,
+    cursor: Cursor,
+    ring: KeyRing,
+    report: VerifyReport,
+    newest: bool,
+    deep: bool,
+) -> None:
+    try:
+        for event in walk_events(data, cursor, ring if deep else None):
+            report.records += 1
+            if b"key." in event.frame:
+                _learn_key(event.frame[HEADER_SIZE:], event.lsn, ring)
+    except ChainBreakError as exc:
+        raise _VerifyFailedError(exc.lsn, f"{path.name}: {exc}", exc.offset) from exc
+    except FrameError as exc:
+        if newest and exc.truncated:
+            report.warnings.append(
+                f"{path.name}: incomplete group after LSN {cursor.sealed_lsn} "
+                "(being written, or torn by a crash: cut on the next open)"
+            )
+            return
+        raise _VerifyFailedError(cursor.lsn + 1, f"{path.name}: {exc}", exc.offset) from exc
+    if cursor.lsn != cursor.sealed_lsn:
+        if not newest:
+            raise _VerifyFailedError(
+                cursor.sealed_lsn + 1, f"{path.name}: records after the last seal"
+            )
+        report.warnings.append(f"{path.name}: unsealed records after LSN {cursor.sealed_lsn}")
+
+
+def _learn_key(body: bytes, lsn: int, ring: KeyRing) -> None:
+    try:
+        _, _, kind, _, _, payload = unpack_body(body)
+    except ValueError as exc:
+        raise _VerifyFailedError(lsn, f"record {lsn} is not a valid envelope: {exc}") from exc
+    if kind == KEY_EVENT_KIND and lsn != 1:
+        problem = ring.learn(payload, lsn)
+        if problem:
+            raise _VerifyFailedError(lsn, problem)
+
+
+def _check_manifest(
+    path: Path, data: bytes, base: int, prev_hash: bytes, cursor: Cursor, ring: KeyRing
+) -> None:
+    bad = cursor.sealed_lsn + 1
+    try:
+        manifest = Manifest.from_json(path.read_bytes())
+    except (OSError, ValueError, TypeError) as exc:
+        raise _VerifyFailedError(base, f"{path.name} is unreadable: {exc}") from exc
+    expected = {
+        "first_lsn": base,
+        "last_lsn": cursor.sealed_lsn,
+        "count": cursor.sealed_lsn - base + 1,
+        "prev_hash": prev_hash.hex(),
+        "chain_head": cursor.sealed_chain.hex(),
+        "size": len(data),
+    }
+    for name, value in expected.items():
+        if getattr(manifest, name) != value:
+            raise _VerifyFailedError(
+                min(bad, base), f"{path.name}: {name} does not match the segment"
+            )
+    if manifest.sha256 != hashlib.sha256(data).hexdigest():
+        raise _VerifyFailedError(base, f"{path.name}: file digest does not match the segment")
+    if not manifest.verify(ring):
+        raise _VerifyFailedError(base, f"{path.name}: bad manifest signature ({manifest.key_id})")
