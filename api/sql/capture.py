@@ -1,0 +1,110 @@
+"""Capture the row images a DML statement produces, in execution order.
+
+Each user table gets TEMP ``AFTER INSERT/UPDATE/DELETE`` triggers (per connection, never in
+the database file) that copy ``rowid`` and the full OLD/NEW rows into the temp table
+``_bkg_cap``.  Triggers see exactly what SQLite did: an ``ON CONFLICT DO UPDATE`` fires the
+update trigger, not the insert trigger; foreign-key cascades fire the triggers of the tables
+they touch; values are the stored values after type coercion, and ``_bkg_cap``'s columns
+have no type so storage classes are kept.
+
+Installed triggers are valid for one catalogue token, recorded in ``_bkg_cap_state``; both
+live in the temp schema, so a rolled-back transaction rolls them back together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from api.sql.catalog import Catalog, TableDef
+from projections.apply import quote_ident
+
+_CAP = "_bkg_cap"
+_STATE = "_bkg_cap_state"
+_TRIGGER_PREFIX = "_bkg_cap_"
+
+
+def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    """Install capture triggers for ``catalog`` unless they are already in place."""
+    try:
+        row = conn.execute(f"SELECT token FROM temp.{_STATE}").fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    if row is not None and row[0] == catalog.token:
+        return
+    _install(conn, catalog)
+
+
+def drop_capture(conn: sqlite3.Connection) -> None:
+    """Remove the capture triggers (before DDL, which must not see them)."""
+    stale = conn.execute(
+        "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE ?",
+        (_TRIGGER_PREFIX + "%",),
+    ).fetchall()
+    for (name,) in stale:
+        conn.execute(f"DROP TRIGGER temp.{quote_ident(name)}")
+    conn.execute(f"DROP TABLE IF EXISTS temp.{_STATE}")
+
+
+def _install(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    """(Re)create the capture table, one trigger per table and operation, and the state."""
+    drop_capture(conn)
+    width = max([8, *(2 * len(t.columns) for t in catalog.tables.values())])
+    values = ", ".join(f"v{i}" for i in range(width))
+    conn.execute(f"DROP TABLE IF EXISTS temp.{_CAP}")
+    conn.execute(f"CREATE TEMP TABLE {_CAP} (seq INTEGER PRIMARY KEY, tbl, op, rid, {values})")
+    for number, table in enumerate(catalog.tables.values()):
+        for op in ("insert", "update", "delete"):
+            conn.execute(_trigger_sql(f"{_TRIGGER_PREFIX}{number}_{op}", table, op))
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STATE} (token TEXT)")
+    conn.execute(f"DELETE FROM temp.{_STATE}")
+    conn.execute(f"INSERT INTO temp.{_STATE} (token) VALUES (?)", (catalog.token,))
+
+
+def _trigger_sql(name: str, table: TableDef, op: str) -> str:
+    """CREATE TEMP TRIGGER statement copying one operation's row images into ``_bkg_cap``."""
+    cols = [quote_ident(c) for c in table.column_names()]
+    if op == "insert":
+        images, rid = [f"NEW.{c}" for c in cols], "NEW.rowid"
+    elif op == "delete":
+        images, rid = [f"OLD.{c}" for c in cols], "OLD.rowid"
+    else:
+        images, rid = [f"OLD.{c}" for c in cols] + [f"NEW.{c}" for c in cols], "NEW.rowid"
+    targets = ", ".join(["tbl", "op", "rid", *(f"v{i}" for i in range(len(images)))])
+    literal = "'" + table.name.replace("'", "''") + "'"
+    values = ", ".join([literal, f"'{op}'", rid, *images])
+    return (
+        f"CREATE TEMP TRIGGER {quote_ident(name)} AFTER {op.upper()} ON "
+        f"main.{quote_ident(table.name)} BEGIN INSERT INTO {_CAP} ({targets}) "
+        f"VALUES ({values}); END"
+    )
+
+
+def collect(conn: sqlite3.Connection, catalog: Catalog) -> list[dict[str, Any]]:
+    """Drain captured images into change dicts (payload contract), in execution order."""
+    rows = conn.execute(f"SELECT * FROM temp.{_CAP} ORDER BY seq").fetchall()
+    if not rows:
+        return []
+    conn.execute(f"DELETE FROM temp.{_CAP}")
+    return [_change(row, catalog) for row in rows]
+
+
+def _change(row: tuple[Any, ...], catalog: Catalog) -> dict[str, Any]:
+    """One change dict from one ``_bkg_cap`` row."""
+    _, table_name, op, rowid = row[:4]
+    table = catalog.table(table_name)
+    names = table.column_names()
+    width = len(names)
+    first = dict(zip(names, row[4 : 4 + width], strict=True))
+    old = new = None
+    if op == "insert":
+        new = first
+    elif op == "delete":
+        old = first
+    else:
+        old, new = first, dict(zip(names, row[4 + width : 4 + 2 * width], strict=True))
+    image = new if new is not None else old
+    assert image is not None
+    pk_cols = table.primary_key()
+    pk = {c: image[c] for c in pk_cols} if pk_cols else {"rowid": rowid}
+    return {"op": op, "table": table_name, "rowid": rowid, "pk": pk, "old": old, "new": new}

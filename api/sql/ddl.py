@@ -1,0 +1,186 @@
+"""Plan DDL statements as change records (payload contract, op "ddl").
+
+Planning reads the catalogue and produces the change; the engine then applies it with
+``projections.apply.apply_ddl`` exactly as replay will, so live and rebuilt state cannot
+diverge.  IF [NOT] EXISTS statements that have nothing to do produce no change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from sqlglot import exp
+
+from api.sql.catalog import Catalog, IndexDef, TableDef
+from api.sql.ddl_alter import plan_alter
+from api.sql.ddl_build import (
+    Change,
+    column_def,
+    ddl_change,
+    qualify,
+    sqlite_create_table,
+    table_constraint,
+)
+from api.sql.errors import ConflictError, NotFoundError, NotSupportedError, SqlValidationError
+from api.sql.parse import StatementInfo, logical_name
+from projections.apply import quote_ident
+
+def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -> list[Change]:
+    """Changes for one DDL statement (already classified as ``ddl``)."""
+    kind = str(statement.args.get("kind") or "").upper()
+    if isinstance(statement, exp.Create) and kind == "SCHEMA":
+        return _create_schema(statement, catalog)
+    if isinstance(statement, exp.Create) and kind == "TABLE":
+        return _create_table(statement, info, catalog)
+    if isinstance(statement, exp.Create) and kind == "INDEX":
+        return _create_index(statement, info, catalog)
+    if isinstance(statement, exp.Drop) and kind == "TABLE":
+        return _drop_table(statement, info, catalog)
+    if isinstance(statement, exp.Drop) and kind == "INDEX":
+        return _drop_index(statement, info, catalog)
+    if isinstance(statement, exp.Alter) and kind == "TABLE":
+        return plan_alter(statement, info, catalog)
+    raise NotSupportedError(f"{type(statement).__name__.upper()} {kind} is not supported")
+
+
+def _create_schema(statement: exp.Create, catalog: Catalog) -> list[Change]:
+    """CREATE SCHEMA: a catalogue entry only."""
+    name = (statement.this.db or statement.this.name).lower()
+    if name in catalog.schemas:
+        if statement.args.get("exists"):
+            return []
+        raise ConflictError(f"schema {name} already exists")
+    return [ddl_change("create_schema", name, statement, [], None)]
+
+
+def _create_table(statement: exp.Create, info: StatementInfo, catalog: Catalog) -> list[Change]:
+    """CREATE TABLE [IF NOT EXISTS] with column and table constraints."""
+    schema = statement.this
+    if not isinstance(schema, exp.Schema) or statement.expression is not None:
+        raise NotSupportedError("CREATE TABLE ... AS is not supported")
+    if statement.args.get("properties"):
+        raise NotSupportedError(f"CREATE TABLE option {statement.args['properties'].sql()}")
+    name = info.target or ""
+    _check_new_table(name, catalog, bool(statement.args.get("exists")))
+    if name in catalog.tables:
+        return []
+    columns, pg_constraints, sqlite_constraints, pk = [], [], [], None
+    for item in schema.expressions:
+        if isinstance(item, exp.ColumnDef):
+            columns.append(column_def(item, info.namespace, catalog))
+            continue
+        pg_text, sqlite_text, item_pk = table_constraint(item, info.namespace, catalog)
+        if item_pk is not None:
+            pk = item_pk
+        else:
+            pg_constraints.append(pg_text)
+            sqlite_constraints.append(sqlite_text)
+    definition = _with_primary_key(TableDef(name, columns, [], pg_constraints), pk)
+    create = sqlite_create_table(definition, sqlite_constraints)
+    qualified = qualify(statement, info.namespace)
+    return [ddl_change("create_table", name, qualified, [create], definition)]
+
+
+def _check_new_table(name: str, catalog: Catalog, if_not_exists: bool) -> None:
+    """The schema must exist; the table must not, unless IF NOT EXISTS."""
+    schema = name.split(".", 1)[0]
+    if schema not in catalog.schemas:
+        raise NotFoundError(f"schema {schema} does not exist")
+    if name in catalog.tables and not if_not_exists:
+        raise ConflictError(f"table {name} already exists")
+
+
+def _with_primary_key(definition: TableDef, pk: list[str] | None) -> TableDef:
+    """Apply a table-level PRIMARY KEY and make a lone serial column the key."""
+    columns = list(definition.columns)
+    if pk is not None:
+        if any(c.primary_key for c in columns):
+            raise SqlValidationError(f"multiple primary keys for table {definition.name}")
+        lowered = {p.lower() for p in pk}
+        missing = lowered - {c.name.lower() for c in columns}
+        if missing:
+            raise SqlValidationError(f"primary key column {sorted(missing)[0]} does not exist")
+        columns = [
+            replace(c, primary_key=True, nullable=False) if c.name.lower() in lowered else c
+            for c in columns
+        ]
+    serials = [c for c in columns if c.type.endswith("serial")]
+    if serials and not any(c.primary_key for c in columns) and len(serials) == 1:
+        columns = [replace(c, primary_key=True, nullable=False) if c in serials else c for c in columns]
+    keyed = [c for c in columns if c.primary_key]
+    if any(c.type.endswith("serial") for c in columns) and not (
+        len(keyed) == 1 and keyed[0].type.endswith("serial")
+    ):
+        raise NotSupportedError("serial columns are supported as the sole primary key only")
+    return definition.with_columns(columns)
+
+
+def _create_index(statement: exp.Create, info: StatementInfo, catalog: Catalog) -> list[Change]:
+    """CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (columns)."""
+    index = statement.this
+    table = catalog.table(info.target or "")
+    params = index.args.get("params")
+    ordered = params.args.get("columns") if params else None
+    if not ordered or not all(isinstance(o.this, exp.Column) for o in ordered):
+        raise NotSupportedError("indexes on expressions are not supported")
+    names = [o.this.name for o in ordered]
+    for column in names:
+        if table.column(column) is None:
+            raise SqlValidationError(f"column {column} of {table.name} does not exist")
+    short = index.name or f"{table.short_name}_{'_'.join(names)}_idx"
+    logical = f"{table.schema}.{short.lower()}"
+    if catalog.index_owner(logical) is not None:
+        if statement.args.get("exists"):
+            return []
+        raise ConflictError(f"index {logical} already exists")
+    unique = bool(statement.args.get("unique"))
+    cols = ", ".join(
+        quote_ident(o.this.name) + (" DESC" if o.args.get("desc") else "") for o in ordered
+    )
+    sqlite = f"CREATE {'UNIQUE ' if unique else ''}INDEX {quote_ident(logical)} ON " + (
+        f"{quote_ident(table.name)} ({cols})"
+    )
+    definition = replace(table, indexes=[*table.indexes, IndexDef(logical, names, unique)])
+    qualified = qualify(statement, info.namespace)
+    return [ddl_change("create_index", table.name, qualified, [sqlite], definition)]
+
+
+def _drop_table(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> list[Change]:
+    """DROP TABLE [IF EXISTS]; refused while another table references it."""
+    if len(statement.args.get("tables") or []) != 1:
+        raise NotSupportedError("DROP TABLE of several tables is not supported")
+    name = info.target or ""
+    if name not in catalog.tables:
+        if statement.args.get("exists"):
+            return []
+        raise NotFoundError(f"table {name} does not exist")
+    for other in catalog.tables.values():
+        if other.name != name and _references(other, name):
+            raise ConflictError(f"table {name} is referenced by {other.name}")
+    sqlite = [f"DROP TABLE {quote_ident(name)}"]
+    return [ddl_change("drop_table", name, qualify(statement, info.namespace), sqlite, None)]
+
+
+def _references(definition: TableDef, target: str) -> bool:
+    """True when ``definition`` has a foreign key to ``target``."""
+    prefix = f"{target}("
+    if any(c.references and c.references.startswith(prefix) for c in definition.columns):
+        return True
+    return any(f"REFERENCES {prefix}" in c for c in definition.constraints)
+
+
+def _drop_index(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> list[Change]:
+    """DROP INDEX [IF EXISTS] ns.name."""
+    tables = statement.args.get("tables") or []
+    if len(tables) != 1:
+        raise NotSupportedError("DROP INDEX of several indexes is not supported")
+    logical = logical_name(tables[0], info.namespace)
+    owner = catalog.index_owner(logical)
+    if owner is None:
+        if statement.args.get("exists"):
+            return []
+        raise NotFoundError(f"index {logical} does not exist")
+    definition = replace(owner, indexes=[i for i in owner.indexes if i.name != logical])
+    sqlite = [f"DROP INDEX {quote_ident(logical)}"]
+    qualified = qualify(statement, info.namespace)
+    return [ddl_change("drop_index", owner.name, qualified, sqlite, definition)]
+

@@ -1,0 +1,105 @@
+"""sqlglot's SQLite dialect, adjusted so Postgres functions and types run on SQLite.
+
+Timestamps are stored as text ``YYYY-MM-DD HH:MM:SS.SSS`` (UTC), the format SQLite's date
+functions read and write.  Everything here is plain SQL: no user functions need to be
+registered on a connection, so reads work on any connection to a projection.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
+from sqlglot.generators.sqlite import SQLiteGenerator
+
+from api.sql.errors import NotSupportedError
+
+NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
+UUID_SQL = (
+    "LOWER(HEX(RANDOMBLOB(4)) || '-' || HEX(RANDOMBLOB(2)) || '-4' || "
+    "SUBSTR(HEX(RANDOMBLOB(2)), 2) || '-' || SUBSTR('89ab', 1 + (ABS(RANDOM()) % 4), 1) || "
+    "SUBSTR(HEX(RANDOMBLOB(2)), 2) || '-' || HEX(RANDOMBLOB(6)))"
+)
+_TRUNC_FORMATS = {
+    "YEAR": "%Y-01-01 00:00:00",
+    "MONTH": "%Y-%m-01 00:00:00",
+    "DAY": "%Y-%m-%d 00:00:00",
+    "HOUR": "%Y-%m-%d %H:00:00",
+    "MINUTE": "%Y-%m-%d %H:%M:00",
+    "SECOND": "%Y-%m-%d %H:%M:%S",
+}
+_EXTRACT_FORMATS = {
+    "YEAR": "%Y",
+    "MONTH": "%m",
+    "DAY": "%d",
+    "HOUR": "%H",
+    "MINUTE": "%M",
+    "DOW": "%w",
+    "DOY": "%j",
+    "EPOCH": "%s",
+}
+_TEXT_TYPES = (exp.DType.JSON, exp.DType.JSONB, exp.DType.UUID, exp.DType.TIMESTAMPTZ)
+
+
+def _unit(node: exp.Expr | None) -> str:
+    """Upper-case unit name of a DATE_TRUNC / EXTRACT unit argument."""
+    if node is None:
+        raise NotSupportedError("date_trunc without a unit is not supported")
+    return node.name.upper().rstrip("S")
+
+
+def _trunc_sql(gen: SQLiteGenerator, node: exp.TimestampTrunc | exp.DateTrunc) -> str:
+    """date_trunc(unit, ts) via strftime; weeks start on Monday as in Postgres."""
+    unit = _unit(node.args.get("unit"))
+    value = gen.sql(node, "this")
+    if unit == "WEEK":
+        return (
+            f"STRFTIME('%Y-%m-%d 00:00:00', {value}, "
+            f"'-' || ((CAST(STRFTIME('%w', {value}) AS INTEGER) + 6) % 7) || ' days')"
+        )
+    fmt = _TRUNC_FORMATS.get(unit)
+    if fmt is None:
+        raise NotSupportedError(f"date_trunc unit {unit.lower()!r} is not supported")
+    return f"STRFTIME('{fmt}', {value})"
+
+
+def _extract_sql(gen: SQLiteGenerator, node: exp.Extract) -> str:
+    """extract(field FROM ts) via strftime."""
+    unit = _unit(node.this)
+    value = gen.sql(node, "expression")
+    if unit == "SECOND":
+        return f"CAST(STRFTIME('%f', {value}) AS REAL)"
+    fmt = _EXTRACT_FORMATS.get(unit)
+    if fmt is None:
+        raise NotSupportedError(f"extract field {unit.lower()!r} is not supported")
+    return f"CAST(STRFTIME('{fmt}', {value}) AS INTEGER)"
+
+
+class BkgSQLiteGenerator(SQLiteGenerator):
+    """SQLite generator with Postgres function and type translations."""
+
+    TYPE_MAPPING = {
+        **SQLiteGenerator.TYPE_MAPPING,
+        **dict.fromkeys(_TEXT_TYPES, "TEXT"),
+        exp.DType.VARBINARY: "BLOB",
+    }
+
+    TRANSFORMS = {
+        **SQLiteGenerator.TRANSFORMS,
+        exp.Uuid: lambda *_: UUID_SQL,
+        exp.CurrentTimestamp: lambda *_: NOW_SQL,
+        exp.TimestampTrunc: _trunc_sql,
+        exp.DateTrunc: _trunc_sql,
+        exp.Extract: _extract_sql,
+    }
+
+    def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:
+        """Casts to timestamptz behave like timestamp casts (UTC text)."""
+        if expression.is_type("timestamptz"):
+            return self.func("DATETIME", expression.this)
+        return super().cast_sql(expression, safe_prefix)
+
+
+class BkgSQLite(SQLite):
+    """The dialect statements are generated in."""
+
+    Generator = BkgSQLiteGenerator

@@ -1,0 +1,205 @@
+"""``SqlEngine``: run one Postgres-dialect statement on a projection connection.
+
+The caller owns the transaction.  Every write runs inside a SAVEPOINT, so a failing
+statement changes nothing, and returns its effects as change records (payload contract)
+ready to be logged; replaying them with ``projections.apply.apply_changes`` reproduces the
+state exactly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from api.sql.capture import collect, drop_capture, ensure_capture
+from api.sql.catalog import Catalog
+from api.sql.ddl import plan_ddl
+from api.sql.errors import BadRequestError
+from api.sql.parse import Parsed, Parser, StatementInfo
+from api.sql.results import typed_rows
+from api.sql.sqlite_errors import translate_error
+from api.sql.translate import Translated, translate
+from api.sql.typemap import to_storage
+from projections.apply import DEFAULT_NAMESPACE, apply_ddl
+
+Rewrite = Callable[[exp.Expression, StatementInfo], exp.Expression]
+Params = Sequence[Any] | Mapping[str, Any] | None
+_SAVEPOINT = "bkg_stmt"
+
+
+@dataclass
+class Outcome:
+    """Result of one statement: typed rows for the client, changes for the log."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    rowcount: int
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    statement: dict[str, Any] = field(default_factory=dict)
+    is_write: bool = False
+    is_ddl: bool = False
+    tables: list[str] = field(default_factory=list)
+
+
+class SqlEngine:
+    """Parses (with an LRU cache), translates and runs statements; one per process is enough."""
+
+    def __init__(self, cache_size: int = 1024) -> None:
+        self._parser = Parser(cache_size)
+        self._translations: OrderedDict[tuple[str, str, str], Translated] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def parse_count(self) -> int:
+        """How many statements were actually parsed (cache misses)."""
+        return self._parser.parses
+
+    def analyse(self, sql: str, namespace: str = DEFAULT_NAMESPACE) -> StatementInfo:
+        """Classify a statement without running it; raises SqlError for refused ones."""
+        return self._parser.parse(sql, namespace).info
+
+    def check_read_only(self, sql: str, namespace: str = DEFAULT_NAMESPACE) -> bool:
+        """True when the statement only reads, so it may run on a snapshot connection."""
+        return not self.analyse(sql, namespace).is_write
+
+    def execute(
+        self,
+        conn: sqlite3.Connection,
+        sql: str,
+        params: Params = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        rewrite: Rewrite | None = None,
+    ) -> Outcome:
+        """Run one statement on ``conn``; raises SqlError subclasses, changing nothing."""
+        parsed = self._parser.parse(sql, namespace)
+        info = parsed.info
+        catalog = Catalog.load(conn)
+        tables = list(dict.fromkeys([*([info.target] if info.target else []), *info.tables_read]))
+        if info.is_ddl:
+            return self._run_ddl(conn, parsed, catalog, rewrite, tables)
+        translated = self._translation(sql, parsed, catalog, rewrite)
+        bindings = _bind(params, translated)
+        if not info.is_write:
+            cursor = _run(conn, translated.sql, bindings)
+            rows = cursor.fetchall()
+            columns = [d[0] for d in cursor.description or []]
+            typed = typed_rows(rows, translated.families)
+            return Outcome(columns, typed, len(rows), statement={"sql": sql}, tables=tables)
+        return self._run_dml(conn, sql, translated, bindings, catalog, tables)
+
+    def _translation(
+        self, sql: str, parsed: Parsed, catalog: Catalog, rewrite: Rewrite | None
+    ) -> Translated:
+        """Translated statement; cached per (text, namespace, catalogue) without a rewrite."""
+        info = parsed.info
+        if rewrite is not None:
+            return translate(rewrite(parsed.expression.copy(), info), info, catalog)
+        key = (sql, info.namespace, catalog.token)
+        cached = self._translations.get(key)
+        if cached is None:
+            cached = translate(parsed.expression.copy(), info, catalog)
+            self._translations[key] = cached
+            if len(self._translations) > self._cache_size:
+                self._translations.popitem(last=False)
+        return cached
+
+    def _run_dml(
+        self,
+        conn: sqlite3.Connection,
+        sql: str,
+        translated: Translated,
+        bindings: dict[str, Any],
+        catalog: Catalog,
+        tables: list[str],
+    ) -> Outcome:
+        """Run a DML statement in a savepoint, capturing its row images."""
+        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            ensure_capture(conn, catalog)
+            cursor = conn.execute(translated.sql, bindings)
+            rows = cursor.fetchall()
+            columns = [d[0] for d in cursor.description or []]
+            rowcount = len(rows) if columns else cursor.rowcount
+            changes = collect(conn, catalog)
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise translate_error(exc) from exc
+        except BaseException:
+            _rollback(conn)
+            raise
+        conn.execute(f"RELEASE {_SAVEPOINT}")
+        typed = typed_rows(rows, translated.families)
+        return Outcome(
+            columns, typed, rowcount, changes, {"sql": sql}, is_write=True, tables=tables
+        )
+
+    def _run_ddl(
+        self,
+        conn: sqlite3.Connection,
+        parsed: Parsed,
+        catalog: Catalog,
+        rewrite: Rewrite | None,
+        tables: list[str],
+    ) -> Outcome:
+        """Plan a DDL statement and apply its changes the way replay will."""
+        statement = parsed.expression.copy()
+        if rewrite is not None:
+            statement = rewrite(statement, parsed.info)
+        changes = plan_ddl(statement, parsed.info, catalog)
+        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            drop_capture(conn)
+            for change in changes:
+                apply_ddl(conn, change)
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise translate_error(exc) from exc
+        except BaseException:
+            _rollback(conn)
+            raise
+        conn.execute(f"RELEASE {_SAVEPOINT}")
+        logged = changes[0]["sql"] if changes else statement.sql("postgres")
+        return Outcome(
+            [], [], 0, changes, {"sql": logged}, is_write=True, is_ddl=True, tables=tables
+        )
+
+
+def _run(conn: sqlite3.Connection, sql: str, bindings: dict[str, Any]) -> sqlite3.Cursor:
+    """Execute a read, mapping SQLite errors."""
+    try:
+        return conn.execute(sql, bindings)
+    except sqlite3.Error as exc:
+        raise translate_error(exc) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo everything since the statement's savepoint and drop the savepoint."""
+    conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+    conn.execute(f"RELEASE {_SAVEPOINT}")
+
+
+def _bind(params: Params, translated: Translated) -> dict[str, Any]:
+    """SQLite named bindings for a statement's parameters (values never reach the SQL text)."""
+    if params is None or (not isinstance(params, Mapping) and len(params) == 0):
+        if translated.params:
+            raise BadRequestError(f"missing value for parameter {translated.params[0]}")
+        return {}
+    if isinstance(params, Mapping):
+        values: Mapping[str, Any] = params
+    elif isinstance(params, str | bytes):
+        raise BadRequestError("params must be a list or an object")
+    else:
+        if translated.params and not translated.positional:
+            raise BadRequestError("named parameters need an object of params")
+        values = {f"p{i}": v for i, v in enumerate(params, start=1)}
+    try:
+        return {name: to_storage(values[name]) for name in translated.params}
+    except KeyError as exc:
+        raise BadRequestError(f"missing value for parameter {exc.args[0]}") from exc
+    except TypeError as exc:
+        raise BadRequestError(str(exc)) from exc

@@ -1,0 +1,186 @@
+"""Parse one Postgres statement, refuse what is forbidden and classify what is left.
+
+Parsing is the expensive step of a short statement, so ``Parser.parse`` keeps an LRU cache
+of parsed and analysed statements keyed by (text, namespace).  Cached expressions are
+shared and must never be mutated: callers work on ``.copy()``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from api.sql.errors import BadRequestError, ForbiddenError, NotSupportedError, SqlSyntaxError
+
+_FORBIDDEN_COMMANDS = ("PRAGMA", "ATTACH", "DETACH", "VACUUM", "REINDEX", "ANALYZE")
+_FORBIDDEN_START = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(" + "|".join(_FORBIDDEN_COMMANDS) + r")\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_FORBIDDEN_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile"})
+_FORBIDDEN_PREFIXES = ("sqlite_", "_bkg", "pragma_")
+_DML = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}
+
+
+@dataclass(frozen=True)
+class StatementInfo:
+    """What a statement is: ``kind`` is select/insert/update/delete/ddl; names are logical."""
+
+    kind: str
+    target: str | None
+    tables_read: tuple[str, ...]
+    namespace: str
+
+    @property
+    def is_write(self) -> bool:
+        """True for DML and DDL: the statement must go through the serialised writer."""
+        return self.kind != "select"
+
+    @property
+    def is_ddl(self) -> bool:
+        """True for schema changes."""
+        return self.kind == "ddl"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed statement (shared, read-only) and its analysis."""
+
+    expression: exp.Expression
+    info: StatementInfo
+
+
+def logical_name(table: exp.Table, namespace: str) -> str:
+    """The logical ``ns.name`` of a table reference; unqualified names use ``namespace``."""
+    if table.catalog:
+        raise NotSupportedError("three-part table names are not supported")
+    schema = (table.db or namespace).lower()
+    return f"{schema}.{table.name.lower()}"
+
+
+def cte_names(expression: exp.Expr) -> set[str]:
+    """Names bound by WITH clauses anywhere in the statement."""
+    return {cte.alias_or_name.lower() for cte in expression.find_all(exp.CTE)}
+
+
+def table_refs(expression: exp.Expr) -> list[exp.Table]:
+    """Table references to real tables (CTE references excluded)."""
+    ctes = cte_names(expression)
+    return [
+        t
+        for t in expression.find_all(exp.Table)
+        if t.name and not (not t.db and t.name.lower() in ctes)
+    ]
+
+
+class Parser:
+    """Parses, checks and classifies statements, with an LRU cache."""
+
+    def __init__(self, cache_size: int = 1024) -> None:
+        self._cache: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
+        self._cache_size = cache_size
+        self.parses = 0
+
+    def parse(self, sql: str, namespace: str) -> Parsed:
+        """The parsed statement; raises SqlError subclasses for refused statements."""
+        key = (sql, namespace)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        parsed = self._analyse(sql, namespace)
+        self._cache[key] = parsed
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return parsed
+
+    def _analyse(self, sql: str, namespace: str) -> Parsed:
+        """Parse without the cache."""
+        match = _FORBIDDEN_START.match(sql)
+        if match:
+            raise ForbiddenError(f"{match.group(1).upper()} is not allowed")
+        expression = _parse_one(sql)
+        self.parses += 1
+        _check_forbidden(expression)
+        return Parsed(expression, classify(expression, namespace))
+
+
+def _parse_one(sql: str) -> exp.Expression:
+    """Exactly one statement, or a SqlError."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        detail = {"line": first.get("line"), "col": first.get("col")}
+        reason = first.get("description", "invalid statement")
+        raise SqlSyntaxError(
+            f"syntax error at line {detail['line']}, column {detail['col']}: {reason}", detail
+        ) from exc
+    except TokenError as exc:
+        raise SqlSyntaxError(f"syntax error: {exc}") from exc
+    if not statements:
+        raise BadRequestError("empty statement")
+    if len(statements) > 1:
+        raise ForbiddenError("several statements in one string; send them as a batch")
+    return statements[0]
+
+
+def _check_forbidden(expression: exp.Expr) -> None:
+    """Refuse system tables, internal tables and dangerous functions anywhere in the tree."""
+    for table in expression.find_all(exp.Table):
+        for part in (table.name, table.db, table.catalog):
+            if part and part.lower().startswith(_FORBIDDEN_PREFIXES):
+                raise ForbiddenError(f"access to {part} is not allowed")
+    for func in expression.find_all(exp.Anonymous):
+        if func.name.lower() in _FORBIDDEN_FUNCTIONS:
+            raise ForbiddenError(f"function {func.name.lower()} is not allowed")
+
+
+def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
+    """Kind, target and tables read of a statement; refuses statements we do not run."""
+    if isinstance(expression, exp.Pragma):
+        raise ForbiddenError("PRAGMA is not allowed")
+    reads = tuple(dict.fromkeys(logical_name(t, namespace) for t in table_refs(expression)))
+    if isinstance(expression, exp.Query):
+        return StatementInfo("select", None, reads, namespace)
+    kind = _DML.get(type(expression))
+    if kind is not None:
+        target = expression.this
+        if isinstance(target, exp.Schema):
+            target = target.this
+        if not isinstance(target, exp.Table):
+            raise NotSupportedError(f"{kind.upper()} target must be a table")
+        return StatementInfo(kind, logical_name(target, namespace), reads, namespace)
+    if isinstance(expression, exp.Create | exp.Drop | exp.Alter):
+        return StatementInfo("ddl", _ddl_target(expression, namespace), reads, namespace)
+    raise NotSupportedError(f"{_construct_name(expression)} is not supported")
+
+
+def _ddl_target(expression: exp.Create | exp.Drop | exp.Alter, namespace: str) -> str | None:
+    """Logical name of the object a DDL statement is about (schema name for CREATE SCHEMA)."""
+    kind = str(expression.args.get("kind") or "").upper()
+    if kind == "SCHEMA":
+        return (expression.this.db or expression.this.name).lower()
+    node = expression.this
+    if isinstance(node, exp.Schema):
+        node = node.this
+    if isinstance(node, exp.Index):
+        node = node.args.get("table")
+    if isinstance(expression, exp.Drop):
+        tables = expression.args.get("tables") or []
+        node = tables[0] if tables else node
+    return logical_name(node, namespace) if isinstance(node, exp.Table) else None
+
+
+def _construct_name(expression: exp.Expr) -> str:
+    """A readable name for a statement type in error messages."""
+    if isinstance(expression, exp.Command):
+        return str(expression.this).upper()
+    if isinstance(expression, exp.Transaction | exp.Commit | exp.Rollback):
+        return "transaction control (send an atomic batch instead)"
+    return type(expression).__name__.upper()

@@ -1,0 +1,62 @@
+"""Map sqlite3 exceptions to SQL-layer errors with the API's error codes.
+
+SQLite's messages name tables, columns and constraints, not row values, so they are kept
+(physical table names are the logical ``ns.t`` names).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from api.sql.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    NotSupportedError,
+    SqlError,
+    SqlValidationError,
+)
+
+_RULES: tuple[tuple[str, type[SqlError]], ...] = (
+    ("UNIQUE constraint failed", ConflictError),
+    ("FOREIGN KEY constraint failed", ConflictError),
+    ("NOT NULL constraint failed", SqlValidationError),
+    ("CHECK constraint failed", SqlValidationError),
+    ("cannot store", SqlValidationError),
+    ("datatype mismatch", SqlValidationError),
+    ("no such table", NotFoundError),
+    ("no such index", NotFoundError),
+    ("no such column", SqlValidationError),
+    ("no such function", NotSupportedError),
+    ("wrong number of arguments", SqlValidationError),
+    ("values were supplied", SqlValidationError),
+    ("values for", SqlValidationError),
+    ("ambiguous column", SqlValidationError),
+    ("misuse of", SqlValidationError),
+    ("malformed JSON", SqlValidationError),
+    ("Cannot add", SqlValidationError),
+    ("cannot drop", SqlValidationError),
+    ("already exists", ConflictError),
+    ("syntax error", NotSupportedError),
+    ("not supported", NotSupportedError),
+    ("too big", SqlValidationError),
+    ("integer overflow", SqlValidationError),
+)
+_CHECK_EXPR = re.compile(r"(CHECK constraint failed):.*", re.DOTALL)
+
+
+def translate_error(exc: sqlite3.Error) -> SqlError:
+    """The SqlError for a sqlite3 exception raised while running a statement."""
+    message = str(exc)
+    if isinstance(exc, sqlite3.ProgrammingError):
+        return BadRequestError(message)
+    for needle, error in _RULES:
+        if needle in message:
+            if error is NotSupportedError and needle == "syntax error":
+                return error(f"statement cannot be run on this backend ({message})")
+            if needle == "no such function":
+                name = message.split(":", 1)[-1].strip()
+                return error(f"function {name.lower()} is not supported")
+            return error(_CHECK_EXPR.sub(r"\1", message))
+    return SqlValidationError(message)

@@ -1,0 +1,226 @@
+"""Turn a parsed Postgres query or DML statement into SQLite text for the projection.
+
+Table references become physical names (``"ns.t"``) aliased to what the statement called
+them, so column qualifiers keep working; ``$n`` parameters become named SQLite parameters
+``:pn`` (``:name`` stays as it is) so values are always bound, never interpolated.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+
+from api.sql.catalog import Catalog, TableDef
+from api.sql.dialect import BkgSQLite
+from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
+from api.sql.parse import StatementInfo, logical_name, table_refs
+from api.sql.results import families_of
+
+_DIALECT = BkgSQLite()
+
+
+@dataclass(frozen=True)
+class Translated:
+    """SQLite text plus what is needed to bind and type it."""
+
+    sql: str
+    families: tuple[str | None, ...] | None
+    params: tuple[str, ...]
+    positional: bool
+    target: TableDef | None
+
+
+def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog) -> Translated:
+    """Translate a (private, mutable) statement; raises SqlError subclasses."""
+    scope = _resolve_tables(expression, info.namespace, catalog)
+    params, positional = _rename_params(expression)
+    target = catalog.table(info.target) if info.target else None
+    _rewrite_intervals(expression)
+    if isinstance(expression, exp.Insert) and target is not None:
+        _prepare_insert(expression, target, catalog)
+    families = _result_families(expression, scope, target)
+    return Translated(generate(expression), families, params, positional, target)
+
+
+def generate(expression: exp.Expr) -> str:
+    """SQLite text of an expression; constructs SQLite cannot express are refused."""
+    try:
+        return expression.sql(dialect=_DIALECT, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as exc:
+        raise NotSupportedError(str(exc)) from exc
+
+
+def _resolve_tables(
+    expression: exp.Expr, namespace: str, catalog: Catalog
+) -> dict[str, TableDef]:
+    """Point table references at physical tables; returns alias -> table for typing."""
+    scope: dict[str, TableDef] = {}
+    for table in table_refs(expression):
+        definition = catalog.table(logical_name(table, namespace))
+        alias = table.alias or table.name
+        table.set("this", exp.to_identifier(definition.name, quoted=True))
+        table.set("db", None)
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+        scope.setdefault(alias.lower(), definition)
+    for column in expression.find_all(exp.Column):
+        if column.args.get("db"):
+            column.set("db", None)
+            column.set("catalog", None)
+    return scope
+
+
+def _rename_params(expression: exp.Expr) -> tuple[tuple[str, ...], bool]:
+    """Rewrite ``$n`` and ``?`` to ``:pn``; returns parameter names and whether positional."""
+    names: list[str] = []
+    styles: set[str] = set()
+    counter = 0
+    for node in list(expression.find_all(exp.Parameter, exp.Placeholder)):
+        if isinstance(node, exp.Parameter):
+            name, style = f"p{node.name}", "positional"
+        elif node.args.get("jdbc") or not node.name:
+            counter += 1
+            name, style = f"p{counter}", "positional"
+        else:
+            name, style = node.name, "named"
+        styles.add(style)
+        names.append(name)
+        node.replace(exp.Placeholder(this=name))
+    if len(styles) > 1:
+        raise BadRequestError("mixing $n and :name parameters is not supported")
+    return tuple(dict.fromkeys(names)), styles == {"positional"}
+
+
+def _rewrite_intervals(expression: exp.Expr) -> None:
+    """``ts +/- interval 'n unit'`` -> ``strftime(..., ts, '+n unit')``."""
+    for node in list(expression.find_all(exp.Add, exp.Sub)):
+        interval = node.expression
+        if not isinstance(interval, exp.Interval):
+            continue
+        amount = interval.this.name if interval.this else ""
+        unit = interval.args.get("unit")
+        modifier = f"{amount} {unit.name}" if unit else amount
+        sign = "-" if isinstance(node, exp.Sub) else "+"
+        node.replace(
+            exp.Anonymous(
+                this="STRFTIME",
+                expressions=[
+                    exp.Literal.string("%Y-%m-%d %H:%M:%f"),
+                    node.this,
+                    exp.Literal.string(f"{sign}{modifier.lower()}"),
+                ],
+            )
+        )
+
+
+def _prepare_insert(insert: exp.Insert, target: TableDef, catalog: Catalog) -> None:
+    """Fill DEFAULT and missing trailing values, fix ON CONFLICT keys, unqualify RETURNING."""
+    columns = _insert_columns(insert, target)
+    values = insert.expression
+    if isinstance(values, exp.Values):
+        for row in values.expressions:
+            _fill_defaults(row, columns, target)
+    conflict = insert.args.get("conflict")
+    if conflict is not None:
+        keys = conflict.args.get("conflict_keys") or []
+        conflict.set("conflict_keys", [k.this if isinstance(k, exp.Ordered) else k for k in keys])
+    _unqualify_returning(insert, target)
+
+
+def _insert_columns(insert: exp.Insert, target: TableDef) -> list[str]:
+    """Explicit column list, or the leading table columns the VALUES rows fill."""
+    if isinstance(insert.this, exp.Schema):
+        return [c.name for c in insert.this.expressions]
+    values = insert.expression
+    width = len(target.columns)
+    if isinstance(values, exp.Values) and values.expressions:
+        width = max(len(row.expressions) for row in values.expressions)
+        if width > len(target.columns):
+            raise SqlValidationError(
+                f"INSERT has more expressions than {target.name} has columns"
+            )
+        if width < len(target.columns):
+            names = target.column_names()[:width]
+            insert.set(
+                "this",
+                exp.Schema(this=insert.this, expressions=[exp.to_identifier(n) for n in names]),
+            )
+    return target.column_names()[:width]
+
+
+def _fill_defaults(row: exp.Expr, columns: list[str], target: TableDef) -> None:
+    """Replace the DEFAULT keyword in a VALUES row by the column's default expression."""
+    for position, value in enumerate(list(row.expressions)):
+        if not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
+            continue
+        column = target.column(columns[position]) if position < len(columns) else None
+        if column is None:
+            raise SqlValidationError(f"DEFAULT for an unknown column of {target.name}")
+        value.replace(default_expression(column.default, column.type))
+
+
+def default_expression(default: str | None, declared: str) -> exp.Expr:
+    """The expression a column default evaluates to (NULL: none, or a serial column)."""
+    if default is None or declared.lower().endswith("serial"):
+        return exp.Null()
+    return parse_fragment(default).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def parse_fragment(text: str) -> exp.Expression:
+    """Parsed stored expression text (defaults, checks); shared, copy before use."""
+    return sqlglot.parse_one(text, read="postgres")
+
+
+def _unqualify_returning(statement: exp.Expr, target: TableDef) -> None:
+    """SQLite's RETURNING only sees the target table, and only unqualified."""
+    returning = statement.args.get("returning")
+    if returning is None:
+        return
+    for column in list(returning.find_all(exp.Column)):
+        if isinstance(column.this, exp.Star):
+            column.replace(exp.Star())
+        else:
+            column.set("table", None)
+
+
+def _result_families(
+    expression: exp.Expr, scope: dict[str, TableDef], target: TableDef | None
+) -> tuple[str | None, ...] | None:
+    """Type family of each result column, or None when it cannot be known."""
+    returning = expression.args.get("returning")
+    if returning is not None and target is not None:
+        if not isinstance(expression, exp.Insert):
+            _unqualify_returning(expression, target)
+        return families_of(returning.expressions, {target.short_name: target}, [target])
+    query = expression
+    while isinstance(query, exp.SetOperation):
+        query = query.this
+    if not isinstance(query, exp.Select):
+        return None
+    sources = _from_sources(query, scope)
+    if sources is None:
+        return families_of(query.expressions, {}, None)
+    local = {alias: d for alias, d in sources}
+    return families_of(query.expressions, local, [d for _, d in sources])
+
+
+def _from_sources(query: exp.Select, scope: dict[str, TableDef]) -> list[tuple[str, TableDef]] | None:
+    """(alias, table) of the FROM and JOIN items, or None if any is not a plain table."""
+    items: list[exp.Expr] = []
+    from_ = query.args.get("from_")
+    if from_ is not None:
+        items.append(from_.this)
+    items.extend(join.this for join in query.args.get("joins") or [])
+    sources: list[tuple[str, TableDef]] = []
+    for item in items:
+        if not isinstance(item, exp.Table):
+            return None
+        definition = scope.get(item.alias_or_name.lower())
+        if definition is None:
+            return None
+        sources.append((item.alias_or_name.lower(), definition))
+    return sources
