@@ -95,7 +95,7 @@ def _same_insert_shape(first: Mapping[str, Any], change: Mapping[str, Any]) -> b
     return (
         change["op"] == "insert"
         and change["table"] == first["table"]
-        and change["new"].keys() == first["new"].keys()
+        and bool(change["new"].keys() == first["new"].keys())
     )
 
 

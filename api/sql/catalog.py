@@ -155,9 +155,7 @@ _CACHE: OrderedDict[str, Catalog] = OrderedDict()
 def current_token(conn: sqlite3.Connection) -> str:
     """Catalogue token of ``conn``; NotFoundError if the internal tables are missing."""
     try:
-        row = conn.execute(
-            f"SELECT value FROM {META_TABLE} WHERE key = ?", (TOKEN_KEY,)
-        ).fetchone()
+        row = conn.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", (TOKEN_KEY,)).fetchone()
     except sqlite3.OperationalError as exc:
         raise NotFoundError("the SQL catalogue is not initialised") from exc
     return str(row[0]) if row else "0"

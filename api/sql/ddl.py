@@ -8,6 +8,7 @@ diverge.  IF [NOT] EXISTS statements that have nothing to do produce no change.
 from __future__ import annotations
 
 from dataclasses import replace
+
 from sqlglot import exp
 
 from api.sql.catalog import Catalog, IndexDef, TableDef
@@ -23,6 +24,7 @@ from api.sql.ddl_build import (
 from api.sql.errors import ConflictError, NotFoundError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo, logical_name
 from projections.apply import quote_ident
+
 
 def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -> list[Change]:
     """Changes for one DDL statement (already classified as ``ddl``)."""
@@ -105,7 +107,9 @@ def _with_primary_key(definition: TableDef, pk: list[str] | None) -> TableDef:
         ]
     serials = [c for c in columns if c.type.endswith("serial")]
     if serials and not any(c.primary_key for c in columns) and len(serials) == 1:
-        columns = [replace(c, primary_key=True, nullable=False) if c in serials else c for c in columns]
+        columns = [
+            replace(c, primary_key=True, nullable=False) if c in serials else c for c in columns
+        ]
     keyed = [c for c in columns if c.primary_key]
     if any(c.type.endswith("serial") for c in columns) and not (
         len(keyed) == 1 and keyed[0].type.endswith("serial")
@@ -183,4 +187,3 @@ def _drop_index(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> l
     sqlite = [f"DROP INDEX {quote_ident(logical)}"]
     qualified = qualify(statement, info.namespace)
     return [ddl_change("drop_index", owner.name, qualified, sqlite, definition)]
-

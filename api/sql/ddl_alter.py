@@ -79,9 +79,7 @@ def _rename_column(action: exp.RenameColumn, table: TableDef, qualified: exp.Exp
         raise SqlValidationError(f"column {action.this.name} of {table.name} does not exist")
     if table.column(new_name) is not None:
         raise ConflictError(f"column {new_name} of {table.name} already exists")
-    columns = [
-        replace(c, name=new_name) if c is old else c for c in table.columns
-    ]
+    columns = [replace(c, name=new_name) if c is old else c for c in table.columns]
     columns = [replace(c, check=_rename_in(c.check, old.name, new_name)) for c in columns]
     indexes = [
         IndexDef(i.name, [new_name if n == old.name else n for n in i.columns], i.unique)

@@ -7,10 +7,9 @@ from typing import Any
 from sqlglot import exp
 
 from api.sql.catalog import Catalog, ColumnDef, TableDef
-
 from api.sql.errors import NotFoundError, NotSupportedError
 from api.sql.parse import logical_name
-from api.sql.translate import parse_fragment, generate
+from api.sql.translate import generate, parse_fragment
 from api.sql.typemap import lookup
 from projections.apply import quote_ident
 

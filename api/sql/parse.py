@@ -127,7 +127,10 @@ def _parse_one(sql: str) -> exp.Expression:
         raise BadRequestError("empty statement")
     if len(statements) > 1:
         raise ForbiddenError("several statements in one string; send them as a batch")
-    return statements[0]
+    statement = statements[0]
+    if not isinstance(statement, exp.Expression):
+        raise NotSupportedError("statement is not supported")
+    return statement
 
 
 def _check_forbidden(expression: exp.Expr) -> None:
@@ -165,7 +168,7 @@ def _ddl_target(expression: exp.Create | exp.Drop | exp.Alter, namespace: str) -
     """Logical name of the object a DDL statement is about (schema name for CREATE SCHEMA)."""
     kind = str(expression.args.get("kind") or "").upper()
     if kind == "SCHEMA":
-        return (expression.this.db or expression.this.name).lower()
+        return str(expression.this.db or expression.this.name).lower()
     node = expression.this
     if isinstance(node, exp.Schema):
         node = node.this

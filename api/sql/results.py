@@ -29,8 +29,8 @@ def families_of(
         if isinstance(node, exp.Star):
             if ordered is None:
                 return None
-            for definition in ordered:
-                families.extend(family_of(c.type) for c in definition.columns)
+            for table in ordered:
+                families.extend(family_of(c.type) for c in table.columns)
             continue
         if isinstance(node, exp.Column) and isinstance(node.this, exp.Star):
             definition = scope.get(node.table.lower())

@@ -54,9 +54,7 @@ def generate(expression: exp.Expr) -> str:
         raise NotSupportedError(str(exc)) from exc
 
 
-def _resolve_tables(
-    expression: exp.Expr, namespace: str, catalog: Catalog
-) -> dict[str, TableDef]:
+def _resolve_tables(expression: exp.Expr, namespace: str, catalog: Catalog) -> dict[str, TableDef]:
     """Point table references at physical tables; returns alias -> table for typing."""
     scope: dict[str, TableDef] = {}
     for table in table_refs(expression):
@@ -139,9 +137,7 @@ def _insert_columns(insert: exp.Insert, target: TableDef) -> list[str]:
     if isinstance(values, exp.Values) and values.expressions:
         width = max(len(row.expressions) for row in values.expressions)
         if width > len(target.columns):
-            raise SqlValidationError(
-                f"INSERT has more expressions than {target.name} has columns"
-            )
+            raise SqlValidationError(f"INSERT has more expressions than {target.name} has columns")
         if width < len(target.columns):
             names = target.column_names()[:width]
             insert.set(
@@ -172,7 +168,10 @@ def default_expression(default: str | None, declared: str) -> exp.Expr:
 @functools.lru_cache(maxsize=256)
 def parse_fragment(text: str) -> exp.Expression:
     """Parsed stored expression text (defaults, checks); shared, copy before use."""
-    return sqlglot.parse_one(text, read="postgres")
+    parsed = sqlglot.parse_one(text, read="postgres")
+    if not isinstance(parsed, exp.Expression):
+        raise NotSupportedError(f"expression {text!r} is not supported")
+    return parsed
 
 
 def _unqualify_returning(statement: exp.Expr, target: TableDef) -> None:
@@ -208,7 +207,9 @@ def _result_families(
     return families_of(query.expressions, local, [d for _, d in sources])
 
 
-def _from_sources(query: exp.Select, scope: dict[str, TableDef]) -> list[tuple[str, TableDef]] | None:
+def _from_sources(
+    query: exp.Select, scope: dict[str, TableDef]
+) -> list[tuple[str, TableDef]] | None:
     """(alias, table) of the FROM and JOIN items, or None if any is not a plain table."""
     items: list[exp.Expr] = []
     from_ = query.args.get("from_")
