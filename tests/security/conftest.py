@@ -1,0 +1,132 @@
+"""A real SQLite database with rows of several owners, policies, and a runner that takes a
+statement string through the RLS rewrite to SQLite the way the SQL layer does: parse
+(Postgres dialect), rewrite per statement, map ``N.t`` to the physical table ``"N.t"``,
+execute, then evaluate the row checks on the written rows and roll back on a violation."""
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from api.auth.principal import Principal, user_principal
+from api.rls.errors import AccessDeniedError
+from api.rls.policy import PolicySet, created_event, parse_policy
+from api.rls.rewrite import RlsRewriter
+
+Runner = Callable[..., list[tuple[Any, ...]]]
+
+SCHEMA = [
+    'CREATE TABLE "shop.todos" (id INTEGER PRIMARY KEY, owner TEXT, title TEXT, team TEXT)',
+    'CREATE TABLE "shop.notes" (id INTEGER PRIMARY KEY, todo_id INTEGER, body TEXT)',
+    'CREATE TABLE "shop.audit" (id INTEGER PRIMARY KEY, secret TEXT)',
+    'CREATE TABLE "other.todos" (id INTEGER PRIMARY KEY, owner TEXT, title TEXT)',
+]
+ROWS = [
+    (
+        'INSERT INTO "shop.todos" VALUES (?, ?, ?, ?)',
+        [
+            (1, "alice", "alice-1", "red"),
+            (2, "alice", "alice-2", "blue"),
+            (3, "bob", "bob-1", "red"),
+            (4, "carol", "carol-1", "blue"),
+        ],
+    ),
+    ('INSERT INTO "shop.notes" VALUES (?, ?, ?)', [(1, 1, "n1"), (2, 3, "n3"), (3, 4, "n4")]),
+    ('INSERT INTO "shop.audit" VALUES (?, ?)', [(1, "s3cret")]),
+    ('INSERT INTO "other.todos" VALUES (?, ?, ?)', [(1, "alice", "elsewhere")]),
+]
+POLICIES = [
+    {
+        "name": "own todos",
+        "table": "shop.todos",
+        "actions": ["select", "update", "delete"],
+        "using": "owner = auth.uid()",
+    },
+    {
+        "name": "insert own",
+        "table": "shop.todos",
+        "actions": ["insert"],
+        "check": "owner = auth.uid()",
+    },
+    {"name": "notes are public", "table": "shop.notes", "actions": ["select"], "using": "true"},
+]
+
+
+@pytest.fixture
+def conn() -> Iterator[sqlite3.Connection]:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    for statement in SCHEMA:
+        db.execute(statement)
+    for statement, rows in ROWS:
+        db.executemany(statement, rows)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def policies() -> PolicySet:
+    found = PolicySet()
+    for document in POLICIES:
+        found.apply(created_event(parse_policy(document)))
+    return found
+
+
+@pytest.fixture
+def alice() -> Principal:
+    return user_principal("alice", "shop", {"team": "red"})
+
+
+def physical(stmt: exp.Expr) -> exp.Expr:
+    """``N.t`` -> the SQLite table ``"N.t"``, keeping ``t`` usable as a qualifier."""
+    target = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
+    for table in list(stmt.find_all(exp.Table)):
+        if not table.db:
+            continue
+        renamed = exp.Table(this=exp.to_identifier(f"{table.db}.{table.name}", quoted=True))
+        alias = table.args.get("alias")
+        if alias is None and not (isinstance(stmt, exp.Insert) and table is target):
+            alias = exp.TableAlias(this=exp.to_identifier(table.name))
+        if alias is not None:
+            renamed.set("alias", alias)
+        table.replace(renamed)
+    return stmt
+
+
+def _with_rowid(stmt: exp.Expr) -> exp.Expr:
+    """Let RETURNING report the rowids the statement wrote, first, ahead of the user's."""
+    returning = stmt.args.get("returning")
+    columns = [exp.column("rowid")] + (list(returning.expressions) if returning else [])
+    stmt.set("returning", exp.Returning(expressions=columns))
+    return stmt
+
+
+@pytest.fixture
+def run(conn: sqlite3.Connection, policies: PolicySet) -> Runner:
+    def runner(sql: str, principal: Principal, params: Any = ()) -> list[tuple[Any, ...]]:
+        rewriter = RlsRewriter(policies, principal)
+        rows: list[tuple[Any, ...]] = []
+        for parsed in sqlglot.parse(sql, read="postgres"):
+            if parsed is None:
+                continue
+            result = rewriter.rewrite(parsed)
+            stmt = physical(result.statement.copy())
+            if not result.checks:
+                rows = conn.execute(stmt.sql(dialect="sqlite"), params).fetchall()
+                continue
+            conn.execute("SAVEPOINT stmt")
+            written = conn.execute(_with_rowid(stmt).sql(dialect="sqlite"), params).fetchall()
+            rowids = [row[0] for row in written]
+            for check in result.checks:
+                query = physical(check.violation_query(rowids)).sql(dialect="sqlite")
+                if rowids and conn.execute(query).fetchall():
+                    conn.execute("ROLLBACK TO stmt")
+                    conn.execute("RELEASE stmt")
+                    raise AccessDeniedError("new row violates row-level security policy")
+            conn.execute("RELEASE stmt")
+            rows = [row[1:] for row in written]
+        return rows
+
+    return runner
