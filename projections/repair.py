@@ -54,9 +54,7 @@ def open_store(
     started = time.monotonic()
     lock = StoreLock(directory)
     try:
-        reason = (
-            "requested" if rebuild else ("" if lock.take_clean_marker() else "unclean shutdown")
-        )
+        reason = "requested" if rebuild else _dirty_reason(lock)
         checkpoint_lsn = _reset(lock, log, checkpoints, ring, from_scratch) if reason else None
         store, problem = _open_checked(lock, log)
         if store is None:
@@ -101,7 +99,7 @@ def _open_checked(lock: StoreLock, log: LogSource) -> tuple[ProjectionStore | No
 
 
 def _dirty_reason(lock: StoreLock) -> str:
-    """Why the store cannot be trusted as it is ("" if it was closed cleanly)."""
+    """Why the store cannot be used as it is ("" if it was closed cleanly)."""
     if not (lock.directory / STORE_FILE).exists():
         lock.take_clean_marker()
         return "no store yet"
