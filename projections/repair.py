@@ -64,7 +64,7 @@ def open_store(
     except BaseException:
         lock.release()
         raise
-    if reason and reason != "no store yet":
+    if reason not in ("", "requested", "no store yet"):
         logger.warning("rebuilding projection store (%s)", reason)
     from_lsn = store.applied_lsn + 1
     try:

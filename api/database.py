@@ -1,0 +1,318 @@
+"""The embedded facade: `Database.open(data_dir)`, then `execute` like sqlite3.
+
+Writes go through the commit pipeline (`projections.pipeline`): one request is one SQLite
+transaction is one log record, serialised in commit order, pipelined with the log's group
+commit, visible only once durable. Reads run on a snapshot of the projection and report its
+applied LSN; `as_of_lsn` reads a past state (`projections.timetravel`).
+
+Security plugs in through `AccessControl`: for a principal it may supply a query `rewrite`
+(row-level security) and a SQLite authorizer (the second wall). A principal of None is
+admin and gets neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from api.datadir import DataDir
+from api.sql import Outcome, Rewrite, SqlEngine
+from api.sql.engine import Params
+from api.sql.errors import BadRequestError
+from eventlog import Entry, EventLog, KeyRing, LogOptions
+from projections.checkpoints import Checkpoint, CheckpointStore
+from projections.folds import REGISTRY, FoldRegistry
+from projections.pipeline import CommitPipeline, Submit, event_work
+from projections.policy import Checkpointer, CheckpointPolicy
+from projections.repair import OpenReport, open_store
+from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
+
+Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
+DEFAULT_NAMESPACE = "public"
+
+
+class PrincipalLike(Protocol):
+    """Who runs a statement: `id` is logged as the record's actor; `namespace` is where
+    unqualified names resolve (None: admin, resolving to `public`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def namespace(self) -> str | None: ...
+
+
+class AccessControl(Protocol):
+    """The security layer's hook, consulted for every non-admin principal."""
+
+    def rewrite_for(self, principal: PrincipalLike) -> Rewrite | None:
+        """A rewrite applied to each parsed statement (e.g. RLS predicates), or None."""
+        ...
+
+    def authorizer_for(self, principal: PrincipalLike) -> Authorizer | None:
+        """A sqlite3 authorizer installed while the principal's statements run, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """A statement's answer and the LSN it was read at or committed at."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    rowcount: int
+    lsn: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The answers of an atomic batch, all committed at one LSN."""
+
+    results: list[Result]
+    lsn: int
+
+
+@dataclass(frozen=True)
+class _Context:
+    """How to run statements for one principal."""
+
+    actor: str
+    namespace: str | None
+    rewrite: Rewrite | None = None
+    authorizer: Authorizer | None = None
+
+    @property
+    def default_namespace(self) -> str:
+        return self.namespace or DEFAULT_NAMESPACE
+
+
+class NotInitialisedError(Exception):
+    """The data directory has no log yet (`bkgdb init` creates one)."""
+
+
+def default_folds() -> FoldRegistry:
+    """The fold registry with every fold the product registers (SQL, auth, policy, ...).
+
+    Packages register their folds when imported; importing them here makes rebuild, replay
+    and the live store agree on which kinds are folded.
+    """
+    return REGISTRY
+
+
+@dataclass
+class DatabaseOptions:
+    """Tunables of an embedded database (all optional)."""
+
+    log_options: LogOptions | None = None
+    checkpoint_policy: CheckpointPolicy = field(default_factory=CheckpointPolicy)
+    time_travel_cache_bytes: int = DEFAULT_CACHE_BYTES
+    access: AccessControl | None = None
+    folds: FoldRegistry = field(default_factory=default_folds)
+
+
+class Database:
+    """An open data directory: the log writer, the projection and its readers."""
+
+    def __init__(self, data: DataDir, log: EventLog, options: DatabaseOptions) -> None:
+        key = log.signing_key
+        self.data = data
+        self.log = log
+        self.engine = SqlEngine()
+        self._access = options.access
+        self._folds = options.folds
+        ring = KeyRing({key.key_id: key.public_bytes})
+        self.checkpoints = CheckpointStore(data.checkpoints)
+        self.store, self.open_report = open_store(
+            data.projections, log, self.checkpoints, ring, options.folds
+        )
+        self.time_travel = TimeTravel(
+            log, self.checkpoints, ring, options.folds, cache_bytes=options.time_travel_cache_bytes
+        )
+        self.checkpointer = Checkpointer(options.checkpoint_policy, self._take_checkpoint)
+        self.pipeline = CommitPipeline(
+            self.store, log, options.folds, on_commit=self.checkpointer.on_commit
+        )
+
+    @classmethod
+    def open(cls, data_dir: str | Path, options: DatabaseOptions | None = None) -> Database:
+        """Open an initialised data directory (see `bkgdb init`), repairing the projection
+        from checkpoint + log if it was not closed cleanly."""
+        options = options or DatabaseOptions()
+        data = DataDir(Path(data_dir))
+        if not data.is_initialised():
+            raise NotInitialisedError(f"{data.root} is not an initialised data directory")
+        if options.log_options is None:
+            log = data.open_log()
+        else:
+            log = EventLog.open(data.log, data.signing_key(), options.log_options)
+        try:
+            return cls(data, log, options)
+        except BaseException:
+            log.close()
+            raise
+
+    @property
+    def applied_lsn(self) -> int:
+        """The LSN of the last record visible to readers."""
+        return self.store.applied_lsn
+
+    # -- statements ----------------------------------------------------------------------
+
+    def execute(
+        self,
+        sql: str,
+        params: Params = None,
+        principal: PrincipalLike | None = None,
+        as_of_lsn: int | None = None,
+    ) -> Result:
+        """Run one statement: a read on a snapshot (or a past state), a write durably."""
+        ctx = self._context(principal)
+        is_write = self.engine.is_write(sql, ctx.default_namespace)
+        if as_of_lsn is not None:
+            if is_write:
+                raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
+            with self.time_travel.state_at(as_of_lsn) as conn:
+                return _result(self._run(conn, ctx, sql, params), as_of_lsn)
+        if not is_write:
+            with self.store.snapshot() as snap:
+                return _result(self._run(snap.conn, ctx, sql, params), snap.lsn)
+        committed = self.pipeline.submit(self._write_work(ctx, [(sql, params)])).result()
+        return _result(committed.value[0], committed.lsn)
+
+    def execute_batch(
+        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+    ) -> BatchResult:
+        """Run statements atomically as one transaction and one log record (reads only: on
+        one snapshot, no record)."""
+        ctx = self._context(principal)
+        if not any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
+            with self.store.snapshot() as snap:
+                outcomes = [self._run(snap.conn, ctx, sql, params) for sql, params in statements]
+                return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
+        committed = self.pipeline.submit(self._write_work(ctx, statements)).result()
+        return BatchResult([_result(o, committed.lsn) for o in committed.value], committed.lsn)
+
+    def append_event(self, entry: Entry) -> int:
+        """Append a non-SQL event (auth, policy, storage) through the same serialised commit
+        path, folded into the projection by its registered fold; returns its LSN."""
+        return self.pipeline.submit(event_work(entry, self._folds)).result().lsn
+
+    async def execute_async(
+        self,
+        sql: str,
+        params: Params = None,
+        principal: PrincipalLike | None = None,
+        as_of_lsn: int | None = None,
+    ) -> Result:
+        """`execute` for asyncio: writes wait on the pipeline's future, reads in a thread."""
+        ctx = self._context(principal)
+        if as_of_lsn is None and self.engine.is_write(sql, ctx.default_namespace):
+            future = self.pipeline.submit(self._write_work(ctx, [(sql, params)]))
+            committed = await asyncio.wrap_future(future)
+            return _result(committed.value[0], committed.lsn)
+        return await asyncio.to_thread(self.execute, sql, params, principal, as_of_lsn)
+
+    async def execute_batch_async(
+        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+    ) -> BatchResult:
+        """`execute_batch` for asyncio."""
+        return await asyncio.to_thread(self.execute_batch, statements, principal)
+
+    async def append_event_async(self, entry: Entry) -> int:
+        """`append_event` for asyncio."""
+        future = self.pipeline.submit(event_work(entry, self._folds))
+        return (await asyncio.wrap_future(future)).lsn
+
+    # -- maintenance ---------------------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        """Take a checkpoint of the current state now (retiring old ones by the policy)."""
+        return self.checkpointer.checkpoint_now()
+
+    def close(self) -> None:
+        """Finish queued writes, close the projection cleanly and release the log."""
+        self.checkpointer.close()
+        self.pipeline.close()
+        self.time_travel.clear()
+        if self.pipeline.broken is None:
+            self.store.close()
+        else:
+            self.store.abandon()
+        self.log.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _take_checkpoint(self) -> Checkpoint:
+        checkpoint = self.checkpoints.take(self.store.path, self.log, self.log.signing_key)
+        self.checkpoints.retire(self.checkpointer.policy.keep)
+        return checkpoint
+
+    def _context(self, principal: PrincipalLike | None) -> _Context:
+        if principal is None:
+            return _Context(actor="admin", namespace=None)
+        access = self._access
+        return _Context(
+            actor=principal.id,
+            namespace=principal.namespace,
+            rewrite=access.rewrite_for(principal) if access else None,
+            authorizer=access.authorizer_for(principal) if access else None,
+        )
+
+    def _run(self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params) -> Outcome:
+        with _authorized(conn, ctx.authorizer):
+            return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
+
+    def _write_work(
+        self, ctx: _Context, statements: Sequence[tuple[str, Params]]
+    ) -> Callable[[sqlite3.Connection, Submit], list[Outcome]]:
+        """The pipeline job of a write request: run every statement, then log one record."""
+
+        def work(conn: sqlite3.Connection, submit: Submit) -> list[Outcome]:
+            outcomes = [self._run(conn, ctx, sql, params) for sql, params in statements]
+            payload = {
+                "statements": [o.statement for o in outcomes if o.is_write],
+                "changes": [change for o in outcomes for change in o.changes],
+            }
+            kind = "ddl" if any(o.is_ddl for o in outcomes) else "dml"
+            submit(Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace))
+            return outcomes
+
+        return work
+
+
+@contextmanager
+def _authorized(conn: sqlite3.Connection, authorizer: Authorizer | None) -> Iterator[None]:
+    """Install a principal's authorizer for the duration of its statements."""
+    if authorizer is None:
+        yield
+        return
+    conn.set_authorizer(authorizer)
+    try:
+        yield
+    finally:
+        conn.set_authorizer(None)
+
+
+def _result(outcome: Outcome, lsn: int) -> Result:
+    return Result(list(outcome.columns), [list(r) for r in outcome.rows], outcome.rowcount, lsn)
+
+
+__all__ = [
+    "AccessControl",
+    "BatchResult",
+    "Database",
+    "DatabaseOptions",
+    "OpenReport",
+    "PrincipalLike",
+    "Result",
+]
