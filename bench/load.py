@@ -6,9 +6,10 @@ the figures come from the systems, not from the harness.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,6 +20,9 @@ PAYLOAD = b"x" * 200
 """The 200-byte payload every durable write carries."""
 
 Write = Callable[[bytes], None]
+
+WARMUP_SHARE = 0.2
+"""Untimed warm-up writes before each measurement, as a share of the timed ones."""
 
 
 class Peer(Protocol):
@@ -51,38 +55,40 @@ class Throughput:
 
 
 def measure(peer: Peer, concurrency: int, operations: int, payload: bytes = PAYLOAD) -> Throughput:
-    """Drive ``peer`` with ``concurrency`` threads sharing ``operations`` writes.
+    """Drive ``peer`` with ``concurrency`` threads sharing ``operations`` timed writes.
 
-    Sessions are opened before and closed after the timed interval: two barriers bracket the
-    measurement so connection set-up and tear-down are not counted.
+    The writes are a shared budget, not a quota per thread: a thread takes the next one as
+    soon as its last is acknowledged, so a system that starves some connections (SQLite's
+    busy handler sleeps) is timed by the work done, not by its unluckiest thread. An untimed
+    warm-up (a fifth as many writes, on the same sessions) first lets every system leave its
+    start-up transient. Barriers bracket the timed interval, so opening and closing
+    sessions is not counted.
     """
-    per_thread = max(1, operations // concurrency)
-    start = threading.Barrier(concurrency + 1)
-    done = threading.Barrier(concurrency + 1)
+    warmup = max(concurrency, int(operations * WARMUP_SHARE))
+    ready, warm, done = (threading.Barrier(concurrency + 1) for _ in range(3))
+    warm_tickets, tickets = itertools.count(), itertools.count()
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[BaseException] = []
 
     def work(index: int) -> None:
         try:
             with peer.session() as write:
-                start.wait()
-                own = latencies[index]
-                for _ in range(per_thread):
-                    began = time.perf_counter()
-                    write(payload)
-                    own.append(time.perf_counter() - began)
+                ready.wait()
+                _spend(write, payload, warm_tickets, warmup, [])
+                warm.wait()
+                _spend(write, payload, tickets, operations, latencies[index])
                 done.wait()
         except threading.BrokenBarrierError:
             return
         except BaseException as exc:  # any failure aborts the whole measurement
             errors.append(exc)
-            start.abort()
-            done.abort()
+            for barrier in (ready, warm, done):
+                barrier.abort()
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(concurrency)]
     for thread in threads:
         thread.start()
-    elapsed = _timed(start, done)
+    elapsed = _timed(ready, warm, done)
     for thread in threads:
         thread.join()
     if errors:
@@ -92,10 +98,23 @@ def measure(peer: Peer, concurrency: int, operations: int, payload: bytes = PAYL
     return _summarise([x for own in latencies for x in own], elapsed)
 
 
-def _timed(start: threading.Barrier, done: threading.Barrier) -> float | None:
-    """Seconds between the two barriers; None when a worker broke them."""
+def _spend(
+    write: Write, payload: bytes, tickets: Iterator[int], budget: int, latencies: list[float]
+) -> None:
+    """Write until the shared budget is spent, noting each write's latency."""
+    while next(tickets) < budget:
+        began = time.perf_counter()
+        write(payload)
+        latencies.append(time.perf_counter() - began)
+
+
+def _timed(
+    ready: threading.Barrier, warm: threading.Barrier, done: threading.Barrier
+) -> float | None:
+    """Seconds between the end of the warm-up and the end; None when a worker broke a barrier."""
     try:
-        start.wait()
+        ready.wait()
+        warm.wait()
         began = time.perf_counter()
         done.wait()
     except threading.BrokenBarrierError:
