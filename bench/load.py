@@ -41,8 +41,9 @@ class Peer(Protocol):
 
 @dataclass(frozen=True)
 class Throughput:
-    """Operations completed between the start and the end barrier, with latencies."""
+    """Operations timed between the warm-up and the end barrier, with their latencies."""
 
+    warmup: int
     operations: int
     seconds: float
     p50_ms: float
@@ -95,7 +96,7 @@ def measure(peer: Peer, concurrency: int, operations: int, payload: bytes = PAYL
         raise PeerFailedError(f"{peer.name} at {concurrency}: {errors[0]!r}") from errors[0]
     if elapsed is None:
         raise PeerFailedError(f"{peer.name} at {concurrency}: a worker stopped early")
-    return _summarise([x for own in latencies for x in own], elapsed)
+    return _summarise(warmup, [x for own in latencies for x in own], elapsed)
 
 
 def _spend(
@@ -122,11 +123,12 @@ def _timed(
     return time.perf_counter() - began
 
 
-def _summarise(samples: list[float], seconds: float) -> Throughput:
+def _summarise(warmup: int, samples: list[float], seconds: float) -> Throughput:
     """Median and 99th percentile latencies in milliseconds."""
     ordered = sorted(samples)
     last = len(ordered) - 1
     return Throughput(
+        warmup=warmup,
         operations=len(ordered),
         seconds=seconds,
         p50_ms=ordered[last // 2] * 1000,
