@@ -108,3 +108,41 @@ def _change(row: tuple[Any, ...], catalog: Catalog) -> dict[str, Any]:
     pk_cols = table.primary_key()
     pk = {c: image[c] for c in pk_cols} if pk_cols else {"rowid": rowid}
     return {"op": op, "table": table_name, "rowid": rowid, "pk": pk, "old": old, "new": new}
+
+
+def sequence_value(conn: sqlite3.Connection, table: TableDef) -> int | None:
+    """The AUTOINCREMENT counter of a serial-keyed table (None: no counter yet)."""
+    if not _is_autoincrement(table):
+        return None
+    try:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,))
+        found = row.fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return int(found[0]) if found else None
+
+
+def pin_sequence(
+    conn: sqlite3.Connection, table: TableDef, before: int | None, changes: list[dict[str, Any]]
+) -> None:
+    """Make the AUTOINCREMENT counter what replaying ``changes`` would leave behind.
+
+    SQLite advances the counter for rows it never inserts (ON CONFLICT DO NOTHING) and
+    creates a zero counter for an INSERT ... SELECT of no rows; replay only sees the rows
+    inserted, so the counter is pinned to max(previous, largest inserted rowid).
+    """
+    if not _is_autoincrement(table):
+        return
+    inserted = [c["rowid"] for c in changes if c["op"] == "insert" and c["table"] == table.name]
+    if before is None and not inserted:
+        conn.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table.name,))
+        return
+    expected = max([before or 0, *inserted])
+    conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (expected, table.name))
+
+
+def _is_autoincrement(table: TableDef) -> bool:
+    """True when the table's key is a serial column (SQLite AUTOINCREMENT)."""
+    alias = table.rowid_alias()
+    column = table.column(alias) if alias else None
+    return column is not None and column.type.endswith("serial")

@@ -16,7 +16,13 @@ from typing import Any
 
 from sqlglot import exp
 
-from api.sql.capture import collect, drop_capture, ensure_capture
+from api.sql.capture import (
+    collect,
+    drop_capture,
+    ensure_capture,
+    pin_sequence,
+    sequence_value,
+)
 from api.sql.catalog import Catalog
 from api.sql.ddl import plan_ddl
 from api.sql.errors import BadRequestError
@@ -66,6 +72,10 @@ class SqlEngine:
     def check_read_only(self, sql: str, namespace: str = DEFAULT_NAMESPACE) -> bool:
         """True when the statement only reads, so it may run on a snapshot connection."""
         return not self.analyse(sql, namespace).is_write
+
+    def is_write(self, sql: str, namespace: str = DEFAULT_NAMESPACE) -> bool:
+        """True when the statement must go through the serialised writer (DML or DDL)."""
+        return self.analyse(sql, namespace).is_write
 
     def execute(
         self,
@@ -118,14 +128,18 @@ class SqlEngine:
         tables: list[str],
     ) -> Outcome:
         """Run a DML statement in a savepoint, capturing its row images."""
+        target = translated.target
         conn.execute(f"SAVEPOINT {_SAVEPOINT}")
         try:
             ensure_capture(conn, catalog)
+            sequence = sequence_value(conn, target) if target else None
             cursor = conn.execute(translated.sql, bindings)
             rows = cursor.fetchall()
             columns = [d[0] for d in cursor.description or []]
             rowcount = len(rows) if columns else cursor.rowcount
             changes = collect(conn, catalog)
+            if target is not None:
+                pin_sequence(conn, target, sequence, changes)
         except sqlite3.Error as exc:
             _rollback(conn)
             raise translate_error(exc) from exc

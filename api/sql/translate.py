@@ -43,6 +43,7 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     if isinstance(expression, exp.Insert) and target is not None:
         _prepare_insert(expression, target, catalog)
     families = _result_families(expression, scope, target)
+    _name_outputs(expression)
     return Translated(generate(expression), families, params, positional, target)
 
 
@@ -225,3 +226,30 @@ def _from_sources(
             return None
         sources.append((item.alias_or_name.lower(), definition))
     return sources
+
+
+def _name_outputs(expression: exp.Expr) -> None:
+    """Give unnamed output expressions the column names Postgres would give them."""
+    returning = expression.args.get("returning")
+    query = returning if returning is not None else expression
+    while isinstance(query, exp.SetOperation):
+        query = query.this
+    if not isinstance(query, exp.Select | exp.Returning):
+        return
+    for node in list(query.expressions):
+        if not isinstance(node, exp.Alias | exp.Column | exp.Star):
+            node.replace(exp.alias_(node.copy(), postgres_name(node), quoted=True))
+
+
+def postgres_name(node: exp.Expr) -> str:
+    """Postgres's name for an unaliased output expression (``count``, ``?column?``)."""
+    if isinstance(node, exp.Paren | exp.Window):
+        return postgres_name(node.this)
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, exp.Cast):
+        inner = postgres_name(node.this)
+        return inner if inner != "?column?" else node.to.sql("postgres").lower()
+    if isinstance(node, exp.Func) and not isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
+        return node.sql("postgres").split("(", 1)[0].strip().lower()
+    return "?column?"
