@@ -164,9 +164,7 @@ def _jwt_claim(node: exp.Dot) -> str | None:
     return str(keys[0].this)
 
 
-def bind_predicate(
-    predicate: exp.Expr, sub: str | None, claims: Mapping[str, Any]
-) -> exp.Expr:
+def bind_predicate(predicate: exp.Expr, sub: str | None, claims: Mapping[str, Any]) -> exp.Expr:
     """A copy of ``predicate`` with ``auth.uid()`` and ``auth.jwt() ->> 'claim'`` replaced by
     literals of the principal's values (NULL when absent), text as Postgres' ``->>`` gives."""
 

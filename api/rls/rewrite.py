@@ -11,10 +11,9 @@ It works on the parsed Postgres-dialect AST before the SQL layer translates it f
    RETURNING — is replaced by ``(SELECT * FROM N.t WHERE <using>) AS <alias>``, where
    ``<using>`` ORs the select policies of the table (no policy: FALSE). Whatever the query
    shape, it can only ever see filtered rows.
-3. The write target is not wrapped: UPDATE and DELETE get ``AND <action using> AND <select
-   using>`` in their WHERE, so they only touch (and RETURNING only returns) visible rows;
-   INSERT and UPDATE produce a :class:`RowCheck` that the SQL layer evaluates on the written
-   rows (by rowid, inside the statement's transaction) before it commits.
+3. The write target is not wrapped but guarded inside the statement (``api.rls.writes``):
+   UPDATE and DELETE only touch (and RETURNING only returns) visible rows, and rows INSERT
+   and UPDATE write must pass the policies' ``check``.
 """
 
 from __future__ import annotations
@@ -29,43 +28,12 @@ from api.rls.errors import AccessDeniedError
 from api.rls.names import check_identifier
 from api.rls.policy import PolicySet
 from api.rls.predicates import bind_predicate
+from api.rls.writes import guard_delete, guard_insert, guard_update
 
 _USER_STATEMENTS = (exp.Query, exp.Insert, exp.Update, exp.Delete)
 _NAMESPACE_DDL = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
 _DDL_KINDS = {"TABLE", "INDEX", "VIEW"}
 _TABLE_ARGS = {"this", "db", "alias", "only"}
-
-
-@dataclass(frozen=True)
-class RowCheck:
-    """A predicate that every row written to ``table`` by the statement must satisfy."""
-
-    table: str
-    action: str
-    predicate: exp.Expr
-
-    def violation_query(self, rowids: Sequence[int]) -> exp.Select:
-        """``SELECT rowid FROM N.t WHERE rowid IN (..) AND NOT COALESCE(pred, FALSE) LIMIT 1``:
-        a row in its result means the statement must be rolled back."""
-        ns, name = self.table.split(".", 1)
-        passes = exp.Coalesce(this=exp.paren(self.predicate.copy()), expressions=[exp.false()])
-        rowid_in = exp.In(
-            this=exp.column("rowid"), expressions=[exp.Literal.number(r) for r in rowids]
-        )
-        return (
-            exp.select("rowid")
-            .from_(exp.table_(name, db=ns))
-            .where(exp.and_(rowid_in, exp.not_(passes)))
-            .limit(1)
-        )
-
-
-@dataclass(frozen=True)
-class Rewritten:
-    """The statement to run and the checks its written rows must pass."""
-
-    statement: exp.Expr
-    checks: tuple[RowCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,24 +54,24 @@ class RlsRewriter:
         self._policies = policies
         self._principal = principal
 
-    def rewrite(self, statement: exp.Expr) -> Rewritten:
+    def rewrite(self, statement: exp.Expr) -> exp.Expr:
         """The statement as the principal may run it (a copy; the input is not changed)."""
         if self._principal.kind == "admin":
-            return Rewritten(statement)
+            return statement
         stmt = statement.copy()
         self._check_kind(stmt)
         target = _write_target(stmt)
         refs = [self._resolve(table, table is target) for table in _real_tables(stmt, target)]
         self._check_columns(stmt)
         if self._principal.bypasses_rls:
-            return Rewritten(stmt)
+            return stmt
         for ref in refs:
             if ref.table is not target:
                 self._wrap(ref)
         target_ref = next((ref for ref in refs if ref.table is target), None)
-        if target_ref is None:
-            return Rewritten(stmt)
-        return self._guard_write(stmt, target_ref)
+        if target_ref is not None:
+            self._guard_write(stmt, target_ref)
+        return stmt
 
     def _check_kind(self, stmt: exp.Expr) -> None:
         """Users run queries and DML; namespace keys also DDL on tables, indexes and views."""
@@ -165,32 +133,31 @@ class RlsRewriter:
         )
         ref.table.replace(exp.Subquery(this=visible, alias=alias.copy()))
 
-    def _guard_write(self, stmt: exp.Expr, target: _Ref) -> Rewritten:
-        """Restrict UPDATE/DELETE to visible rows; build the check for written rows."""
-        returning = bool(stmt.args.get("returning"))
+    def _guard_write(self, stmt: exp.Expr, target: _Ref) -> None:
+        """Guard the written table inside the statement (see ``api.rls.writes``)."""
+        table = target.logical
+        visible = self._using(table, "select") if stmt.args.get("returning") else None
         if isinstance(stmt, exp.Insert):
-            _refuse_upsert(stmt)
-            return Rewritten(stmt, (self._row_check(target, "insert", returning),))
-        action = "update" if isinstance(stmt, exp.Update) else "delete"
+            guard_insert(stmt, self._write_check(table, "insert"), visible)
+            return
+        ref = target.table.alias_or_name
+        if isinstance(stmt, exp.Update):
+            allowed = exp.and_(
+                exp.paren(self._using(table, "update")), exp.paren(self._using(table, "select"))
+            )
+            guard_update(stmt, ref, allowed, self._write_check(table, "update"), visible)
+            return
         allowed = exp.and_(
-            exp.paren(self._using(target.logical, action)),
-            exp.paren(self._using(target.logical, "select")),
+            exp.paren(self._using(table, "delete")), exp.paren(self._using(table, "select"))
         )
-        _add_where(stmt, _qualify(allowed, target.table.alias_or_name))
-        if action == "delete":
-            return Rewritten(stmt)
-        return Rewritten(stmt, (self._row_check(target, "update", returning),))
+        guard_delete(stmt, ref, allowed)
 
-    def _row_check(self, target: _Ref, action: str, returning: bool) -> RowCheck:
-        """New rows must pass a write check; with RETURNING they must also be visible."""
-        policies = self._policies.applicable(target.logical, action, self._principal.kind)
+    def _write_check(self, table: str, action: str) -> exp.Expr:
+        """OR of the bound write checks; a write no policy allows is refused outright."""
+        policies = self._policies.applicable(table, action, self._principal.kind)
         if not policies:
-            raise AccessDeniedError(f"no {action} policy allows writing to {target.logical}")
-        checks = [c for c in (p.write_check() for p in policies) if c is not None]
-        predicate: exp.Expr = exp.paren(self._any_of(checks))
-        if returning:
-            predicate = exp.and_(predicate, exp.paren(self._using(target.logical, "select")))
-        return RowCheck(target.logical, action, predicate)
+            raise AccessDeniedError(f"no {action} policy allows writing to {table}")
+        return self._any_of([c for c in (p.write_check() for p in policies) if c is not None])
 
 
 def _write_target(stmt: exp.Expr) -> exp.Table | None:
@@ -226,28 +193,3 @@ def _is_cte_reference(table: exp.Table) -> bool:
             return True
         node = node.parent
     return False
-
-
-def _refuse_upsert(stmt: exp.Insert) -> None:
-    """ON CONFLICT DO UPDATE and INSERT OR REPLACE could change rows the user cannot see."""
-    conflict = stmt.args.get("conflict")
-    updates = isinstance(conflict, exp.OnConflict) and (
-        conflict.args.get("expressions") or "UPDATE" in str(conflict.args.get("action")).upper()
-    )
-    if stmt.args.get("alternative") or updates:
-        raise AccessDeniedError("upserts are not available under row-level security")
-
-
-def _qualify(predicate: exp.Expr, table_ref: str) -> exp.Expr:
-    """Qualify the predicate's own column references with the target's name or alias, so
-    that UPDATE ... FROM and DELETE ... USING cannot make them resolve to another table."""
-    for column in list(predicate.find_all(exp.Column)):
-        if not column.table and column.find_ancestor(exp.Select) is None:
-            column.set("table", exp.to_identifier(table_ref))
-    return predicate
-
-
-def _add_where(stmt: exp.Expr, condition: exp.Expr) -> None:
-    where = stmt.args.get("where")
-    combined = condition if where is None else exp.and_(exp.paren(where.this), condition)
-    stmt.set("where", exp.Where(this=combined))

@@ -1,7 +1,7 @@
 """A real SQLite database with rows of several owners, policies, and a runner that takes a
 statement string through the RLS rewrite to SQLite the way the SQL layer does: parse
-(Postgres dialect), rewrite per statement, map ``N.t`` to the physical table ``"N.t"``,
-execute, then evaluate the row checks on the written rows and roll back on a violation."""
+(Postgres dialect), rewrite each statement, map ``N.t`` to the physical table ``"N.t"`` and
+execute."""
 
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -12,7 +12,6 @@ import sqlglot
 from sqlglot import exp
 
 from api.auth.principal import Principal, user_principal
-from api.rls.errors import AccessDeniedError
 from api.rls.policy import PolicySet, created_event, parse_policy
 from api.rls.rewrite import RlsRewriter
 
@@ -95,38 +94,15 @@ def physical(stmt: exp.Expr) -> exp.Expr:
     return stmt
 
 
-def _with_rowid(stmt: exp.Expr) -> exp.Expr:
-    """Let RETURNING report the rowids the statement wrote, first, ahead of the user's."""
-    returning = stmt.args.get("returning")
-    columns = [exp.column("rowid")] + (list(returning.expressions) if returning else [])
-    stmt.set("returning", exp.Returning(expressions=columns))
-    return stmt
-
-
 @pytest.fixture
 def run(conn: sqlite3.Connection, policies: PolicySet) -> Runner:
     def runner(sql: str, principal: Principal, params: Any = ()) -> list[tuple[Any, ...]]:
         rewriter = RlsRewriter(policies, principal)
         rows: list[tuple[Any, ...]] = []
         for parsed in sqlglot.parse(sql, read="postgres"):
-            if parsed is None:
-                continue
-            result = rewriter.rewrite(parsed)
-            stmt = physical(result.statement.copy())
-            if not result.checks:
+            if parsed is not None:
+                stmt = physical(rewriter.rewrite(parsed).copy())
                 rows = conn.execute(stmt.sql(dialect="sqlite"), params).fetchall()
-                continue
-            conn.execute("SAVEPOINT stmt")
-            written = conn.execute(_with_rowid(stmt).sql(dialect="sqlite"), params).fetchall()
-            rowids = [row[0] for row in written]
-            for check in result.checks:
-                query = physical(check.violation_query(rowids)).sql(dialect="sqlite")
-                if rowids and conn.execute(query).fetchall():
-                    conn.execute("ROLLBACK TO stmt")
-                    conn.execute("RELEASE stmt")
-                    raise AccessDeniedError("new row violates row-level security policy")
-            conn.execute("RELEASE stmt")
-            rows = [row[1:] for row in written]
         return rows
 
     return runner

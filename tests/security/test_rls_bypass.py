@@ -169,20 +169,42 @@ def test_returning_cannot_expose_rows_of_others(run, alice: Principal) -> None:
     assert {row[0] for row in rows} == {"alice-1,alice-2"}
 
 
-def test_insert_must_pass_the_check(run, alice: Principal, conn: sqlite3.Connection) -> None:
-    assert run(
-        "INSERT INTO todos (owner, title) VALUES ('alice', 'new') RETURNING title", alice
-    ) == [("new",)]
-    with pytest.raises(AccessDeniedError):
-        run("INSERT INTO todos (owner, title) VALUES ('alice', 'ok'), ('bob', 'forged')", alice)
-    titles = [r[0] for r in conn.execute('SELECT title FROM "shop.todos" ORDER BY id')]
-    assert "forged" not in titles and "ok" not in titles and "new" in titles
+def test_insert_writes_only_rows_that_pass_the_check(
+    run, alice: Principal, conn: sqlite3.Connection
+) -> None:
+    sql = "INSERT INTO todos (owner, title) VALUES ('alice', 'new') RETURNING title"
+    assert run(sql, alice) == [("new",)]
+    sql = "INSERT INTO todos (owner, title) VALUES ('alice', 'ok'), ('bob', 'forged') RETURNING id"
+    assert len(run(sql, alice)) == 1
+    owners = dict(conn.execute('SELECT title, owner FROM "shop.todos"').fetchall())
+    assert "forged" not in owners and owners["ok"] == owners["new"] == "alice"
+
+
+def test_insert_must_name_the_checked_columns(run, alice: Principal) -> None:
+    for sql in (
+        "INSERT INTO todos VALUES (9, 'bob', 'x', 'red')",
+        "INSERT INTO todos (title) VALUES ('no owner given')",
+        "INSERT INTO todos DEFAULT VALUES",
+    ):
+        with pytest.raises((AccessDeniedError, ParseError)):
+            run(sql, alice)
 
 
 def test_update_cannot_give_a_row_away(run, alice: Principal, conn: sqlite3.Connection) -> None:
-    with pytest.raises(AccessDeniedError):
-        run("UPDATE todos SET owner = 'bob' WHERE id = 1", alice)
+    assert run("UPDATE todos SET owner = 'bob' WHERE id = 1 RETURNING id", alice) == []
+    assert run("UPDATE todos SET owner = upper(owner) RETURNING id", alice) == []
     assert conn.execute('SELECT owner FROM "shop.todos" WHERE id = 1').fetchone() == ("alice",)
+    assert run("UPDATE todos SET title = 'kept' WHERE id = 1 RETURNING owner", alice) == [
+        ("alice",)
+    ]
+
+
+def test_returning_of_an_insert_cannot_reveal_hidden_rows(run, alice: Principal) -> None:
+    sql = (
+        "INSERT INTO todos (owner, title) VALUES ('alice', 'peek') "
+        "RETURNING (SELECT count(*) FROM todos)"
+    )
+    assert run(sql, alice) == [(3,)]
 
 
 def test_insert_select_copies_only_visible_rows(
