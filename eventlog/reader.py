@@ -42,13 +42,15 @@ class Span:
     live: bool = False
 
 
-def read_spans(spans: list[Span], from_lsn: int, to_lsn: int | None = None) -> Iterator[Record]:
+def read_spans(
+    spans: list[Span], from_lsn: int, to_lsn: int | None = None, with_chain: bool = True
+) -> Iterator[Record]:
     for span in spans:
         if span.last_lsn is not None and span.last_lsn < from_lsn:
             continue
         if to_lsn is not None and span.base_lsn > to_lsn:
             return
-        yield from _read_span(span, from_lsn, to_lsn)
+        yield from _read_span(span, from_lsn, to_lsn, with_chain)
 
 
 def _start(span: Span, from_lsn: int) -> Cursor:
@@ -59,27 +61,30 @@ def _start(span: Span, from_lsn: int) -> Cursor:
     return Cursor.at(lsn - 1, chain_before, offset)
 
 
-def _read_span(span: Span, from_lsn: int, to_lsn: int | None) -> Iterator[Record]:
+def _read_span(span: Span, from_lsn: int, to_lsn: int | None, with_chain: bool) -> Iterator[Record]:
     with open(span.path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         end = size if span.end is None else min(span.end, size)
         if end <= SEGMENT_HEADER_SIZE:
             return
         with mmap.mmap(handle.fileno(), end, prot=mmap.PROT_READ) as mapped:
-            yield from _walk_mapped(span, mapped, from_lsn, to_lsn)
+            yield from _walk_mapped(span, mapped, from_lsn, to_lsn, with_chain)
 
 
 def _walk_mapped(
-    span: Span, mapped: mmap.mmap, from_lsn: int, to_lsn: int | None
+    span: Span, mapped: mmap.mmap, from_lsn: int, to_lsn: int | None, with_chain: bool
 ) -> Iterator[Record]:
     cursor = _start(span, from_lsn)
+    last = to_lsn if to_lsn is not None else 2**64
+    unpack = unpack_body
     try:
-        for event in walk_events(mapped, cursor):
-            if event.lsn < from_lsn:
+        for lsn, _, frame, chain in walk_events(mapped, cursor, chain=with_chain):
+            if lsn < from_lsn:
                 continue
-            if to_lsn is not None and event.lsn > to_lsn:
+            if lsn > last:
                 return
-            yield _record(event.frame, event.lsn, event.chain)
+            version, ts_us, kind, actor, namespace, payload = unpack(frame[HEADER_SIZE:])
+            yield Record(lsn, ts_us, kind, actor, namespace, payload, version, chain, frame)
     except FrameError as exc:
         if not span.live:
             raise CorruptLogError(
@@ -93,11 +98,6 @@ def _walk_mapped(
         raise CorruptLogError(
             f"segment {span.path.name}: {exc}", lsn=exc.lsn, path=str(span.path), offset=exc.offset
         ) from exc
-
-
-def _record(frame: bytes, lsn: int, chain: bytes) -> Record:
-    version, ts_us, kind, actor, namespace, payload = unpack_body(memoryview(frame)[HEADER_SIZE:])
-    return Record(lsn, ts_us, kind, actor, namespace, payload, version, chain, frame)
 
 
 def load_index(segment: Path) -> SparseIndex | None:
@@ -138,8 +138,11 @@ class LogReader:
             spans.append(Span(base, path, prev_chain, None, None, None, live=live))
         return spans
 
-    def read(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[Record]:
-        return read_spans(self.spans(), from_lsn, to_lsn)
+    def read(
+        self, from_lsn: int = 1, to_lsn: int | None = None, with_chain: bool = True
+    ) -> Iterator[Record]:
+        """Sealed records in LSN order; see `EventLog.read` for `with_chain`."""
+        return read_spans(self.spans(), max(from_lsn, 1), to_lsn, with_chain)
 
     @property
     def head_lsn(self) -> int:

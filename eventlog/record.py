@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import msgpack
 
 ENVELOPE_VERSION = 1
+_unpackb = msgpack.unpackb
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,7 @@ def pack_body(entry: Entry, ts_us: int, packed_payload: bytes) -> bytes:
 
 def unpack_body(body: bytes | memoryview) -> tuple[int, int, str, str, str | None, Any]:
     """Decode an envelope body into (version, ts_us, kind, actor, namespace, payload)."""
-    fields = msgpack.unpackb(body, raw=False, strict_map_key=False, use_list=True)
-    if not isinstance(fields, list) or len(fields) != 6:
+    fields = _unpackb(body, strict_map_key=False)
+    if type(fields) is not list or len(fields) != 6:
         raise ValueError("event body is not a 6-field envelope")
-    version, ts_us, kind, actor, namespace, payload = fields
-    return version, ts_us, kind, actor, namespace, payload
+    return tuple(fields)

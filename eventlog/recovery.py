@@ -118,10 +118,10 @@ def _recover_active(
     index = SparseIndex()
     chain_before = prev_chain
     try:
-        for event in walk_events(data, cursor):
-            if (event.lsn - base) % index_every == 0:
-                index.add(event.lsn, event.offset, chain_before)
-            chain_before = event.chain
+        for lsn, offset, _, chain in walk_events(data, cursor):
+            if (lsn - base) % index_every == 0:
+                index.add(lsn, offset, chain_before)
+            chain_before = chain
     except ChainBreakError as exc:
         raise CorruptLogError(
             f"segment {path.name}: {exc} at offset {exc.offset}; run `bkgdb verify`",

@@ -160,10 +160,10 @@ def _walk_segment(
     deep: bool,
 ) -> None:
     try:
-        for event in walk_events(data, cursor, ring if deep else None):
+        for lsn, _, frame, _ in walk_events(data, cursor, ring if deep else None):
             report.records += 1
-            if b"key." in event.frame:
-                _learn_key(event.frame[HEADER_SIZE:], event.lsn, ring)
+            if b"key." in frame:
+                _learn_key(frame[HEADER_SIZE:], lsn, ring)
     except ChainBreakError as exc:
         raise _VerifyFailedError(exc.lsn, f"{path.name}: {exc}", exc.offset) from exc
     except FrameError as exc:
