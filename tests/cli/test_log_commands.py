@@ -1,0 +1,115 @@
+"""The log commands as users run them: real processes, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from api.datadir import DataDir
+from eventlog import Entry, LogOptions
+from eventlog.segments import list_segments
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bkgdb(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "--data-dir", str(data_dir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    assert main(["--data-dir", str(root), "init", "--json", "--segment-bytes", "4096"]) == 0
+    with DataDir(root).open_log() as log:
+        for i in range(60):
+            log.append(
+                Entry("dml", {"i": i, "text": "row " * 10}, actor="admin", namespace="public")
+            )
+    return root
+
+
+def test_init_prints_the_admin_key_once_and_locks_down_keys(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    first = bkgdb(root, "init", "--json")
+    assert first.returncode == 0, first.stderr
+    created = json.loads(first.stdout)
+    assert created["admin_key"].startswith("bkg_admin_") and created["head_lsn"] == 2
+    assert stat.S_IMODE(os.stat(root / "keys").st_mode) == 0o700
+    for secret in (root / "keys").iterdir():
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    again = bkgdb(root, "init", "--if-missing", "--json")
+    assert again.returncode == 0 and "admin_key" not in json.loads(again.stdout)
+    refused = bkgdb(root, "init")
+    assert refused.returncode == 1 and "already initialised" in refused.stderr
+    assert created["admin_key"] not in (root / "log").joinpath(
+        list_segments(root / "log")[0][1].name
+    ).read_text(errors="replace")
+
+
+def test_tail_prints_records_as_json_lines(data_dir: Path) -> None:
+    done = bkgdb(data_dir, "tail", "--from-lsn", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["lsn"] for line in lines] == list(range(3, 63))
+    assert lines[0]["payload"] == {"i": 0, "text": "row " * 10}
+    assert lines[0]["actor"] == "admin" and lines[0]["ts"].endswith("Z")
+    human = bkgdb(data_dir, "tail")
+    assert len(human.stdout.splitlines()) == 10 and " 62 " in human.stdout.splitlines()[-1] + " "
+
+
+def test_verify_passes_then_names_the_first_bad_lsn(data_dir: Path) -> None:
+    ok = bkgdb(data_dir, "verify", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["head_lsn"] == 62
+    segment = list_segments(data_dir / "log")[1][1]
+    raw = bytearray(segment.read_bytes())
+    raw[200] ^= 0x40
+    segment.write_bytes(bytes(raw))
+    bad = bkgdb(data_dir, "verify")
+    assert bad.returncode == 1
+    assert "first bad LSN" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_log_stat_and_keys(data_dir: Path) -> None:
+    stat_out = json.loads(bkgdb(data_dir, "log", "stat", "--json").stdout)
+    assert stat_out["head_lsn"] == 62 and stat_out["segment_count"] > 2
+    assert stat_out["segment_bytes"] == 4096
+    keys = json.loads(bkgdb(data_dir, "log", "keys", "--json").stdout)
+    assert list(keys) == [DataDir(data_dir).signing_key().key_id]
+
+
+def test_commands_on_a_missing_directory_fail_in_one_line(tmp_path: Path) -> None:
+    for args in (["verify"], ["tail"], ["log", "stat"]):
+        done = bkgdb(tmp_path / "nothing", *args)
+        assert done.returncode == 1, args
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_read_commands_work_while_a_writer_holds_the_directory(data_dir: Path) -> None:
+    with DataDir(data_dir).open_log() as log:
+        log.append(Entry("dml", "while held"))
+        tail = bkgdb(data_dir, "tail", "--from-lsn", "63", "--json")
+        assert json.loads(tail.stdout)["payload"] == "while held"
+        assert bkgdb(data_dir, "verify").returncode == 0
+
+
+def test_segment_size_comes_from_init_or_the_environment(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert DataDir(data_dir).log_options() == LogOptions(segment_bytes=4096)
+    monkeypatch.setenv("BKG_SEGMENT_BYTES", "8192")
+    assert DataDir(data_dir).log_options().segment_bytes == 8192
+    assert DataDir(data_dir).log_options(16384).segment_bytes == 16384
