@@ -1,8 +1,9 @@
 """Secrets kept in ``keys/``: the JWT secret (text) and the Ed25519 token signing key (PEM).
 
-Both are created with mode 0600 by ``bkgdb init`` (through :func:`ensure_jwt_secret` and
-:func:`ensure_token_signing_key`); loading refuses files that group or others can read, since
-anyone who can read them can mint admin tokens. ``BKG_JWT_SECRET`` overrides the secret file.
+Both have mode 0600: the secret is written by ``bkgdb init`` (``api.datadir``), the signing
+key by :func:`ensure_token_signing_key`. Loading refuses files that group or others can read,
+since anyone who can read them can mint admin tokens. ``BKG_JWT_SECRET`` overrides the
+secret file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import base64
 import hashlib
 import json
 import os
-import secrets
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,14 +26,6 @@ SECRET_ENV = "BKG_JWT_SECRET"
 
 class KeyFileError(Exception):
     """A key file is missing, unreadable or too widely readable (a configuration error)."""
-
-
-def ensure_jwt_secret(keys_dir: Path) -> Path:
-    """Create ``keys/jwt_secret`` (64 random URL-safe characters, mode 0600) if missing."""
-    path = keys_dir / JWT_SECRET_FILE
-    if not path.exists():
-        _write_private(path, secrets.token_urlsafe(48).encode("ascii"))
-    return path
 
 
 def load_jwt_secret(keys_dir: Path, environ: Mapping[str, str] | None = None) -> bytes:

@@ -9,9 +9,10 @@ to be checked afterwards:
 - UPDATE: the same for the old row, and additionally the policy ``check`` evaluated on the
   *new* row, obtained by substituting each SET expression for its column; with RETURNING the
   new row must also be visible. A row whose new image fails is not updated.
-- INSERT: the source rows go through ``WITH _bkg_rls_new(cols) AS (<source>) ... SELECT ...
-  FROM _bkg_rls_new WHERE <check>`` (and visibility with RETURNING); rows that fail are not
-  inserted. The statement must name its columns, and every column the check reads must be
+- INSERT: the source rows go through ``SELECT * FROM (WITH _bkg_rls_new(cols) AS (<source>)
+  SELECT ... FROM _bkg_rls_new WHERE <check>) WHERE TRUE`` (and visibility with RETURNING);
+  rows that fail are not inserted. The statement still starts with INSERT (drivers count
+  rows by the leading keyword) and ``WHERE TRUE`` keeps ON CONFLICT unambiguous for SQLite. The statement must name its columns, and every column the check reads must be
   among them, so a default can never stand in for a checked value.
 
 Rows that fail a check are left out rather than raising, so ``rowcount`` tells the client how
@@ -62,12 +63,12 @@ def guard_insert(stmt: exp.Insert, check: exp.Expr, visible: exp.Expr | None) ->
     )
     cte = exp.CTE(this=source.pop(), alias=alias)
     rows = exp.select(*[exp.column(c, table=NEW_ROWS) for c in columns]).from_(NEW_ROWS)
-    stmt.set("expression", rows.where(bound))
-    with_ = stmt.args.get("with_")
-    if isinstance(with_, exp.With):
-        with_.append("expressions", cte)
-    else:
-        stmt.set("with_", exp.With(expressions=[cte]))
+    checked = rows.where(bound)
+    checked.set("with_", exp.With(expressions=[cte]))
+    outer = exp.select("*").from_(
+        exp.Subquery(this=checked, alias=exp.TableAlias(this=exp.to_identifier(NEW_ROWS)))
+    )
+    stmt.set("expression", outer.where(exp.true()))
 
 
 def bind_row(predicate: exp.Expr, ref: str, assignments: dict[str, exp.Expr]) -> exp.Expr:

@@ -10,7 +10,6 @@ from api.auth.apikeys import new_api_key
 from api.auth.errors import KeySpecError, UnauthorizedError
 from api.auth.keyfiles import (
     KeyFileError,
-    ensure_jwt_secret,
     ensure_token_signing_key,
     load_jwt_secret,
     load_token_signing_key,
@@ -117,12 +116,14 @@ def test_principals_from_keys_and_tokens(tokens: TokenService) -> None:
 
 
 def test_key_files_are_private_and_env_overrides(tmp_path: Path) -> None:
-    secret_path = ensure_jwt_secret(tmp_path)
-    assert stat.S_IMODE(secret_path.stat().st_mode) == 0o600
-    secret = load_jwt_secret(tmp_path, environ={})
-    assert len(secret) >= 32 and ensure_jwt_secret(tmp_path) == secret_path
+    secret_path = tmp_path / "jwt_secret"
+    secret_path.write_text("k" * 64 + "\n")
+    os.chmod(secret_path, 0o600)
+    assert load_jwt_secret(tmp_path, environ={}) == b"k" * 64
     assert load_jwt_secret(tmp_path, environ={"BKG_JWT_SECRET": "from-env"}) == b"from-env"
-    ensure_token_signing_key(tmp_path)
+    assert load_token_signing_key(tmp_path) is None
+    key_path = ensure_token_signing_key(tmp_path)
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
     assert load_token_signing_key(tmp_path) is not None
     os.chmod(secret_path, 0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):

@@ -1,0 +1,86 @@
+"""The security layer as the rest of bkg-db sees it: who a bearer is, and how to run their
+statements.
+
+:class:`SecurityLayer` caches the key registry and the policy set folded into the projection
+(``api.auth.store``, ``api.rls.store``) and reloads them when the projection's change counters
+move. It implements the ``AccessControl`` hooks of ``api.database``: a statement rewrite
+(namespaces and RLS) and a SQLite authorizer (the second wall) per principal.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any
+
+from sqlglot import exp
+
+from api.auth.errors import UnauthorizedError
+from api.auth.principal import Principal, resolve_principal
+from api.auth.registry import KeyRegistry
+from api.auth.store import load_key_registry, read_version
+from api.auth.tokens import TokenService
+from api.rls.authorizer import Authorizer, make_authorizer
+from api.rls.policy import PolicySet
+from api.rls.rewrite import RlsRewriter
+from api.rls.store import load_policies
+from api.sql import Rewrite, StatementInfo
+
+
+class SecurityLayer:
+    """Keys, policies and tokens of one data directory, and the per-principal hooks."""
+
+    def __init__(self, tokens: TokenService, extra_functions: tuple[str, ...] = ()) -> None:
+        self.tokens = tokens
+        self._extra_functions = extra_functions
+        self._lock = threading.Lock()
+        self._keys = KeyRegistry()
+        self._policies = PolicySet()
+        self._versions = (-1, -1)
+
+    @property
+    def keys(self) -> KeyRegistry:
+        return self._keys
+
+    @property
+    def policies(self) -> PolicySet:
+        return self._policies
+
+    def refresh(self, conn: sqlite3.Connection) -> None:
+        """Reload keys and policies from a projection connection if they changed there."""
+        versions = (read_version(conn, "keys"), read_version(conn, "policies"))
+        if versions == self._versions:
+            return
+        keys, policies = load_key_registry(conn), load_policies(conn)
+        with self._lock:
+            self._keys, self._policies, self._versions = keys, policies, versions
+
+    def resolve(self, bearer: str | None, now_s: float | None = None) -> Principal:
+        """The principal behind a bearer string (API key or JWT)."""
+        return resolve_principal(bearer, self._keys, self.tokens, now_s)
+
+    def rewrite_for(self, principal: Any) -> Rewrite | None:
+        """Namespace and RLS rewrite for a principal; None for admins (nothing to rewrite)."""
+        checked = _principal(principal)
+        if checked.kind == "admin":
+            return None
+        rewriter = RlsRewriter(self._policies, checked)
+
+        def rewrite(expression: exp.Expression, info: StatementInfo) -> exp.Expression:
+            rewritten = rewriter.rewrite(expression)
+            if not isinstance(rewritten, exp.Expression):
+                raise TypeError("the rewrite must produce a statement")
+            return rewritten
+
+        return rewrite
+
+    def authorizer_for(self, principal: Any) -> Authorizer | None:
+        """The SQLite authorizer installed while the principal's statements run."""
+        return make_authorizer(_principal(principal), self._extra_functions)
+
+
+def _principal(principal: Any) -> Principal:
+    """Only principals made by ``api.auth`` carry what enforcement needs (kind, claims)."""
+    if not isinstance(principal, Principal):
+        raise UnauthorizedError("statements must run as a principal resolved by api.auth")
+    return principal

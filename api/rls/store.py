@@ -1,0 +1,66 @@
+"""Policies as a projection: "policy" records folded into ``_bkg_policies``.
+
+Like keys (``api.auth.store``), policies are rebuilt from the log with everything else; the
+stored document is re-validated when loaded, so a policy can never be looser than the
+validator allows, whatever the table holds.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Protocol
+
+from api.auth.store import bump_version
+from api.rls.policy import POLICY_CREATED, POLICY_DROPPED, PolicySet, parse_policy
+from projections.folds import register_fold
+
+POLICIES_TABLE = "_bkg_policies"
+
+
+class PolicyEvent(Protocol):
+    """What the fold reads of a log record (``eventlog.Record`` satisfies it)."""
+
+    @property
+    def payload(self) -> Any: ...
+
+
+def ensure_table(conn: sqlite3.Connection) -> None:
+    """Create the policy table if missing (idempotent)."""
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {POLICIES_TABLE} (namespace TEXT NOT NULL,"
+        " name TEXT NOT NULL, document TEXT NOT NULL, PRIMARY KEY (namespace, name))"
+    )
+
+
+def fold_policy(conn: sqlite3.Connection, event: PolicyEvent) -> None:
+    """Fold one "policy" record: create/replace or drop a policy."""
+    ensure_table(conn)
+    payload = event.payload
+    if payload.get("type") == POLICY_CREATED:
+        policy = parse_policy(payload["policy"])
+        document = json.dumps(policy.to_json(), sort_keys=True)
+        conn.execute(
+            f"INSERT OR REPLACE INTO {POLICIES_TABLE} (namespace, name, document) VALUES (?, ?, ?)",
+            (policy.namespace, policy.name, document),
+        )
+    elif payload.get("type") == POLICY_DROPPED:
+        conn.execute(
+            f"DELETE FROM {POLICIES_TABLE} WHERE namespace = ? AND name = ?",
+            (payload["namespace"], payload["name"]),
+        )
+    else:
+        return
+    bump_version(conn, "policies")
+
+
+def load_policies(conn: sqlite3.Connection) -> PolicySet:
+    """The policy set as the projection holds it."""
+    try:
+        rows = conn.execute(f"SELECT document FROM {POLICIES_TABLE}").fetchall()
+    except sqlite3.OperationalError:
+        return PolicySet()
+    return PolicySet(parse_policy(json.loads(row[0])) for row in rows)
+
+
+register_fold("policy", fold_policy)

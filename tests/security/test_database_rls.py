@@ -1,0 +1,174 @@
+"""RLS, namespaces, keys and policies end to end through ``api.Database`` and the real SQL
+engine: policies and keys are log events folded into the projection, statements run with the
+rewrite and the SQLite authorizer installed."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.auth.keyfiles import load_jwt_secret
+from api.auth.principal import Principal, user_principal
+from api.auth.registry import revoke_event
+from api.auth.tokens import TokenConfig, TokenService
+from api.cli.init_command import initialise
+from api.database import Database, DatabaseOptions
+from api.datadir import DataDir
+from api.rls.access import SecurityLayer
+from api.rls.errors import AccessDeniedError
+from api.rls.policy import created_event, dropped_event, parse_policy
+from api.sql.errors import SqlError
+from eventlog import Entry
+
+SETUP = [
+    "CREATE SCHEMA shop",
+    "CREATE SCHEMA other",
+    "CREATE TABLE shop.todos (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, title TEXT)",
+    "CREATE TABLE shop.notes (id INTEGER PRIMARY KEY, todo_id INTEGER, body TEXT)",
+    "CREATE TABLE other.secrets (id INTEGER PRIMARY KEY, value TEXT)",
+    "INSERT INTO shop.todos (id, owner, title) VALUES (1, 'alice', 'a1'), (2, 'alice', 'a2'),"
+    " (3, 'bob', 'b1')",
+    "INSERT INTO shop.notes (id, todo_id, body) VALUES (1, 1, 'n1'), (2, 3, 'n3')",
+    "INSERT INTO other.secrets (id, value) VALUES (1, 'top secret')",
+]
+POLICIES = [
+    {
+        "name": "own",
+        "table": "shop.todos",
+        "actions": ["select", "update", "delete"],
+        "using": "owner = auth.uid()",
+    },
+    {
+        "name": "insert own",
+        "table": "shop.todos",
+        "actions": ["insert"],
+        "check": "owner = auth.uid()",
+    },
+    {"name": "notes", "table": "shop.notes", "actions": ["select"], "using": "true"},
+]
+
+
+class Env:
+    def __init__(self, root: Path, admin_key: str, db: Database, layer: SecurityLayer) -> None:
+        self.root, self.admin_key, self.db, self.layer = root, admin_key, db, layer
+
+    def append(self, kind: str, payload: dict[str, object]) -> None:
+        self.db.append_event(Entry(kind, payload, actor="admin"))
+        self.refresh()
+
+    def refresh(self) -> None:
+        with self.db.store.snapshot() as snap:
+            self.layer.refresh(snap.conn)
+
+    def rows(self, sql: str, principal: Principal | None) -> list[list[object]]:
+        return self.db.execute(sql, principal=principal).rows
+
+
+def _open(root: Path) -> tuple[Database, SecurityLayer]:
+    tokens = TokenService(TokenConfig(secret=load_jwt_secret(DataDir(root).keys, environ={})))
+    layer = SecurityLayer(tokens)
+    return Database.open(root, DatabaseOptions(access=layer)), layer
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    root = tmp_path / "data"
+    admin_key = initialise(DataDir(root), 1 << 20)["admin_key"]
+    db, layer = _open(root)
+    environment = Env(root, admin_key, db, layer)
+    for sql in SETUP:
+        db.execute(sql)
+    for document in POLICIES:
+        environment.append("policy", created_event(parse_policy(document)))
+    yield environment
+    environment.db.close()
+
+
+@pytest.fixture
+def alice() -> Principal:
+    return user_principal("alice", "shop")
+
+
+def _ids(rows: list[list[object]]) -> list[object]:
+    return sorted(row[0] for row in rows)
+
+
+def test_user_sees_own_rows_through_every_query_shape(env: Env, alice: Principal) -> None:
+    for sql in (
+        "SELECT id FROM todos",
+        "SELECT id FROM shop.todos WHERE owner <> 'alice' OR true",
+        "WITH t AS (SELECT * FROM todos) SELECT id FROM t",
+        "SELECT id FROM todos UNION SELECT id FROM todos WHERE owner = 'bob'",
+        "SELECT id FROM (SELECT id FROM todos) AS s",
+        "SELECT todos.id FROM notes JOIN todos ON todos.id = notes.todo_id UNION ALL SELECT 2",
+    ):
+        assert set(_ids(env.rows(sql, alice))) <= {1, 2}, sql
+    probe = "SELECT body FROM notes WHERE EXISTS (SELECT 1 FROM todos WHERE id = notes.todo_id)"
+    assert env.rows(probe, alice) == [["n1"]]
+
+
+def test_user_writes_are_confined(env: Env, alice: Principal) -> None:
+    assert _ids(env.rows("UPDATE todos SET title = 'x' RETURNING id", alice)) == [1, 2]
+    assert env.db.execute("UPDATE todos SET owner = 'bob' WHERE id = 1", principal=alice)
+    assert env.rows("DELETE FROM todos WHERE id = 3 RETURNING id", alice) == []
+    forged = "INSERT INTO todos (id, owner, title) VALUES (10, 'bob', 'forged')"
+    assert env.db.execute(forged, principal=alice).rowcount == 0
+    own = "INSERT INTO todos (id, owner, title) VALUES (11, 'alice', 'mine') RETURNING id"
+    assert env.rows(own, alice) == [[11]]
+    state = env.rows("SELECT id, owner, title FROM shop.todos ORDER BY id", None)
+    assert state == [[1, "alice", "x"], [2, "alice", "x"], [3, "bob", "b1"], [11, "alice", "mine"]]
+
+
+def test_cross_namespace_and_system_tables_are_refused(env: Env, alice: Principal) -> None:
+    shop_key = Principal(kind="namespace", id="key:test", namespace="shop")
+    for principal in (alice, shop_key):
+        for sql in (
+            "SELECT * FROM other.secrets",
+            "SELECT * FROM todos JOIN other.secrets AS s ON s.id = todos.id",
+            "INSERT INTO other.secrets (id, value) VALUES (5, 'x')",
+            "SELECT * FROM sqlite_master",
+            "SELECT * FROM _bkg_api_keys",
+            "SELECT * FROM pragma_table_info('other.secrets')",
+            "PRAGMA table_info('other.secrets')",
+            "SELECT 1; SELECT * FROM other.secrets",
+            'SELECT * FROM "other.secrets"',
+        ):
+            with pytest.raises((AccessDeniedError, SqlError)):
+                env.db.execute(sql, principal=principal)
+    assert env.rows("SELECT value FROM other.secrets", None) == [["top secret"]]
+
+
+def test_namespace_key_bypasses_rls_inside_its_namespace(env: Env) -> None:
+    shop_key = Principal(kind="namespace", id="key:test", namespace="shop")
+    assert _ids(env.rows("SELECT id FROM todos", shop_key)) == [1, 2, 3]
+    env.db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)", principal=shop_key)
+    env.db.execute("INSERT INTO items (id, name) VALUES (1, 'i')", principal=shop_key)
+    assert env.rows("SELECT name FROM shop.items", None) == [["i"]]
+    with pytest.raises((AccessDeniedError, SqlError)):
+        env.db.execute("CREATE TABLE other.evil (id INTEGER)", principal=shop_key)
+
+
+def test_dropping_a_policy_hides_the_rows(env: Env, alice: Principal) -> None:
+    env.append("policy", dropped_event("shop", "own"))
+    assert env.rows("SELECT id FROM todos", alice) == []
+
+
+def test_keys_and_policies_come_back_after_a_rebuild(env: Env, alice: Principal) -> None:
+    admin = env.layer.resolve(env.admin_key)
+    assert admin.kind == "admin"
+    env.append("auth", revoke_event(admin.id.removeprefix("key:"), time.time() + 3600))
+    env.db.close()
+    for path in (env.root / "projections").iterdir():
+        path.unlink()
+    for path in (env.root / "checkpoints").iterdir():
+        if path.is_file():
+            path.unlink()
+    db, layer = _open(env.root)
+    env.db, env.layer = db, layer
+    env.refresh()
+    assert env.layer.resolve(env.admin_key).kind == "admin"
+    with pytest.raises(Exception, match="invalid API key"):
+        env.layer.resolve(env.admin_key, now_s=time.time() + 7200)
+    assert [p.name for p in env.layer.policies.all()] == ["insert own", "notes", "own"]
+    assert _ids(env.rows("SELECT id FROM todos", alice)) == [1, 2]
