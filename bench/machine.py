@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+FSYNC_SAMPLES = 50
 
 
 def describe(*, quick: bool) -> dict[str, Any]:
@@ -60,7 +63,24 @@ def _disk(path: Path) -> dict[str, Any]:
         "filesystem": fstype,
         "mountpoint": mountpoint,
         "rotational": _rotational(device),
+        "fsync_ms_median": _fsync_ms(path),
     }
+
+
+def _fsync_ms(directory: Path, samples: int = FSYNC_SAMPLES) -> float | None:
+    """Median time of a 200-byte ``write`` + ``fsync`` there: the price of one durable write."""
+    timings = []
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix="bkg-bench-fsync-") as probe:
+            for _ in range(samples):
+                began = time.perf_counter()
+                probe.write(b"x" * 200)
+                probe.flush()
+                os.fsync(probe.fileno())
+                timings.append(time.perf_counter() - began)
+    except OSError:
+        return None
+    return round(sorted(timings)[samples // 2] * 1000, 3)
 
 
 def _mount_of(path: Path) -> tuple[str, str, str]:

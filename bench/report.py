@@ -48,7 +48,8 @@ def _preamble(results: list[Result]) -> str:
             f"Machine: {host.get('cores')} cores, {host.get('memory_gib')} GiB, "
             f"{host.get('cpu_model')}, Python {host.get('python')}, {host.get('kernel')}, "
             f"disk {disk.get('device')} ({disk.get('filesystem')}, "
-            f"rotational={disk.get('rotational')}).",
+            f"rotational={disk.get('rotational')}, "
+            f"median 200-byte write+fsync {disk.get('fsync_ms_median')} ms).",
             "",
         ]
     return "\n".join(lines) + "\n"
