@@ -13,8 +13,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from eventlog import EventLog, LogOptions, SigningKey
-from eventlog.segments import write_atomic
+from eventlog import EventLog, LogOptions, LogReader, SigningKey
+from eventlog.keys import KEY_EVENT_KIND
+from eventlog.reader import read_spans
+from eventlog.segments import fsync_dir, write_atomic
 
 SIGNING_KEY_FILE = "log_signing.key"
 JWT_SECRET_FILE = "jwt_secret"
@@ -83,8 +85,48 @@ class DataDir:
             handle.write(secrets.token_urlsafe(48))
         return key
 
+    @property
+    def next_signing_key_path(self) -> Path:
+        return self.keys / (SIGNING_KEY_FILE + ".next")
+
     def signing_key(self) -> SigningKey:
+        """The current log signing key, finishing a rotation a crash interrupted."""
+        if self.next_signing_key_path.exists():
+            self._settle_rotation()
         return SigningKey.load(self.signing_key_path)
+
+    def rotate_signing_key(self, log: EventLog) -> SigningKey:
+        """Switch the log to a fresh key: saved first as `.next`, announced in the log
+        (endorsed by the old key), then moved into place. A crash in between is settled
+        on the next open by looking for the announcement in the newest segment."""
+        new = SigningKey.generate()
+        self.next_signing_key_path.unlink(missing_ok=True)
+        new.save(self.next_signing_key_path)
+        log.rotate_key(new)
+        self._promote_next(SigningKey.load(self.signing_key_path))
+        return new
+
+    def _settle_rotation(self) -> None:
+        pending = SigningKey.load(self.next_signing_key_path)
+        newest = LogReader(self.log).spans()[-1:]
+        announced = any(
+            record.kind == KEY_EVENT_KIND
+            and isinstance(record.payload, dict)
+            and record.payload.get("key_id") == pending.key_id
+            for record in read_spans(newest, newest[0].base_lsn if newest else 1)
+        )
+        if announced:
+            self._promote_next(SigningKey.load(self.signing_key_path))
+        else:
+            self.next_signing_key_path.unlink()
+
+    def _promote_next(self, old: SigningKey) -> None:
+        """Keep the retired key (owner-only) for audits, then make `.next` current."""
+        retired = self.keys / f"retired-{old.key_id}.key"
+        if not retired.exists():
+            os.link(self.signing_key_path, retired)
+        os.replace(self.next_signing_key_path, self.signing_key_path)
+        fsync_dir(self.keys)
 
     def write_config(self, segment_bytes: int) -> None:
         config = {"format": 1, "segment_bytes": segment_bytes}

@@ -31,8 +31,10 @@ def register(subparsers: Any) -> None:
     verify = add_command(subparsers, "verify", run_verify, "check the log's integrity")
     verify.add_argument("--deep", action="store_true", help="check every seal's signature")
     verify.add_argument("--trusted-keys", type=Path, help="JSON {key_id: public key hex}")
-    log = add_command(subparsers, "log", run_log, "log statistics and public keys")
-    log.add_argument("what", choices=["stat", "keys"])
+    log = add_command(
+        subparsers, "log", run_log, "log statistics, public keys, signing-key rotation"
+    )
+    log.add_argument("what", choices=["stat", "keys", "rotate-key"])
 
 
 def record_json(record: Record) -> dict[str, Any]:
@@ -104,25 +106,42 @@ def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
 def run_log(args: argparse.Namespace, data_dir: DataDir) -> int:
     if not data_dir.log.is_dir():
         raise CommandError(f"{data_dir.root} has no log (run `bkgdb init`)")
-    if args.what == "keys":
-        keys = public_keys(LogReader(data_dir.log))
-        if args.json:
-            emit_json(keys)
-        else:
-            for key_id, raw in keys.items():
-                print(f"{key_id}  {raw}")
-        return 0
+    actions = {"stat": _log_stat, "keys": _log_keys, "rotate-key": _log_rotate_key}
+    actions[args.what](args, data_dir)
+    return 0
+
+
+def _log_rotate_key(args: argparse.Namespace, data_dir: DataDir) -> None:
+    with data_dir.open_log() as writer:
+        old = writer.signing_key.key_id
+        new = data_dir.rotate_signing_key(writer)
+        result = {"previous_key_id": old, "key_id": new.key_id, "lsn": writer.head_lsn}
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"rotated the log signing key {old} -> {new.key_id} at LSN {result['lsn']}")
+
+
+def _log_keys(args: argparse.Namespace, data_dir: DataDir) -> None:
+    keys = public_keys(LogReader(data_dir.log))
+    if args.json:
+        emit_json(keys)
+        return
+    for key_id, raw in keys.items():
+        print(f"{key_id}  {raw}")
+
+
+def _log_stat(args: argparse.Namespace, data_dir: DataDir) -> None:
     stat = log_stat(data_dir)
     if args.json:
         emit_json(stat)
-    else:
-        for name, value in stat.items():
-            if name != "segments":
-                print(f"{name:<16} {value}")
-        for segment in stat["segments"]:
-            state = "sealed" if segment["sealed"] else "active"
-            print(f"  {segment['name']}  {segment['bytes']:>12} bytes  {state}")
-    return 0
+        return
+    for name, value in stat.items():
+        if name != "segments":
+            print(f"{name:<16} {value}")
+    for segment in stat["segments"]:
+        state = "sealed" if segment["sealed"] else "active"
+        print(f"  {segment['name']}  {segment['bytes']:>12} bytes  {state}")
 
 
 def public_keys(reader: LogReader) -> dict[str, str]:

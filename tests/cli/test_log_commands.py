@@ -114,3 +114,38 @@ def test_segment_size_comes_from_init_or_the_environment(
     monkeypatch.setenv("BKG_SEGMENT_BYTES", "8192")
     assert DataDir(data_dir).log_options().segment_bytes == 8192
     assert DataDir(data_dir).log_options(16384).segment_bytes == 16384
+
+
+def test_rotate_key_switches_signing_and_verifies(data_dir: Path) -> None:
+    before = DataDir(data_dir).signing_key().key_id
+    done = bkgdb(data_dir, "log", "rotate-key", "--json")
+    assert done.returncode == 0, done.stderr
+    rotated = json.loads(done.stdout)
+    assert rotated["previous_key_id"] == before
+    with DataDir(data_dir).open_log() as log:
+        assert log.signing_key.key_id == rotated["key_id"]
+        log.append(Entry("dml", "signed by the new key"))
+    assert (data_dir / "keys" / f"retired-{before}.key").exists()
+    assert bkgdb(data_dir, "verify", "--deep").returncode == 0
+    keys = json.loads(bkgdb(data_dir, "log", "keys", "--json").stdout)
+    assert set(keys) == {before, rotated["key_id"]}
+
+
+def test_rotation_interrupted_by_a_crash_is_settled_on_open(data_dir: Path) -> None:
+    directory = DataDir(data_dir)
+    from eventlog import SigningKey
+
+    # Crash after `.next` was saved but before the log announced it: the old key stays.
+    orphan = SigningKey.generate()
+    orphan.save(directory.next_signing_key_path)
+    current = directory.signing_key()
+    assert current.key_id != orphan.key_id and not directory.next_signing_key_path.exists()
+    # Crash after the announcement but before the key file moved: the new key wins.
+    with directory.open_log() as log:
+        new = SigningKey.generate()
+        new.save(directory.next_signing_key_path)
+        log.rotate_key(new)
+    assert directory.signing_key().key_id == new.key_id
+    with directory.open_log() as log:
+        log.append(Entry("dml", "after the interrupted rotation"))
+    assert bkgdb(data_dir, "verify", "--deep").returncode == 0
