@@ -13,10 +13,19 @@ from typing import Any
 FSYNC_SAMPLES = 50
 
 
-def describe(*, quick: bool) -> dict[str, Any]:
+def load_average() -> float | None:
+    """The one-minute load average: other work competing with a measurement."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def describe(*, quick: bool, load_before: float | None = None) -> dict[str, Any]:
     """Cores, memory, CPU model, Python, kernel and the disk benchmarks write to.
 
-    ``quick`` and ``measured_at`` say how and when the figures beside it were taken.
+    ``quick``, ``measured_at`` and ``load_before`` (the load average when the scenario
+    started) say how, when and amid what the figures beside it were taken.
     """
     scratch = Path(tempfile.gettempdir())
     return {
@@ -28,6 +37,7 @@ def describe(*, quick: bool) -> dict[str, Any]:
         "kernel": f"{platform.system()} {platform.release()}",
         "disk": _disk(scratch),
         "quick": quick,
+        "load_before": load_before,
         "measured_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
 

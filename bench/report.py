@@ -62,7 +62,8 @@ def _section(result: Result, description: str) -> str:
     if description:
         lines += [description, ""]
     lines += [
-        f"Run: {mode}, measured {result.machine.get('measured_at')}.",
+        f"Run: {mode}, measured {result.machine.get('measured_at')}, "
+        f"load average before {result.machine.get('load_before')}.",
         "",
         "| measure | value | goal | result |",
         "| --- | ---: | ---: | --- |",
