@@ -130,9 +130,9 @@ _TABLE_DDL = {
     sqlite3.SQLITE_DROP_TABLE,
     sqlite3.SQLITE_CREATE_VIEW,
     sqlite3.SQLITE_DROP_VIEW,
-    sqlite3.SQLITE_ALTER_TABLE,
 }
 _INDEX_DDL = {sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_DROP_INDEX}
+_REINDEX = sqlite3.SQLITE_REINDEX
 _TEMP_DDL = {
     sqlite3.SQLITE_CREATE_TEMP_TABLE,
     sqlite3.SQLITE_DROP_TEMP_TABLE,
@@ -142,6 +142,8 @@ _TEMP_DDL = {
     sqlite3.SQLITE_DROP_TEMP_INDEX,
 }
 _SCHEMA_TABLES = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
+# SQLite's internal helpers that ALTER TABLE runs (not callable from application SQL).
+_SCHEMA_FUNCTION_PREFIXES = ("sqlite_rename_", "sqlite_drop_column")
 _CATALOG_TABLES = {"_bkg_sql_catalog", "_bkg_sql_meta"}
 _INTERNAL_PREFIX = "_bkg"
 _CAPTURE_TRIGGER_PREFIX = "_bkg_cap_"
@@ -185,12 +187,17 @@ def _decide(
     if action in _ALWAYS_OK:
         return True
     if action == sqlite3.SQLITE_FUNCTION:
-        return arg2 is not None and arg2.lower() in functions
+        name = (arg2 or "").lower()
+        return name in functions or (may_ddl and name.startswith(_SCHEMA_FUNCTION_PREFIXES))
+    if action == sqlite3.SQLITE_ALTER_TABLE:
+        return may_ddl and _in_namespace(arg2, namespace)
     if action in _ROW_ACTIONS:
         return _table_ok(action, arg1, db, namespace, may_ddl)
     if action in _TEMP_DDL:
         return arg1 is not None and arg1.startswith(_INTERNAL_PREFIX)
     if action in _TABLE_DDL and may_ddl:
+        return _in_namespace(arg1, namespace)
+    if action == _REINDEX and may_ddl:
         return _in_namespace(arg1, namespace)
     if action in _INDEX_DDL and may_ddl:
         return _in_namespace(arg1, namespace) and _in_namespace(arg2, namespace)
@@ -198,7 +205,11 @@ def _decide(
 
 
 def _table_ok(action: int, table: str | None, db: str | None, namespace: str, ddl: bool) -> bool:
-    """Rows of the principal's namespace; internal tables only as the engine uses them."""
+    """Rows of the principal's namespace; internal tables only as the engine uses them.
+
+    SQLite reads and writes the schema table itself while it runs DDL (ALTER TABLE reads every
+    column of it), so principals that may change their schema may read it; users may not.
+    """
     if table is None:
         return False
     name = table.lower()

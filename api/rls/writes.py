@@ -12,8 +12,9 @@ to be checked afterwards:
 - INSERT: the source rows go through ``SELECT * FROM (WITH _bkg_rls_new(cols) AS (<source>)
   SELECT ... FROM _bkg_rls_new WHERE <check>) WHERE TRUE`` (and visibility with RETURNING);
   rows that fail are not inserted. The statement still starts with INSERT (drivers count
-  rows by the leading keyword) and ``WHERE TRUE`` keeps ON CONFLICT unambiguous for SQLite. The statement must name its columns, and every column the check reads must be
-  among them, so a default can never stand in for a checked value.
+  rows by the leading keyword) and ``WHERE TRUE`` keeps ON CONFLICT unambiguous for SQLite.
+  The statement must name its columns, and every column the check reads must be among
+  them, so a default can never stand in for a checked value.
 
 Rows that fail a check are left out rather than raising, so ``rowcount`` tells the client how
 many rows were written; no other principal's row is ever touched or returned.
