@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +51,8 @@ class EventLog:
         self.log_dir = log_dir
         self.options = options
         self.notes: list[str] = []
+        # Called on the writer thread after each durable group: (records, seconds to write).
+        self.commit_observer: Callable[[int, float], None] | None = None
         self._key = key
         self._lock = lock
         self._cond = threading.Condition()
@@ -212,6 +214,7 @@ class EventLog:
             return batch
 
     def _commit(self, batch: list[Pending]) -> None:
+        began = time.perf_counter()
         chain, offset, buffer = self._chain, self._active.size, bytearray()
         points: list[tuple[int, int, bytes]] = []
         for pending in batch:
@@ -233,6 +236,9 @@ class EventLog:
                 self._index.add(*point)
         if batch[-1].next_key is not None:
             self._key = batch[-1].next_key
+        observer = self.commit_observer
+        if observer is not None:
+            observer(len(batch), time.perf_counter() - began)
         for pending in batch:
             pending.future.set_result(pending.lsn)
         self._waiters.advance()
