@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eventlog.framing import GENESIS_HASH, HEADER_SIZE, FrameError, decode_frame
+from eventlog.keyless import bundle_path, check_bundle
 from eventlog.keys import KEY_EVENT_KIND, KeyRing, seal_message
 from eventlog.record import unpack_body
 from eventlog.segments import (
@@ -55,17 +56,27 @@ class _VerifyFailedError(Exception):
         self.lsn, self.reason, self.offset = lsn, reason, offset
 
 
+@dataclass(frozen=True)
+class KeylessPolicy:
+    """Who must have signed sigstore bundles beside manifests (None: any signer)."""
+
+    identity: str | None = None
+    issuer: str | None = None
+
+
 def verify_log(
     log_dir: Path,
     trusted_keys: dict[str, bytes] | None = None,
     progress: Progress | None = None,
     deep: bool = False,
+    keyless: KeylessPolicy | None = None,
 ) -> VerifyReport:
     """Check the whole log. With `trusted_keys` the first key must be one of them;
     without, the key announced at LSN 1 is trusted on first use.
 
     Every seal must match the hash chain; its signature is checked for the last seal of
     each segment, which authenticates all records before it, or for every seal if `deep`.
+    Sigstore bundles found beside manifests are checked too (see `eventlog.keyless`).
     """
     report = VerifyReport()
     if not Path(log_dir).is_dir():
@@ -82,6 +93,7 @@ def verify_log(
         newest = position == len(segments) - 1
         try:
             _verify_segment(path, base, cursor, ring, report, newest, deep)
+            _check_keyless(manifest_path(path), base, keyless or KeylessPolicy(), report)
         except _VerifyFailedError as failure:
             report.fail(failure.lsn, failure.reason, path, failure.offset)
             break
@@ -134,6 +146,18 @@ def _verify_segment(
         raise _VerifyFailedError(
             cursor.sealed_lsn + 1, f"sealed segment {path.name} has no manifest"
         )
+
+
+def _check_keyless(
+    manifest: Path, first_lsn: int, policy: KeylessPolicy, report: VerifyReport
+) -> None:
+    if not bundle_path(manifest).exists():
+        return
+    check = check_bundle(manifest, policy.identity, policy.issuer)
+    if not check.ok:
+        raise _VerifyFailedError(first_lsn, f"{manifest.name}: {check.note}")
+    if check.note:
+        report.warnings.append(f"{manifest.name}: {check.note}")
 
 
 def _trust_first_key(data: bytes, ring: KeyRing) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 from api.cli.output import CommandError, Progress, emit_json, jsonable
 from api.datadir import DataDir
 from eventlog import LogReader, Record
+from eventlog.keyless import sign_pending
 from eventlog.keys import KEY_EVENT_KIND
 from eventlog.segments import list_segments, manifest_path
-from eventlog.verify import verify_log
+from eventlog.verify import KeylessPolicy, verify_log
 
 FOLLOW_POLL_S = 0.2
 
@@ -31,10 +32,12 @@ def register(subparsers: Any) -> None:
     verify = add_command(subparsers, "verify", run_verify, "check the log's integrity")
     verify.add_argument("--deep", action="store_true", help="check every seal's signature")
     verify.add_argument("--trusted-keys", type=Path, help="JSON {key_id: public key hex}")
+    verify.add_argument("--sigstore-identity", help="required signer of sigstore bundles")
+    verify.add_argument("--sigstore-issuer", help="required OIDC issuer of that signer")
     log = add_command(
         subparsers, "log", run_log, "log statistics, public keys, signing-key rotation"
     )
-    log.add_argument("what", choices=["stat", "keys", "rotate-key"])
+    log.add_argument("what", choices=["stat", "keys", "rotate-key", "sign-keyless"])
 
 
 def record_json(record: Record) -> dict[str, Any]:
@@ -87,7 +90,8 @@ def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
         pinned = json.loads(args.trusted_keys.read_text())
         trusted = {key_id: bytes.fromhex(raw) for key_id, raw in pinned.items()}
     progress = Progress("verify")
-    report = verify_log(data_dir.log, trusted, progress, deep=args.deep)
+    keyless = KeylessPolicy(args.sigstore_identity, args.sigstore_issuer)
+    report = verify_log(data_dir.log, trusted, progress, deep=args.deep, keyless=keyless)
     progress.done()
     if args.json:
         emit_json(vars(report))
@@ -106,7 +110,12 @@ def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
 def run_log(args: argparse.Namespace, data_dir: DataDir) -> int:
     if not data_dir.log.is_dir():
         raise CommandError(f"{data_dir.root} has no log (run `bkgdb init`)")
-    actions = {"stat": _log_stat, "keys": _log_keys, "rotate-key": _log_rotate_key}
+    actions = {
+        "stat": _log_stat,
+        "keys": _log_keys,
+        "rotate-key": _log_rotate_key,
+        "sign-keyless": _log_sign_keyless,
+    }
     actions[args.what](args, data_dir)
     return 0
 
@@ -120,6 +129,14 @@ def _log_rotate_key(args: argparse.Namespace, data_dir: DataDir) -> None:
         emit_json(result)
     else:
         print(f"rotated the log signing key {old} -> {new.key_id} at LSN {result['lsn']}")
+
+
+def _log_sign_keyless(args: argparse.Namespace, data_dir: DataDir) -> None:
+    written = sign_pending(data_dir.log)
+    if args.json:
+        emit_json({"bundles": [str(path) for path in written]})
+        return
+    print(f"signed {len(written)} sealed manifest(s) keyless with sigstore")
 
 
 def _log_keys(args: argparse.Namespace, data_dir: DataDir) -> None:

@@ -44,7 +44,9 @@ def single_segment(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def events_at(frames: list[Frame], lsn: int) -> int:
-    return next(i for i, (t, l, _) in enumerate(frames) if t == FrameType.EVENT and l == lsn)
+    return next(
+        i for i, (kind, at, _) in enumerate(frames) if kind == FrameType.EVENT and at == lsn
+    )
 
 
 def test_a_clean_log_verifies(single_segment: tuple[Path, Path]) -> None:
@@ -89,7 +91,7 @@ def test_inserted_record_with_recomputed_crcs(single_segment: tuple[Path, Path])
     header, frames = split(segment.read_bytes())
     at = events_at(frames, 15)
     body = frames[at][2][HEADER_SIZE:]
-    rebuilt: list[Frame] = frames[:at] + [(1, 15, encode_frame(FrameType.EVENT, 15, body))]
+    rebuilt: list[Frame] = [*frames[:at], (1, 15, encode_frame(FrameType.EVENT, 15, body))]
     for frame_type, lsn, frame in frames[at:]:
         rebuilt.append(
             (frame_type, lsn + 1, encode_frame(FrameType(frame_type), lsn + 1, frame[HEADER_SIZE:]))
@@ -123,9 +125,9 @@ def test_resealed_forgery_fails_the_signature(tmp_path: Path) -> None:
 
     header, frames = split(segment.read_bytes())
     chain, forged = GENESIS_HASH, []
-    for frame_type, lsn, frame in frames:
+    for frame_type, lsn, original in frames:
         if frame_type == FrameType.EVENT:
-            body = frame[HEADER_SIZE:].replace(b"\xa1b", b"\xa1Z")
+            body = original[HEADER_SIZE:].replace(b"\xa1b", b"\xa1Z")
             frame = encode_frame(FrameType.EVENT, lsn, body)
             chain = chain_next(chain, frame)
         else:
