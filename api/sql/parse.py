@@ -7,6 +7,7 @@ shared and must never be mutated: callers work on ``.copy()``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,13 +18,21 @@ from sqlglot.errors import ParseError, TokenError
 
 from api.sql.errors import BadRequestError, ForbiddenError, NotSupportedError, SqlSyntaxError
 
-_FORBIDDEN_COMMANDS = ("PRAGMA", "ATTACH", "DETACH", "VACUUM", "REINDEX", "ANALYZE")
+_LEADING_COMMENTS = r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
 _FORBIDDEN_START = re.compile(
-    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(" + "|".join(_FORBIDDEN_COMMANDS) + r")\b",
+    _LEADING_COMMENTS + r"(PRAGMA|ATTACH|DETACH|VACUUM)\b", re.IGNORECASE | re.DOTALL
+)
+_UNSUPPORTED_START = re.compile(
+    _LEADING_COMMENTS
+    + r"((?:CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?|DROP\s+)(?:TRIGGER|VIEW|VIRTUAL\s+TABLE)"
+    + r"|REPLACE\s+INTO|REINDEX|ANALYZE)\b",
     re.IGNORECASE | re.DOTALL,
 )
 _FORBIDDEN_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile"})
 _FORBIDDEN_PREFIXES = ("sqlite_", "_bkg", "pragma_")
+# sqlglot logs a warning whenever it falls back to an opaque Command; such statements are
+# refused with an error of their own, so the warning is noise.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _DML = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}
 
 
@@ -104,9 +113,14 @@ class Parser:
         match = _FORBIDDEN_START.match(sql)
         if match:
             raise ForbiddenError(f"{match.group(1).upper()} is not allowed")
+        match = _UNSUPPORTED_START.match(sql)
+        if match:
+            construct = " ".join(match.group(1).upper().split())
+            raise NotSupportedError(f"{construct} is not supported")
         expression = _parse_one(sql)
         self.parses += 1
         _check_forbidden(expression)
+        _expand_in_table(expression)
         return Parsed(expression, classify(expression, namespace))
 
 
@@ -144,6 +158,16 @@ def _check_forbidden(expression: exp.Expr) -> None:
             raise ForbiddenError(f"function {func.name.lower()} is not allowed")
 
 
+def _expand_in_table(expression: exp.Expr) -> None:
+    """SQLite's ``x IN table`` -> ``x IN (SELECT * FROM table)``, so every reader sees it."""
+    for node in list(expression.find_all(exp.In)):
+        field = node.args.get("field")
+        if isinstance(field, exp.Column):
+            table = exp.Table(this=field.this.copy(), db=field.args.get("table"))
+            node.set("field", None)
+            node.set("query", exp.select("*").from_(table).subquery())
+
+
 def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
     """Kind, target and tables read of a statement; refuses statements we do not run."""
     if isinstance(expression, exp.Pragma):
@@ -152,6 +176,8 @@ def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
     if isinstance(expression, exp.Query):
         return StatementInfo("select", None, reads, namespace)
     kind = _DML.get(type(expression))
+    if kind is not None and expression.args.get("alternative") == "REPLACE":
+        raise NotSupportedError("INSERT OR REPLACE is not supported (use ON CONFLICT DO UPDATE)")
     if kind is not None:
         target = expression.this
         if isinstance(target, exp.Schema):

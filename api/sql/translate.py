@@ -236,9 +236,15 @@ def _name_outputs(expression: exp.Expr) -> None:
         query = query.this
     if not isinstance(query, exp.Select | exp.Returning):
         return
-    for node in list(query.expressions):
-        if not isinstance(node, exp.Alias | exp.Column | exp.Star):
-            node.replace(exp.alias_(node.copy(), postgres_name(node), quoted=True))
+    query.set(
+        "expressions",
+        [
+            node
+            if isinstance(node, exp.Alias | exp.Column | exp.Star)
+            else exp.alias_(node, postgres_name(node), quoted=True, copy=False)
+            for node in query.expressions
+        ],
+    )
 
 
 def postgres_name(node: exp.Expr) -> str:
@@ -250,6 +256,8 @@ def postgres_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Cast):
         inner = postgres_name(node.this)
         return inner if inner != "?column?" else node.to.sql("postgres").lower()
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
     if isinstance(node, exp.Func) and not isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
-        return node.sql("postgres").split("(", 1)[0].strip().lower()
+        return node.sql_name().lower()
     return "?column?"
