@@ -209,7 +209,7 @@ def format_value(value: Any, kind: str) -> str:
     if kind == "R":
         number = _as_float(value)
         if abs(number) >= 1e15:
-            return f"{Decimal('%.16g' % number):.3f}"
+            return f"{Decimal(format(number, '.16g')):.3f}"
         return f"{number:.3f}"
     text = value if isinstance(value, str) else _as_text(value)
     if text == "":
