@@ -51,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _serve(statuses: list[int]) -> Iterator[Receiver]:
     server = Receiver(statuses)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
