@@ -1,0 +1,84 @@
+"""Row visibility for pushed data (realtime, CDC fan-out): could this principal SELECT it?
+
+A change event carries a row image, not a query, so the principal's select policies are
+evaluated on the image itself: ``SELECT 1 FROM (SELECT :c0 AS col0, ...) AS t WHERE <using>``
+on a projection connection (policy subqueries read the tables of the snapshot). The compiled
+SQL is cached per (table, columns); values are always bound parameters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlglot import exp
+
+from api.auth.principal import Principal
+from api.rls.policy import PolicySet
+from api.rls.predicates import bind_predicate
+from projections.apply import physical_name
+
+
+class RowFilter:
+    """Visibility of row images for one principal under one policy set."""
+
+    def __init__(self, policies: PolicySet, principal: Principal) -> None:
+        self._policies = policies
+        self._principal = principal
+        self._compiled: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+    def visible(self, conn: sqlite3.Connection, table: str, row: Mapping[str, Any]) -> bool:
+        """True when ``row`` of logical table ``N.t`` is one the principal may read."""
+        if self._principal.kind == "admin":
+            return True
+        namespace, _, _ = table.partition(".")
+        if namespace != self._principal.default_namespace:
+            return False
+        if self._principal.bypasses_rls:
+            return True
+        columns = tuple(row)
+        sql = self._sql(table, columns)
+        if sql is None:
+            return False
+        params = {f"c{i}": row[name] for i, name in enumerate(columns)}
+        return conn.execute(sql, params).fetchone() is not None
+
+    def _sql(self, table: str, columns: Sequence[str]) -> str | None:
+        """The compiled visibility query, or None when no policy lets anything through."""
+        key = (table, tuple(columns))
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(table, columns)
+        return self._compiled[key]
+
+    def _compile(self, table: str, columns: Sequence[str]) -> str | None:
+        principal = self._principal
+        policies = self._policies.applicable(table, "select", principal.kind)
+        predicates = [
+            exp.paren(bind_predicate(p.using_expr, principal.sub, principal.claims))
+            for p in policies
+            if p.using_expr is not None
+        ]
+        if not predicates:
+            return None
+        image = exp.select(
+            *[
+                exp.alias_(exp.Placeholder(this=f"c{i}"), c, quoted=True)
+                for i, c in enumerate(columns)
+            ]
+        )
+        name = table.partition(".")[2]
+        query = exp.select("1").from_(image.subquery(name)).where(exp.or_(*predicates))
+        return _physical(query).sql(dialect="sqlite")
+
+
+def _physical(query: exp.Expr) -> exp.Expr:
+    """Logical ``N.t`` table references as the projection's physical ``"N.t"`` tables."""
+    for table in list(query.find_all(exp.Table)):
+        if table.db:
+            logical = f"{table.db}.{table.name}"
+            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+            renamed = exp.Table(this=exp.to_identifier(physical_name(logical), quoted=True))
+            renamed.set("alias", alias)
+            table.replace(renamed)
+    return query
