@@ -89,7 +89,7 @@ def _walk_mapped(
         if not span.live:
             raise CorruptLogError(
                 f"segment {span.path.name}: {exc} at offset {exc.offset}",
-                lsn=cursor.sealed_lsn + 1,
+                lsn=cursor.lsn + 1,
                 path=str(span.path),
                 offset=exc.offset,
             ) from exc

@@ -134,7 +134,7 @@ def _recover_active(
             raise CorruptLogError(
                 f"segment {path.name}: {exc} at offset {exc.offset}, with sealed records "
                 "after it; run `bkgdb verify`",
-                lsn=cursor.sealed_lsn + 1,
+                lsn=cursor.lsn + 1,
                 path=str(path),
                 offset=exc.offset,
             ) from exc
