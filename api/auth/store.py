@@ -10,11 +10,11 @@ tell in one query whether its cached registry (or policy set) is stale.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Protocol
+from typing import Any
 
 from api.auth.apikeys import ApiKeyRecord
 from api.auth.registry import KeyRegistry, KeyState, key_transition
-from projections.folds import register_fold
+from projections.folds import Event, register_fold
 
 KEYS_TABLE = "_bkg_api_keys"
 META_TABLE = "_bkg_security_meta"
@@ -22,13 +22,6 @@ _COLUMNS = (
     "id", "prefix", "hash", "scope", "namespace", "name", "created_at", "expires_at",
     "revoked_at", "rotated_to", "grace_until",
 )  # fmt: skip
-
-
-class AuthEvent(Protocol):
-    """What the fold reads of a log record (``eventlog.Record`` satisfies it)."""
-
-    @property
-    def payload(self) -> Any: ...
 
 
 def ensure_table(conn: sqlite3.Connection) -> None:
@@ -62,7 +55,7 @@ def read_version(conn: sqlite3.Connection, kind: str) -> int:
     return int(row[0]) if row else 0
 
 
-def fold_auth(conn: sqlite3.Connection, event: AuthEvent) -> None:
+def fold_auth(conn: sqlite3.Connection, event: Event) -> None:
     """Fold one "auth" record into ``_bkg_api_keys`` (other auth payload types are ignored)."""
     ensure_table(conn)
     states = key_transition(event.payload, lambda key_id: _load(conn, key_id))

@@ -78,36 +78,43 @@ class WebhookSender:
     def send(self, event: str, payload: Mapping[str, Any]) -> Delivery:
         """POST the event, retrying as configured; never raises for delivery failures."""
         body, headers = self._request(event, payload)
-        last = Delivery(False, 0, None)
         with httpx.Client(timeout=self._config.timeout_s) as client:
-            for attempt in range(1, self._config.max_attempts + 1):
+            attempt = 1
+            while True:
                 try:
-                    response = client.post(self._config.url, content=body, headers=headers)
-                    last = _outcome(attempt, response.status_code, None)
+                    last = _answered(
+                        attempt, client.post(self._config.url, content=body, headers=headers)
+                    )
                 except httpx.HTTPError as exc:
-                    last = _outcome(attempt, None, str(exc) or type(exc).__name__)
-                if last.delivered or not _retryable(last):
+                    last = _failed(attempt, exc)
+                wait = self._wait_before_retry(last)
+                if wait is None:
                     return last
-                if attempt < self._config.max_attempts:
-                    self._sleep(self.delay(attempt))
-        return last
+                self._sleep(wait)
+                attempt += 1
 
     async def send_async(self, event: str, payload: Mapping[str, Any]) -> Delivery:
         """Like :meth:`send`, without blocking the event loop."""
         body, headers = self._request(event, payload)
-        last = Delivery(False, 0, None)
         async with httpx.AsyncClient(timeout=self._config.timeout_s) as client:
-            for attempt in range(1, self._config.max_attempts + 1):
+            attempt = 1
+            while True:
                 try:
                     response = await client.post(self._config.url, content=body, headers=headers)
-                    last = _outcome(attempt, response.status_code, None)
+                    last = _answered(attempt, response)
                 except httpx.HTTPError as exc:
-                    last = _outcome(attempt, None, str(exc) or type(exc).__name__)
-                if last.delivered or not _retryable(last):
+                    last = _failed(attempt, exc)
+                wait = self._wait_before_retry(last)
+                if wait is None:
                     return last
-                if attempt < self._config.max_attempts:
-                    await asyncio.sleep(self.delay(attempt))
-        return last
+                await asyncio.sleep(wait)
+                attempt += 1
+
+    def _wait_before_retry(self, last: Delivery) -> float | None:
+        """Seconds to wait before the next attempt, or None when ``last`` is final."""
+        if last.delivered or not _retryable(last) or last.attempts >= self._config.max_attempts:
+            return None
+        return self.delay(last.attempts)
 
     def delay(self, attempt: int) -> float:
         """Backoff before retry number ``attempt`` (1-based): doubling, capped."""
@@ -123,9 +130,12 @@ class WebhookSender:
         return body, headers
 
 
-def _outcome(attempt: int, status: int | None, error: str | None) -> Delivery:
-    delivered = status is not None and 200 <= status < 300
-    return Delivery(delivered, attempt, status, error)
+def _answered(attempt: int, response: httpx.Response) -> Delivery:
+    return Delivery(200 <= response.status_code < 300, attempt, response.status_code)
+
+
+def _failed(attempt: int, exc: httpx.HTTPError) -> Delivery:
+    return Delivery(False, attempt, None, str(exc) or type(exc).__name__)
 
 
 def _retryable(delivery: Delivery) -> bool:

@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Protocol
 
 from api.auth.store import bump_version
 from api.rls.policy import POLICY_CREATED, POLICY_DROPPED, PolicySet, parse_policy
-from projections.folds import register_fold
+from projections.folds import Event, register_fold
 
 POLICIES_TABLE = "_bkg_policies"
-
-
-class PolicyEvent(Protocol):
-    """What the fold reads of a log record (``eventlog.Record`` satisfies it)."""
-
-    @property
-    def payload(self) -> Any: ...
 
 
 def ensure_table(conn: sqlite3.Connection) -> None:
@@ -33,7 +25,7 @@ def ensure_table(conn: sqlite3.Connection) -> None:
     )
 
 
-def fold_policy(conn: sqlite3.Connection, event: PolicyEvent) -> None:
+def fold_policy(conn: sqlite3.Connection, event: Event) -> None:
     """Fold one "policy" record: create/replace or drop a policy."""
     ensure_table(conn)
     payload = event.payload

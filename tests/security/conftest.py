@@ -66,9 +66,15 @@ def conn() -> Iterator[sqlite3.Connection]:
 
 
 @pytest.fixture
-def policies() -> PolicySet:
+def policy_documents() -> list[dict[str, Any]]:
+    """Own todos (select/update/delete/insert), readable notes, no policy on audit."""
+    return [dict(document) for document in POLICIES]
+
+
+@pytest.fixture
+def policies(policy_documents: list[dict[str, Any]]) -> PolicySet:
     found = PolicySet()
-    for document in POLICIES:
+    for document in policy_documents:
         found.apply(created_event(parse_policy(document)))
     return found
 

@@ -32,21 +32,6 @@ SETUP = [
     "INSERT INTO shop.notes (id, todo_id, body) VALUES (1, 1, 'n1'), (2, 3, 'n3')",
     "INSERT INTO other.secrets (id, value) VALUES (1, 'top secret')",
 ]
-POLICIES = [
-    {
-        "name": "own",
-        "table": "shop.todos",
-        "actions": ["select", "update", "delete"],
-        "using": "owner = auth.uid()",
-    },
-    {
-        "name": "insert own",
-        "table": "shop.todos",
-        "actions": ["insert"],
-        "check": "owner = auth.uid()",
-    },
-    {"name": "notes", "table": "shop.notes", "actions": ["select"], "using": "true"},
-]
 
 
 class Env:
@@ -72,14 +57,14 @@ def _open(root: Path) -> tuple[Database, SecurityLayer]:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
+def env(tmp_path: Path, policy_documents: list[dict[str, object]]) -> Iterator[Env]:
     root = tmp_path / "data"
     admin_key = initialise(DataDir(root), 1 << 20)["admin_key"]
     db, layer = _open(root)
     environment = Env(root, admin_key, db, layer)
     for sql in SETUP:
         db.execute(sql)
-    for document in POLICIES:
+    for document in policy_documents:
         environment.append("policy", created_event(parse_policy(document)))
     yield environment
     environment.db.close()
@@ -150,7 +135,7 @@ def test_namespace_key_bypasses_rls_inside_its_namespace(env: Env) -> None:
 
 
 def test_dropping_a_policy_hides_the_rows(env: Env, alice: Principal) -> None:
-    env.append("policy", dropped_event("shop", "own"))
+    env.append("policy", dropped_event("shop", "own todos"))
     assert env.rows("SELECT id FROM todos", alice) == []
 
 
@@ -170,5 +155,9 @@ def test_keys_and_policies_come_back_after_a_rebuild(env: Env, alice: Principal)
     assert env.layer.resolve(env.admin_key).kind == "admin"
     with pytest.raises(Exception, match="invalid API key"):
         env.layer.resolve(env.admin_key, now_s=time.time() + 7200)
-    assert [p.name for p in env.layer.policies.all()] == ["insert own", "notes", "own"]
+    assert [p.name for p in env.layer.policies.all()] == [
+        "insert own",
+        "notes are public",
+        "own todos",
+    ]
     assert _ids(env.rows("SELECT id FROM todos", alice)) == [1, 2]
