@@ -13,6 +13,7 @@ head: the log never has a gap.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -31,6 +32,8 @@ from eventlog.recovery import RecoveredLog, SealedSegment, recover
 from eventlog.segment_writer import ActiveSegment
 from eventlog.segments import SparseIndex, list_segments, manifest_path
 from eventlog.waiters import HeadWaiters
+
+LOG = logging.getLogger("bkg.eventlog")
 
 
 @dataclass
@@ -252,6 +255,12 @@ class EventLog:
             self._queue, self._queued_bytes = [], 0
             self._next_lsn = self._head_lsn + 1
         error = AppendError(f"append failed, nothing of it was written: {exc}")
+        LOG.error(
+            "log write failed at LSN %d; %d pending appends failed: %s",
+            batch[0].lsn,
+            len(failed),
+            exc,
+        )
         for pending in failed:
             pending.future.set_exception(error)
 
