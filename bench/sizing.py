@@ -23,3 +23,12 @@ def scaled(full: int, *, quick: bool, minimum: int = 1) -> int:
     """
     factor = SMOKE_FACTOR if smoke() else QUICK_FACTOR if quick else 1.0
     return max(minimum, int(full * factor))
+
+
+def rounds(*, quick: bool, full: int = 3) -> int:
+    """Repetitions of a measurement (the best is kept): ``full`` normally, once when quick.
+
+    On a shared machine other work steals time in bursts; the best of a few interleaved
+    rounds is each system's least disturbed run, and every system gets the same chances.
+    """
+    return 1 if quick or smoke() else full

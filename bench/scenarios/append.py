@@ -3,7 +3,8 @@
 Ours (``EventLog.append``, group commit) against (a) ``write`` + ``fsync`` per record, (b)
 SQLite WAL ``synchronous=FULL`` with one INSERT per transaction and a connection per thread,
 and (c) the ``eventsourcing`` library's SQLite recorder. Every system starts from an empty
-store in a fresh temporary directory at every concurrency point. Goal at 64 appenders: at
+store in a fresh temporary directory at every concurrency point; a full run repeats all
+points three times, interleaved, and keeps each system's best round. Goal at 64 appenders: at
 least 3x (b) and 3x (c).
 """
 
@@ -20,7 +21,7 @@ from bench.peers.eventsourcing_sqlite import EventsourcingSqlite
 from bench.peers.fsync_file import FsyncFile
 from bench.peers.sqlite_txn import SqliteTxn
 from bench.scenarios._eventlog import SUBJECT, EventLogPeer
-from bench.sizing import scaled
+from bench.sizing import rounds, scaled
 
 CONCURRENCY = (1, 16, 64)
 FULL_OPERATIONS = 20_000
@@ -36,12 +37,16 @@ SYSTEMS: dict[str, Factory] = {
 
 
 def run(quick: bool) -> Outcome:
-    """Every system at every concurrency point, systems interleaved within each point."""
+    """Every system at every point, interleaved; each keeps its best round."""
     operations = scaled(FULL_OPERATIONS, quick=quick, minimum=max(CONCURRENCY))
     measured: dict[tuple[str, int], Throughput] = {}
-    for concurrency in CONCURRENCY:
-        for name, factory in SYSTEMS.items():
-            measured[name, concurrency] = _measure_fresh(factory, concurrency, operations)
+    for _ in range(rounds(quick=quick)):
+        for concurrency in CONCURRENCY:
+            for name, factory in SYSTEMS.items():
+                latest = _measure_fresh(factory, concurrency, operations)
+                best = measured.get((name, concurrency))
+                if best is None or latest.per_second > best.per_second:
+                    measured[name, concurrency] = latest
     return Outcome(figures=_figures(measured), ratios=_ratios(measured))
 
 
