@@ -1,0 +1,104 @@
+"""The messages the Kafka mirror sends, as DESIGN.md fixes them.
+
+- `bkg.log`: value = the record frame exactly as stored and signed, key = LSN as 8-byte
+  big-endian, header `lsn` (ASCII decimal); the last record of each group commit also
+  carries header `seal` = the seal frame, so readers can check signatures.
+- `bkg.cdc.<namespace>.<table>`: one Debezium-style JSON value per row change, keyed by the
+  JSON of its primary key; a tombstone (null value, same key) follows each delete.
+- `bkg.schema`: one JSON value per DDL change, keyed by the JSON of its table name.
+
+Row values are SQLite storage values; bytes become base64 strings (as Debezium does).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from eventlog.framing import LSN_FIELD
+from eventlog.record import Record
+from projections.consumers.sealed import SealedRecord
+
+LOG_TOPIC = "bkg.log"
+SCHEMA_TOPIC = "bkg.schema"
+CDC_PREFIX = "bkg.cdc."
+SQL_KINDS = ("ddl", "dml")
+DEBEZIUM_OPS = {"insert": "c", "update": "u", "delete": "d"}
+_TOPIC_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+Headers = list[tuple[str, bytes]]
+
+
+class Message(NamedTuple):
+    """One Kafka message: where it goes and its bytes (value None is a tombstone)."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: Headers
+
+
+def cdc_topic(table: str) -> str:
+    """`bkg.cdc.<namespace>.<table>` with characters Kafka forbids replaced by `_`."""
+    return CDC_PREFIX + _TOPIC_UNSAFE.sub("_", table)
+
+
+def log_message(item: SealedRecord) -> Message:
+    """The `bkg.log` message of one record."""
+    record = item.record
+    headers: Headers = [("lsn", str(record.lsn).encode())]
+    if item.seal is not None:
+        headers.append(("seal", item.seal))
+    return Message(LOG_TOPIC, LSN_FIELD.pack(record.lsn), record.frame, headers)
+
+
+def change_messages(record: Record) -> Iterator[Message]:
+    """The CDC and schema messages of a SQL record, in the order of its changes."""
+    if record.kind not in SQL_KINDS or not isinstance(record.payload, dict):
+        return
+    headers: Headers = [("lsn", str(record.lsn).encode())]
+    ts_ms = record.ts_us // 1000
+    for index, change in enumerate(record.payload.get("changes") or []):
+        table = str(change.get("table", ""))
+        source = {"name": "bkg-db", "lsn": record.lsn, "index": index, "table": table}
+        source["ts_ms"] = ts_ms
+        if change.get("op") == "ddl":
+            yield Message(
+                SCHEMA_TOPIC, _json({"table": table}), _schema_value(change, source), headers
+            )
+            continue
+        op = DEBEZIUM_OPS.get(str(change.get("op")))
+        if op is None:
+            continue
+        key = _json(change.get("pk") or {"rowid": change.get("rowid")})
+        value = {"before": change.get("old"), "after": change.get("new"), "op": op}
+        value.update({"source": source, "ts_ms": ts_ms})
+        yield Message(cdc_topic(table), key, _json(value), headers)
+        if op == "d":
+            yield Message(cdc_topic(table), key, None, headers)
+
+
+def _schema_value(change: dict[str, Any], source: dict[str, Any]) -> bytes:
+    return _json(
+        {
+            "table": source["table"],
+            "action": change.get("action"),
+            "sql": change.get("sql"),
+            "definition": change.get("definition"),
+            "source": source,
+            "ts_ms": source["ts_ms"],
+        }
+    )
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), default=_bytes_to_text).encode()
+
+
+def _bytes_to_text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
