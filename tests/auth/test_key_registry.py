@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.auth.apikeys import new_api_key
+from api.auth.apikeys import ApiKeyRecord, new_api_key
 from api.auth.errors import KeySpecError, UnauthorizedError
 from api.auth.keyfiles import (
     KeyFileError,
@@ -19,7 +19,9 @@ from api.auth.registry import KeyRegistry, revoke_event
 from api.auth.tokens import TokenService
 
 
-def _registry_with_key(scope: str = "namespace", ns: str | None = "shop", ttl: int | None = None):
+def _registry_with_key(
+    scope: str = "namespace", ns: str | None = "shop", ttl: int | None = None
+) -> tuple[KeyRegistry, str, ApiKeyRecord]:
     plaintext, record = new_api_key(scope, ns, "ci", ttl, now_s=100.0)
     registry = KeyRegistry()
     registry.apply(record.to_event_payload())

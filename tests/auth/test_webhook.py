@@ -5,6 +5,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -75,7 +76,7 @@ def _sender(url: str, attempts: int = 5) -> tuple[WebhookSender, list[float]]:
     return WebhookSender(config, sleep=delays.append), delays
 
 
-def _rotation() -> dict[str, object]:
+def _rotation() -> dict[str, Any]:
     _, record = new_api_key("namespace", "shop", "ci", None, now_s=0.0)
     registry = KeyRegistry([])
     registry.apply(record.to_event_payload())

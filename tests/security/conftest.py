@@ -23,7 +23,7 @@ SCHEMA = [
     'CREATE TABLE "shop.audit" (id INTEGER PRIMARY KEY, secret TEXT)',
     'CREATE TABLE "other.todos" (id INTEGER PRIMARY KEY, owner TEXT, title TEXT)',
 ]
-ROWS = [
+ROWS: list[tuple[str, list[tuple[Any, ...]]]] = [
     (
         'INSERT INTO "shop.todos" VALUES (?, ?, ?, ?)',
         [

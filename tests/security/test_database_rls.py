@@ -5,9 +5,11 @@ rewrite and the SQLite authorizer installed."""
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from api.auth.errors import UnauthorizedError
 from api.auth.keyfiles import load_jwt_secret
 from api.auth.principal import Principal, user_principal
 from api.auth.registry import revoke_event
@@ -46,7 +48,7 @@ class Env:
         with self.db.store.snapshot() as snap:
             self.layer.refresh(snap.conn)
 
-    def rows(self, sql: str, principal: Principal | None) -> list[list[object]]:
+    def rows(self, sql: str, principal: Principal | None) -> list[list[Any]]:
         return self.db.execute(sql, principal=principal).rows
 
 
@@ -75,7 +77,7 @@ def alice() -> Principal:
     return user_principal("alice", "shop")
 
 
-def _ids(rows: list[list[object]]) -> list[object]:
+def _ids(rows: list[list[Any]]) -> list[Any]:
     return sorted(row[0] for row in rows)
 
 
@@ -153,7 +155,7 @@ def test_keys_and_policies_come_back_after_a_rebuild(env: Env, alice: Principal)
     env.db, env.layer = db, layer
     env.refresh()
     assert env.layer.resolve(env.admin_key).kind == "admin"
-    with pytest.raises(Exception, match="invalid API key"):
+    with pytest.raises(UnauthorizedError, match="invalid API key"):
         env.layer.resolve(env.admin_key, now_s=time.time() + 7200)
     assert [p.name for p in env.layer.policies.all()] == [
         "insert own",
@@ -161,3 +163,34 @@ def test_keys_and_policies_come_back_after_a_rebuild(env: Env, alice: Principal)
         "own todos",
     ]
     assert _ids(env.rows("SELECT id FROM todos", alice)) == [1, 2]
+
+
+def test_token_with_another_namespace_claim_stays_in_that_namespace(env: Env) -> None:
+    token = env.layer.tokens.mint("alice", "user", "other", ttl=60)
+    mallory = env.layer.resolve(token)
+    assert mallory.namespace == "other"
+    with pytest.raises((AccessDeniedError, SqlError)):
+        env.db.execute("SELECT * FROM shop.todos", principal=mallory)
+    assert env.rows("SELECT value FROM secrets", mallory) == []
+
+
+def test_rotated_key_works_through_the_grace_period_only(env: Env) -> None:
+    now = time.time()
+    admin = env.layer.resolve(env.admin_key, now_s=now)
+    key_id = admin.id.removeprefix("key:")
+    new_key, event = env.layer.keys.rotate_event(key_id, 30, None, now_s=now)
+    env.append("auth", event)
+    assert env.layer.resolve(env.admin_key, now_s=now + 29).id == admin.id
+    assert env.layer.resolve(new_key, now_s=now + 29).kind == "admin"
+    with pytest.raises(UnauthorizedError):
+        env.layer.resolve(env.admin_key, now_s=now + 30)
+    assert env.layer.resolve(new_key, now_s=now + 3600).kind == "admin"
+
+
+def test_errors_do_not_leak_values_of_hidden_rows(env: Env, alice: Principal) -> None:
+    with pytest.raises(SqlError) as info:
+        env.db.execute(
+            "INSERT INTO todos (id, owner, title) VALUES (3, 'alice', 'x')", principal=alice
+        )
+    text = f"{info.value} {info.value.detail}"
+    assert "bob" not in text and "b1" not in text

@@ -6,6 +6,8 @@ audit table has no policy at all (no rows for users).
 """
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlglot.errors import ParseError
@@ -13,18 +15,20 @@ from sqlglot.errors import ParseError
 from api.auth.principal import Principal, user_principal
 from api.rls.errors import AccessDeniedError
 
+Runner = Callable[..., list[tuple[Any, ...]]]
 
-def _ids(rows: list[tuple[object, ...]]) -> list[object]:
+
+def _ids(rows: list[tuple[Any, ...]]) -> list[Any]:
     return sorted(row[0] for row in rows)
 
 
-def test_plain_select_sees_only_own_rows(run, alice: Principal) -> None:
+def test_plain_select_sees_only_own_rows(run: Runner, alice: Principal) -> None:
     assert _ids(run("SELECT id FROM todos", alice)) == [1, 2]
     assert _ids(run("SELECT id FROM shop.todos WHERE owner = 'bob'", alice)) == []
     assert run("SELECT count(*) FROM todos", alice) == [(2,)]
 
 
-def test_table_without_policy_has_no_rows(run, alice: Principal) -> None:
+def test_table_without_policy_has_no_rows(run: Runner, alice: Principal) -> None:
     assert run("SELECT secret FROM audit", alice) == []
 
 
@@ -47,12 +51,14 @@ def test_table_without_policy_has_no_rows(run, alice: Principal) -> None:
         "SELECT t1.id FROM todos AS t1, todos AS t2 WHERE t1.id <> t2.id OR true",
     ],
 )
-def test_query_shapes_only_ever_see_visible_rows(run, alice: Principal, sql: str) -> None:
+def test_query_shapes_only_ever_see_visible_rows(run: Runner, alice: Principal, sql: str) -> None:
     seen = [v for v in _ids(run(sql, alice)) if v is not None]
     assert seen and set(seen) <= {1, 2}, seen
 
 
-def test_join_to_a_readable_table_does_not_widen_the_protected_one(run, alice: Principal) -> None:
+def test_join_to_a_readable_table_does_not_widen_the_protected_one(
+    run: Runner, alice: Principal
+) -> None:
     rows = run(
         "SELECT notes.body, todos.title FROM notes LEFT JOIN todos ON todos.id = notes.todo_id",
         alice,
@@ -60,7 +66,7 @@ def test_join_to_a_readable_table_does_not_widen_the_protected_one(run, alice: P
     assert sorted(rows, key=str) == sorted([("n1", "alice-1"), ("n3", None), ("n4", None)], key=str)
 
 
-def test_correlated_exists_cannot_probe_hidden_rows(run, alice: Principal) -> None:
+def test_correlated_exists_cannot_probe_hidden_rows(run: Runner, alice: Principal) -> None:
     probe = (
         "SELECT body FROM notes WHERE EXISTS "
         "(SELECT 1 FROM todos WHERE todos.id = notes.todo_id AND todos.owner = 'bob')"
@@ -68,7 +74,7 @@ def test_correlated_exists_cannot_probe_hidden_rows(run, alice: Principal) -> No
     assert run(probe, alice) == []
 
 
-def test_comments_and_quoting_tricks(run, alice: Principal) -> None:
+def test_comments_and_quoting_tricks(run: Runner, alice: Principal) -> None:
     assert _ids(run('SELECT id FROM "todos" -- WHERE owner = auth.uid()', alice)) == [1, 2]
     assert _ids(run("SELECT id FROM /* shop.audit */ shop . todos", alice)) == [1, 2]
     assert _ids(run('SELECT id FROM "shop"."todos"', alice)) == [1, 2]
@@ -85,7 +91,7 @@ def test_comments_and_quoting_tricks(run, alice: Principal) -> None:
             run(sql, alice)
 
 
-def test_cte_named_like_the_table_does_not_hide_it(run, alice: Principal) -> None:
+def test_cte_named_like_the_table_does_not_hide_it(run: Runner, alice: Principal) -> None:
     sql = (
         "WITH mine AS (SELECT * FROM todos WHERE owner = 'carol') "
         "SELECT id FROM mine UNION ALL SELECT id FROM todos"
@@ -93,7 +99,7 @@ def test_cte_named_like_the_table_does_not_hide_it(run, alice: Principal) -> Non
     assert _ids(run(sql, alice)) == [1, 2]
 
 
-def test_several_statements_in_one_string_are_each_rewritten(run, alice: Principal) -> None:
+def test_several_statements_in_one_string_are_each_rewritten(run: Runner, alice: Principal) -> None:
     assert _ids(run("SELECT 1; SELECT id FROM todos", alice)) == [1, 2]
     with pytest.raises(AccessDeniedError):
         run("SELECT id FROM todos; DROP TABLE todos", alice)
@@ -101,18 +107,20 @@ def test_several_statements_in_one_string_are_each_rewritten(run, alice: Princip
         run("SELECT 1; SELECT * FROM other.todos", alice)
 
 
-def test_predicate_injection_through_parameters(run, alice: Principal) -> None:
+def test_predicate_injection_through_parameters(run: Runner, alice: Principal) -> None:
     for value in ("' OR '1'='1", "alice' OR owner <> 'alice", "x); DROP TABLE todos; --"):
         assert run("SELECT id FROM todos WHERE title = :v", alice, {"v": value}) == []
     assert _ids(run("SELECT id FROM todos WHERE owner = :v", alice, {"v": "bob"})) == []
 
 
-def test_uid_with_quotes_is_a_literal_not_sql(run) -> None:
+def test_uid_with_quotes_is_a_literal_not_sql(run: Runner) -> None:
     mallory = user_principal("x' OR '1'='1", "shop")
     assert run("SELECT id FROM todos", mallory) == []
 
 
-def test_cross_namespace_is_forbidden_for_every_statement_kind(run, alice: Principal) -> None:
+def test_cross_namespace_is_forbidden_for_every_statement_kind(
+    run: Runner, alice: Principal
+) -> None:
     for sql in (
         "SELECT * FROM other.todos",
         "SELECT * FROM todos JOIN other.todos AS o ON o.id = todos.id",
@@ -127,7 +135,7 @@ def test_cross_namespace_is_forbidden_for_every_statement_kind(run, alice: Princ
             run(sql, alice)
 
 
-def test_user_may_not_run_ddl_or_pragmas(run, alice: Principal) -> None:
+def test_user_may_not_run_ddl_or_pragmas(run: Runner, alice: Principal) -> None:
     for sql in (
         "CREATE TABLE t (a INT)",
         "DROP TABLE todos",
@@ -144,7 +152,7 @@ def test_user_may_not_run_ddl_or_pragmas(run, alice: Principal) -> None:
 
 
 def test_update_and_delete_touch_only_visible_rows(
-    run, alice: Principal, conn: sqlite3.Connection
+    run: Runner, alice: Principal, conn: sqlite3.Connection
 ) -> None:
     assert _ids(run("UPDATE todos SET title = 'mine' RETURNING id", alice)) == [1, 2]
     assert _ids(run("DELETE FROM todos WHERE id > 1 RETURNING id", alice)) == [2]
@@ -153,7 +161,7 @@ def test_update_and_delete_touch_only_visible_rows(
 
 
 def test_update_from_and_delete_using_cannot_reach_hidden_rows(
-    run, alice: Principal, conn: sqlite3.Connection
+    run: Runner, alice: Principal, conn: sqlite3.Connection
 ) -> None:
     run("UPDATE todos SET title = notes.body FROM notes WHERE notes.todo_id = todos.id", alice)
     run("DELETE FROM todos WHERE id IN (SELECT todo_id FROM notes WHERE body = 'n3')", alice)
@@ -161,7 +169,7 @@ def test_update_from_and_delete_using_cannot_reach_hidden_rows(
     assert rows == [(1, "n1"), (2, "alice-2"), (3, "bob-1"), (4, "carol-1")]
 
 
-def test_returning_cannot_expose_rows_of_others(run, alice: Principal) -> None:
+def test_returning_cannot_expose_rows_of_others(run: Runner, alice: Principal) -> None:
     rows = run(
         "UPDATE todos SET title = title RETURNING (SELECT string_agg(title, ',') FROM todos)",
         alice,
@@ -170,7 +178,7 @@ def test_returning_cannot_expose_rows_of_others(run, alice: Principal) -> None:
 
 
 def test_insert_writes_only_rows_that_pass_the_check(
-    run, alice: Principal, conn: sqlite3.Connection
+    run: Runner, alice: Principal, conn: sqlite3.Connection
 ) -> None:
     sql = "INSERT INTO todos (owner, title) VALUES ('alice', 'new') RETURNING title"
     assert run(sql, alice) == [("new",)]
@@ -180,7 +188,7 @@ def test_insert_writes_only_rows_that_pass_the_check(
     assert "forged" not in owners and owners["ok"] == owners["new"] == "alice"
 
 
-def test_insert_must_name_the_checked_columns(run, alice: Principal) -> None:
+def test_insert_must_name_the_checked_columns(run: Runner, alice: Principal) -> None:
     for sql in (
         "INSERT INTO todos VALUES (9, 'bob', 'x', 'red')",
         "INSERT INTO todos (title) VALUES ('no owner given')",
@@ -190,7 +198,9 @@ def test_insert_must_name_the_checked_columns(run, alice: Principal) -> None:
             run(sql, alice)
 
 
-def test_update_cannot_give_a_row_away(run, alice: Principal, conn: sqlite3.Connection) -> None:
+def test_update_cannot_give_a_row_away(
+    run: Runner, alice: Principal, conn: sqlite3.Connection
+) -> None:
     assert run("UPDATE todos SET owner = 'bob' WHERE id = 1 RETURNING id", alice) == []
     assert run("UPDATE todos SET owner = upper(owner) RETURNING id", alice) == []
     assert conn.execute('SELECT owner FROM "shop.todos" WHERE id = 1').fetchone() == ("alice",)
@@ -199,7 +209,7 @@ def test_update_cannot_give_a_row_away(run, alice: Principal, conn: sqlite3.Conn
     ]
 
 
-def test_returning_of_an_insert_cannot_reveal_hidden_rows(run, alice: Principal) -> None:
+def test_returning_of_an_insert_cannot_reveal_hidden_rows(run: Runner, alice: Principal) -> None:
     sql = (
         "INSERT INTO todos (owner, title) VALUES ('alice', 'peek') "
         "RETURNING (SELECT count(*) FROM todos)"
@@ -208,7 +218,7 @@ def test_returning_of_an_insert_cannot_reveal_hidden_rows(run, alice: Principal)
 
 
 def test_insert_select_copies_only_visible_rows(
-    run, alice: Principal, conn: sqlite3.Connection
+    run: Runner, alice: Principal, conn: sqlite3.Connection
 ) -> None:
     run("INSERT INTO todos (owner, title) SELECT owner, title || '-copy' FROM todos", alice)
     copies = conn.execute("SELECT title FROM \"shop.todos\" WHERE title LIKE '%-copy'").fetchall()
@@ -217,7 +227,7 @@ def test_insert_select_copies_only_visible_rows(
     assert run(sql, alice) == []
 
 
-def test_upserts_are_refused_for_users(run, alice: Principal) -> None:
+def test_upserts_are_refused_for_users(run: Runner, alice: Principal) -> None:
     with pytest.raises(AccessDeniedError):
         run(
             "INSERT INTO todos (id, owner) VALUES (3, 'alice') "
@@ -226,7 +236,7 @@ def test_upserts_are_refused_for_users(run, alice: Principal) -> None:
         )
 
 
-def test_write_without_policy_is_refused(run, alice: Principal) -> None:
+def test_write_without_policy_is_refused(run: Runner, alice: Principal) -> None:
     with pytest.raises(AccessDeniedError):
         run("INSERT INTO audit (secret) VALUES ('x')", alice)
     assert run("DELETE FROM audit RETURNING secret", alice) == []

@@ -1,5 +1,7 @@
 """The rewrite's output for shapes SQLite cannot run directly, and per-principal rules."""
 
+from collections.abc import Mapping
+
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -12,7 +14,7 @@ from api.rls.rewrite import RlsRewriter
 SHOP_KEY = Principal(kind="namespace", id="key:k", namespace="shop")
 
 
-def _policies(*documents: dict[str, object]) -> PolicySet:
+def _policies(*documents: Mapping[str, object]) -> PolicySet:
     policies = PolicySet()
     for document in documents:
         policies.apply(created_event(parse_policy(document)))

@@ -1,6 +1,8 @@
 """Row-image visibility (realtime and CDC fan-out) agrees with what SELECT returns."""
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 from api.auth.principal import ADMIN, Principal, user_principal
 from api.rls.policy import PolicySet, created_event, parse_policy
@@ -20,7 +22,10 @@ def test_user_sees_only_images_its_policies_allow(
 
 
 def test_images_agree_with_select_for_every_stored_row(
-    run, conn: sqlite3.Connection, policies: PolicySet, alice: Principal
+    run: Callable[..., list[tuple[Any, ...]]],
+    conn: sqlite3.Connection,
+    policies: PolicySet,
+    alice: Principal,
 ) -> None:
     rows = RowFilter(policies, alice)
     stored = conn.execute('SELECT id, owner, title, team FROM "shop.todos"').fetchall()
