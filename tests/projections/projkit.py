@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,16 @@ class Env:
             **kwargs,
         )
         return store
+
+
+def dump(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Everything in the main database: schema entries and every table's rows with rowids."""
+    schema = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+    ).fetchall()
+    tables = [name for kind, name, _, _ in schema if kind == "table"]
+    contents = {
+        name: conn.execute(f'SELECT rowid, * FROM "{name}" ORDER BY rowid').fetchall()
+        for name in tables
+    }
+    return {"schema": schema, "rows": contents}

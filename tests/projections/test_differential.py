@@ -13,6 +13,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from projkit import dump
 
 from api.cli.init_command import initialise
 from api.database import Database
@@ -62,19 +63,6 @@ def statement(op: tuple[Any, ...]) -> tuple[str, list[Any] | None]:
     if kind == "update":
         return f"UPDATE {t} SET a = a + $1, id = id + 100 WHERE a >= $2", [op[2], op[3]]
     return f"DELETE FROM {t} WHERE a > $1", [op[2]]
-
-
-def dump(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Everything in the main database: schema entries and every table's rows with rowids."""
-    schema = conn.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
-    ).fetchall()
-    tables = [name for kind, name, _, _ in schema if kind == "table"]
-    contents = {
-        name: conn.execute(f'SELECT rowid, * FROM "{name}" ORDER BY rowid').fetchall()
-        for name in tables
-    }
-    return {"schema": schema, "rows": contents}
 
 
 def run(db: Database, op: tuple[Any, ...]) -> bool:
