@@ -74,6 +74,12 @@ def _extract_sql(gen: SQLiteGenerator, node: exp.Extract) -> str:
     return f"CAST(STRFTIME('{fmt}', {value}) AS INTEGER)"
 
 
+def _concat_sql(gen: SQLiteGenerator, node: exp.Concat) -> str:
+    """concat(a, b, ...): NULL arguments count as empty strings, as in Postgres."""
+    parts = [f"COALESCE(CAST({gen.sql(arg)} AS TEXT), '')" for arg in node.expressions]
+    return "(" + " || ".join(parts) + ")" if parts else "''"
+
+
 class BkgSQLiteGenerator(SQLiteGenerator):
     """SQLite generator with Postgres function and type translations."""
 
@@ -90,6 +96,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.TimestampTrunc: _trunc_sql,
         exp.DateTrunc: _trunc_sql,
         exp.Extract: _extract_sql,
+        exp.Concat: _concat_sql,
     }
 
     def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:

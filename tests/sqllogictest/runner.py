@@ -11,6 +11,7 @@ object such a skipped statement would have created; they never count as passed.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -239,6 +240,8 @@ def _as_text(value: Any) -> str:
         return repr(value) if value != int(value) or abs(value) >= 1e15 else f"{value:.1f}"
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)
 
 
