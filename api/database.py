@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from api.auth.store import fold_auth
 from api.datadir import DataDir
+from api.rls.store import fold_policy
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError
@@ -97,9 +99,11 @@ class NotInitialisedError(Exception):
 def default_folds() -> FoldRegistry:
     """The fold registry with every fold the product registers (SQL, auth, policy, ...).
 
-    Packages register their folds when imported; importing them here makes rebuild, replay
-    and the live store agree on which kinds are folded.
+    Registering them here (idempotent) makes the live store, rebuild and replay agree on
+    which kinds are folded, whichever modules a process happened to import.
     """
+    REGISTRY.register("auth", fold_auth)
+    REGISTRY.register("policy", fold_policy)
     return REGISTRY
 
 

@@ -14,12 +14,11 @@ import pytest
 from projkit import dump
 
 from api.cli.init_command import initialise
-from api.database import Database
+from api.database import Database, default_folds
 from api.datadir import DataDir
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file
-from projections.folds import REGISTRY
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -76,7 +75,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path, acks_before_kill: in
         LogReader(data.log),
         CheckpointStore(data.checkpoints),
         KeyRing({key.key_id: key.public_bytes}),
-        REGISTRY,
+        default_folds(),
         head,
         out,
         from_scratch=True,

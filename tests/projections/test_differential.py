@@ -16,13 +16,12 @@ from hypothesis import strategies as st
 from projkit import dump
 
 from api.cli.init_command import initialise
-from api.database import Database
+from api.database import Database, default_folds
 from api.datadir import DataDir
 from api.sql.errors import SqlError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file
-from projections.folds import REGISTRY
 
 TABLES = ("t0", "t1", "t2")
 CREATE = (
@@ -137,7 +136,7 @@ def _check_rebuilds(
     for from_scratch in (True, False):
         out = root / f"replay-{from_scratch}.sqlite"
         report = replay_to_file(
-            log, checkpoints, ring, REGISTRY, head, out, from_scratch=from_scratch
+            log, checkpoints, ring, default_folds(), head, out, from_scratch=from_scratch
         )
         assert report.checkpoint_lsn == (None if from_scratch else checkpoint_lsn)
         conn = sqlite3.connect(out)
