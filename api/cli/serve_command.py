@@ -1,0 +1,102 @@
+"""`bkgdb serve`: the HTTP API over a data directory (one server per directory)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from api.cli.output import CommandError, emit_json
+from api.datadir import DataDir
+
+RATE_KINDS = ("admin", "namespace", "user")
+
+
+def register(subparsers: Any) -> None:
+    from api.cli import add_command
+
+    parser = add_command(subparsers, "serve", run, "serve the HTTP API")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    parser.add_argument(
+        "--metrics-token",
+        default=os.environ.get("BKG_METRICS_TOKEN"),
+        help="require this bearer token on /metrics (default: $BKG_METRICS_TOKEN, else open)",
+    )
+    parser.add_argument(
+        "--segment-bytes", type=int, default=None, help="rotate log segments at this size"
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, default=1 << 20, help="largest request body (default 1 MiB)"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="KIND=N",
+        help="requests per minute for admin, namespace or user principals; N=off for no limit"
+        " (defaults: admin=1000 namespace=100 user=50)",
+    )
+    parser.add_argument(
+        "--rotation-grace",
+        type=float,
+        default=3600.0,
+        help="seconds a rotated key keeps working (default 3600)",
+    )
+
+
+def run(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from api.database import NotInitialisedError
+    from api.http import Backend, ServerConfig
+    from api.http.server import serve
+    from projections.errors import ProjectionError
+
+    if not data_dir.is_initialised():
+        raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
+    config = ServerConfig(
+        data_dir=data_dir.root,
+        segment_bytes=args.segment_bytes,
+        metrics_token=args.metrics_token or None,
+        max_body_bytes=args.max_body_bytes,
+        rate_limits=rate_limits(args.rate_limit),
+        rotation_grace_s=args.rotation_grace,
+    )
+    try:
+        backend = Backend.open(config)
+    except (NotInitialisedError, ProjectionError) as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        address = f"http://{args.host}:{args.port}"
+        if args.json:
+            emit_json({"url": address, "head_lsn": backend.db.log.head_lsn, "pid": os.getpid()})
+        else:
+            print(
+                f"bkg-db serving {data_dir.root} on {address} (head LSN {backend.db.log.head_lsn})"
+            )
+        sys.stdout.flush()
+        serve(backend, args.host, args.port)
+    finally:
+        backend.close()
+    return 0
+
+
+def rate_limits(specs: list[str]) -> dict[str, float]:
+    """`KIND=N` overrides over the defaults; `off` removes the limit of a kind."""
+    from api.auth.ratelimit import DEFAULT_PER_MINUTE
+
+    limits = dict(DEFAULT_PER_MINUTE)
+    for spec in specs:
+        kind, _, value = spec.partition("=")
+        if kind not in RATE_KINDS or not value:
+            raise CommandError(f"--rate-limit takes KIND=N with KIND in {', '.join(RATE_KINDS)}")
+        if value == "off":
+            limits.pop(kind, None)
+            continue
+        try:
+            limits[kind] = float(value)
+        except ValueError as exc:
+            raise CommandError(f"--rate-limit {spec}: N must be a number or 'off'") from exc
+        if limits[kind] <= 0:
+            raise CommandError(f"--rate-limit {spec}: N must be positive")
+    return limits

@@ -1,0 +1,88 @@
+"""The Litestar application: routes, error mapping, OpenAPI, body limit, request metrics.
+
+`create_app(backend)` builds the ASGI app around an open `Backend`; the caller owns the
+backend's lifetime (`bkgdb serve` opens it before binding the port and closes it after the
+server stops; tests do the same around a TestClient).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http.backend import Backend
+from api.http.deps import DEPENDENCIES
+from api.http.errors import EXCEPTION_HANDLERS
+from api.http.routes import HANDLERS
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+TITLE = "bkg-db"
+VERSION = "0.1.0"
+
+
+def create_app(backend: Backend) -> ASGIApp:
+    """The ASGI application serving `backend`, wrapped in request metrics."""
+    app = Litestar(
+        route_handlers=HANDLERS,
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=backend.config.max_body_bytes,
+        state=State({"backend": backend}),
+        openapi_config=OpenAPIConfig(
+            title=TITLE,
+            version=VERSION,
+            description="A data backend whose signed write-ahead log is the source of truth.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key (bkg_...) or a JWT.",
+                    )
+                }
+            ),
+        ),
+        debug=False,
+    )
+    return RequestMetrics(app, backend)
+
+
+class RequestMetrics:
+    """Counts and times every request by route template and status (outermost layer, so
+    that 404s and errors raised before routing are counted too)."""
+
+    def __init__(self, app: Litestar, backend: Backend) -> None:
+        self.app = app
+        self._metrics = backend.metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = cast("dict[str, Any]", scope)
+        if info["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = info.get("path_template") or "unmatched"
+            method = info["method"] if info["method"] in METHODS else "OTHER"
+            labels = (("route", str(route)), ("method", method), ("status", str(status)))
+            self._metrics.requests.inc(labels)
+            self._metrics.latency.observe(time.perf_counter() - began, labels)

@@ -1,0 +1,126 @@
+"""What the HTTP handlers work with: the open database, the security layer, limits, metrics.
+
+One `Backend` per served data directory. Opening it takes the log's writer lock (a second
+server on the same directory fails with `LogLockedError` naming the holder). Keys and
+policies live in the projection; the security layer's cache is refreshed after every auth or
+policy event this server appends (it is the only writer, so nothing else changes them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from api.auth.errors import RateLimitedError
+from api.auth.keyfiles import ensure_token_signing_key, load_jwt_secret, load_token_signing_key
+from api.auth.principal import Principal
+from api.auth.ratelimit import DEFAULT_PER_MINUTE, RateLimiter
+from api.auth.tokens import TokenConfig, TokenService
+from api.database import Database, DatabaseOptions
+from api.datadir import DataDir
+from api.http.idempotency import IdempotencyStore
+from api.http.metrics import Metrics
+from api.rls.access import SecurityLayer
+from eventlog import Entry
+
+IDEMPOTENCY_FILE = "idempotency.sqlite"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of one server (the `bkgdb serve` flags)."""
+
+    data_dir: Path
+    segment_bytes: int | None = None
+    metrics_token: str | None = None
+    max_body_bytes: int = 1 << 20
+    rate_limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PER_MINUTE))
+    rotation_grace_s: float = 3600.0
+    token_ttl_s: int = 3600
+    idempotency_window_s: float = 24 * 3600.0
+
+
+class Backend:
+    """The database and everything the handlers need besides it."""
+
+    def __init__(self, config: ServerConfig, db: Database, layer: SecurityLayer) -> None:
+        self.config = config
+        self.db = db
+        self.layer = layer
+        self.tokens = layer.tokens
+        self.metrics = Metrics()
+        self.limiter = RateLimiter(per_minute=dict(config.rate_limits))
+        self.idempotency = IdempotencyStore(
+            db.data.consumers / IDEMPOTENCY_FILE, config.idempotency_window_s
+        )
+        self.started = time.time()
+        db.log.commit_observer = self.metrics.on_group_commit
+        self._attach_gauges()
+        self.refresh()
+
+    @classmethod
+    def open(cls, config: ServerConfig) -> Backend:
+        """Open the data directory for serving (takes the writer lock)."""
+        data = DataDir(config.data_dir)
+        ensure_token_signing_key(data.keys)
+        tokens = TokenService(
+            TokenConfig(
+                secret=load_jwt_secret(data.keys),
+                signing_key=load_token_signing_key(data.keys),
+                default_ttl_s=config.token_ttl_s,
+            )
+        )
+        layer = SecurityLayer(tokens)
+        options = DatabaseOptions(access=layer)
+        if config.segment_bytes is not None:
+            options.log_options = data.log_options(config.segment_bytes)
+        db = Database.open(data.root, options)
+        try:
+            return cls(config, db, layer)
+        except BaseException:
+            db.close()
+            raise
+
+    def principal(self, bearer: str | None) -> Principal:
+        """Authenticate a bearer string and take one request from its rate budget."""
+        principal = self.layer.resolve(bearer)
+        wait = self.limiter.try_acquire(principal)
+        if wait > 0:
+            self.metrics.rate_limited.inc((("kind", principal.kind),))
+            raise RateLimitedError(wait)
+        return principal
+
+    async def append(self, kind: str, payload: dict[str, object], principal: Principal) -> int:
+        """Append an auth or policy event and make the security layer see it."""
+        entry = Entry(kind, payload, actor=principal.id, namespace=principal.namespace)
+        lsn = await self.db.append_event_async(entry)
+        self.refresh()
+        return lsn
+
+    def refresh(self) -> None:
+        """Reload keys and policies from the projection if they changed."""
+        with self.db.store.snapshot() as snap:
+            self.layer.refresh(snap.conn)
+
+    def close(self) -> None:
+        self.idempotency.close()
+        self.db.close()
+
+    def _attach_gauges(self) -> None:
+        db, metrics = self.db, self.metrics
+        metrics.gauge("bkg_log_head_lsn", "Last durable LSN of the log.", lambda: db.log.head_lsn)
+        metrics.gauge(
+            "bkg_projection_applied_lsn", "LSN visible to readers.", lambda: db.applied_lsn
+        )
+        metrics.gauge(
+            "bkg_projection_lag_records",
+            "Durable records not yet visible to readers.",
+            lambda: max(0, db.log.head_lsn - db.applied_lsn),
+        )
+        metrics.gauge(
+            "bkg_uptime_seconds",
+            "Seconds since the server started.",
+            lambda: time.time() - self.started,
+        )

@@ -1,0 +1,132 @@
+"""Per-request plumbing shared by the routes: the backend, the caller, idempotent writes.
+
+`principal` is a Litestar dependency: a route that declares it is authenticated (401 without
+a valid bearer) and rate limited (429 with `Retry-After`). Routes that must work without a
+token (health, metrics, OpenAPI, JWKS) simply do not declare it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+
+from api.auth.principal import Principal
+from api.http.backend import Backend
+from api.http.errors import ApiError, ErrorBody
+from api.http.idempotency import MAX_KEY_LENGTH, StoredResponse, fingerprint
+
+JSON = "application/json"
+IDEMPOTENCY_HEADER = "idempotency-key"
+_ERROR_DESCRIPTIONS = {
+    400: "SYNTAX_ERROR or BAD_REQUEST: the request cannot be understood",
+    401: "UNAUTHORIZED: no valid bearer token",
+    403: "FORBIDDEN: the principal may not do this",
+    404: "NOT_FOUND: unknown table, key, policy or route",
+    409: "CONFLICT: constraint violation, or Idempotency-Key reused for another request",
+    413: "BAD_REQUEST: the request body is too large",
+    422: "VALIDATION_ERROR: the body does not match its schema, unknown column, type mismatch",
+    429: "RATE_LIMIT_EXCEEDED: retry after the Retry-After header's seconds",
+    501: "CAPABILITY_NOT_SUPPORTED: a valid construct bkg-db does not implement",
+    503: "UNAVAILABLE: the log cannot accept writes now",
+}
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the error responses a route may give."""
+    return {
+        status: ResponseSpec(
+            data_container=ErrorBody,
+            description=_ERROR_DESCRIPTIONS[status],
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+AUTHED_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 501, 503)
+
+
+def backend_of(request: Request[Any, Any, Any]) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend
+
+
+def bearer_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    header = connection.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of every authenticated route: resolve and rate-limit the caller before the
+    request body is even read, so that a stranger's request costs no parsing."""
+    backend: Backend = connection.app.state.backend
+    connection.state.principal = backend.principal(bearer_of(connection))
+
+
+async def _provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+async def _provide_backend(request: Request[Any, Any, Any]) -> Backend:
+    return backend_of(request)
+
+
+GUARDS = [authenticate]
+Caller = NamedDependency[Principal]
+BackendDep = NamedDependency[Backend]
+DEPENDENCIES = {
+    "principal": Provide(_provide_principal),
+    "backend": Provide(_provide_backend),
+}
+
+
+def json_response(value: Any, status: int = 200) -> Response[Any]:
+    """A JSON response whose body is encoded now (so that it can be remembered)."""
+    return Response(content=msgspec.json.encode(value), status_code=status, media_type=JSON)
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    run: Callable[[], Awaitable[Response[Any]]],
+) -> Response[Any]:
+    """Run a write once per Idempotency-Key (if the request carries one)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return await run()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ApiError("BAD_REQUEST", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
+    store = backend_of(request).idempotency
+    body = await request.body()
+    print_ = fingerprint(request.method, request.url.path, request.url.query or "", body)
+    stored = store.begin(principal.id, key, print_)
+    if stored is not None:
+        replay = Response(
+            content=stored.body, status_code=stored.status, media_type=stored.media_type
+        )
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    try:
+        response = await run()
+    except BaseException:
+        store.release(principal.id, key)
+        raise
+    content = response.content if isinstance(response.content, bytes) else b""
+    status = response.status_code or 200
+    store.finish(principal.id, key, StoredResponse(status, content, JSON))
+    return response

@@ -1,0 +1,177 @@
+"""Every failure as `{"error": {"code", "message", "detail"?}}` with its HTTP status.
+
+The lower layers raise their own exceptions (`api.sql.errors`, `api.auth.errors`,
+`api.rls.errors`, `eventlog` errors); this module is the one place where they become HTTP
+responses. Anything not recognised is a 500 whose body says only "internal error" (the
+traceback goes to the server log, never to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.types import ExceptionHandlersMap
+
+from api.auth.errors import (
+    AuthError,
+    ForbiddenError,
+    IdempotencyConflictError,
+    KeySpecError,
+    RateLimitedError,
+    UnauthorizedError,
+)
+from api.rls.errors import RlsError
+from api.sql.errors import SqlError
+from eventlog import LogError
+from projections.errors import LsnOutOfRangeError, ProjectionError
+
+log = logging.getLogger("bkgdb.http")
+
+STATUS_OF_CODE = {
+    "SYNTAX_ERROR": 400,
+    "BAD_REQUEST": 400,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "VALIDATION_ERROR": 422,
+    "RATE_LIMIT_EXCEEDED": 429,
+    "CAPABILITY_NOT_SUPPORTED": 501,
+    "UNAVAILABLE": 503,
+    "INTERNAL_ERROR": 500,
+}
+_AUTH_CODES: dict[type[AuthError], str] = {
+    UnauthorizedError: "UNAUTHORIZED",
+    ForbiddenError: "FORBIDDEN",
+    RateLimitedError: "RATE_LIMIT_EXCEEDED",
+    KeySpecError: "VALIDATION_ERROR",
+    IdempotencyConflictError: "CONFLICT",
+}
+
+
+class ErrorInfo(msgspec.Struct):
+    """The inside of an error body."""
+
+    code: str
+    message: str
+    detail: Any | None = msgspec.field(default=None)
+
+
+class ErrorBody(msgspec.Struct):
+    """What every failing request returns."""
+
+    error: ErrorInfo
+
+
+class ApiError(Exception):
+    """An error raised by the HTTP layer itself (bad request shape, unknown key id, ...)."""
+
+    def __init__(self, code: str, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
+def error_response(
+    code: str, message: str, detail: Any = None, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    """The JSON error response for `code` (status from the catalogue)."""
+    info: dict[str, Any] = {"code": code, "message": message}
+    if detail is not None:
+        info["detail"] = detail
+    return Response(
+        {"error": info},
+        status_code=STATUS_OF_CODE[code],
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    return error_response(exc.code, exc.message, exc.detail)
+
+
+def _sql_error(_: Request[Any, Any, Any], exc: SqlError) -> Response[Any]:
+    return error_response(exc.code, exc.message, exc.detail)
+
+
+def _rls_error(_: Request[Any, Any, Any], exc: RlsError) -> Response[Any]:
+    return error_response(exc.code, str(exc))
+
+
+def _auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[Any]:
+    code = next((c for t, c in _AUTH_CODES.items() if isinstance(exc, t)), "FORBIDDEN")
+    if isinstance(exc, RateLimitedError):
+        retry = str(max(1, round(exc.retry_after + 0.5)))
+        return error_response(
+            code, str(exc), {"retry_after": exc.retry_after}, {"Retry-After": retry}
+        )
+    headers = {"WWW-Authenticate": "Bearer"} if code == "UNAUTHORIZED" else None
+    return error_response(code, str(exc), headers=headers)
+
+
+def _log_error(_: Request[Any, Any, Any], exc: LogError) -> Response[Any]:
+    log.error("the log refused a write: %s", exc)
+    return error_response("UNAVAILABLE", "the log cannot accept writes now; retry later")
+
+
+def _projection_error(_: Request[Any, Any, Any], exc: ProjectionError) -> Response[Any]:
+    if isinstance(exc, LsnOutOfRangeError):
+        return error_response("VALIDATION_ERROR", str(exc), {"head_lsn": exc.head_lsn})
+    log.error("projection failure: %s", exc)
+    return error_response("UNAVAILABLE", "the projection cannot answer now; retry later")
+
+
+def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own exceptions: body decoding, validation, routing, size limits."""
+    if isinstance(exc, ValidationException):
+        detail = exc.extra if isinstance(exc.extra, list | dict) else None
+        return error_response("VALIDATION_ERROR", "the request body does not match", detail)
+    if isinstance(exc, NotAuthorizedException):
+        return error_response("UNAUTHORIZED", exc.detail)
+    if isinstance(exc, PermissionDeniedException):
+        return error_response("FORBIDDEN", exc.detail)
+    if isinstance(exc, NotFoundException):
+        return error_response("NOT_FOUND", "no such route")
+    if exc.status_code == 413:
+        info = {"code": "BAD_REQUEST", "message": "the request body is too large"}
+        return Response({"error": info}, status_code=413, media_type="application/json")
+    if exc.status_code == 405:
+        info = {"code": "BAD_REQUEST", "message": "method not allowed on this route"}
+        return Response({"error": info}, status_code=405, media_type="application/json")
+    if isinstance(exc, ClientException) or exc.status_code < 500:
+        return error_response("BAD_REQUEST", exc.detail or "bad request")
+    return _internal(exc)
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _internal(exc)
+
+
+def _internal(exc: BaseException) -> Response[Any]:
+    log.error("unhandled error", exc_info=exc)
+    return error_response("INTERNAL_ERROR", "internal error")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ApiError: _api_error,
+    SqlError: _sql_error,
+    RlsError: _rls_error,
+    AuthError: _auth_error,
+    LogError: _log_error,
+    ProjectionError: _projection_error,
+    HTTPException: _http_exception,
+    Exception: _unexpected,
+}

@@ -1,0 +1,52 @@
+"""`/healthz`, `/metrics` and `/openapi.json`: served without a token.
+
+`/metrics` requires `Authorization: Bearer <T>` when the server was started with
+`--metrics-token T` (compared in constant time).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.openapi.spec import OpenAPI
+
+from api.auth.errors import UnauthorizedError
+from api.http.deps import BackendDep, bearer_of, error_responses
+from api.http.models import Health
+
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@get("/healthz", summary="Liveness and the log's head LSN", security=[{}], sync_to_thread=False)
+def healthz(backend: BackendDep) -> Health:
+    """Answers while the server runs; `head_lsn` is the last durable record."""
+    db = backend.db
+    return Health(status="ok", head_lsn=db.log.head_lsn, applied_lsn=db.applied_lsn)
+
+
+@get(
+    "/metrics",
+    summary="Prometheus metrics",
+    media_type=PROMETHEUS,
+    responses=error_responses(401),
+    security=[{}],
+    sync_to_thread=False,
+)
+def metrics(request: Request[Any, Any, Any], backend: BackendDep) -> Response[str]:
+    """Request counts and latencies by route and status, LSNs, commit and group-commit
+    figures, projection lag, rate-limit rejections."""
+    expected = backend.config.metrics_token
+    if expected is not None:
+        presented = bearer_of(request) or ""
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise UnauthorizedError("metrics need the metrics token")
+    return Response(content=backend.metrics.render(), media_type=PROMETHEUS)
+
+
+@get("/openapi.json", include_in_schema=False, sync_to_thread=False)
+def openapi(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """The OpenAPI document (its UI is at `/docs`)."""
+    document: OpenAPI = request.app.openapi_schema
+    return Response(content=document.to_schema(), media_type="application/vnd.oai.openapi+json")

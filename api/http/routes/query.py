@@ -1,0 +1,129 @@
+"""`POST /query` and `GET /schema`: statements and the catalogue, as the caller may see them.
+
+Statements run as the authenticated principal: the database's access hook applies the
+namespace and row-level-security rewrite and the SQLite authorizer, so nothing here decides
+what a caller may read; these handlers only shape requests and answers.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import JSONBody
+
+from api.database import BatchResult as DbBatch
+from api.database import Result
+from api.http.deps import (
+    AUTHED_ERRORS,
+    GUARDS,
+    SECURITY,
+    BackendDep,
+    Caller,
+    idempotent,
+    json_response,
+)
+from api.http.errors import ApiError
+from api.http.models import (
+    BatchResult,
+    ColumnInfo,
+    IndexInfo,
+    QueryRequest,
+    QueryResult,
+    SchemaResponse,
+    TableInfo,
+)
+from api.sql import Catalog, TableDef
+from api.sql.engine import Params
+
+MAX_STATEMENTS = 1000
+
+
+@post(
+    "/query",
+    status_code=200,
+    summary="Run one statement, or an atomic batch",
+    responses=AUTHED_ERRORS,
+    security=SECURITY,
+    guards=GUARDS,
+)
+async def query(
+    request: Request[Any, Any, Any],
+    data: JSONBody[QueryRequest],
+    principal: Caller,
+    backend: BackendDep,
+) -> Response[QueryResult | BatchResult]:
+    """One statement (`sql`) or an atomic batch (`statements`): one log record per write."""
+    statements = _statements(data)
+    namespace = principal.default_namespace
+    writes = any(backend.db.engine.is_write(sql, namespace) for sql, _ in statements)
+
+    async def run() -> Response[Any]:
+        began = time.perf_counter()
+        if data.statements is None:
+            result = await backend.db.execute_async(
+                statements[0][0], statements[0][1], principal, data.as_of_lsn
+            )
+            answer: QueryResult | BatchResult = _result(result)
+        else:
+            answer = _batch(await backend.db.execute_batch_async(statements, principal))
+        if writes:
+            backend.metrics.commit_latency.observe(time.perf_counter() - began)
+        return json_response(answer)
+
+    if not writes:
+        return await run()
+    return await idempotent(request, principal, run)
+
+
+@get(
+    "/schema",
+    summary="The tables the caller can see",
+    responses=AUTHED_ERRORS,
+    security=SECURITY,
+    guards=GUARDS,
+)
+async def schema(principal: Caller, backend: BackendDep) -> SchemaResponse:
+    """Tables (columns, indexes, whether policies protect them) at the current LSN."""
+    with backend.db.store.snapshot() as snap:
+        catalog = Catalog.load(snap.conn)
+        lsn = snap.lsn
+    protected = {p.qualified_table for p in backend.layer.policies.all()}
+    tables = [
+        _table(table, table.name in protected)
+        for name, table in sorted(catalog.tables.items())
+        if principal.namespace is None or table.schema == principal.namespace
+    ]
+    return SchemaResponse(lsn=lsn, tables=tables)
+
+
+def _statements(data: QueryRequest) -> list[tuple[str, Params]]:
+    """The request's statements; exactly one of `sql` and `statements` must be given."""
+    if (data.sql is None) == (data.statements is None):
+        raise ApiError("VALIDATION_ERROR", "give exactly one of 'sql' and 'statements'")
+    if data.statements is None:
+        assert data.sql is not None
+        return [(data.sql, data.params)]
+    if data.params is not None or data.as_of_lsn is not None:
+        raise ApiError("VALIDATION_ERROR", "a batch takes 'params' per statement and no as_of_lsn")
+    if not data.statements or len(data.statements) > MAX_STATEMENTS:
+        raise ApiError("VALIDATION_ERROR", f"a batch holds 1 to {MAX_STATEMENTS} statements")
+    return [(s.sql, s.params) for s in data.statements]
+
+
+def _result(result: Result) -> QueryResult:
+    return QueryResult(result.columns, result.rows, result.rowcount, result.lsn)
+
+
+def _batch(batch: DbBatch) -> BatchResult:
+    return BatchResult([_result(r) for r in batch.results], batch.lsn)
+
+
+def _table(table: TableDef, protected: bool) -> TableInfo:
+    return TableInfo(
+        name=table.name,
+        columns=[ColumnInfo(c.name, c.type, c.nullable, c.primary_key) for c in table.columns],
+        indexes=[IndexInfo(i.name, list(i.columns), i.unique) for i in table.indexes],
+        rls_enabled=table.rls_enabled or protected,
+    )

@@ -1,0 +1,37 @@
+"""Serving the app: granian's embedded server, in this process, until SIGINT or SIGTERM.
+
+In-process matters: the database (and the log's writer lock) is opened before the port is
+bound, so a second server on the same directory fails at once and names the holder. Why
+granian and not uvicorn: see docs/operations.md (measured on this machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from granian.constants import Interfaces
+from granian.server.embed import Server
+
+from api.http.app import create_app
+from api.http.backend import Backend
+
+
+def serve(backend: Backend, host: str, port: int) -> None:
+    """Serve until a stop signal; the caller closes the backend afterwards."""
+    asyncio.run(_serve(backend, host, port))
+
+
+async def _serve(backend: Backend, host: str, port: int) -> None:
+    server = Server(
+        create_app(backend),
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        log_enabled=False,
+        backlog=1024,
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, server.stop)
+    await server.serve()
