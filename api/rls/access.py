@@ -9,8 +9,10 @@ move. It implements the ``AccessControl`` hooks of ``api.database``: a statement
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from sqlglot import exp
@@ -26,6 +28,8 @@ from api.rls.rewrite import RlsRewriter
 from api.rls.store import load_policies
 from api.sql import Rewrite, StatementInfo
 
+_REWRITER_CACHE = 4096
+
 
 class SecurityLayer:
     """Keys, policies and tokens of one data directory, and the per-principal hooks."""
@@ -37,6 +41,7 @@ class SecurityLayer:
         self._keys = KeyRegistry()
         self._policies = PolicySet()
         self._versions = (-1, -1)
+        self._rewriters: OrderedDict[tuple[str, ...], RlsRewriter] = OrderedDict()
 
     @property
     def keys(self) -> KeyRegistry:
@@ -54,6 +59,7 @@ class SecurityLayer:
         keys, policies = load_key_registry(conn), load_policies(conn)
         with self._lock:
             self._keys, self._policies, self._versions = keys, policies, versions
+            self._rewriters.clear()
 
     def resolve(self, bearer: str | None, now_s: float | None = None) -> Principal:
         """The principal behind a bearer string (API key or JWT)."""
@@ -64,7 +70,7 @@ class SecurityLayer:
         checked = _principal(principal)
         if checked.kind == "admin":
             return None
-        rewriter = RlsRewriter(self._policies, checked)
+        rewriter = self._rewriter(checked)
 
         def rewrite(expression: exp.Expression, info: StatementInfo) -> exp.Expression:
             rewritten = rewriter.rewrite(expression)
@@ -73,6 +79,21 @@ class SecurityLayer:
             return rewritten
 
         return rewrite
+
+    def _rewriter(self, principal: Principal) -> RlsRewriter:
+        """A rewriter per principal identity and claims, kept while the policies stay the same
+        (it caches the principal's bound predicates)."""
+        claims = json.dumps(dict(principal.claims), sort_keys=True, default=str)
+        key = (principal.kind, principal.id, principal.default_namespace, claims)
+        with self._lock:
+            rewriter = self._rewriters.get(key)
+            if rewriter is None:
+                rewriter = self._rewriters[key] = RlsRewriter(self._policies, principal)
+                if len(self._rewriters) > _REWRITER_CACHE:
+                    self._rewriters.popitem(last=False)
+            else:
+                self._rewriters.move_to_end(key)
+            return rewriter
 
     def authorizer_for(self, principal: Any) -> Authorizer | None:
         """The SQLite authorizer installed while the principal's statements run."""

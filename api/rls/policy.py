@@ -141,12 +141,14 @@ class PolicySet:
     def __init__(self, policies: Iterable[Policy] = ()) -> None:
         self._lock = threading.Lock()
         self._by_name: dict[tuple[str, str], Policy] = {}
+        self._by_table: dict[str, list[Policy]] | None = None
         for policy in policies:
             self._by_name[(policy.namespace, policy.name)] = policy
 
     def apply(self, payload: Mapping[str, Any]) -> None:
         """Fold one policy event payload."""
         with self._lock:
+            self._by_table = None
             if payload.get("type") == POLICY_CREATED:
                 policy = parse_policy(payload["policy"])
                 self._by_name[(policy.namespace, policy.name)] = policy
@@ -164,8 +166,11 @@ class PolicySet:
 
     def applicable(self, table: str, action: str, role: str) -> list[Policy]:
         """Policies on logical table ``N.t`` for this action and role, sorted by name."""
-        return [
-            p
-            for p in self.all()
-            if p.qualified_table == table and action in p.actions and role in p.roles
-        ]
+        by_table = self._by_table
+        if by_table is None:
+            by_table = {}
+            for policy in self.all():
+                by_table.setdefault(policy.qualified_table, []).append(policy)
+            self._by_table = by_table
+        found = by_table.get(table, [])
+        return [p for p in found if action in p.actions and role in p.roles]

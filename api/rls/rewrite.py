@@ -53,12 +53,13 @@ class RlsRewriter:
     def __init__(self, policies: PolicySet, principal: Principal) -> None:
         self._policies = policies
         self._principal = principal
+        self._bound: dict[tuple[str, str], exp.Expr] = {}
 
-    def rewrite(self, statement: exp.Expr) -> exp.Expr:
-        """The statement as the principal may run it (a copy; the input is not changed)."""
+    def rewrite(self, stmt: exp.Expr) -> exp.Expr:
+        """The statement as the principal may run it. The statement is changed in place (the
+        SQL engine hands every rewrite a private copy) and returned."""
         if self._principal.kind == "admin":
-            return statement
-        stmt = statement.copy()
+            return stmt
         self._check_kind(stmt)
         target = _write_target(stmt)
         refs = [self._resolve(table, table is target) for table in _real_tables(stmt, target)]
@@ -109,10 +110,14 @@ class RlsRewriter:
                 column.set("db", None)
 
     def _using(self, table: str, action: str) -> exp.Expr:
-        """OR of the bound ``using`` predicates of the policies for ``action`` (or FALSE)."""
-        policies = self._policies.applicable(table, action, self._principal.kind)
-        preds = [p.using_expr for p in policies if p.using_expr is not None]
-        return self._any_of(preds)
+        """OR of the bound ``using`` predicates of the policies for ``action`` (or FALSE); a
+        fresh copy each time, bound once per rewriter."""
+        key = (table, action)
+        if key not in self._bound:
+            policies = self._policies.applicable(table, action, self._principal.kind)
+            preds = [p.using_expr for p in policies if p.using_expr is not None]
+            self._bound[key] = self._any_of(preds)
+        return self._bound[key].copy()
 
     def _any_of(self, predicates: Sequence[exp.Expr]) -> exp.Expr:
         if not predicates:
@@ -126,12 +131,13 @@ class RlsRewriter:
     def _wrap(self, ref: _Ref) -> None:
         """Replace a table read by the subquery of its visible rows, under the same alias."""
         alias = ref.table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(ref.name))
-        visible = (
-            exp.select("*")
-            .from_(exp.table_(ref.name, db=ref.namespace))
-            .where(self._using(ref.logical, "select"))
+        table = exp.Table(this=exp.to_identifier(ref.name), db=exp.to_identifier(ref.namespace))
+        visible = exp.Select(
+            expressions=[exp.Star()],
+            from_=exp.From(this=table),
+            where=exp.Where(this=self._using(ref.logical, "select")),
         )
-        ref.table.replace(exp.Subquery(this=visible, alias=alias.copy()))
+        ref.table.replace(exp.Subquery(this=visible, alias=alias.pop()))
 
     def _guard_write(self, stmt: exp.Expr, target: _Ref) -> None:
         """Guard the written table inside the statement (see ``api.rls.writes``)."""
