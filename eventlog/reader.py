@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 from eventlog.errors import CorruptLogError
 from eventlog.framing import GENESIS_HASH, HEADER_SIZE, FrameError
@@ -27,6 +29,19 @@ from eventlog.segments import (
     manifest_path,
 )
 from eventlog.walk import ChainBreakError, Cursor, walk_events
+
+T = TypeVar("T")
+
+
+class SealedRecord(NamedTuple):
+    """A record and, if it is the last of its group commit, the seal frame as stored.
+
+    Shipping seals with records lets a reader elsewhere (a replica fed from Kafka) check
+    the signatures without access to the segment files.
+    """
+
+    record: Record
+    seal: bytes | None
 
 
 @dataclass(frozen=True)
@@ -45,12 +60,47 @@ class Span:
 def read_spans(
     spans: list[Span], from_lsn: int, to_lsn: int | None = None, with_chain: bool = True
 ) -> Iterator[Record]:
+    """Records `from_lsn..to_lsn` of the spans, checked as they are read."""
+
+    def walk(span: Span, mapped: mmap.mmap) -> Iterator[Record]:
+        return _records(span, mapped, from_lsn, to_lsn, with_chain)
+
+    return _each_span(spans, from_lsn, to_lsn, walk)
+
+
+def read_sealed(
+    spans: list[Span], from_lsn: int, to_lsn: int | None = None
+) -> Iterator[SealedRecord]:
+    """Records with the stored seal frame attached to the last record of each group."""
+
+    def walk(span: Span, mapped: mmap.mmap) -> Iterator[SealedRecord]:
+        cursor = _start(span, from_lsn)
+        # While a group's events are yielded the cursor stands on the seal covering them.
+        for record in _records(span, mapped, from_lsn, to_lsn, True, cursor):
+            yield SealedRecord(record, cursor.seal_frame if record.lsn == cursor.lsn else None)
+
+    return _each_span(spans, from_lsn, to_lsn, walk)
+
+
+def _each_span(
+    spans: list[Span],
+    from_lsn: int,
+    to_lsn: int | None,
+    walk: Callable[[Span, mmap.mmap], Iterator[T]],
+) -> Iterator[T]:
+    """Map each span that overlaps the range and walk it."""
     for span in spans:
         if span.last_lsn is not None and span.last_lsn < from_lsn:
             continue
         if to_lsn is not None and span.base_lsn > to_lsn:
             return
-        yield from _read_span(span, from_lsn, to_lsn, with_chain)
+        with open(span.path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            end = size if span.end is None else min(span.end, size)
+            if end <= SEGMENT_HEADER_SIZE:
+                continue
+            with mmap.mmap(handle.fileno(), end, prot=mmap.PROT_READ) as mapped:
+                yield from walk(span, mapped)
 
 
 def _start(span: Span, from_lsn: int) -> Cursor:
@@ -61,23 +111,19 @@ def _start(span: Span, from_lsn: int) -> Cursor:
     return Cursor.at(lsn - 1, chain_before, offset)
 
 
-def _read_span(span: Span, from_lsn: int, to_lsn: int | None, with_chain: bool) -> Iterator[Record]:
-    with open(span.path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        end = size if span.end is None else min(span.end, size)
-        if end <= SEGMENT_HEADER_SIZE:
-            return
-        with mmap.mmap(handle.fileno(), end, prot=mmap.PROT_READ) as mapped:
-            yield from _walk_mapped(span, mapped, from_lsn, to_lsn, with_chain)
-
-
-def _walk_mapped(
-    span: Span, mapped: mmap.mmap, from_lsn: int, to_lsn: int | None, with_chain: bool
+def _records(
+    span: Span,
+    mapped: mmap.mmap,
+    from_lsn: int,
+    to_lsn: int | None,
+    with_chain: bool,
+    cursor: Cursor | None = None,
 ) -> Iterator[Record]:
-    cursor = _start(span, from_lsn)
+    """Decode the checked events of one mapped segment (the hot loop of every read)."""
+    cursor = cursor or _start(span, from_lsn)
     last = to_lsn if to_lsn is not None else 2**64
     unpack = unpack_body
-    try:
+    with _damage_reported(span, cursor):
         for lsn, _, frame, chain in walk_events(mapped, cursor, chain=with_chain):
             if lsn < from_lsn:
                 continue
@@ -85,6 +131,14 @@ def _walk_mapped(
                 return
             version, ts_us, kind, actor, namespace, payload = unpack(frame[HEADER_SIZE:])
             yield Record(lsn, ts_us, kind, actor, namespace, payload, version, chain, frame)
+
+
+@contextmanager
+def _damage_reported(span: Span, cursor: Cursor) -> Iterator[None]:
+    """Turn a bad frame into CorruptLogError naming its LSN -- except at the end of the
+    newest segment of a log another process writes, where a group is being written."""
+    try:
+        yield
     except FrameError as exc:
         if not span.live:
             raise CorruptLogError(
@@ -93,7 +147,6 @@ def _walk_mapped(
                 path=str(span.path),
                 offset=exc.offset,
             ) from exc
-        # The newest segment of a log another process writes: a group is being written.
     except ChainBreakError as exc:
         raise CorruptLogError(
             f"segment {span.path.name}: {exc}", lsn=exc.lsn, path=str(span.path), offset=exc.offset
@@ -143,6 +196,9 @@ class LogReader:
     ) -> Iterator[Record]:
         """Sealed records in LSN order; see `EventLog.read` for `with_chain`."""
         return read_spans(self.spans(), max(from_lsn, 1), to_lsn, with_chain)
+
+    def read_sealed(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[SealedRecord]:
+        return read_sealed(self.spans(), max(from_lsn, 1), to_lsn)
 
     @property
     def head_lsn(self) -> int:

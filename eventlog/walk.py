@@ -39,6 +39,7 @@ class Cursor:
     sealed_offset: int
     seal_key_id: str = ""
     seal_signature: bytes = b""
+    seal_frame: bytes = b""
 
     @classmethod
     def at(cls, lsn: int, chain: bytes, offset: int) -> Cursor:
@@ -90,6 +91,7 @@ def walk_events(
             pending.append((lsn, offset, frame, cursor.chain))
         elif frame_type == FrameType.SEAL:
             _check_seal(frame[HEADER_SIZE:], lsn, cursor, offset, ring if chain else None, chain)
+            cursor.seal_frame = frame
             yield from pending
             pending.clear()
             cursor.sealed_lsn, cursor.sealed_chain, cursor.sealed_offset = lsn, cursor.chain, end

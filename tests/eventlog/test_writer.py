@@ -154,3 +154,24 @@ def test_options_are_validated() -> None:
         LogOptions(segment_bytes=10)
     with pytest.raises(ValueError):
         LogOptions(batch_delay_s=-1)
+
+
+def test_read_sealed_ships_each_groups_stored_seal(log: EventLog) -> None:
+    for burst in range(5):
+        pending = [log.submit(Entry("dml", f"{burst}-{i}")) for i in range(burst + 1)]
+        [p.future.result(5) for p in pending]
+    from eventlog.framing import FrameType, decode_frame
+    from eventlog.keys import KeyRing, parse_seal, seal_message
+
+    ring = KeyRing({log.signing_key.key_id: log.signing_key.public_bytes})
+    sealed = list(log.read_sealed())
+    assert [s.record for s in sealed] == list(log.read())
+    seals = [(s.record, s.seal) for s in sealed if s.seal is not None]
+    assert seals[-1][0].lsn == log.head_lsn
+    for record, seal in seals:
+        frame = decode_frame(seal, 0)
+        key_id, signature, head = parse_seal(frame.body)
+        assert (frame.type, frame.lsn, head) == (FrameType.SEAL, record.lsn, record.chain_hash)
+        assert ring.verify(key_id, signature, seal_message(record.lsn, head))
+    assert LogReader(log.log_dir).read_sealed(3) is not None
+    assert [s.seal for s in LogReader(log.log_dir).read_sealed()] == [s.seal for s in sealed]
