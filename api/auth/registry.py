@@ -68,6 +68,24 @@ def key_transition(
     return []
 
 
+def key_info(state: KeyState, now_s: float) -> dict[str, Any]:
+    """What may be shown of a key: everything but its hash, plus whether it works now."""
+    r = state.record
+    return {
+        "id": r.id,
+        "prefix": r.prefix,
+        "scope": r.scope,
+        "namespace": r.namespace,
+        "name": r.name,
+        "created_at": r.created_at,
+        "expires_at": r.expires_at,
+        "revoked_at": state.revoked_at,
+        "rotated_to": state.rotated_to,
+        "grace_until": state.grace_until,
+        "active": state.valid_at(now_s),
+    }
+
+
 def revoke_event(key_id: str, now_s: float) -> dict[str, Any]:
     """Payload of the auth event that revokes ``key_id``."""
     return {"type": KEY_REVOKED, "id": key_id, "revoked_at": now_s}
