@@ -156,6 +156,10 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[A
     return _internal(exc)
 
 
+def _bad_encoding(_: Request[Any, Any, Any], exc: UnicodeError) -> Response[Any]:
+    return error_response("BAD_REQUEST", "the request is not valid UTF-8")
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _internal(exc)
 
@@ -173,5 +177,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LogError: _log_error,
     ProjectionError: _projection_error,
     HTTPException: _http_exception,
+    UnicodeError: _bad_encoding,
     Exception: _unexpected,
 }
