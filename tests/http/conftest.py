@@ -14,6 +14,7 @@ from litestar.testing import TestClient
 from api.cli.init_command import initialise
 from api.datadir import DataDir
 from api.http import Backend, ServerConfig, create_app
+from eventlog import Record
 
 UNLIMITED: dict[str, float] = {}
 
@@ -57,6 +58,9 @@ class Api:
     @property
     def head(self) -> int:
         return self.backend.db.log.head_lsn
+
+    def last_record(self) -> Record:
+        return next(iter(self.backend.db.log.read(self.head)))
 
     def query(self, sql: str, token: str | None = None, **body: Any) -> httpx.Response:
         return self.client.post(

@@ -19,7 +19,7 @@ def test_created_key_works_and_is_listed_without_secrets(api: Api) -> None:
     assert created["id"] in ids and len(ids) == 2
     text = str(listed)
     assert created["key"] not in text and "hash" not in text
-    record = list(api.backend.db.log.read(api.head))[0]
+    record = api.last_record()
     assert record.kind == "auth" and created["key"] not in str(record.payload)
 
 

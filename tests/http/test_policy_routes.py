@@ -45,6 +45,6 @@ def test_invalid_policies_are_refused_and_not_logged(shop: Api) -> None:
 
 def test_policy_events_are_in_the_log(shop: Api) -> None:
     shop.add_policy({"name": "n", "table": "shop.notes", "actions": ["select"], "using": "true"})
-    record = list(shop.backend.db.log.read(shop.head))[0]
+    record = shop.last_record()
     assert record.kind == "policy"
     assert record.payload["policy"]["name"] == "n"

@@ -31,7 +31,7 @@ def test_write_commits_one_record_and_returns_its_lsn(api: Api) -> None:
     result = api.ok("UPDATE items SET qty = qty + 1 WHERE id = 1")
     assert result["rowcount"] == 1
     assert result["lsn"] == before + 1 == api.head
-    record = list(api.backend.db.log.read(api.head))[0]
+    record = api.last_record()
     assert record.kind == "dml"
     assert record.actor.startswith("key:")
 
