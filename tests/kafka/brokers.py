@@ -85,7 +85,7 @@ class S3Store:
             str(WEED), "server", f"-dir={self.directory}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", f"-master.port={master}", f"-volume.port={volume}",
             "-filer", f"-filer.port={filer}", "-s3", f"-s3.port={self.port}",
-            f"-s3.config={identities}",
+            f"-s3.config={identities}", "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]  # fmt: skip
         log = open(self.directory / "weed.log", "wb")  # noqa: SIM115 - lives with the process
         self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

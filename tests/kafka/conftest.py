@@ -24,8 +24,8 @@ def broker(tmp_path: Path) -> Iterator[TansuBroker]:
 def durable_broker(tmp_path: Path) -> Iterator[TansuBroker]:
     """A broker whose storage (S3 on SeaweedFS) survives `kill` + `start`."""
     store = S3Store(tmp_path / "s3")
-    store.start()
     try:
+        store.start()
         store.make_bucket("tansu")
         running = TansuBroker(tmp_path / "broker.log", "s3://tansu/", store.env())
         running.start()

@@ -42,7 +42,7 @@ def consume(
     *,
     topics: tuple[str, ...] = (),
     pattern: str | None = None,
-    group: str = "bkg-test",
+    group: str | None = "bkg-test",
     timeout_s: float = 30.0,
 ) -> Messages:
     """Read with a consumer group from the earliest offset until `done(messages)`."""
@@ -54,7 +54,7 @@ async def _consume(
     done: Callable[[Messages], bool],
     topics: tuple[str, ...],
     pattern: str | None,
-    group: str,
+    group: str | None,
     timeout_s: float,
 ) -> Messages:
     consumer = AIOKafkaConsumer(
