@@ -17,6 +17,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http.admin_routes import admin_router
 from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
@@ -30,7 +31,7 @@ VERSION = "0.1.0"
 def create_app(backend: Backend) -> ASGIApp:
     """The ASGI application serving `backend`, wrapped in request metrics."""
     app = Litestar(
-        route_handlers=HANDLERS,
+        route_handlers=[*HANDLERS, admin_router()],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=backend.config.max_body_bytes,
