@@ -1,0 +1,60 @@
+"""Fixtures for tests against real S3: one SeaweedFS server per test session, and a bucket
+with a random prefix per test, emptied afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.s3.seaweed import SeaweedS3
+
+TEST_BUCKET = "bkg-tests"
+
+
+@dataclass(frozen=True)
+class S3Area:
+    """Where one test may write: a bucket and a prefix no other test uses."""
+
+    server: SeaweedS3
+    bucket: str
+    prefix: str
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A SeaweedFS server with its S3 gateway, shared by every test of the session."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    server.make_bucket(TEST_BUCKET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_area(seaweed: SeaweedS3) -> Iterator[S3Area]:
+    """A random prefix in the shared test bucket; everything under it is deleted after."""
+    area = S3Area(seaweed, TEST_BUCKET, f"t-{uuid.uuid4().hex[:12]}")
+    yield area
+    empty_prefix(seaweed, TEST_BUCKET, area.prefix)
+
+
+def empty_prefix(server: SeaweedS3, bucket: str, prefix: str) -> None:
+    """Delete every object under `prefix` (a test's leftovers)."""
+    client = server.client()
+    for item in client.list_objects(bucket, prefix=prefix + "/", recursive=True):
+        if item.object_name is not None:
+            client.remove_object(bucket, item.object_name)
+
+
+@pytest.fixture
+def own_seaweed(tmp_path: Path) -> Iterator[SeaweedS3]:
+    """A server of the test's own, which the test may stop and start again."""
+    server = SeaweedS3(tmp_path / "seaweed")
+    server.start()
+    server.make_bucket(TEST_BUCKET)
+    yield server
+    server.stop()
