@@ -21,11 +21,11 @@ def load_average() -> float | None:
         return None
 
 
-def describe(*, quick: bool, load_before: float | None = None) -> dict[str, Any]:
+def describe(*, quick: bool) -> dict[str, Any]:
     """Cores, memory, CPU model, Python, kernel and the disk benchmarks write to.
 
-    ``quick``, ``measured_at`` and ``load_before`` (the load average when the scenario
-    started) say how, when and amid what the figures beside it were taken.
+    Taken just before a scenario runs: ``quick``, ``measured_at`` and ``load_before`` (the
+    load average then) say how, when and amid what the figures beside it were taken.
     """
     scratch = Path(tempfile.gettempdir())
     return {
@@ -37,7 +37,7 @@ def describe(*, quick: bool, load_before: float | None = None) -> dict[str, Any]
         "kernel": f"{platform.system()} {platform.release()}",
         "disk": _disk(scratch),
         "quick": quick,
-        "load_before": load_before,
+        "load_before": load_average(),
         "measured_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
 

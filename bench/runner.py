@@ -18,9 +18,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 def run_scenario(scenario: Scenario, *, quick: bool, results_dir: Path) -> Result:
     """Run one scenario and write ``<results_dir>/<name>.json`` (temp file, then rename)."""
-    load_before = machine.load_average()
+    host = machine.describe(quick=quick)
     outcome = scenario.run(quick)
-    host = machine.describe(quick=quick, load_before=load_before)
     result = Result(scenario=scenario.name, machine=host, outcome=outcome)
     results_dir.mkdir(parents=True, exist_ok=True)
     target = results_dir / f"{scenario.name}.json"
