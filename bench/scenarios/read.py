@@ -69,7 +69,8 @@ SCENARIO = Scenario(
     peers=(SqliteTxn.name,),
     run=run,
     description=(
-        "Sequential scan of a whole log of 200-byte records, records/s (EventLog.read and the "
-        "read-only LogReader), with SQLite scanning as many rows for context."
+        "Sequential scan of a whole log of 200-byte records, records/s (EventLog.read with and "
+        "without chain recomputation, the read-only LogReader), with SQLite scanning as many "
+        "rows for context."
     ),
 )
