@@ -22,9 +22,23 @@ Handler = Callable[[argparse.Namespace, DataDir], int]
 
 def command_modules() -> list[ModuleType]:
     """The modules that contribute commands, in the order `--help` lists them."""
-    from api.cli import init_command, keys_commands, log_commands, serve_command, sql_commands
+    from api.cli import (
+        consumer_commands,
+        init_command,
+        keys_commands,
+        log_commands,
+        serve_command,
+        sql_commands,
+    )
 
-    return [init_command, log_commands, sql_commands, keys_commands, serve_command]
+    return [
+        init_command,
+        log_commands,
+        sql_commands,
+        keys_commands,
+        serve_command,
+        consumer_commands,
+    ]
 
 
 def add_command(

@@ -144,17 +144,44 @@ class ConsumerRunner:
                     await self.consumer.stop()
 
     async def _deliver(self, last: int) -> None:
-        """One batch: read it, hand it over, then move the durable cursor past it."""
-        batch = list(read_sealed(self.source, self._cursor + 1, last))
-        if not batch:
-            return
-        await self.consumer.handle(batch)
-        lsn = batch[-1].record.lsn
-        self.position.save(lsn)
-        self._set_cursor(lsn)
-        self.stats.advanced(lsn, len(batch))
+        before = self._cursor
+        lsn = await deliver(self.consumer, self.source, self.position, before, last)
+        if lsn > before:
+            self._set_cursor(lsn)
+            self.stats.advanced(lsn, lsn - before)
 
     def _set_cursor(self, lsn: int) -> None:
         with self._advanced:
             self._cursor = lsn
             self._advanced.notify_all()
+
+
+async def deliver(
+    consumer: Consumer, source: SpanSource, position: Position, after: int, last: int
+) -> int:
+    """One batch: read `after+1..last`, hand it over, then move the durable position past it.
+    Returns the new position."""
+    batch = list(read_sealed(source, after + 1, last))
+    if not batch:
+        return after
+    await consumer.handle(batch)
+    lsn = batch[-1].record.lsn
+    position.save(lsn)
+    return lsn
+
+
+async def catch_up(
+    consumer: Consumer, source: SpanSource, position: Position, max_batch: int = MAX_BATCH
+) -> int:
+    """Bring a consumer up to the source's current head once, without following (for
+    commands that run beside a server, reading its log with `eventlog.LogReader`)."""
+    cursor, head = position.load(), source.head_lsn
+    await consumer.start()
+    try:
+        while cursor < head:
+            cursor = await deliver(
+                consumer, source, position, cursor, min(head, cursor + max_batch)
+            )
+    finally:
+        await consumer.stop()
+    return cursor
