@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(BIN)/bkgdb --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
