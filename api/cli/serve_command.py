@@ -39,6 +39,11 @@ def register(subparsers: Any) -> None:
         " (defaults: admin=1000 namespace=100 user=50)",
     )
     parser.add_argument(
+        "--kafka-bootstrap",
+        default=os.environ.get("BKG_KAFKA_BOOTSTRAP"),
+        help="mirror the log to this Kafka cluster (default: $BKG_KAFKA_BOOTSTRAP, else off)",
+    )
+    parser.add_argument(
         "--rotation-grace",
         type=float,
         default=3600.0,
@@ -50,6 +55,9 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     from api.database import NotInitialisedError
     from api.http import Backend, ServerConfig
     from api.http.server import serve
+    from projections.consumers.errors import ConsumerError
+    from projections.consumers.kafka_mirror import MirrorConfig
+    from projections.consumers.service import ConsumerService
     from projections.errors import ProjectionError
 
     if not data_dir.is_initialised():
@@ -67,6 +75,18 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     except (NotInitialisedError, ProjectionError) as exc:
         raise CommandError(str(exc)) from exc
     try:
+        consumers = ConsumerService.for_log(
+            backend.db.log,
+            data_dir.consumers,
+            data_dir.audit,
+            MirrorConfig.from_env(args.kafka_bootstrap),
+        )
+    except ConsumerError as exc:
+        backend.close()
+        raise CommandError(str(exc)) from exc
+    consumers.register_gauges(backend.metrics.gauge)
+    consumers.start()
+    try:
         address = f"http://{args.host}:{args.port}"
         if args.json:
             emit_json({"url": address, "head_lsn": backend.db.log.head_lsn, "pid": os.getpid()})
@@ -77,6 +97,7 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         sys.stdout.flush()
         serve(backend, args.host, args.port)
     finally:
+        consumers.stop()
         backend.close()
     return 0
 

@@ -1,7 +1,7 @@
-"""Consumer statistics: lag, throughput and errors, as plain values and as Prometheus text.
+"""Consumer statistics: lag, throughput and errors.
 
-The runner updates a `ConsumerStats` from its own thread; `/metrics` (or anything else)
-takes a `StatsSnapshot` at any time and renders it with `render_prometheus`.
+The runner updates a `ConsumerStats` from its own thread; `/metrics` (see
+`service.register_gauges`) or anything else takes a `StatsSnapshot` at any time.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 RATE_WINDOW_S = 10.0
@@ -87,38 +87,3 @@ class ConsumerStats:
                 running=self._running,
                 last_error=self._last_error,
             )
-
-
-_METRICS = (
-    ("bkg_consumer_lag_records", "gauge", "Records between the consumer's cursor and the head"),
-    ("bkg_consumer_cursor_lsn", "gauge", "Last LSN the consumer has finished"),
-    ("bkg_consumer_records_total", "counter", "Records the consumer has finished"),
-    ("bkg_consumer_errors_total", "counter", "Failed attempts (each is retried)"),
-    ("bkg_consumer_records_per_second", "gauge", "Throughput over the last 10 s"),
-    ("bkg_consumer_up", "gauge", "1 while the consumer runs"),
-)
-
-
-def render_prometheus(snapshots: Iterable[StatsSnapshot]) -> str:
-    """Prometheus text exposition of every consumer, one labelled sample per metric."""
-    snaps = list(snapshots)
-    lines: list[str] = []
-    for metric, kind, help_text in _METRICS:
-        lines.append(f"# HELP {metric} {help_text}")
-        lines.append(f"# TYPE {metric} {kind}")
-        for snap in snaps:
-            lines.append(f'{metric}{{consumer="{snap.name}"}} {_value(metric, snap)}')
-    return "\n".join(lines) + "\n"
-
-
-def _value(metric: str, snap: StatsSnapshot) -> str:
-    values: dict[str, float] = {
-        "bkg_consumer_lag_records": snap.lag,
-        "bkg_consumer_cursor_lsn": snap.cursor_lsn,
-        "bkg_consumer_records_total": snap.records_total,
-        "bkg_consumer_errors_total": snap.errors_total,
-        "bkg_consumer_records_per_second": round(snap.records_per_second, 3),
-        "bkg_consumer_up": 1 if snap.running else 0,
-    }
-    value = values[metric]
-    return str(int(value)) if float(value).is_integer() else str(value)
