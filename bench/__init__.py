@@ -14,8 +14,10 @@ so ``--quick`` and the test suite's smoke run (``BKG_BENCH_SMOKE=1``) shrink eve
 alike. A scenario that needs an external system lists it in ``needs`` (e.g. ``"postgres"``).
 
 Peers live in ``bench/peers/``; each is a :class:`~bench.load.Peer`: a context manager whose
-``session()`` gives one thread its own connection and a function doing one durable write.
-:func:`bench.load.measure` drives any peer with N threads.
+``session()`` gives one thread its own connection and a function doing one durable write
+(:class:`~bench.load.Managed` supplies the context-manager plumbing). :func:`bench.load.measure`
+drives any peer with N threads; :mod:`bench.compare` runs ours and its peers over
+concurrency points and turns the throughputs into figures and ratios.
 
 Exceptions::
 

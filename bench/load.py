@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from bench.errors import PeerFailedError
 
@@ -37,6 +37,23 @@ class Peer(Protocol):
     def session(self) -> AbstractContextManager[Write]:
         """One thread's connection and its durable-write function."""
         ...
+
+
+class Managed:
+    """Context-manager plumbing for peers: entering calls ``open``, leaving calls ``close``."""
+
+    def open(self) -> None:
+        """Create the peer's store (files, tables, connections); nothing by default."""
+
+    def close(self) -> None:
+        """Release what ``open`` took; nothing by default."""
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)

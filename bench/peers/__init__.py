@@ -7,6 +7,7 @@
 - ``postgres``: single-row INSERTs into a temporary PostgreSQL cluster
   (:func:`bench.peers.postgres.temporary_postgres`), ``synchronous_commit=on``.
 
-Every peer is a context manager: entering creates its files under the directory it is given,
-leaving closes them; the caller owns (and removes) the directory.
+Every peer is a context manager (:class:`bench.load.Managed`): entering creates its store
+under the directory it is given, leaving closes it; the caller owns (and removes) the
+directory.
 """

@@ -13,20 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from uuid import uuid4
 
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
 
-from bench.load import Write
+from bench.load import Managed, Write
 
 TOPIC = "bench.events:Appended"
 LOCK_TIMEOUT_S = 120
 """SQLITE_LOCK_TIMEOUT: long enough that 64 appenders queue rather than fail."""
 
 
-class EventsourcingSqlite:
+class EventsourcingSqlite(Managed):
     """One ``insert_events`` call (one transaction) per 200-byte event."""
 
     name = "eventsourcing"
@@ -36,7 +35,8 @@ class EventsourcingSqlite:
         self._factory: InfrastructureFactory[Any] | None = None
         self._recorder: ApplicationRecorder | None = None
 
-    def __enter__(self) -> EventsourcingSqlite:
+    def open(self) -> None:
+        """Build the infrastructure from its environment, as an application would."""
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.path),
@@ -44,14 +44,9 @@ class EventsourcingSqlite:
         }
         self._factory = InfrastructureFactory.construct(env)
         self._recorder = self._factory.application_recorder()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Close the library's connection pool."""
         if self._factory is not None:
             self._factory.close()
 

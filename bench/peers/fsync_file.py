@@ -7,14 +7,13 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
-from bench.load import Write
+from bench.load import Managed, Write
 
 _LENGTH = struct.Struct(">I")
 
 
-class FsyncFile:
+class FsyncFile(Managed):
     """Appends length-prefixed records to ``records.bin``; each write is fsynced alone.
 
     Threads share the file descriptor (``O_APPEND`` keeps each record contiguous) and each
@@ -27,16 +26,12 @@ class FsyncFile:
         self.path = directory / "records.bin"
         self._fd = -1
 
-    def __enter__(self) -> FsyncFile:
+    def open(self) -> None:
+        """Open (or create) the file in append mode, shared by every thread."""
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Close the shared descriptor."""
         os.close(self._fd)
 
     @contextmanager

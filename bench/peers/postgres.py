@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 
 import psycopg
 
-from bench.load import Write
+from bench.load import Managed, Write
 from bench.peers.pgcluster import PostgresCluster
 
 CREATE = "CREATE TABLE bench_events (id bigserial PRIMARY KEY, payload bytea NOT NULL)"
 INSERT = "INSERT INTO bench_events (payload) VALUES (%s)"
 
 
-class PostgresInsert:
+class PostgresInsert(Managed):
     """One INSERT transaction per write into ``bench_events`` (created on entry)."""
 
     name = "postgres"
@@ -32,19 +31,11 @@ class PostgresInsert:
     def __init__(self, cluster: PostgresCluster) -> None:
         self.cluster = cluster
 
-    def __enter__(self) -> PostgresInsert:
+    def open(self) -> None:
+        """(Re)create the ``bench_events`` table, so every measurement starts empty."""
         with psycopg.connect(self.cluster.conninfo, autocommit=True) as conn:
             conn.execute("DROP TABLE IF EXISTS bench_events")
             conn.execute(CREATE)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     def count(self) -> int:
         """Rows committed so far (for tests)."""

@@ -6,15 +6,14 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from types import TracebackType
 
-from bench.load import Write
+from bench.load import Managed, Write
 
 BUSY_TIMEOUT_S = 120.0
 """Long enough that 64 writers queue on SQLite's lock instead of failing with SQLITE_BUSY."""
 
 
-class SqliteTxn:
+class SqliteTxn(Managed):
     """Each write is ``BEGIN IMMEDIATE; INSERT; COMMIT`` on the thread's own connection.
 
     ``synchronous=FULL`` in WAL mode fsyncs the WAL at every commit, so an acknowledged
@@ -26,19 +25,11 @@ class SqliteTxn:
     def __init__(self, directory: Path) -> None:
         self.path = directory / "peer.sqlite3"
 
-    def __enter__(self) -> SqliteTxn:
+    def open(self) -> None:
+        """Create the database in WAL mode with its one table."""
         with closing(self._connect()) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     def count(self) -> int:
         """Rows committed so far (for tests)."""

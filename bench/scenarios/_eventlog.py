@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
-from bench.load import PAYLOAD, Write
+from bench.load import PAYLOAD, Managed, Write
 from eventlog import Entry, EventLog, LogOptions
 from eventlog.keys import SigningKey
 
@@ -18,7 +17,7 @@ FILL_WINDOW = 4096
 """Entries in flight while filling a log: enough to fill every group commit."""
 
 
-class EventLogPeer:
+class EventLogPeer(Managed):
     """Durable appends through ``EventLog.append``: each returns once durable and sealed."""
 
     name = SUBJECT
@@ -28,16 +27,12 @@ class EventLogPeer:
         self._options = options or LogOptions()
         self._log: EventLog | None = None
 
-    def __enter__(self) -> EventLogPeer:
+    def open(self) -> None:
+        """Create a new, empty log with a fresh signing key."""
         self._log = EventLog.create(self.log_dir, SigningKey.generate(), self._options)
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Drain the queue and release the log directory."""
         if self._log is not None:
             self._log.close()
 
