@@ -3,6 +3,7 @@ with a random prefix per test, emptied afterwards."""
 
 from __future__ import annotations
 
+import atexit
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,14 +25,20 @@ class S3Area:
     prefix: str
 
 
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    """A SeaweedFS server with its S3 gateway, shared by every test of the session."""
-    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
-    server.start()
-    server.make_bucket(TEST_BUCKET)
-    yield server
-    server.stop()
+_SHARED: list[SeaweedS3] = []
+
+
+@pytest.fixture
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> SeaweedS3:
+    """A SeaweedFS server with its S3 gateway, started once per test process (whichever
+    directory's tests ask first) and stopped when the process exits."""
+    if not _SHARED:
+        server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+        server.start()
+        atexit.register(server.stop)
+        server.make_bucket(TEST_BUCKET)
+        _SHARED.append(server)
+    return _SHARED[0]
 
 
 @pytest.fixture

@@ -1,0 +1,23 @@
+"""Object storage: buckets and objects whose metadata lives in the log, bytes in a blob store.
+
+- `blobstore`: the `BlobStore` interface; `local` (data/objects/, default) and `s3` (minio).
+- `names`: validation of bucket and object names (no traversal out of a bucket).
+- `meta`: "storage" events folded into the projection (buckets, objects), read back.
+- `access`: object policies (`/policy` entries on `storage.objects`) and namespaces.
+- `service`: `ObjectService`, what the HTTP routes call: upload, download, list, copy, delete.
+- `presign`: URLs signed by bkg-db (HMAC) that grant one GET or PUT until they expire.
+- `tus`: resumable uploads (TUS 1.0 core + creation), parked under data/objects/.uploads/.
+
+Exceptions (`api.storage.errors`), translated to HTTP only in `api.http.storage_routes`::
+
+    StorageError
+    ├── NotFoundError              unknown bucket, object or upload       404 NOT_FOUND
+    ├── BadObjectRequestError      can never succeed as sent              400 BAD_REQUEST
+    │   ├── InvalidKeyError        empty, too long, or escapes its bucket
+    │   ├── TooLargeError          over the size limit                    413
+    │   ├── LengthMismatchError    body length differs from the announced one
+    │   └── RangeNotSatisfiableError                                      416
+    ├── ConflictError              bucket exists, wrong upload offset      409 CONFLICT
+    ├── ForbiddenError             policy says no, bad or expired signed URL  403 FORBIDDEN
+    └── BackendUnavailableError    disk or S3 failed; nothing recorded     503 UNAVAILABLE
+"""

@@ -1,0 +1,100 @@
+"""The one interface between object storage and where bytes live: `BlobStore`.
+
+A blob store maps keys (`/`-separated, already validated by `api.storage.names`) to byte
+strings. Every implementation streams: bytes go in as an iterator of chunks and come out as
+one, so no object is ever held whole in memory. Implementations: `LocalBlobStore` (files
+under data/objects/, the default) and `S3BlobStore` (any S3-compatible service via minio).
+The same test suite (tests/storage/test_blobstore.py) runs against both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from api.storage.errors import LengthMismatchError
+
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored blob: its key and size in bytes."""
+
+    key: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a `put` stored: the size and SHA-256 of the bytes, computed while streaming."""
+
+    size: int
+    sha256: str
+
+
+class BlobStore(Protocol):
+    """Where object bytes live. Keys are opaque to the store."""
+
+    def put(self, key: str, chunks: Iterable[bytes], size: int | None = None) -> Written:
+        """Store the chunks under `key`, replacing any blob there atomically: a reader sees
+        the old bytes or the new, never a mix, and a failed put leaves the old blob. `size`,
+        when known, lets the store plan (S3: one request or a multipart upload); a stream
+        that does not match it raises `LengthMismatchError` and stores nothing."""
+        ...
+
+    def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The bytes of `key` from `offset`, `length` of them (None: to the end), in chunks.
+        Raises `NotFoundError` (before the first chunk) if there is no such blob."""
+        ...
+
+    def stat(self, key: str) -> BlobInfo:
+        """Size of `key`; `NotFoundError` if there is no such blob."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; deleting a missing blob is not an error (deletes are retried)."""
+        ...
+
+    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+        """Up to `limit` blobs whose keys start with `prefix` and sort after `after`, in key
+        order (a page; pass the last key as `after` for the next)."""
+        ...
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy `source` to `target` inside the store, replacing `target` atomically;
+        `NotFoundError` if `source` is missing."""
+        ...
+
+    def direct_url(self, key: str, expires_s: int) -> str | None:
+        """A URL a plain HTTP client may GET `key` from without bkg-db, valid `expires_s`
+        seconds, or None when the store has no such thing (local disk)."""
+        ...
+
+
+class HashingChunks:
+    """Passes chunks through while counting and hashing them (and checking a declared
+    size), so that every store reports the same `Written` without a second read."""
+
+    def __init__(self, chunks: Iterable[bytes], size: int | None) -> None:
+        self._chunks = iter(chunks)
+        self._declared = size
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            if not chunk:
+                continue
+            self.size += len(chunk)
+            if self._declared is not None and self.size > self._declared:
+                raise LengthMismatchError(f"body is longer than the declared {self._declared}")
+            self._digest.update(chunk)
+            yield chunk
+        if self._declared is not None and self.size != self._declared:
+            raise LengthMismatchError(f"body has {self.size} bytes, {self._declared} were declared")
+
+    def written(self) -> Written:
+        return Written(self.size, self._digest.hexdigest())

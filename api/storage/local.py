@@ -1,0 +1,128 @@
+"""`LocalBlobStore`: blobs as files under data/objects/, written crash-safely.
+
+A key `a/b/c` is the file `<root>/a/b/c`. A put streams into a temporary file under
+`<root>/.tmp/`, fsyncs it, renames it over the target and fsyncs the directory, so after a
+crash a key holds the old bytes or the new, never a torn file. The file system cannot hold
+both `a` and `a/b`; such a put is a `ConflictError`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from api.storage.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
+from api.storage.errors import ConflictError, NotFoundError
+from eventlog.segments import fsync_dir
+
+TMP_DIR = ".tmp"
+
+
+class LocalBlobStore:
+    """Blobs as files in one directory tree."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / TMP_DIR
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def put(self, key: str, chunks: Iterable[bytes], size: int | None = None) -> Written:
+        target = self._path(key)
+        hashing = HashingChunks(chunks, size)
+        tmp = self._tmp / uuid.uuid4().hex
+        try:
+            with open(tmp, "wb") as handle:
+                for chunk in hashing:
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._publish(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return hashing.written()
+
+    def _publish(self, tmp: Path, target: Path) -> None:
+        """Rename a finished temporary file over `target` and make that durable."""
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            raise ConflictError(f"{target.relative_to(self.root)} clashes with a folder") from exc
+        fsync_dir(target.parent)
+
+    def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        try:
+            handle = open(self._path(key), "rb")  # noqa: SIM115 - closed by the generator
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise NotFoundError(f"no blob {key}") from exc
+        return _read(handle, offset, length)
+
+    def stat(self, key: str) -> BlobInfo:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFoundError(f"no blob {key}")
+        return BlobInfo(key, path.stat().st_size)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return
+        fsync_dir(path.parent)
+
+    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+        folder, _, _ = prefix.rpartition("/")
+        keys = sorted(key for key in self._walk(folder) if key.startswith(prefix) and key > after)[
+            :limit
+        ]
+        return [BlobInfo(key, self._path(key).stat().st_size) for key in keys]
+
+    def _walk(self, folder: str) -> Iterator[str]:
+        start = self.root / folder if folder else self.root
+        for directory, dirs, files in os.walk(start):
+            rel = Path(directory).relative_to(self.root).as_posix()
+            if rel == TMP_DIR:
+                dirs.clear()
+                continue
+            for name in files:
+                yield name if rel == "." else f"{rel}/{name}"
+
+    def copy(self, source: str, target: str) -> None:
+        tmp = self._tmp / uuid.uuid4().hex
+        try:
+            with open(self._path(source), "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, CHUNK_BYTES)
+                dst.flush()
+                os.fsync(dst.fileno())
+            self._publish(tmp, self._path(target))
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFoundError(f"no blob {source}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def direct_url(self, key: str, expires_s: int) -> str | None:
+        return None
+
+
+def _read(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
+    """Chunks of an open file from `offset`, at most `length` bytes; closes the file."""
+    try:
+        handle.seek(offset)
+        left = length
+        while left is None or left > 0:
+            chunk = handle.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()

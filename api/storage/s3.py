@@ -1,0 +1,172 @@
+"""`S3BlobStore`: blobs in a bucket of any S3-compatible service, through the minio client.
+
+Keys live under an optional prefix. Uploads stream through minio's `put_object` with a
+fixed part size: anything larger than one part becomes a multipart upload, which S3
+publishes atomically when it completes (and discards if it does not). Downloads stream with
+ranged GETs. Errors of the service become `BackendUnavailableError`; a missing key is
+`NotFoundError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, BinaryIO, cast
+
+from minio import Minio
+from minio.commonconfig import CopySource
+from minio.error import S3Error
+from urllib3.exceptions import HTTPError
+
+from api.storage.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
+from api.storage.errors import BackendUnavailableError, LengthMismatchError, NotFoundError
+
+PART_BYTES = 16 << 20
+MISSING = ("NoSuchKey", "NoSuchObject", "NotFound", "NoSuchBucket")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """Where to reach S3 and which bucket/prefix to use (the `--s3-*` settings)."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    bucket: str
+    prefix: str = ""
+    region: str | None = None
+
+    def client(self) -> Minio:
+        """A minio client; the endpoint may be `host:port` or an http(s) URL."""
+        secure = self.endpoint.startswith("https://")
+        host = self.endpoint.removeprefix("https://").removeprefix("http://").rstrip("/")
+        return Minio(
+            host,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            secure=secure,
+            region=self.region,
+        )
+
+
+class _ChunkReader:
+    """A file-like `read(n)` over an iterator of chunks, as minio's uploader wants it."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = bytearray()
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        cut = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+        taken = bytes(self._buffer[:cut])
+        del self._buffer[:cut]
+        return taken
+
+
+class S3BlobStore:
+    """Blobs as objects under `location.prefix` in `location.bucket`."""
+
+    def __init__(self, location: S3Location) -> None:
+        self.location = location
+        self.client = location.client()
+        self._prefix = location.prefix.strip("/") + "/" if location.prefix.strip("/") else ""
+
+    def _name(self, key: str) -> str:
+        return self._prefix + key
+
+    def put(self, key: str, chunks: Iterable[bytes], size: int | None = None) -> Written:
+        hashing = HashingChunks(chunks, size)
+        reader = _ChunkReader(hashing)
+        with _translated(key):
+            self.client.put_object(
+                self.location.bucket,
+                self._name(key),
+                cast(BinaryIO, reader),
+                length=-1 if size is None or size > PART_BYTES else size,
+                part_size=PART_BYTES,
+            )
+        try:
+            reader.read()  # a body longer than `size`: minio stopped reading at `size`
+        except LengthMismatchError:
+            self.delete(key)
+            raise
+        return hashing.written()
+
+    def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        if length == 0:
+            self.stat(key)
+            return iter(())
+        with _translated(key):
+            response = self.client.get_object(
+                self.location.bucket, self._name(key), offset=offset, length=length or 0
+            )
+        return _stream(response)
+
+    def stat(self, key: str) -> BlobInfo:
+        with _translated(key):
+            found = self.client.stat_object(self.location.bucket, self._name(key))
+        return BlobInfo(key, int(found.size or 0))
+
+    def delete(self, key: str) -> None:
+        with _translated(key):
+            self.client.remove_object(self.location.bucket, self._name(key))
+
+    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+        found: list[BlobInfo] = []
+        with _translated(prefix):
+            listing = self.client.list_objects(
+                self.location.bucket,
+                prefix=self._name(prefix),
+                recursive=True,
+                start_after=self._name(after) if after else None,
+            )
+            for item in listing:
+                if item.object_name is None or item.is_dir:
+                    continue
+                found.append(BlobInfo(item.object_name[len(self._prefix) :], int(item.size or 0)))
+                if len(found) >= limit:
+                    break
+        return found
+
+    def copy(self, source: str, target: str) -> None:
+        with _translated(source):
+            self.client.copy_object(
+                self.location.bucket,
+                self._name(target),
+                CopySource(self.location.bucket, self._name(source)),
+            )
+
+    def direct_url(self, key: str, expires_s: int) -> str | None:
+        with _translated(key):
+            url: str = self.client.presigned_get_object(
+                self.location.bucket, self._name(key), expires=timedelta(seconds=expires_s)
+            )
+        return url
+
+
+def _stream(response: Any) -> Iterator[bytes]:
+    try:
+        yield from response.stream(CHUNK_BYTES)
+    finally:
+        response.close()
+        response.release_conn()
+
+
+@contextmanager
+def _translated(key: str) -> Iterator[None]:
+    """Turn minio and connection errors into storage errors."""
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in MISSING:
+            raise NotFoundError(f"no blob {key}") from exc
+        raise BackendUnavailableError(f"S3 refused {key}: {exc.code}") from exc
+    except (HTTPError, OSError) as exc:
+        raise BackendUnavailableError(f"S3 unreachable: {exc}") from exc

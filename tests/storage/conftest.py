@@ -1,0 +1,34 @@
+"""Fixtures of the storage tests: every blob store implementation, each under a random
+prefix that is removed afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.storage.blobstore import BlobStore
+from api.storage.local import LocalBlobStore
+from api.storage.s3 import S3BlobStore, S3Location
+from tests.s3.conftest import S3Area, s3_area, seaweed
+from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
+
+__all__ = ["s3_area", "seaweed"]
+BACKENDS = ("local", "s3")
+
+
+def s3_location(area: S3Area) -> S3Location:
+    return S3Location(area.server.url, ACCESS_KEY, SECRET_KEY, area.bucket, area.prefix)
+
+
+@pytest.fixture(params=BACKENDS)
+def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
+    """A blob store of each kind: local disk under a random folder, or SeaweedFS under a
+    random prefix (both emptied after the test)."""
+    if request.param == "local":
+        yield LocalBlobStore(tmp_path / f"objects-{uuid.uuid4().hex[:8]}")
+        return
+    area: S3Area = request.getfixturevalue("s3_area")
+    yield S3BlobStore(s3_location(area))
