@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
-from api.sql.catalog import Catalog, IndexDef, TableDef
+from api.sql.catalog import Catalog, ColumnDef, IndexDef, TableDef
 from api.sql.ddl_alter import plan_alter
 from api.sql.ddl_build import (
     Change,
@@ -65,12 +65,15 @@ def _create_table(statement: exp.Create, info: StatementInfo, catalog: Catalog) 
     _check_new_table(name, catalog, bool(statement.args.get("exists")))
     if name in catalog.tables:
         return []
-    columns, pg_constraints, sqlite_constraints, pk = [], [], [], None
+    columns: list[ColumnDef] = []
+    pg_constraints, sqlite_constraints, pk = [], [], None
     for item in schema.expressions:
+        # The table under construction is visible, so it can reference itself.
+        pending = replace(catalog, tables={**catalog.tables, name: TableDef(name, columns)})
         if isinstance(item, exp.ColumnDef):
-            columns.append(column_def(item, info.namespace, catalog))
+            columns.append(column_def(item, info.namespace, pending))
             continue
-        pg_text, sqlite_text, item_pk = table_constraint(item, info.namespace, catalog)
+        pg_text, sqlite_text, item_pk = table_constraint(item, info.namespace, pending)
         if item_pk is not None:
             pk = item_pk
         else:

@@ -154,8 +154,9 @@ def _check_forbidden(expression: exp.Expr) -> None:
             if part and part.lower().startswith(_FORBIDDEN_PREFIXES):
                 raise ForbiddenError(f"access to {part} is not allowed")
     for func in expression.find_all(exp.Anonymous):
-        if func.name.lower() in _FORBIDDEN_FUNCTIONS:
-            raise ForbiddenError(f"function {func.name.lower()} is not allowed")
+        name = func.name.lower()
+        if name in _FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
+            raise ForbiddenError(f"function {name} is not allowed")
 
 
 def _expand_in_table(expression: exp.Expr) -> None:
