@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from typing import Protocol, Self
 
 from bench.errors import PeerFailedError
+from bench.sizing import warmup_operations
 
 PAYLOAD = b"x" * 200
 """The 200-byte payload every durable write carries."""
 
 Write = Callable[[bytes], None]
-
-WARMUP_SHARE = 0.2
-"""Untimed warm-up writes before each measurement, as a share of the timed ones."""
 
 
 class Peer(Protocol):
@@ -82,7 +80,7 @@ def measure(peer: Peer, concurrency: int, operations: int, payload: bytes = PAYL
     start-up transient. Barriers bracket the timed interval, so opening and closing
     sessions is not counted.
     """
-    warmup = max(concurrency, int(operations * WARMUP_SHARE))
+    warmup = warmup_operations(concurrency, operations)
     ready, warm, done = (threading.Barrier(concurrency + 1) for _ in range(3))
     warm_tickets, tickets = itertools.count(), itertools.count()
     latencies: list[list[float]] = [[] for _ in range(concurrency)]

@@ -9,6 +9,7 @@ SMOKE_ENV = "BKG_BENCH_SMOKE"
 
 QUICK_FACTOR = 0.1
 SMOKE_FACTOR = 0.002
+WARMUP_SHARE = 0.2
 
 
 def smoke() -> bool:
@@ -32,3 +33,11 @@ def rounds(*, quick: bool, full: int = 3) -> int:
     rounds is each system's least disturbed run, and every system gets the same chances.
     """
     return 1 if quick or smoke() else full
+
+
+def warmup_operations(concurrency: int, operations: int) -> int:
+    """Untimed writes before a measurement: a fifth of the timed ones, one per thread at least.
+
+    None in a smoke run, which checks the harness's output, not the figures.
+    """
+    return 0 if smoke() else max(concurrency, int(operations * WARMUP_SHARE))
