@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import sqlite3
 import uuid
+from typing import Any
 
 import pytest
 from sqlglot import exp
@@ -34,13 +35,14 @@ def test_list_and_named_parameters_are_bound(engine: SqlEngine, todos: sqlite3.C
 
 
 def test_parameter_errors(engine: SqlEngine, todos: sqlite3.Connection) -> None:
-    for sql, params in [
+    cases: list[tuple[str, list[Any] | dict[str, Any]]] = [
         ("SELECT * FROM todos WHERE id = $2", [1]),
         ("SELECT * FROM todos WHERE id = :id", {"other": 1}),
         ("SELECT * FROM todos WHERE id = :id", [1]),
         ("SELECT * FROM todos WHERE id = $1 AND title = :t", [1]),
         ("SELECT * FROM todos WHERE id = $1", [object()]),
-    ]:
+    ]
+    for sql, params in cases:
         with pytest.raises(SqlError) as info:
             engine.execute(todos, sql, params)
         assert info.value.code == "BAD_REQUEST"

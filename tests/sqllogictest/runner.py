@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlglot.dialects.postgres import Postgres
-from sqlglot.tokens import TokenType
+from sqlglot.tokenizer_core import TokenType
 
 from api.sql import NotSupportedError, Outcome, SqlEngine, SqlError
 from projections.apply import apply_changes, ensure_internal_schema
