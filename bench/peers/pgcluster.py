@@ -8,7 +8,8 @@ directory, whatever happened in between.
 PostgreSQL refuses to run as root. When the harness runs as root, initdb and the server run
 as an unprivileged account: ``$BKG_BENCH_PG_USER`` if set, else ``nobody``, else a system
 account ``bkgbench`` created with ``useradd`` (no home, no login shell). The temporary
-directory is handed to that account with ``chown``. Binaries come from ``$BKG_PG_BINDIR``,
+directory is handed to that account with ``chown``, and made under /tmp instead of
+``$TMPDIR`` when the account could not reach the latter. Binaries come from ``$BKG_PG_BINDIR``,
 else ``/usr/lib/postgresql/15/bin``, else the ``PATH``.
 """
 
@@ -109,7 +110,7 @@ def temporary_postgres() -> Iterator[PostgresCluster]:
     """A running PostgreSQL cluster for the duration of the with-block, removed afterwards."""
     bindir = find_bindir()
     account = server_account()
-    root = Path(tempfile.mkdtemp(prefix="bkg-bench-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="bkg-bench-pg-", dir=_scratch_parent(account)))
     try:
         os.chown(root, account.uid, account.gid)
         data_dir = root / "data"
@@ -121,6 +122,22 @@ def temporary_postgres() -> Iterator[PostgresCluster]:
             _stop(bindir, account, root, data_dir)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _scratch_parent(account: Account) -> Path:
+    """The temporary directory if ``account`` can reach it, else /tmp (e.g. TMPDIR under /root)."""
+    preferred = Path(tempfile.gettempdir()).resolve()
+    if account.uid == os.geteuid() or _world_traversable(preferred):
+        return preferred
+    fallback = Path("/tmp")
+    if _world_traversable(fallback):
+        return fallback
+    raise PeerUnavailableError(f"no temporary directory that {account.name} can reach")
+
+
+def _world_traversable(path: Path) -> bool:
+    """Whether every directory from / down to ``path`` lets any account pass through."""
+    return all(part.stat().st_mode & 0o001 for part in [path, *path.parents])
 
 
 def _initdb_args(data_dir: Path) -> list[str]:
