@@ -21,7 +21,7 @@ export function render(root) {
     field("Statement", editor),
     h("p", { class: "meta", id: "sql-help" }, "Ctrl+Enter (⌘+Enter) runs. Several statements separated by “;” run as one atomic batch."),
     h("div", { class: "row" }, field("As of LSN", asOf, "empty: the latest state"), run));
-  editor.addEventListener("keydown", (ev) => {
+  form.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); execute(); }
   });
   root.append(h("div", { class: "split" },
