@@ -1,9 +1,10 @@
 """`LocalBlobStore`: blobs as files under data/objects/, written crash-safely.
 
 A key `a/b/c` is the file `<root>/a/b/c`. A put streams into a temporary file under
-`<root>/.tmp/`, fsyncs it, renames it over the target and fsyncs the directory, so after a
-crash a key holds the old bytes or the new, never a torn file. The file system cannot hold
-both `a` and `a/b`; such a put is a `ConflictError`.
+`<root>/.tmp/` (top-level folders starting with a dot are never listed), fsyncs it, renames
+it over the target and fsyncs the directory, so after a crash a key holds the old bytes or
+the new, never a torn file. The file system cannot hold both `a` and `a/b`; such a put is a
+`ConflictError`.
 """
 
 from __future__ import annotations
@@ -89,9 +90,8 @@ class LocalBlobStore:
         start = self.root / folder if folder else self.root
         for directory, dirs, files in os.walk(start):
             rel = Path(directory).relative_to(self.root).as_posix()
-            if rel == TMP_DIR:
-                dirs.clear()
-                continue
+            if rel == ".":
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
             for name in files:
                 yield name if rel == "." else f"{rel}/{name}"
 

@@ -1,0 +1,179 @@
+"""Object metadata as a projection: "storage" records folded into two internal tables.
+
+Events (`Entry(kind="storage")`, actor = the principal, namespace = the bucket's):
+
+- `{"type": "bucket.created", "bucket", "public", "size_limit"}`
+- `{"type": "object.created" | "object.replaced", "bucket", "name", "blob", "size",
+  "sha256", "content_type", "owner", "metadata"}`
+- `{"type": "object.deleted", "bucket", "name", "blob"}`
+
+Bytes never enter the log; `blob` names them in the blob store. Rebuilding the projection
+from the log rebuilds every bucket and object listing exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from projections.folds import Event, register_fold
+
+BUCKETS = "_bkg_storage_buckets"
+OBJECTS = "_bkg_storage_objects"
+BUCKET_CREATED = "bucket.created"
+OBJECT_CREATED = "object.created"
+OBJECT_REPLACED = "object.replaced"
+OBJECT_DELETED = "object.deleted"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    namespace: str
+    name: str
+    public: bool
+    size_limit: int | None
+    owner: str
+    created_lsn: int
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    namespace: str
+    bucket: str
+    name: str
+    blob: str
+    size: int
+    sha256: str
+    content_type: str
+    owner: str
+    metadata: dict[str, Any]
+    lsn: int
+    updated_us: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The object as the HTTP API shows it (the blob key is internal)."""
+        return {
+            "bucket": self.bucket,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "content_type": self.content_type,
+            "owner": self.owner,
+            "metadata": self.metadata,
+            "lsn": self.lsn,
+            "updated_at_us": self.updated_us,
+        }
+
+
+def ensure_tables(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {BUCKETS} (name TEXT PRIMARY KEY, namespace TEXT NOT NULL,"
+        " public INTEGER NOT NULL, size_limit INTEGER, owner TEXT NOT NULL,"
+        " created_lsn INTEGER NOT NULL)"
+    )
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {OBJECTS} (bucket TEXT NOT NULL, name TEXT NOT NULL,"
+        " namespace TEXT NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,"
+        " sha256 TEXT NOT NULL, content_type TEXT NOT NULL, owner TEXT NOT NULL,"
+        " metadata TEXT NOT NULL, lsn INTEGER NOT NULL, updated_us INTEGER NOT NULL,"
+        " PRIMARY KEY (bucket, name))"
+    )
+
+
+def fold_storage(conn: sqlite3.Connection, event: Event) -> None:
+    """Fold one "storage" record into the bucket and object tables."""
+    ensure_tables(conn)
+    payload, kind = event.payload, event.payload.get("type")
+    if kind == BUCKET_CREATED:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {BUCKETS} VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                payload["bucket"],
+                event.namespace or "public",
+                int(bool(payload["public"])),
+                payload.get("size_limit"),
+                event.actor,
+                event.lsn,
+            ),
+        )
+    elif kind in (OBJECT_CREATED, OBJECT_REPLACED):
+        conn.execute(
+            f"INSERT OR REPLACE INTO {OBJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                payload["bucket"],
+                payload["name"],
+                event.namespace or "public",
+                payload["blob"],
+                payload["size"],
+                payload["sha256"],
+                payload["content_type"],
+                payload["owner"],
+                json.dumps(payload.get("metadata") or {}, sort_keys=True),
+                event.lsn,
+                event.ts_us,
+            ),
+        )
+    elif kind == OBJECT_DELETED:
+        conn.execute(
+            f"DELETE FROM {OBJECTS} WHERE bucket = ? AND name = ?",
+            (payload["bucket"], payload["name"]),
+        )
+
+
+def get_bucket(conn: sqlite3.Connection, name: str) -> Bucket | None:
+    try:
+        row = conn.execute(f"SELECT * FROM {BUCKETS} WHERE name = ?", (name,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    if row is None:
+        return None
+    return Bucket(row[1], row[0], bool(row[2]), row[3], row[4], row[5])
+
+
+def list_buckets(conn: sqlite3.Connection, namespace: str | None) -> list[Bucket]:
+    """Buckets of one namespace (None: all), by name."""
+    try:
+        rows = conn.execute(
+            f"SELECT * FROM {BUCKETS} WHERE ?1 IS NULL OR namespace = ?1 ORDER BY name",
+            (namespace,),
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [Bucket(r[1], r[0], bool(r[2]), r[3], r[4], r[5]) for r in rows]
+
+
+def get_object(conn: sqlite3.Connection, bucket: str, name: str) -> ObjectMeta | None:
+    try:
+        row = conn.execute(
+            f"SELECT * FROM {OBJECTS} WHERE bucket = ? AND name = ?", (bucket, name)
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return None if row is None else _object(row)
+
+
+def list_objects(
+    conn: sqlite3.Connection, bucket: str, prefix: str, after: str, limit: int
+) -> list[ObjectMeta]:
+    """Objects of `bucket` whose names start with `prefix` and sort after `after`."""
+    try:
+        rows = conn.execute(
+            f"SELECT * FROM {OBJECTS} WHERE bucket = ? AND name > ? AND substr(name, 1, ?) = ?"
+            " ORDER BY name LIMIT ?",
+            (bucket, after, len(prefix), prefix, limit),
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [_object(row) for row in rows]
+
+
+def _object(row: tuple[Any, ...]) -> ObjectMeta:
+    bucket, name, namespace, blob, size, sha, ctype, owner, metadata, lsn, updated = row
+    return ObjectMeta(
+        namespace, bucket, name, blob, size, sha, ctype, owner, json.loads(metadata), lsn, updated
+    )
+
+
+register_fold("storage", fold_storage)

@@ -1,0 +1,288 @@
+"""`ObjectService`: buckets and objects for principals, metadata through the log.
+
+Every change is one "storage" event appended through `Database.append_event` (see
+`api.storage.meta`), after the bytes are safely in the blob store under a key of their own.
+The event is what makes them the object's content: a crash before it leaves an unreferenced
+blob, never an object without bytes; a replaced or deleted object's old blob is removed
+once the event is durable. Reads take one projection snapshot for metadata and policies.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from api.auth.principal import Principal
+from api.database import Database
+from api.rls.policy import PolicySet
+from api.storage import access, meta
+from api.storage.blobstore import BlobStore
+from api.storage.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    StorageError,
+    TooLargeError,
+)
+from api.storage.names import check_bucket_name, check_object_name, check_prefix, new_blob_key
+from eventlog import Entry
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+DEFAULT_MAX_OBJECT_BYTES = 5 << 30
+MAX_PAGE = 1000
+
+
+class ObjectService:
+    """Object storage over one database and one blob store."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        policies: Callable[[], PolicySet],
+        max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self._policies = policies
+        self.max_object_bytes = max_object_bytes
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        with self.db.store.snapshot() as snap:
+            yield snap.conn
+
+    def _append(self, principal: Principal, bucket: meta.Bucket, payload: dict[str, Any]) -> int:
+        entry = Entry("storage", payload, actor=principal.id, namespace=bucket.namespace)
+        return self.db.append_event(entry)
+
+    # -- buckets -------------------------------------------------------------------------
+
+    def create_bucket(
+        self, principal: Principal, name: str, public: bool, size_limit: int | None = None
+    ) -> meta.Bucket:
+        """A new bucket in the principal's namespace (admins: `public`); users may not."""
+        check_bucket_name(name)
+        if principal.kind == "user":
+            raise ForbiddenError("users cannot create buckets")
+        if size_limit is not None and size_limit <= 0:
+            raise TooLargeError("size_limit must be positive")
+        with self._snapshot() as conn:
+            if meta.get_bucket(conn, name) is not None:
+                raise ConflictError(f"bucket {name!r} exists")
+        namespace = principal.default_namespace
+        payload = {
+            "type": meta.BUCKET_CREATED,
+            "bucket": name,
+            "public": public,
+            "size_limit": size_limit,
+        }
+        entry = Entry("storage", payload, actor=principal.id, namespace=namespace)
+        self.db.append_event(entry)
+        return self._bucket(principal, name)
+
+    def list_buckets(self, principal: Principal) -> list[meta.Bucket]:
+        """The buckets the principal can see: its namespace's (admins: all)."""
+        namespace = None if principal.kind == "admin" else principal.default_namespace
+        with self._snapshot() as conn:
+            return meta.list_buckets(conn, namespace)
+
+    def _bucket(self, principal: Principal | None, name: str) -> meta.Bucket:
+        with self._snapshot() as conn:
+            return access.check_bucket(principal, meta.get_bucket(conn, name), name)
+
+    # -- objects -------------------------------------------------------------------------
+
+    def put_object(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        name: str,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> meta.ObjectMeta:
+        """Create or replace an object from a stream; nothing is recorded unless every byte
+        arrived, within the size limit and the announced length."""
+        check_object_name(name)
+        owner, metadata = access.owner_id(principal), dict(metadata or {})
+        bucket, existing = self._check_write(principal, bucket_name, name, owner, metadata)
+        limit = min(bucket.size_limit or self.max_object_bytes, self.max_object_bytes)
+        if size is not None and size > limit:
+            raise TooLargeError(f"{size} bytes is over the limit of {limit}")
+        blob = new_blob_key(bucket.namespace, bucket.name)
+        written = self.blobs.put(blob, _limited(chunks, limit), size)
+        payload = {
+            "type": meta.OBJECT_REPLACED if existing else meta.OBJECT_CREATED,
+            "bucket": bucket.name,
+            "name": name,
+            "blob": blob,
+            "size": written.size,
+            "sha256": written.sha256,
+            "content_type": content_type or DEFAULT_CONTENT_TYPE,
+            "owner": owner,
+            "metadata": metadata,
+        }
+        self._record(principal, bucket, payload, new_blob=blob, old_blob=existing)
+        return self._object(bucket.name, name)
+
+    def _check_write(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        name: str,
+        owner: str,
+        metadata: Mapping[str, Any],
+    ) -> tuple[meta.Bucket, str | None]:
+        """The bucket and the blob of the object being replaced (None for a new one), once
+        the policies allow the write."""
+        policies = self._policies()
+        with self._snapshot() as conn:
+            bucket = access.check_bucket(principal, meta.get_bucket(conn, bucket_name), bucket_name)
+            current = meta.get_object(conn, bucket.name, name)
+            new_row = access.object_row(bucket, name, owner, metadata)
+            if current is None:
+                access.require(conn, policies, principal, "insert", new_row, use_check=True)
+                return bucket, None
+            old_row = access.object_row(bucket, name, current.owner, current.metadata)
+            access.require(conn, policies, principal, "update", old_row)
+            access.require(conn, policies, principal, "update", new_row, use_check=True)
+            return bucket, current.blob
+
+    def _record(
+        self,
+        principal: Principal,
+        bucket: meta.Bucket,
+        payload: dict[str, Any],
+        new_blob: str | None,
+        old_blob: str | None,
+    ) -> None:
+        """Append the event; then the old blob is garbage, or, if the append failed, the
+        new one is."""
+        try:
+            self._append(principal, bucket, payload)
+        except BaseException:
+            if new_blob is not None:
+                with suppress(StorageError):
+                    self.blobs.delete(new_blob)
+            raise
+        if old_blob is not None:
+            with suppress(StorageError):
+                self.blobs.delete(old_blob)
+
+    def stat_object(
+        self, principal: Principal | None, bucket_name: str, name: str
+    ) -> meta.ObjectMeta:
+        """An object the principal may read (anyone, in a public bucket)."""
+        check_object_name(name)
+        policies = self._policies()
+        with self._snapshot() as conn:
+            bucket = access.check_bucket(principal, meta.get_bucket(conn, bucket_name), bucket_name)
+            found = meta.get_object(conn, bucket.name, name)
+            if found is None:
+                raise NotFoundError(f"no object {bucket_name}/{name}")
+            if not bucket.public:
+                row = access.object_row(bucket, name, found.owner, found.metadata)
+                access.require(conn, policies, principal, "select", row)
+            return found
+
+    def read(
+        self, found: meta.ObjectMeta, offset: int = 0, length: int | None = None
+    ) -> Iterator[bytes]:
+        """The bytes of an object `stat_object` returned, streamed."""
+        return self.blobs.get(found.blob, offset, length)
+
+    def list_objects(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        prefix: str = "",
+        cursor: str = "",
+        limit: int = MAX_PAGE,
+    ) -> tuple[list[meta.ObjectMeta], str | None]:
+        """One page of the objects the principal may read, and the cursor of the next page
+        (None at the end). Objects a policy hides are skipped, not reported."""
+        check_prefix(prefix)
+        limit = max(1, min(limit, MAX_PAGE))
+        policies = self._policies()
+        with self._snapshot() as conn:
+            bucket = access.check_bucket(principal, meta.get_bucket(conn, bucket_name), bucket_name)
+            page = meta.list_objects(conn, bucket.name, prefix, cursor, limit)
+            visible = [
+                o
+                for o in page
+                if access.allowed(
+                    conn, policies, principal, "select",
+                    access.object_row(bucket, o.name, o.owner, o.metadata),
+                )
+            ]  # fmt: skip
+        following = page[-1].name if len(page) == limit else None
+        return visible, following
+
+    def delete_object(self, principal: Principal, bucket_name: str, name: str) -> int:
+        """Delete an object; returns the LSN of the deletion."""
+        check_object_name(name)
+        policies = self._policies()
+        with self._snapshot() as conn:
+            bucket = access.check_bucket(principal, meta.get_bucket(conn, bucket_name), bucket_name)
+            found = meta.get_object(conn, bucket.name, name)
+            if found is None:
+                raise NotFoundError(f"no object {bucket_name}/{name}")
+            row = access.object_row(bucket, name, found.owner, found.metadata)
+            access.require(conn, policies, principal, "delete", row)
+        payload = {
+            "type": meta.OBJECT_DELETED,
+            "bucket": bucket.name,
+            "name": name,
+            "blob": found.blob,
+        }
+        lsn = self._append(principal, bucket, payload)
+        with suppress(StorageError):
+            self.blobs.delete(found.blob)
+        return lsn
+
+    def copy_object(
+        self, principal: Principal, bucket_name: str, name: str, target_bucket: str, target: str
+    ) -> meta.ObjectMeta:
+        """Copy an object the principal may read to a name it may write."""
+        source = self.stat_object(principal, bucket_name, name)
+        check_object_name(target)
+        owner = access.owner_id(principal)
+        bucket, existing = self._check_write(
+            principal, target_bucket, target, owner, source.metadata
+        )
+        blob = new_blob_key(bucket.namespace, bucket.name)
+        self.blobs.copy(source.blob, blob)
+        payload = {
+            "type": meta.OBJECT_REPLACED if existing else meta.OBJECT_CREATED,
+            "bucket": bucket.name,
+            "name": target,
+            "blob": blob,
+            "size": source.size,
+            "sha256": source.sha256,
+            "content_type": source.content_type,
+            "owner": owner,
+            "metadata": source.metadata,
+        }
+        self._record(principal, bucket, payload, new_blob=blob, old_blob=existing)
+        return self._object(bucket.name, target)
+
+    def _object(self, bucket: str, name: str) -> meta.ObjectMeta:
+        with self._snapshot() as conn:
+            found = meta.get_object(conn, bucket, name)
+        if found is None:
+            raise NotFoundError(f"no object {bucket}/{name}")
+        return found
+
+
+def _limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """Pass chunks through until more than `limit` bytes arrive, then refuse the upload."""
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise TooLargeError(f"upload is over the limit of {limit} bytes")
+        yield chunk
