@@ -70,7 +70,7 @@ class Server:
         """Whether the server offers an endpoint (anything but 'no such route' or 501)."""
         headers = {"Authorization": f"Bearer {self.admin_key}"}
         with httpx.stream(method, f"{self.url}{path}", headers=headers, timeout=5) as response:
-            if response.status_code == 501 or response.status_code == 405:
+            if response.status_code in {405, 501}:
                 return False
             if response.status_code != 404:
                 return True

@@ -93,7 +93,7 @@ export function pagedList(items, size, renderPage, label = "items") {
   const pages = () => Math.max(1, Math.ceil(items.length / size));
   const draw = () => {
     const slice = items.slice(page * size, page * size + size);
-    clear(wrap, renderPage(slice), pager(page, pages(), items.length, label, (p) => { page = p; draw(); }));
+    clear(wrap, renderPage(slice), pages() > 1 ? pager(page, pages(), items.length, label, (p) => { page = p; draw(); }) : null);
   };
   draw();
   return wrap;
@@ -102,14 +102,14 @@ export function pagedList(items, size, renderPage, label = "items") {
 // Previous / Next controls with "page i of n".
 export function pager(page, pages, total, label, go) {
   return h("nav", { class: "pager", "aria-label": `${label} pages` },
-    h("button", { type: "button", disabled: page <= 0, onclick: () => go(page - 1) }, "‹ Previous"),
+    h("button", { type: "button", "aria-label": "Previous page", disabled: page <= 0, onclick: () => go(page - 1) }, "‹ Previous"),
     h("span", {}, `Page ${page + 1} of ${pages}${total === null ? "" : ` · ${total} ${label}`}`),
-    h("button", { type: "button", disabled: page >= pages - 1, onclick: () => go(page + 1) }, "Next ›"));
+    h("button", { type: "button", "aria-label": "Next page", disabled: page >= pages - 1, onclick: () => go(page + 1) }, "Next ›"));
 }
 
 export function when(seconds) {
   if (seconds === null || seconds === undefined) return "never";
-  return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 16);
 }
 
 export function bytes(n) {

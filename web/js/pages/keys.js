@@ -1,7 +1,7 @@
 // Users & keys: API keys (never their secrets, except once at creation or rotation),
 // create, revoke, rotate; and minting a user token for an application's user id.
 
-import { api, describe } from "../api.js";
+import { api, describe, getToken } from "../api.js";
 import { clear, errorBox, field, h, notice, pagedList, panel, toast, when } from "../dom.js";
 
 export const title = "Users & keys";
@@ -33,17 +33,19 @@ async function drawList(box, secretBox, reload) {
   }
   if (!keys.length) return clear(box, notice("No keys."));
   keys.reverse();
-  const columns = ["prefix", "name", "scope", "namespace", "created", "expires", "last use", "state", ""];
-  clear(box, pagedList(keys, 15, (items) => h("div", { class: "table-wrap" }, h("table", {},
+  const lastUse = keys.some((k) => "last_used_at" in k);
+  const mine = getToken() || "";
+  const columns = ["prefix", "name", "scope", "namespace", "created (UTC)", "expires (UTC)", lastUse ? "last use" : null, "state", "actions"].filter(Boolean);
+  clear(box, lastUse ? null : h("p", { class: "meta" }, "This server does not record when a key was last used."), pagedList(keys, 15, (items) => h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, items.map((k) => {
       const [label, cls] = state(k);
       return h("tr", { "data-key": k.id },
         h("td", { class: "mono" }, `${k.prefix}…`), h("td", {}, k.name ?? "—"), h("td", {}, k.scope),
         h("td", {}, k.namespace ?? "all"), h("td", {}, when(k.created_at)), h("td", {}, k.expires_at ? when(k.expires_at) : "never"),
-        h("td", {}, k.last_used_at === undefined ? "not recorded" : when(k.last_used_at)),
-        h("td", {}, h("span", { class: `badge ${cls}` }, label)),
-        h("td", {}, k.revoked_at ? null : [
+        lastUse ? h("td", {}, when(k.last_used_at)) : null,
+        h("td", {}, h("span", { class: `badge ${cls}` }, label), mine.startsWith(k.prefix) ? h("span", { class: "badge" }, "this session") : null),
+        h("td", { class: "actions" }, k.revoked_at ? null : [
           confirmButton(`Revoke key ${k.prefix}`, "Revoke", async () => {
             await api.del(`/auth/keys/${encodeURIComponent(k.id)}`);
             toast(`Key ${k.prefix}… revoked`);
