@@ -47,12 +47,16 @@ def bump_version(conn: sqlite3.Connection, kind: str) -> None:
 
 
 def read_version(conn: sqlite3.Connection, kind: str) -> int:
-    """How many changes of ``kind`` were folded (0 when none or no table yet)."""
+    """How many changes of ``kind`` were folded (0 when none or no table yet).
+
+    Reads run to completion (``fetchall``): a half-read cursor would keep the snapshot's read
+    transaction open and block the store's WAL checkpoint.
+    """
     try:
-        row = conn.execute(f"SELECT version FROM {META_TABLE} WHERE kind = ?", (kind,)).fetchone()
+        rows = conn.execute(f"SELECT version FROM {META_TABLE} WHERE kind = ?", (kind,)).fetchall()
     except sqlite3.OperationalError:
         return 0
-    return int(row[0]) if row else 0
+    return int(rows[0][0]) if rows else 0
 
 
 def fold_auth(conn: sqlite3.Connection, event: Event) -> None:
@@ -79,10 +83,10 @@ def load_key_registry(conn: sqlite3.Connection) -> KeyRegistry:
 
 
 def _load(conn: sqlite3.Connection, key_id: str) -> KeyState | None:
-    row = conn.execute(
+    rows = conn.execute(
         f"SELECT {', '.join(_COLUMNS)} FROM {KEYS_TABLE} WHERE id = ?", (key_id,)
-    ).fetchone()
-    return None if row is None else _state(row)
+    ).fetchall()
+    return _state(rows[0]) if rows else None
 
 
 def _row(state: KeyState) -> tuple[Any, ...]:

@@ -8,8 +8,8 @@ It works on the parsed Postgres-dialect AST before the SQL layer translates it f
    uses (a name defined by the WITH of any enclosing query) and left alone.
 2. For users, every table *read* — in FROM and JOINs, subqueries, CTE bodies, each branch of a
    set operation, EXISTS, INSERT ... SELECT sources, UPDATE ... FROM, DELETE ... USING and
-   RETURNING — is replaced by ``(SELECT * FROM N.t WHERE <using>) AS <alias>``, where
-   ``<using>`` ORs the select policies of the table (no policy: FALSE). Whatever the query
+   RETURNING — is filtered by ``<using>``, the OR of the table's select policies (no policy:
+   FALSE), in place or by wrapping it in a subquery (``api.rls.reads``). Whatever the query
    shape, it can only ever see filtered rows.
 3. The write target is not wrapped but guarded inside the statement (``api.rls.writes``):
    UPDATE and DELETE only touch (and RETURNING only returns) visible rows, and rows INSERT
@@ -28,6 +28,7 @@ from api.rls.errors import AccessDeniedError
 from api.rls.names import check_identifier
 from api.rls.policy import PolicySet
 from api.rls.predicates import bind_predicate
+from api.rls.reads import guard_read, is_guarded, mark_guarded
 from api.rls.writes import guard_delete, guard_insert, guard_update
 
 _USER_STATEMENTS = (exp.Query, exp.Insert, exp.Update, exp.Delete)
@@ -68,10 +69,12 @@ class RlsRewriter:
             return stmt
         for ref in refs:
             if ref.table is not target:
-                self._wrap(ref)
+                guard_read(ref.table, ref.namespace, ref.name, self._using(ref.logical, "select"))
         target_ref = next((ref for ref in refs if ref.table is target), None)
         if target_ref is not None:
+            mark_guarded(target_ref.table)
             self._guard_write(stmt, target_ref)
+        _check_all_guarded(stmt)
         return stmt
 
     def _check_kind(self, stmt: exp.Expr) -> None:
@@ -126,18 +129,9 @@ class RlsRewriter:
             exp.paren(bind_predicate(p, self._principal.sub, self._principal.claims))
             for p in predicates
         ]
+        for table in (t for p in bound for t in p.find_all(exp.Table)):
+            mark_guarded(table)
         return exp.or_(*bound) if len(bound) > 1 else bound[0]
-
-    def _wrap(self, ref: _Ref) -> None:
-        """Replace a table read by the subquery of its visible rows, under the same alias."""
-        alias = ref.table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(ref.name))
-        table = exp.Table(this=exp.to_identifier(ref.name), db=exp.to_identifier(ref.namespace))
-        visible = exp.Select(
-            expressions=[exp.Star()],
-            from_=exp.From(this=table),
-            where=exp.Where(this=self._using(ref.logical, "select")),
-        )
-        ref.table.replace(exp.Subquery(this=visible, alias=alias.pop()))
 
     def _guard_write(self, stmt: exp.Expr, target: _Ref) -> None:
         """Guard the written table inside the statement (see ``api.rls.writes``)."""
@@ -164,6 +158,14 @@ class RlsRewriter:
         if not policies:
             raise AccessDeniedError(f"no {action} policy allows writing to {table}")
         return self._any_of([c for c in (p.write_check() for p in policies) if c is not None])
+
+
+def _check_all_guarded(stmt: exp.Expr) -> None:
+    """Post-condition: every real table of the final statement carries a guard's mark, so a
+    guard placed on a node that a later step had already copied away cannot go unnoticed."""
+    for table in stmt.find_all(exp.Table):
+        if table.args.get("db") and not is_guarded(table):
+            raise AccessDeniedError(f"internal error: {table.sql()} was left unfiltered")
 
 
 def _write_target(stmt: exp.Expr) -> exp.Table | None:

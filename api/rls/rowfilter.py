@@ -42,7 +42,7 @@ class RowFilter:
         if sql is None:
             return False
         params = {f"c{i}": row[name] for i, name in enumerate(columns)}
-        return conn.execute(sql, params).fetchone() is not None
+        return bool(conn.execute(sql, params).fetchall())
 
     def _sql(self, table: str, columns: Sequence[str]) -> str | None:
         """The compiled visibility query, or None when no policy lets anything through."""
@@ -68,7 +68,7 @@ class RowFilter:
             ]
         )
         name = table.partition(".")[2]
-        query = exp.select("1").from_(image.subquery(name)).where(exp.or_(*predicates))
+        query = exp.select("1").from_(image.subquery(name)).where(exp.or_(*predicates)).limit(1)
         return _physical(query).sql(dialect="sqlite")
 
 

@@ -31,7 +31,7 @@ NEW_ROWS = "_bkg_rls_new"
 
 def guard_delete(stmt: exp.Expr, ref: str, allowed: exp.Expr) -> None:
     """Restrict a DELETE to rows ``allowed`` (a predicate over the target's columns)."""
-    _add_where(stmt, bind_row(allowed, ref, {}))
+    add_where(stmt, bind_row(allowed, ref, {}))
 
 
 def guard_update(
@@ -44,7 +44,7 @@ def guard_update(
         exp.paren(bind_row(allowed, ref, {})),
         exp.paren(bind_row(new_row, ref, _assignments(stmt))),
     )
-    _add_where(stmt, condition)
+    add_where(stmt, condition)
 
 
 def guard_insert(stmt: exp.Insert, check: exp.Expr, visible: exp.Expr | None) -> None:
@@ -114,7 +114,12 @@ def _refuse_upsert(stmt: exp.Insert) -> None:
         raise AccessDeniedError("upserts are not available under row-level security")
 
 
-def _add_where(stmt: exp.Expr, condition: exp.Expr) -> None:
+def add_where(stmt: exp.Expr, condition: exp.Expr) -> None:
+    """AND ``condition`` into the statement's WHERE (the existing one parenthesised). Nodes of
+    the statement are moved, never copied: other guards hold references into them."""
     where = stmt.args.get("where")
-    combined = condition if where is None else exp.and_(exp.paren(where.this), condition)
+    if where is None:
+        combined = condition
+    else:
+        combined = exp.and_(exp.paren(where.this, copy=False), condition, copy=False)
     stmt.set("where", exp.Where(this=combined))
