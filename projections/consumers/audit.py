@@ -10,11 +10,12 @@ rebuilds the same files. One writer per directory (an flock on `LOCK`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import fcntl
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -89,7 +90,7 @@ class AuditTrail:
         return self._position
 
     def save(self, lsn: int) -> None:
-        """Nothing to do: `handle` made the lines durable before returning."""
+        """Nothing to do: `dispatch` made the lines durable before returning."""
 
     def _resume(self, path: Path) -> None:
         _cut_torn_tail(path)
@@ -110,8 +111,8 @@ class AuditTrail:
     async def start(self) -> None:
         """Nothing to connect to."""
 
-    async def handle(self, batch: Sequence[SealedRecord]) -> None:
-        """Append one line per record, then fsync once."""
+    async def dispatch(self, batch: Sequence[SealedRecord]) -> Awaitable[object]:
+        """Append one line per record and fsync once; done when it returns."""
         for item in batch:
             record = item.record
             if record.lsn <= self._position:
@@ -123,6 +124,9 @@ class AuditTrail:
         if self._active is not None:
             self._active.handle.flush()
             os.fsync(self._active.handle.fileno())
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
     async def stop(self) -> None:
         """Close the active file (it stays unsealed and is resumed next time)."""

@@ -12,11 +12,12 @@ Row values are SQLite storage values; bytes become base64 strings (as Debezium d
 
 from __future__ import annotations
 
-import base64
-import json
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
+
+import msgspec
 
 from eventlog.framing import LSN_FIELD
 from eventlog.record import Record
@@ -31,6 +32,9 @@ _TOPIC_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 Headers = list[tuple[str, bytes]]
 
+_json = msgspec.json.Encoder().encode
+"""Compact JSON in insertion order; bytes become base64 strings."""
+
 
 class Message(NamedTuple):
     """One Kafka message: where it goes and its bytes (value None is a tombstone)."""
@@ -41,6 +45,7 @@ class Message(NamedTuple):
     headers: Headers
 
 
+@functools.lru_cache(maxsize=4096)
 def cdc_topic(table: str) -> str:
     """`bkg.cdc.<namespace>.<table>` with characters Kafka forbids replaced by `_`."""
     return CDC_PREFIX + _TOPIC_UNSAFE.sub("_", table)
@@ -92,13 +97,3 @@ def _schema_value(change: dict[str, Any], source: dict[str, Any]) -> bytes:
             "ts_ms": source["ts_ms"],
         }
     )
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), default=_bytes_to_text).encode()
-
-
-def _bytes_to_text(value: Any) -> str:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -2,10 +2,10 @@
 
 Each runner owns a thread with its own event loop, so a slow or failing consumer never
 touches the writer or the server's loop: the log only wakes it (`wait_for_async`), never
-waits for it. A batch is handed to the consumer; once `handle` returns its effects are
-durable and the cursor moves past the batch. A failed batch is retried after a growing
-pause, from the same cursor, with the consumer restarted first (so nothing half-sent can
-arrive after the retry). Delivery is therefore at-least-once, in LSN order.
+waits for it. Batches are dispatched in LSN order and may be in flight together (up to
+`window`); they complete in order, and as each completes the durable cursor moves past it.
+A failure stops the consumer, and after a growing pause everything from the cursor on is
+dispatched again to a restarted consumer. Delivery is therefore at-least-once, in LSN order.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Sequence
 from contextlib import suppress
 from typing import Protocol
 
@@ -23,20 +24,22 @@ from projections.consumers.stats import ConsumerStats
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH = 2000
+MAX_BATCH = 1000
+WINDOW = 4
 RETRY_FIRST_S = 0.05
 RETRY_MAX_S = 2.0
 
 
 class Consumer(Protocol):
-    """What a runner drives. `handle` returns once the batch's effects are durable."""
+    """What a runner drives. `dispatch` starts a batch and returns an awaitable that
+    completes once the batch's effects are durable; batches complete in dispatch order."""
 
     @property
     def name(self) -> str: ...
 
     async def start(self) -> None: ...
 
-    async def handle(self, batch: Sequence[SealedRecord]) -> None: ...
+    async def dispatch(self, batch: Sequence[SealedRecord]) -> Awaitable[object]: ...
 
     async def stop(self) -> None: ...
 
@@ -57,11 +60,13 @@ class ConsumerRunner:
         source: FollowSource,
         position: Position,
         max_batch: int = MAX_BATCH,
+        window: int = WINDOW,
     ) -> None:
         self.consumer = consumer
         self.source = source
         self.position = position
         self.max_batch = max_batch
+        self.window = window
         self.stats = ConsumerStats(consumer.name, lambda: source.head_lsn)
         self._cursor = 0
         self._advanced = threading.Condition()
@@ -95,7 +100,7 @@ class ConsumerRunner:
         loop.close()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Cancel the consumer between batches' effects and wait for its thread."""
+        """Cancel the consumer (between durable steps) and wait for its thread."""
         loop, task, thread = self._loop, self._task, self._thread
         if loop is None or task is None or thread is None:
             return
@@ -115,40 +120,50 @@ class ConsumerRunner:
         """Catch up from the position, then follow the log until cancelled."""
         self._set_cursor(self.position.load())
         self.stats.started(self._cursor)
-        started, pause = False, RETRY_FIRST_S
+        pause = RETRY_FIRST_S
         try:
             while True:
-                head = self.source.head_lsn
-                if head <= self._cursor:
-                    await self.source.wait_for_async(self._cursor + 1)
-                    continue
                 try:
-                    if not started:
-                        await self.consumer.start()
-                        started = True
-                    await self._deliver(min(head, self._cursor + self.max_batch))
-                    pause = RETRY_FIRST_S
+                    await self.consumer.start()
+                    await self._pump()
                 except Exception as exc:
                     logger.warning("consumer %s failed, retrying: %s", self.consumer.name, exc)
                     self.stats.failed(exc)
-                    if started:
-                        with suppress(Exception):
-                            await self.consumer.stop()
-                        started = False
+                    with suppress(Exception):
+                        await self.consumer.stop()
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, RETRY_MAX_S)
         finally:
             self.stats.stopped()
-            if started:
-                with suppress(Exception):
-                    await self.consumer.stop()
+            with suppress(Exception):
+                await self.consumer.stop()
 
-    async def _deliver(self, last: int) -> None:
-        before = self._cursor
-        lsn = await deliver(self.consumer, self.source, self.position, before, last)
-        if lsn > before:
-            self._set_cursor(lsn)
-            self.stats.advanced(lsn, lsn - before)
+    async def _pump(self) -> None:
+        """Dispatch batches ahead while fewer than `window` are in flight; complete the
+        oldest otherwise; sleep on the log when there is nothing to do."""
+        in_flight: deque[tuple[int, int, Awaitable[object]]] = deque()
+        dispatched = self._cursor
+        try:
+            while True:
+                head = self.source.head_lsn
+                if dispatched < head and len(in_flight) < self.window:
+                    last = min(head, dispatched + self.max_batch)
+                    batch = list(read_sealed(self.source, dispatched + 1, last))
+                    done = await self.consumer.dispatch(batch)
+                    in_flight.append((batch[-1].record.lsn, len(batch), done))
+                    dispatched = batch[-1].record.lsn
+                elif in_flight:
+                    lsn, count, done = in_flight.popleft()
+                    await done
+                    self.position.save(lsn)
+                    self._set_cursor(lsn)
+                    self.stats.advanced(lsn, count)
+                else:
+                    await self.source.wait_for_async(dispatched + 1)
+        finally:
+            for _, _, done in in_flight:
+                if isinstance(done, asyncio.Future):
+                    done.cancel()
 
     def _set_cursor(self, lsn: int) -> None:
         with self._advanced:
@@ -156,32 +171,21 @@ class ConsumerRunner:
             self._advanced.notify_all()
 
 
-async def deliver(
-    consumer: Consumer, source: SpanSource, position: Position, after: int, last: int
-) -> int:
-    """One batch: read `after+1..last`, hand it over, then move the durable position past it.
-    Returns the new position."""
-    batch = list(read_sealed(source, after + 1, last))
-    if not batch:
-        return after
-    await consumer.handle(batch)
-    lsn = batch[-1].record.lsn
-    position.save(lsn)
-    return lsn
-
-
 async def catch_up(
     consumer: Consumer, source: SpanSource, position: Position, max_batch: int = MAX_BATCH
 ) -> int:
-    """Bring a consumer up to the source's current head once, without following (for
-    commands that run beside a server, reading its log with `eventlog.LogReader`)."""
+    """Bring a consumer up to the source's current head once, one batch at a time, without
+    following (for commands beside a server, reading its log with `eventlog.LogReader`)."""
     cursor, head = position.load(), source.head_lsn
     await consumer.start()
     try:
         while cursor < head:
-            cursor = await deliver(
-                consumer, source, position, cursor, min(head, cursor + max_batch)
-            )
+            batch = list(read_sealed(source, cursor + 1, min(head, cursor + max_batch)))
+            if not batch:
+                break
+            await (await consumer.dispatch(batch))
+            cursor = batch[-1].record.lsn
+            position.save(cursor)
     finally:
         await consumer.stop()
     return cursor
