@@ -14,13 +14,24 @@ export async function subscribe(path, { onEvent, onOpen, signal }) {
       const response = await sendStream(path, headers, signal);
       first = false;
       if (onOpen) onOpen();
-      await readEvents(response.body, (ev) => { if (ev.id) lastId = ev.id; onEvent(ev); });
+      await readEvents(response.body, (ev) => {
+        if (ev.id && lastId && !after(ev.id, lastId)) return; // delivered before a reconnect
+        if (ev.id) lastId = ev.id;
+        onEvent(ev);
+      });
     } catch (err) {
       if (signal.aborted || (err && err.name === "AbortError")) return;
       if (first) throw err;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+}
+
+// Whether event id "lsn.index" a comes after b (ids that are not of that form always do).
+function after(a, b) {
+  const [x, y] = [a, b].map((id) => id.split(".").map(Number));
+  if (x.length !== 2 || y.length !== 2 || [...x, ...y].some(Number.isNaN)) return true;
+  return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
 }
 
 function sendStream(path, headers, signal) {

@@ -39,6 +39,11 @@ export async function render(root, { signal }) {
   return null;
 }
 
+function updated(o) {
+  if (o.updated_us) return when(o.updated_us / 1e6);
+  return o.updated_at ? when(o.updated_at) : "—";
+}
+
 function objectPath(bucket, key) {
   return `/storage/objects/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
@@ -53,10 +58,10 @@ async function showBucket(box, bucket, cursor = null) {
     return clear(box, panel(`Bucket ${bucket}`, errorBox(err)));
   }
   const objects = Array.isArray(answer) ? answer : answer.objects || [];
-  const next = answer.next_cursor || null;
+  const next = answer.next_cursor ?? answer.cursor ?? null;
   const links = h("div", { "aria-live": "polite" });
   const rows = objects.map((o) => h("tr", {},
-    h("td", {}, o.name), h("td", { class: "v-num" }, bytes(o.size)), h("td", {}, o.updated_at ? when(o.updated_at) : "—"),
+    h("td", {}, o.name), h("td", { class: "v-num" }, bytes(o.size)), h("td", {}, o.content_type ?? "—"), h("td", {}, updated(o)),
     h("td", {},
       h("button", { type: "button", onclick: () => download(bucket, o.name).catch((e) => links.append(errorBox(e))) }, "Download"), " ",
       h("button", { type: "button", onclick: () => presign(bucket, o.name, links) }, "Link"), " ",
@@ -78,7 +83,7 @@ async function showBucket(box, bucket, cursor = null) {
   } }, field("Upload a file", file), h("button", { type: "submit" }, "Upload"));
   clear(box, panel(`Bucket ${bucket}`,
     objects.length ? h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["name", "size", "updated", ""].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)))
+      h("thead", {}, h("tr", {}, ["name", "size", "type", "updated (UTC)", ""].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)))
       : notice("No objects."),
     next ? h("button", { type: "button", onclick: () => showBucket(box, bucket, next) }, "Next page ›") : null,
     links, upload));
@@ -98,7 +103,7 @@ async function presign(bucket, key, box) {
   try {
     const path = `/storage/sign/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
     const signed = await api.post(path, { expires_in: 3600, method: "GET" });
-    clear(box, h("p", {}, "Presigned link (1 hour): ", h("code", {}, signed.url)));
+    clear(box, h("p", {}, "Presigned link (1 hour): ", h("code", {}, new URL(signed.url, location.origin).href)));
   } catch (err) {
     clear(box, h("div", { class: "error", role: "alert" }, describe(err)));
   }
