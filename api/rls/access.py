@@ -70,34 +70,47 @@ class SecurityLayer:
         checked = _principal(principal)
         if checked.kind == "admin":
             return None
-        rewriter = self._rewriter(checked)
-
-        def rewrite(expression: exp.Expression, info: StatementInfo) -> exp.Expression:
-            rewritten = rewriter.rewrite(expression)
-            if not isinstance(rewritten, exp.Expression):
-                raise TypeError("the rewrite must produce a statement")
-            return rewritten
-
-        return rewrite
-
-    def _rewriter(self, principal: Principal) -> RlsRewriter:
-        """A rewriter per principal identity and claims, kept while the policies stay the same
-        (it caches the principal's bound predicates)."""
-        claims = json.dumps(dict(principal.claims), sort_keys=True, default=str)
-        key = (principal.kind, principal.id, principal.default_namespace, claims)
+        claims = json.dumps(dict(checked.claims), sort_keys=True, default=str)
+        key = (checked.kind, checked.id, checked.default_namespace, claims)
         with self._lock:
             rewriter = self._rewriters.get(key)
             if rewriter is None:
-                rewriter = self._rewriters[key] = RlsRewriter(self._policies, principal)
+                rewriter = self._rewriters[key] = RlsRewriter(self._policies, checked)
                 if len(self._rewriters) > _REWRITER_CACHE:
                     self._rewriters.popitem(last=False)
             else:
                 self._rewriters.move_to_end(key)
-            return rewriter
+            versions = self._versions
+        return RlsHook(rewriter, (*key, *map(str, versions)))
 
     def authorizer_for(self, principal: Any) -> Authorizer | None:
-        """The SQLite authorizer installed while the principal's statements run."""
-        return make_authorizer(_principal(principal), self._extra_functions)
+        """The SQLite authorizer installed while the principal's statements run; None for
+        admins, who may touch everything the SQL engine lets through (installing one would
+        only cost them the connection's prepared-statement cache)."""
+        checked = _principal(principal)
+        if checked.kind == "admin":
+            return None
+        return make_authorizer(checked, self._extra_functions)
+
+
+class RlsHook:
+    """The SQL engine's rewrite hook for one principal.
+
+    ``cache_key`` names everything the rewrite depends on besides the statement: principal
+    identity, namespace, claims and the policy version. Translations of a statement may be
+    cached under (statement, namespace, catalogue token, ``cache_key``) and reused as long as
+    the key is equal.
+    """
+
+    def __init__(self, rewriter: RlsRewriter, cache_key: tuple[str, ...]) -> None:
+        self._rewriter = rewriter
+        self.cache_key = cache_key
+
+    def __call__(self, expression: exp.Expression, info: StatementInfo) -> exp.Expression:
+        rewritten = self._rewriter.rewrite(expression)
+        if not isinstance(rewritten, exp.Expression):
+            raise TypeError("the rewrite must produce a statement")
+        return rewritten
 
 
 def _principal(principal: Any) -> Principal:
