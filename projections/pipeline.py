@@ -194,7 +194,7 @@ class CommitPipeline:
             self._stop(inflight, exc)
             return []
         records = last - self._store.applied_lsn
-        self._store.applied_lsn = last
+        self._store.committed(last)
         for item in inflight:
             _resolve(item, last)
         if records and self._on_commit is not None:
@@ -206,10 +206,8 @@ class CommitPipeline:
         the rest."""
         conn = self._store.write_conn
         conn.execute("ROLLBACK")
-        self._store.applied_lsn = fold_records(
-            conn, self._log.read(self._store.applied_lsn + 1), self._registry
-        )
-        durable = self._store.applied_lsn
+        durable = fold_records(conn, self._log.read(self._store.applied_lsn + 1), self._registry)
+        self._store.committed(durable)
         error = AppendFailedError(f"the log could not make the write durable: {failure}")
         error.__cause__ = failure
         for item in inflight:

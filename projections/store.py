@@ -12,8 +12,8 @@ import fcntl
 import os
 import queue
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,46 +77,109 @@ class StoreLock:
             self._fd = -1
 
 
+class _Reader:
+    """A pooled read connection and the LSN of the read transaction it holds open (-1:
+    none). Keeping the transaction open while no commit has happened saves a BEGIN, a
+    SELECT and a ROLLBACK per read."""
+
+    __slots__ = ("conn", "lsn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.lsn = -1
+
+    def refresh(self, current: int) -> None:
+        """Start a new read transaction unless the open one already sees `current`."""
+        if self.lsn == current:
+            return
+        self.end()
+        self.conn.execute("BEGIN")
+        self.lsn = read_applied_lsn(self.conn)
+
+    def end(self) -> None:
+        """Close the open read transaction, if any, so it pins no old WAL frames."""
+        if self.lsn >= 0:
+            self.conn.execute("ROLLBACK")
+            self.lsn = -1
+
+
+class _Lease:
+    """Context manager lending a reader with a current snapshot (see `snapshot`)."""
+
+    __slots__ = ("_reader", "_store")
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self._store = store
+        self._reader: _Reader | None = None
+
+    def __enter__(self) -> Snapshot:
+        reader = self._reader = self._store._borrow()
+        reader.refresh(self._store.applied_lsn)
+        return Snapshot(reader.conn, reader.lsn)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._store._readers.put(self._reader)
+
+
 class ProjectionStore:
     """The live projection: the write connection and a pool of snapshot read connections."""
+
+    SWEEP_INTERVAL_S = 0.1
 
     def __init__(self, lock: StoreLock) -> None:
         self.lock = lock
         self.path = lock.directory / STORE_FILE
-        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._all_readers: list[sqlite3.Connection] = []
+        self._readers: queue.SimpleQueue[_Reader] = queue.SimpleQueue()
+        self._all_readers: list[_Reader] = []
+        self._swept = time.monotonic()
         self.write_conn = connect(str(self.path))
         init_schema(self.write_conn)
         self.applied_lsn = read_applied_lsn(self.write_conn)
 
-    @contextmanager
-    def snapshot(self) -> Iterator[Snapshot]:
+    def snapshot(self) -> _Lease:
         """A consistent read transaction and the applied LSN it sees (read in the same
-        transaction, so the two always agree)."""
+        transaction, so the two always agree). A pooled reader whose open transaction
+        already sees the newest commit is reused as it is."""
+        return _Lease(self)
+
+    def committed(self, lsn: int) -> None:
+        """Note a commit through `lsn` (called by the only writer, after COMMIT), and now and
+        then end the read transactions of idle readers so that they pin no old WAL frames."""
+        self.applied_lsn = lsn
+        now = time.monotonic()
+        if now - self._swept < self.SWEEP_INTERVAL_S:
+            return
+        self._swept = now
+        idle: list[_Reader] = []
+        with suppress(queue.Empty):
+            while True:
+                idle.append(self._readers.get_nowait())
+        for reader in idle:
+            if reader.lsn != lsn:
+                reader.end()
+            self._readers.put(reader)
+
+    def _borrow(self) -> _Reader:
         try:
-            conn = self._readers.get_nowait()
+            return self._readers.get_nowait()
         except queue.Empty:
-            conn = connect(str(self.path), read_only=True)
-            self._all_readers.append(conn)
-        try:
-            conn.execute("BEGIN")
-            try:
-                yield Snapshot(conn, read_applied_lsn(conn))
-            finally:
-                conn.execute("ROLLBACK")
-        finally:
-            self._readers.put(conn)
+            reader = _Reader(connect(str(self.path), read_only=True))
+            self._all_readers.append(reader)
+            return reader
 
     def close_connections(self) -> None:
         """Close every connection, leaving the lock held and the store unmarked."""
-        for conn in self._all_readers:
-            conn.close()
+        for reader in self._all_readers:
+            reader.conn.close()
         self._all_readers.clear()
         with suppress(sqlite3.Error):
             self.write_conn.close()
 
     def close(self) -> None:
         """Fold the WAL into the main file, mark the store clean and release the lock."""
+        for reader in self._all_readers:
+            reader.end()
         self.write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close_connections()
         fsync_path(self.path)

@@ -124,6 +124,7 @@ def test_snapshot_lsn_always_matches_its_contents(env: Env) -> None:
             conn.execute('INSERT INTO "public.items" VALUES (?, ?)', (i, str(i)))
             conn.execute("UPDATE _bkg_applied SET lsn = ?", (lsn,))
             conn.execute("COMMIT")
+            store.committed(lsn)
     finally:
         stop.set()
         reader.join()
@@ -143,3 +144,29 @@ def _reopen(env: Env, close: bool = True) -> tuple[object, object]:
     else:
         store.abandon()
     return store, report
+
+
+def test_idle_readers_release_old_snapshots_after_commits(env: Env) -> None:
+    env.log.append(sql_entry(create_table()))
+    store = env.open_store()
+    try:
+        with store.snapshot() as snap:
+            assert snap.lsn == 2
+        conn = store.write_conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        lsn = env.log.append(sql_entry(insert(1, "a")))
+        conn.execute("BEGIN")
+        conn.execute('INSERT INTO "public.items" VALUES (1, ?)', ("a",))
+        conn.execute("UPDATE _bkg_applied SET lsn = ?", (lsn,))
+        conn.execute("COMMIT")
+        store.committed(lsn)
+        # The idle reader still holds its snapshot at LSN 2: the WAL cannot be reset ...
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 1
+        store.SWEEP_INTERVAL_S = 0.0
+        store.committed(lsn)
+        # ... until a sweep ends its transaction.
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+        with store.snapshot() as snap:
+            assert snap.lsn == lsn and rows(snap.conn) == [(1, "a")]
+    finally:
+        store.close()
