@@ -12,7 +12,7 @@ import random
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.model import Figure, Outcome, Ratio, Scenario, ratio_key
@@ -68,7 +68,7 @@ def _raw_copy(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _rate(read: Callable[[int], list[object]], keys: list[int]) -> float:
+def _rate(read: Callable[[int], Sequence[object]], keys: list[int]) -> float:
     """Reads per second of `read` over `keys`; every key must find its row."""
     began = time.perf_counter()
     for key in keys:
