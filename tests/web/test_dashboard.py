@@ -259,6 +259,8 @@ def test_phone_layout_is_usable_from_the_keyboard(dashboard: Dashboard, server: 
     dashboard.sign_in(server.admin_key)
     nav = page.get_by_role("navigation", name="Pages")
     expect(nav).to_be_hidden()
+    expect(page.locator("[data-stat='Head LSN']")).not_to_be_empty()
+    dashboard.shot("phone-overview")
     page.locator("#menu").focus()
     page.keyboard.press("Enter")
     expect(nav).to_be_visible()

@@ -2,7 +2,6 @@
 // They scale with their container (viewBox) and carry a text summary for screen readers.
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 480;
 const H = 180;
 const PAD = { left: 52, right: 12, top: 12, bottom: 26 };
 
@@ -13,7 +12,13 @@ function s(tag, attrs = {}, text = null) {
   return el;
 }
 
-function svg(label) {
+// Charts are drawn at their container's width (at least 280 px), so that labels keep their
+// size on phones.
+function widthOf(width) {
+  return Math.max(280, Math.round(width || 480));
+}
+
+function svg(label, W) {
   const root = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, class: "chart" });
   root.append(s("title", {}, label));
   return root;
@@ -27,7 +32,7 @@ function niceMax(v) {
   return 10 * p;
 }
 
-function yAxis(root, max, format) {
+function yAxis(root, W, max, format) {
   const plotH = H - PAD.top - PAD.bottom;
   for (let i = 0; i <= 4; i += 1) {
     const y = PAD.top + plotH - (plotH * i) / 4;
@@ -36,18 +41,23 @@ function yAxis(root, max, format) {
   }
 }
 
-// points: [{t: ms, v: number|null}], a window of `spanMs` ending now.
-export function lineChart(points, { label, format = String, spanMs = 5 * 60 * 1000 }) {
-  const root = svg(label);
+function ago(ms) {
+  return ms < 120000 ? `-${Math.round(ms / 1000)} s` : `-${Math.round(ms / 60000)} min`;
+}
+
+// points: [{t: ms, v: number|null}], a window of `spanMs` ending now; `width` in px.
+export function lineChart(points, { label, format = String, spanMs = 5 * 60 * 1000, width }) {
+  const W = widthOf(width);
+  const root = svg(label, W);
   const now = Date.now();
   const known = points.filter((p) => p.v !== null && Number.isFinite(p.v));
   const max = niceMax(Math.max(0, ...known.map((p) => p.v)));
-  yAxis(root, max, format);
+  yAxis(root, W, max, format);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const x = (t) => PAD.left + plotW * (1 - (now - t) / spanMs);
   const y = (v) => PAD.top + plotH - (plotH * v) / max;
-  for (const [frac, text] of [[0, `-${Math.round(spanMs / 60000)} min`], [0.5, `-${Math.round(spanMs / 120000)} min`], [1, "now"]]) {
+  for (const [frac, text] of [[0, ago(spanMs)], [0.5, ago(spanMs / 2)], [1, "now"]]) {
     root.append(s("text", { x: PAD.left + plotW * frac, y: H - 8, class: "tick", "text-anchor": frac === 0 ? "start" : frac === 1 ? "end" : "middle" }, text));
   }
   const inWindow = known.filter((p) => now - p.t <= spanMs);
@@ -66,10 +76,11 @@ export function lineChart(points, { label, format = String, spanMs = 5 * 60 * 10
 }
 
 // bars: [[label, value], ...]
-export function barChart(bars, { label, format = String }) {
-  const root = svg(label);
+export function barChart(bars, { label, format = String, width }) {
+  const W = widthOf(width);
+  const root = svg(label, W);
   const max = niceMax(Math.max(0, ...bars.map((b) => b[1])));
-  yAxis(root, max, format);
+  yAxis(root, W, max, format);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const slot = plotW / Math.max(1, bars.length);

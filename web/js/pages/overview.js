@@ -56,14 +56,22 @@ async function refresh(parts, signal) {
   clear(parts.status);
   record(health, samples);
   drawStats(parts.stats, health, samples);
-  clear(parts.commits, lineChart(history.commits, { label: "Commits per second over the last five minutes", spanMs: SPAN_MS, format: (v) => fmt(v) }),
+  const spanMs = windowMs();
+  clear(parts.commits, lineChart(history.commits, { label: "Records committed per second", spanMs, width: parts.commits.clientWidth, format: (v) => fmt(v) }),
     summary(history.commits, "records/s"));
-  clear(parts.latency, lineChart(history.latency, { label: "p95 latency of /query in milliseconds", spanMs: SPAN_MS, format: (v) => `${fmt(v)} ms` }),
+  clear(parts.latency, lineChart(history.latency, { label: "p95 latency of /query in milliseconds", spanMs, width: parts.latency.clientWidth, format: (v) => `${fmt(v)} ms` }),
     summary(history.latency, "ms"));
   drawBatches(parts.batches, samples);
   drawLog(parts.logPanel, samples);
   drawConsumers(parts.consumers, samples);
   drawLinks(parts.links, samples);
+}
+
+// The charts' time window: the samples so far, at least one minute, at most SPAN_MS.
+function windowMs() {
+  const first = history.commits[0];
+  const seen = first ? Date.now() - first.t : 0;
+  return Math.min(SPAN_MS, Math.max(60 * 1000, Math.ceil(seen / 60000) * 60000));
 }
 
 // One point per scrape: records appended per second (head LSN delta) and /query p95.
@@ -109,8 +117,8 @@ function drawBatches(box, samples) {
   if (!hist.count) return clear(box, notice("No group commit yet since the server started."));
   const bars = distribution(hist);
   while (bars.length > 1 && bars.at(-1)[1] === 0) bars.pop();
-  clear(box, barChart(bars, { label: "Number of group commits by records per commit" }),
-    h("p", { class: "meta" }, `${hist.count} group commits, ${fmt(hist.sum / hist.count)} records each on average`));
+  clear(box, barChart(bars, { label: "Number of group commits by records per commit", width: box.clientWidth }),
+    h("p", { class: "meta" }, `${hist.count} group commit${hist.count === 1 ? "" : "s"} · average batch size ${fmt(hist.sum / hist.count)}`));
 }
 
 // Segment and checkpoint figures, when the server exports them.
@@ -166,6 +174,7 @@ function drawLinks(box, samples) {
 
 function fmt(v) {
   if (v === null || v === undefined) return "—";
+  if (Number.isInteger(v)) return String(v);
   if (v >= 100) return v.toFixed(0);
   if (v >= 10) return v.toFixed(1);
   return v.toFixed(2).replace(/\.?0+$/, "") || "0";
