@@ -54,13 +54,21 @@ POLICIES = [
 ]
 
 
-@pytest.fixture
-def conn() -> Iterator[sqlite3.Connection]:
+def build_db(
+    keep: Callable[[str, tuple[Any, ...]], bool] = lambda stmt, row: True,
+) -> sqlite3.Connection:
+    """The fixture database in memory, with the rows ``keep`` accepts."""
     db = sqlite3.connect(":memory:", isolation_level=None)
     for statement in SCHEMA:
         db.execute(statement)
     for statement, rows in ROWS:
-        db.executemany(statement, rows)
+        db.executemany(statement, [row for row in rows if keep(statement, row)])
+    return db
+
+
+@pytest.fixture
+def conn() -> Iterator[sqlite3.Connection]:
+    db = build_db()
     yield db
     db.close()
 
@@ -100,8 +108,9 @@ def physical(stmt: exp.Expr) -> exp.Expr:
     return stmt
 
 
-@pytest.fixture
-def run(conn: sqlite3.Connection, policies: PolicySet) -> Runner:
+def make_runner(conn: sqlite3.Connection, policies: PolicySet) -> Runner:
+    """Run statement strings on ``conn`` as a principal, through the rewrite."""
+
     def runner(sql: str, principal: Principal, params: Any = ()) -> list[tuple[Any, ...]]:
         rewriter = RlsRewriter(policies, principal)
         rows: list[tuple[Any, ...]] = []
@@ -112,3 +121,22 @@ def run(conn: sqlite3.Connection, policies: PolicySet) -> Runner:
         return rows
 
     return runner
+
+
+@pytest.fixture
+def run(conn: sqlite3.Connection, policies: PolicySet) -> Runner:
+    return make_runner(conn, policies)
+
+
+@pytest.fixture(scope="module")
+def visible_only() -> tuple[Runner, Runner]:
+    """Two runners for a differential test: alice through RLS on the full database, and a
+    namespace key (no RLS) on a database holding only the rows alice's policies show."""
+    policies = PolicySet()
+    for document in POLICIES:
+        policies.apply(created_event(parse_policy(document)))
+    full = build_db()
+    mine = build_db(
+        lambda stmt, row: "audit" not in stmt and ("todos" not in stmt or row[1] == "alice")
+    )
+    return make_runner(full, policies), make_runner(mine, PolicySet())
