@@ -136,3 +136,10 @@ def api(tmp_path: Path) -> Iterator[Api]:
 def shop(api: Api) -> Api:
     api.setup_shop()
     return api
+
+
+def serve_shop(tmp_path: Path) -> Iterator[Api]:
+    """A served directory with the shop data and policies (for tests outside tests/http)."""
+    for api in open_api(make_data_dir(tmp_path)):
+        api.setup_shop()
+        yield api
