@@ -107,6 +107,9 @@ def default_folds() -> FoldRegistry:
     return REGISTRY
 
 
+ADMIN_CONTEXT = _Context(actor="admin", namespace=None)
+
+
 @dataclass
 class DatabaseOptions:
     """Tunables of an embedded database (all optional)."""
@@ -263,7 +266,7 @@ class Database:
 
     def _context(self, principal: PrincipalLike | None) -> _Context:
         if principal is None:
-            return _Context(actor="admin", namespace=None)
+            return ADMIN_CONTEXT
         access = self._access
         return _Context(
             actor=principal.id,
@@ -273,6 +276,8 @@ class Database:
         )
 
     def _run(self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params) -> Outcome:
+        if ctx.authorizer is None:
+            return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
         with _authorized(conn, ctx.authorizer):
             return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
 
@@ -308,7 +313,9 @@ def _authorized(conn: sqlite3.Connection, authorizer: Authorizer | None) -> Iter
 
 
 def _result(outcome: Outcome, lsn: int) -> Result:
-    return Result(list(outcome.columns), [list(r) for r in outcome.rows], outcome.rowcount, lsn)
+    """The client's view of an outcome (the engine hands over fresh lists it keeps no
+    reference to, so they are not copied)."""
+    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn)
 
 
 __all__ = [
