@@ -123,9 +123,10 @@ class KeyRegistry:
         caller learns nothing about which keys exist.
         """
         prefix = key_prefix(plaintext)
+        with self._lock:
+            candidates = [self._by_id[k] for k in sorted(self._by_prefix.get(prefix, ()))]
         found: KeyState | None = None
-        for key_id in sorted(self._by_prefix.get(prefix, ())):
-            state = self._by_id[key_id]
+        for state in candidates:
             if state.record.matches(plaintext):
                 found = state
         if found is None or not found.valid_at(now_s):
