@@ -107,12 +107,8 @@ class ObjectService:
     ) -> meta.ObjectMeta:
         """Create or replace an object from a stream; nothing is recorded unless every byte
         arrived, within the size limit and the announced length."""
-        check_object_name(name)
-        owner, metadata = access.owner_id(principal), dict(metadata or {})
-        bucket, existing = self._check_write(principal, bucket_name, name, owner, metadata)
-        limit = min(bucket.size_limit or self.max_object_bytes, self.max_object_bytes)
-        if size is not None and size > limit:
-            raise TooLargeError(f"{size} bytes is over the limit of {limit}")
+        metadata = dict(metadata or {})
+        bucket, existing, limit = self.check_write(principal, bucket_name, name, size, metadata)
         blob = new_blob_key(bucket.namespace, bucket.name)
         written = self.blobs.put(blob, _limited(chunks, limit), size)
         payload = {
@@ -123,11 +119,30 @@ class ObjectService:
             "size": written.size,
             "sha256": written.sha256,
             "content_type": content_type or DEFAULT_CONTENT_TYPE,
-            "owner": owner,
+            "owner": access.owner_id(principal),
             "metadata": metadata,
         }
         self._record(principal, bucket, payload, new_blob=blob, old_blob=existing)
         return self._object(bucket.name, name)
+
+    def check_write(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        name: str,
+        size: int | None,
+        metadata: Mapping[str, Any],
+    ) -> tuple[meta.Bucket, str | None, int]:
+        """Whether `principal` may write `name` now: the bucket, the blob of the object it
+        would replace (or None) and the size limit; raises if not (also for a known size
+        over the limit)."""
+        check_object_name(name)
+        owner = access.owner_id(principal)
+        bucket, existing = self._check_write(principal, bucket_name, name, owner, metadata)
+        limit = min(bucket.size_limit or self.max_object_bytes, self.max_object_bytes)
+        if size is not None and size > limit:
+            raise TooLargeError(f"{size} bytes is over the limit of {limit}")
+        return bucket, existing, limit
 
     def _check_write(
         self,
