@@ -169,14 +169,18 @@ class CheckpointStore:
             self._validated.add(seen)
 
     def retire(self, keep: int) -> list[int]:
-        """Delete all but the newest `keep` checkpoints (and leftover temp files); return the
-        LSNs deleted."""
+        """Delete all but the newest `keep` checkpoints, and what a crash mid-checkpoint left
+        (temp files, copies without a manifest); return the LSNs deleted. Call it from the
+        thread that takes checkpoints, never while one is being written."""
         doomed = self.scan()[keep:]
         for checkpoint in doomed:
             checkpoint.path.with_suffix(".manifest").unlink(missing_ok=True)
             checkpoint.path.unlink(missing_ok=True)
         for entry in self.directory.glob(".checkpoint-*.tmp"):
             entry.unlink(missing_ok=True)
+        for entry in self.directory.glob("*.sqlite"):
+            if not entry.with_suffix(".manifest").exists():
+                entry.unlink()
         if doomed:
             fsync_dir(self.directory)
         return [checkpoint.lsn for checkpoint in doomed]

@@ -108,6 +108,7 @@ def test_retention_keeps_the_newest(env: Env) -> None:
         env.log.append(sql_entry(insert(i + 1, "x")))
         taken.append(_checkpoint(env))
     (env.checkpoints.directory / ".checkpoint-1.tmp").write_bytes(b"partial")
+    (env.checkpoints.directory / f"{99:020d}.sqlite").write_bytes(b"no manifest yet")
     assert env.checkpoints.retire(keep=2) == taken[:2][::-1]
     assert [c.lsn for c in env.checkpoints.scan()] == taken[2:][::-1]
     assert sorted(p.name for p in env.checkpoints.directory.iterdir()) == sorted(
