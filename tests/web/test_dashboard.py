@@ -70,8 +70,12 @@ def test_sql_page_creates_a_table_inserts_rows_travels_in_time_and_shows_errors(
     expect(output.locator("td.v-num").first).to_have_text("1")
     expect(output.locator("td.v-bool")).to_have_text(["false", "true"])
     expect(output.locator("td.v-json").first).to_have_text('{"n":1}')
-    expect(output.locator("th .type")).to_have_text(["integer", "text", "boolean", "json"])
+    expect(output.locator("th .type")).to_have_text(["int", "text", "boolean", "json"])
     dashboard.shot("sql-results")
+
+    run_sql(page, "SELECT 2 * 21 AS answer, 'x' AS letter")  # no table: types from the values
+    expect(output.locator("th .type")).to_have_text(["integer", "text"])
+    expect(output.locator("td.v-num")).to_have_text("42")
 
     run_sql(page, "SELECT id, title FROM sqlpage", as_of=str(created_at))
     expect(output).to_contain_text(f"LSN {created_at} (as of LSN {created_at})")

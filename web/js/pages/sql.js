@@ -47,7 +47,7 @@ export function render(root) {
       }
       remember(sql);
       drawHistory(historyBox, editor);
-      showResults(output, answer, performance.now() - began, lsn);
+      showResults(output, answer, performance.now() - began, lsn, await declaredTypes(statements));
     } catch (err) {
       clear(output, errorView(err, sql));
     } finally {
@@ -56,23 +56,39 @@ export function render(root) {
   }
 }
 
-function showResults(output, answer, ms, asOf) {
+// Declared column types of the table a single SELECT reads (from /schema), by column name.
+async function declaredTypes(statements) {
+  const m = statements.length === 1 && /^\s*select\b[\s\S]*?\bfrom\s+("?\w+"?(?:\."?\w+"?)?)/i.exec(statements[0]);
+  if (!m) return {};
+  const name = m[1].replace(/"/g, "").toLowerCase();
+  try {
+    const { tables } = await api.get("/schema");
+    const matches = tables.filter((t) => t.name === name || t.name.endsWith(`.${name}`));
+    const table = matches.find((t) => t.name === name || t.name === `public.${name}`) || (matches.length === 1 ? matches[0] : null);
+    return table ? Object.fromEntries(table.columns.map((c) => [c.name, c.type])) : {};
+  } catch {
+    return {};
+  }
+}
+
+function showResults(output, answer, ms, asOf, declared) {
   const results = answer.results || [answer];
   const when = asOf === null ? "" : ` (as of LSN ${asOf})`;
   const head = h("p", { class: "meta", "data-lsn": answer.lsn }, `LSN ${answer.lsn}${when} · ${results.length > 1 ? `${results.length} statements · ` : ""}${Math.round(ms)} ms`);
-  clear(output, head, results.map((r, i) => panel(results.length > 1 ? `Result ${i + 1}` : "Result", resultView(r))));
+  clear(output, head, results.map((r, i) => panel(results.length > 1 ? `Result ${i + 1}` : "Result", resultView(r, declared))));
 }
 
-function resultView(result) {
+function resultView(result, declared = {}) {
   const count = h("p", { class: "meta" }, result.columns.length
     ? `${result.rows.length} row${result.rows.length === 1 ? "" : "s"} · read at LSN ${result.lsn}`
     : `${result.rowcount} row${result.rowcount === 1 ? "" : "s"} affected · committed at LSN ${result.lsn}`);
   if (!result.columns.length) return count;
-  const types = inferTypes(result.columns, result.rows);
+  const types = { ...inferTypes(result.columns, result.rows), ...declared };
   return h("div", {}, count, pagedList(result.rows, PAGE_ROWS, (rows) => dataTable(result.columns, rows, types, "query result"), "rows"));
 }
 
-// The type shown under each column name: the JSON type of its first non-null value.
+// The type shown under a column name when the table's declared type is not known: the JSON
+// type of its first non-null value.
 function inferTypes(columns, rows) {
   const types = {};
   columns.forEach((c, i) => {
