@@ -60,40 +60,57 @@ def log_message(item: SealedRecord) -> Message:
     return Message(LOG_TOPIC, LSN_FIELD.pack(record.lsn), record.frame, headers)
 
 
+class _Source(msgspec.Struct):
+    """Debezium's `source` block (a Struct: encodes several times faster than a dict)."""
+
+    name: str
+    lsn: int
+    index: int
+    table: str
+    ts_ms: int
+
+
+class _RowChange(msgspec.Struct):
+    before: Any
+    after: Any
+    op: str
+    source: _Source
+    ts_ms: int
+
+
 def change_messages(record: Record) -> Iterator[Message]:
     """The CDC and schema messages of a SQL record, in the order of its changes."""
     if record.kind not in SQL_KINDS or not isinstance(record.payload, dict):
         return
     headers: Headers = [("lsn", str(record.lsn).encode())]
-    ts_ms = record.ts_us // 1000
-    for index, change in enumerate(record.payload.get("changes") or []):
+    lsn, ts_ms = record.lsn, record.ts_us // 1000
+    for index, change in enumerate(record.payload.get("changes") or ()):
         table = str(change.get("table", ""))
-        source = {"name": "bkg-db", "lsn": record.lsn, "index": index, "table": table}
-        source["ts_ms"] = ts_ms
-        if change.get("op") == "ddl":
-            yield Message(
-                SCHEMA_TOPIC, _json({"table": table}), _schema_value(change, source), headers
-            )
+        source = _Source("bkg-db", lsn, index, table, ts_ms)
+        op = change.get("op")
+        if op == "ddl":
+            key = _json({"table": table})
+            yield Message(SCHEMA_TOPIC, key, _schema_value(change, source), headers)
             continue
-        op = DEBEZIUM_OPS.get(str(change.get("op")))
-        if op is None:
+        code = DEBEZIUM_OPS.get(op)
+        if code is None:
             continue
         key = _json(change.get("pk") or {"rowid": change.get("rowid")})
-        value = {"before": change.get("old"), "after": change.get("new"), "op": op}
-        value.update({"source": source, "ts_ms": ts_ms})
-        yield Message(cdc_topic(table), key, _json(value), headers)
-        if op == "d":
-            yield Message(cdc_topic(table), key, None, headers)
+        value = _RowChange(change.get("old"), change.get("new"), code, source, ts_ms)
+        topic = cdc_topic(table)
+        yield Message(topic, key, _json(value), headers)
+        if code == "d":
+            yield Message(topic, key, None, headers)
 
 
-def _schema_value(change: dict[str, Any], source: dict[str, Any]) -> bytes:
+def _schema_value(change: dict[str, Any], source: _Source) -> bytes:
     return _json(
         {
-            "table": source["table"],
+            "table": source.table,
             "action": change.get("action"),
             "sql": change.get("sql"),
             "definition": change.get("definition"),
             "source": source,
-            "ts_ms": source["ts_ms"],
+            "ts_ms": source.ts_ms,
         }
     )

@@ -33,6 +33,15 @@ class StreamVerifier:
         self.chain = GENESIS_HASH
         self._pending: list[Record] = []
 
+    @classmethod
+    def resume(cls, lsn: int, chain: bytes, keys: dict[str, bytes]) -> StreamVerifier:
+        """Continue after `lsn` (sealed and verified before), with its chain value and the
+        keys the stream had announced by then."""
+        verifier = cls(keys or None)
+        verifier.lsn = verifier.verified_lsn = lsn
+        verifier.chain = chain
+        return verifier
+
     def accept(self, frame: bytes, seal: bytes | None) -> list[Record]:
         """Check one event frame (and its group's seal, if it ends one)."""
         lsn = _frame_lsn(frame, self.lsn + 1)
