@@ -44,6 +44,16 @@ def register(subparsers: Any) -> None:
         help="mirror the log to this Kafka cluster (default: $BKG_KAFKA_BOOTSTRAP, else off)",
     )
     parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("BKG_WEBHOOK_URL"),
+        help="POST signed key.rotated events here (default: $BKG_WEBHOOK_URL)",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("BKG_WEBHOOK_SECRET"),
+        help="HMAC-SHA256 secret of the webhook signature (default: $BKG_WEBHOOK_SECRET)",
+    )
+    parser.add_argument(
         "--rotation-grace",
         type=float,
         default=3600.0,
@@ -62,6 +72,8 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
 
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
+    if args.webhook_url and not args.webhook_secret:
+        raise CommandError("--webhook-url needs --webhook-secret (or BKG_WEBHOOK_SECRET)")
     config = ServerConfig(
         data_dir=data_dir.root,
         segment_bytes=args.segment_bytes,
@@ -69,6 +81,8 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         max_body_bytes=args.max_body_bytes,
         rate_limits=rate_limits(args.rate_limit),
         rotation_grace_s=args.rotation_grace,
+        webhook_url=args.webhook_url or None,
+        webhook_secret=args.webhook_secret.encode() if args.webhook_secret else None,
     )
     try:
         backend = Backend.open(config)

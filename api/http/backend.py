@@ -8,16 +8,20 @@ policy event this server appends (it is the only writer, so nothing else changes
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from api.auth.errors import RateLimitedError
 from api.auth.keyfiles import ensure_token_signing_key, load_jwt_secret, load_token_signing_key
 from api.auth.principal import Principal
 from api.auth.ratelimit import DEFAULT_PER_MINUTE, RateLimiter
 from api.auth.tokens import TokenConfig, TokenService
+from api.auth.webhook import Delivery, WebhookConfig, WebhookSender
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
 from api.http.idempotency import IdempotencyStore
@@ -26,6 +30,7 @@ from api.rls.access import SecurityLayer
 from eventlog import Entry
 
 IDEMPOTENCY_FILE = "idempotency.sqlite"
+log = logging.getLogger("bkgdb.http")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class ServerConfig:
     rotation_grace_s: float = 3600.0
     token_ttl_s: int = 3600
     idempotency_window_s: float = 24 * 3600.0
+    webhook_url: str | None = None
+    webhook_secret: bytes | None = None
 
 
 class Backend:
@@ -56,6 +63,8 @@ class Backend:
             db.data.consumers / IDEMPOTENCY_FILE, config.idempotency_window_s
         )
         self.started = time.time()
+        self.webhooks = _webhook_sender(config)
+        self._deliveries: set[asyncio.Task[Delivery]] = set()
         db.log.commit_observer = self.metrics.on_group_commit
         self._attach_gauges()
         self.refresh()
@@ -99,6 +108,25 @@ class Backend:
         self.refresh()
         return lsn
 
+    def notify(self, event: str, payload: dict[str, Any]) -> None:
+        """Deliver a webhook in the background (retried with backoff by the sender); a
+        failed delivery is logged, never reported to the client whose request caused it."""
+        if self.webhooks is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.webhooks.send_async(event, payload))
+        self._deliveries.add(task)
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[Delivery]) -> None:
+        self._deliveries.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        result = None if exc is not None else task.result()
+        if result is None or not result.delivered:
+            reason = exc or (result.error or result.status if result else None)
+            log.warning("webhook delivery failed: %s", reason)
+
     def refresh(self) -> None:
         """Reload keys and policies from the projection if they changed."""
         with self.db.store.snapshot() as snap:
@@ -124,3 +152,13 @@ class Backend:
             "Seconds since the server started.",
             lambda: time.time() - self.started,
         )
+
+
+def _webhook_sender(config: ServerConfig) -> WebhookSender | None:
+    """The sender for `--webhook-url`, or None; a URL without a secret is a configuration
+    error (unsigned webhooks could be forged by anyone who can reach the receiver)."""
+    if config.webhook_url is None:
+        return None
+    if not config.webhook_secret:
+        raise ValueError("a webhook URL needs a webhook secret")
+    return WebhookSender(WebhookConfig(url=config.webhook_url, secret=config.webhook_secret))

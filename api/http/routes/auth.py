@@ -19,6 +19,7 @@ from api.auth.errors import ForbiddenError, UnauthorizedError
 from api.auth.principal import Principal
 from api.auth.registry import KeyState, revoke_event
 from api.auth.tokens import HS256
+from api.auth.webhook import rotation_payload
 from api.http.backend import Backend
 from api.http.deps import (
     AUTHED_ERRORS,
@@ -173,6 +174,7 @@ async def rotate_key(
         now = time.time()
         plaintext, payload = backend.layer.keys.rotate_event(key_id, grace, spec.ttl_seconds, now)
         await backend.append("auth", payload, principal)
+        backend.notify("key.rotated", rotation_payload(payload))
         new = payload["new"]
         created = CreatedKey(
             id=new["id"],
