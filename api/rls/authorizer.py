@@ -8,7 +8,8 @@ prepared statements, so a statement cached before the authorizer was set is prep
 
 The SQL engine's own bookkeeping runs on the same connection while the authorizer is set:
 reading the catalogue (``_bkg_sql_*``), its TEMP capture table and triggers (``_bkg_cap*``),
-and — for namespace keys running DDL — the schema tables. Those accesses are allowed by name,
+the AUTOINCREMENT counters (``sqlite_sequence``) and — for namespace keys running DDL — the
+schema tables. Those accesses are allowed by name,
 and accesses made from inside the capture triggers are recognised by the trigger's name.
 """
 
@@ -144,6 +145,8 @@ _TEMP_DDL = {
 _SCHEMA_TABLES = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
 # SQLite's internal helpers that ALTER TABLE runs (not callable from application SQL).
 _SCHEMA_FUNCTION_PREFIXES = ("sqlite_rename_", "sqlite_drop_column")
+# The engine reads and pins AUTOINCREMENT counters of the tables a statement writes.
+_SEQUENCE_TABLE = "sqlite_sequence"
 _CATALOG_TABLES = {"_bkg_sql_catalog", "_bkg_sql_meta"}
 _INTERNAL_PREFIX = "_bkg"
 _CAPTURE_TRIGGER_PREFIX = "_bkg_cap_"
@@ -209,6 +212,9 @@ def _table_ok(action: int, table: str | None, db: str | None, namespace: str, dd
 
     SQLite reads and writes the schema table itself while it runs DDL (ALTER TABLE reads every
     column of it), so principals that may change their schema may read it; users may not.
+    Writes to it are allowed for everyone: SQL cannot write the schema table directly (SQLite
+    refuses it without ``writable_schema``, a PRAGMA), so a write is always SQLite carrying out
+    DDL that was authorized on its own — for users only the engine's TEMP capture triggers.
     """
     if table is None:
         return False
@@ -217,8 +223,10 @@ def _table_ok(action: int, table: str | None, db: str | None, namespace: str, dd
         return name.startswith(_INTERNAL_PREFIX) or name in _SCHEMA_TABLES
     if name in _CATALOG_TABLES:
         return action == sqlite3.SQLITE_READ or ddl
+    if name == _SEQUENCE_TABLE:
+        return True
     if name in _SCHEMA_TABLES:
-        return ddl
+        return ddl or action != sqlite3.SQLITE_READ
     return _in_namespace(name, namespace)
 
 

@@ -26,7 +26,7 @@ def _denied(conn: sqlite3.Connection, sql: str) -> bool:
     try:
         conn.execute(sql).fetchall()
     except sqlite3.DatabaseError as exc:
-        return "not authorized" in str(exc) or "prohibited" in str(exc)
+        return any(m in str(exc) for m in ("not authorized", "prohibited", "may not be modified"))
     return False
 
 
@@ -39,6 +39,8 @@ def test_non_admins_are_walled_in(db: sqlite3.Connection, principal: Principal) 
         'SELECT (SELECT value FROM "other.secrets")',
         "INSERT INTO \"other.secrets\" VALUES (2, 'x')",
         "SELECT * FROM _bkg_api_keys",
+        "INSERT INTO sqlite_master VALUES ('table', 'x', 'x', 0, 'CREATE TABLE x (a)')",
+        "UPDATE sqlite_master SET sql = 'x'",
         "SELECT * FROM pragma_table_info('other.secrets')",
         "PRAGMA table_info('other.secrets')",
         "PRAGMA writable_schema = ON",

@@ -194,3 +194,25 @@ def test_errors_do_not_leak_values_of_hidden_rows(env: Env, alice: Principal) ->
         )
     text = f"{info.value} {info.value.detail}"
     assert "bob" not in text and "b1" not in text
+
+
+def test_first_write_after_ddl_installs_capture_under_the_users_authorizer(
+    env: Env, alice: Principal
+) -> None:
+    env.db.execute("CREATE TABLE shop.serials (id SERIAL PRIMARY KEY, owner TEXT)")
+    env.append(
+        "policy",
+        created_event(
+            parse_policy(
+                {
+                    "name": "own serials",
+                    "table": "shop.serials",
+                    "actions": ["insert", "select"],
+                    "using": "owner = auth.uid()",
+                }
+            )
+        ),
+    )
+    sql = "INSERT INTO serials (owner) VALUES ('alice') RETURNING id"
+    assert env.rows(sql, alice) == [[1]]
+    assert env.rows("SELECT id, owner FROM serials", alice) == [[1, "alice"]]
