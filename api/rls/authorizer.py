@@ -145,7 +145,8 @@ _TEMP_DDL = {
 _SCHEMA_TABLES = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
 # SQLite's internal helpers that ALTER TABLE runs (not callable from application SQL).
 _SCHEMA_FUNCTION_PREFIXES = ("sqlite_rename_", "sqlite_drop_column")
-# The engine reads and pins AUTOINCREMENT counters of the tables a statement writes.
+# The engine reads and pins AUTOINCREMENT counters of the tables a statement writes; SQLite
+# creates the table when the first AUTOINCREMENT table is created.
 _SEQUENCE_TABLE = "sqlite_sequence"
 _CATALOG_TABLES = {"_bkg_sql_catalog", "_bkg_sql_meta"}
 _INTERNAL_PREFIX = "_bkg"
@@ -199,7 +200,7 @@ def _decide(
     if action in _TEMP_DDL:
         return arg1 is not None and arg1.startswith(_INTERNAL_PREFIX)
     if action in _TABLE_DDL and may_ddl:
-        return _in_namespace(arg1, namespace)
+        return _in_namespace(arg1, namespace) or arg1 == _SEQUENCE_TABLE
     if action == _REINDEX and may_ddl:
         return _in_namespace(arg1, namespace)
     if action in _INDEX_DDL and may_ddl:

@@ -129,11 +129,25 @@ def test_cross_namespace_and_system_tables_are_refused(env: Env, alice: Principa
 def test_namespace_key_bypasses_rls_inside_its_namespace(env: Env) -> None:
     shop_key = Principal(kind="namespace", id="key:test", namespace="shop")
     assert _ids(env.rows("SELECT id FROM todos", shop_key)) == [1, 2, 3]
-    env.db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)", principal=shop_key)
-    env.db.execute("INSERT INTO items (id, name) VALUES (1, 'i')", principal=shop_key)
-    assert env.rows("SELECT name FROM shop.items", None) == [["i"]]
-    with pytest.raises((AccessDeniedError, SqlError)):
-        env.db.execute("CREATE TABLE other.evil (id INTEGER)", principal=shop_key)
+    for sql in (
+        "CREATE TABLE items (id SERIAL PRIMARY KEY, name TEXT)",
+        "CREATE INDEX items_name ON items (name)",
+        "ALTER TABLE items ADD COLUMN price NUMERIC",
+        "INSERT INTO items (name, price) VALUES ('i', 1.5)",
+        "ALTER TABLE items RENAME COLUMN name TO label",
+        "DROP INDEX items_name",
+    ):
+        env.db.execute(sql, principal=shop_key)
+    assert env.rows("SELECT id, label, price FROM shop.items", None) == [[1, "i", 1.5]]
+    env.db.execute("DROP TABLE items", principal=shop_key)
+    for sql in (
+        "CREATE TABLE other.evil (id INTEGER)",
+        "DROP TABLE other.secrets",
+        "ALTER TABLE todos RENAME TO other.todos",
+        "CREATE SCHEMA evil",
+    ):
+        with pytest.raises((AccessDeniedError, SqlError)):
+            env.db.execute(sql, principal=shop_key)
 
 
 def test_dropping_a_policy_hides_the_rows(env: Env, alice: Principal) -> None:
