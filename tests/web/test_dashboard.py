@@ -276,3 +276,35 @@ def test_phone_layout_is_usable_from_the_keyboard(dashboard: Dashboard, server: 
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
     dashboard.shot("phone-sql")
+
+
+def test_a_user_token_sees_only_its_rows_and_no_admin_forms(
+    dashboard: Dashboard, server: Server
+) -> None:
+    page = dashboard.page
+    server.ok("CREATE TABLE diary (id INTEGER PRIMARY KEY, owner TEXT, entry TEXT)")
+    server.ok("INSERT INTO diary (owner, entry) VALUES ('carol', 'mine'), ('dave', 'not mine')")
+    policy = {"name": "own_diary", "table": "public.diary", "actions": ["select"]}
+    response = httpx.post(
+        f"{server.url}/policy",
+        json={**policy, "using": "owner = auth.uid()"},
+        headers={"Authorization": f"Bearer {server.admin_key}"},
+    )
+    assert response.status_code == 201, response.text
+    minted = httpx.post(
+        f"{server.url}/auth/token",
+        json={"sub": "carol"},
+        headers={"Authorization": f"Bearer {server.admin_key}"},
+    )
+    dashboard.sign_in(minted.json()["access_token"])
+    expect(page.locator("#who")).to_contain_text("user carol in public (JWT)")
+    page.goto(f"{server.url}/admin#/tables?table=public.diary")
+    rows = page.get_by_role("region", name="Rows", exact=True)
+    expect(rows).to_contain_text("1 row · read at LSN")
+    expect(rows.locator("tbody")).to_contain_text("mine")
+    expect(rows.locator("tbody")).not_to_contain_text("not mine")
+    dashboard.shot("user-tables")
+    dashboard.open("keys")
+    expect(page.locator("#page-keys")).to_contain_text("A user token cannot see or manage API keys")
+    dashboard.open("policies")
+    expect(page.locator("#page-policies")).to_contain_text("cannot see or manage policies")

@@ -6,7 +6,11 @@ import { clear, errorBox, field, h, notice, pagedList, panel, toast, when } from
 
 export const title = "Users & keys";
 
-export async function render(root) {
+export async function render(root, { who }) {
+  if (who.kind === "user") {
+    root.append(notice("A user token cannot see or manage API keys. Sign in with an admin or namespace key."));
+    return null;
+  }
   const listBox = h("div", { "aria-live": "polite" });
   const secretBox = h("div", { "aria-live": "polite", id: "secret" });
   const reload = () => drawList(listBox, secretBox, reload);

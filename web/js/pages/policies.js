@@ -8,7 +8,11 @@ export const title = "Policies";
 
 const ACTIONS = ["select", "insert", "update", "delete"];
 
-export async function render(root, { signal }) {
+export async function render(root, { signal, who }) {
+  if (who.kind === "user") {
+    root.append(notice("A user token cannot see or manage policies. Sign in with an admin or namespace key."));
+    return null;
+  }
   const listBox = h("div", { "aria-live": "polite" });
   const formBox = h("div");
   const previewBox = h("div");

@@ -86,7 +86,7 @@ function rowBrowser(box, table, types, signal) {
       const totalRows = count.rows[0][0];
       const pages = Math.max(1, Math.ceil(totalRows / PAGE_ROWS));
       clear(box,
-        h("p", { class: "meta" }, `${totalRows} rows · read at LSN ${result.lsn} `,
+        h("p", { class: "meta" }, `${totalRows} row${totalRows === 1 ? "" : "s"} · read at LSN ${result.lsn} `,
           h("button", { type: "button", onclick: draw }, "Refresh")),
         dataTable(result.columns, result.rows, types, `rows of ${table.name}`),
         pager(page, pages, totalRows, "rows", (p) => { page = p; draw(); }));
