@@ -1,0 +1,436 @@
+"""`/storage/...`: buckets, objects (streamed both ways, with Range), signed URLs and TUS.
+
+The handlers only shape HTTP: `api.storage.service` decides what a principal may do and
+records every change in the log. Request bodies stream from the connection into the blob
+store on a worker thread (`_body_chunks`), responses stream out of it, so no object is held
+in memory; Litestar's body limit is lifted here because the storage service enforces its
+own (per bucket and `BKG_STORAGE_MAX_BYTES`). Storage errors become the DESIGN error codes
+in `_storage_error`, the only place they meet HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from litestar import Request, Response, Router, delete, get, head, patch, post, put, route
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.response import Stream
+
+from api.auth.principal import Principal
+from api.http.backend import Backend
+from api.http.deps import AUTHED_ERRORS, GUARDS, SECURITY, Caller, bearer_of, json_response
+from api.http.errors import error_response
+from api.storage import errors
+from api.storage.meta import Bucket, ObjectMeta
+from api.storage.presign import Grant, UrlSigner, expiry, load_url_key
+from api.storage.service import ObjectService
+from api.storage.settings import StorageSettings
+from api.storage.tus import UPLOADS_DIR, UploadInfo, Uploads
+
+T = TypeVar("T")
+TUS_VERSION = "1.0.0"
+TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What the storage handlers share: the service, resumable uploads, the URL signer."""
+
+    service: ObjectService
+    uploads: Uploads
+    signer: UrlSigner
+
+
+def storage_of(backend: Backend, state: State) -> Storage:
+    """The storage of a served directory, set up on first use from the environment."""
+    found: Storage | None = state.get("storage")
+    if found is None:
+        settings = StorageSettings.from_env()
+        data = backend.db.data
+        service = ObjectService(
+            backend.db,
+            settings.blob_store(data.objects),
+            lambda: backend.layer.policies,
+            settings.max_object_bytes,
+        )
+        found = Storage(
+            service,
+            Uploads(data.objects / UPLOADS_DIR, service),
+            UrlSigner(load_url_key(data.keys)),
+        )
+        state["storage"] = found
+    return found
+
+
+async def _provide_storage(request: Request[Any, Any, Any]) -> Storage:
+    return storage_of(request.app.state.backend, request.app.state)
+
+
+async def _in_thread(call: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(call, *args)
+
+
+def _body_chunks(
+    request: Request[Any, Any, Any], loop: asyncio.AbstractEventLoop
+) -> Iterator[bytes]:
+    """The request body as a blocking iterator for a worker thread, pulled from the event
+    loop one chunk at a time (so at most one chunk is in flight)."""
+    stream: AsyncIterator[bytes] = request.stream()
+
+    async def pull() -> bytes | None:
+        return await anext(stream, None)
+
+    while (chunk := asyncio.run_coroutine_threadsafe(pull(), loop).result()) is not None:
+        if chunk:
+            yield chunk
+
+
+def _name(path: str) -> str:
+    """The object name of a `{path:path}` parameter (Litestar keeps its leading slash)."""
+    return path[1:] if path.startswith("/") else path
+
+
+def _declared_length(request: Request[Any, Any, Any]) -> int | None:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise errors.BadObjectRequestError("Content-Length must be a non-negative integer")
+    return int(value)
+
+
+def _metadata(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    raw = request.headers.get("x-bkg-metadata")
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise errors.BadObjectRequestError("x-bkg-metadata must be a JSON object") from exc
+    if not isinstance(value, dict):
+        raise errors.BadObjectRequestError("x-bkg-metadata must be a JSON object")
+    return value
+
+
+def _bucket_json(bucket: Bucket) -> dict[str, Any]:
+    return {
+        "name": bucket.name,
+        "namespace": bucket.namespace,
+        "public": bucket.public,
+        "size_limit": bucket.size_limit,
+        "owner": bucket.owner,
+        "created_lsn": bucket.created_lsn,
+    }
+
+
+# -- buckets -----------------------------------------------------------------------------
+
+
+@post("/buckets", status_code=201, summary="Create a bucket", responses=AUTHED_ERRORS,
+      security=SECURITY, guards=GUARDS)  # fmt: skip
+async def create_bucket(data: dict[str, Any], principal: Caller, storage: Storage) -> Response[Any]:
+    """`{"name", "public"?, "size_limit"?}`: a bucket in the caller's namespace."""
+    name, public, limit = data.get("name"), data.get("public", False), data.get("size_limit")
+    if not isinstance(name, str) or not isinstance(public, bool):
+        raise errors.BadObjectRequestError("a bucket needs a string name and a boolean public")
+    if limit is not None and not isinstance(limit, int):
+        raise errors.BadObjectRequestError("size_limit must be an integer")
+    bucket = await _in_thread(storage.service.create_bucket, principal, name, public, limit)
+    return json_response(_bucket_json(bucket), 201)
+
+
+@get("/buckets", summary="List buckets", responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)
+async def list_buckets(principal: Caller, storage: Storage) -> Response[Any]:
+    """The buckets of the caller's namespace (admins: all)."""
+    found = await _in_thread(storage.service.list_buckets, principal)
+    return json_response({"buckets": [_bucket_json(b) for b in found]})
+
+
+# -- objects -----------------------------------------------------------------------------
+
+
+@put("/objects/{bucket:str}/{path:path}", status_code=200, summary="Upload an object",
+     responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
+async def put_object(
+    request: Request[Any, Any, Any], bucket: str, path: str, principal: Caller, storage: Storage
+) -> Response[Any]:
+    """Create or replace an object from the streamed body (Content-Type is kept, JSON
+    metadata from `x-bkg-metadata`); answers the object's metadata and commit LSN."""
+    return await _upload(request, storage, principal, bucket, _name(path))
+
+
+async def _upload(
+    request: Request[Any, Any, Any], storage: Storage, principal: Principal, bucket: str, name: str
+) -> Response[Any]:
+    size, metadata = _declared_length(request), _metadata(request)
+    content_type = request.headers.get("content-type")
+    chunks = _body_chunks(request, asyncio.get_running_loop())
+    stored = await _in_thread(
+        storage.service.put_object, principal, bucket, name, chunks, size, content_type, metadata
+    )
+    return json_response(stored.to_json())
+
+
+@get("/objects/{bucket:str}/{path:path}", summary="Download an object (Range supported)",
+     responses=AUTHED_ERRORS, security=SECURITY)  # fmt: skip
+async def get_object(
+    request: Request[Any, Any, Any], bucket: str, path: str, storage: Storage
+) -> Response[Any]:
+    """The object's bytes; a token is needed unless the bucket is public."""
+    principal = _optional_principal(request)
+    found = await _in_thread(storage.service.stat_object, principal, bucket, _name(path))
+    return _download(request, storage, found)
+
+
+def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    token = bearer_of(request)
+    return None if token is None else request.app.state.backend.principal(token)
+
+
+def _download(
+    request: Request[Any, Any, Any], storage: Storage, found: ObjectMeta
+) -> Response[Any]:
+    span = parse_range(request.headers.get("range"), found.size)
+    headers = {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}
+    if span is None:
+        start, length, status = 0, found.size, 200
+    else:
+        start, length, status = span[0], span[1] - span[0] + 1, 206
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{found.size}"
+    headers["Content-Length"] = str(length)
+    chunks = storage.service.read(found, start, length)
+    return Stream(chunks, status_code=status, media_type=found.content_type, headers=headers)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The first and last byte of a single `bytes=` range, None for no (or a multi-part)
+    range; `RangeNotSatisfiableError` when it lies outside the object."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if not first:
+            start, end = max(size - int(last), 0), size - 1
+        else:
+            start, end = int(first), min(int(last), size - 1) if last else size - 1
+    except ValueError as exc:
+        raise errors.BadObjectRequestError(f"malformed Range {header[:60]!r}") from exc
+    if start < 0 or start >= size or end < start:
+        raise errors.RangeNotSatisfiableError(f"range {header[6:60]} is outside the object", size)
+    return start, end
+
+
+@delete("/objects/{bucket:str}/{path:path}", status_code=200, summary="Delete an object",
+        responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
+async def delete_object(
+    bucket: str, path: str, principal: Caller, storage: Storage
+) -> Response[Any]:
+    """Delete an object; answers the LSN of the deletion."""
+    lsn = await _in_thread(storage.service.delete_object, principal, bucket, _name(path))
+    return json_response({"deleted": True, "lsn": lsn})
+
+
+@get("/objects/{bucket:str}", summary="List objects by prefix", responses=AUTHED_ERRORS,
+     security=SECURITY, guards=GUARDS)  # fmt: skip
+async def list_objects(
+    bucket: str, principal: Caller, storage: Storage, prefix: str = "", cursor: str = "",
+    limit: int = 1000,
+) -> Response[Any]:  # fmt: skip
+    """One page of objects whose names start with `prefix`, after `cursor`; `next_cursor`
+    is null on the last page."""
+    page, following = await _in_thread(
+        storage.service.list_objects, principal, bucket, prefix, cursor, limit
+    )
+    return json_response({"objects": [o.to_json() for o in page], "next_cursor": following})
+
+
+@post("/copy", status_code=200, summary="Copy an object", responses=AUTHED_ERRORS,
+      security=SECURITY, guards=GUARDS)  # fmt: skip
+async def copy_object(data: dict[str, Any], principal: Caller, storage: Storage) -> Response[Any]:
+    """`{"from": {"bucket", "name"}, "to": {"bucket", "name"}}`."""
+    try:
+        source, target = data["from"], data["to"]
+        args = (source["bucket"], source["name"], target["bucket"], target["name"])
+    except (KeyError, TypeError) as exc:
+        raise errors.BadObjectRequestError(
+            "copy needs from and to, each a bucket and a name"
+        ) from exc
+    if not all(isinstance(a, str) for a in args):
+        raise errors.BadObjectRequestError("bucket and object names are strings")
+    stored = await _in_thread(storage.service.copy_object, principal, *args)
+    return json_response(stored.to_json())
+
+
+# -- signed URLs -------------------------------------------------------------------------
+
+
+@post("/sign/{bucket:str}/{path:path}", status_code=200, summary="Sign a URL for GET or PUT",
+      responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
+async def sign_url(
+    bucket: str, path: str, data: dict[str, Any], principal: Caller, storage: Storage
+) -> Response[Any]:
+    """`{"expires_in": seconds, "method": "GET"|"PUT"}` -> `{"url", "expires_at"}`, checked
+    now against what the caller may do."""
+    name, method, expires_in = _name(path), data.get("method", "GET"), data.get("expires_in")
+    if method not in ("GET", "PUT") or not isinstance(expires_in, int):
+        raise errors.BadObjectRequestError("method must be GET or PUT, expires_in an integer")
+    expires_at = expiry(expires_in)
+    service = storage.service
+    if method == "GET":
+        found = await _in_thread(service.stat_object, principal, bucket, name)
+        direct = await _in_thread(service.blobs.direct_url, found.blob, expires_in)
+        if direct is not None:
+            return json_response({"url": direct, "expires_at": expires_at})
+    else:
+        await _in_thread(service.check_write, principal, bucket, name, None, {})
+    url = storage.signer.sign(Grant(method, bucket, name, expires_at, principal))
+    return json_response({"url": url, "expires_at": expires_at})
+
+
+@route("/signed/{bucket:str}/{path:path}", http_method=["GET", "PUT"],
+       summary="Use a signed URL (no token)")  # fmt: skip
+async def use_signed_url(
+    request: Request[Any, Any, Any], bucket: str, path: str, storage: Storage
+) -> Response[Any]:
+    """Download or upload as the signer, while the URL's signature holds and it has not
+    expired."""
+    query = {k: str(v) for k, v in request.query_params.items()}
+    grant = storage.signer.check(request.method, bucket, _name(path), query)
+    if request.method == "PUT":
+        return await _upload(request, storage, grant.signer, bucket, grant.name)
+    found = await _in_thread(storage.service.stat_object, grant.signer, bucket, grant.name)
+    return _download(request, storage, found)
+
+
+# -- TUS resumable uploads ---------------------------------------------------------------
+
+
+@route("/uploads", http_method=["OPTIONS"], summary="TUS capabilities", include_in_schema=False)
+async def tus_options(storage: Storage) -> Response[Any]:
+    headers = {
+        **TUS_HEADERS,
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": "creation,termination",
+        "Tus-Max-Size": str(storage.service.max_object_bytes),
+    }
+    return Response(b"", status_code=204, headers=headers)
+
+
+@post("/uploads", status_code=201, summary="Start a resumable (TUS) upload",
+      responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
+async def tus_create(
+    request: Request[Any, Any, Any], principal: Caller, storage: Storage
+) -> Response[Any]:
+    """`Upload-Length` and `Upload-Metadata` (`bucket`, `name`, optional `contentType` and
+    `metadata` as JSON), base64 values as TUS has them; answers `Location`."""
+    length = request.headers.get("upload-length", "")
+    if not length.isdigit():
+        raise errors.BadObjectRequestError("Upload-Length must be a non-negative integer")
+    fields = _tus_metadata(request.headers.get("upload-metadata", ""))
+    if "bucket" not in fields or "name" not in fields:
+        raise errors.BadObjectRequestError("Upload-Metadata needs bucket and name")
+    extra = json.loads(fields["metadata"]) if "metadata" in fields else {}
+    info = await _in_thread(
+        storage.uploads.create, principal, fields["bucket"], fields["name"], int(length),
+        fields.get("contentType"), extra,
+    )  # fmt: skip
+    location = f"/storage/uploads/{info.id}"
+    return Response(b"", status_code=201, headers={**TUS_HEADERS, "Location": location})
+
+
+def _tus_metadata(header: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in header.split(","))):
+        key, _, value = pair.partition(" ")
+        try:
+            fields[key] = base64.b64decode(value, validate=True).decode()
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.BadObjectRequestError(f"Upload-Metadata {key}: not base64") from exc
+    return fields
+
+
+@head("/uploads/{upload_id:str}", summary="Offset of a resumable upload", guards=GUARDS,
+      security=SECURITY)  # fmt: skip
+async def tus_head(upload_id: str, principal: Caller, storage: Storage) -> Response[None]:
+    info = await _in_thread(storage.uploads.get, principal, upload_id)
+    return Response(None, status_code=200, headers=_tus_offsets(info))
+
+
+def _tus_offsets(info: UploadInfo) -> dict[str, str]:
+    return {
+        **TUS_HEADERS,
+        "Upload-Offset": str(info.offset),
+        "Upload-Length": str(info.length),
+        "Cache-Control": "no-store",
+    }
+
+
+@patch("/uploads/{upload_id:str}", status_code=200, summary="Continue a resumable upload",
+       responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
+async def tus_patch(
+    request: Request[Any, Any, Any], upload_id: str, principal: Caller, storage: Storage
+) -> Response[Any]:
+    """Append the body at `Upload-Offset`; the last byte stores the object."""
+    if request.headers.get("content-type") != "application/offset+octet-stream":
+        raise errors.BadObjectRequestError("PATCH body must be application/offset+octet-stream")
+    offset = request.headers.get("upload-offset", "")
+    if not offset.isdigit():
+        raise errors.BadObjectRequestError("Upload-Offset must be a non-negative integer")
+    chunks = _body_chunks(request, asyncio.get_running_loop())
+    info = await _in_thread(storage.uploads.append, principal, upload_id, int(offset), chunks)
+    headers = _tus_offsets(info)
+    if info.offset == info.length:
+        stored = await _in_thread(storage.uploads.finish, info)
+        headers["X-Bkg-Lsn"] = str(stored.lsn)
+    return Response(b"", status_code=204, headers=headers)
+
+
+@delete("/uploads/{upload_id:str}", status_code=204, summary="Abandon a resumable upload",
+        responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
+async def tus_delete(upload_id: str, principal: Caller, storage: Storage) -> None:
+    await _in_thread(storage.uploads.delete, principal, upload_id)
+
+
+# -- errors ------------------------------------------------------------------------------
+
+_CODES: tuple[tuple[type[errors.StorageError], str, int | None], ...] = (
+    (errors.TooLargeError, "BAD_REQUEST", 413),
+    (errors.RangeNotSatisfiableError, "BAD_REQUEST", 416),
+    (errors.NotFoundError, "NOT_FOUND", None),
+    (errors.BadObjectRequestError, "BAD_REQUEST", None),
+    (errors.ConflictError, "CONFLICT", None),
+    (errors.ForbiddenError, "FORBIDDEN", None),
+    (errors.BackendUnavailableError, "UNAVAILABLE", None),
+)
+
+
+def _storage_error(_: Request[Any, Any, Any], exc: errors.StorageError) -> Response[Any]:
+    code, status = next(((c, s) for t, c, s in _CODES if isinstance(exc, t)), ("UNAVAILABLE", None))
+    response = error_response(code, str(exc))
+    if status is not None:
+        response.status_code = status
+    if isinstance(exc, errors.RangeNotSatisfiableError):
+        response.headers["Content-Range"] = f"bytes */{exc.size}"
+    return response
+
+
+def storage_router() -> Router:
+    """The `/storage` routes, for one application."""
+    return Router(
+        path="/storage",
+        route_handlers=[
+            create_bucket, list_buckets, put_object, get_object, delete_object, list_objects,
+            copy_object, sign_url, use_signed_url, tus_options, tus_create, tus_head,
+            tus_patch, tus_delete,
+        ],
+        dependencies={"storage": Provide(_provide_storage)},
+        exception_handlers={errors.StorageError: _storage_error},
+        request_max_body_size=None,
+        tags=["storage"],
+    )  # fmt: skip
