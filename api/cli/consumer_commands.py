@@ -1,18 +1,23 @@
-"""Commands over the log's consumers: `audit export` and `audit verify`.
+"""Commands over the log's consumers: `audit export|verify` and `replica`.
 
-Both are read-only towards the log and work while a server holds the data directory. When
-no server writes the audit trail, `audit export` first brings the trail up to the log's head.
+The audit commands are read-only towards the log and work while a server holds the data
+directory; when no server writes the audit trail, `audit export` first brings the trail up
+to the log's head. `replica` builds a projection from a Kafka mirror's `bkg.log`, verifying
+every record, and can answer a SELECT from it with the LSN it reflects.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 from api.cli.output import CommandError, emit_json
 from api.datadir import DataDir
+from api.sql import SqlEngine
 from eventlog import LogReader
 from projections.consumers.audit import AuditTrail
 from projections.consumers.audit_verify import (
@@ -21,7 +26,9 @@ from projections.consumers.audit_verify import (
     log_key_ring,
     verify_audit_file,
 )
-from projections.consumers.errors import AuditError, AuditVerifyError
+from projections.consumers.errors import AuditError, AuditVerifyError, StreamVerifyError
+from projections.consumers.kafka_mirror import BOOTSTRAP_ENV
+from projections.consumers.replica import KafkaReplica
 from projections.consumers.runner import catch_up
 
 
@@ -36,6 +43,18 @@ def register(subparsers: Any) -> None:
     audit.add_argument("--actor", help="export: only this actor's events")
     audit.add_argument("--table", help="export: only events touching this table (ns.table)")
     audit.add_argument("--out", type=Path, help="export: where to write (JSON Lines + .sig)")
+    replica = add_command(
+        subparsers, "replica", run_replica, "follow a Kafka mirror's bkg.log into a read replica"
+    )
+    replica.add_argument(
+        "--kafka-bootstrap",
+        default=os.environ.get(BOOTSTRAP_ENV),
+        help="the mirror's Kafka cluster (default: $BKG_KAFKA_BOOTSTRAP)",
+    )
+    replica.add_argument("--store", type=Path, help="default: DATA_DIR/projections/replica.sqlite")
+    replica.add_argument("--until-lsn", type=int, help="stop once this LSN is applied")
+    replica.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
+    replica.add_argument("--query", help="then run this SELECT on the replica and print it")
 
 
 def run_audit(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -87,3 +106,44 @@ def _verify(args: argparse.Namespace, data_dir: DataDir) -> int:
             f"LSN {report.first_lsn}..{report.last_lsn} match the log"
         )
     return 0
+
+
+def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from aiokafka.errors import KafkaError
+
+    from api.database import default_folds
+    from api.sql.errors import SqlError
+
+    if not args.kafka_bootstrap:
+        raise CommandError("replica needs --kafka-bootstrap or BKG_KAFKA_BOOTSTRAP")
+    store = args.store or data_dir.projections / "replica.sqlite"
+    replica = KafkaReplica(store, args.kafka_bootstrap, default_folds())
+    try:
+        applied = replica.follow_sync(args.until_lsn, args.idle_timeout)
+        result: dict[str, Any] = {"store": str(store), "applied_lsn": applied}
+        if args.query:
+            result.update(_replica_query(replica, args.query))
+    except StreamVerifyError as exc:
+        raise CommandError(f"bkg.log fails verification at LSN {exc.lsn}: {exc}") from exc
+    except (KafkaError, SqlError) as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        replica.close()
+    if args.json:
+        emit_json(result)
+    else:
+        print(json.dumps(result, default=str))
+    return 0
+
+
+def _replica_query(replica: KafkaReplica, sql: str) -> dict[str, Any]:
+    """A read on the replica's store through the same SQL layer as the primary's."""
+    engine = SqlEngine()
+    if engine.is_write(sql, "public"):
+        raise CommandError("a replica is read-only: writes go to the primary")
+    conn = replica.connect_readonly()
+    try:
+        outcome = engine.execute(conn, sql)
+    finally:
+        conn.close()
+    return {"columns": outcome.columns, "rows": outcome.rows, "lsn": replica.applied_lsn}

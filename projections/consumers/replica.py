@@ -72,13 +72,17 @@ class KafkaReplica:
     async def follow(
         self, until_lsn: int | None = None, idle_timeout_s: float | None = None
     ) -> int:
-        """Apply verified records until `until_lsn` is applied (or forever); returns the
-        applied LSN. Raises StreamVerifyError at the first record that fails verification,
-        and TimeoutError when nothing arrives for `idle_timeout_s`."""
+        """Apply verified records until `until_lsn` is applied, or until nothing arrived for
+        `idle_timeout_s`, or forever; returns the applied LSN. Raises StreamVerifyError at
+        the first record that fails verification."""
         state = self.state()
-        verifier = StreamVerifier.resume(state.lsn, state.chain, state.keys)
+        if until_lsn is not None and state.lsn >= until_lsn:
+            return state.lsn
+        verifier = StreamVerifier.resume(state.lsn, state.chain, state.keys, tolerate_gaps=True)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await consumer.start()
+        loop = asyncio.get_running_loop()
+        idle_since = loop.time()
         try:
             partition = TopicPartition(LOG_TOPIC, 0)
             consumer.assign([partition])
@@ -86,10 +90,10 @@ class KafkaReplica:
             while until_lsn is None or self.applied_lsn < until_lsn:
                 batches = await consumer.getmany(partition, timeout_ms=500)
                 messages = batches.get(partition, [])
-                if not messages and idle_timeout_s is not None:
-                    idle_timeout_s -= 0.5
-                    if idle_timeout_s <= 0:
-                        raise TimeoutError(f"replica idle at LSN {self.applied_lsn}")
+                if messages:
+                    idle_since = loop.time()
+                elif idle_timeout_s is not None and loop.time() - idle_since >= idle_timeout_s:
+                    break
                 self._apply(verifier, messages)
         finally:
             await consumer.stop()

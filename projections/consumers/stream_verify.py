@@ -6,6 +6,9 @@ CRC and LSN order, recomputes the hash chain from the genesis, learns signing ke
 the key announcements in the stream (trust on first use, or pinned keys), and checks each
 seal's signature over the chain head. Records are released only once a seal covers them,
 so nothing unauthenticated reaches a replica. Redelivered LSNs (at-least-once) are skipped.
+With `tolerate_gaps`, a record beyond a gap is dropped and counted instead of failing: the
+mirror re-sends everything after its durable cursor, which is never past a gap it left
+(a producer without idempotence can leave one when a batch expires and the next succeeds).
 """
 
 from __future__ import annotations
@@ -26,18 +29,24 @@ from projections.consumers.errors import StreamVerifyError
 class StreamVerifier:
     """Feed frames in LSN order with `accept`; it returns the records a seal has just covered."""
 
-    def __init__(self, trusted_keys: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self, trusted_keys: dict[str, bytes] | None = None, tolerate_gaps: bool = False
+    ) -> None:
         self.ring = KeyRing(trusted_keys)
+        self.tolerate_gaps = tolerate_gaps
+        self.gaps = 0
         self.lsn = 0
         self.verified_lsn = 0
         self.chain = GENESIS_HASH
         self._pending: list[Record] = []
 
     @classmethod
-    def resume(cls, lsn: int, chain: bytes, keys: dict[str, bytes]) -> StreamVerifier:
+    def resume(
+        cls, lsn: int, chain: bytes, keys: dict[str, bytes], tolerate_gaps: bool = False
+    ) -> StreamVerifier:
         """Continue after `lsn` (sealed and verified before), with its chain value and the
         keys the stream had announced by then."""
-        verifier = cls(keys or None)
+        verifier = cls(keys or None, tolerate_gaps)
         verifier.lsn = verifier.verified_lsn = lsn
         verifier.chain = chain
         return verifier
@@ -46,6 +55,9 @@ class StreamVerifier:
         """Check one event frame (and its group's seal, if it ends one)."""
         lsn = _frame_lsn(frame, self.lsn + 1)
         if lsn <= self.lsn:
+            return []
+        if lsn != self.lsn + 1 and self.tolerate_gaps:
+            self.gaps += 1
             return []
         if lsn != self.lsn + 1:
             raise StreamVerifyError(f"expected LSN {self.lsn + 1}, got {lsn}", self.lsn + 1)

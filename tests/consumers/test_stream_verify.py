@@ -80,3 +80,9 @@ def test_unsealed_records_are_held_back(stream: list[SealedRecord]) -> None:
         [item._replace(seal=None) if i > last_seal else item for i, item in enumerate(stream)]
     )
     assert released == list(range(1, last_seal + 2))
+
+
+def test_a_gap_filled_by_redelivery_is_tolerated_when_asked(stream: list[SealedRecord]) -> None:
+    verifier = StreamVerifier(tolerate_gaps=True)
+    assert feed(stream[:4] + stream[6:9] + stream[4:], verifier) == list(range(1, len(stream) + 1))
+    assert verifier.gaps == 3

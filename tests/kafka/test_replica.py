@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
+from api.cli import main
 from api.database import Database, default_folds
 from api.sql import SqlEngine
 from projections.consumers.replica import KafkaReplica
@@ -57,3 +61,25 @@ def test_replica_matches_primary_and_resumes(tmp_path: Path, broker: TansuBroker
     finally:
         runner.stop()
         db.close()
+
+
+def test_replica_command_answers_a_select(
+    tmp_path: Path, broker: TansuBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = open_database(tmp_path / "data")
+    runner = start_mirror(db, broker.bootstrap)
+    try:
+        write_workload(db, rows=8)
+        sql = "SELECT id, name FROM items ORDER BY id"
+        primary = db.execute(sql)
+        assert runner.wait_until(primary.lsn, timeout=30)
+    finally:
+        runner.stop()
+        db.close()
+    args = ["--data-dir", str(tmp_path / "replica"), "replica", "--json"]
+    args += ["--kafka-bootstrap", broker.bootstrap, "--until-lsn", str(primary.lsn)]
+    assert main([*args, "--query", sql]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["lsn"] == answer["applied_lsn"] == primary.lsn
+    assert answer["rows"] == primary.rows and answer["columns"] == primary.columns
+    assert main([*args, "--query", "DELETE FROM items"]) == 1
