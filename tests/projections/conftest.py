@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from projkit import Env
 
 from eventlog import EventLog, SigningKey
+from tests.projections.projkit import Env
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from projkit import Env, create_table, insert, rows, sql_entry
 
 from eventlog import KeyRing, SigningKey
 from projections.checkpoints import CheckpointManifest, CheckpointStore, validate
 from projections.errors import InvalidCheckpointError, LsnOutOfRangeError
 from projections.export import replay_to_file
 from projections.policy import Checkpointer, CheckpointPolicy
+from tests.projections.projkit import Env, create_table, insert, rows, sql_entry
 
 
 def _filled(env: Env, count: int) -> None:
@@ -27,7 +27,7 @@ def _filled(env: Env, count: int) -> None:
 def _checkpoint(env: Env) -> int:
     store = env.open_store()
     try:
-        return env.checkpoints.take(store.path, env.log, env.key).lsn
+        return int(env.checkpoints.take(store.path, env.log, env.key).lsn)
     finally:
         store.close()
 

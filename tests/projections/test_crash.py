@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from projkit import dump
 
 from api.cli.init_command import initialise
 from api.database import Database, default_folds
@@ -19,6 +18,7 @@ from api.datadir import DataDir
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file
+from tests.projections.projkit import dump
 
 CHILD = Path(__file__).with_name("crash_child.py")
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from projkit import dump
 
 from api.cli.init_command import initialise
 from api.database import Database, default_folds
@@ -22,6 +21,7 @@ from api.sql.errors import SqlError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file
+from tests.projections.projkit import dump
 
 TABLES = ("t0", "t1", "t2")
 CREATE = (

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from projkit import Env, create_table, insert, rows, sql_entry
 
 from eventlog import AppendError, Entry, EventLog, Pending, Record
 from projections.apply import apply_changes
 from projections.errors import AppendFailedError, FoldError
 from projections.folds import Event, FoldRegistry, fold_sql
 from projections.pipeline import CommitPipeline, Submit, event_work
+from tests.projections.projkit import Env, create_table, insert, rows, sql_entry
 
 
 def sql_work(*changes: dict[str, Any]) -> Any:

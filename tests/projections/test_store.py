@@ -7,13 +7,14 @@ import sqlite3
 import threading
 
 import pytest
-from projkit import Env, create_table, insert, rows, sql_entry
 
 from eventlog import Entry
 from projections.errors import StoreLockedError
 from projections.folds import Event, FoldRegistry, fold_sql
 from projections.meta import read_applied_lsn
-from projections.store import STORE_FILE
+from projections.repair import OpenReport, open_store
+from projections.store import STORE_FILE, ProjectionStore
+from tests.projections.projkit import Env, create_table, insert, rows, sql_entry
 
 
 def test_catch_up_folds_sql_records_and_skips_unknown_kinds(env: Env) -> None:
@@ -132,9 +133,7 @@ def test_snapshot_lsn_always_matches_its_contents(env: Env) -> None:
     assert mismatches == []
 
 
-def _reopen(env: Env, close: bool = True) -> tuple[object, object]:
-    from projections.repair import open_store
-
+def _reopen(env: Env, close: bool = True) -> tuple[ProjectionStore, OpenReport]:
     store, report = open_store(
         env.root / "projections", env.log, env.checkpoints, env.ring, env.registry
     )

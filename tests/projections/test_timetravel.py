@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from projkit import Env, create_table, insert, rows, sql_entry
 
 from projections.errors import LsnOutOfRangeError
 from projections.timetravel import TimeTravel
+from tests.projections.projkit import Env, create_table, insert, rows, sql_entry
 
 
 def _history(env: Env, count: int) -> dict[int, list[tuple[int, str]]]:
     """Append a table and `count` inserts; return the rows expected after each LSN."""
-    states = {0: [], 1: []}
+    states: dict[int, list[tuple[int, str]]] = {0: [], 1: []}
     states[env.log.append(sql_entry(create_table()))] = []
     for i in range(1, count + 1):
         lsn = env.log.append(sql_entry(insert(i, f"r{i}")))
