@@ -1,9 +1,9 @@
-"""Row visibility for pushed data (realtime, CDC fan-out): could this principal SELECT it?
+"""Policies evaluated on row images: could this principal SELECT (or write) this row?
 
-A change event carries a row image, not a query, so the principal's select policies are
-evaluated on the image itself: ``SELECT 1 FROM (SELECT :c0 AS col0, ...) AS t WHERE <using>``
+Pushed data (realtime, CDC fan-out) carries a row image, not a query, and storage decides on
+object rows it builds itself; so the principal's policies are evaluated on the image itself: ``SELECT 1 FROM (SELECT :c0 AS col0, ...) AS t WHERE <using>``
 on a projection connection (policy subqueries read the tables of the snapshot). The compiled
-SQL is cached per (table, columns); values are always bound parameters.
+SQL is cached per (table, action, columns); values are always bound parameters.
 """
 
 from __future__ import annotations
@@ -26,10 +26,22 @@ class RowFilter:
     def __init__(self, policies: PolicySet, principal: Principal) -> None:
         self._policies = policies
         self._principal = principal
-        self._compiled: dict[tuple[str, tuple[str, ...]], str | None] = {}
+        self._compiled: dict[tuple[str, ...], str | None] = {}
 
     def visible(self, conn: sqlite3.Connection, table: str, row: Mapping[str, Any]) -> bool:
         """True when ``row`` of logical table ``N.t`` is one the principal may read."""
+        return self.passes(conn, table, "select", row)
+
+    def passes(
+        self,
+        conn: sqlite3.Connection,
+        table: str,
+        action: str,
+        row: Mapping[str, Any],
+        use_check: bool = False,
+    ) -> bool:
+        """True when the policies for ``action`` let ``row`` through: their ``using``, or with
+        ``use_check`` their write check (for a row about to be written)."""
         if self._principal.kind == "admin":
             return True
         namespace, _, _ = table.partition(".")
@@ -38,27 +50,26 @@ class RowFilter:
         if self._principal.bypasses_rls:
             return True
         columns = tuple(row)
-        sql = self._sql(table, columns)
+        key = (table, action, str(use_check), *columns)
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(table, action, use_check, columns)
+        sql = self._compiled[key]
         if sql is None:
             return False
         params = {f"c{i}": row[name] for i, name in enumerate(columns)}
         return bool(conn.execute(sql, params).fetchall())
 
-    def _sql(self, table: str, columns: Sequence[str]) -> str | None:
-        """The compiled visibility query, or None when no policy lets anything through."""
-        key = (table, tuple(columns))
-        if key not in self._compiled:
-            self._compiled[key] = self._compile(table, columns)
-        return self._compiled[key]
-
-    def _compile(self, table: str, columns: Sequence[str]) -> str | None:
+    def _compile(
+        self, table: str, action: str, use_check: bool, columns: Sequence[str]
+    ) -> str | None:
+        """The evaluation query, or None when no policy lets anything through."""
         principal = self._principal
-        policies = self._policies.applicable(table, "select", principal.kind)
-        predicates = [
-            exp.paren(bind_predicate(p.using_expr, principal.sub, principal.claims))
-            for p in policies
-            if p.using_expr is not None
-        ]
+        predicates = []
+        for policy in self._policies.applicable(table, action, principal.kind):
+            predicate = policy.write_check() if use_check else policy.using_expr
+            if predicate is not None:
+                bound = bind_predicate(predicate, principal.sub, principal.claims)
+                predicates.append(exp.paren(bound))
         if not predicates:
             return None
         image = exp.select(

@@ -58,3 +58,13 @@ def test_admin_and_namespace_keys(conn: sqlite3.Connection, policies: PolicySet)
     assert RowFilter(policies, ADMIN).visible(conn, "other.todos", {"id": 1})
     assert RowFilter(policies, shop_key).visible(conn, "shop.audit", {"id": 1})
     assert not RowFilter(policies, shop_key).visible(conn, "other.todos", {"id": 1})
+
+
+def test_write_checks_are_evaluated_with_use_check(
+    conn: sqlite3.Connection, policies: PolicySet, alice: Principal
+) -> None:
+    rows = RowFilter(policies, alice)
+    assert rows.passes(conn, "shop.todos", "insert", {"owner": "alice"}, use_check=True)
+    assert not rows.passes(conn, "shop.todos", "insert", {"owner": "bob"}, use_check=True)
+    assert not rows.passes(conn, "shop.notes", "insert", {"body": "x"}, use_check=True)
+    assert rows.passes(conn, "shop.todos", "delete", {"owner": "alice"})
