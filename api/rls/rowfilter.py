@@ -1,9 +1,10 @@
 """Policies evaluated on row images: could this principal SELECT (or write) this row?
 
 Pushed data (realtime, CDC fan-out) carries a row image, not a query, and storage decides on
-object rows it builds itself; so the principal's policies are evaluated on the image itself: ``SELECT 1 FROM (SELECT :c0 AS col0, ...) AS t WHERE <using>``
-on a projection connection (policy subqueries read the tables of the snapshot). The compiled
-SQL is cached per (table, action, columns); values are always bound parameters.
+object rows it builds itself; so the principal's policies are evaluated on the image:
+``SELECT 1 FROM (SELECT :c0 AS col0, ...) AS t WHERE <using>`` on a projection connection
+(policy subqueries read the tables of the snapshot). The compiled SQL is cached per (table,
+action, columns); values are always bound parameters.
 """
 
 from __future__ import annotations
