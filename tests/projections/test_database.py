@@ -1,0 +1,143 @@
+"""The embedded facade: records per request, batches, events, principals, async variants."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlglot import exp
+
+from api.cli.init_command import initialise
+from api.database import Authorizer, Database, DatabaseOptions, PrincipalLike
+from api.datadir import DataDir
+from api.sql import StatementInfo
+from api.sql.errors import BadRequestError, SqlError
+from eventlog import Entry
+from projections.errors import LsnOutOfRangeError
+
+
+@dataclass(frozen=True)
+class Caller:
+    id: str
+    namespace: str | None
+
+
+@dataclass
+class Recording:
+    """An access layer that lets everything through but records what it was asked, and
+    denies reads of one table through the SQLite authorizer."""
+
+    rewritten: list[str] = field(default_factory=list)
+    denied_table: str = '"public.secret"'
+
+    def rewrite_for(self, principal: PrincipalLike) -> Any:
+        def rewrite(expression: exp.Expression, info: StatementInfo) -> exp.Expression:
+            self.rewritten.append(f"{principal.id}:{info.kind}")
+            return expression
+
+        return rewrite
+
+    def authorizer_for(self, principal: PrincipalLike) -> Authorizer | None:
+        def authorize(action: int, arg1: str | None, *_: str | None) -> int:
+            if action == sqlite3.SQLITE_READ and f'"{arg1}"' == self.denied_table:
+                return sqlite3.SQLITE_DENY
+            return sqlite3.SQLITE_OK
+
+        return authorize
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    initialise(DataDir(path), 1 << 20)
+    return path
+
+
+@pytest.fixture
+def db(root: Path) -> Iterator[Database]:
+    with Database.open(root) as database:
+        yield database
+
+
+def test_each_request_is_one_record_with_kind_actor_and_namespace(root: Path) -> None:
+    access = Recording()
+    with Database.open(root, DatabaseOptions(access=access)) as db:
+        created = db.execute("CREATE TABLE items (id int primary key, label text)")
+        caller = Caller("key:k1", "public")
+        added = db.execute("INSERT INTO items VALUES (1, 'a'), (2, 'b')", principal=caller)
+        batch = db.execute_batch(
+            [
+                ("UPDATE items SET label = 'c' WHERE id = 1", None),
+                ("DELETE FROM items WHERE id = 2", None),
+            ]
+        )
+        records = {r.lsn: r for r in db.log.read(created.lsn)}
+    assert [records[created.lsn].kind, records[added.lsn].kind] == ["ddl", "dml"]
+    assert (records[created.lsn].actor, records[created.lsn].namespace) == ("admin", None)
+    assert (records[added.lsn].actor, records[added.lsn].namespace) == ("key:k1", "public")
+    assert [c["op"] for c in records[added.lsn].payload["changes"]] == ["insert", "insert"]
+    assert [c["op"] for c in records[batch.lsn].payload["changes"]] == ["update", "delete"]
+    assert len(records[batch.lsn].payload["statements"]) == 2
+    assert batch.lsn == added.lsn + 1 == max(records)
+    assert access.rewritten == ["key:k1:insert"]
+
+
+def test_authorizer_applies_to_the_principal_only(root: Path) -> None:
+    with Database.open(root, DatabaseOptions(access=Recording())) as db:
+        db.execute("CREATE TABLE secret (id int primary key)")
+        db.execute("INSERT INTO secret VALUES (1)")
+        assert db.execute("SELECT id FROM secret").rows == [[1]]
+        with pytest.raises(SqlError):
+            db.execute("SELECT id FROM secret", principal=Caller("user:u", "public"))
+        assert db.execute("SELECT count(*) FROM secret").rows == [[1]]
+
+
+def test_failing_batch_changes_nothing_and_appends_nothing(db: Database) -> None:
+    db.execute("CREATE TABLE items (id int primary key)")
+    head = db.log.head_lsn
+    with pytest.raises(SqlError):
+        db.execute_batch(
+            [("INSERT INTO items VALUES (1)", None), ("INSERT INTO items VALUES (1)", None)]
+        )
+    assert db.log.head_lsn == head == db.applied_lsn
+    assert db.execute("SELECT count(*) FROM items").rows == [[0]]
+
+
+def test_reads_report_their_snapshot_and_past_states_are_read_only(db: Database) -> None:
+    db.execute("CREATE TABLE items (id int primary key)")
+    first = db.execute("INSERT INTO items VALUES (1)").lsn
+    db.execute("INSERT INTO items VALUES (2)")
+    assert db.execute("SELECT count(*) FROM items").lsn == db.applied_lsn
+    assert db.execute("SELECT count(*) FROM items", as_of_lsn=first).rows == [[1]]
+    with pytest.raises(BadRequestError):
+        db.execute("INSERT INTO items VALUES (3)", as_of_lsn=first)
+    with pytest.raises(LsnOutOfRangeError):
+        db.execute("SELECT 1", as_of_lsn=db.applied_lsn + 1)
+    reads = db.execute_batch([("SELECT count(*) FROM items", None), ("SELECT 1", None)])
+    assert reads.lsn == db.applied_lsn and reads.results[0].rows == [[2]]
+
+
+def test_events_of_kinds_without_a_fold_advance_the_lsn(db: Database) -> None:
+    lsn = db.append_event(Entry("storage", {"bucket": "b", "op": "create"}, actor="admin"))
+    assert lsn == db.applied_lsn == db.log.head_lsn
+    assert next(iter(db.log.read(lsn, lsn))).payload["bucket"] == "b"
+
+
+def test_async_variants(db: Database) -> None:
+    async def scenario() -> tuple[int, list[list[Any]], int, int]:
+        await db.execute_async("CREATE TABLE items (id int primary key)")
+        writes = await asyncio.gather(
+            *(db.execute_async("INSERT INTO items VALUES ($1)", [i]) for i in range(20))
+        )
+        batch = await db.execute_batch_async([("INSERT INTO items VALUES (100)", None)])
+        read = await db.execute_async("SELECT count(*) FROM items")
+        event = await db.append_event_async(Entry("storage", {"op": "noop"}))
+        return len({w.lsn for w in writes}), read.rows, batch.lsn, event
+
+    distinct, rows, batch_lsn, event_lsn = asyncio.run(scenario())
+    assert distinct == 20 and rows == [[21]] and event_lsn == batch_lsn + 1 == db.applied_lsn
