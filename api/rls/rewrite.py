@@ -63,7 +63,7 @@ class RlsRewriter:
             return stmt
         self._check_kind(stmt)
         target = _write_target(stmt)
-        refs = [self._resolve(table, table is target) for table in _real_tables(stmt, target)]
+        refs = [self._resolve(table) for table in _real_tables(stmt, target)]
         self._check_columns(stmt)
         if self._principal.bypasses_rls:
             return stmt
@@ -83,11 +83,11 @@ class RlsRewriter:
             return
         if self._principal.kind == "namespace" and isinstance(stmt, _NAMESPACE_DDL):
             kind = str(stmt.args.get("kind") or "TABLE").upper()
-            if kind in _DDL_KINDS or isinstance(stmt, exp.Alter | exp.TruncateTable):
+            if kind in _DDL_KINDS:
                 return
         raise AccessDeniedError(f"{stmt.key.upper()} statements are not allowed for this principal")
 
-    def _resolve(self, table: exp.Table, is_target: bool) -> _Ref:
+    def _resolve(self, table: exp.Table) -> _Ref:
         """Qualify a real table reference, refusing anything outside the namespace."""
         if not isinstance(table.this, exp.Identifier):
             raise AccessDeniedError("table functions are not allowed")

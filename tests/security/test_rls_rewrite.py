@@ -47,6 +47,7 @@ def test_namespace_key_is_qualified_into_its_schema_and_not_filtered() -> None:
         "CREATE TABLE t (id INT REFERENCES other.parents (id))",
         "CREATE SCHEMA evil",
         "DROP SCHEMA shop",
+        "ALTER SCHEMA other RENAME TO hacked",
         "CREATE FUNCTION f() RETURNS INT AS 'select 1' LANGUAGE sql",
         "SELECT * FROM generate_series(1, 3)",
     ):
