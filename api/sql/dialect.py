@@ -37,6 +37,19 @@ _EXTRACT_FORMATS = {
     "DOY": "%j",
     "EPOCH": "%s",
 }
+# Postgres functions with a direct SQLite equivalent (by lower-case name).
+_RENAMES = {
+    "json_build_object": "JSON_OBJECT",
+    "jsonb_build_object": "JSON_OBJECT",
+    "json_build_array": "JSON_ARRAY",
+    "jsonb_build_array": "JSON_ARRAY",
+    "jsonb_agg": "JSON_GROUP_ARRAY",
+    "json_object_agg": "JSON_GROUP_OBJECT",
+    "jsonb_object_agg": "JSON_GROUP_OBJECT",
+    "jsonb_array_length": "JSON_ARRAY_LENGTH",
+    "json_typeof": "JSON_TYPE",
+    "jsonb_typeof": "JSON_TYPE",
+}
 _TEXT_TYPES = (exp.DType.JSON, exp.DType.JSONB, exp.DType.UUID, exp.DType.TIMESTAMPTZ)
 
 
@@ -97,7 +110,23 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.DateTrunc: _trunc_sql,
         exp.Extract: _extract_sql,
         exp.Concat: _concat_sql,
+        exp.ArrayAgg: lambda self, e: self.func("JSON_GROUP_ARRAY", e.this),
+        exp.Left: lambda self, e: self.func("SUBSTR", e.this, exp.Literal.number(1), e.expression),
+        exp.Right: lambda self, e: self.func("SUBSTR", e.this, exp.Neg(this=e.expression)),
+        exp.UnixToTime: lambda self, e: self.func(
+            "DATETIME", e.this, exp.Literal.string("unixepoch")
+        ),
     }
+
+    def anonymous_sql(self, expression: exp.Anonymous) -> str:
+        """Postgres functions SQLite knows under another name."""
+        name = expression.name.lower()
+        if name in ("uuid_generate_v4", "gen_random_uuid"):
+            return UUID_SQL
+        renamed = _RENAMES.get(name)
+        if renamed is not None:
+            return self.func(renamed, *expression.expressions)
+        return super().anonymous_sql(expression)
 
     def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:
         """Casts to timestamptz behave like timestamp casts (UTC text)."""

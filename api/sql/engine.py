@@ -89,7 +89,7 @@ class SqlEngine:
         parsed = self._parser.parse(sql, namespace)
         info = parsed.info
         catalog = Catalog.load(conn)
-        tables = list(dict.fromkeys([*([info.target] if info.target else []), *info.tables_read]))
+        tables = list(info.tables)
         if info.is_ddl:
             return self._run_ddl(conn, parsed, catalog, rewrite, tables)
         translated = self._translation(sql, parsed, catalog, rewrite)
@@ -123,7 +123,7 @@ class SqlEngine:
         conn: sqlite3.Connection,
         sql: str,
         translated: Translated,
-        bindings: dict[str, Any],
+        bindings: dict[str, Any] | tuple[Any, ...],
         catalog: Catalog,
         tables: list[str],
     ) -> Outcome:
@@ -183,7 +183,9 @@ class SqlEngine:
         )
 
 
-def _run(conn: sqlite3.Connection, sql: str, bindings: dict[str, Any]) -> sqlite3.Cursor:
+def _run(
+    conn: sqlite3.Connection, sql: str, bindings: dict[str, Any] | tuple[Any, ...]
+) -> sqlite3.Cursor:
     """Execute a read, mapping SQLite errors."""
     try:
         return conn.execute(sql, bindings)
@@ -197,23 +199,32 @@ def _rollback(conn: sqlite3.Connection) -> None:
     conn.execute(f"RELEASE {_SAVEPOINT}")
 
 
-def _bind(params: Params, translated: Translated) -> dict[str, Any]:
-    """SQLite named bindings for a statement's parameters (values never reach the SQL text)."""
-    if params is None or (not isinstance(params, Mapping) and len(params) == 0):
-        if translated.params:
-            raise BadRequestError(f"missing value for parameter {translated.params[0]}")
-        return {}
-    if isinstance(params, Mapping):
-        values: Mapping[str, Any] = params
-    elif isinstance(params, str | bytes):
-        raise BadRequestError("params must be a list or an object")
-    else:
-        if translated.params and not translated.positional:
-            raise BadRequestError("named parameters need an object of params")
-        values = {f"p{i}": v for i, v in enumerate(params, start=1)}
+def _bind(params: Params, translated: Translated) -> dict[str, Any] | tuple[Any, ...]:
+    """SQLite bindings for a statement's parameters (values never reach the SQL text)."""
     try:
-        return {name: to_storage(values[name]) for name in translated.params}
+        if type(params) is list or type(params) is tuple:
+            return _bind_positional(params, translated)
+        if params is None:
+            return _bind_positional((), translated)
+        if isinstance(params, Mapping):
+            if translated.positional:
+                raise BadRequestError("$n parameters need a list of params")
+            return {name: to_storage(params[name]) for name in translated.params}
+        if isinstance(params, str | bytes):
+            raise BadRequestError("params must be a list or an object")
+        return _bind_positional(tuple(params), translated)
     except KeyError as exc:
-        raise BadRequestError(f"missing value for parameter {exc.args[0]}") from exc
+        raise BadRequestError(f"missing value for parameter :{exc.args[0]}") from exc
     except TypeError as exc:
         raise BadRequestError(str(exc)) from exc
+
+
+def _bind_positional(params: Sequence[Any], translated: Translated) -> tuple[Any, ...]:
+    """Bindings for ``?n`` parameters from a list; the count must match."""
+    if translated.params:
+        raise BadRequestError("named parameters need an object of params")
+    if len(params) != translated.positional:
+        raise BadRequestError(
+            f"statement takes {translated.positional} parameters, {len(params)} given"
+        )
+    return tuple(to_storage(v) for v in params)

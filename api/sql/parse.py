@@ -7,6 +7,7 @@ shared and must never be mutated: callers work on ``.copy()``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import OrderedDict
@@ -44,6 +45,11 @@ class StatementInfo:
     target: str | None
     tables_read: tuple[str, ...]
     namespace: str
+
+    @functools.cached_property
+    def tables(self) -> tuple[str, ...]:
+        """Every logical table the statement touches, target first."""
+        return tuple(dict.fromkeys([*([self.target] if self.target else []), *self.tables_read]))
 
     @property
     def is_write(self) -> bool:
@@ -174,7 +180,7 @@ def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
     if isinstance(expression, exp.Pragma):
         raise ForbiddenError("PRAGMA is not allowed")
     reads = tuple(dict.fromkeys(logical_name(t, namespace) for t in table_refs(expression)))
-    if isinstance(expression, exp.Query):
+    if isinstance(expression, exp.Query | exp.Values):
         return StatementInfo("select", None, reads, namespace)
     kind = _DML.get(type(expression))
     if kind is not None and expression.args.get("alternative") == "REPLACE":

@@ -15,7 +15,15 @@ from sqlglot import exp
 from api.sql.catalog import TableDef
 from api.sql.typemap import family_of, to_client
 
-_BOOLEAN_NODES = (exp.Predicate, exp.Connector, exp.Not, exp.Exists, exp.Boolean)
+_BOOLEAN_NODES = (
+    exp.Predicate,
+    exp.Connector,
+    exp.Not,
+    exp.Exists,
+    exp.Boolean,
+    exp.LogicalAnd,
+    exp.LogicalOr,
+)
 
 
 def families_of(
@@ -50,8 +58,10 @@ def _family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
         return _column_family(node, scope)
     if isinstance(node, exp.Cast):
         return family_of(node.to.sql("postgres"))
-    if isinstance(node, exp.JSONExtract):
+    if isinstance(node, exp.JSONExtract | exp.ArrayAgg):
         return "json"
+    if isinstance(node, exp.Anonymous) and node.name.lower().startswith(("json", "jsonb")):
+        return "json" if not node.name.lower().endswith(("length", "typeof")) else None
     if isinstance(node, _BOOLEAN_NODES):
         return "boolean"
     if isinstance(node, exp.Coalesce | exp.Max | exp.Min):

@@ -30,7 +30,7 @@ class Translated:
     sql: str
     families: tuple[str | None, ...] | None
     params: tuple[str, ...]
-    positional: bool
+    positional: int
     target: TableDef | None
 
 
@@ -72,25 +72,30 @@ def _resolve_tables(expression: exp.Expr, namespace: str, catalog: Catalog) -> d
     return scope
 
 
-def _rename_params(expression: exp.Expr) -> tuple[tuple[str, ...], bool]:
-    """Rewrite ``$n`` and ``?`` to ``:pn``; returns parameter names and whether positional."""
+def _rename_params(expression: exp.Expr) -> tuple[tuple[str, ...], int]:
+    """Rewrite ``$n`` and ``?`` to SQLite's ``?n``; ``:name`` stays.
+
+    Returns the named parameters and the number of positional ones; mixing both is refused.
+    """
     names: list[str] = []
-    styles: set[str] = set()
+    count = 0
     counter = 0
     for node in list(expression.find_all(exp.Parameter, exp.Placeholder)):
+        if isinstance(node, exp.Placeholder) and node.name and not node.args.get("jdbc"):
+            names.append(node.name)
+            continue
         if isinstance(node, exp.Parameter):
-            name, style = f"p{node.name}", "positional"
-        elif node.args.get("jdbc") or not node.name:
-            counter += 1
-            name, style = f"p{counter}", "positional"
+            if not node.name.isdigit():
+                raise BadRequestError(f"parameter ${node.name} is not a number")
+            number = int(node.name)
         else:
-            name, style = node.name, "named"
-        styles.add(style)
-        names.append(name)
-        node.replace(exp.Placeholder(this=name))
-    if len(styles) > 1:
+            counter += 1
+            number = counter
+        count = max(count, number)
+        node.replace(exp.Var(this=f"?{number}"))
+    if names and count:
         raise BadRequestError("mixing $n and :name parameters is not supported")
-    return tuple(dict.fromkeys(names)), styles == {"positional"}
+    return tuple(dict.fromkeys(names)), count
 
 
 def _rewrite_intervals(expression: exp.Expr) -> None:
@@ -259,5 +264,17 @@ def postgres_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
     if isinstance(node, exp.Func) and not isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
-        return node.sql_name().lower()
+        return _function_name(type(node))
     return "?column?"
+
+
+@functools.lru_cache(maxsize=512)
+def _function_name(kind: type[exp.Func]) -> str:
+    """The Postgres spelling of a function class (``JSONArrayAgg`` -> ``json_agg``)."""
+    if kind is exp.GroupConcat:
+        return "string_agg"
+    try:
+        head = kind().sql("postgres")
+    except Exception:  # some classes cannot be rendered without arguments
+        head = kind.sql_name()
+    return head.split("(", 1)[0].strip().lower() or "?column?"

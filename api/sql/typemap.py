@@ -73,7 +73,10 @@ def family_of(declared: str | None) -> str | None:
 
 def to_storage(value: Any) -> Any:
     """Turn a Python parameter into a SQLite storage value."""
-    if value is None or isinstance(value, str | bytes | float):
+    kind = type(value)
+    if kind is int or kind is str or kind is float or value is None:
+        return value
+    if isinstance(value, str | bytes | float):
         return value
     if isinstance(value, bool):
         return int(value)
