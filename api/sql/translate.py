@@ -268,13 +268,16 @@ def postgres_name(node: exp.Expr) -> str:
     return "?column?"
 
 
-@functools.lru_cache(maxsize=512)
+_FUNCTION_NAMES: dict[type[exp.Func], str] = {exp.GroupConcat: "string_agg"}
+
+
 def _function_name(kind: type[exp.Func]) -> str:
     """The Postgres spelling of a function class (``JSONArrayAgg`` -> ``json_agg``)."""
-    if kind is exp.GroupConcat:
-        return "string_agg"
-    try:
-        head = kind().sql("postgres")
-    except Exception:  # some classes cannot be rendered without arguments
-        head = kind.sql_name()
-    return head.split("(", 1)[0].strip().lower() or "?column?"
+    name = _FUNCTION_NAMES.get(kind)
+    if name is None:
+        try:
+            head = kind().sql("postgres")
+        except Exception:  # some classes cannot be rendered without arguments
+            head = kind.sql_name()
+        name = _FUNCTION_NAMES[kind] = head.split("(", 1)[0].strip().lower() or "?column?"
+    return name
