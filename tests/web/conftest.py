@@ -161,8 +161,13 @@ class Dashboard:
         self.page.wait_for_selector("#page-overview")
 
     def shot(self, name: str) -> None:
+        """Save a screenshot, and check the page does not scroll sideways."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        overflow = self.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the window"
 
 
 def _console(errors: list[str], message: ConsoleMessage) -> None:

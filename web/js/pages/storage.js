@@ -31,16 +31,22 @@ export async function render(root, { signal }) {
     } catch (err) {
       create.append(errorBox(err));
     }
-  } }, field("New bucket", name), h("label", {}, pub, " public"), " ", h("button", { type: "submit" }, "Create"));
+  } }, h("h3", {}, "Create a bucket"), field("New bucket", name), h("label", {}, pub, " public"), " ", h("button", { type: "submit" }, "Create"));
   clear(bucketsBox, buckets.length ? h("ul", { class: "list" }, buckets.map((b) => {
     const bname = typeof b === "string" ? b : b.name;
-    return h("li", {}, h("button", { type: "button", onclick: () => showBucket(objectsBox, bname) }, bname, b.public ? " (public)" : ""));
+    const button = h("button", { type: "button", "aria-pressed": "false", onclick: () => {
+      for (const other of bucketsBox.querySelectorAll("button[aria-pressed]")) other.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-pressed", "true");
+      showBucket(objectsBox, bname);
+    } }, bname, b.public ? " (public)" : "");
+    return h("li", {}, button);
   })) : notice("No buckets."), create);
   return null;
 }
 
 function updated(o) {
-  if (o.updated_us) return when(o.updated_us / 1e6);
+  const us = o.updated_at_us ?? o.updated_us;
+  if (us) return when(us / 1e6);
   return o.updated_at ? when(o.updated_at) : "—";
 }
 
