@@ -10,5 +10,6 @@ Exception tree (``api.auth.errors``), translated to HTTP only by the HTTP layer:
     ├── ForbiddenError          403: valid credential, action not allowed for it
     ├── RateLimitedError        429: carries ``retry_after`` seconds
     ├── KeySpecError            422: bad scope, namespace, ttl or unknown key id
-    └── IdempotencyConflictError 409: same Idempotency-Key reused with another request body
+    ├── IdempotencyConflictError 409: same Idempotency-Key reused with another request body
+    └── KeyFileError            a key file is missing, unreadable or too open (configuration)
 """

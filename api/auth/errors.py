@@ -27,3 +27,8 @@ class KeySpecError(AuthError):
 
 class IdempotencyConflictError(AuthError):
     """An Idempotency-Key was reused with a different request (HTTP 409)."""
+
+
+class KeyFileError(AuthError):
+    """A key file is missing, unreadable or readable by others (a server configuration error,
+    reported when the server starts, never to a client)."""

@@ -19,13 +19,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from api.auth.errors import KeyFileError
+
 JWT_SECRET_FILE = "jwt_secret"
 TOKEN_KEY_FILE = "jwt_ed25519.pem"
 SECRET_ENV = "BKG_JWT_SECRET"
-
-
-class KeyFileError(Exception):
-    """A key file is missing, unreadable or too widely readable (a configuration error)."""
 
 
 def load_jwt_secret(keys_dir: Path, environ: Mapping[str, str] | None = None) -> bytes:

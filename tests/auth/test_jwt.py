@@ -167,3 +167,20 @@ def test_short_secret_is_refused() -> None:
 def test_garbage_is_rejected(tokens: TokenService, garbage: str) -> None:
     with pytest.raises(UnauthorizedError):
         tokens.verify(garbage)
+
+
+def test_retired_signing_keys_still_verify_and_are_published(jwt_secret: bytes) -> None:
+    old = Ed25519PrivateKey.generate()
+    before = TokenService(TokenConfig(secret=jwt_secret, signing_key=old))
+    token = before.mint("svc", "user", "shop", ttl=60, algorithm="EdDSA")
+    old_kid = before.jwks()["keys"][0]["kid"]
+    after = TokenService(
+        TokenConfig(
+            secret=jwt_secret,
+            signing_key=Ed25519PrivateKey.generate(),
+            extra_public_keys={old_kid: old.public_key()},
+        )
+    )
+    assert after.verify(token)["sub"] == "svc"
+    assert old_kid in {key["kid"] for key in after.jwks()["keys"]}
+    assert len(after.jwks()["keys"]) == 2

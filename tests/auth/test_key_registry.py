@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from api.auth.apikeys import ApiKeyRecord, new_api_key
-from api.auth.errors import KeySpecError, UnauthorizedError
+from api.auth.errors import KeyFileError, KeySpecError, UnauthorizedError
 from api.auth.keyfiles import (
-    KeyFileError,
     ensure_token_signing_key,
     load_jwt_secret,
     load_token_signing_key,
