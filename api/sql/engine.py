@@ -8,9 +8,10 @@ state exactly.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,7 @@ class SqlEngine:
 
     def __init__(self, cache_size: int = 1024) -> None:
         self._parser = Parser(cache_size)
-        self._translations: OrderedDict[tuple[str, str, str], Translated] = OrderedDict()
+        self._translations: OrderedDict[tuple[object, ...], Translated] = OrderedDict()
         self._cache_size = cache_size
 
     @property
@@ -105,14 +106,20 @@ class SqlEngine:
     def _translation(
         self, sql: str, parsed: Parsed, catalog: Catalog, rewrite: Rewrite | None
     ) -> Translated:
-        """Translated statement; cached per (text, namespace, catalogue) without a rewrite."""
+        """Translated statement; cached per (text, namespace, catalogue) and, for a rewrite,
+        per its ``cache_key`` (everything the rewrite depends on); a rewrite without a
+        ``cache_key`` is applied afresh every time."""
         info = parsed.info
-        if rewrite is not None:
+        rewrite_key: object = () if rewrite is None else getattr(rewrite, "cache_key", None)
+        if rewrite is not None and rewrite_key is None:
             return translate(rewrite(parsed.expression.copy(), info), info, catalog)
-        key = (sql, info.namespace, catalog.token)
+        key = (sql, info.namespace, catalog.token, rewrite_key)
         cached = self._translations.get(key)
         if cached is None:
-            cached = translate(parsed.expression.copy(), info, catalog)
+            expression = parsed.expression.copy()
+            if rewrite is not None:
+                expression = rewrite(expression, info)
+            cached = translate(expression, info, catalog)
             self._translations[key] = cached
             if len(self._translations) > self._cache_size:
                 self._translations.popitem(last=False)
@@ -129,8 +136,7 @@ class SqlEngine:
     ) -> Outcome:
         """Run a DML statement in a savepoint, capturing its row images."""
         target = translated.target
-        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
-        try:
+        with _savepoint(conn):
             ensure_capture(conn, catalog)
             sequence = sequence_value(conn, target) if target else None
             cursor = conn.execute(translated.sql, bindings)
@@ -140,13 +146,6 @@ class SqlEngine:
             changes = collect(conn, catalog)
             if target is not None:
                 pin_sequence(conn, target, sequence, changes)
-        except sqlite3.Error as exc:
-            _rollback(conn)
-            raise translate_error(exc) from exc
-        except BaseException:
-            _rollback(conn)
-            raise
-        conn.execute(f"RELEASE {_SAVEPOINT}")
         typed = typed_rows(rows, translated.families)
         return Outcome(
             columns, typed, rowcount, changes, {"sql": sql}, is_write=True, tables=tables
@@ -165,18 +164,10 @@ class SqlEngine:
         if rewrite is not None:
             statement = rewrite(statement, parsed.info)
         changes = plan_ddl(statement, parsed.info, catalog)
-        conn.execute(f"SAVEPOINT {_SAVEPOINT}")
-        try:
+        with _savepoint(conn):
             drop_capture(conn)
             for change in changes:
                 apply_ddl(conn, change)
-        except sqlite3.Error as exc:
-            _rollback(conn)
-            raise translate_error(exc) from exc
-        except BaseException:
-            _rollback(conn)
-            raise
-        conn.execute(f"RELEASE {_SAVEPOINT}")
         logged = changes[0]["sql"] if changes else statement.sql("postgres")
         return Outcome(
             [], [], 0, changes, {"sql": logged}, is_write=True, is_ddl=True, tables=tables
@@ -193,9 +184,18 @@ def _run(
         raise translate_error(exc) from exc
 
 
-def _rollback(conn: sqlite3.Connection) -> None:
-    """Undo everything since the statement's savepoint and drop the savepoint."""
-    conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+@contextlib.contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run a write so that, if it fails, everything it did is undone (SQLite errors mapped)."""
+    conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        yield
+    except BaseException as exc:
+        conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+        conn.execute(f"RELEASE {_SAVEPOINT}")
+        if isinstance(exc, sqlite3.Error):
+            raise translate_error(exc) from exc
+        raise
     conn.execute(f"RELEASE {_SAVEPOINT}")
 
 
