@@ -57,13 +57,17 @@ export async function render(root) {
   return null;
 }
 
+// Audit lines (see projections/consumers/audit_lines.py): the known fields as columns, in
+// this order, and anything else as JSON in "details".
+const COLUMNS = ["lsn", "time", "kind", "actor", "namespace", "tables", "rows", "statements"];
+
 function eventsTable(events) {
-  const main = ["lsn", "ts", "kind", "actor", "namespace"];
+  const shown = COLUMNS.filter((c) => events.some((e) => c in e));
   const rows = events.map((e) => [
-    ...main.map((k) => (k === "ts" && typeof e.ts === "number" ? new Date(e.ts / (e.ts > 1e14 ? 1000 : 1)).toISOString() : e[k] ?? null)),
-    summary(Object.fromEntries(Object.entries(e).filter(([k]) => !main.includes(k)))),
+    ...shown.map((k) => (Array.isArray(e[k]) ? e[k].join("; ") : e[k] ?? null)),
+    summary(Object.fromEntries(Object.entries(e).filter(([k]) => !shown.includes(k)))),
   ]);
-  return dataTable([...main, "details"], rows, {}, "audit events");
+  return dataTable([...shown, "details"], rows, {}, "audit events");
 }
 
 function summary(rest) {
