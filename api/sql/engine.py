@@ -138,13 +138,14 @@ class SqlEngine:
         target = translated.target
         with _savepoint(conn):
             ensure_capture(conn, catalog)
-            sequence = sequence_value(conn, target) if target else None
+            pins = translated.pins_sequence and target is not None
+            sequence = sequence_value(conn, target) if pins and target else None
             cursor = conn.execute(translated.sql, bindings)
             rows = cursor.fetchall()
             columns = [d[0] for d in cursor.description or []]
             rowcount = len(rows) if columns else cursor.rowcount
             changes = collect(conn, catalog)
-            if target is not None:
+            if pins and target is not None:
                 pin_sequence(conn, target, sequence, changes)
         typed = typed_rows(rows, translated.families)
         return Outcome(
