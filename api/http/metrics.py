@@ -88,7 +88,20 @@ class Gauge:
         yield f"{self.name} {_number(self.read())}"
 
 
-Metric = Counter | Histogram | Gauge
+class LabelledGauge:
+    """Values read when scraped, one sample per label set (e.g. one per log consumer)."""
+
+    def __init__(self, name: str, help_text: str, read: Callable[[], dict[Labels, float]]) -> None:
+        self.name, self.help, self.read = name, help_text, read
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} gauge"
+        for labels, value in self.read().items():
+            yield f"{self.name}{_labels(labels)} {_number(value)}"
+
+
+Metric = Counter | Histogram | Gauge | LabelledGauge
 
 
 class Metrics:
@@ -118,11 +131,17 @@ class Metrics:
             "bkg_rate_limit_rejections_total",
             "Requests refused by a rate limit, by principal kind.",
         )
-        self._gauges: list[Gauge] = []
+        self._gauges: list[Gauge | LabelledGauge] = []
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """Add a gauge read at scrape time."""
         self._gauges.append(Gauge(name, help_text, read))
+
+    def labelled_gauge(
+        self, name: str, help_text: str, read: Callable[[], dict[Labels, float]]
+    ) -> None:
+        """Add a gauge with one sample per label set, read at scrape time."""
+        self._gauges.append(LabelledGauge(name, help_text, read))
 
     def on_group_commit(self, records: int, seconds: float) -> None:
         """The log's commit observer."""
