@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     except ConsumerError as exc:
         backend.close()
         raise CommandError(str(exc)) from exc
-    consumers.register_gauges(backend.metrics.gauge)
+    consumers.register_gauges(backend.metrics.labelled_gauge)
     consumers.start()
     try:
         address = f"http://{args.host}:{args.port}"

@@ -1,13 +1,12 @@
 """The consumers a server runs beside its log: the audit trail always, the Kafka mirror when
 a bootstrap address is configured. Each runs on its own thread (see `runner`).
 
-`register_gauges` hands their lag, position, throughput and errors to a metrics registry
-whose `gauge(name, help, read)` reads values at scrape time (the server's `/metrics`).
+`register_gauges` hands their lag, position, throughput, errors and state to a metrics
+registry that reads labelled values at scrape time (the server's `/metrics`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,17 +15,20 @@ from projections.consumers.audit import AuditOptions, AuditTrail
 from projections.consumers.cursor import CursorFile
 from projections.consumers.kafka_mirror import KafkaMirror, MirrorConfig
 from projections.consumers.runner import ConsumerRunner
-from projections.consumers.stats import ConsumerStats, StatsSnapshot
+from projections.consumers.stats import StatsSnapshot
 
-GaugeSink = Callable[[str, str, Callable[[], float]], None]
+Labels = tuple[tuple[str, str], ...]
+GaugeSink = Callable[[str, str, Callable[[], dict[Labels, float]]], None]
 
 _GAUGES: tuple[tuple[str, str, Callable[[StatsSnapshot], float]], ...] = (
-    ("lag_records", "Durable records the consumer has not finished yet.", lambda s: s.lag),
-    ("cursor_lsn", "Last LSN the consumer has finished.", lambda s: s.cursor_lsn),
-    ("records_per_second", "Records finished per second (10 s window).",
+    ("bkg_consumer_lag_records", "Durable records the consumer has not finished yet.",
+     lambda s: s.lag),
+    ("bkg_consumer_cursor_lsn", "Last LSN the consumer has finished.", lambda s: s.cursor_lsn),
+    ("bkg_consumer_records_per_second", "Records finished per second (10 s window).",
      lambda s: s.records_per_second),
-    ("errors_total", "Failed attempts of the consumer (each is retried).",
+    ("bkg_consumer_errors_total", "Failed attempts of the consumer (each is retried).",
      lambda s: s.errors_total),
+    ("bkg_consumer_up", "1 while the consumer runs.", lambda s: 1.0 if s.running else 0.0),
 )  # fmt: skip
 
 
@@ -68,12 +70,10 @@ class ConsumerService:
         return [runner.stats.snapshot() for runner in self.runners]
 
     def register_gauges(self, gauge: GaugeSink) -> None:
-        """Gauges `bkg_consumer_<name>_<what>` for every consumer."""
-        for runner in self.runners:
-            prefix = "bkg_consumer_" + re.sub(r"[^a-z0-9_]", "_", runner.consumer.name)
-            for suffix, help_text, pick in _GAUGES:
-                gauge(f"{prefix}_{suffix}", help_text, _reader(runner.stats, pick))
+        """Labelled gauges `bkg_consumer_<what>{consumer="<name>"}` (e.g. the server's
+        `Metrics.labelled_gauge`), one sample per consumer."""
+        for name, help_text, pick in _GAUGES:
+            gauge(name, help_text, self._reader(pick))
 
-
-def _reader(stats: ConsumerStats, pick: Callable[[StatsSnapshot], float]) -> Callable[[], float]:
-    return lambda: pick(stats.snapshot())
+    def _reader(self, pick: Callable[[StatsSnapshot], float]) -> Callable[[], dict[Labels, float]]:
+        return lambda: {(("consumer", s.name),): pick(s) for s in self.snapshots()}

@@ -92,9 +92,11 @@ def test_broker_killed_mid_stream_nothing_missing(
             assert snapshot.cursor_lsn <= head_at_kill
             assert snapshot.lag >= 100
             metrics = Metrics()
-            ConsumerService([runner], []).register_gauges(metrics.gauge)
+            ConsumerService([runner], []).register_gauges(metrics.labelled_gauge)
             text = metrics.render()
-            lag = re.search(r"^bkg_consumer_kafka_mirror_lag_records (\d+)$", text, re.M)
+            lag = re.search(
+                r'^bkg_consumer_lag_records\{consumer="kafka-mirror"\} (\d+)$', text, re.M
+            )
             assert lag is not None and int(lag.group(1)) >= snapshot.lag
             poll(lambda: runner.stats.snapshot().errors_total >= 1, 30, "the failure to show")
             durable_broker.start()

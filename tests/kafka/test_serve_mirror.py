@@ -57,8 +57,8 @@ def test_serve_mirrors_audits_and_reports_lag(tmp_path: Path, broker: TansuBroke
         messages = consume(broker.bootstrap, has_lsns_up_to(lsn), topics=("bkg.log",), group=None)
         assert [r.lsn for r in verified_log(messages)][-1] >= lsn
         metrics = httpx.get(f"{url}/metrics").text
-        assert re.search(r"^bkg_consumer_kafka_mirror_cursor_lsn \d+$", metrics, re.M)
-        assert re.search(r"^bkg_consumer_audit_lag_records \d+$", metrics, re.M)
+        assert re.search(r'^bkg_consumer_cursor_lsn\{consumer="kafka-mirror"\} \d+$', metrics, re.M)
+        assert re.search(r'^bkg_consumer_up\{consumer="audit"\} 1$', metrics, re.M)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
