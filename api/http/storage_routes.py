@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, head, patch, post, put, route
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from api.auth.principal import Principal
@@ -36,6 +38,33 @@ from api.storage.tus import UPLOADS_DIR, UploadInfo, Uploads
 T = TypeVar("T")
 TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
+
+
+class BucketRequest(msgspec.Struct):
+    """A bucket to create: public buckets serve downloads without a token."""
+
+    name: str
+    public: bool = False
+    size_limit: int | None = None
+
+
+class ObjectRef(msgspec.Struct):
+    bucket: str
+    name: str
+
+
+class CopyRequest(msgspec.Struct, rename={"source": "from", "target": "to"}):
+    """Copy `from` to `to` (both `{"bucket", "name"}`)."""
+
+    source: ObjectRef
+    target: ObjectRef
+
+
+class SignRequest(msgspec.Struct):
+    """A signed URL for `method` valid `expires_in` seconds (1 s to 7 days)."""
+
+    expires_in: int
+    method: str = "GET"
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,9 @@ def storage_of(backend: Backend, state: State) -> Storage:
         )
         state["storage"] = found
     return found
+
+
+StorageDep = NamedDependency[Storage]
 
 
 async def _provide_storage(request: Request[Any, Any, Any]) -> Storage:
@@ -134,19 +166,18 @@ def _bucket_json(bucket: Bucket) -> dict[str, Any]:
 
 @post("/buckets", status_code=201, summary="Create a bucket", responses=AUTHED_ERRORS,
       security=SECURITY, guards=GUARDS)  # fmt: skip
-async def create_bucket(data: dict[str, Any], principal: Caller, storage: Storage) -> Response[Any]:
+async def create_bucket(
+    data: JSONBody[BucketRequest], principal: Caller, storage: StorageDep
+) -> Response[Any]:
     """`{"name", "public"?, "size_limit"?}`: a bucket in the caller's namespace."""
-    name, public, limit = data.get("name"), data.get("public", False), data.get("size_limit")
-    if not isinstance(name, str) or not isinstance(public, bool):
-        raise errors.BadObjectRequestError("a bucket needs a string name and a boolean public")
-    if limit is not None and not isinstance(limit, int):
-        raise errors.BadObjectRequestError("size_limit must be an integer")
-    bucket = await _in_thread(storage.service.create_bucket, principal, name, public, limit)
+    bucket = await _in_thread(
+        storage.service.create_bucket, principal, data.name, data.public, data.size_limit
+    )
     return json_response(_bucket_json(bucket), 201)
 
 
 @get("/buckets", summary="List buckets", responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)
-async def list_buckets(principal: Caller, storage: Storage) -> Response[Any]:
+async def list_buckets(principal: Caller, storage: StorageDep) -> Response[Any]:
     """The buckets of the caller's namespace (admins: all)."""
     found = await _in_thread(storage.service.list_buckets, principal)
     return json_response({"buckets": [_bucket_json(b) for b in found]})
@@ -158,7 +189,11 @@ async def list_buckets(principal: Caller, storage: Storage) -> Response[Any]:
 @put("/objects/{bucket:str}/{path:path}", status_code=200, summary="Upload an object",
      responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
 async def put_object(
-    request: Request[Any, Any, Any], bucket: str, path: str, principal: Caller, storage: Storage
+    request: Request[Any, Any, Any],
+    bucket: FromPath[str],
+    path: FromPath[str],
+    principal: Caller,
+    storage: StorageDep,
 ) -> Response[Any]:
     """Create or replace an object from the streamed body (Content-Type is kept, JSON
     metadata from `x-bkg-metadata`); answers the object's metadata and commit LSN."""
@@ -166,7 +201,11 @@ async def put_object(
 
 
 async def _upload(
-    request: Request[Any, Any, Any], storage: Storage, principal: Principal, bucket: str, name: str
+    request: Request[Any, Any, Any],
+    storage: StorageDep,
+    principal: Principal,
+    bucket: str,
+    name: str,
 ) -> Response[Any]:
     size, metadata = _declared_length(request), _metadata(request)
     content_type = request.headers.get("content-type")
@@ -180,7 +219,7 @@ async def _upload(
 @get("/objects/{bucket:str}/{path:path}", summary="Download an object (Range supported)",
      responses=AUTHED_ERRORS, security=SECURITY)  # fmt: skip
 async def get_object(
-    request: Request[Any, Any, Any], bucket: str, path: str, storage: Storage
+    request: Request[Any, Any, Any], bucket: FromPath[str], path: FromPath[str], storage: StorageDep
 ) -> Response[Any]:
     """The object's bytes; a token is needed unless the bucket is public."""
     principal = _optional_principal(request)
@@ -194,7 +233,7 @@ def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 
 def _download(
-    request: Request[Any, Any, Any], storage: Storage, found: ObjectMeta
+    request: Request[Any, Any, Any], storage: StorageDep, found: ObjectMeta
 ) -> Response[Any]:
     span = parse_range(request.headers.get("range"), found.size)
     headers = {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}
@@ -229,7 +268,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 @delete("/objects/{bucket:str}/{path:path}", status_code=200, summary="Delete an object",
         responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
 async def delete_object(
-    bucket: str, path: str, principal: Caller, storage: Storage
+    bucket: FromPath[str], path: FromPath[str], principal: Caller, storage: StorageDep
 ) -> Response[Any]:
     """Delete an object; answers the LSN of the deletion."""
     lsn = await _in_thread(storage.service.delete_object, principal, bucket, _name(path))
@@ -239,9 +278,13 @@ async def delete_object(
 @get("/objects/{bucket:str}", summary="List objects by prefix", responses=AUTHED_ERRORS,
      security=SECURITY, guards=GUARDS)  # fmt: skip
 async def list_objects(
-    bucket: str, principal: Caller, storage: Storage, prefix: str = "", cursor: str = "",
-    limit: int = 1000,
-) -> Response[Any]:  # fmt: skip
+    bucket: FromPath[str],
+    principal: Caller,
+    storage: StorageDep,
+    prefix: FromQuery[str] = "",
+    cursor: FromQuery[str] = "",
+    limit: FromQuery[int] = 1000,
+) -> Response[Any]:
     """One page of objects whose names start with `prefix`, after `cursor`; `next_cursor`
     is null on the last page."""
     page, following = await _in_thread(
@@ -252,18 +295,15 @@ async def list_objects(
 
 @post("/copy", status_code=200, summary="Copy an object", responses=AUTHED_ERRORS,
       security=SECURITY, guards=GUARDS)  # fmt: skip
-async def copy_object(data: dict[str, Any], principal: Caller, storage: Storage) -> Response[Any]:
+async def copy_object(
+    data: JSONBody[CopyRequest], principal: Caller, storage: StorageDep
+) -> Response[Any]:
     """`{"from": {"bucket", "name"}, "to": {"bucket", "name"}}`."""
-    try:
-        source, target = data["from"], data["to"]
-        args = (source["bucket"], source["name"], target["bucket"], target["name"])
-    except (KeyError, TypeError) as exc:
-        raise errors.BadObjectRequestError(
-            "copy needs from and to, each a bucket and a name"
-        ) from exc
-    if not all(isinstance(a, str) for a in args):
-        raise errors.BadObjectRequestError("bucket and object names are strings")
-    stored = await _in_thread(storage.service.copy_object, principal, *args)
+    source, target = data.source, data.target
+    stored = await _in_thread(
+        storage.service.copy_object, principal, source.bucket, source.name, target.bucket,
+        target.name,
+    )  # fmt: skip
     return json_response(stored.to_json())
 
 
@@ -273,13 +313,17 @@ async def copy_object(data: dict[str, Any], principal: Caller, storage: Storage)
 @post("/sign/{bucket:str}/{path:path}", status_code=200, summary="Sign a URL for GET or PUT",
       responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
 async def sign_url(
-    bucket: str, path: str, data: dict[str, Any], principal: Caller, storage: Storage
+    bucket: FromPath[str],
+    path: FromPath[str],
+    data: JSONBody[SignRequest],
+    principal: Caller,
+    storage: StorageDep,
 ) -> Response[Any]:
     """`{"expires_in": seconds, "method": "GET"|"PUT"}` -> `{"url", "expires_at"}`, checked
     now against what the caller may do."""
-    name, method, expires_in = _name(path), data.get("method", "GET"), data.get("expires_in")
-    if method not in ("GET", "PUT") or not isinstance(expires_in, int):
-        raise errors.BadObjectRequestError("method must be GET or PUT, expires_in an integer")
+    name, method, expires_in = _name(path), data.method, data.expires_in
+    if method not in ("GET", "PUT"):
+        raise errors.BadObjectRequestError("method must be GET or PUT")
     expires_at = expiry(expires_in)
     service = storage.service
     if method == "GET":
@@ -296,7 +340,7 @@ async def sign_url(
 @route("/signed/{bucket:str}/{path:path}", http_method=["GET", "PUT"],
        summary="Use a signed URL (no token)")  # fmt: skip
 async def use_signed_url(
-    request: Request[Any, Any, Any], bucket: str, path: str, storage: Storage
+    request: Request[Any, Any, Any], bucket: FromPath[str], path: FromPath[str], storage: StorageDep
 ) -> Response[Any]:
     """Download or upload as the signer, while the URL's signature holds and it has not
     expired."""
@@ -312,7 +356,7 @@ async def use_signed_url(
 
 
 @route("/uploads", http_method=["OPTIONS"], summary="TUS capabilities", include_in_schema=False)
-async def tus_options(storage: Storage) -> Response[Any]:
+async def tus_options(storage: StorageDep) -> Response[Any]:
     headers = {
         **TUS_HEADERS,
         "Tus-Version": TUS_VERSION,
@@ -325,7 +369,7 @@ async def tus_options(storage: Storage) -> Response[Any]:
 @post("/uploads", status_code=201, summary="Start a resumable (TUS) upload",
       responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
 async def tus_create(
-    request: Request[Any, Any, Any], principal: Caller, storage: Storage
+    request: Request[Any, Any, Any], principal: Caller, storage: StorageDep
 ) -> Response[Any]:
     """`Upload-Length` and `Upload-Metadata` (`bucket`, `name`, optional `contentType` and
     `metadata` as JSON), base64 values as TUS has them; answers `Location`."""
@@ -357,7 +401,9 @@ def _tus_metadata(header: str) -> dict[str, str]:
 
 @head("/uploads/{upload_id:str}", summary="Offset of a resumable upload", guards=GUARDS,
       security=SECURITY)  # fmt: skip
-async def tus_head(upload_id: str, principal: Caller, storage: Storage) -> Response[None]:
+async def tus_head(
+    upload_id: FromPath[str], principal: Caller, storage: StorageDep
+) -> Response[None]:
     info = await _in_thread(storage.uploads.get, principal, upload_id)
     return Response(None, status_code=200, headers=_tus_offsets(info))
 
@@ -374,7 +420,10 @@ def _tus_offsets(info: UploadInfo) -> dict[str, str]:
 @patch("/uploads/{upload_id:str}", status_code=200, summary="Continue a resumable upload",
        responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
 async def tus_patch(
-    request: Request[Any, Any, Any], upload_id: str, principal: Caller, storage: Storage
+    request: Request[Any, Any, Any],
+    upload_id: FromPath[str],
+    principal: Caller,
+    storage: StorageDep,
 ) -> Response[Any]:
     """Append the body at `Upload-Offset`; the last byte stores the object."""
     if request.headers.get("content-type") != "application/offset+octet-stream":
@@ -393,7 +442,7 @@ async def tus_patch(
 
 @delete("/uploads/{upload_id:str}", status_code=204, summary="Abandon a resumable upload",
         responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)  # fmt: skip
-async def tus_delete(upload_id: str, principal: Caller, storage: Storage) -> None:
+async def tus_delete(upload_id: FromPath[str], principal: Caller, storage: StorageDep) -> None:
     await _in_thread(storage.uploads.delete, principal, upload_id)
 
 

@@ -26,6 +26,7 @@ from api.storage.errors import (
     TooLargeError,
 )
 from api.storage.service import ObjectService
+from api.storage.tus import Uploads
 from tests.storage.test_blobstore import chunks_of
 
 SHOP = Principal(kind="namespace", id="key:shop", namespace="shop")
@@ -175,3 +176,31 @@ def test_bad_uploads_store_nothing(service: ObjectService, blob_store: BlobStore
         service.create_bucket(OTHER, "files", public=True)
     assert service.db.log.head_lsn == head
     assert blob_store.list("shop/") == []
+
+
+def test_tus_upload_keeps_what_arrived_before_a_dropped_connection(
+    service: ObjectService, tmp_path: Path
+) -> None:
+    uploads = Uploads(tmp_path / "uploads", service)
+    data = os.urandom(50_000)
+    info = uploads.create(SHOP, "files", "resumed.bin", len(data))
+
+    def dropped() -> Iterator[bytes]:
+        yield data[:10_000]
+        yield data[10_000:20_000]
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        uploads.append(SHOP, info.id, 0, dropped())
+    resumed = uploads.get(SHOP, info.id)
+    assert resumed.offset == 20_000
+    with pytest.raises(ConflictError):
+        uploads.append(SHOP, info.id, 0, [b"again"])
+    with pytest.raises(ForbiddenError):
+        uploads.get(ALICE, info.id)
+    done = uploads.append(SHOP, info.id, resumed.offset, chunks_of(data[20_000:]))
+    stored = uploads.finish(done)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert content(service, SHOP, "resumed.bin") == data
+    with pytest.raises(NotFoundError):
+        uploads.get(SHOP, info.id)
