@@ -246,7 +246,7 @@ class Database:
         self.pipeline.close()
         self.time_travel.clear()
         if self.pipeline.broken is None:
-            self.store.close()
+            self.store.close(self.log)
         else:
             self.store.abandon()
         self.log.close()

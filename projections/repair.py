@@ -20,7 +20,7 @@ from projections.checkpoints import CheckpointStore
 from projections.folds import FoldRegistry
 from projections.fsync import publish_file
 from projections.replay import Progress, fold_records
-from projections.source import LogSource
+from projections.source import LogSource, record_at
 from projections.store import STORE_FILE, ProjectionStore, StoreLock, discard_store_files
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def open_store(
     started = time.monotonic()
     lock = StoreLock(directory)
     try:
-        reason = "requested" if rebuild else _dirty_reason(lock)
+        reason = "requested" if rebuild else _dirty_reason(lock, log)
         checkpoint_lsn = _reset(lock, log, checkpoints, ring, from_scratch) if reason else None
         store, problem = _open_checked(lock, log)
         if store is None:
@@ -98,12 +98,26 @@ def _open_checked(lock: StoreLock, log: LogSource) -> tuple[ProjectionStore | No
     return store, ""
 
 
-def _dirty_reason(lock: StoreLock) -> str:
-    """Why the store cannot be used as it is ("" if it was closed cleanly)."""
+def _dirty_reason(lock: StoreLock, log: LogSource) -> str:
+    """Why the store cannot be used as it is ("" if it was closed cleanly and its marker's
+    claim, the chain hash at its applied LSN, agrees with the log)."""
     if not (lock.directory / STORE_FILE).exists():
         lock.take_clean_marker()
         return "no store yet"
-    return "" if lock.take_clean_marker() else "unclean shutdown"
+    claim = lock.take_clean_marker()
+    if claim is None:
+        return "unclean shutdown"
+    if not claim:
+        return ""
+    try:
+        lsn_text, chain_hex = claim.decode().split()
+        lsn = int(lsn_text)
+    except ValueError:
+        return "unreadable clean-shutdown marker"
+    record = record_at(log, lsn) if lsn <= log.head_lsn else None
+    if record is None or record.chain_hash.hex() != chain_hex:
+        return f"store does not match the log at LSN {lsn}"
+    return ""
 
 
 def _reset(

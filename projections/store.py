@@ -17,10 +17,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from eventlog.segments import fsync_dir
+from eventlog.segments import fsync_dir, write_atomic
 from projections.errors import StoreLockedError
 from projections.fsync import fsync_path
 from projections.meta import connect, init_schema, read_applied_lsn
+from projections.source import LogSource, record_at
 
 STORE_FILE = "store.sqlite"
 CLEAN_MARKER = "CLEAN"
@@ -53,22 +54,23 @@ class StoreLock:
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"pid {os.getpid()}".encode(), 0)
 
-    def take_clean_marker(self) -> bool:
-        """Remove the clean-shutdown marker; True if it was there next to a store file.
-
-        From here until the next clean close the store counts as dirty.
-        """
+    def take_clean_marker(self) -> bytes | None:
+        """Remove the clean-shutdown marker and return what it said (None if there was no
+        marker next to a store file). From here until the next clean close the store counts
+        as dirty."""
         marker = self.directory / CLEAN_MARKER
-        was_clean = marker.exists() and (self.directory / STORE_FILE).exists()
-        if marker.exists():
-            marker.unlink()
-            fsync_dir(self.directory)
-        return was_clean
-
-    def mark_clean(self) -> None:
-        """Write the clean-shutdown marker durably."""
-        (self.directory / CLEAN_MARKER).write_bytes(b"")
+        try:
+            content = marker.read_bytes()
+        except FileNotFoundError:
+            return None
+        marker.unlink()
         fsync_dir(self.directory)
+        return content if (self.directory / STORE_FILE).exists() else None
+
+    def mark_clean(self, content: bytes) -> None:
+        """Write the clean-shutdown marker (crash-safely: a torn marker would read as a
+        different claim, not as no claim)."""
+        write_atomic(self.directory / CLEAN_MARKER, content)
 
     def release(self) -> None:
         """Release the lock (idempotent)."""
@@ -176,14 +178,20 @@ class ProjectionStore:
         with suppress(sqlite3.Error):
             self.write_conn.close()
 
-    def close(self) -> None:
-        """Fold the WAL into the main file, mark the store clean and release the lock."""
+    def close(self, log: LogSource | None = None) -> None:
+        """Fold the WAL into the main file, mark the store clean and release the lock.
+
+        With `log`, the marker also names the applied LSN and the log's chain hash there,
+        so that a store later paired with a different log is noticed and rebuilt.
+        """
         for reader in self._all_readers:
             reader.end()
         self.write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close_connections()
         fsync_path(self.path)
-        self.lock.mark_clean()
+        record = record_at(log, self.applied_lsn) if log and self.applied_lsn else None
+        claim = f"{record.lsn} {record.chain_hash.hex()}" if record else ""
+        self.lock.mark_clean(claim.encode())
         self.lock.release()
 
     def abandon(self) -> None:

@@ -93,7 +93,7 @@ def run_rebuild(args: argparse.Namespace, data_dir: DataDir) -> int:
             from_scratch=args.from_scratch,
             progress=progress,
         )
-        store.close()
+        store.close(log)
     summary = {
         "checkpoint_lsn": report.checkpoint_lsn,
         "from_lsn": report.from_lsn,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
-from eventlog import Entry
+from eventlog import Entry, EventLog
 from projections.errors import StoreLockedError
 from projections.folds import Event, FoldRegistry, fold_sql
 from projections.meta import read_applied_lsn
@@ -139,7 +140,7 @@ def _reopen(env: Env, close: bool = True) -> tuple[ProjectionStore, OpenReport]:
     )
     assert read_applied_lsn(store.write_conn) == env.log.head_lsn
     if close:
-        store.close()
+        store.close(env.log)
     else:
         store.abandon()
     return store, report
@@ -169,3 +170,26 @@ def test_idle_readers_release_old_snapshots_after_commits(env: Env) -> None:
             assert snap.lsn == lsn and rows(snap.conn) == [(1, "a")]
     finally:
         store.close()
+
+
+def test_store_paired_with_a_different_log_is_rebuilt(env: Env, tmp_path: Path) -> None:
+    env.log.append(sql_entry(create_table()))
+    env.log.append(sql_entry(insert(1, "a")))
+    _reopen(env)
+    _, report = _reopen(env)
+    assert not report.rebuilt
+
+    other_log = EventLog.create(tmp_path / "other-log", env.key)
+    other_log.append(sql_entry(create_table()))
+    other_log.append(sql_entry(insert(1, "other")))
+    other = Env(env.root, env.key, other_log)
+    try:
+        store, report = open_store(
+            env.root / "projections", other_log, other.checkpoints, other.ring, other.registry
+        )
+        assert report.rebuilt and report.reason == "store does not match the log at LSN 3"
+        with store.snapshot() as snap:
+            assert rows(snap.conn) == [(1, "other")]
+        store.close(other_log)
+    finally:
+        other_log.close()
