@@ -69,7 +69,7 @@ export function toast(text) {
 }
 
 // Cell rendering by value type (and declared column type when known).
-export function cell(value, type) {
+function cell(value, type) {
   if (value === null || value === undefined) return h("td", { class: "v-null" }, "NULL");
   if (typeof value === "boolean") return h("td", { class: "v-bool" }, value ? "true" : "false");
   if (typeof value === "number") return h("td", { class: "v-num" }, String(value));

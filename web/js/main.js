@@ -1,6 +1,6 @@
 // The dashboard's shell: sign-in, navigation between pages (#/name), page lifetimes.
 //
-// Each page module exports `title` and `render(root, ctx)`; render may return a cleanup
+// Each page module exports `render(root, ctx)`, which may return a cleanup
 // function. ctx.signal aborts when the page is left, stopping its polling and streams.
 
 import { api, clearToken, describe, getToken, principalOf, setToken } from "./api.js";

@@ -28,10 +28,6 @@ export function total(samples, name, where) {
   return found.length ? found.reduce((a, s) => a + s.value, 0) : null;
 }
 
-export function has(samples, prefix) {
-  return samples.some((s) => s.name.startsWith(prefix));
-}
-
 // A histogram's cumulative buckets summed over label sets: {le: count}, plus count and sum.
 export function histogram(samples, name, where) {
   const buckets = new Map();

@@ -5,8 +5,6 @@
 import { api, ApiError, describe } from "../api.js";
 import { clear, dataTable, errorBox, field, h, notice, pager, panel } from "../dom.js";
 
-export const title = "Audit";
-
 const PAGE = 50;
 const FILTERS = [["kind", "ddl, dml, auth, policy…"], ["actor", "admin, key:…, user:…"], ["table", "public.todos"], ["from_lsn", "1"]];
 

@@ -4,8 +4,6 @@
 import { api, describe, getToken } from "../api.js";
 import { clear, errorBox, field, h, notice, pagedList, panel, toast, when } from "../dom.js";
 
-export const title = "Users & keys";
-
 export async function render(root, { who }) {
   if (who.kind === "user") {
     root.append(notice("A user token cannot see or manage API keys. Sign in with an admin or namespace key."));

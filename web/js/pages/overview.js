@@ -6,8 +6,6 @@ import { barChart, lineChart } from "../chart.js";
 import { bytes, clear, dataTable, h, notice, panel } from "../dom.js";
 import { delta, distribution, histogram, parse, quantile, select, total } from "../prom.js";
 
-export const title = "Overview";
-
 const EVERY_MS = 2000;
 const SPAN_MS = 5 * 60 * 1000;
 // Kept across visits of the page, so the charts do not start empty each time.

@@ -4,8 +4,6 @@
 import { api, describe } from "../api.js";
 import { clear, dataTable, errorBox, field, h, notice, pagedList, panel, toast } from "../dom.js";
 
-export const title = "Policies";
-
 const ACTIONS = ["select", "insert", "update", "delete"];
 
 export async function render(root, { signal, who }) {

@@ -5,8 +5,6 @@
 import { api, ApiError, describe } from "../api.js";
 import { clear, dataTable, field, h, pagedList, panel } from "../dom.js";
 
-export const title = "SQL";
-
 const HISTORY_KEY = "bkgdb.admin.sql-history";
 const HISTORY_MAX = 50;
 const PAGE_ROWS = 50;
@@ -111,7 +109,7 @@ function errorView(err, sql) {
 }
 
 // Split on ";" outside quotes; "--" comments are dropped, and so are empty pieces.
-export function splitStatements(sql) {
+function splitStatements(sql) {
   const out = [];
   let current = "";
   let quote = null;

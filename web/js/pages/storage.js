@@ -4,8 +4,6 @@
 import { api, ApiError, describe, send } from "../api.js";
 import { bytes, clear, errorBox, field, h, notice, panel, toast, when } from "../dom.js";
 
-export const title = "Storage";
-
 export async function render(root, { signal }) {
   const bucketsBox = h("div", { "aria-live": "polite" });
   const objectsBox = h("div");

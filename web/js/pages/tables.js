@@ -5,8 +5,6 @@ import { api, ApiError, describe } from "../api.js";
 import { clear, dataTable, errorBox, h, notice, pager, panel } from "../dom.js";
 import { subscribe } from "../sse.js";
 
-export const title = "Tables";
-
 const PAGE_ROWS = 25;
 const TAIL_MAX = 200;
 
