@@ -128,10 +128,9 @@ def run(conn: sqlite3.Connection, policies: PolicySet) -> Runner:
     return make_runner(conn, policies)
 
 
-@pytest.fixture(scope="module")
-def visible_only() -> tuple[Runner, Runner]:
-    """Two runners for a differential test: alice through RLS on the full database, and a
-    namespace key (no RLS) on a database holding only the rows alice's policies show."""
+def visible_pair() -> tuple[sqlite3.Connection, Runner, sqlite3.Connection, Runner]:
+    """For differential tests: the full database with alice's runner (through RLS), and a
+    database holding only the rows alice's policies show with a namespace key's runner."""
     policies = PolicySet()
     for document in POLICIES:
         policies.apply(created_event(parse_policy(document)))
@@ -139,4 +138,19 @@ def visible_only() -> tuple[Runner, Runner]:
     mine = build_db(
         lambda stmt, row: "audit" not in stmt and ("todos" not in stmt or row[1] == "alice")
     )
-    return make_runner(full, policies), make_runner(mine, PolicySet())
+    return full, make_runner(full, policies), mine, make_runner(mine, PolicySet())
+
+
+@pytest.fixture(scope="module")
+def visible_only() -> tuple[Runner, Runner]:
+    """Read-only differential pair (shared by every example of a property)."""
+    _, through_rls, _, restricted = visible_pair()
+    return through_rls, restricted
+
+
+@pytest.fixture(scope="module")
+def fresh_visible_pair() -> Callable[
+    [], tuple[sqlite3.Connection, Runner, sqlite3.Connection, Runner]
+]:
+    """A factory of new differential pairs, for properties that write."""
+    return visible_pair
