@@ -112,7 +112,7 @@ def _change(row: tuple[Any, ...], catalog: Catalog) -> dict[str, Any]:
 
 def sequence_value(conn: sqlite3.Connection, table: TableDef) -> int | None:
     """The AUTOINCREMENT counter of a serial-keyed table (None: no counter yet)."""
-    if not _is_autoincrement(table):
+    if not table.autoincrement:
         return None
     try:
         row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,))
@@ -131,7 +131,7 @@ def pin_sequence(
     creates a zero counter for an INSERT ... SELECT of no rows; replay only sees the rows
     inserted, so the counter is pinned to max(previous, largest inserted rowid).
     """
-    if not _is_autoincrement(table):
+    if not table.autoincrement:
         return
     inserted = [c["rowid"] for c in changes if c["op"] == "insert" and c["table"] == table.name]
     if before is None and not inserted:
@@ -139,10 +139,3 @@ def pin_sequence(
         return
     expected = max([before or 0, *inserted])
     conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (expected, table.name))
-
-
-def _is_autoincrement(table: TableDef) -> bool:
-    """True when the table's key is a serial column (SQLite AUTOINCREMENT)."""
-    alias = table.rowid_alias()
-    column = table.column(alias) if alias else None
-    return column is not None and column.type.endswith("serial")

@@ -7,6 +7,7 @@ cached by catalogue token, which changes with every DDL change.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections import OrderedDict
@@ -96,9 +97,20 @@ class TableDef:
         """Primary key columns in table order (empty when the table has none)."""
         return [c.name for c in self.columns if c.primary_key]
 
+    @functools.cached_property
     def rowid_alias(self) -> str | None:
-        """The INTEGER PRIMARY KEY column, which is SQLite's rowid."""
-        return rowid_alias(self.to_dict())
+        """The INTEGER PRIMARY KEY column, which is SQLite's rowid (same rule as replay's)."""
+        keys = [
+            {"name": c.name, "primary_key": c.primary_key, "affinity": c.affinity}
+            for c in self.columns
+        ]
+        return rowid_alias({"columns": keys})
+
+    @functools.cached_property
+    def autoincrement(self) -> bool:
+        """True when the key is a serial column (SQLite AUTOINCREMENT)."""
+        column = self.column(self.rowid_alias) if self.rowid_alias else None
+        return column is not None and column.type.endswith("serial")
 
     def with_columns(self, columns: list[ColumnDef]) -> TableDef:
         """Copy with a new column list."""

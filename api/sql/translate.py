@@ -32,6 +32,7 @@ class Translated:
     params: tuple[str, ...]
     positional: int
     target: TableDef | None
+    pins_sequence: bool = False
 
 
 def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog) -> Translated:
@@ -44,7 +45,18 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
         _prepare_insert(expression, target, catalog)
     families = _result_families(expression, scope, target)
     _name_outputs(expression)
-    return Translated(generate(expression), families, params, positional, target)
+    pins = _may_skip_counter(expression) and target is not None and target.autoincrement
+    return Translated(generate(expression), families, params, positional, target, pins)
+
+
+def _may_skip_counter(expression: exp.Expr) -> bool:
+    """True for inserts after which SQLite's AUTOINCREMENT counter may not match the rows
+    inserted (conflict handling, or INSERT ... SELECT of possibly no rows)."""
+    if not isinstance(expression, exp.Insert):
+        return False
+    source = expression.expression
+    plain = isinstance(source, exp.Values) or source is None
+    return not plain or bool(expression.args.get("conflict") or expression.args.get("alternative"))
 
 
 def generate(expression: exp.Expr) -> str:
