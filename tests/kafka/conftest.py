@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka.brokers import S3Store, TansuBroker
+from tests.kafka.brokers import TansuBroker
+from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 
 @pytest.fixture
@@ -23,11 +24,18 @@ def broker(tmp_path: Path) -> Iterator[TansuBroker]:
 @pytest.fixture
 def durable_broker(tmp_path: Path) -> Iterator[TansuBroker]:
     """A broker whose storage (S3 on SeaweedFS) survives `kill` + `start`."""
-    store = S3Store(tmp_path / "s3")
+    store = SeaweedS3(tmp_path / "s3")
     try:
         store.start()
         store.make_bucket("tansu")
-        running = TansuBroker(tmp_path / "broker.log", "s3://tansu/", store.env())
+        env = {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT": store.url,
+            "AWS_ALLOW_HTTP": "true",
+        }
+        running = TansuBroker(tmp_path / "broker.log", "s3://tansu/", env)
         running.start()
         yield running
         running.stop()
