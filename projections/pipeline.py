@@ -140,6 +140,8 @@ class CommitPipeline:
             item = self._execute(job)
             if item is not None:
                 inflight.append(item)
+            elif not inflight and self._store.write_conn.in_transaction:
+                self._store.write_conn.execute("ROLLBACK")  # nothing to keep: end it now
             if len(inflight) >= self._max_group:
                 inflight = self._flush(inflight)
 
