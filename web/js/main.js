@@ -92,8 +92,8 @@ async function signIn(token, status) {
     return clear(status, h("div", { class: "error", role: "alert" }, `Sign-in refused. ${describe(err)}`));
   }
   setToken(token);
-  if (!location.hash) location.hash = "#/overview";
-  showPage();
+  if (location.hash) showPage();
+  else location.hash = "#/overview"; // hashchange shows the page
 }
 
 function signOut() {

@@ -29,12 +29,12 @@ export function render(root) {
 
   async function execute() {
     const sql = editor.value.trim();
-    if (!sql) return clear(output, h("div", { class: "error", role: "alert" }, "Write a statement first."));
+    const statements = splitStatements(sql);
+    if (!statements.length) return clear(output, h("div", { class: "error", role: "alert" }, "Write a statement first."));
     run.disabled = true;
     clear(output, h("p", { class: "notice" }, "Running…"));
     const began = performance.now();
     try {
-      const statements = splitStatements(sql);
       const lsn = asOf.value ? Number(asOf.value) : null;
       let answer;
       if (statements.length > 1) {
