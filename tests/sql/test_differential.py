@@ -177,7 +177,7 @@ def _run_reference(conn: sqlite3.Connection, sql: str) -> bool:
     return True
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_engine_replay_and_sqlite_agree(program: tuple[list[Table], list[tuple[str, str]]]) -> None:
     schema, body = program
