@@ -94,6 +94,13 @@ def test_sql_page_creates_a_table_inserts_rows_travels_in_time_and_shows_errors(
     expect(alert).to_contain_text("VALIDATION_ERROR (HTTP 422): no such column: nope")
     expect(page.locator(".history")).to_contain_text("SELECT id, title, done, meta FROM sqlpage")
 
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Tables").click()
+    page.get_by_role("button", name="public.sqlpage").click()
+    rows = page.get_by_role("region", name="Rows", exact=True)
+    expect(rows).to_contain_text(f"2 rows · read at LSN {inserted_at}")
+    expect(rows.locator("tbody tr")).to_have_count(2)
+    expect(rows.locator("tbody")).to_contain_text("two; not a split")
+
 
 def test_tables_page_browses_schema_and_rows_and_tails_changes(
     dashboard: Dashboard, server: Server
