@@ -26,6 +26,7 @@ SEAL_CONTEXT = b"bkg-seal-v1"
 ENDORSE_CONTEXT = b"bkg-key-v1"
 MANIFEST_CONTEXT = b"bkg-manifest-v1"
 KEY_EVENT_KIND = "system"
+RESTORED = "key.restored"
 
 
 def key_id_of(public_bytes: bytes) -> str:
@@ -105,12 +106,32 @@ def announcement(new: SigningKey, previous: SigningKey | None, reason: str) -> d
     return payload
 
 
+def restore_announcement(new: SigningKey, restored_lsn: int) -> dict[str, Any]:
+    """Payload of the system event with which a log restored from an archive up to
+    `restored_lsn` hands over to a key that nothing in the log endorses (the previous
+    private key is not in the archive). Verifiers accept it only on trust, see `KeyRing`."""
+    return {
+        "type": RESTORED,
+        "key_id": new.key_id,
+        "public_key": new.public_bytes,
+        "reason": "restore",
+        "restored_lsn": restored_lsn,
+    }
+
+
 class KeyRing:
-    """The public keys a verifier trusts, grown by following announcements in the log."""
+    """The public keys a verifier trusts, grown by following announcements in the log.
+
+    A `key.restored` announcement (a restore from an archive with a fresh key) is accepted
+    unendorsed when the ring was not pinned, and noted in `restore_notes` so that `verify`
+    can warn; with pinned keys only if the restore key is one of them. The keys known
+    before it may seal nothing after it.
+    """
 
     def __init__(self, trusted: dict[str, bytes] | None = None) -> None:
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._valid_until: dict[str, int] = {}
+        self.restore_notes: list[str] = []
         self.pinned = bool(trusted)
         for key_id, raw in (trusted or {}).items():
             self._keys[key_id] = Ed25519PublicKey.from_public_bytes(raw)
@@ -142,13 +163,24 @@ class KeyRing:
         if not isinstance(payload, dict) or payload.get("type") not in (
             "key.announced",
             "key.rotated",
+            RESTORED,
         ):
             return None
         raw = bytes(payload.get("public_key", b""))
         if key_id_of(raw) != payload.get("key_id"):
             return "announced key id does not match its public key"
         previous = payload.get("previous_key_id")
-        if previous is None:
+        if payload["type"] == RESTORED:
+            if self.pinned and payload["key_id"] not in self._keys:
+                return f"restore key {payload['key_id']} is not among the trusted keys"
+            self.restore_notes.append(
+                f"LSN {lsn}: key {payload['key_id']} was introduced by a restore, endorsed by no"
+                " earlier key; records from here on are authenticated by it alone"
+            )
+            for earlier in set(self._keys) - {payload["key_id"]}:
+                # Like a rotation: the keys before the restore seal nothing after it.
+                self._valid_until.setdefault(earlier, lsn)
+        elif previous is None:
             if self._keys and payload["key_id"] not in self._keys:
                 return "unendorsed key announced after the first"
         elif not self.verify(

@@ -101,6 +101,7 @@ def verify_log(
         if progress:
             progress(report.bytes, total)
     report.head_lsn = cursor.sealed_lsn
+    report.warnings.extend(ring.restore_notes)
     report.keys = {key_id: raw.hex() for key_id, raw in ring.public_keys().items()}
     return report
 

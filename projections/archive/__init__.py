@@ -1,0 +1,16 @@
+"""Continuous backup of the log to an object store, and restore from it.
+
+- `layout`: the names of archived files (`log/`, `active/`, `checkpoints/`).
+- `remote`: the `Remote` protocol the archive writes to (an S3 bucket/prefix in production;
+  `api.storage` provides it, this package never imports `api`).
+- `archiver`: the archive consumer: sealed segments with their manifests, the durable prefix
+  of the active segment as it grows, checkpoints; a durable cursor, retries and lag.
+- `restore`: download, verify (manifests, chain, signatures) and cut at an LSN, then hand
+  over to a new signing key recorded in the log.
+
+Exceptions (`projections.archive.errors`)::
+
+    ArchiveError
+    └── RestoreError        the archive cannot be restored (incomplete, fails verification,
+                            target directory not empty, LSN out of range)
+"""

@@ -1,0 +1,186 @@
+"""The archive consumer: keeps an object store (S3) a faithful copy of the log.
+
+Every `interval` seconds (and on `sync_now`) one pass:
+
+1. uploads each sealed segment not yet archived, then its manifest, then drops the pieces
+   of it that were uploaded while it was active;
+2. uploads the durable prefix of the active segment that grew since the last pass, as one
+   piece `active/<base>/<offset>`: every acknowledged record is in the archive within one
+   interval, not only when its segment fills;
+3. uploads checkpoints newer than the last one archived (database first, manifest last).
+
+Progress (segment, offset, LSN, checkpoint) is a crash-safe cursor file under
+data/consumers/, saved after each upload, so a restart resumes where it stopped and an
+upload is at worst repeated, never skipped. A failing pass (S3 down) is retried on the next
+tick with a growing pause; the log never waits for the archive, only its lag grows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+from eventlog.reader import Span
+from eventlog.segments import manifest_path, write_atomic
+from projections.archive import layout
+from projections.archive.remote import Remote, file_chunks, list_all
+from projections.checkpoints import parse_checkpoint_name
+
+logger = logging.getLogger(__name__)
+
+CURSOR_FILE = "archive.cursor"
+RETRY_MAX_S = 30.0
+
+
+class ArchivedLog(Protocol):
+    """What the archiver reads of the log (`eventlog.EventLog`)."""
+
+    @property
+    def head_lsn(self) -> int: ...
+
+    def spans(self) -> list[Span]: ...
+
+
+@dataclass
+class ArchiveCursor:
+    """How far the archive reaches: segments before `segment` are archived whole, `offset`
+    bytes of segment `segment`, which hold every record up to `lsn`."""
+
+    segment: int = 1
+    offset: int = 0
+    lsn: int = 0
+    checkpoint_lsn: int = 0
+
+    @classmethod
+    def load(cls, path: Path) -> ArchiveCursor:
+        try:
+            return cls(**json.loads(path.read_bytes()))
+        except FileNotFoundError:
+            return cls()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(asdict(self)).encode() + b"\n")
+
+
+class Archiver:
+    """Copies one log directory's segments and checkpoints to `remote`."""
+
+    def __init__(
+        self,
+        log: ArchivedLog,
+        log_dir: Path,
+        checkpoints_dir: Path,
+        consumers_dir: Path,
+        remote: Remote,
+        interval_s: float = 1.0,
+    ) -> None:
+        self.log = log
+        self.log_dir = log_dir
+        self.checkpoints_dir = checkpoints_dir
+        self.remote = remote
+        self.interval_s = interval_s
+        self.cursor_path = consumers_dir / CURSOR_FILE
+        self.cursor = ArchiveCursor.load(self.cursor_path)
+        self.errors_total = 0
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def lag_records(self) -> int:
+        """Acknowledged records not yet in the archive."""
+        return max(self.log.head_lsn - self.cursor.lsn, 0)
+
+    def start(self) -> None:
+        """Run passes on a daemon thread until `stop`."""
+        self._thread = threading.Thread(target=self._run, name="bkg-archiver", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        pause = self.interval_s
+        while not self._stop.wait(pause):
+            try:
+                self.sync_now()
+                pause = self.interval_s
+            except Exception as exc:
+                self.errors_total += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                logger.warning("archive pass failed, retrying: %s", exc)
+                pause = min(max(pause * 2, self.interval_s), RETRY_MAX_S)
+
+    def sync_now(self) -> int:
+        """One pass; returns the LSN the archive now reaches."""
+        with self._lock:
+            self._upload_config()
+            spans = self.log.spans()
+            for position, span in enumerate(spans):
+                self._archive_span(span, sealed=position < len(spans) - 1)
+            self._archive_checkpoints()
+            return self.cursor.lsn
+
+    def _upload_config(self) -> None:
+        if self.cursor.lsn == 0 and (self.log_dir / "config.json").exists():
+            self.remote.put(layout.CONFIG, file_chunks(self.log_dir / "config.json"))
+
+    def _archive_span(self, span: Span, sealed: bool) -> None:
+        """A segment the writer has moved past is sealed (its manifest exists); the last
+        one is active, even if a manifest appeared for it a moment ago."""
+        cursor = self.cursor
+        if span.base_lsn < cursor.segment or span.end is None or span.last_lsn is None:
+            return
+        if sealed:
+            self._archive_sealed(span, manifest_path(span.path))
+        elif span.end > cursor.offset:
+            key = layout.part_key(span.base_lsn, cursor.offset)
+            self.remote.put(key, file_chunks(span.path, cursor.offset, span.end))
+            cursor.offset, cursor.lsn = span.end, span.last_lsn
+            cursor.save(self.cursor_path)
+
+    def _archive_sealed(self, span: Span, manifest: Path) -> None:
+        """Segment first, manifest last (a manifest in the archive means the segment is
+        whole), then the pieces uploaded while it was active are dropped."""
+        assert span.end is not None and span.last_lsn is not None
+        self.remote.put(layout.segment_key(span.base_lsn, "seg"), file_chunks(span.path), span.end)
+        self.remote.put(layout.segment_key(span.base_lsn, "manifest"), file_chunks(manifest))
+        for key in list_all(self.remote, f"{layout.ACTIVE}{span.base_lsn:020d}/"):
+            self.remote.delete(key)
+        cursor = self.cursor
+        cursor.segment, cursor.offset, cursor.lsn = span.last_lsn + 1, 0, span.last_lsn
+        cursor.save(self.cursor_path)
+
+    def _archive_checkpoints(self) -> None:
+        if not self.checkpoints_dir.is_dir():
+            return
+        found = sorted(
+            parsed[0]
+            for entry in self.checkpoints_dir.iterdir()
+            if (parsed := parse_checkpoint_name(entry.name)) and parsed[1] == "manifest"
+        )
+        for lsn in (lsn for lsn in found if lsn > self.cursor.checkpoint_lsn):
+            for suffix in ("sqlite", "manifest"):
+                path = self.checkpoints_dir / f"{lsn:020d}.{suffix}"
+                self.remote.put(layout.checkpoint_key(lsn, suffix), file_chunks(path))
+            self.cursor.checkpoint_lsn = lsn
+            self.cursor.save(self.cursor_path)
+
+
+def wait_for(archiver: Archiver, lsn: int, timeout_s: float) -> bool:
+    """Poll until the archive reaches `lsn` (for tests and the CLI)."""
+    deadline = time.monotonic() + timeout_s
+    while archiver.cursor.lsn < lsn:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

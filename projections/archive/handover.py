@@ -1,0 +1,118 @@
+"""Cutting a restored log at an LSN and handing it over to the key that writes on.
+
+The cut keeps records 1..N byte for byte, and the seal right after N if N ends a group.
+Then one system record is appended at N+1 and sealed by the restored copy's signing key,
+so that the log opens cleanly (recovery keeps what a seal covers) and says in itself that
+a restore happened and which key continues: a plain `restore` event when that key sealed
+the last group before the cut, else a `key.restored` announcement (see `eventlog.keys`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eventlog.framing import FrameError, FrameType, chain_next, decode_frame, encode_frame
+from eventlog.keys import KEY_EVENT_KIND, SigningKey, parse_seal, restore_announcement, seal_body
+from eventlog.record import Entry, pack_body, pack_payload, unpack_body
+from eventlog.segments import (
+    SEGMENT_HEADER_SIZE,
+    Manifest,
+    decode_segment_header,
+    fsync_dir,
+    index_path,
+    list_segments,
+    manifest_path,
+)
+from projections.archive.errors import RestoreError
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The end of the kept log: after record `lsn` (chain value `chain`, timestamp
+    `ts_us`) at byte `offset` of `segment`; `sealer` is the key id of the last seal kept."""
+
+    segment: Path
+    lsn: int
+    offset: int
+    chain: bytes
+    ts_us: int
+    sealer: str
+
+
+def cut_log(log_dir: Path, lsn: int) -> Cut:
+    """Drop everything after record `lsn` (the log has been verified)."""
+    segments = list_segments(log_dir)
+    position = max((i for i, (base, _) in enumerate(segments) if base <= lsn), default=-1)
+    if position < 0:
+        raise RestoreError(f"the archive holds no record {lsn}")
+    for _, later in segments[position + 1 :]:
+        for path in (later, manifest_path(later), index_path(later)):
+            path.unlink(missing_ok=True)
+    path = segments[position][1]
+    previous_sealer = _manifest_key_id(segments[position - 1][1]) if position else ""
+    cut = _find_cut(path, lsn, previous_sealer)
+    with open(path, "r+b") as handle:
+        handle.truncate(cut.offset)
+        os.fsync(handle.fileno())
+    manifest_path(path).unlink(missing_ok=True)
+    index_path(path).unlink(missing_ok=True)
+    fsync_dir(log_dir)
+    return cut
+
+
+def _manifest_key_id(segment: Path) -> str:
+    return Manifest.from_json(manifest_path(segment).read_bytes()).key_id
+
+
+def _find_cut(path: Path, lsn: int, sealer: str) -> Cut:
+    """Walk a segment's frames to the end of record `lsn` (and its seal, if one follows)."""
+    data = path.read_bytes()
+    _, chain = decode_segment_header(data)
+    offset, found = SEGMENT_HEADER_SIZE, None
+    while offset < len(data):
+        try:
+            frame = decode_frame(data, offset)
+        except FrameError:
+            break
+        if frame.type == FrameType.SEAL and frame.lsn <= lsn:
+            sealer = parse_seal(frame.body)[0]
+            if found is not None:
+                found = Cut(path, lsn, frame.end, found.chain, found.ts_us, sealer)
+        elif frame.type == FrameType.EVENT and frame.lsn <= lsn:
+            chain = chain_next(chain, data[frame.offset : frame.end])
+            if frame.lsn == lsn:
+                ts_us = unpack_body(frame.body)[1]
+                found = Cut(path, lsn, frame.end, chain, ts_us, sealer)
+        else:
+            break
+        offset = frame.end
+    if found is None:
+        raise RestoreError(f"record {lsn} is not in {path.name}")
+    return found
+
+
+def hand_over(cut: Cut, key: SigningKey, source: str) -> tuple[int, bool]:
+    """Append the restore record at `cut.lsn + 1`, sealed by `key`; returns its LSN and
+    whether it announced a new key."""
+    lsn = cut.lsn + 1
+    new_key = key.key_id != cut.sealer
+    payload: dict[str, Any]
+    if new_key:
+        payload = restore_announcement(key, cut.lsn)
+    else:
+        payload = {"type": "restore", "key_id": key.key_id, "restored_lsn": cut.lsn}
+    payload["source"] = source
+    entry = Entry(KEY_EVENT_KIND, payload, actor="system")
+    ts_us = max(time.time_ns() // 1000, cut.ts_us)
+    event = encode_frame(FrameType.EVENT, lsn, pack_body(entry, ts_us, pack_payload(payload)))
+    chain = chain_next(cut.chain, event)
+    seal = encode_frame(FrameType.SEAL, lsn, seal_body(key, lsn, chain))
+    with open(cut.segment, "ab") as handle:
+        handle.write(event + seal)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return lsn, new_key

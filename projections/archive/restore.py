@@ -1,0 +1,209 @@
+"""Restore a data directory's log from the archive, verified, to its head or any LSN.
+
+1. Download: every archived segment that starts at or before the target LSN (sealed ones
+   whole, the active one from its pieces, which must join up from offset 0), each checked
+   against its manifest's size and SHA-256 as it streams in.
+2. Verify the downloaded log as `bkgdb verify` does (`eventlog.verify`: frames, chain,
+   seals, manifests and signatures, keys followed through their announcements); nothing
+   that fails is restored.
+3. Cut after the target LSN, keeping its group's seal when it ends there, and drop what
+   follows (segments after it, the cut segment's manifest and index).
+4. Append one system record, sealed by the key the restored copy will write with. If that
+   key sealed the last group before the cut (`--keys` with the original key), the record
+   only says `restore`; otherwise it is a `key.restored` announcement of the new key.
+   Nothing endorses a key that arrives that way (the old private key is not in the archive),
+   so `verify` accepts it with a warning naming it, and `verify --trusted-keys` only if it
+   is among the trusted keys: records before the cut stay authenticated by the old keys,
+   records after it by the restore key alone, exactly as far as the operator trusts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eventlog.keys import SigningKey
+from eventlog.segments import Manifest, format_segment_name, list_segments, manifest_path
+from eventlog.verify import verify_log
+from projections.archive import layout
+from projections.archive.errors import RestoreError
+from projections.archive.handover import cut_log, hand_over
+from projections.archive.remote import Remote, list_all
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ArchiveListing:
+    """What the archive holds: sealed segments (base -> manifest key), pieces of the
+    active segment (base -> [(offset, key)]), checkpoints (LSNs)."""
+
+    sealed: dict[int, str] = field(default_factory=dict)
+    pieces: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    checkpoints: list[int] = field(default_factory=list)
+    has_config: bool = False
+
+
+@dataclass
+class RestoreReport:
+    """What a restore did."""
+
+    head_lsn: int
+    restored_lsn: int
+    segments: int
+    bytes: int
+    record_lsn: int
+    key_id: str
+    new_key: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def list_archive(remote: Remote) -> ArchiveListing:
+    listing = ArchiveListing()
+    for key in list_all(remote, layout.LOG):
+        parsed = layout.parse_segment_key(key)
+        if parsed and parsed[1] == "manifest":
+            listing.sealed[parsed[0]] = key
+    for key in list_all(remote, layout.ACTIVE):
+        piece = layout.parse_part_key(key)
+        if piece:
+            listing.pieces.setdefault(piece[0], []).append((piece[1], key))
+    for key in list_all(remote, layout.CHECKPOINTS):
+        checkpoint = layout.parse_checkpoint_key(key)
+        if checkpoint and checkpoint[1] == "manifest":
+            listing.checkpoints.append(checkpoint[0])
+    listing.has_config = bool(remote.list(layout.CONFIG, limit=1))
+    return listing
+
+
+def download_log(
+    remote: Remote, listing: ArchiveListing, log_dir: Path, to_lsn: int | None,
+    progress: Progress | None = None,
+) -> int:  # fmt: skip
+    """Download the segments a restore to `to_lsn` needs; returns the bytes fetched."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    limit = to_lsn if to_lsn is not None else float("inf")
+    sealed = sorted(base for base in listing.sealed if base <= limit)
+    tail = max(sealed, default=0)
+    following = listing.sealed and tail and _manifest(remote, tail).last_lsn + 1
+    active = [b for b in listing.pieces if b not in listing.sealed and b <= limit]
+    if active and following and min(active) != following:
+        raise RestoreError(f"archive pieces of segment {min(active)} do not follow segment {tail}")
+    total, done = 0, 0
+    for base in sealed:
+        manifest = _manifest(remote, base)
+        total += manifest.size
+    for base in sealed:
+        manifest = _manifest(remote, base)
+        done += _fetch_sealed(remote, base, manifest, log_dir)
+        if progress:
+            progress(done, total)
+    for base in sorted(active)[:1]:
+        done += _fetch_pieces(remote, base, sorted(listing.pieces[base]), log_dir)
+    if not list_segments(log_dir):
+        raise RestoreError("the archive holds no log segments")
+    return done
+
+
+def _manifest(remote: Remote, base: int) -> Manifest:
+    raw = b"".join(remote.get(layout.segment_key(base, "manifest")))
+    try:
+        return Manifest.from_json(raw)
+    except (ValueError, TypeError) as exc:
+        raise RestoreError(f"archived manifest of segment {base} is unreadable: {exc}") from exc
+
+
+def _fetch_sealed(remote: Remote, base: int, manifest: Manifest, log_dir: Path) -> int:
+    """One sealed segment and its manifest, checked against each other while streaming."""
+    path = log_dir / format_segment_name(base)
+    digest, size = hashlib.sha256(), 0
+    with open(path, "wb") as handle:
+        for chunk in remote.get(layout.segment_key(base, "seg")):
+            digest.update(chunk)
+            size += len(chunk)
+            handle.write(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if size != manifest.size or digest.hexdigest() != manifest.sha256:
+        raise RestoreError(f"archived segment {base} does not match its manifest")
+    manifest_path(path).write_bytes(manifest.to_json())
+    return size
+
+
+def _fetch_pieces(remote: Remote, base: int, pieces: list[tuple[int, str]], log_dir: Path) -> int:
+    """The active segment, from pieces that must follow each other from offset 0."""
+    path = log_dir / format_segment_name(base)
+    size = 0
+    with open(path, "wb") as handle:
+        for offset, key in pieces:
+            if offset != size:
+                raise RestoreError(f"archived pieces of segment {base} have a gap at {size}")
+            for chunk in remote.get(key):
+                size += len(chunk)
+                handle.write(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return size
+
+
+def restore_log(
+    remote: Remote,
+    log_dir: Path,
+    key: SigningKey,
+    to_lsn: int | None = None,
+    trusted: dict[str, bytes] | None = None,
+    progress: Progress | None = None,
+) -> RestoreReport:
+    """Download, verify, cut at `to_lsn` (default: the archive's head) and hand over to
+    `key`, into `log_dir`, which must not hold a log yet."""
+    if log_dir.exists() and any(log_dir.iterdir()):
+        raise RestoreError(f"{log_dir} is not empty")
+    listing = list_archive(remote)
+    fetched = download_log(remote, listing, log_dir, to_lsn, progress)
+    report = verify_log(log_dir, trusted_keys=trusted, progress=progress)
+    if not report.ok:
+        raise RestoreError(
+            f"the archive fails verification at LSN {report.first_bad_lsn}: {report.reason}"
+        )
+    target = report.head_lsn if to_lsn is None else to_lsn
+    if not 1 <= target <= report.head_lsn:
+        raise RestoreError(f"LSN {target} is outside the archive (1..{report.head_lsn})")
+    cut = cut_log(log_dir, target)
+    record_lsn, new_key = hand_over(cut, key, "archive")
+    return RestoreReport(
+        head_lsn=report.head_lsn,
+        restored_lsn=target,
+        segments=len(list_segments(log_dir)),
+        bytes=fetched,
+        record_lsn=record_lsn,
+        key_id=key.key_id,
+        new_key=new_key,
+        warnings=list(report.warnings),
+    )
+
+
+def fetch_config(remote: Remote, listing: ArchiveListing) -> bytes | None:
+    """The archived `log/config.json`, if the archive has one."""
+    return b"".join(remote.get(layout.CONFIG)) if listing.has_config else None
+
+
+def fetch_checkpoint(
+    remote: Remote, listing: ArchiveListing, directory: Path, max_lsn: int
+) -> int | None:
+    """Download the newest archived checkpoint at or below `max_lsn` (it is validated
+    like any checkpoint when the database opens); returns its LSN."""
+    usable = [lsn for lsn in listing.checkpoints if lsn <= max_lsn]
+    if not usable:
+        return None
+    lsn = max(usable)
+    directory.mkdir(parents=True, exist_ok=True)
+    for suffix in ("sqlite", "manifest"):
+        with open(directory / f"{lsn:020d}.{suffix}", "wb") as handle:
+            for chunk in remote.get(layout.checkpoint_key(lsn, suffix)):
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return lsn
