@@ -31,7 +31,7 @@ def guard_read(table: exp.Table, namespace: str, name: str, predicate: exp.Expr)
         add_where(point, bind_row(predicate, alias, {}))
     elif isinstance(point, exp.Join):
         guard = bind_row(predicate, alias, {})
-        on = exp.and_(exp.paren(point.args["on"], copy=False), guard, copy=False)
+        on = exp.and_(guard, exp.paren(point.args["on"], copy=False), copy=False)
         point.set("on", on)
     else:
         _wrap(table, namespace, name, predicate)

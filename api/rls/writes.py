@@ -115,11 +115,13 @@ def _refuse_upsert(stmt: exp.Insert) -> None:
 
 
 def add_where(stmt: exp.Expr, condition: exp.Expr) -> None:
-    """AND ``condition`` into the statement's WHERE (the existing one parenthesised). Nodes of
-    the statement are moved, never copied: other guards hold references into them."""
+    """AND ``condition`` into the statement's WHERE, ahead of the existing one: SQLite then
+    tests the guard first, so the user's own terms (which may raise, e.g. on malformed JSON)
+    are not evaluated on rows the guard rejects. Nodes of the statement are moved, never
+    copied: other guards hold references into them."""
     where = stmt.args.get("where")
     if where is None:
         combined = condition
     else:
-        combined = exp.and_(exp.paren(where.this, copy=False), condition, copy=False)
+        combined = exp.and_(condition, exp.paren(where.this, copy=False), copy=False)
     stmt.set("where", exp.Where(this=combined))

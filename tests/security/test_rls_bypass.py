@@ -249,3 +249,13 @@ def test_write_without_policy_is_refused(run: Runner, alice: Principal) -> None:
     with pytest.raises(AccessDeniedError):
         run("INSERT INTO audit (secret) VALUES ('x')", alice)
     assert run("DELETE FROM audit RETURNING secret", alice) == []
+
+
+def test_policy_is_tested_before_terms_that_could_raise_on_hidden_rows(
+    run: Runner, alice: Principal, conn: sqlite3.Connection
+) -> None:
+    conn.execute("""UPDATE "shop.todos" SET title = '{"a": ' || id || '}' WHERE owner = 'alice'""")
+    probe = "CAST(json_extract({}title, '$.a') AS INTEGER)"
+    assert run(f"SELECT id FROM todos WHERE {probe.format('')} = 1", alice) == [(1,)]
+    joined = f"SELECT n.id FROM notes AS n JOIN todos AS t ON {probe.format('t.')} = n.id"
+    assert sorted(run(joined, alice)) == [(1,), (2,)]
