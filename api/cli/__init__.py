@@ -29,6 +29,7 @@ def command_modules() -> list[ModuleType]:
         log_commands,
         serve_command,
         sql_commands,
+        storage_commands,
     )
 
     return [
@@ -38,6 +39,7 @@ def command_modules() -> list[ModuleType]:
         keys_commands,
         serve_command,
         consumer_commands,
+        storage_commands,
     ]
 
 

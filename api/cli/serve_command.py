@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from api.cli.output import CommandError, emit_json
+from api.cli.storage_commands import add_s3_flags, running_archive
 from api.datadir import DataDir
 
 RATE_KINDS = ("admin", "namespace", "user")
@@ -17,6 +18,7 @@ def register(subparsers: Any) -> None:
     from api.cli import add_command
 
     parser = add_command(subparsers, "serve", run, "serve the HTTP API")
+    add_s3_flags(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     parser.add_argument(
@@ -109,7 +111,8 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
                 f"bkg-db serving {data_dir.root} on {address} (head LSN {backend.db.log.head_lsn})"
             )
         sys.stdout.flush()
-        serve(backend, args.host, args.port)
+        with running_archive(args, backend):
+            serve(backend, args.host, args.port)
     finally:
         consumers.stop()
         backend.close()

@@ -1,0 +1,215 @@
+"""`bkgdb restore`, and the S3 and archive flags `bkgdb serve` takes.
+
+`restore --from s3://bucket/prefix [--to-lsn N] [--keys DIR]` builds a data directory from
+the continuous archive: the log is downloaded, verified and cut at N (default: everything
+archived), handed over to a signing key (a fresh one recorded in the log, or the one in
+`--keys DIR`, which also brings the JWT secret), and the projection is rebuilt from it.
+
+`serve` gets `--s3-endpoint/--s3-access-key/--s3-secret-key/--s3-bucket/--s3-prefix`,
+`--storage-backend` and `--archive-interval` (flags win over the `BKG_*` environment, which
+they are exported to for the storage routes); with an endpoint and bucket set, the archive
+runs beside the server and `/metrics` shows `bkg_archive_lag_records`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from api.cli.output import CommandError, Progress, emit_json
+from api.datadir import DataDir
+
+FLAG_ENV = {
+    "s3_endpoint": "BKG_S3_ENDPOINT",
+    "s3_access_key": "BKG_S3_ACCESS_KEY",
+    "s3_secret_key": "BKG_S3_SECRET_KEY",
+    "s3_bucket": "BKG_S3_BUCKET",
+    "s3_prefix": "BKG_S3_PREFIX",
+    "storage_backend": "BKG_STORAGE_BACKEND",
+    "archive_interval": "BKG_ARCHIVE_INTERVAL",
+}
+DEFAULT_SEGMENT_BYTES = 64 << 20
+
+
+def register(subparsers: Any) -> None:
+    from api.cli import add_command
+
+    parser = add_command(subparsers, "restore", run_restore, "restore a data directory from S3")
+    parser.add_argument("--from", dest="source", required=True, help="s3://bucket/prefix")
+    parser.add_argument("--to-lsn", type=int, default=None, help="restore the state after N")
+    parser.add_argument("--keys", type=Path, default=None, help="keys directory to keep using")
+    parser.add_argument("--trusted-keys", type=Path, help="JSON {key_id: public key hex}")
+    add_s3_flags(parser, with_location=False)
+
+
+def add_s3_flags(parser: argparse.ArgumentParser, with_location: bool = True) -> None:
+    """The S3 connection flags (and, for `serve`, where objects and the archive go)."""
+    parser.add_argument("--s3-endpoint", help="S3 URL, e.g. http://minio:9000 ($BKG_S3_ENDPOINT)")
+    parser.add_argument("--s3-access-key", help="S3 access key ($BKG_S3_ACCESS_KEY)")
+    parser.add_argument("--s3-secret-key", help="S3 secret key ($BKG_S3_SECRET_KEY)")
+    if not with_location:
+        return
+    parser.add_argument("--s3-bucket", help="bucket for the archive and objects ($BKG_S3_BUCKET)")
+    parser.add_argument("--s3-prefix", help="prefix inside the bucket ($BKG_S3_PREFIX)")
+    parser.add_argument(
+        "--storage-backend", choices=["local", "s3"], help="where object bytes live (default local)"
+    )
+    parser.add_argument(
+        "--archive-interval", type=float, help="seconds between archive passes (default 1)"
+    )
+
+
+def export_flags(args: argparse.Namespace) -> None:
+    """Flags given on the command line override the environment for this process."""
+    for flag, variable in FLAG_ENV.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            os.environ[variable] = str(value)
+
+
+@contextmanager
+def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
+    """Run the continuous archive beside `serve` while the block runs (when S3 is set)."""
+    from api.storage.s3 import S3BlobStore
+    from api.storage.settings import StorageSettings
+    from projections.archive.archiver import Archiver
+
+    export_flags(args)
+    location = StorageSettings.from_env().archive_location()
+    if location is None:
+        yield
+        return
+    settings, data = StorageSettings.from_env(), backend.db.data
+    archiver = Archiver(
+        backend.db.log, data.log, data.checkpoints, data.consumers, S3BlobStore(location),
+        settings.archive_interval_s,
+    )  # fmt: skip
+    backend.metrics.gauge(
+        "bkg_archive_lag_records",
+        "Acknowledged records not yet in the S3 archive.",
+        lambda: archiver.lag_records,
+    )
+    archiver.start()
+    try:
+        yield
+    finally:
+        archiver.stop()
+
+
+def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from projections.archive.errors import ArchiveError
+
+    root = data_dir.root
+    if root.exists() and any(root.iterdir()):
+        raise CommandError(f"{root} is not empty; restore needs a missing or empty directory")
+    try:
+        summary = _restore(args, data_dir)
+    except (ArchiveError, ValueError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        raise CommandError(str(exc)) from exc
+    if args.json:
+        emit_json(summary)
+    else:
+        print(
+            f"restored {root} to LSN {summary['restored_lsn']} of {summary['archive_head_lsn']}"
+            f" archived ({summary['segments']} segments, {summary['bytes']} bytes); signing key"
+            f" {summary['key_id']}{' (new, recorded in the log)' if summary['new_key'] else ''}"
+        )
+        for warning in summary["warnings"]:
+            print(f"warning: {warning}")
+    return 0
+
+
+def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
+    from api.storage.s3 import S3BlobStore
+    from eventlog import SigningKey
+    from projections.archive.restore import (
+        fetch_checkpoint,
+        fetch_config,
+        list_archive,
+        restore_log,
+    )
+
+    remote = S3BlobStore(_location(args))
+    data_dir.create_layout()
+    if args.keys is not None:
+        _copy_keys(args.keys, data_dir.keys)
+    else:
+        data_dir.create_secrets()
+    progress = Progress("restore")
+    report = restore_log(
+        remote, data_dir.log, SigningKey.load(data_dir.signing_key_path), args.to_lsn,
+        _trusted(args.trusted_keys), progress,
+    )  # fmt: skip
+    progress.done()
+    listing = list_archive(remote)
+    config = fetch_config(remote, listing)
+    segment_bytes = json.loads(config)["segment_bytes"] if config else DEFAULT_SEGMENT_BYTES
+    data_dir.write_config(segment_bytes)
+    checkpoint = None
+    if not report.new_key:  # checkpoints are signed by the old key: useful only when kept
+        checkpoint = fetch_checkpoint(remote, listing, data_dir.checkpoints, report.restored_lsn)
+    _rebuild(data_dir)
+    return {
+        "data_dir": str(data_dir.root),
+        "archive_head_lsn": report.head_lsn,
+        "restored_lsn": report.restored_lsn,
+        "restore_record_lsn": report.record_lsn,
+        "segments": report.segments,
+        "bytes": report.bytes,
+        "key_id": report.key_id,
+        "new_key": report.new_key,
+        "checkpoint_lsn": checkpoint,
+        "warnings": report.warnings,
+    }
+
+
+def _location(args: argparse.Namespace) -> Any:
+    from api.storage.s3 import S3Location
+
+    parsed = urlparse(args.source)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise CommandError("--from takes s3://bucket/prefix")
+    endpoint = args.s3_endpoint or os.environ.get("BKG_S3_ENDPOINT")
+    if not endpoint:
+        raise CommandError("restore needs --s3-endpoint or BKG_S3_ENDPOINT")
+    return S3Location(
+        endpoint=endpoint,
+        access_key=args.s3_access_key or os.environ.get("BKG_S3_ACCESS_KEY", ""),
+        secret_key=args.s3_secret_key or os.environ.get("BKG_S3_SECRET_KEY", ""),
+        bucket=parsed.netloc,
+        prefix=parsed.path.strip("/"),
+    )
+
+
+def _copy_keys(source: Path, target: Path) -> None:
+    """Keep using an existing key directory's secrets (log signing key, JWT secret, ...)."""
+    if not (source / "log_signing.key").is_file():
+        raise CommandError(f"{source} holds no log_signing.key")
+    for entry in source.iterdir():
+        if entry.is_file():
+            shutil.copyfile(entry, target / entry.name)
+            os.chmod(target / entry.name, 0o600)
+
+
+def _trusted(path: Path | None) -> dict[str, bytes] | None:
+    if path is None:
+        return None
+    pinned = json.loads(path.read_text())
+    return {key_id: bytes.fromhex(raw) for key_id, raw in pinned.items()}
+
+
+def _rebuild(data_dir: DataDir) -> None:
+    """Open the restored directory once, which folds the log into a fresh projection."""
+    import api.rls.access
+    import api.storage.meta  # noqa: F401 - registers the storage fold
+    from api.database import Database
+
+    Database.open(data_dir.root).close()
