@@ -73,6 +73,7 @@ def apply_changes(conn: sqlite3.Connection, changes: Iterable[Mapping[str, Any]]
     if conn.in_transaction:
         conn.execute("PRAGMA defer_foreign_keys = ON")
     batch: list[Mapping[str, Any]] = []
+    aliases: dict[str, str | None] = {}
     for change in changes:
         if batch and not _same_insert_shape(batch[0], change):
             _apply_inserts(conn, batch)
@@ -81,9 +82,10 @@ def apply_changes(conn: sqlite3.Connection, changes: Iterable[Mapping[str, Any]]
         if op == "insert":
             batch.append(change)
         elif op in _ROW_OPS:
-            _apply_row(conn, change)
+            _apply_row(conn, change, aliases)
         elif op == "ddl":
             apply_ddl(conn, change)
+            aliases.clear()
         else:
             raise ValueError(f"unknown change op {op!r}")
     if batch:
@@ -109,10 +111,16 @@ def _apply_inserts(conn: sqlite3.Connection, batch: Sequence[Mapping[str, Any]])
     conn.executemany(sql, [(ch["rowid"], *ch["new"].values()) for ch in batch])
 
 
-def _apply_row(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
-    """Apply one update or delete image, addressed by rowid."""
-    table = quote_ident(physical_name(change["table"]))
-    old_rowid = old_rowid_of(conn, change)
+def _apply_row(
+    conn: sqlite3.Connection, change: Mapping[str, Any], aliases: dict[str, str | None]
+) -> None:
+    """Apply one update or delete image, addressed by rowid (``aliases`` memoises rowid
+    alias columns per table between DDL changes)."""
+    name = change["table"]
+    if name not in aliases:
+        aliases[name] = integer_pk_column(conn, name)
+    table = quote_ident(physical_name(name))
+    old_rowid = old_rowid_of(change, aliases[name])
     if change["op"] == "delete":
         conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (old_rowid,))
         return
@@ -123,14 +131,13 @@ def _apply_row(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
     )
 
 
-def old_rowid_of(conn: sqlite3.Connection, change: Mapping[str, Any]) -> int:
+def old_rowid_of(change: Mapping[str, Any], alias: str | None) -> int:
     """Rowid of the row before an update/delete.
 
     ``rowid`` in a change is the row's rowid after the change; it differs from the old one
     only when an INTEGER PRIMARY KEY (the rowid alias) was updated, and then the old image
-    carries the old value of that column.
+    carries the old value of that column (``alias``).
     """
-    alias = integer_pk_column(conn, change["table"])
     old = change["old"]
     if alias is not None and old is not None and isinstance(old.get(alias), int):
         return int(old[alias])
@@ -153,20 +160,12 @@ def rowid_alias(definition: Mapping[str, Any]) -> str | None:
     return None
 
 
-_definition_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
-
-
 def load_definition(conn: sqlite3.Connection, table: str) -> dict[str, Any] | None:
-    """The TableDef dict of a logical table from the catalogue (cached by catalogue token)."""
-    key = (catalog_token(conn), table)
-    if key not in _definition_cache:
-        row = conn.execute(
-            f"SELECT definition FROM {CATALOG_TABLE} WHERE kind = 'table' AND name = ?", (table,)
-        ).fetchone()
-        if len(_definition_cache) > 4096:
-            _definition_cache.clear()
-        _definition_cache[key] = json.loads(row[0]) if row else None
-    return _definition_cache[key]
+    """The TableDef dict of a logical table from the catalogue, or None."""
+    row = conn.execute(
+        f"SELECT definition FROM {CATALOG_TABLE} WHERE kind = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def apply_ddl(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
