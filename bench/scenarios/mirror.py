@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaProducer
 from bench.errors import PeerFailedError
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
 from bench.scenarios._eventlog import SUBJECT
-from bench.sizing import rounds, scaled
+from bench.sizing import rounds, scaled, smoke
 from eventlog import Entry, EventLog, LogOptions, SigningKey
 from projections.consumers.cdc import Message, change_messages, log_message
 from projections.consumers.cursor import CursorFile
@@ -182,7 +182,7 @@ def throughputs(log: EventLog, scratch: Path, bootstrap: str, passes: int) -> li
 def run(quick: bool) -> Outcome:
     records = scaled(FULL_RECORDS, quick=quick, minimum=200)
     passes = rounds(quick=quick, full=2)
-    live_seconds = LIVE_SECONDS * (0.3 if quick else 1.0)
+    live_seconds = LIVE_SECONDS * (0.3 if quick or smoke() else 1.0)
     with tempfile.TemporaryDirectory(prefix="bkg-bench-mirror-") as scratch_dir:
         scratch = Path(scratch_dir)
         broker = TansuBroker(scratch / "broker.log")
