@@ -8,13 +8,16 @@ validator allows, whatever the table holds.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 
 from api.auth.store import bump_version
+from api.rls.errors import PolicyError
 from api.rls.policy import POLICY_CREATED, POLICY_DROPPED, PolicySet, parse_policy
 from projections.folds import Event, register_fold
 
 POLICIES_TABLE = "_bkg_policies"
+logger = logging.getLogger(__name__)
 
 
 def ensure_table(conn: sqlite3.Connection) -> None:
@@ -47,12 +50,19 @@ def fold_policy(conn: sqlite3.Connection, event: Event) -> None:
 
 
 def load_policies(conn: sqlite3.Connection) -> PolicySet:
-    """The policy set as the projection holds it."""
+    """The policy set as the projection holds it. A stored policy the validator now refuses
+    is left out (its table then shows fewer rows, never more) and logged."""
     try:
-        rows = conn.execute(f"SELECT document FROM {POLICIES_TABLE}").fetchall()
+        rows = conn.execute(f"SELECT namespace, name, document FROM {POLICIES_TABLE}").fetchall()
     except sqlite3.OperationalError:
         return PolicySet()
-    return PolicySet(parse_policy(json.loads(row[0])) for row in rows)
+    policies = []
+    for namespace, name, document in rows:
+        try:
+            policies.append(parse_policy(json.loads(document)))
+        except PolicyError as exc:
+            logger.warning("policy %s.%s is not loaded: %s", namespace, name, exc)
+    return PolicySet(policies)
 
 
 register_fold("policy", fold_policy)

@@ -1,5 +1,7 @@
 """Policy documents and predicates: validation against the allow-list, binding of auth.*."""
 
+import json
+import sqlite3
 from typing import Any
 
 import pytest
@@ -8,6 +10,7 @@ import sqlglot
 from api.rls.errors import PolicyError
 from api.rls.policy import PolicySet, created_event, dropped_event, parse_policy
 from api.rls.predicates import bind_predicate, parse_predicate
+from api.rls.store import fold_policy, load_policies
 
 BASE: dict[str, Any] = {"name": "p", "table": "shop.todos", "actions": ["select"]}
 
@@ -98,3 +101,21 @@ def test_binding_turns_auth_calls_into_literals() -> None:
     assert missing == "owner = NULL AND team = NULL"
     level = parse_predicate("auth.jwt() ->> 'level' = '3'", "shop")
     assert bind_predicate(level, "a", claims).sql() == "'3' = '3'"
+
+
+def test_a_stored_policy_the_validator_now_refuses_is_left_out() -> None:
+    conn = sqlite3.connect(":memory:")
+    good = parse_policy(_policy(name="good"))
+    fold_policy(conn, _Event(created_event(good)))
+    conn.execute(
+        "INSERT INTO _bkg_policies VALUES ('shop', 'bad', ?)",
+        (json.dumps(_policy(name="bad", using="load_extension('x') IS NULL")),),
+    )
+    assert [p.name for p in load_policies(conn).all()] == ["good"]
+    conn.close()
+
+
+class _Event:
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.lsn, self.ts_us, self.kind, self.actor, self.namespace = 1, 0, "policy", "a", None
+        self.payload = payload
