@@ -300,6 +300,12 @@ def test_phone_layout_is_usable_from_the_keyboard(dashboard: Dashboard, server: 
     page.keyboard.press("Enter")
     expect(page.locator("#page-sql")).to_be_visible()
     expect(nav).to_be_hidden()
+    page.locator("#menu").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    expect(page.locator("#page-sql")).to_be_visible()
     dashboard.shot("phone-sql")
 
 

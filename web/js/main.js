@@ -102,6 +102,11 @@ function signOut() {
   showSignIn();
 }
 
+// The skip link must not change the fragment: that would navigate to another page.
+document.querySelector(".skip").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  main.focus();
+});
 document.getElementById("signout").addEventListener("click", signOut);
 window.addEventListener("bkgdb:signout", signOut);
 window.addEventListener("hashchange", () => {

@@ -18,7 +18,7 @@ export function render(root) {
   const form = h("form", { onsubmit: (ev) => { ev.preventDefault(); execute(); } },
     field("Statement", editor),
     h("p", { class: "meta", id: "sql-help" }, "Ctrl+Enter (⌘+Enter) runs. Several statements separated by “;” run as one atomic batch."),
-    h("div", { class: "row" }, field("As of LSN", asOf, "empty: the latest state"), run));
+    h("div", { class: "row" }, field("As of LSN", asOf), run));
   form.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); execute(); }
   });
