@@ -162,3 +162,20 @@ def test_export_filters(tmp_path: Path) -> None:
     assert cli(data, "audit", "export", "--out", str(out), "--actor", "nobody") == 0
     assert out.read_text() == ""
     assert cli(data, "audit", "verify", str(out)) == 0
+
+
+def test_deleted_trail_is_rebuilt_byte_for_byte_from_the_log(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "data")
+    try:
+        options = AuditOptions(max_bytes=1200)
+        run_trail(db, options)
+        audit = db.data.audit
+        before = {p.name: p.read_bytes() for p in audit.iterdir() if p.name != "LOCK"}
+        assert sum(name.endswith(".sig") for name in before) >= 2
+        for path in audit.iterdir():
+            path.unlink()
+        run_trail(db, options)
+        after = {p.name: p.read_bytes() for p in audit.iterdir() if p.name != "LOCK"}
+        assert after == before
+    finally:
+        db.close()
