@@ -74,8 +74,10 @@ def logical_name(table: exp.Table, namespace: str) -> str:
     """The logical ``ns.name`` of a table reference; unqualified names use ``namespace``."""
     if table.catalog:
         raise NotSupportedError("three-part table names are not supported")
-    schema = (table.db or namespace).lower()
-    return f"{schema}.{table.name.lower()}"
+    schema, name = (table.db or namespace).lower(), table.name.lower()
+    if "." in schema or "." in name:
+        raise BadRequestError("schema and table names may not contain '.'")
+    return f"{schema}.{name}"
 
 
 def cte_names(expression: exp.Expr) -> set[str]:
@@ -201,7 +203,10 @@ def _ddl_target(expression: exp.Create | exp.Drop | exp.Alter, namespace: str) -
     """Logical name of the object a DDL statement is about (schema name for CREATE SCHEMA)."""
     kind = str(expression.args.get("kind") or "").upper()
     if kind == "SCHEMA":
-        return str(expression.this.db or expression.this.name).lower()
+        name = str(expression.this.db or expression.this.name).lower()
+        if "." in name:
+            raise BadRequestError("schema names may not contain '.'")
+        return name
     node = expression.this
     if isinstance(node, exp.Schema):
         node = node.this

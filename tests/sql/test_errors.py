@@ -100,6 +100,8 @@ def test_syntax_error_has_position(engine: SqlEngine, conn: sqlite3.Connection) 
         ("DELETE FROM people WHERE id = 1 AND false", None),
         ("CREATE TABLE people (a int)", "CONFLICT"),
         ("SELECT $1", "BAD_REQUEST"),
+        ('CREATE TABLE "a.b" (x int)', "BAD_REQUEST"),
+        ('CREATE SCHEMA "public.a"', "BAD_REQUEST"),
     ],
 )
 def test_error_codes(
