@@ -35,7 +35,8 @@ export async function render(root, { signal }) {
   );
   const parts = { status, stats, commits, latency, batches, logPanel, consumers, links };
   await refresh(parts, signal);
-  const timer = setInterval(() => refresh(parts, signal), EVERY_MS);
+  // A hidden tab stops sampling; the first sample after the pause averages over it.
+  const timer = setInterval(() => { if (!document.hidden) refresh(parts, signal); }, EVERY_MS);
   return () => clearInterval(timer);
 }
 
