@@ -9,7 +9,7 @@ Exception tree (``api.auth.errors``), translated to HTTP only by the HTTP layer:
     ├── UnauthorizedError       401: missing, malformed, expired, revoked or forged credential
     ├── ForbiddenError          403: valid credential, action not allowed for it
     ├── RateLimitedError        429: carries ``retry_after`` seconds
-    ├── KeySpecError            422: bad scope, namespace, ttl or unknown key id
+    ├── KeySpecError            422: bad scope, namespace, ttl, claims or unknown key id
     ├── IdempotencyConflictError 409: same Idempotency-Key reused with another request body
     └── KeyFileError            a key file is missing, unreadable or too open (configuration)
 """

@@ -22,7 +22,8 @@ class RateLimitedError(AuthError):
 
 
 class KeySpecError(AuthError):
-    """An API key request names a bad scope, namespace, ttl or unknown key (HTTP 422)."""
+    """A key or token request is malformed: bad scope, namespace, ttl, claims, unknown key
+    (HTTP 422)."""
 
 
 class IdempotencyConflictError(AuthError):

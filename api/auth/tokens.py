@@ -23,7 +23,7 @@ from jwt.algorithms import OKPAlgorithm
 from jwt.types import Options
 
 from api.auth.apikeys import NAMESPACE_RE
-from api.auth.errors import UnauthorizedError
+from api.auth.errors import KeyFileError, KeySpecError, UnauthorizedError
 from api.auth.keyfiles import key_id_of
 
 HS256 = "HS256"
@@ -55,7 +55,7 @@ class TokenService:
 
     def __init__(self, config: TokenConfig) -> None:
         if len(config.secret) < MIN_SECRET_BYTES:
-            raise ValueError(f"the JWT secret must have at least {MIN_SECRET_BYTES} bytes")
+            raise KeyFileError(f"the JWT secret must have at least {MIN_SECRET_BYTES} bytes")
         self._config = config
         self._public_keys: dict[str, Any] = dict(config.extra_public_keys)
         self._kid: str | None = None
@@ -74,12 +74,16 @@ class TokenService:
         algorithm: str = HS256,
         now_s: float | None = None,
     ) -> str:
-        """A signed token for ``sub``; extra ``claims`` may not override the reserved ones."""
+        """A signed token for ``sub``; extra ``claims`` may not override the reserved ones.
+        A request for a token that could not verify is :class:`KeySpecError` (422)."""
         extra = dict(claims or {})
         clash = RESERVED_CLAIMS.intersection(extra)
         if clash:
-            raise ValueError(f"claims may not set reserved names: {', '.join(sorted(clash))}")
-        _check_identity(sub, role, ns)
+            raise KeySpecError(f"claims may not set reserved names: {', '.join(sorted(clash))}")
+        try:
+            _check_identity(sub, role, ns)
+        except UnauthorizedError as exc:
+            raise KeySpecError(str(exc)) from exc
         now = int(time.time() if now_s is None else now_s)
         payload: dict[str, Any] = {**extra, "sub": sub, "role": role, "iat": now}
         payload["exp"] = now + (self._config.default_ttl_s if ttl is None else ttl)
@@ -94,7 +98,7 @@ class TokenService:
         if algorithm == EDDSA and self._config.signing_key is not None:
             headers = {"kid": self._kid}
             return jwt.encode(payload, self._config.signing_key, algorithm=EDDSA, headers=headers)
-        raise ValueError(f"cannot mint tokens with algorithm {algorithm!r}")
+        raise KeySpecError(f"cannot mint tokens with algorithm {algorithm!r}")
 
     def verify(self, token: str, *, now_s: float | None = None) -> dict[str, Any]:
         """The claims of a valid token; :class:`UnauthorizedError` for anything else."""

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from api.auth.errors import UnauthorizedError
+from api.auth.errors import KeyFileError, KeySpecError, UnauthorizedError
 from api.auth.tokens import TokenConfig, TokenService
 
 
@@ -154,12 +154,15 @@ def test_eddsa_token_from_an_unknown_key_is_rejected(tokens: TokenService) -> No
 
 
 def test_reserved_claims_cannot_be_overridden_when_minting(tokens: TokenService) -> None:
-    with pytest.raises(ValueError, match="reserved"):
+    with pytest.raises(KeySpecError, match="reserved"):
         tokens.mint("alice", "user", "shop", claims={"role": "admin"})
+    for sub, role, ns in (("", "user", "shop"), ("a", "user", None), ("a", "owner", None)):
+        with pytest.raises(KeySpecError):
+            tokens.mint(sub, role, ns)
 
 
 def test_short_secret_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(KeyFileError, match="32 bytes"):
         TokenService(TokenConfig(secret=b"short"))
 
 
