@@ -129,10 +129,11 @@ class AuditTrail:
         return done
 
     async def stop(self) -> None:
-        """Close the active file (it stays unsealed and is resumed next time)."""
-        if self._active is not None:
-            self._active.handle.close()
-            self._active = None
+        """Flush the active file; it stays open (and unsealed) for the next `dispatch`, and
+        `close` releases it. A restart after a failure thus continues the same file."""
+        if self._active is not None and not self._active.handle.closed:
+            self._active.handle.flush()
+            os.fsync(self._active.handle.fileno())
 
     def close(self) -> None:
         """Close the file and release the directory."""

@@ -19,6 +19,7 @@ from projections.consumers.audit_files import audit_files, seal_path
 from projections.consumers.audit_verify import log_key_ring, trail_lines, verify_audit_file
 from projections.consumers.errors import AuditError, AuditVerifyError
 from projections.consumers.runner import ConsumerRunner, catch_up
+from projections.consumers.sealed import read_sealed
 
 
 def make_db(root: Path) -> Database:
@@ -177,5 +178,29 @@ def test_deleted_trail_is_rebuilt_byte_for_byte_from_the_log(tmp_path: Path) -> 
         run_trail(db, options)
         after = {p.name: p.read_bytes() for p in audit.iterdir() if p.name != "LOCK"}
         assert after == before
+    finally:
+        db.close()
+
+
+def test_a_restarted_trail_continues_its_open_file(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "data")
+    try:
+        trail = AuditTrail(db.data.audit, lambda: db.log.signing_key)
+        items = list(read_sealed(db.log, 1, db.log.head_lsn))
+
+        async def restart_between_batches() -> None:
+            trail.load()
+            await trail.start()
+            await (await trail.dispatch(items[:5]))
+            await trail.stop()
+            await trail.start()
+            await (await trail.dispatch(items[5:]))
+            await trail.stop()
+
+        asyncio.run(restart_between_batches())
+        trail.close()
+        [only] = audit_files(db.data.audit)
+        assert [line["lsn"] for line in trail_lines(db.data.audit)] == [i.record.lsn for i in items]
+        assert only.name.endswith("00001.jsonl")
     finally:
         db.close()
