@@ -181,6 +181,9 @@ def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
     """Kind, target and tables read of a statement; refuses statements we do not run."""
     if isinstance(expression, exp.Pragma):
         raise ForbiddenError("PRAGMA is not allowed")
+    for cte in expression.find_all(exp.CTE):
+        if isinstance(cte.this, exp.Insert | exp.Update | exp.Delete):
+            raise NotSupportedError("data-modifying statements in WITH are not supported")
     reads = tuple(dict.fromkeys(logical_name(t, namespace) for t in table_refs(expression)))
     if isinstance(expression, exp.Query | exp.Values):
         return StatementInfo("select", None, reads, namespace)

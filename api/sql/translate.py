@@ -43,6 +43,8 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:
         _prepare_insert(expression, target, catalog)
+    if isinstance(expression, exp.Delete) and expression.args.get("using"):
+        _using_to_exists(expression)
     families = _result_families(expression, scope, target)
     _name_outputs(expression)
     pins = _may_skip_counter(expression) and target is not None and target.autoincrement
@@ -140,10 +142,32 @@ def _prepare_insert(insert: exp.Insert, target: TableDef, catalog: Catalog) -> N
         for row in values.expressions:
             _fill_defaults(row, columns, target)
     conflict = insert.args.get("conflict")
+    if conflict is not None and isinstance(values, exp.Query):
+        # SQLite reads "SELECT ... ON CONFLICT" as a join constraint unless a WHERE ends it.
+        source = (
+            values
+            if isinstance(values, exp.Select)
+            else exp.select("*").from_(values.subquery("s"))
+        )
+        insert.set("expression", source.where("TRUE") if not source.args.get("where") else source)
     if conflict is not None:
         keys = conflict.args.get("conflict_keys") or []
         conflict.set("conflict_keys", [k.this if isinstance(k, exp.Ordered) else k for k in keys])
     _unqualify_returning(insert, target)
+
+
+def _using_to_exists(delete: exp.Delete) -> None:
+    """``DELETE FROM t USING u WHERE c`` -> ``DELETE FROM t WHERE EXISTS (SELECT 1 FROM u
+    WHERE c)``: the same rows, in a form SQLite runs."""
+    using = delete.args["using"]
+    where = delete.args.get("where")
+    probe = exp.select("1").from_(using[0])
+    for table in using[1:]:
+        probe = probe.join(table, join_type="cross")
+    if where is not None:
+        probe = probe.where(where.this)
+    delete.set("using", None)
+    delete.set("where", exp.Where(this=exp.Exists(this=probe)))
 
 
 def _insert_columns(insert: exp.Insert, target: TableDef) -> list[str]:

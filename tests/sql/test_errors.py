@@ -62,6 +62,7 @@ def test_forbidden(engine: SqlEngine, people: sqlite3.Connection, sql: str) -> N
         ("INSERT OR REPLACE INTO people VALUES (1, 'x', 1, NULL)", "INSERT OR REPLACE"),
         ("SELECT soundex_pg(email) FROM people", "soundex_pg"),
         ("ALTER TABLE people ADD COLUMN k serial", "serial"),
+        ("WITH d AS (DELETE FROM people RETURNING id) SELECT * FROM d", "WITH"),
     ],
 )
 def test_not_supported_names_the_construct(
