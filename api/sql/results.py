@@ -58,6 +58,10 @@ def _family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
         return _column_family(node, scope)
     if isinstance(node, exp.Cast):
         return family_of(node.to.sql("postgres"))
+    if isinstance(node, exp.CurrentTimestamp):
+        return "timestamptz"
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
+        return "timestamp"
     if isinstance(node, exp.JSONExtract | exp.ArrayAgg):
         return "json"
     if isinstance(node, exp.Anonymous) and node.name.lower().startswith(("json", "jsonb")):

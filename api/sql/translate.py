@@ -43,6 +43,8 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:
         _prepare_insert(expression, target, catalog)
+    if target is not None:
+        _refuse_rowid_assignment(expression, target)
     if isinstance(expression, exp.Delete) and expression.args.get("using"):
         _using_to_exists(expression)
     families = _result_families(expression, scope, target)
@@ -154,6 +156,19 @@ def _prepare_insert(insert: exp.Insert, target: TableDef, catalog: Catalog) -> N
         keys = conflict.args.get("conflict_keys") or []
         conflict.set("conflict_keys", [k.this if isinstance(k, exp.Ordered) else k for k in keys])
     _unqualify_returning(insert, target)
+
+
+def _refuse_rowid_assignment(statement: exp.Expr, target: TableDef) -> None:
+    """Row images address rows by rowid; only a declared key column may move a row."""
+    assignments = list(statement.args.get("expressions") or [])
+    conflict = statement.args.get("conflict")
+    if conflict is not None:
+        assignments.extend(conflict.args.get("expressions") or [])
+    for assignment in assignments:
+        column = assignment.this if isinstance(assignment, exp.EQ) else None
+        name = column.name.lower() if isinstance(column, exp.Column) else ""
+        if name in ("rowid", "oid", "_rowid_") and target.column(name) is None:
+            raise NotSupportedError("assigning the implicit rowid column is not supported")
 
 
 def _using_to_exists(delete: exp.Delete) -> None:

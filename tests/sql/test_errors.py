@@ -63,6 +63,7 @@ def test_forbidden(engine: SqlEngine, people: sqlite3.Connection, sql: str) -> N
         ("SELECT soundex_pg(email) FROM people", "soundex_pg"),
         ("ALTER TABLE people ADD COLUMN k serial", "serial"),
         ("WITH d AS (DELETE FROM people RETURNING id) SELECT * FROM d", "WITH"),
+        ("UPDATE people SET rowid = 7", "rowid"),
     ],
 )
 def test_not_supported_names_the_construct(
