@@ -17,7 +17,7 @@ from api.auth.tokens import TokenConfig, TokenService
 from api.cli.init_command import initialise
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
-from api.rls.access import SecurityLayer
+from api.rls.access import RlsHook, SecurityLayer
 from api.rls.errors import AccessDeniedError
 from api.rls.policy import created_event, dropped_event, parse_policy
 from api.sql.errors import SqlError
@@ -230,3 +230,18 @@ def test_first_write_after_ddl_installs_capture_under_the_users_authorizer(
     sql = "INSERT INTO serials (owner) VALUES ('alice') RETURNING id"
     assert env.rows(sql, alice) == [[1]]
     assert env.rows("SELECT id, owner FROM serials", alice) == [[1, "alice"]]
+
+
+def test_rewrite_cache_key_follows_principal_and_policy_version(env: Env, alice: Principal) -> None:
+    hooks = [
+        env.layer.rewrite_for(p)
+        for p in (alice, user_principal("alice", "shop"), user_principal("bob", "shop"))
+    ]
+    assert all(isinstance(h, RlsHook) for h in hooks)
+    first, again, bob = (h.cache_key for h in hooks if isinstance(h, RlsHook))
+    assert first == again and first != bob
+    env.append("policy", dropped_event("shop", "notes are public"))
+    after = env.layer.rewrite_for(alice)
+    assert isinstance(after, RlsHook) and after.cache_key != first
+    assert env.layer.rewrite_for(Principal(kind="admin", id="key:a")) is None
+    assert env.layer.authorizer_for(Principal(kind="admin", id="key:a")) is None
