@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, BinaryIO, cast
 
+import urllib3
 from minio import Minio
 from minio.commonconfig import CopySource
 from minio.error import S3Error
@@ -42,12 +43,21 @@ class S3Location:
         """A minio client; the endpoint may be `host:port` or an http(s) URL."""
         secure = self.endpoint.startswith("https://")
         host = self.endpoint.removeprefix("https://").removeprefix("http://").rstrip("/")
+        # Few, quick retries: callers (the archive, an HTTP client) retry on their own.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5.0, read=60.0),
+            maxsize=16,
+            retries=urllib3.Retry(
+                total=2, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504)
+            ),
+        )
         return Minio(
             host,
             access_key=self.access_key,
             secret_key=self.secret_key,
             secure=secure,
             region=self.region,
+            http_client=http,
         )
 
 
