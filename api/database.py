@@ -185,8 +185,11 @@ class Database:
             with self.time_travel.state_at(as_of_lsn) as conn:
                 return _result(self._run(conn, ctx, sql, params), as_of_lsn)
         if not is_write:
-            with self.store.snapshot() as snap:
-                return _result(self._run(snap.conn, ctx, sql, params), snap.lsn)
+            snapshot = self.store.acquire()  # the hot path: no context-manager objects
+            try:
+                return _result(self._run(snapshot.conn, ctx, sql, params), snapshot.lsn)
+            finally:
+                self.store.release(snapshot)
         committed = self.pipeline.submit(self._write_work(ctx, [(sql, params)])).result()
         return _result(committed.value[0], committed.lsn)
 

@@ -14,7 +14,6 @@ import queue
 import sqlite3
 import time
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 from eventlog.segments import fsync_dir, write_atomic
@@ -26,14 +25,6 @@ from projections.source import LogSource, record_at
 STORE_FILE = "store.sqlite"
 CLEAN_MARKER = "CLEAN"
 LOCK_FILE = "LOCK"
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A read transaction on the store and the LSN whose state it sees."""
-
-    conn: sqlite3.Connection
-    lsn: int
 
 
 class StoreLock:
@@ -79,10 +70,10 @@ class StoreLock:
             self._fd = -1
 
 
-class _Reader:
-    """A pooled read connection and the LSN of the read transaction it holds open (-1:
-    none). Keeping the transaction open while no commit has happened saves a BEGIN, a
-    SELECT and a ROLLBACK per read."""
+class Snapshot:
+    """A pooled read connection inside a read transaction, and the LSN whose state that
+    transaction sees (-1 while it holds none). The transaction stays open between uses
+    while no commit happens, which saves a BEGIN, a lookup and a ROLLBACK per read."""
 
     __slots__ = ("conn", "lsn")
 
@@ -106,22 +97,21 @@ class _Reader:
 
 
 class _Lease:
-    """Context manager lending a reader with a current snapshot (see `snapshot`)."""
+    """Context manager lending a snapshot (see `ProjectionStore.snapshot`)."""
 
-    __slots__ = ("_reader", "_store")
+    __slots__ = ("_snapshot", "_store")
 
     def __init__(self, store: ProjectionStore) -> None:
         self._store = store
-        self._reader: _Reader | None = None
+        self._snapshot: Snapshot | None = None
 
     def __enter__(self) -> Snapshot:
-        reader = self._reader = self._store._borrow()
-        reader.refresh(self._store.applied_lsn)
-        return Snapshot(reader.conn, reader.lsn)
+        self._snapshot = self._store.acquire()
+        return self._snapshot
 
     def __exit__(self, *exc: object) -> None:
-        if self._reader is not None:
-            self._store._readers.put(self._reader)
+        if self._snapshot is not None:
+            self._store.release(self._snapshot)
 
 
 class ProjectionStore:
@@ -132,8 +122,8 @@ class ProjectionStore:
     def __init__(self, lock: StoreLock) -> None:
         self.lock = lock
         self.path = lock.directory / STORE_FILE
-        self._readers: queue.SimpleQueue[_Reader] = queue.SimpleQueue()
-        self._all_readers: list[_Reader] = []
+        self._readers: queue.SimpleQueue[Snapshot] = queue.SimpleQueue()
+        self._all_readers: list[Snapshot] = []
         self._swept = time.monotonic()
         self.write_conn = connect(str(self.path))
         init_schema(self.write_conn)
@@ -153,7 +143,7 @@ class ProjectionStore:
         if now - self._swept < self.SWEEP_INTERVAL_S:
             return
         self._swept = now
-        idle: list[_Reader] = []
+        idle: list[Snapshot] = []
         with suppress(queue.Empty):
             while True:
                 idle.append(self._readers.get_nowait())
@@ -162,13 +152,19 @@ class ProjectionStore:
                 reader.end()
             self._readers.put(reader)
 
-    def _borrow(self) -> _Reader:
+    def acquire(self) -> Snapshot:
+        """Borrow a snapshot of the newest committed state; give it back with `release`."""
         try:
-            return self._readers.get_nowait()
+            snapshot = self._readers.get_nowait()
         except queue.Empty:
-            reader = _Reader(connect(str(self.path), read_only=True))
-            self._all_readers.append(reader)
-            return reader
+            snapshot = Snapshot(connect(str(self.path), read_only=True))
+            self._all_readers.append(snapshot)
+        snapshot.refresh(self.applied_lsn)
+        return snapshot
+
+    def release(self, snapshot: Snapshot) -> None:
+        """Return a borrowed snapshot to the pool."""
+        self._readers.put(snapshot)
 
     def close_connections(self) -> None:
         """Close every connection, leaving the lock held and the store unmarked."""
