@@ -10,6 +10,7 @@ may carry secrets' hashes and stay out of the trail.
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Any
 
 import sqlglot
@@ -62,8 +63,12 @@ def _statement_text(statement: Any, kind: str) -> str:
     return sql if kind == "ddl" else redact_literals(sql)
 
 
+@functools.lru_cache(maxsize=4096)
 def redact_literals(sql: str) -> str:
-    """The statement with every literal value replaced by `?` ($n parameters are kept)."""
+    """The statement with every literal value replaced by `?` ($n parameters are kept).
+
+    Cached: applications repeat the same parameterised statements, and parsing is the
+    trail's main cost."""
     try:
         tree = sqlglot.parse_one(sql, read="postgres")
     except SqlglotError:
