@@ -60,14 +60,15 @@ def backend_of(request: Request[Any, Any, Any]) -> Backend:
 
 
 def bearer_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, or None."""
-    header = connection.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
+    """The token of an `Authorization: Bearer <token>` header, or None (read from the raw
+    ASGI headers: this runs on every request, and building a headers object costs more)."""
+    for name, value in connection.scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer":
+                return None
+            return token.strip() or None
+    return None
 
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -77,9 +78,19 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     connection.state.principal = backend.principal(bearer_of(connection))
 
 
-async def _provide_principal(request: Request[Any, Any, Any]) -> Principal:
+def caller_of(request: Request[Any, Any, Any]) -> Principal:
+    """The caller the `authenticate` guard resolved."""
     principal: Principal = request.state.principal
     return principal
+
+
+async def _provide_principal(
+    request: Request[Any, Any, Any], backend: NamedDependency[Backend]
+) -> Principal:
+    """The caller the guard resolved. Taking `backend` orders the two providers one after
+    the other: Litestar would otherwise resolve them concurrently in a task group, which
+    costs more than both providers together."""
+    return caller_of(request)
 
 
 async def _provide_backend(request: Request[Any, Any, Any]) -> Backend:

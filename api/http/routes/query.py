@@ -13,14 +13,18 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import JSONBody
 
+from api.auth.principal import Principal
 from api.database import BatchResult as DbBatch
 from api.database import Result
+from api.http.backend import Backend
 from api.http.deps import (
     AUTHED_ERRORS,
     GUARDS,
     SECURITY,
     BackendDep,
     Caller,
+    backend_of,
+    caller_of,
     idempotent,
     json_response,
 )
@@ -49,12 +53,13 @@ MAX_STATEMENTS = 1000
     guards=GUARDS,
 )
 async def query(
-    request: Request[Any, Any, Any],
-    data: JSONBody[QueryRequest],
-    principal: Caller,
-    backend: BackendDep,
+    request: Request[Any, Any, Any], data: JSONBody[QueryRequest]
 ) -> Response[QueryResult | BatchResult]:
-    """One statement (`sql`) or an atomic batch (`statements`): one log record per write."""
+    """One statement (`sql`) or an atomic batch (`statements`): one log record per write.
+
+    The hot path takes the backend and the caller from the request rather than through
+    dependency providers, which would cost a fifth of a point read's time."""
+    backend, principal = backend_of(request), caller_of(request)
     statements = _statements(data)
     namespace = principal.default_namespace
     writes = any(backend.db.engine.is_write(sql, namespace) for sql, _ in statements)
@@ -73,7 +78,7 @@ async def query(
         return json_response(answer)
 
     if not writes:
-        return await run()
+        return json_response(_read(backend, data, statements, principal))
     return await idempotent(request, principal, run)
 
 
@@ -96,6 +101,17 @@ async def schema(principal: Caller, backend: BackendDep) -> SchemaResponse:
         if principal.namespace is None or table.schema == principal.namespace
     ]
     return SchemaResponse(lsn=lsn, tables=tables)
+
+
+def _read(
+    backend: Backend, data: QueryRequest, statements: list[tuple[str, Params]], principal: Principal
+) -> QueryResult | BatchResult:
+    """Reads run on the event loop: a snapshot read of an indexed row costs less than the
+    hand-off to a worker thread and back."""
+    if data.statements is None:
+        sql, params = statements[0]
+        return _result(backend.db.execute(sql, params, principal, data.as_of_lsn))
+    return _batch(backend.db.execute_batch(statements, principal))
 
 
 def _statements(data: QueryRequest) -> list[tuple[str, Params]]:
