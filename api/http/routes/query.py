@@ -78,7 +78,7 @@ async def query(
         return json_response(answer)
 
     if not writes:
-        return json_response(_read(backend, data, statements, principal))
+        return json_response(await _read(backend, data, statements, principal))
     return await idempotent(request, principal, run)
 
 
@@ -103,14 +103,18 @@ async def schema(principal: Caller, backend: BackendDep) -> SchemaResponse:
     return SchemaResponse(lsn=lsn, tables=tables)
 
 
-def _read(
+async def _read(
     backend: Backend, data: QueryRequest, statements: list[tuple[str, Params]], principal: Principal
 ) -> QueryResult | BatchResult:
-    """Reads run on the event loop: a snapshot read of an indexed row costs less than the
-    hand-off to a worker thread and back."""
+    """Reads of the current state run on the event loop: a snapshot read of an indexed row
+    costs less than the hand-off to a worker thread and back. Reads of a past state may
+    replay the log first, so they go to a thread."""
     if data.statements is None:
         sql, params = statements[0]
-        return _result(backend.db.execute(sql, params, principal, data.as_of_lsn))
+        if data.as_of_lsn is not None:
+            past = await backend.db.execute_async(sql, params, principal, data.as_of_lsn)
+            return _result(past)
+        return _result(backend.db.execute(sql, params, principal))
     return _batch(backend.db.execute_batch(statements, principal))
 
 
