@@ -307,6 +307,9 @@ def test_phone_layout_is_usable_from_the_keyboard(dashboard: Dashboard, server: 
     expect(page.locator("main")).to_be_focused()
     expect(page.locator("#page-sql")).to_be_visible()
     dashboard.shot("phone-sql")
+    dashboard.open("keys")
+    expect(page.locator("td[data-label=scope]").first).to_be_visible()
+    dashboard.shot("phone-keys")
 
 
 def test_a_user_token_sees_only_its_rows_and_no_admin_forms(

@@ -86,6 +86,16 @@ export function dataTable(columns, rows, types = {}, caption = null) {
     h("table", {}, caption ? h("caption", {}, caption) : null, h("thead", {}, head), h("tbody", {}, body)));
 }
 
+// A management list: a header and caller-built rows (<tr> of <td>). On a phone each row
+// becomes a card whose cells are labelled with their column names.
+export function listTable(columns, rows, label) {
+  for (const tr of rows) [...tr.children].forEach((td, i) => td.setAttribute("data-label", columns[i]));
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": label },
+    h("table", { class: "cards" },
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows)));
+}
+
 // Paging over an in-memory list: renders `size` items per page with Previous/Next.
 export function pagedList(items, size, renderPage, label = "items") {
   const wrap = h("div", { class: "paged" });

@@ -2,7 +2,7 @@
 // create, revoke, rotate; and minting a user token for an application's user id.
 
 import { api, describe, getToken } from "../api.js";
-import { clear, errorBox, field, h, notice, pagedList, panel, toast, when } from "../dom.js";
+import { clear, errorBox, field, h, listTable, notice, pagedList, panel, toast, when } from "../dom.js";
 
 export async function render(root, { who }) {
   if (who.kind === "user") {
@@ -38,9 +38,7 @@ async function drawList(box, secretBox, reload) {
   const lastUse = keys.some((k) => "last_used_at" in k);
   const mine = getToken() || "";
   const columns = ["prefix", "name", "scope", "namespace", "created (UTC)", "expires (UTC)", lastUse ? "last use" : null, "state", "actions"].filter(Boolean);
-  clear(box, lastUse ? null : h("p", { class: "meta" }, "This server does not record when a key was last used."), pagedList(keys, 15, (items) => h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, items.map((k) => {
+  clear(box, lastUse ? null : h("p", { class: "meta" }, "This server does not record when a key was last used."), pagedList(keys, 15, (items) => listTable(columns, items.map((k) => {
       const [label, cls] = state(k);
       return h("tr", { "data-key": k.id },
         h("td", { class: "mono" }, `${k.prefix}…`), h("td", {}, k.name ?? "—"), h("td", {}, k.scope),
@@ -58,7 +56,7 @@ async function drawList(box, secretBox, reload) {
             showSecret(secretBox, created, `Key ${k.prefix}… rotated. The old key keeps working until ${when(created.old_key_valid_until)}.`);
           }, box, reload),
         ]));
-    })))), "keys"));
+  }), "key list"), "keys"));
 }
 
 // A button that asks for a second press before acting (no modal dialogs).

@@ -2,7 +2,7 @@
 // delete, and a preview of the rows a chosen user id would see.
 
 import { api, describe } from "../api.js";
-import { clear, dataTable, errorBox, field, h, notice, pagedList, panel, toast } from "../dom.js";
+import { clear, dataTable, errorBox, field, h, listTable, notice, pagedList, panel, toast } from "../dom.js";
 
 const ACTIONS = ["select", "insert", "update", "delete"];
 
@@ -40,9 +40,8 @@ async function drawList(box, reload) {
   }
   if (!policies.length) return clear(box, notice("No policies. Without a policy, users see no rows of a table."));
   const namespaceOf = (p) => p.table.split(".")[0];
-  clear(box, pagedList(policies, 20, (items) => h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["name", "table", "actions", "roles", "using", "check", ""].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, items.map((p) => h("tr", { "data-policy": p.name },
+  const columns = ["name", "table", "actions", "roles", "using", "check", ""];
+  clear(box, pagedList(policies, 20, (items) => listTable(columns, items.map((p) => h("tr", { "data-policy": p.name },
       h("td", {}, p.name), h("td", {}, p.table), h("td", {}, p.actions.join(", ")), h("td", {}, (p.roles || []).join(", ")),
       h("td", { class: "mono" }, p.using ?? "—"), h("td", { class: "mono" }, p.check ?? "—"),
       h("td", {}, h("button", { type: "button", class: "danger", "aria-label": `Delete policy ${p.name}`, onclick: async (ev) => {
@@ -55,7 +54,7 @@ async function drawList(box, reload) {
           ev.target.disabled = false;
           box.prepend(errorBox(err));
         }
-      } }, "Delete"))))))), "policies"));
+      } }, "Delete")))), "policy list"), "policies"));
 }
 
 function createForm(tables, reload) {

@@ -2,7 +2,7 @@
 // Servers without object storage get a plain "not available" message.
 
 import { api, ApiError, describe, send } from "../api.js";
-import { bytes, clear, errorBox, field, h, notice, panel, toast, when } from "../dom.js";
+import { bytes, clear, errorBox, field, h, listTable, notice, panel, toast, when } from "../dom.js";
 
 export async function render(root, { signal }) {
   const bucketsBox = h("div", { "aria-live": "polite" });
@@ -86,9 +86,7 @@ async function showBucket(box, bucket, cursor = null) {
     }
   } }, field("Upload a file", file), h("button", { type: "submit" }, "Upload"));
   clear(box, panel(`Bucket ${bucket}`,
-    objects.length ? h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["name", "size", "type", "updated (UTC)", ""].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows)))
-      : notice("No objects."),
+    objects.length ? listTable(["name", "size", "type", "updated (UTC)", ""], rows, `objects in ${bucket}`) : notice("No objects."),
     next ? h("button", { type: "button", onclick: () => showBucket(box, bucket, next) }, "Next page ›") : null,
     links, upload));
 }
