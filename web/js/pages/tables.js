@@ -7,6 +7,7 @@ import { subscribe } from "../sse.js";
 
 const PAGE_ROWS = 25;
 const TAIL_MAX = 200;
+const REFRESH_MS = 1500;
 
 export async function render(root, { signal }) {
   const list = h("div");
@@ -115,8 +116,8 @@ function liveTail(box, table, signal, onChange) {
         `LSN ${change.lsn}.${change.index} by ${change.actor || "?"}: `,
         JSON.stringify(change.new ?? change.old)));
       while (items.children.length > TAIL_MAX) items.lastChild.remove();
-      clearTimeout(pending);
-      pending = setTimeout(onChange, 300);
+      // Refresh the rows at most every REFRESH_MS: a busy table must not spend the rate limit.
+      if (!pending) pending = setTimeout(() => { pending = null; onChange(); }, REFRESH_MS);
     },
   }).catch((err) => {
     if (signal.aborted) return;
