@@ -185,10 +185,12 @@ def _walk_segment(
     deep: bool,
 ) -> None:
     try:
-        for lsn, _, frame, _ in walk_events(data, cursor, ring if deep else None):
+        for lsn, _, frame, _ in walk_events(data, cursor):
             report.records += 1
             if b"key." in frame:
                 _learn_key(frame[HEADER_SIZE:], lsn, ring)
+            if deep and lsn == cursor.lsn:
+                _check_group_seal(path, cursor, ring)
     except ChainBreakError as exc:
         raise _VerifyFailedError(exc.lsn, f"{path.name}: {exc}", exc.offset) from exc
     except FrameError as exc:
@@ -205,6 +207,20 @@ def _walk_segment(
                 cursor.sealed_lsn + 1, f"{path.name}: records after the last seal"
             )
         report.warnings.append(f"{path.name}: unsealed records after LSN {cursor.sealed_lsn}")
+
+
+def _check_group_seal(path: Path, cursor: Cursor, ring: KeyRing) -> None:
+    """`--deep`: the signature of the seal that has just released a group, checked after
+    the group's key announcements are learned (a restore's `key.restored` group is sealed
+    by the key it announces)."""
+    message = seal_message(cursor.lsn, cursor.chain)
+    if ring.verify(cursor.seal_key_id, cursor.seal_signature, message, cursor.lsn):
+        return
+    key_id = cursor.seal_key_id
+    reason = "unknown signing key" if key_id not in ring else "bad seal signature"
+    raise _VerifyFailedError(
+        cursor.sealed_lsn + 1, f"{path.name}: {reason} ({key_id})", cursor.offset
+    )
 
 
 def _learn_key(body: bytes, lsn: int, ring: KeyRing) -> None:

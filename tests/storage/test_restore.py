@@ -1,0 +1,116 @@
+"""Restore from an archive kept in a local folder (the same `Remote` interface as S3):
+cuts inside a group commit, damaged archives, and how verifiers treat the restore key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.storage.local import LocalBlobStore
+from eventlog import Entry, EventLog, LogOptions, LogReader, SigningKey
+from eventlog.verify import verify_log
+from projections.archive.archiver import Archiver
+from projections.archive.errors import RestoreError
+from projections.archive.restore import restore_log
+
+
+@pytest.fixture
+def archived(tmp_path: Path) -> Iterator[tuple[Path, LocalBlobStore, SigningKey]]:
+    """A log of 300 records in groups of many, archived whole into a local folder."""
+    key = SigningKey.generate()
+    log_dir = tmp_path / "log"
+    remote = LocalBlobStore(tmp_path / "archive")
+    with EventLog.create(log_dir, key, LogOptions(segment_bytes=8192)) as log:
+        for start in range(0, 300, 25):
+            pending = [
+                log.submit(Entry("dml", {"n": n, "pad": "x" * 40}))
+                for n in range(start, start + 25)
+            ]
+            for item in pending:
+                item.future.result()
+        archiver = Archiver(log, log_dir, tmp_path / "cp", tmp_path / "consumers", remote)
+        assert archiver.sync_now() == log.head_lsn
+    yield log_dir, remote, key
+
+
+def test_cut_inside_a_group_keeps_exactly_the_records_before_it(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    log_dir, remote, _ = archived
+    sealed_ends = {r.record.lsn for r in LogReader(log_dir).read_sealed(1) if r.seal is not None}
+    target = next(lsn for lsn in range(150, 300) if lsn not in sealed_ends)
+    new_key = SigningKey.generate()
+    report = restore_log(remote, tmp_path / "restored", new_key, target)
+    assert (report.restored_lsn, report.record_lsn, report.new_key) == (target, target + 1, True)
+    original = [r.frame for r in LogReader(log_dir).read(1, target)]
+    restored = list(LogReader(tmp_path / "restored").read(1))
+    assert [r.frame for r in restored[:-1]] == original
+    assert restored[-1].payload["type"] == "key.restored"
+    assert restored[-1].payload["restored_lsn"] == target
+    check = verify_log(tmp_path / "restored", deep=True)
+    assert check.ok and check.head_lsn == target + 1 and len(check.warnings) == 1
+    with EventLog.open(tmp_path / "restored", new_key) as reopened:
+        assert reopened.append(Entry("dml", {"after": True})) == target + 2
+    assert verify_log(tmp_path / "restored", deep=True).ok
+
+
+def test_pinned_verifiers_refuse_an_untrusted_restore_key(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    _, remote, old = archived
+    new_key = SigningKey.generate()
+    restore_log(remote, tmp_path / "restored", new_key)
+    pinned = verify_log(tmp_path / "restored", trusted_keys={old.key_id: old.public_bytes})
+    assert not pinned.ok and "not among the trusted keys" in pinned.reason
+    both = {old.key_id: old.public_bytes, new_key.key_id: new_key.public_bytes}
+    assert verify_log(tmp_path / "restored", trusted_keys=both).ok
+
+
+def test_the_original_key_continues_without_an_announcement(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    _, remote, old = archived
+    report = restore_log(remote, tmp_path / "restored", old)
+    assert not report.new_key
+    check = verify_log(tmp_path / "restored", trusted_keys={old.key_id: old.public_bytes})
+    assert check.ok and check.warnings == []
+
+
+def flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_sealed_segment_is_refused(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    _, remote, key = archived
+    flip_byte(sorted((remote.root / "log").glob("*.seg"))[1], 200)
+    with pytest.raises(RestoreError, match="does not match its manifest"):
+        restore_log(remote, tmp_path / "restored", key)
+
+
+def test_a_damaged_active_piece_fails_verification(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    _, remote, key = archived
+    piece = sorted(p for p in (remote.root / "active").rglob("*") if p.is_file())[0]
+    flip_byte(piece, 300)
+    with pytest.raises(RestoreError, match="fails verification at LSN"):
+        restore_log(remote, tmp_path / "restored", key)
+
+
+def test_an_lsn_beyond_the_archive_and_a_used_directory_are_refused(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    _, remote, key = archived
+    with pytest.raises(RestoreError, match="outside the archive"):
+        restore_log(remote, tmp_path / "far", key, 10_000)
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "x").write_text("x")
+    with pytest.raises(RestoreError, match="not empty"):
+        restore_log(remote, used, key)
