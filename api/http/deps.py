@@ -24,11 +24,12 @@ from api.http.idempotency import MAX_KEY_LENGTH, StoredResponse, fingerprint
 
 JSON = "application/json"
 IDEMPOTENCY_HEADER = "idempotency-key"
-_ERROR_DESCRIPTIONS = {
+ERROR_DESCRIPTIONS = {
     400: "SYNTAX_ERROR or BAD_REQUEST: the request cannot be understood",
     401: "UNAUTHORIZED: no valid bearer token",
     403: "FORBIDDEN: the principal may not do this",
     404: "NOT_FOUND: unknown table, key, policy or route",
+    405: "BAD_REQUEST: method not allowed on this route",
     409: "CONFLICT: constraint violation, or Idempotency-Key reused for another request",
     413: "BAD_REQUEST: the request body is too large",
     422: "VALIDATION_ERROR: the body does not match its schema, unknown column, type mismatch",
@@ -44,7 +45,7 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
             data_container=ErrorBody,
-            description=_ERROR_DESCRIPTIONS[status],
+            description=ERROR_DESCRIPTIONS[status],
             generate_examples=False,
         )
         for status in statuses

@@ -1,0 +1,71 @@
+"""Property-based tests of the whole API from its own OpenAPI document (schemathesis), once
+with an admin key and once with a user token: no 5xx, and every answer matches the document
+(status documented, content type, body schema). Valid and invalid requests are generated
+for every operation; examples are few, to stay fast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case, GenerationMode, checks
+from schemathesis.openapi.loaders import from_asgi
+from schemathesis.schemas import APIOperation, BaseSchema
+
+from api.http import create_app
+from tests.http.conftest import Api, bearer, make_data_dir, open_api
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+EXAMPLES = 8
+SKIPPED_PREFIXES = ("/docs",)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, BaseSchema]]:
+    root = make_data_dir(Path(tmp_path_factory.mktemp("schemathesis")))
+    for api in open_api(root):
+        api.setup_shop()
+        yield api, from_asgi("/openapi.json", create_app(api.backend))
+
+
+def _operations(schema: BaseSchema) -> list[APIOperation]:
+    found = [result.ok() for result in schema.get_all_operations()]
+    return [op for op in found if not op.path.startswith(SKIPPED_PREFIXES)]
+
+
+def _fuzz(operation: APIOperation, headers: dict[str, str]) -> None:
+    strategy = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(
+        GenerationMode.NEGATIVE
+    )
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    @given(case=strategy)
+    def run(case: Case) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    run()
+
+
+@pytest.mark.parametrize("who", ["admin", "user"])
+def test_every_operation_conforms(served: tuple[Api, BaseSchema], who: str) -> None:
+    api, schema = served
+    token = api.admin_key if who == "admin" else api.user_token("alice")
+    headers: dict[str, Any] = bearer(token)
+    operations = _operations(schema)
+    assert len(operations) >= 12
+    for operation in operations:
+        _fuzz(operation, headers)
