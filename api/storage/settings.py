@@ -35,7 +35,7 @@ class StorageSettings:
         """Settings from `BKG_S3_ENDPOINT`, `BKG_S3_ACCESS_KEY`, `BKG_S3_SECRET_KEY`,
         `BKG_S3_BUCKET`, `BKG_S3_PREFIX`, `BKG_S3_REGION`, `BKG_STORAGE_BACKEND`,
         `BKG_STORAGE_MAX_BYTES`, `BKG_ARCHIVE` and `BKG_ARCHIVE_INTERVAL`."""
-        env = os.environ if env is None else env
+        env = {k: v for k, v in (os.environ if env is None else env).items() if v}
         s3 = None
         if env.get("BKG_S3_ENDPOINT") and env.get("BKG_S3_BUCKET"):
             s3 = S3Location(
