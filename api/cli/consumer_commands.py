@@ -25,6 +25,7 @@ from projections.consumers.audit_verify import (
     export_trail,
     log_key_ring,
     verify_audit_file,
+    verify_trail,
 )
 from projections.consumers.errors import AuditError, AuditVerifyError, StreamVerifyError
 from projections.consumers.kafka_mirror import BOOTSTRAP_ENV
@@ -37,7 +38,9 @@ def register(subparsers: Any) -> None:
 
     audit = add_command(subparsers, "audit", run_audit, "export or verify the signed audit trail")
     audit.add_argument("action", choices=["export", "verify"])
-    audit.add_argument("file", nargs="?", type=Path, help="verify: the JSON Lines file to check")
+    audit.add_argument(
+        "file", nargs="?", type=Path, help="verify: a JSON Lines file, or the trail's directory"
+    )
     audit.add_argument("--from-lsn", type=int, help="export: first LSN")
     audit.add_argument("--to-lsn", type=int, help="export: last LSN")
     audit.add_argument("--actor", help="export: only this actor's events")
@@ -91,18 +94,23 @@ def _catch_up_trail(data_dir: DataDir) -> int | None:
 
 def _verify(args: argparse.Namespace, data_dir: DataDir) -> int:
     if args.file is None:
-        raise CommandError("audit verify needs a FILE")
+        raise CommandError("audit verify needs a FILE (or the audit directory)")
     reader = LogReader(data_dir.log)
     try:
-        report = verify_audit_file(args.file, reader, log_key_ring(reader))
+        ring = log_key_ring(reader)
+        if args.file.is_dir():
+            reports = verify_trail(args.file, reader, ring)
+        else:
+            reports = [verify_audit_file(args.file, reader, ring)]
     except AuditVerifyError as exc:
         raise CommandError(f"{args.file}: {exc}") from exc
     if args.json:
-        emit_json({"ok": True, **vars(report)})
-    else:
+        emit_json({"ok": True, "files": [vars(report) for report in reports]})
+        return 0
+    for report in reports:
         seal = "sealed" if report.sealed else "unsealed"
         print(
-            f"{args.file}: OK, {report.lines} lines ({seal}), "
+            f"{report.path}: OK, {report.lines} lines ({seal}), "
             f"LSN {report.first_lsn}..{report.last_lsn} match the log"
         )
     return 0

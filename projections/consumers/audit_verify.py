@@ -113,6 +113,21 @@ def verify_audit_file(path: Path, log: LogSource, ring: KeyRing) -> AuditReport:
     return report
 
 
+def verify_trail(directory: Path, log: LogSource, ring: KeyRing) -> list[AuditReport]:
+    """Check every file of a trail and that they join up from LSN 1 without a gap, so that
+    a removed file shows as well as a removed line."""
+    reports, expected = [], 1
+    for path in audit_files(directory):
+        if parse_audit_name(path.name) != expected:
+            raise AuditVerifyError(f"{path.name}: the trail should continue at LSN {expected}")
+        report = verify_audit_file(path, log, ring)
+        expected = (report.last_lsn or expected - 1) + 1
+        reports.append(report)
+    if not reports:
+        raise AuditVerifyError(f"{directory} holds no audit files")
+    return reports
+
+
 def _read_lines(path: Path) -> list[dict[str, Any]]:
     lines = []
     with open(path, "rb") as handle:

@@ -204,3 +204,18 @@ def test_a_restarted_trail_continues_its_open_file(tmp_path: Path) -> None:
         assert only.name.endswith("00001.jsonl")
     finally:
         db.close()
+
+
+def test_verify_the_whole_trail_catches_a_removed_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    db = make_db(data)
+    try:
+        run_trail(db, AuditOptions(max_bytes=1200))
+    finally:
+        db.close()
+    audit = data / "audit"
+    assert cli(data, "audit", "verify", str(audit)) == 0
+    middle = audit_files(audit)[1]
+    middle.unlink()
+    seal_path(middle).unlink()
+    assert cli(data, "audit", "verify", str(audit)) == 1
