@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from api.auth.store import load_key_registry
-from api.cli import main
+from api.cli import build_parser, main
 from api.cli.init_command import initialise
+from api.cli.storage_commands import FLAG_ENV, running_archive
 from api.database import Database
 from api.datadir import DataDir
+from api.http import Backend, ServerConfig
 from api.storage.s3 import S3BlobStore, S3Location
 from eventlog import LogReader
 from eventlog.verify import verify_log
@@ -153,3 +155,31 @@ def test_restore_refuses_a_non_empty_directory(s3_area: S3Area, tmp_path: Path) 
     (target / "something").write_text("x")
     assert main(restore_args(s3_area.server, s3_area.prefix, target)) == 1
     assert (target / "something").exists()
+
+
+def test_serve_runs_the_archive_and_reports_its_lag(
+    s3_area: S3Area, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    initialise(DataDir(root), SEGMENT_BYTES)
+    backend = Backend.open(ServerConfig(data_dir=root))
+    args = build_parser().parse_args(
+        ["--data-dir", str(root), "serve", "--s3-endpoint", s3_area.server.url,
+         "--s3-access-key", ACCESS_KEY, "--s3-secret-key", SECRET_KEY,
+         "--s3-bucket", s3_area.bucket, "--s3-prefix", s3_area.prefix,
+         "--archive-interval", "0.2"]
+    )  # fmt: skip
+    for variable in FLAG_ENV.values():
+        monkeypatch.setenv(variable, "")  # restored after the flags are exported
+    try:
+        with running_archive(args, backend):
+            lsn = backend.db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)").lsn
+            remote = remote_at(s3_area.server, s3_area.prefix)
+            deadline = time.monotonic() + 5
+            while not remote.list("active/") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "bkg_archive_lag_records" in backend.metrics.render()
+            pieces = remote.list("active/")
+        assert pieces and lsn >= 2
+    finally:
+        backend.close()
