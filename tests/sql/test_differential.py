@@ -140,8 +140,17 @@ def bare_statements(draw: st.DrawFn, schema: list[Table]) -> tuple[str, str]:
         sql = f"DELETE FROM {table.name} WHERE id % {draw(st.integers(2, 3))} = 0"
         return sql, sql
     name = f"x{draw(st.integers(0, 2))}"
-    if draw(st.booleans()):
+    action = draw(st.sampled_from(["index", "add", "add", "drop", "rename"]))
+    if action == "index":
         sql = f"CREATE INDEX {table.name}_{col.name}_i ON {table.name} ({col.name})"
+        return sql, sql
+    if action == "drop":
+        sql = f"ALTER TABLE {table.name} DROP COLUMN {name}"
+        return sql, sql
+    if action == "rename":
+        # Renaming a column to its own name: Postgres refuses, SQLite accepts; not drawn.
+        new = draw(st.sampled_from([f"x{i}" for i in range(3) if f"x{i}" != name]))
+        sql = f"ALTER TABLE {table.name} RENAME COLUMN {name} TO {new}"
         return sql, sql
     return (
         f"ALTER TABLE {table.name} ADD COLUMN {name} int DEFAULT 7",
