@@ -74,6 +74,13 @@ export function quantile(hist, q) {
   return lower;
 }
 
+// "3–4" for the integer bucket (2, 4], "4" for (3, 4], "0.01–0.1" for (0.01, 0.1].
+function bucketLabel(lower, le) {
+  if (le === Infinity) return `>${lower}`;
+  if (!Number.isInteger(le) || !Number.isInteger(lower)) return `${lower}–${le}`;
+  return lower + 1 >= le ? `${le}` : `${lower + 1}–${le}`;
+}
+
 // Per-bucket (not cumulative) counts: [[label, count], ...] for a bar chart.
 export function distribution(hist) {
   const bounds = [...hist.buckets.keys()].sort((a, b) => a - b);
@@ -82,8 +89,7 @@ export function distribution(hist) {
   const bars = [];
   for (const le of bounds) {
     const n = hist.buckets.get(le);
-    const label = le === Infinity ? `>${lower}` : lower + 1 >= le ? `${le}` : `${lower + 1}–${le}`;
-    bars.push([label, n - previous]);
+    bars.push([bucketLabel(lower, le), n - previous]);
     previous = n;
     lower = le;
   }

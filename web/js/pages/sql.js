@@ -109,7 +109,7 @@ function errorView(err, sql) {
 }
 
 // Split on ";" outside quotes; "--" comments are dropped, and so are empty pieces.
-function splitStatements(sql) {
+export function splitStatements(sql) {
   const out = [];
   let current = "";
   let quote = null;
