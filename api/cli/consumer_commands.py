@@ -19,6 +19,7 @@ from api.cli.output import CommandError, emit_json
 from api.datadir import DataDir
 from api.sql import SqlEngine
 from eventlog import LogReader
+from projections.checkpoints import Checkpoint, CheckpointManifest
 from projections.consumers.audit import AuditTrail
 from projections.consumers.audit_verify import (
     AuditFilter,
@@ -27,10 +28,16 @@ from projections.consumers.audit_verify import (
     verify_audit_file,
     verify_trail,
 )
-from projections.consumers.errors import AuditError, AuditVerifyError, StreamVerifyError
+from projections.consumers.errors import (
+    AuditError,
+    AuditVerifyError,
+    ConsumerError,
+    StreamVerifyError,
+)
 from projections.consumers.kafka_mirror import BOOTSTRAP_ENV
 from projections.consumers.replica import KafkaReplica
 from projections.consumers.runner import catch_up
+from projections.errors import ProjectionError
 
 
 def register(subparsers: Any) -> None:
@@ -55,6 +62,11 @@ def register(subparsers: Any) -> None:
         help="the mirror's Kafka cluster (default: $BKG_KAFKA_BOOTSTRAP)",
     )
     replica.add_argument("--store", type=Path, help="default: DATA_DIR/projections/replica.sqlite")
+    replica.add_argument(
+        "--from-checkpoint",
+        type=Path,
+        help="seed a new replica with a checkpoint of the primary (its .sqlite or .manifest)",
+    )
     replica.add_argument("--until-lsn", type=int, help="stop once this LSN is applied")
     replica.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     replica.add_argument("--query", help="then run this SELECT on the replica and print it")
@@ -125,7 +137,11 @@ def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
     if not args.kafka_bootstrap:
         raise CommandError("replica needs --kafka-bootstrap or BKG_KAFKA_BOOTSTRAP")
     store = args.store or data_dir.projections / "replica.sqlite"
-    replica = KafkaReplica(store, args.kafka_bootstrap, default_folds())
+    seed = _checkpoint(args.from_checkpoint) if args.from_checkpoint else None
+    try:
+        replica = KafkaReplica(store, args.kafka_bootstrap, default_folds(), seed)
+    except ConsumerError as exc:
+        raise CommandError(str(exc)) from exc
     try:
         applied = replica.follow_sync(args.until_lsn, args.idle_timeout)
         result: dict[str, Any] = {"store": str(store), "applied_lsn": applied}
@@ -133,7 +149,7 @@ def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
             result.update(_replica_query(replica, args.query))
     except StreamVerifyError as exc:
         raise CommandError(f"bkg.log fails verification at LSN {exc.lsn}: {exc}") from exc
-    except (KafkaError, SqlError) as exc:
+    except (KafkaError, SqlError, ProjectionError) as exc:
         raise CommandError(str(exc)) from exc
     finally:
         replica.close()
@@ -142,6 +158,17 @@ def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
     else:
         print(json.dumps(result, default=str))
     return 0
+
+
+def _checkpoint(path: Path) -> Checkpoint:
+    """A checkpoint named by either of its files."""
+    manifest = path.with_suffix(".manifest")
+    try:
+        return Checkpoint(
+            CheckpointManifest.from_json(manifest.read_bytes()), path.with_suffix(".sqlite")
+        )
+    except (OSError, ValueError, TypeError) as exc:
+        raise CommandError(f"cannot read checkpoint manifest {manifest}: {exc}") from exc
 
 
 def _replica_query(replica: KafkaReplica, sql: str) -> dict[str, Any]:

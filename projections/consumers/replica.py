@@ -7,13 +7,21 @@ primary uses, so that at the same LSN it holds the same rows. The applied LSN, t
 value, the known keys and the Kafka offset to resume from are written in the same
 transaction as the effects: a replica stopped at any point resumes exactly where it was.
 Queries run on the store (`connect_readonly`) through the same SQL layer as the primary's.
+
+Seeded with a checkpoint of the primary (`checkpoint=`), a new replica still reads and
+verifies `bkg.log` from the start, but folds nothing up to the checkpoint's LSN: there it
+checks the checkpoint (signature by a key the stream announced, file digest, chain hash of
+that record), installs the checkpoint's database as its store, and folds from LSN + 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +29,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from eventlog.framing import GENESIS_HASH
 from eventlog.record import Record
+from projections.checkpoints import Checkpoint, validate
 from projections.consumers.cdc import LOG_TOPIC
+from projections.consumers.errors import ConsumerError
 from projections.consumers.stream_verify import StreamVerifier
 from projections.folds import FoldRegistry, apply_event
 from projections.meta import connect, init_schema, read_applied_lsn, set_applied_lsn
@@ -42,17 +52,30 @@ class ReplicaState:
 class KafkaReplica:
     """Follows `bkg.log` into the SQLite store at `path`."""
 
-    def __init__(self, path: Path, bootstrap: str, registry: FoldRegistry) -> None:
+    def __init__(
+        self,
+        path: Path,
+        bootstrap: str,
+        registry: FoldRegistry,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
         self.path = Path(path)
         self.bootstrap = bootstrap
         self.registry = registry
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = connect(str(self.path))
-        init_schema(self.conn)
-        self.conn.execute(
+        self.conn = self._open_store()
+        if checkpoint is not None and self.applied_lsn:
+            raise ConsumerError("a checkpoint can only seed an empty replica")
+        self._seed = checkpoint
+
+    def _open_store(self) -> sqlite3.Connection:
+        conn = connect(str(self.path))
+        init_schema(conn)
+        conn.execute(
             f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1),"
             " chain BLOB NOT NULL, keys TEXT NOT NULL, next_offset INTEGER NOT NULL)"
         )
+        return conn
 
     @property
     def applied_lsn(self) -> int:
@@ -107,32 +130,68 @@ class KafkaReplica:
     ) -> None:
         """Verify the messages and fold what seals released, with the state, atomically."""
         released: list[Record] = []
-        next_offset = None
+        next_offset = 0
         for message in messages:
             if message.value is None:
                 continue
-            seal = dict(message.headers).get("seal")
-            newly = verifier.accept(message.value, seal)
+            newly = verifier.accept(message.value, dict(message.headers).get("seal"))
             if newly:
                 released.extend(newly)
                 next_offset = message.offset + 1
-        if not released or next_offset is None:
+        if not released:
             return
+        last = released[-1]
+        if self._seed is not None:
+            if last.lsn < self._seed.lsn:
+                return
+            self._install_seed(self._seed, released, verifier)
+            released = [r for r in released if r.lsn > self._seed.lsn]
+            self._seed = None
         self.conn.execute("BEGIN")
         try:
             for record in released:
                 apply_event(self.conn, record, self.registry)
-            set_applied_lsn(self.conn, released[-1].lsn)
+            set_applied_lsn(self.conn, last.lsn)
             keys = json.dumps({k: v.hex() for k, v in verifier.ring.public_keys().items()})
             self.conn.execute(
                 f"INSERT OR REPLACE INTO {STATE_TABLE} (id, chain, keys, next_offset)"
                 " VALUES (1, ?, ?, ?)",
-                (released[-1].chain_hash, keys, next_offset),
+                (last.chain_hash, keys, next_offset),
             )
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 
+    def _install_seed(
+        self, seed: Checkpoint, released: list[Record], verifier: StreamVerifier
+    ) -> None:
+        """Check the checkpoint against the verified record at its LSN, then make its
+        database the store (raises InvalidCheckpointError if it does not check out)."""
+        at = next(r for r in released if r.lsn == seed.lsn)
+        validate(seed, _OneRecord(at), verifier.ring)
+        self.conn.close()
+        for suffix in ("-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+        tmp = self.path.with_name(self.path.name + ".seed")
+        shutil.copyfile(seed.path, tmp)
+        os.replace(tmp, self.path)
+        self.conn = self._open_store()
+
     def close(self) -> None:
         self.conn.close()
+
+
+class _OneRecord:
+    """The log as far as checkpoint validation needs it: the verified record at its LSN."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+
+    @property
+    def head_lsn(self) -> int:
+        return self.record.lsn
+
+    def read(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[Record]:
+        if from_lsn <= self.record.lsn <= (to_lsn or self.record.lsn):
+            yield self.record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from api.cli import main
 from api.database import Database, default_folds
 from api.sql import SqlEngine
 from projections.consumers.replica import KafkaReplica
+from projections.folds import Event, FoldRegistry, fold_sql
 from tests.kafka.brokers import TansuBroker
 from tests.kafka.kafkit import open_database, write_workload
 from tests.kafka.test_mirror import start_mirror
@@ -83,3 +85,48 @@ def test_replica_command_answers_a_select(
     assert answer["lsn"] == answer["applied_lsn"] == primary.lsn
     assert answer["rows"] == primary.rows and answer["columns"] == primary.columns
     assert main([*args, "--query", "DELETE FROM items"]) == 1
+
+
+def test_replica_seeded_from_a_checkpoint(
+    tmp_path: Path, broker: TansuBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = open_database(tmp_path / "data")
+    runner = start_mirror(db, broker.bootstrap)
+    try:
+        write_workload(db, rows=10)
+        checkpoint = db.checkpoint()
+        more_writes(db, 0)
+        assert runner.wait_until(db.log.head_lsn, timeout=30)
+        folded: list[int] = []
+
+        def counting_fold(conn: sqlite3.Connection, event: Event) -> None:
+            folded.append(event.lsn)
+            fold_sql(conn, event)
+
+        registry = FoldRegistry()
+        registry.register("ddl", counting_fold)
+        registry.register("dml", counting_fold)
+        seeded = KafkaReplica(tmp_path / "r1.sqlite", broker.bootstrap, registry, checkpoint)
+        seeded.follow_sync(until_lsn=db.log.head_lsn, idle_timeout_s=30)
+        assert_same_answers(db, seeded)
+        sql_lsns = [r.lsn for r in db.log.read(checkpoint.lsn + 1) if r.kind in ("ddl", "dml")]
+        assert folded == sql_lsns  # nothing up to the checkpoint was folded again
+        seeded.close()
+        tampered = tmp_path / "tampered.sqlite"
+        tampered.write_bytes(checkpoint.path.read_bytes() + b"\x00")
+        tampered.with_suffix(".manifest").write_bytes(
+            checkpoint.path.with_suffix(".manifest").read_bytes()
+        )
+        args = [
+            "--data-dir",
+            str(tmp_path / "r2"),
+            "replica",
+            "--kafka-bootstrap",
+            broker.bootstrap,
+        ]
+        args += ["--from-checkpoint", str(tampered), "--until-lsn", str(db.log.head_lsn)]
+        assert main(args) == 1
+        assert "SHA-256" in capsys.readouterr().err
+    finally:
+        runner.stop()
+        db.close()
