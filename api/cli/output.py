@@ -28,8 +28,9 @@ def emit_json(value: Any) -> None:
 class Progress:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
 
-    def __init__(self, label: str, enabled: bool | None = None) -> None:
+    def __init__(self, label: str, enabled: bool | None = None, unit: str = "B") -> None:
         self.label = label
+        self.unit = unit
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.started = time.monotonic()
         self._drawn = 0.0
@@ -42,7 +43,8 @@ class Progress:
         share = done / total if total else 1.0
         bar = "#" * int(share * 30)
         rate = done / max(now - self.started, 1e-9)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {share:6.1%} {_human(rate)}/s")
+        speed = _human(rate) if self.unit == "B" else f"{rate:,.0f} {self.unit}"
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {share:6.1%} {speed}/s")
         sys.stderr.flush()
 
     def done(self) -> None:

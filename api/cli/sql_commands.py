@@ -180,7 +180,7 @@ def _parse_params(text: str | None) -> list[Any] | dict[str, Any] | None:
 
 def _lsn_progress(label: str, target: int, enabled: bool) -> LsnProgress:
     """A progress bar (on a terminal) fed with the last LSN applied."""
-    bar = Progress(label, enabled=None if enabled else False)
+    bar = Progress(label, enabled=None if enabled else False, unit="LSNs")
 
     def report(lsn: int) -> None:
         bar(lsn, target)
