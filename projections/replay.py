@@ -11,26 +11,29 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+from eventlog.record import Record
 from projections.errors import ProjectionError
-from projections.folds import Event, FoldRegistry, apply_event
+from projections.folds import FoldRegistry, apply_event
 from projections.meta import read_applied_lsn, set_applied_lsn
 
 Progress = Callable[[int], None]
 """Called with the last LSN applied after each committed batch."""
 
 BATCH_RECORDS = 2000
+BATCH_BYTES = 16 * 1024 * 1024
 
 
 def fold_records(
     conn: sqlite3.Connection,
-    records: Iterable[Event],
+    records: Iterable[Record],
     registry: FoldRegistry,
     *,
     progress: Progress | None = None,
     batch_records: int = BATCH_RECORDS,
 ) -> int:
     """Fold `records` (which must continue the database's applied LSN without a gap) and
-    return the new applied LSN.
+    return the new applied LSN. A batch ends after `batch_records` records or BATCH_BYTES
+    of records, whichever comes first, so big records do not make huge transactions.
 
     Records at or below the applied LSN are skipped, so a reader that starts a little early
     does no harm; a gap means the caller read the wrong range and is an error.
@@ -41,13 +44,13 @@ def fold_records(
 
 def _fold(
     conn: sqlite3.Connection,
-    records: Iterable[Event],
+    records: Iterable[Record],
     registry: FoldRegistry,
     progress: Progress | None,
     batch_records: int,
 ) -> int:
     applied = read_applied_lsn(conn)
-    pending = 0
+    pending = pending_bytes = 0
     conn.execute("BEGIN")
     try:
         for record in records:
@@ -57,10 +60,10 @@ def _fold(
                 raise ProjectionError(f"record {record.lsn} does not follow applied LSN {applied}")
             apply_event(conn, record, registry)
             applied = record.lsn
-            pending += 1
-            if pending >= batch_records:
+            pending, pending_bytes = pending + 1, pending_bytes + len(record.frame)
+            if pending >= batch_records or pending_bytes >= BATCH_BYTES:
                 _commit_batch(conn, applied, progress)
-                pending = 0
+                pending = pending_bytes = 0
                 conn.execute("BEGIN")
     except BaseException:
         conn.execute("ROLLBACK")
