@@ -220,3 +220,21 @@ def test_ddl_changes_carry_normalised_sql_and_definition(
     assert outcome.statement == {"sql": change["sql"]}
     noop = engine.execute(conn, "CREATE TABLE IF NOT EXISTS t (a int)")
     assert noop.changes == [] and noop.is_ddl
+
+
+def test_replay_reproduces_volatile_defaults(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    log = []
+    for sql in [
+        "CREATE TABLE ev (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+        " at timestamptz DEFAULT now(), r real DEFAULT random())",
+        "INSERT INTO ev DEFAULT VALUES",
+        "INSERT INTO ev (r) VALUES (random())",
+    ]:
+        log.extend(engine.execute(conn, sql).changes)
+    replicas = [projection(), projection()]
+    for replica in replicas:
+        apply_changes(replica, log)
+    query = 'SELECT rowid, * FROM "public.ev" ORDER BY rowid'
+    live = conn.execute(query).fetchall()
+    assert len(live) == 2 and live[0][1] != live[1][1]
+    assert all(replica.execute(query).fetchall() == live for replica in replicas)
