@@ -1,0 +1,44 @@
+"""``generate_series(start, stop[, step])`` in FROM, as a recursive CTE SQLite can run."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+from api.sql.errors import NotSupportedError
+
+_TEMPLATE = (
+    "SELECT * FROM (WITH RECURSIVE _series(value) AS (SELECT {start} UNION ALL"
+    " SELECT value + {step} FROM _series WHERE value + {step} {cmp} {stop})"
+    " SELECT value AS {column} FROM _series)"
+)
+
+
+def expand_series(expression: exp.Expr) -> None:
+    """Replace ``generate_series`` table functions by an equivalent subquery (a negative
+    literal step counts down)."""
+    for table in list(expression.find_all(exp.Table)):
+        series = table.this
+        if not isinstance(series, exp.ExplodingGenerateSeries | exp.GenerateSeries):
+            continue
+        alias = table.args.get("alias")
+        columns = alias.columns if alias else []
+        if len(columns) > 1:
+            raise NotSupportedError("generate_series with several column aliases")
+        column = columns[0].name if columns else "generate_series"
+        parts = {
+            key: (series.args.get(key) or exp.Literal.number(1)).sql("postgres")
+            for key in ("start", "end", "step")
+        }
+        query = sqlglot.parse_one(
+            _TEMPLATE.format(
+                start=parts["start"],
+                stop=parts["end"],
+                step=parts["step"],
+                cmp=">=" if parts["step"].lstrip("(").startswith("-") else "<=",
+                column=exp.to_identifier(column).sql("postgres"),
+            ),
+            read="postgres",
+        )
+        name = alias.name if alias and alias.name else "generate_series"
+        table.replace(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(name))))
