@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eventlog import Entry, EventLog, SigningKey
 from projections.consumers.cursor import CursorFile
@@ -133,3 +136,37 @@ def test_cursor_files(tmp_path: Path) -> None:
         cursor.load()
     with pytest.raises(CursorError):
         CursorFile(tmp_path, "../escape")
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    records=st.integers(min_value=1, max_value=120),
+    max_batch=st.integers(min_value=1, max_value=40),
+    window=st.integers(min_value=1, max_value=5),
+    failures=st.integers(min_value=0, max_value=3),
+    restart_at=st.integers(min_value=0, max_value=120),
+)
+def test_any_batching_failures_and_restart_deliver_every_lsn_in_order(
+    records: int, max_batch: int, window: int, failures: int, restart_at: int
+) -> None:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        EventLog.create(Path(scratch) / "log", SigningKey.generate()) as log,
+    ):
+        cursor = CursorFile(Path(scratch) / "consumers", "recorder")
+        head = append(log, records)
+        first = Recorder(failures=failures)
+        runner = ConsumerRunner(first, log, cursor, max_batch=max_batch, window=window)
+        runner.start()
+        assert runner.wait_until(min(restart_at, head), timeout=20)
+        runner.stop()
+        saved = cursor.load()
+        assert saved >= min(restart_at, head)
+        second = Recorder()
+        runner = ConsumerRunner(second, log, cursor, max_batch=max_batch, window=window)
+        runner.start()
+        assert runner.wait_until(head, timeout=20)
+        runner.stop()
+        delivered = first.seen + second.seen
+        assert sorted(set(delivered)) == list(range(1, head + 1))
+        assert second.seen == list(range(saved + 1, head + 1))
