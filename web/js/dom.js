@@ -113,7 +113,7 @@ export function pagedList(items, size, renderPage, label = "items") {
 export function pager(page, pages, total, label, go) {
   return h("nav", { class: "pager", "aria-label": `${label} pages` },
     h("button", { type: "button", "aria-label": "Previous page", disabled: page <= 0, onclick: () => go(page - 1) }, "‹ Previous"),
-    h("span", {}, `Page ${page + 1} of ${pages}${total === null ? "" : ` · ${total} ${label}`}`),
+    h("span", {}, `Page ${page + 1} of ${pages}${total === null ? "" : ` · ${total} ${total === 1 ? label.replace(/s$/, "") : label}`}`),
     h("button", { type: "button", "aria-label": "Next page", disabled: page >= pages - 1, onclick: () => go(page + 1) }, "Next ›"));
 }
 

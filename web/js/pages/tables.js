@@ -46,9 +46,9 @@ export async function render(root, { signal }) {
 function showTable(box, table, pageSignal) {
   const types = Object.fromEntries(table.columns.map((c) => [c.name, c.type]));
   const columns = dataTable(["column", "type", "nullable", "primary key"],
-    table.columns.map((c) => [c.name, c.type, c.nullable, c.primary_key]), {}, `${table.columns.length} columns`);
+    table.columns.map((c) => [c.name, c.type, c.nullable ? "yes" : "no", c.primary_key ? "yes" : ""]), {}, `${table.columns.length} columns`);
   const indexes = table.indexes.length
-    ? dataTable(["index", "columns", "unique"], table.indexes.map((i) => [i.name, i.columns.join(", "), i.unique]))
+    ? dataTable(["index", "columns", "unique"], table.indexes.map((i) => [i.name, i.columns.join(", "), i.unique ? "yes" : "no"]))
     : h("p", { class: "meta" }, "No indexes.");
   const rls = h("span", { class: `badge ${table.rls_enabled ? "on" : "off"}` }, table.rls_enabled ? "RLS on" : "RLS off");
   const rows = h("div", { "aria-live": "polite" });
