@@ -1,4 +1,5 @@
-"""``generate_series(start, stop[, step])`` in FROM, as a recursive CTE SQLite can run."""
+"""Postgres set-returning and array constructs rewritten into SQL that SQLite runs:
+``generate_series`` in FROM and ``= ANY(...)``."""
 
 from __future__ import annotations
 
@@ -42,3 +43,21 @@ def expand_series(expression: exp.Expr) -> None:
         )
         name = alias.name if alias and alias.name else "generate_series"
         table.replace(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(name))))
+
+
+def expand_any(expression: exp.Expr) -> None:
+    """``x = ANY(ARRAY[...])`` -> ``x IN (...)``; ``x = ANY(json_array_param)`` ->
+    ``x IN (SELECT value FROM json_each(param))`` (list parameters are stored as JSON)."""
+    for node in list(expression.find_all(exp.Any)):
+        comparison = node.parent
+        if not isinstance(comparison, exp.EQ) or comparison.expression is not node:
+            raise NotSupportedError("ANY is supported as = ANY(...) only")
+        inner = node.this.unnest() if isinstance(node.this, exp.Paren) else node.this
+        if isinstance(inner, exp.Array):
+            replacement = exp.In(this=comparison.this, expressions=inner.expressions)
+        else:
+            values = exp.select("value").from_(
+                exp.Table(this=exp.Anonymous(this="json_each", expressions=[inner]))
+            )
+            replacement = exp.In(this=comparison.this, query=values.subquery())
+        comparison.replace(replacement)

@@ -238,3 +238,9 @@ def test_replay_reproduces_volatile_defaults(engine: SqlEngine, conn: sqlite3.Co
     live = conn.execute(query).fetchall()
     assert len(live) == 2 and live[0][1] != live[1][1]
     assert all(replica.execute(query).fetchall() == live for replica in replicas)
+
+
+def test_any_with_a_list_parameter(engine: SqlEngine, todos: sqlite3.Connection) -> None:
+    engine.execute(todos, "INSERT INTO todos (title) VALUES ('a'), ('b'), ('c')")
+    rows = engine.execute(todos, "SELECT title FROM todos WHERE id = ANY($1) ORDER BY id", [[1, 3]])
+    assert rows.rows == [["a"], ["c"]]
