@@ -1,5 +1,8 @@
 """Postgres types -> SQLite storage, and values in both directions.
 
+Timestamps are stored as UTC text ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (the form SQLite's date
+functions and ``now()`` use), so stored timestamps compare correctly as text.
+
 Tables are created STRICT, so the storage type of every column is enforced by SQLite and a
 type mismatch fails the statement.  Declared Postgres types are kept in the catalogue; they
 decide how stored values come back to clients (``to_client``) and how Python parameters are
@@ -84,7 +87,11 @@ def to_storage(value: Any) -> Any:
         return value
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"))
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
