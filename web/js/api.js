@@ -110,8 +110,8 @@ export function principalOf(token) {
     try {
       const claims = JSON.parse(atob(parts[1].replace(/-/g, "+").replace(/_/g, "/")));
       const role = claims.role || "user";
-      const ns = claims.ns ? ` in ${claims.ns}` : "";
-      return { kind: role === "admin" ? "admin" : "user", label: `${role} ${claims.sub || ""}${ns} (JWT)`.replace("  ", " ") };
+      const words = [role, claims.sub, claims.ns ? `in ${claims.ns}` : null, "(JWT)"];
+      return { kind: role === "admin" ? "admin" : "user", label: words.filter(Boolean).join(" ") };
     } catch {
       return { kind: "unknown", label: "token" };
     }

@@ -59,12 +59,13 @@ async function showPage() {
     const module = await import(`./pages/${name}.js`);
     if (controller.signal.aborted) return;
     cleanup = (await module.render(body, { token, who, signal: controller.signal })) || null;
+    if (controller.signal.aborted && cleanup) cleanup(); // left while it was rendering
   } catch (err) {
     if (!controller.signal.aborted) body.append(errorBox(err));
   }
 }
 
-function showSignIn(message = null) {
+function showSignIn() {
   nav.hidden = true;
   menu.hidden = true;
   document.getElementById("who").textContent = "";
@@ -79,7 +80,6 @@ function showSignIn(message = null) {
     h("button", { type: "submit", class: "primary" }, "Sign in"),
     status);
   clear(main, form);
-  if (message) status.append(h("div", { class: "error", role: "alert" }, message));
   input.focus();
 }
 
