@@ -1,8 +1,8 @@
 """Turn a parsed Postgres query or DML statement into SQLite text for the projection.
 
 Table references become physical names (``"ns.t"``) aliased to what the statement called
-them, so column qualifiers keep working; ``$n`` parameters become named SQLite parameters
-``:pn`` (``:name`` stays as it is) so values are always bound, never interpolated.
+them, so column qualifiers keep working; ``$n`` parameters become SQLite's numbered ``?n``
+(``:name`` stays as it is) so values are always bound, never interpolated.
 """
 
 from __future__ import annotations
