@@ -3,7 +3,7 @@ namespaces, rows, keys, policies and user tokens through the HTTP API itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ class Api:
             self.add_policy(policy)
 
 
-def open_api(root: Path, **config: Any) -> Iterator[Api]:
+def open_api(root: Path, **config: Any) -> Generator[Api, None, None]:
     """Serve an initialised directory in-process until the generator is closed."""
     admin_key = (root / "admin_key").read_text()
     options: dict[str, Any] = {"rate_limits": UNLIMITED, **config}
@@ -138,7 +138,7 @@ def shop(api: Api) -> Api:
     return api
 
 
-def serve_shop(tmp_path: Path) -> Iterator[Api]:
+def serve_shop(tmp_path: Path) -> Generator[Api, None, None]:
     """A served directory with the shop data and policies (for tests outside tests/http)."""
     for api in open_api(make_data_dir(tmp_path)):
         api.setup_shop()

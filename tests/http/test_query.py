@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,7 @@ def test_as_of_lsn_reads_a_past_state(api: Api) -> None:
     ],
 )
 def test_errors_have_their_status_and_change_nothing(
-    api: Api, sql: str, body: dict[str, object], status: int, code: str | None
+    api: Api, sql: str, body: dict[str, Any], status: int, code: str | None
 ) -> None:
     _table(api)
     before = api.head
