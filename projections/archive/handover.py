@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eventlog.framing import FrameError, FrameType, chain_next, decode_frame, encode_frame
+from eventlog.framing import HEADER, HEADER_SIZE, FrameType, chain_next, encode_frame
 from eventlog.keys import KEY_EVENT_KIND, SigningKey, parse_seal, restore_announcement, seal_body
 from eventlog.record import Entry, pack_body, pack_payload, unpack_body
 from eventlog.segments import (
@@ -69,30 +69,40 @@ def _manifest_key_id(segment: Path) -> str:
 
 
 def _find_cut(path: Path, lsn: int, sealer: str) -> Cut:
-    """Walk a segment's frames to the end of record `lsn` (and its seal, if one follows)."""
+    """Find the end of record `lsn` (and of its seal, if one follows) in a verified segment.
+
+    Frames are hopped by their headers; the chain value is taken from the last seal before
+    the cut (a seal carries the chain head it signs) and recomputed only over the few events
+    between that seal and `lsn`, so a cut costs a header walk, not a rehash of the segment.
+    """
     data = path.read_bytes()
     _, chain = decode_segment_header(data)
-    offset, found = SEGMENT_HEADER_SIZE, None
-    while offset < len(data):
-        try:
-            frame = decode_frame(data, offset)
-        except FrameError:
+    offset = SEGMENT_HEADER_SIZE
+    events_since_seal: list[tuple[int, int]] = []
+    end: int | None = None
+    event_start = 0
+    while offset + HEADER_SIZE <= len(data):
+        length, _, frame_type, frame_lsn = HEADER.unpack_from(data, offset)
+        frame_end = offset + HEADER_SIZE + length
+        if frame_lsn > lsn:
             break
-        if frame.type == FrameType.SEAL and frame.lsn <= lsn:
-            sealer = parse_seal(frame.body)[0]
-            if found is not None:
-                found = Cut(path, lsn, frame.end, found.chain, found.ts_us, sealer)
-        elif frame.type == FrameType.EVENT and frame.lsn <= lsn:
-            chain = chain_next(chain, data[frame.offset : frame.end])
-            if frame.lsn == lsn:
-                ts_us = unpack_body(frame.body)[1]
-                found = Cut(path, lsn, frame.end, chain, ts_us, sealer)
+        if frame_type == FrameType.SEAL:
+            sealer, _, chain = parse_seal(data[offset + HEADER_SIZE : frame_end])
+            events_since_seal = []
+            if end is not None:
+                end = frame_end
         else:
-            break
-        offset = frame.end
-    if found is None:
+            events_since_seal.append((offset, frame_end))
+            if frame_lsn == lsn:
+                end, event_start = frame_end, offset
+        offset = frame_end
+    if end is None:
         raise RestoreError(f"record {lsn} is not in {path.name}")
-    return found
+    for start, stop in events_since_seal:
+        chain = chain_next(chain, data[start:stop])
+    length = HEADER.unpack_from(data, event_start)[0]
+    body = data[event_start + HEADER_SIZE : event_start + HEADER_SIZE + length]
+    return Cut(path, lsn, end, chain, unpack_body(body)[1], sealer)
 
 
 def hand_over(cut: Cut, key: SigningKey, source: str) -> tuple[int, bool]:
