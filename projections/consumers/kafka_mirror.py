@@ -45,7 +45,7 @@ class MirrorConfig:
     request_timeout_ms: int = 5000
     max_request_size: int = 8 * 1024 * 1024
     max_batch_size: int = 512 * 1024
-    linger_ms: int = 2
+    linger_ms: int = 0
 
     @classmethod
     def from_env(cls, bootstrap: str | None = None) -> MirrorConfig | None:
@@ -119,9 +119,9 @@ class KafkaMirror:
         producer = self._producer
         if producer is None:
             raise MirrorError("the mirror is not started")
-        by_topic: dict[str, list[Message]] = {}
+        by_topic: dict[str, list[Message]] = {LOG_TOPIC: [log_message(item) for item in batch]}
         for item in batch:
-            for message in _messages(item):
+            for message in change_messages(item.record):
                 by_topic.setdefault(message.topic, []).append(message)
         await self._ensure_topics(sorted(by_topic.keys() - self._topics))
         acks = []
@@ -174,7 +174,3 @@ async def send_in_batches(
     if builder.record_count():
         acks.append(await producer.send_batch(builder, topic, partition=0))
     return acks
-
-
-def _messages(item: SealedRecord) -> list[Message]:
-    return [log_message(item), *change_messages(item.record)]
