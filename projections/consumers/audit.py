@@ -80,6 +80,9 @@ class AuditTrail:
     def load(self) -> int:
         """Recover the newest file and return the LSN of the last line in the trail."""
         files = audit_files(self.directory)
+        if self._active is not None:
+            self._active.handle.close()
+            self._active = None
         self._position = 0
         for path in reversed(files):
             if seal_path(path).exists():
@@ -195,9 +198,13 @@ def _cut_torn_tail(path: Path) -> None:
             os.fsync(handle.fileno())
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
 def _ts_us(iso: str) -> int:
+    """Microseconds since the epoch of an ISO time, exactly (no float rounding)."""
     moment = datetime.datetime.fromisoformat(iso)
-    return int(moment.timestamp() * 1_000_000)
+    return (moment - _EPOCH) // datetime.timedelta(microseconds=1)
 
 
 def _take_lock(directory: Path) -> int:
