@@ -19,6 +19,7 @@ from contextlib import suppress
 from typing import Protocol
 
 from projections.consumers.cursor import Position
+from projections.consumers.errors import ConsumerError
 from projections.consumers.sealed import SealedRecord, SpanSource, read_sealed
 from projections.consumers.stats import ConsumerStats
 
@@ -149,6 +150,8 @@ class ConsumerRunner:
                 if dispatched < head and len(in_flight) < self.window:
                     last = min(head, dispatched + self.max_batch)
                     batch = list(read_sealed(self.source, dispatched + 1, last))
+                    if not batch:
+                        raise ConsumerError(f"the log holds no records {dispatched + 1}..{last}")
                     done = await self.consumer.dispatch(batch)
                     in_flight.append((batch[-1].record.lsn, len(batch), done))
                     dispatched = batch[-1].record.lsn
