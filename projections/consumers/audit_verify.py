@@ -65,6 +65,32 @@ def trail_lines(directory: Path) -> Iterator[dict[str, Any]]:
         yield from iter_lines(path)
 
 
+def trail_page(
+    directory: Path, selection: AuditFilter, after_lsn: int = 0, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Up to `limit` selected lines with an LSN above `after_lsn`, oldest first: a page for
+    `GET /audit` (the next page starts after the last LSN returned). Sealed files wholly
+    at or below `after_lsn` are skipped without being read."""
+    page: list[dict[str, Any]] = []
+    for path in audit_files(directory):
+        if _sealed_last_lsn(path) <= after_lsn:
+            continue
+        for line in iter_lines(path):
+            if int(line["lsn"]) > after_lsn and selection.keeps(line):
+                page.append(line)
+                if len(page) >= limit:
+                    return page
+    return page
+
+
+def _sealed_last_lsn(path: Path) -> int:
+    """The last LSN a sealed file covers; unsealed (or unreadable seal): unbounded."""
+    try:
+        return int(json.loads(seal_path(path).read_bytes())["last_lsn"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 2**63
+
+
 def export_trail(directory: Path, out: Path, selection: AuditFilter, key: SigningKey) -> int:
     """Write the selected lines to `out`, seal it, and return how many were written."""
     count, first, last = 0, 0, 0

@@ -16,7 +16,13 @@ from api.datadir import DataDir
 from eventlog import LogReader
 from projections.consumers.audit import AuditOptions, AuditTrail
 from projections.consumers.audit_files import audit_files, seal_path
-from projections.consumers.audit_verify import log_key_ring, trail_lines, verify_audit_file
+from projections.consumers.audit_verify import (
+    AuditFilter,
+    log_key_ring,
+    trail_lines,
+    trail_page,
+    verify_audit_file,
+)
 from projections.consumers.errors import AuditError, AuditVerifyError
 from projections.consumers.runner import ConsumerRunner, catch_up
 from projections.consumers.sealed import read_sealed
@@ -219,3 +225,22 @@ def test_verify_the_whole_trail_catches_a_removed_file(tmp_path: Path) -> None:
     middle.unlink()
     seal_path(middle).unlink()
     assert cli(data, "audit", "verify", str(audit)) == 1
+
+
+def test_pages_of_the_trail(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "data")
+    try:
+        run_trail(db, AuditOptions(max_bytes=1200))
+        head = db.log.head_lsn
+    finally:
+        db.close()
+    audit = tmp_path / "data" / "audit"
+    seen: list[int] = []
+    after = 0
+    while page := trail_page(audit, AuditFilter(), after_lsn=after, limit=4):
+        assert len(page) <= 4
+        seen += [line["lsn"] for line in page]
+        after = page[-1]["lsn"]
+    assert seen == list(range(1, head + 1))
+    notes = trail_page(audit, AuditFilter(table="public.notes"), after_lsn=5, limit=100)
+    assert notes and all(line["lsn"] > 5 and "public.notes" in line["tables"] for line in notes)
