@@ -31,16 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scripts", nargs="*", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--failures", action="store_true", help="print the first failures")
+    parser.add_argument("--markdown", action="store_true", help="end with a table per folder")
     args = parser.parse_args(argv)
     engine = SqlEngine()
     totals = FileResult("total")
+    groups: dict[str, FileResult] = {}
     started = time.monotonic()
     for path in args.scripts or default_scripts():
         result = run_file(path, engine)
-        for name in ("passed", "failed", "skipped"):
-            setattr(totals, name, getattr(totals, name) + getattr(result, name))
+        group = groups.setdefault(path.parent.name, FileResult(path.parent.name))
+        for target in (totals, group):
+            _add(target, result)
         _print(result, args.json, args.failures)
     elapsed = time.monotonic() - started
+    if args.markdown:
+        _print_table([*groups.values(), totals])
     if args.json:
         print(json.dumps({"total": _counts(totals), "seconds": round(elapsed, 1)}))
     else:
@@ -49,6 +54,26 @@ def main(argv: list[str] | None = None) -> int:
             f"({elapsed:.1f} s)"
         )
     return 1 if totals.failed else 0
+
+
+def _add(total: FileResult, result: FileResult) -> None:
+    """Add one script's counts (and one file) to a running total."""
+    total.files += 1
+    total.passed += result.passed
+    total.failed += result.failed
+    total.skipped += result.skipped
+
+
+def _print_table(rows: list[FileResult]) -> None:
+    """A Markdown table of counts, one row per folder and a total."""
+    print("\n| scripts | files | passed | failed | skipped | pass rate of run records |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        run = row.passed + row.failed
+        rate = f"{100 * row.passed / run:.2f} %" if run else "-"
+        print(
+            f"| {row.path} | {row.files} | {row.passed} | {row.failed} | {row.skipped} | {rate} |"
+        )
 
 
 def _counts(result: FileResult) -> dict[str, int]:

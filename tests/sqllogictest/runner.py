@@ -40,6 +40,7 @@ class FileResult:
     """Counts for one script, with the first failures for diagnosis."""
 
     path: str
+    files: int = 0
     passed: int = 0
     failed: int = 0
     skipped: int = 0
