@@ -181,7 +181,7 @@ def throughputs(log: EventLog, scratch: Path, bootstrap: str, passes: int) -> li
 
 def run(quick: bool) -> Outcome:
     records = scaled(FULL_RECORDS, quick=quick, minimum=200)
-    passes = rounds(quick=quick, full=2)
+    passes = rounds(quick=quick, full=3)
     live_seconds = LIVE_SECONDS * (0.3 if quick or smoke() else 1.0)
     with tempfile.TemporaryDirectory(prefix="bkg-bench-mirror-") as scratch_dir:
         scratch = Path(scratch_dir)
