@@ -179,17 +179,17 @@ class Database:
         """Run one statement: a read on a snapshot (or a past state), a write durably."""
         ctx = self._context(principal)
         is_write = self.engine.is_write(sql, ctx.default_namespace)
-        if as_of_lsn is not None:
-            if is_write:
-                raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
-            with self.time_travel.state_at(as_of_lsn) as conn:
-                return _result(self._run(conn, ctx, sql, params), as_of_lsn)
+        if as_of_lsn is not None and is_write:
+            raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
         if not is_write:
             snapshot = self.store.acquire()  # the hot path: no context-manager objects
             try:
-                return _result(self._run(snapshot.conn, ctx, sql, params), snapshot.lsn)
+                if as_of_lsn is None or as_of_lsn == snapshot.lsn:
+                    return _result(self._run(snapshot.conn, ctx, sql, params), snapshot.lsn)
             finally:
                 self.store.release(snapshot)
+            with self.time_travel.state_at(as_of_lsn) as conn:
+                return _result(self._run(conn, ctx, sql, params), as_of_lsn)
         committed = self.pipeline.submit(self._write_work(ctx, [(sql, params)])).result()
         return _result(committed.value[0], committed.lsn)
 
