@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import PeerFailedError
-from bench.load import Write
+from bench.load import Throughput, Write, measure
+from bench.sizing import rounds
 
 ROWS = 1000
 NAMESPACE = "bench"
@@ -117,6 +118,22 @@ class HttpPeer:
             yield write
         finally:
             conn.close()
+
+
+def measure_best(
+    peers: dict[str, HttpPeer], concurrency: tuple[int, ...], requests: int, quick: bool
+) -> dict[tuple[str, int], Throughput]:
+    """Every peer at every concurrency point, peers interleaved within a point; the best of
+    a few rounds is kept for each (see `bench.sizing.rounds`)."""
+    measured: dict[tuple[str, int], Throughput] = {}
+    for clients in concurrency:
+        for _ in range(rounds(quick=quick)):
+            for name, peer in peers.items():
+                found = measure(peer, clients, requests)
+                best = measured.get((name, clients))
+                if best is None or found.per_second > best.per_second:
+                    measured[name, clients] = found
+    return measured
 
 
 def healthz(conn: http.client.HTTPConnection, _: int) -> None:

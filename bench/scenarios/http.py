@@ -4,30 +4,36 @@ One real ``bkgdb serve`` process (granian, one event loop) with 1000 rows; 1, 16
 client threads, each with a keep-alive connection, issue requests back to back. /healthz is
 the framework's ceiling on this machine (routing, JSON, no database); the point SELECT adds
 authentication, parsing, a snapshot read and typed rows; the INSERT adds a durable log
-record. Goal: point SELECT at least 0.5x /healthz throughput at every concurrency.
+record. Each figure is the best of three interleaved rounds. Goal: point SELECT at least
+0.5x /healthz throughput at every concurrency.
 """
 
 from __future__ import annotations
 
-from bench.load import Throughput, measure
+from bench.load import Throughput
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
-from bench.scenarios._http import HttpPeer, Server, healthz, insert, point_select, running_server
+from bench.scenarios._http import (
+    HttpPeer,
+    Server,
+    healthz,
+    insert,
+    measure_best,
+    point_select,
+    running_server,
+)
 from bench.sizing import scaled
 
 CONCURRENCY = (1, 16, 64)
 FULL_REQUESTS = 3000
 GOAL = 0.5
-KINDS = ("healthz", "point_select", "insert")
 
 
 def run(quick: bool) -> Outcome:
-    """Every kind of request at every concurrency point, kinds interleaved within a point."""
+    """Every kind of request at every concurrency point, kinds interleaved within a point;
+    the best of a few rounds is kept for each."""
     requests = scaled(FULL_REQUESTS, quick=quick, minimum=max(CONCURRENCY))
-    measured: dict[tuple[str, int], Throughput] = {}
     with running_server() as server:
-        for concurrency in CONCURRENCY:
-            for kind, peer in _peers(server).items():
-                measured[kind, concurrency] = measure(peer, concurrency, requests)
+        measured = measure_best(_peers(server), CONCURRENCY, requests, quick)
     return Outcome(figures=_figures(measured), ratios=_ratios(measured))
 
 

@@ -3,14 +3,14 @@
 The same primary-key SELECT on the same server, once as admin (no rewrite) and once as a
 user under the policy ``owner = auth.uid()`` (every row belongs to that user, so both return
 the same row; the difference is the token check, the rewrite and the predicate). 1, 16 and
-64 keep-alive clients. Goal: the user's throughput at least 0.8x the admin's.
+64 keep-alive clients, best of three interleaved rounds. Goal: the user's throughput at
+least 0.8x the admin's.
 """
 
 from __future__ import annotations
 
-from bench.load import Throughput, measure
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
-from bench.scenarios._http import HttpPeer, point_select, running_server
+from bench.scenarios._http import HttpPeer, measure_best, point_select, running_server
 from bench.sizing import scaled
 
 CONCURRENCY = (1, 16, 64)
@@ -19,17 +19,15 @@ GOAL = 0.8
 
 
 def run(quick: bool) -> Outcome:
-    """User and admin point SELECTs at every concurrency point, interleaved."""
+    """User and admin point SELECTs at every concurrency point, interleaved; the best of a
+    few rounds is kept for each."""
     requests = scaled(FULL_REQUESTS, quick=quick, minimum=max(CONCURRENCY))
-    measured: dict[tuple[str, int], Throughput] = {}
     with running_server() as server:
         peers = {
             "user": HttpPeer("user", server, point_select(server.user_token)),
             "admin": HttpPeer("admin", server, point_select(server.admin_key)),
         }
-        for concurrency in CONCURRENCY:
-            for name, peer in peers.items():
-                measured[name, concurrency] = measure(peer, concurrency, requests)
+        measured = measure_best(peers, CONCURRENCY, requests, quick)
     figures: dict[str, Figure] = {}
     for (name, c), t in measured.items():
         figures[figure_key(name, c)] = Figure(t.per_second, "requests/s")
