@@ -1,14 +1,13 @@
 """Restore a data directory's log from the archive, verified, to its head or any LSN.
 
-1. Download: every archived segment that starts at or before the target LSN (sealed ones
-   whole, the active one from its pieces, which must join up from offset 0), each checked
-   against its manifest's size and SHA-256 as it streams in.
-2. Verify the downloaded log as `bkgdb verify` does (`eventlog.verify`: frames, chain,
-   seals, manifests and signatures, keys followed through their announcements); nothing
-   that fails is restored.
-3. Cut after the target LSN, keeping its group's seal when it ends there, and drop what
+1. Download and verify, segment by segment in log order (`projections.archive.check`):
+   sealed ones whole, hashed as they stream in and authenticated by their signed manifests
+   (digest, size, chain ends joining up, signature by a key announced in the log), the
+   active one from its pieces (which must join up from offset 0), walked frame by frame up
+   to its last seal, whose signature is checked. Nothing that fails is restored.
+2. Cut after the target LSN, keeping its group's seal when it ends there, and drop what
    follows (segments after it, the cut segment's manifest and index).
-4. Append one system record, sealed by the key the restored copy will write with. If that
+3. Append one system record, sealed by the key the restored copy will write with. If that
    key sealed the last group before the cut (`--keys` with the original key), the record
    only says `restore`; otherwise it is a `key.restored` announcement of the new key.
    Nothing endorses a key that arrives that way (the old private key is not in the archive),
@@ -27,8 +26,8 @@ from pathlib import Path
 
 from eventlog.keys import SigningKey
 from eventlog.segments import Manifest, format_segment_name, list_segments, manifest_path
-from eventlog.verify import verify_log
 from projections.archive import layout
+from projections.archive.check import ArchiveChecker
 from projections.archive.errors import RestoreError
 from projections.archive.handover import cut_log, hand_over
 from projections.archive.remote import Remote, list_all
@@ -80,30 +79,28 @@ def list_archive(remote: Remote) -> ArchiveListing:
 
 
 def download_log(
-    remote: Remote, listing: ArchiveListing, log_dir: Path, to_lsn: int | None,
+    remote: Remote,
+    listing: ArchiveListing,
+    log_dir: Path,
+    to_lsn: int | None,
+    checker: ArchiveChecker,
     progress: Progress | None = None,
-) -> int:  # fmt: skip
-    """Download the segments a restore to `to_lsn` needs; returns the bytes fetched."""
+) -> int:
+    """Download and verify, in log order, the segments a restore to `to_lsn` needs;
+    returns the bytes fetched."""
     log_dir.mkdir(parents=True, exist_ok=True)
     limit = to_lsn if to_lsn is not None else float("inf")
-    sealed = sorted(base for base in listing.sealed if base <= limit)
-    tail = max(sealed, default=0)
-    following = listing.sealed and tail and _manifest(remote, tail).last_lsn + 1
-    active = [b for b in listing.pieces if b not in listing.sealed and b <= limit]
-    if active and following and min(active) != following:
-        raise RestoreError(f"archive pieces of segment {min(active)} do not follow segment {tail}")
-    total, done = 0, 0
-    for base in sealed:
-        manifest = _manifest(remote, base)
-        total += manifest.size
-    for base in sealed:
-        manifest = _manifest(remote, base)
-        done += _fetch_sealed(remote, base, manifest, log_dir)
+    manifests = {base: _manifest(remote, base) for base in sorted(listing.sealed) if base <= limit}
+    active = sorted(b for b in listing.pieces if b not in listing.sealed and b <= limit)
+    total, done = sum(m.size for m in manifests.values()), 0
+    for base, manifest in manifests.items():
+        done += _fetch_sealed(remote, base, manifest, log_dir, checker)
         if progress:
             progress(done, total)
-    for base in sorted(active)[:1]:
-        done += _fetch_pieces(remote, base, sorted(listing.pieces[base]), log_dir)
-    if not list_segments(log_dir):
+    if active and active[0] == checker.head_lsn + 1:
+        done += _fetch_pieces(remote, active[0], sorted(listing.pieces[active[0]]), log_dir)
+        checker.active(log_dir / format_segment_name(active[0]))
+    if checker.head_lsn == 0:
         raise RestoreError("the archive holds no log segments")
     return done
 
@@ -116,8 +113,10 @@ def _manifest(remote: Remote, base: int) -> Manifest:
         raise RestoreError(f"archived manifest of segment {base} is unreadable: {exc}") from exc
 
 
-def _fetch_sealed(remote: Remote, base: int, manifest: Manifest, log_dir: Path) -> int:
-    """One sealed segment and its manifest, checked against each other while streaming."""
+def _fetch_sealed(
+    remote: Remote, base: int, manifest: Manifest, log_dir: Path, checker: ArchiveChecker
+) -> int:
+    """One sealed segment, hashed while it streams in, then checked with its manifest."""
     path = log_dir / format_segment_name(base)
     digest, size = hashlib.sha256(), 0
     with open(path, "wb") as handle:
@@ -127,8 +126,7 @@ def _fetch_sealed(remote: Remote, base: int, manifest: Manifest, log_dir: Path) 
             handle.write(chunk)
         handle.flush()
         os.fsync(handle.fileno())
-    if size != manifest.size or digest.hexdigest() != manifest.sha256:
-        raise RestoreError(f"archived segment {base} does not match its manifest")
+    checker.sealed(path, manifest, digest.hexdigest(), size)
     manifest_path(path).write_bytes(manifest.to_json())
     return size
 
@@ -162,26 +160,22 @@ def restore_log(
     if log_dir.exists() and any(log_dir.iterdir()):
         raise RestoreError(f"{log_dir} is not empty")
     listing = list_archive(remote)
-    fetched = download_log(remote, listing, log_dir, to_lsn, progress)
-    report = verify_log(log_dir, trusted_keys=trusted, progress=progress)
-    if not report.ok:
-        raise RestoreError(
-            f"the archive fails verification at LSN {report.first_bad_lsn}: {report.reason}"
-        )
-    target = report.head_lsn if to_lsn is None else to_lsn
-    if not 1 <= target <= report.head_lsn:
-        raise RestoreError(f"LSN {target} is outside the archive (1..{report.head_lsn})")
+    checker = ArchiveChecker(trusted)
+    fetched = download_log(remote, listing, log_dir, to_lsn, checker, progress)
+    target = checker.head_lsn if to_lsn is None else to_lsn
+    if not 1 <= target <= checker.head_lsn:
+        raise RestoreError(f"LSN {target} is outside the archive (1..{checker.head_lsn})")
     cut = cut_log(log_dir, target)
     record_lsn, new_key = hand_over(cut, key, "archive")
     return RestoreReport(
-        head_lsn=report.head_lsn,
+        head_lsn=checker.head_lsn,
         restored_lsn=target,
         segments=len(list_segments(log_dir)),
         bytes=fetched,
         record_lsn=record_lsn,
         key_id=key.key_id,
         new_key=new_key,
-        warnings=list(report.warnings),
+        warnings=list(checker.warnings),
     )
 
 

@@ -3,6 +3,8 @@ cuts inside a group commit, damaged archives, and how verifiers treat the restor
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +116,34 @@ def test_an_lsn_beyond_the_archive_and_a_used_directory_are_refused(
     (used / "x").write_text("x")
     with pytest.raises(RestoreError, match="not empty"):
         restore_log(remote, used, key)
+
+
+def test_a_resealed_forgery_fails_its_manifest_signature(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    _, remote, key = archived
+    segment = sorted((remote.root / "log").glob("*.seg"))[1]
+    flip_byte(segment, 200)
+    manifest_file = segment.with_suffix(".manifest")
+    manifest = json.loads(manifest_file.read_text())
+    manifest["sha256"] = hashlib.sha256(segment.read_bytes()).hexdigest()
+    manifest_file.write_text(json.dumps(manifest))
+    with pytest.raises(RestoreError, match="bad manifest signature"):
+        restore_log(remote, tmp_path / "restored", key)
+
+
+def test_keys_rotated_inside_archived_segments_are_followed(tmp_path: Path) -> None:
+    first, second = SigningKey.generate(), SigningKey.generate()
+    log_dir, remote = tmp_path / "log", LocalBlobStore(tmp_path / "archive")
+    with EventLog.create(log_dir, first, LogOptions(segment_bytes=4096)) as log:
+        for n in range(60):
+            log.append(Entry("dml", {"n": n, "pad": "x" * 40}))
+        log.rotate_key(second)
+        for n in range(60):
+            log.append(Entry("dml", {"n": n, "pad": "y" * 40}))
+        head = log.head_lsn
+        Archiver(log, log_dir, tmp_path / "cp", tmp_path / "c", remote).sync_now()
+    report = restore_log(remote, tmp_path / "restored", second)
+    assert (report.head_lsn, report.new_key) == (head, False)
+    pinned = verify_log(tmp_path / "restored", trusted_keys={first.key_id: first.public_bytes})
+    assert pinned.ok and pinned.warnings == []
