@@ -1,4 +1,4 @@
-"""Commands over the log's consumers: `audit export|verify` and `replica`.
+"""Commands over the log's consumers: `consumers`, `audit export|verify` and `replica`.
 
 The audit commands are read-only towards the log and work while a server holds the data
 directory; when no server writes the audit trail, `audit export` first brings the trail up
@@ -25,9 +25,11 @@ from projections.consumers.audit_verify import (
     AuditFilter,
     export_trail,
     log_key_ring,
+    trail_lines,
     verify_audit_file,
     verify_trail,
 )
+from projections.consumers.cursor import CursorFile
 from projections.consumers.errors import (
     AuditError,
     AuditVerifyError,
@@ -53,6 +55,7 @@ def register(subparsers: Any) -> None:
     audit.add_argument("--actor", help="export: only this actor's events")
     audit.add_argument("--table", help="export: only events touching this table (ns.table)")
     audit.add_argument("--out", type=Path, help="export: where to write (JSON Lines + .sig)")
+    add_command(subparsers, "consumers", run_consumers, "positions and lag of the log's consumers")
     replica = add_command(
         subparsers, "replica", run_replica, "follow a Kafka mirror's bkg.log into a read replica"
     )
@@ -126,6 +129,32 @@ def _verify(args: argparse.Namespace, data_dir: DataDir) -> int:
             f"LSN {report.first_lsn}..{report.last_lsn} match the log"
         )
     return 0
+
+
+def run_consumers(args: argparse.Namespace, data_dir: DataDir) -> int:
+    """Where each consumer stands against the log's head (read-only; works beside a server)."""
+    head = LogReader(data_dir.log).head_lsn
+    positions = {
+        path.stem: CursorFile(path.parent, path.stem).load() for path in _cursors(data_dir)
+    }
+    lines = list(trail_lines(data_dir.audit))
+    positions["audit"] = int(lines[-1]["lsn"]) if lines else 0
+    rows = [
+        {"consumer": name, "cursor_lsn": lsn, "head_lsn": head, "lag": max(head - lsn, 0)}
+        for name, lsn in sorted(positions.items())
+    ]
+    if args.json:
+        emit_json({"head_lsn": head, "consumers": rows})
+        return 0
+    for row in rows:
+        print(f"{row['consumer']:<16} cursor {row['cursor_lsn']:>10}  lag {row['lag']:>10}")
+    return 0
+
+
+def _cursors(data_dir: DataDir) -> list[Path]:
+    if not data_dir.consumers.is_dir():
+        return []
+    return sorted(data_dir.consumers.glob("*.cursor"))
 
 
 def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:

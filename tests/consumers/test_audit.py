@@ -23,6 +23,7 @@ from projections.consumers.audit_verify import (
     trail_page,
     verify_audit_file,
 )
+from projections.consumers.cursor import CursorFile
 from projections.consumers.errors import AuditError, AuditVerifyError
 from projections.consumers.runner import ConsumerRunner, catch_up
 from projections.consumers.sealed import read_sealed
@@ -244,3 +245,18 @@ def test_pages_of_the_trail(tmp_path: Path) -> None:
     assert seen == list(range(1, head + 1))
     notes = trail_page(audit, AuditFilter(table="public.notes"), after_lsn=5, limit=100)
     assert notes and all(line["lsn"] > 5 and "public.notes" in line["tables"] for line in notes)
+
+
+def test_consumers_command_shows_positions_and_lag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    make_db(data).close()
+    CursorFile(data / "consumers", "kafka-mirror").save(3)
+    assert cli(data, "audit", "export", "--out", str(tmp_path / "all.jsonl")) == 0
+    capsys.readouterr()
+    assert cli(data, "consumers", "--json") == 0
+    status = json.loads(capsys.readouterr().out)
+    head = status["head_lsn"]
+    lags = {row["consumer"]: row["lag"] for row in status["consumers"]}
+    assert lags == {"audit": 0, "kafka-mirror": head - 3}
