@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -48,6 +49,7 @@ class ObjectService:
         self.blobs = blobs
         self._policies = policies
         self.max_object_bytes = max_object_bytes
+        self._garbage = ThreadPoolExecutor(1, thread_name_prefix="bkg-blob-gc")
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -185,8 +187,16 @@ class ObjectService:
                     self.blobs.delete(new_blob)
             raise
         if old_blob is not None:
-            with suppress(StorageError):
-                self.blobs.delete(old_blob)
+            self._discard(old_blob)
+
+    def _discard(self, blob: str) -> None:
+        """Remove a blob no object names any more, off the request's path (a blob left
+        behind by a crash is unreferenced garbage, never part of an object)."""
+        self._garbage.submit(_delete_quietly, self.blobs, blob)
+
+    def close(self) -> None:
+        """Wait for pending blob removals."""
+        self._garbage.shutdown(wait=True)
 
     def stat_object(
         self, principal: Principal | None, bucket_name: str, name: str
@@ -255,8 +265,7 @@ class ObjectService:
             "blob": found.blob,
         }
         lsn = self._append(principal, bucket, payload)
-        with suppress(StorageError):
-            self.blobs.delete(found.blob)
+        self._discard(found.blob)
         return lsn
 
     def copy_object(
@@ -291,6 +300,11 @@ class ObjectService:
         if found is None:
             raise NotFoundError(f"no object {bucket}/{name}")
         return found
+
+
+def _delete_quietly(blobs: BlobStore, blob: str) -> None:
+    with suppress(StorageError):
+        blobs.delete(blob)
 
 
 def _limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:

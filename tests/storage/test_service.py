@@ -78,7 +78,7 @@ def test_upload_records_metadata_in_the_log_not_bytes(service: ObjectService) ->
     assert content(service, SHOP, "docs/a.bin") == data
 
 
-def test_replace_range_copy_delete(service: ObjectService) -> None:
+def test_replace_range_copy_delete(service: ObjectService, blob_store: BlobStore) -> None:
     service.put_object(SHOP, "files", "k", [b"first version"], 13)
     replaced = service.put_object(SHOP, "files", "k", [b"0123456789"], 10, "text/plain")
     record = next(iter(service.db.log.read(replaced.lsn, replaced.lsn)))
@@ -91,6 +91,15 @@ def test_replace_range_copy_delete(service: ObjectService) -> None:
     with pytest.raises(NotFoundError):
         service.stat_object(SHOP, "files", "k")
     assert content(service, SHOP, "copy/k") == b"0123456789"
+    service.close()
+    assert [b.key for b in blob_store.list("shop/files/")] == [copied_blob(service, "copy/k")]
+
+
+def copied_blob(service: ObjectService, name: str) -> str:
+    with service.db.store.snapshot() as snap:
+        found = meta.get_object(snap.conn, "files", name)
+    assert found is not None
+    return found.blob
 
 
 def test_list_pages_with_a_cursor(service: ObjectService) -> None:
