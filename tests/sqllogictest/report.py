@@ -70,7 +70,7 @@ def _print_table(rows: list[FileResult]) -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         run = row.passed + row.failed
-        rate = f"{100 * row.passed / run:.2f} %" if run else "-"
+        rate = f"{100 * row.passed / run:.3f} %" if run else "-"
         print(
             f"| {row.path} | {row.files} | {row.passed} | {row.failed} | {row.skipped} | {rate} |"
         )
