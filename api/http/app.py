@@ -21,7 +21,7 @@ from api.http.admin_routes import admin_router
 from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
-from api.http.openapi import normalise_errors
+from api.http.openapi import complete_document
 from api.http.routes import HANDLERS
 from api.http.storage_routes import storage_router
 
@@ -56,7 +56,7 @@ def create_app(backend: Backend) -> ASGIApp:
         ),
         debug=False,
     )
-    normalise_errors(app.openapi_schema)
+    complete_document(app)
     return RequestMetrics(app, backend)
 
 

@@ -8,7 +8,7 @@ token (health, metrics, OpenAPI, JWKS) simply do not declare it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -22,6 +22,7 @@ from api.http.backend import Backend
 from api.http.errors import ApiError, ErrorBody
 from api.http.idempotency import MAX_KEY_LENGTH, StoredResponse, fingerprint
 
+T = TypeVar("T")
 JSON = "application/json"
 IDEMPOTENCY_HEADER = "idempotency-key"
 ERROR_DESCRIPTIONS = {
@@ -105,6 +106,19 @@ DEPENDENCIES = {
     "principal": Provide(_provide_principal),
     "backend": Provide(_provide_backend),
 }
+
+
+async def read_body(request: Request[Any, Any, Any], model: type[T]) -> T:
+    """Decode and validate a JSON body in one pass (Litestar's own body parameter decodes to
+    Python objects first and converts after, which costs a hot path a fifth of its time).
+    Malformed JSON or UTF-8 is a 400, a body that does not match `model` a 422."""
+    body = await request.body()
+    try:
+        return msgspec.json.decode(body, type=model)
+    except msgspec.ValidationError as exc:
+        raise ApiError("VALIDATION_ERROR", "the request body does not match", str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise ApiError("BAD_REQUEST", f"the request body is not valid JSON: {exc}") from exc
 
 
 def json_response(value: Any, status: int = 200) -> Response[Any]:

@@ -1,7 +1,7 @@
 """Property-based tests of the whole API from its own OpenAPI document (schemathesis), once
-with an admin key and once with a user token: no 5xx, and every answer matches the document
-(status documented, content type, body schema). Valid and invalid requests are generated
-for every operation; examples are few, to stay fast."""
+with an admin key and once with a user token: no 5xx (but 501), and every answer matches
+the document (status documented, content type, body schema). Valid and invalid requests are
+generated for every operation; examples are few, to stay fast."""
 
 from __future__ import annotations
 
@@ -11,15 +11,24 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode, checks
+from schemathesis import CheckContext, GenerationMode, Response, checks
 from schemathesis.openapi.loaders import from_asgi
 from schemathesis.schemas import BaseSchema
 
 from api.http import create_app
 from tests.http.conftest import Api, bearer, make_data_dir, open_api
 
+
+def no_server_error(ctx: CheckContext, response: Response, case: Any) -> bool | None:
+    """No 5xx, except 501 CAPABILITY_NOT_SUPPORTED: DESIGN.md's answer to valid SQL that
+    bkg-db does not implement, which generated statements often are."""
+    if response.status_code >= 500 and response.status_code != 501:
+        raise AssertionError(f"server error {response.status_code}: {response.text[:300]}")
+    return None
+
+
 CHECKS = [
-    checks.not_a_server_error,
+    no_server_error,
     checks.status_code_conformance,
     checks.content_type_conformance,
     checks.response_schema_conformance,
