@@ -15,7 +15,7 @@ from api.database import Database
 from api.datadir import DataDir
 from eventlog import LogReader
 from projections.consumers.audit import AuditOptions, AuditTrail
-from projections.consumers.audit_files import audit_files, seal_path
+from projections.consumers.audit_files import audit_files, parse_audit_name, seal_path
 from projections.consumers.audit_verify import (
     AuditFilter,
     log_key_ring,
@@ -260,3 +260,19 @@ def test_consumers_command_shows_positions_and_lag(
     head = status["head_lsn"]
     lags = {row["consumer"]: row["lag"] for row in status["consumers"]}
     assert lags == {"audit": 0, "kafka-mirror": head - 3}
+
+
+def test_files_rotate_by_age_of_their_first_line(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "data")
+    try:
+        run_trail(db, AuditOptions(max_age_s=1e-6))
+        files = audit_files(db.data.audit)
+        firsts, first_ts = [], None
+        for record in db.log.read(1):
+            if first_ts is None or record.ts_us - first_ts >= 1:
+                firsts.append(record.lsn)
+                first_ts = record.ts_us
+        assert [parse_audit_name(p.name) for p in files] == firsts
+        assert len(files) > 10 and all(seal_path(p).exists() for p in files[:-1])
+    finally:
+        db.close()

@@ -56,6 +56,11 @@ def test_serve_mirrors_audits_and_reports_lag(tmp_path: Path, broker: TansuBroke
         lsn = response.json()["lsn"]
         messages = consume(broker.bootstrap, has_lsns_up_to(lsn), topics=("bkg.log",), group=None)
         assert [r.lsn for r in verified_log(messages)][-1] >= lsn
+        export = tmp_path / "audit.jsonl"
+        for args in (("export", "--out", str(export)), ("verify", str(export))):
+            command = cli(data, "audit", *args)
+            done = subprocess.run(command, check=False, capture_output=True, cwd=ROOT)
+            assert done.returncode == 0, done.stderr  # beside the running server
         metrics = httpx.get(f"{url}/metrics").text
         assert re.search(r'^bkg_consumer_cursor_lsn\{consumer="kafka-mirror"\} \d+$', metrics, re.M)
         assert re.search(r'^bkg_consumer_up\{consumer="audit"\} 1$', metrics, re.M)
