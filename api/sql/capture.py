@@ -24,15 +24,22 @@ _STATE = "_bkg_cap_state"
 _TRIGGER_PREFIX = "_bkg_cap_"
 
 
-def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> None:
-    """Install capture triggers for ``catalog`` unless they are already in place."""
+def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> int:
+    """Install capture triggers for ``catalog`` unless they are already in place.
+
+    Returns the capture position before the statement: rows captured earlier on this
+    connection (e.g. while ``apply_changes`` replayed onto it) are not the statement's.
+    """
     try:
-        row = conn.execute(f"SELECT token FROM temp.{_STATE}").fetchone()
+        row = conn.execute(
+            f"SELECT token, (SELECT max(seq) FROM temp.{_CAP}) FROM temp.{_STATE}"
+        ).fetchone()
     except sqlite3.OperationalError:
         row = None
     if row is not None and row[0] == catalog.token:
-        return
+        return int(row[1] or 0)
     _install(conn, catalog)
+    return 0
 
 
 def drop_capture(conn: sqlite3.Connection) -> None:
@@ -80,13 +87,14 @@ def _trigger_sql(name: str, table: TableDef, op: str) -> str:
     )
 
 
-def collect(conn: sqlite3.Connection, catalog: Catalog) -> list[dict[str, Any]]:
-    """Drain captured images into change dicts (payload contract), in execution order."""
-    rows = conn.execute(f"SELECT * FROM temp.{_CAP} ORDER BY seq").fetchall()
-    if not rows:
-        return []
-    conn.execute(f"DELETE FROM temp.{_CAP}")
-    return [_change(row, catalog) for row in rows]
+def collect(conn: sqlite3.Connection, catalog: Catalog, after: int) -> list[dict[str, Any]]:
+    """Drain the images captured after position ``after`` into change dicts (payload
+    contract), in execution order; older rows are discarded."""
+    rows = conn.execute(f"SELECT * FROM temp.{_CAP} WHERE seq > ? ORDER BY seq", (after,))
+    changes = [_change(row, catalog) for row in rows.fetchall()]
+    if changes or after:
+        conn.execute(f"DELETE FROM temp.{_CAP}")
+    return changes
 
 
 def _change(row: tuple[Any, ...], catalog: Catalog) -> dict[str, Any]:

@@ -137,14 +137,14 @@ class SqlEngine:
         """Run a DML statement in a savepoint, capturing its row images."""
         target = translated.target
         with _savepoint(conn):
-            ensure_capture(conn, catalog)
+            position = ensure_capture(conn, catalog)
             pins = translated.pins_sequence and target is not None
             sequence = sequence_value(conn, target) if pins and target else None
             cursor = conn.execute(translated.sql, bindings)
             rows = cursor.fetchall()
             columns = [d[0] for d in cursor.description or []]
             rowcount = len(rows) if columns else cursor.rowcount
-            changes = collect(conn, catalog)
+            changes = collect(conn, catalog, position)
             if pins and target is not None:
                 pin_sequence(conn, target, sequence, changes)
         typed = typed_rows(rows, translated.families)

@@ -246,3 +246,15 @@ def test_any_with_a_list_parameter(engine: SqlEngine, todos: sqlite3.Connection)
     engine.execute(todos, "INSERT INTO todos (title) VALUES ('a'), ('b'), ('c')")
     rows = engine.execute(todos, "SELECT title FROM todos WHERE id = ANY($1) ORDER BY id", [[1, 3]])
     assert rows.rows == [["a"], ["c"]]
+
+
+def test_replay_onto_the_writer_connection_is_not_captured(
+    engine: SqlEngine, todos: sqlite3.Connection
+) -> None:
+    first = engine.execute(todos, "INSERT INTO todos (title) VALUES ('a')").changes
+    replayed = [{**first[0], "rowid": 7, "pk": {"id": 7}, "new": {**first[0]["new"], "id": 7}}]
+    apply_changes(todos, replayed)
+    changes = engine.execute(todos, "INSERT INTO todos (title) VALUES ('b')").changes
+    assert [(c["op"], c["new"]["title"]) for c in changes] == [("insert", "b")]
+    again = engine.execute(todos, "UPDATE todos SET done = true WHERE id = 7").changes
+    assert [(c["op"], c["rowid"]) for c in again] == [("update", 7)]
