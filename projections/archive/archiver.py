@@ -5,8 +5,8 @@ Every `interval` seconds (and on `sync_now`) one pass:
 1. uploads each sealed segment not yet archived, then its manifest, then drops the pieces
    of it that were uploaded while it was active;
 2. uploads the durable prefix of the active segment that grew since the last pass, as one
-   piece `active/<base>/<offset>`: every acknowledged record is in the archive within one
-   interval, not only when its segment fills;
+   piece `active/<base>/<offset>` and its signed manifest (`pieces`): every acknowledged
+   record is in the archive within one interval, not only when its segment fills;
 3. uploads checkpoints newer than the last one archived (database first, manifest last).
 
 Progress (segment, offset, LSN, checkpoint) is a crash-safe cursor file under
@@ -25,9 +25,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from eventlog.keys import SigningKey
 from eventlog.reader import Span
 from eventlog.segments import manifest_path, write_atomic
 from projections.archive import layout
+from projections.archive.pieces import HashedChunks, last_seal, piece_manifest
 from projections.archive.remote import Remote, file_chunks, list_all
 from projections.checkpoints import parse_checkpoint_name
 
@@ -43,18 +45,22 @@ class ArchivedLog(Protocol):
     @property
     def head_lsn(self) -> int: ...
 
+    @property
+    def signing_key(self) -> SigningKey: ...
+
     def spans(self) -> list[Span]: ...
 
 
 @dataclass
 class ArchiveCursor:
     """How far the archive reaches: segments before `segment` are archived whole, `offset`
-    bytes of segment `segment`, which hold every record up to `lsn`."""
+    bytes of segment `segment`, which hold every record up to `lsn` (chain value `chain`)."""
 
     segment: int = 1
     offset: int = 0
     lsn: int = 0
     checkpoint_lsn: int = 0
+    chain: str = ""
 
     @classmethod
     def load(cls, path: Path) -> ArchiveCursor:
@@ -143,10 +149,24 @@ class Archiver:
         if sealed:
             self._archive_sealed(span, manifest_path(span.path))
         elif span.end > cursor.offset:
-            key = layout.part_key(span.base_lsn, cursor.offset)
-            self.remote.put(key, file_chunks(span.path, cursor.offset, span.end))
-            cursor.offset, cursor.lsn = span.end, span.last_lsn
-            cursor.save(self.cursor_path)
+            self._archive_piece(span, span.end, span.last_lsn)
+
+    def _archive_piece(self, span: Span, end: int, last_lsn: int) -> None:
+        """Bytes `cursor.offset..end` of the active segment, then their signed manifest."""
+        cursor = self.cursor
+        start, first_lsn = cursor.offset, cursor.lsn + 1
+        prev_chain = span.prev_chain if start == 0 else bytes.fromhex(cursor.chain)
+        hashed = HashedChunks(file_chunks(span.path, start, end))
+        self.remote.put(layout.part_key(span.base_lsn, start), hashed)
+        seal = last_seal(span.path, start, end)
+        key = self.log.signing_key
+        if seal is not None and seal[0] == key.key_id:
+            name = layout.part_key(span.base_lsn, start)
+            manifest = piece_manifest(name, first_lsn, last_lsn, prev_chain, seal[1], hashed, key)
+            self.remote.put(layout.part_manifest_key(span.base_lsn, start), [manifest.to_json()])
+        cursor.offset, cursor.lsn = end, last_lsn
+        cursor.chain = seal[1].hex() if seal is not None else ""
+        cursor.save(self.cursor_path)
 
     def _archive_sealed(self, span: Span, manifest: Path) -> None:
         """Segment first, manifest last (a manifest in the archive means the segment is

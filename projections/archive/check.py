@@ -5,14 +5,17 @@ while it streamed in) and size, its first and last LSN, and the chain values bef
 after it, which must join the previous segment's; the manifest's signature must verify with
 a key the log has announced by then and not rotated out. Since the manifest signs the
 digest of every byte, the segment's frames need no second walk, except where it announces
-keys (they are learned from a full walk, as `bkgdb verify` does). The active segment has no
-manifest: it is walked frame by frame (CRCs, LSN order, the hash chain) and its last seal's
-signature checked, so every record restored is covered by a verified signature.
+keys (they are learned from a full walk, as `bkgdb verify` does). The pieces of the active
+segment are checked the same way by their own signed manifests (`pieces`), one after the
+other; where one is missing or keys are announced, the active segment is walked frame by
+frame (CRCs, LSN order, the hash chain) and its last seal's signature checked. Either way
+every record restored is covered by a verified signature.
 """
 
 from __future__ import annotations
 
 import mmap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -24,6 +27,18 @@ from eventlog.walk import ChainBreakError, Cursor, walk_events
 from projections.archive.errors import RestoreError
 
 KEY_MARK = b"key."
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A downloaded piece of the active segment: where it starts, its size and SHA-256 as
+    measured while it streamed in, and its manifest if the archive has one."""
+
+    key: str
+    offset: int
+    size: int
+    sha256: str
+    manifest: Manifest | None
 
 
 class ArchiveChecker:
@@ -58,12 +73,16 @@ class ArchiveChecker:
             self._fail(base, f"{path.name}: bad manifest signature ({manifest.key_id})")
         self.head_lsn, self.chain = manifest.last_lsn, bytes.fromhex(manifest.chain_head)
 
-    def active(self, path: Path) -> None:
-        """The active segment, rebuilt from its pieces: walked and its last seal checked."""
+    def active(self, path: Path, pieces: list[Piece]) -> None:
+        """The active segment, rebuilt from its pieces: each checked by its signed manifest
+        when all have one and none announces keys; otherwise walked, last seal checked."""
         base = self._check_header(path)
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
-            if base == 1:
-                self._first_key(data)
+            start = self._first_key(data) if base == 1 else SEGMENT_HEADER_SIZE
+            if all(p.manifest for p in pieces) and data.find(KEY_MARK, start) < 0:
+                for piece in pieces:
+                    self._piece(piece)
+                return
             cursor = self._walk(path, data, base)
         if cursor.sealed_lsn >= base and not self.ring.verify(
             cursor.seal_key_id,
@@ -74,6 +93,26 @@ class ArchiveChecker:
             self._fail(base, f"{path.name}: the last seal's signature does not verify")
         self.head_lsn, self.chain = cursor.sealed_lsn, cursor.sealed_chain
         self.warnings.extend(self.ring.restore_notes)
+
+    def _piece(self, piece: Piece) -> None:
+        manifest = piece.manifest
+        assert manifest is not None
+        expected = {
+            "segment": piece.key,
+            "first_lsn": self.head_lsn + 1,
+            "prev_hash": self.chain.hex(),
+            "size": piece.size,
+            "sha256": piece.sha256,
+            "count": manifest.last_lsn - self.head_lsn,
+        }
+        for name, value in expected.items():
+            if getattr(manifest, name) != value:
+                self._fail(
+                    self.head_lsn + 1, f"piece {piece.key} does not match its manifest ({name})"
+                )
+        if not manifest.verify(self.ring):
+            self._fail(self.head_lsn + 1, f"piece {piece.key}: bad manifest signature")
+        self.head_lsn, self.chain = manifest.last_lsn, bytes.fromhex(manifest.chain_head)
 
     def _check_header(self, path: Path) -> int:
         with open(path, "rb") as handle:

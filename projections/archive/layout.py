@@ -38,6 +38,11 @@ def part_key(base: int, offset: int) -> str:
     return f"{ACTIVE}{base:020d}/{offset:020d}"
 
 
+def part_manifest_key(base: int, offset: int) -> str:
+    """The signed manifest of a piece (same fields as a segment's)."""
+    return part_key(base, offset) + ".manifest"
+
+
 def parse_part_key(key: str) -> tuple[int, int] | None:
     match = _PART.match(key)
     return (int(match.group(1)), int(match.group(2))) if match else None

@@ -27,7 +27,7 @@ from pathlib import Path
 from eventlog.keys import SigningKey
 from eventlog.segments import Manifest, format_segment_name, list_segments, manifest_path
 from projections.archive import layout
-from projections.archive.check import ArchiveChecker
+from projections.archive.check import ArchiveChecker, Piece
 from projections.archive.errors import RestoreError
 from projections.archive.handover import cut_log, hand_over
 from projections.archive.remote import Remote, list_all
@@ -42,6 +42,7 @@ class ArchiveListing:
 
     sealed: dict[int, str] = field(default_factory=dict)
     pieces: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    piece_manifests: set[str] = field(default_factory=set)
     checkpoints: list[int] = field(default_factory=list)
     has_config: bool = False
 
@@ -70,6 +71,8 @@ def list_archive(remote: Remote) -> ArchiveListing:
         piece = layout.parse_part_key(key)
         if piece:
             listing.pieces.setdefault(piece[0], []).append((piece[1], key))
+        elif key.endswith(".manifest"):
+            listing.piece_manifests.add(key)
     for key in list_all(remote, layout.CHECKPOINTS):
         checkpoint = layout.parse_checkpoint_key(key)
         if checkpoint and checkpoint[1] == "manifest":
@@ -98,8 +101,7 @@ def download_log(
         if progress:
             progress(done, total)
     if active and active[0] == checker.head_lsn + 1:
-        done += _fetch_pieces(remote, active[0], sorted(listing.pieces[active[0]]), log_dir)
-        checker.active(log_dir / format_segment_name(active[0]))
+        done += _fetch_pieces(remote, listing, active[0], log_dir, checker)
     if checker.head_lsn == 0:
         raise RestoreError("the archive holds no log segments")
     return done
@@ -131,19 +133,30 @@ def _fetch_sealed(
     return size
 
 
-def _fetch_pieces(remote: Remote, base: int, pieces: list[tuple[int, str]], log_dir: Path) -> int:
-    """The active segment, from pieces that must follow each other from offset 0."""
+def _fetch_pieces(
+    remote: Remote, listing: ArchiveListing, base: int, log_dir: Path, checker: ArchiveChecker
+) -> int:
+    """The active segment, from pieces that must follow each other from offset 0, each
+    hashed as it streams in; then checked by their manifests (or walked)."""
     path = log_dir / format_segment_name(base)
+    pieces: list[Piece] = []
     size = 0
     with open(path, "wb") as handle:
-        for offset, key in pieces:
+        for offset, key in sorted(listing.pieces[base]):
             if offset != size:
                 raise RestoreError(f"archived pieces of segment {base} have a gap at {size}")
+            digest = hashlib.sha256()
             for chunk in remote.get(key):
+                digest.update(chunk)
                 size += len(chunk)
                 handle.write(chunk)
+            manifest = None
+            if key + ".manifest" in listing.piece_manifests:
+                manifest = Manifest.from_json(b"".join(remote.get(key + ".manifest")))
+            pieces.append(Piece(key, offset, size - offset, digest.hexdigest(), manifest))
         handle.flush()
         os.fsync(handle.fileno())
+    checker.active(path, pieces)
     return size
 
 

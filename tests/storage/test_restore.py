@@ -147,3 +147,20 @@ def test_keys_rotated_inside_archived_segments_are_followed(tmp_path: Path) -> N
     assert (report.head_lsn, report.new_key) == (head, False)
     pinned = verify_log(tmp_path / "restored", trusted_keys={first.key_id: first.public_bytes})
     assert pinned.ok and pinned.warnings == []
+
+
+def test_pieces_without_manifests_are_walked_instead(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    log_dir, remote, key = archived
+    manifests = list((remote.root / "active").rglob("*.manifest"))
+    assert manifests
+    for manifest in manifests:
+        manifest.unlink()
+    report = restore_log(remote, tmp_path / "restored", key)
+    head = [r.frame for r in LogReader(log_dir).read(1)]
+    assert [r.frame for r in LogReader(tmp_path / "restored").read(1, report.head_lsn)] == head
+    piece = sorted(p for p in (remote.root / "active").rglob("*") if p.is_file())[-1]
+    flip_byte(piece, piece.stat().st_size - 150)
+    with pytest.raises(RestoreError, match="fails verification at LSN"):
+        restore_log(remote, tmp_path / "again", key)
