@@ -22,6 +22,7 @@ from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.openapi import complete_document
+from api.http.realtime_routes import realtime_handlers
 from api.http.routes import HANDLERS
 from api.http.storage_routes import storage_router
 
@@ -33,7 +34,7 @@ VERSION = "0.1.0"
 def create_app(backend: Backend) -> ASGIApp:
     """The ASGI application serving `backend`, wrapped in request metrics."""
     app = Litestar(
-        route_handlers=[*HANDLERS, admin_router(), storage_router()],
+        route_handlers=[*HANDLERS, *realtime_handlers(), admin_router(), storage_router()],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=backend.config.max_body_bytes,

@@ -15,6 +15,7 @@ from granian.server.embed import Server
 
 from api.http.app import create_app
 from api.http.backend import Backend
+from api.http.realtime_routes import close_streams
 
 
 def serve(backend: Backend, host: str, port: int) -> None:
@@ -32,6 +33,11 @@ async def _serve(backend: Backend, host: str, port: int) -> None:
         backlog=1024,
     )
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        close_streams(backend)  # open SSE streams would hold granian's graceful drain forever
+        loop.call_soon(server.stop)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, server.stop)
+        loop.add_signal_handler(signum, stop)
     await server.serve()

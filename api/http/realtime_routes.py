@@ -1,0 +1,127 @@
+"""`GET /realtime`: the log's row changes as server-sent events (see docs/realtime.md).
+
+Open streams would hold the server's graceful stop forever, so `serve` calls
+`close_streams(backend)` on a stop signal first: every stream ends, clients resume later.
+
+The token comes from `Authorization: Bearer` or, because browsers' EventSource cannot set
+headers, from the `access_token` query parameter (this route only). One hub per app follows
+the log; it is created with the first subscription, on the serving loop (one per backend and
+loop: a hub belongs to the loop it was made on).
+
+The route is left out of the OpenAPI document: a response that never ends cannot be
+described there usefully, and generated requests against it would never finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from litestar import Request, get
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Stream
+
+from api.auth.principal import Principal
+from api.http.backend import Backend
+from api.http.deps import backend_of, bearer_of, caller_of
+from api.http.errors import ApiError
+from api.realtime.access import Access, Filters, parse_filters
+from api.realtime.catchup import CatchUp
+from api.realtime.errors import SubscriptionError
+from api.realtime.hub import Hub, store_connection
+from api.realtime.position import Position, start_position
+from api.realtime.stream import subscription
+from api.realtime.subscriber import Subscriber
+from api.sql import Catalog
+
+_HUBS: WeakKeyDictionary[Backend, Hub] = WeakKeyDictionary()
+DEFAULT_HEARTBEAT_S = 15.0
+HEARTBEAT_RANGE = (0.1, 300.0)
+DEFAULT_BUFFER = 1024
+BUFFER_RANGE = (1, 10_000)
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+async def authenticate_stream(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Resolve the caller from the bearer header, else from `access_token`."""
+    backend: Backend = connection.app.state.backend
+    token = bearer_of(connection) or connection.query_params.get("access_token") or None
+    connection.state.principal = backend.principal(token)
+
+
+@get("/realtime", guards=[authenticate_stream], include_in_schema=False)
+async def realtime(
+    request: Request[Any, Any, Any],
+    tables: str | None = None,
+    ops: str | None = None,
+    from_lsn: int | None = None,
+    heartbeat: float = DEFAULT_HEARTBEAT_S,
+    buffer: int = DEFAULT_BUFFER,
+) -> Stream:
+    """Subscribe to changes: `tables`, `ops` filters; resume with `Last-Event-ID` or
+    `from_lsn`; `heartbeat` seconds between idle comments; `buffer` events before overflow."""
+    backend, principal = backend_of(request), caller_of(request)
+    try:
+        filters = parse_filters(tables, ops, principal)
+        start = start_position(request.headers.get("last-event-id"), from_lsn)
+    except SubscriptionError as exc:
+        raise ApiError("BAD_REQUEST", str(exc)) from exc
+    _check_setting("heartbeat", heartbeat, HEARTBEAT_RANGE)
+    _check_setting("buffer", buffer, BUFFER_RANGE)
+    _check_tables(backend, principal, filters)
+    hub = hub_of(backend)
+    if start is not None and start.lsn > backend.db.log.head_lsn:
+        raise ApiError("BAD_REQUEST", f"event id {start} is beyond the log's head")
+    after = start if start is not None else Position(hub.position)
+    subscriber = Subscriber(Access(principal, filters), after, buffer)
+    catchup = CatchUp(backend.db.log, store_connection(backend.db.store), hub.policies, subscriber)
+    return Stream(
+        subscription(hub, subscriber, catchup, heartbeat),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+def hub_of(backend: Backend) -> Hub:
+    """The backend's hub on the running loop, created on first use."""
+    hub = _HUBS.get(backend)
+    if hub is None or hub.loop is not asyncio.get_running_loop():
+        layer = backend.layer
+        hub = Hub(backend.db.log, store_connection(backend.db.store), lambda: layer.policies)
+        _HUBS[backend] = hub
+    return hub
+
+
+def close_streams(backend: Backend) -> None:
+    """End every realtime stream of `backend` and accept no more (call on the serving loop)."""
+    hub = _HUBS.get(backend)
+    if hub is not None:
+        hub.close()
+
+
+def _check_setting(name: str, value: float, bounds: tuple[float, float]) -> None:
+    if not bounds[0] <= value <= bounds[1]:
+        raise ApiError("BAD_REQUEST", f"{name} must be between {bounds[0]} and {bounds[1]}")
+
+
+def _check_tables(backend: Backend, principal: Principal, filters: Filters) -> None:
+    """Named tables must exist (404) and lie in the caller's namespace (403)."""
+    if filters.tables is None:
+        return
+    with backend.db.store.snapshot() as snap:
+        known = Catalog.load(snap.conn).tables
+    for table in sorted(filters.tables):
+        namespace = table.partition(".")[0]
+        if principal.kind != "admin" and namespace != principal.namespace:
+            raise ApiError("FORBIDDEN", f"table {table} is outside namespace {principal.namespace}")
+        if table not in known:
+            raise ApiError("NOT_FOUND", f"table {table} does not exist")
+
+
+def realtime_handlers() -> list[Any]:
+    """The route handlers to register in the app."""
+    return [realtime]

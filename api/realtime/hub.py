@@ -1,0 +1,113 @@
+"""The hub: one task per server follows the log and fans every change out to subscribers.
+
+``position`` is the LSN of the last record fully fanned out. It moves only on the event loop,
+between records, so a catch-up reader that finds itself at ``position`` and calls `join`
+without awaiting in between cannot miss or repeat a record. Live subscribers cost the hub a
+set entry each; a record costs one encoding per change, a filter check per subscriber, and
+for user subscribers one policy evaluation per distinct principal (memoised per record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+
+from api.realtime.coltypes import ColumnTypes, ConnectionSource
+from api.realtime.events import learn_schema, record_events
+from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, admits
+from api.rls.policy import PolicySet
+from eventlog import EventLog, Record
+from projections.store import ProjectionStore
+
+log = logging.getLogger("bkgdb.realtime")
+
+
+class Hub:
+    """Follows the log from its head at start; `join`/`leave` register subscribers."""
+
+    def __init__(
+        self, log_: EventLog, connection: ConnectionSource, policies: Callable[[], PolicySet]
+    ) -> None:
+        self._log = log_
+        self._connection = connection
+        self.policies = policies
+        self._types = ColumnTypes(connection)
+        self._live: set[Subscriber] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.loop = asyncio.get_running_loop()
+        self.closed = False
+        self.position = log_.head_lsn
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._live)
+
+    def start(self) -> None:
+        """Start following the log (once; again after a failure) on the hub's loop."""
+        if not self.closed and (self._task is None or self._task.done()):
+            self._task = self.loop.create_task(self._run(), name="realtime-hub")
+
+    def join(self, subscriber: Subscriber) -> None:
+        """Register a subscriber that has everything up to `position` (synchronous); a
+        closed hub ends its stream instead."""
+        if self.closed:
+            subscriber.close()
+            return
+        self._live.add(subscriber)
+
+    def leave(self, subscriber: Subscriber) -> None:
+        self._live.discard(subscriber)
+
+    def close(self) -> None:
+        """Stop following and end every stream, for good (the server is stopping; clients
+        resume elsewhere or later from their last id). Call it on the hub's loop."""
+        self.closed = True
+        if self._task is not None:
+            self._task.cancel()
+        self._close_streams()
+
+    async def _run(self) -> None:
+        try:
+            async for record in self._log.follow(self.position + 1):
+                self._fan_out(record)
+                self.position = record.lsn
+        except Exception:
+            log.exception("realtime hub failed at LSN %d; closing its streams", self.position + 1)
+            self._close_streams()
+
+    def _close_streams(self) -> None:
+        for subscriber in list(self._live):
+            subscriber.close()
+        self._live.clear()
+
+    def _fan_out(self, record: Record) -> None:
+        """Offer each change of `record` to every subscriber that may see it."""
+        if not self._live:
+            learn_schema(record, self._types)
+            return
+        policies = self.policies()
+        verdicts: Verdicts = {}
+        with ExitStack() as stack:
+            conn = LazyConnection(lambda: stack.enter_context(self._connection()))
+            for event in record_events(record, self._types):
+                for subscriber in list(self._live):
+                    admitted = admits(subscriber, event, conn, policies, verdicts)
+                    if admitted and not subscriber.offer(event.id, event.frame):
+                        self._live.discard(subscriber)
+
+
+def store_connection(store: ProjectionStore) -> ConnectionSource:
+    """Connections on the projection's current committed state."""
+
+    @contextmanager
+    def connection() -> Iterator[sqlite3.Connection]:
+        with store.snapshot() as snapshot:
+            yield snapshot.conn
+
+    def source() -> AbstractContextManager[sqlite3.Connection]:
+        return connection()
+
+    return source

@@ -1,0 +1,79 @@
+"""One subscription's byte stream: ``subscribed``, catch-up from the log, then live frames.
+
+The ``subscribed`` event is written only once the stream is certain to contain every change
+after its start position (joined to the hub, or catching up to it), so a client that writes
+as soon as it reads it will see its own change. Heartbeat comments are written when nothing
+else has been for `heartbeat_s`. The stream ends with ``overflow`` when the subscriber fell
+behind, or quietly when the server stops; either way the last id written resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from api.realtime.catchup import CatchUp
+from api.realtime.events import comment, frame
+from api.realtime.hub import Hub
+from api.realtime.subscriber import Subscriber
+
+HEARTBEAT = comment("heartbeat")
+
+
+async def subscription(
+    hub: Hub, subscriber: Subscriber, catchup: CatchUp, heartbeat_s: float
+) -> AsyncIterator[bytes]:
+    """The frames of one subscription, until it overflows, the server stops or the client
+    goes (then the generator is closed, and it leaves the hub)."""
+    start = subscriber.after
+    last = str(start)
+    try:
+        hub.start()
+        joined = start.lsn >= hub.position
+        if joined:
+            hub.join(subscriber)
+        yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
+        if not joined:
+            async for chunk, last_id in _catch_up(hub, subscriber, catchup, heartbeat_s):
+                last = last_id or last
+                yield chunk
+        async for chunk, last_id in _live(subscriber, heartbeat_s):
+            last = last_id or last
+            yield chunk
+        if subscriber.overflowed:
+            yield frame(None, "overflow", {"resume_from": last})
+    finally:
+        hub.leave(subscriber)
+
+
+async def _catch_up(
+    hub: Hub, subscriber: Subscriber, catchup: CatchUp, heartbeat_s: float
+) -> AsyncIterator[tuple[bytes, str | None]]:
+    """Slices of the log up to the hub's position, then the join (no await in between)."""
+    cursor = subscriber.after.lsn
+    written = time.monotonic()
+    while cursor < hub.position:
+        chunk, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, hub.position)
+        if chunk:
+            written = time.monotonic()
+            yield chunk, last_id
+        elif time.monotonic() - written >= heartbeat_s:
+            written = time.monotonic()
+            yield HEARTBEAT, None
+    hub.join(subscriber)
+
+
+async def _live(
+    subscriber: Subscriber, heartbeat_s: float
+) -> AsyncIterator[tuple[bytes, str | None]]:
+    """What the hub queues, written in chunks; heartbeats while idle."""
+    while True:
+        await subscriber.wait(heartbeat_s)
+        chunk, last_id = subscriber.take()
+        if chunk:
+            yield chunk, last_id
+        elif subscriber.overflowed or subscriber.closed:
+            return
+        else:
+            yield HEARTBEAT, None

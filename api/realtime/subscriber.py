@@ -1,0 +1,119 @@
+"""One subscriber as the hub sees it: its access, its position, a bounded buffer of frames.
+
+An idle subscriber is a small object in the hub's set and a parked future: no task of its
+own reads the log. The hub appends frames; the subscriber's stream takes them all at once
+and writes them as one chunk. A subscriber whose buffer is full when the hub has more for it
+has fallen behind: its buffer is dropped, it leaves the hub, and its stream ends with an
+``overflow`` event naming the id to resume from (the last one it wrote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+
+from api.realtime.access import Access
+from api.realtime.events import ChangeEvent
+from api.realtime.position import Position
+from api.rls.policy import PolicySet
+
+Verdicts = dict[tuple[tuple[str, ...], int], bool]
+
+
+class Subscriber:
+    """A registered stream: what it may see, where it stands, what waits to be written."""
+
+    __slots__ = ("_frames", "_last", "_waiter", "access", "after", "closed", "limit", "overflowed")
+
+    def __init__(self, access: Access, after: Position, limit: int) -> None:
+        self.access = access
+        self.after = after
+        self.limit = limit
+        self.overflowed = False
+        self.closed = False
+        self._frames: list[bytes] = []
+        self._last: str | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def offer(self, event_id: str, frame: bytes) -> bool:
+        """Queue a frame; False (and the subscriber overflows) when the buffer is full."""
+        if len(self._frames) >= self.limit:
+            self.overflowed = True
+            self._frames.clear()
+            self._wake()
+            return False
+        self._frames.append(frame)
+        self._last = event_id
+        self._wake()
+        return True
+
+    def close(self) -> None:
+        """End the stream after what is queued (the server is stopping, or the hub failed)."""
+        self.closed = True
+        self._wake()
+
+    def take(self) -> tuple[bytes, str | None]:
+        """Everything queued as one chunk, and the id of its last event."""
+        chunk = b"".join(self._frames)
+        self._frames.clear()
+        last, self._last = self._last, None
+        return chunk, last
+
+    async def wait(self, timeout: float) -> None:
+        """Until something is queued, the subscriber overflows or closes, or `timeout`."""
+        if self._frames or self.overflowed or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(timeout, _settle, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None:
+            _settle(self._waiter)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class LazyConnection:
+    """A projection connection opened on first use (records nobody filters by row need none)."""
+
+    __slots__ = ("_conn", "_open")
+
+    def __init__(self, open_: Callable[[], sqlite3.Connection]) -> None:
+        self._open = open_
+        self._conn: sqlite3.Connection | None = None
+
+    def get(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+
+def admits(
+    subscriber: Subscriber,
+    event: ChangeEvent,
+    conn: LazyConnection,
+    policies: PolicySet,
+    verdicts: Verdicts,
+) -> bool:
+    """Whether `subscriber` gets `event`: filters, position, then row-level security (the
+    verdict memoised per principal and change within one record)."""
+    access = subscriber.access
+    if not access.matches(event) or not subscriber.after.precedes(event.lsn, event.index):
+        return False
+    if event.image is None or not access.uses_rls:
+        return True
+    key = (access.key, event.index)
+    verdict = verdicts.get(key)
+    if verdict is None:
+        verdict = verdicts[key] = access.row_visible(conn.get(), event, policies)
+    return verdict
