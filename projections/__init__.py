@@ -1,10 +1,14 @@
 """Log consumers that fold events into state: the SQLite projection and its checkpoints.
 
-- `store`: the live SQLite projection (WAL, snapshot reads at a known applied LSN).
-- `folds`: which function folds which record kind; other packages register theirs.
+- `store`, `meta`: the live SQLite projection (WAL, snapshot reads at a known applied LSN)
+  and the applied LSN kept in the same transactions as the effects.
+- `folds`, `apply`: which function folds which record kind (other packages register
+  theirs); SQL row images and DDL applied exactly as logged.
 - `pipeline`: serialised writes pipelined with the log's group commit.
-- `checkpoints`, `repair`, `replay`, `timetravel`: copies at an LSN, repair after a crash,
-  rebuild and replay from the log, reads of past states.
+- `checkpoints`, `policy`: signed copies at an LSN, and when to take them.
+- `repair`, `replay`, `export`, `timetravel`: opening (and repairing) the store, folding log
+  records, a past state as a file, reads of past states.
+- `consumers`: log consumers with durable cursors (realtime, Kafka mirror, ...).
 
 Exceptions (`projections.errors`):
 
