@@ -9,6 +9,7 @@
 - `repair`, `replay`, `export`, `timetravel`: opening (and repairing) the store, folding log
   records, a past state as a file, reads of past states.
 - `consumers`: log consumers with durable cursors (realtime, Kafka mirror, ...).
+- `archive`: continuous backup of the log (and checkpoints) to an object store, and restore.
 
 Exceptions (`projections.errors`):
 
