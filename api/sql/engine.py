@@ -31,7 +31,7 @@ from api.sql.parse import Parsed, Parser, StatementInfo
 from api.sql.results import typed_rows
 from api.sql.sqlite_errors import translate_error
 from api.sql.translate import Translated, translate
-from api.sql.typemap import to_storage
+from api.sql.typemap import coerce, to_storage
 from projections.apply import DEFAULT_NAMESPACE, apply_ddl
 
 Rewrite = Callable[[exp.Expression, StatementInfo], exp.Expression]
@@ -210,7 +210,10 @@ def _bind(params: Params, translated: Translated) -> dict[str, Any] | tuple[Any,
         if isinstance(params, Mapping):
             if translated.positional:
                 raise BadRequestError("$n parameters need a list of params")
-            return {name: to_storage(params[name]) for name in translated.params}
+            named = {name: to_storage(params[name]) for name in translated.params}
+            for key, family in translated.coercions:
+                named[str(key)] = coerce(named[str(key)], family)
+            return named
         if isinstance(params, str | bytes):
             raise BadRequestError("params must be a list or an object")
         return _bind_positional(tuple(params), translated)
@@ -228,4 +231,7 @@ def _bind_positional(params: Sequence[Any], translated: Translated) -> tuple[Any
         raise BadRequestError(
             f"statement takes {translated.positional} parameters, {len(params)} given"
         )
-    return tuple(to_storage(v) for v in params)
+    values = [to_storage(v) for v in params]
+    for key, family in translated.coercions:
+        values[int(key) - 1] = coerce(values[int(key) - 1], family)
+    return tuple(values)

@@ -15,6 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from api.sql.catalog import Catalog, TableDef
+from api.sql.coerce import coerce_assignments
 from api.sql.dialect import BkgSQLite
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo, logical_name, table_refs
@@ -34,6 +35,7 @@ class Translated:
     positional: int
     target: TableDef | None
     pins_sequence: bool = False
+    coercions: tuple[tuple[int | str, str], ...] = ()
 
 
 def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog) -> Translated:
@@ -46,14 +48,17 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:
         _prepare_insert(expression, target, catalog)
+    coercions: tuple[tuple[int | str, str], ...] = ()
     if target is not None:
         _refuse_rowid_assignment(expression, target)
+        columns = _insert_columns(expression, target) if isinstance(expression, exp.Insert) else []
+        coercions = coerce_assignments(expression, target, columns)
     if isinstance(expression, exp.Delete) and expression.args.get("using"):
         _using_to_exists(expression)
     families = _result_families(expression, scope, target)
     _name_outputs(expression)
     pins = _may_skip_counter(expression) and target is not None and target.autoincrement
-    return Translated(generate(expression), families, params, positional, target, pins)
+    return Translated(generate(expression), families, params, positional, target, pins, coercions)
 
 
 def _may_skip_counter(expression: exp.Expr) -> bool:

@@ -102,6 +102,31 @@ def to_storage(value: Any) -> Any:
     raise TypeError(f"parameter of type {type(value).__name__} is not supported")
 
 
+_TRUE = frozenset({"t", "true", "y", "yes", "on", "1"})
+_FALSE = frozenset({"f", "false", "n", "no", "off", "0"})
+
+
+def coerce(value: Any, family: str | None) -> Any:
+    """A text value written to a boolean or timestamp column, in its stored form.
+
+    Booleans accept Postgres's spellings (``'true'``, ``'off'``, ...); timestamps become UTC
+    text ``YYYY-MM-DD HH:MM:SS[.ffffff]``.  Anything else is returned unchanged (and then
+    refused by the column's type, if it does not fit).
+    """
+    if not isinstance(value, str):
+        return value
+    if family == "boolean":
+        word = value.strip().lower()
+        return 1 if word in _TRUE else 0 if word in _FALSE else value
+    if family in ("timestamp", "timestamptz"):
+        try:
+            parsed = datetime.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        return to_storage(parsed)
+    return value
+
+
 def to_client(value: Any, family: str | None) -> Any:
     """Turn a stored value into what a client sees for a column of ``family``."""
     if value is None or family is None:

@@ -258,3 +258,27 @@ def test_replay_onto_the_writer_connection_is_not_captured(
     assert [(c["op"], c["new"]["title"]) for c in changes] == [("insert", "b")]
     again = engine.execute(todos, "UPDATE todos SET done = true WHERE id = 7").changes
     assert [(c["op"], c["rowid"]) for c in again] == [("update", 7)]
+
+
+def test_boolean_and_timestamp_text_is_stored_in_one_form(
+    engine: SqlEngine, todos: sqlite3.Connection
+) -> None:
+    engine.execute(
+        todos,
+        "INSERT INTO todos (title, done, due) VALUES ('a', 'yes', '2024-05-17T15:45:12+02:00')",
+    )
+    engine.execute(
+        todos,
+        "INSERT INTO todos (title, done, due) VALUES ($1, $2, $3)",
+        ["b", "off", "2024-05-17T13:00:00Z"],
+    )
+    engine.execute(
+        todos,
+        "UPDATE todos SET done = :d, due = :t WHERE title = 'b'",
+        {"d": "t", "t": "2024-05-17 14:00"},
+    )
+    stored = todos.execute('SELECT title, done, due FROM "public.todos" ORDER BY due').fetchall()
+    assert stored == [("a", 1, "2024-05-17 13:45:12"), ("b", 1, "2024-05-17 14:00:00")]
+    with pytest.raises(SqlError) as info:
+        engine.execute(todos, "INSERT INTO todos (title, done) VALUES ('c', 'maybe')")
+    assert info.value.code == "VALIDATION_ERROR"

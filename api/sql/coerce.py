@@ -1,0 +1,70 @@
+"""Values written to boolean and timestamp columns, accepted in the forms Postgres accepts.
+
+SQLite stores what it is given, so ``'true'`` would be refused by a STRICT integer column and
+``'2024-05-17T13:45:12Z'`` would be stored beside ``now()``'s ``2024-05-17 13:45:12.000`` in a
+different text form that sorts differently.  Literals assigned to such columns (INSERT VALUES,
+UPDATE SET, ON CONFLICT DO UPDATE SET) are rewritten at translation time; parameters assigned
+to them are recorded so binding converts them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from api.sql.catalog import ColumnDef, TableDef
+from api.sql.typemap import coerce, family_of
+
+ParamKey = int | str
+_COERCED = ("boolean", "timestamp", "timestamptz")
+
+
+def coerce_assignments(
+    statement: exp.Expr, target: TableDef, insert_columns: list[str]
+) -> tuple[tuple[ParamKey, str], ...]:
+    """Rewrite string literals assigned to boolean/timestamp columns; return the parameters
+    assigned to such columns with their type family."""
+    params: list[tuple[ParamKey, str]] = []
+    for column, node in _assignments(statement, target, insert_columns):
+        family = family_of(column.type)
+        if family not in _COERCED:
+            continue
+        if isinstance(node, exp.Literal) and node.is_string:
+            node.replace(_literal(coerce(node.this, family)))
+        elif isinstance(node, exp.Var) and node.name.startswith("?"):
+            params.append((int(node.name[1:]), family or ""))
+        elif isinstance(node, exp.Placeholder) and node.name:
+            params.append((node.name, family or ""))
+    return tuple(params)
+
+
+def _assignments(
+    statement: exp.Expr, target: TableDef, insert_columns: list[str]
+) -> Iterator[tuple[ColumnDef, exp.Expr]]:
+    """(column, assigned expression) pairs of VALUES rows and SET lists."""
+    values = statement.expression if isinstance(statement, exp.Insert) else None
+    if isinstance(values, exp.Values):
+        for row in values.expressions:
+            for name, node in zip(insert_columns, row.expressions, strict=False):
+                column = target.column(name)
+                if column is not None:
+                    yield column, node
+    sets = (
+        list(statement.args.get("expressions") or []) if isinstance(statement, exp.Update) else []
+    )
+    conflict = statement.args.get("conflict")
+    if conflict is not None:
+        sets.extend(conflict.args.get("expressions") or [])
+    for assignment in sets:
+        if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+            column = target.column(assignment.this.name)
+            if column is not None:
+                yield column, assignment.expression
+
+
+def _literal(value: object) -> exp.Expr:
+    """A SQL literal for a coerced value."""
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
