@@ -128,7 +128,7 @@ class Parser:
         expression = _parse_one(sql)
         self.parses += 1
         _check_forbidden(expression)
-        _expand_in_table(expression)
+        expression = _normalise(expression)
         return Parsed(expression, classify(expression, namespace))
 
 
@@ -165,6 +165,20 @@ def _check_forbidden(expression: exp.Expr) -> None:
         name = func.name.lower()
         if name in _FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
             raise ForbiddenError(f"function {name} is not allowed")
+
+
+def _normalise(expression: exp.Expression) -> exp.Expression:
+    """Postgres and SQLite spellings with a direct equivalent, rewritten before anyone
+    (classification, row-level security) looks at the statement."""
+    _expand_in_table(expression)
+    for select in expression.find_all(exp.Select):
+        select.set("locks", None)  # one serialised writer: FOR UPDATE/SHARE locks nothing more
+    if isinstance(expression, exp.TruncateTable):
+        tables = expression.expressions
+        if len(tables) != 1 or expression.args.get("identity") or expression.args.get("option"):
+            raise NotSupportedError("TRUNCATE of several tables or with options is not supported")
+        return exp.Delete(this=tables[0])
+    return expression
 
 
 def _expand_in_table(expression: exp.Expr) -> None:

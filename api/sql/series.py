@@ -47,7 +47,15 @@ def expand_series(expression: exp.Expr) -> None:
 
 def expand_any(expression: exp.Expr) -> None:
     """``x = ANY(ARRAY[...])`` -> ``x IN (...)``; ``x = ANY(json_array_param)`` ->
-    ``x IN (SELECT value FROM json_each(param))`` (list parameters are stored as JSON)."""
+    ``x IN (SELECT value FROM json_each(param))`` (list parameters are stored as JSON);
+    ``x <> ALL(ARRAY[...])`` -> ``NOT x IN (...)``."""
+    for call in list(expression.find_all(exp.Anonymous)):
+        if call.name.lower() == "all" and isinstance(call.parent, exp.NEQ):
+            inner = call.expressions[0] if len(call.expressions) == 1 else None
+            if isinstance(inner, exp.Array):
+                call.parent.replace(
+                    exp.Not(this=exp.In(this=call.parent.this, expressions=inner.expressions))
+                )
     for node in list(expression.find_all(exp.Any)):
         comparison = node.parent
         if not isinstance(comparison, exp.EQ) or comparison.expression is not node:
