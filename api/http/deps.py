@@ -1,8 +1,9 @@
 """Per-request plumbing shared by the routes: the backend, the caller, idempotent writes.
 
-`principal` is a Litestar dependency: a route that declares it is authenticated (401 without
-a valid bearer) and rate limited (429 with `Retry-After`). Routes that must work without a
-token (health, metrics, OpenAPI, JWKS) simply do not declare it.
+Routes with `guards=GUARDS` are authenticated (401 without a valid bearer) and rate limited
+(429 with `Retry-After`) by the `authenticate` guard, before their body is read; they get
+the caller as the `principal` dependency (or `caller_of(request)` on the hot path). Routes
+that must work without a token (health, metrics, OpenAPI, JWKS) have no guard.
 """
 
 from __future__ import annotations
