@@ -87,7 +87,11 @@ class Snapshot:
             return
         self.end()
         self.conn.execute("BEGIN")
-        self.lsn = read_applied_lsn(self.conn)
+        try:
+            self.lsn = read_applied_lsn(self.conn)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def end(self) -> None:
         """Close the open read transaction, if any, so it pins no old WAL frames."""
