@@ -29,6 +29,24 @@ from projections.archive.errors import RestoreError
 KEY_MARK = b"key."
 
 
+class MarkScanner:
+    """Finds the last `key.` in a byte stream as it passes (key announcements make a
+    segment need a full walk), so no second pass over the file is needed."""
+
+    def __init__(self) -> None:
+        self.last = -1
+        self._seen = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self._tail + chunk
+        found = window.rfind(KEY_MARK)
+        if found >= 0:
+            self.last = self._seen - len(self._tail) + found
+        self._seen += len(chunk)
+        self._tail = window[-(len(KEY_MARK) - 1) :]
+
+
 @dataclass(frozen=True)
 class Piece:
     """A downloaded piece of the active segment: where it starts, its size and SHA-256 as
@@ -49,9 +67,13 @@ class ArchiveChecker:
         self.head_lsn = 0
         self.chain = GENESIS_HASH
         self.warnings: list[str] = []
+        self.last_piece: tuple[int, bytes, int] | None = None
 
-    def sealed(self, path: Path, manifest: Manifest, sha256: str, size: int) -> None:
-        """A downloaded sealed segment, with the digest and size measured while streaming."""
+    def sealed(
+        self, path: Path, manifest: Manifest, sha256: str, size: int, last_mark: int
+    ) -> None:
+        """A downloaded sealed segment, with the digest, size and last `key.` offset
+        measured while it streamed in."""
         base = self._check_header(path)
         expected = {
             "first_lsn": base,
@@ -65,7 +87,7 @@ class ArchiveChecker:
                 raise RestoreError(f"archived segment {base} does not match its manifest ({name})")
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
             start = self._first_key(data) if base == 1 else SEGMENT_HEADER_SIZE
-            if data.find(KEY_MARK, start) >= 0:
+            if last_mark >= start:
                 cursor = self._walk(path, data, base)
                 if cursor.sealed_chain.hex() != manifest.chain_head:
                     self._fail(base, f"{path.name}: chain head does not match its manifest")
@@ -73,13 +95,13 @@ class ArchiveChecker:
             self._fail(base, f"{path.name}: bad manifest signature ({manifest.key_id})")
         self.head_lsn, self.chain = manifest.last_lsn, bytes.fromhex(manifest.chain_head)
 
-    def active(self, path: Path, pieces: list[Piece]) -> None:
+    def active(self, path: Path, pieces: list[Piece], last_mark: int) -> None:
         """The active segment, rebuilt from its pieces: each checked by its signed manifest
         when all have one and none announces keys; otherwise walked, last seal checked."""
         base = self._check_header(path)
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
             start = self._first_key(data) if base == 1 else SEGMENT_HEADER_SIZE
-            if all(p.manifest for p in pieces) and data.find(KEY_MARK, start) < 0:
+            if all(p.manifest for p in pieces) and last_mark < start:
                 for piece in pieces:
                     self._piece(piece)
                 return
@@ -112,6 +134,8 @@ class ArchiveChecker:
                 )
         if not manifest.verify(self.ring):
             self._fail(self.head_lsn + 1, f"piece {piece.key}: bad manifest signature")
+        start = max(piece.offset, SEGMENT_HEADER_SIZE)
+        self.last_piece = (start, self.chain, self.head_lsn + 1)
         self.head_lsn, self.chain = manifest.last_lsn, bytes.fromhex(manifest.chain_head)
 
     def _check_header(self, path: Path) -> int:

@@ -9,6 +9,7 @@ the last group before the cut, else a `key.restored` announcement (see `eventlog
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 from dataclasses import dataclass
@@ -43,8 +44,10 @@ class Cut:
     sealer: str
 
 
-def cut_log(log_dir: Path, lsn: int) -> Cut:
-    """Drop everything after record `lsn` (the log has been verified)."""
+def cut_log(log_dir: Path, lsn: int, hint: tuple[int, bytes] | None = None) -> Cut:
+    """Drop everything after record `lsn` (the log has been verified). `hint` is a frame
+    offset in the segment holding `lsn`, before `lsn`, and the chain value there, where
+    the search for the cut may start."""
     segments = list_segments(log_dir)
     position = max((i for i, (base, _) in enumerate(segments) if base <= lsn), default=-1)
     if position < 0:
@@ -54,7 +57,7 @@ def cut_log(log_dir: Path, lsn: int) -> Cut:
             path.unlink(missing_ok=True)
     path = segments[position][1]
     previous_sealer = _manifest_key_id(segments[position - 1][1]) if position else ""
-    cut = _find_cut(path, lsn, previous_sealer)
+    cut = _find_cut(path, lsn, previous_sealer, hint)
     with open(path, "r+b") as handle:
         handle.truncate(cut.offset)
         os.fsync(handle.fileno())
@@ -68,16 +71,20 @@ def _manifest_key_id(segment: Path) -> str:
     return Manifest.from_json(manifest_path(segment).read_bytes()).key_id
 
 
-def _find_cut(path: Path, lsn: int, sealer: str) -> Cut:
+def _find_cut(path: Path, lsn: int, sealer: str, hint: tuple[int, bytes] | None) -> Cut:
     """Find the end of record `lsn` (and of its seal, if one follows) in a verified segment.
 
     Frames are hopped by their headers; the chain value is taken from the last seal before
     the cut (a seal carries the chain head it signs) and recomputed only over the few events
     between that seal and `lsn`, so a cut costs a header walk, not a rehash of the segment.
     """
-    data = path.read_bytes()
-    _, chain = decode_segment_header(data)
-    offset = SEGMENT_HEADER_SIZE
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
+        if hint is None:
+            hint = SEGMENT_HEADER_SIZE, decode_segment_header(data[:SEGMENT_HEADER_SIZE])[1]
+        return _hop_to(path, data, lsn, sealer, *hint)
+
+
+def _hop_to(path: Path, data: mmap.mmap, lsn: int, sealer: str, offset: int, chain: bytes) -> Cut:
     events_since_seal: list[tuple[int, int]] = []
     end: int | None = None
     event_start = 0

@@ -27,7 +27,7 @@ from pathlib import Path
 from eventlog.keys import SigningKey
 from eventlog.segments import Manifest, format_segment_name, list_segments, manifest_path
 from projections.archive import layout
-from projections.archive.check import ArchiveChecker, Piece
+from projections.archive.check import ArchiveChecker, MarkScanner, Piece
 from projections.archive.errors import RestoreError
 from projections.archive.handover import cut_log, hand_over
 from projections.archive.remote import Remote, list_all
@@ -120,15 +120,16 @@ def _fetch_sealed(
 ) -> int:
     """One sealed segment, hashed while it streams in, then checked with its manifest."""
     path = log_dir / format_segment_name(base)
-    digest, size = hashlib.sha256(), 0
+    digest, size, marks = hashlib.sha256(), 0, MarkScanner()
     with open(path, "wb") as handle:
         for chunk in remote.get(layout.segment_key(base, "seg")):
             digest.update(chunk)
+            marks.feed(chunk)
             size += len(chunk)
             handle.write(chunk)
         handle.flush()
         os.fsync(handle.fileno())
-    checker.sealed(path, manifest, digest.hexdigest(), size)
+    checker.sealed(path, manifest, digest.hexdigest(), size, marks.last)
     manifest_path(path).write_bytes(manifest.to_json())
     return size
 
@@ -140,7 +141,7 @@ def _fetch_pieces(
     hashed as it streams in; then checked by their manifests (or walked)."""
     path = log_dir / format_segment_name(base)
     pieces: list[Piece] = []
-    size = 0
+    size, marks = 0, MarkScanner()
     with open(path, "wb") as handle:
         for offset, key in sorted(listing.pieces[base]):
             if offset != size:
@@ -148,6 +149,7 @@ def _fetch_pieces(
             digest = hashlib.sha256()
             for chunk in remote.get(key):
                 digest.update(chunk)
+                marks.feed(chunk)
                 size += len(chunk)
                 handle.write(chunk)
             manifest = None
@@ -156,7 +158,7 @@ def _fetch_pieces(
             pieces.append(Piece(key, offset, size - offset, digest.hexdigest(), manifest))
         handle.flush()
         os.fsync(handle.fileno())
-    checker.active(path, pieces)
+    checker.active(path, pieces, marks.last)
     return size
 
 
@@ -178,7 +180,8 @@ def restore_log(
     target = checker.head_lsn if to_lsn is None else to_lsn
     if not 1 <= target <= checker.head_lsn:
         raise RestoreError(f"LSN {target} is outside the archive (1..{checker.head_lsn})")
-    cut = cut_log(log_dir, target)
+    last = checker.last_piece
+    cut = cut_log(log_dir, target, last[:2] if last and target >= last[2] else None)
     record_lsn, new_key = hand_over(cut, key, "archive")
     return RestoreReport(
         head_lsn=checker.head_lsn,

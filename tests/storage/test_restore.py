@@ -14,6 +14,7 @@ from api.storage.local import LocalBlobStore
 from eventlog import Entry, EventLog, LogOptions, LogReader, SigningKey
 from eventlog.verify import verify_log
 from projections.archive.archiver import Archiver
+from projections.archive.check import MarkScanner
 from projections.archive.errors import RestoreError
 from projections.archive.restore import restore_log
 
@@ -164,3 +165,12 @@ def test_pieces_without_manifests_are_walked_instead(
     flip_byte(piece, piece.stat().st_size - 150)
     with pytest.raises(RestoreError, match="fails verification at LSN"):
         restore_log(remote, tmp_path / "again", key)
+
+
+@pytest.mark.parametrize("cut", range(1, 12))
+def test_key_marks_are_found_across_chunk_boundaries(cut: int) -> None:
+    stream = b"xxxxkey.yyykey.zz"
+    scanner = MarkScanner()
+    for chunk in (stream[:cut], stream[cut:]):
+        scanner.feed(chunk)
+    assert scanner.last == stream.rfind(b"key.")
