@@ -29,6 +29,10 @@ CATALOG_TABLE = "_bkg_sql_catalog"
 META_TABLE = "_bkg_sql_meta"
 TOKEN_KEY = "catalog_token"
 DEFAULT_NAMESPACE = "public"
+# Per-connection TEMP objects with which api.sql captures row images (see api/sql/capture.py).
+CAPTURE_TABLE = "_bkg_cap"
+CAPTURE_STATE = "_bkg_cap_state"
+CAPTURE_TRIGGER_PREFIX = "_bkg_cap_"
 _ROW_OPS = ("insert", "update", "delete")
 
 
@@ -168,8 +172,21 @@ def load_definition(conn: sqlite3.Connection, table: str) -> dict[str, Any] | No
     return json.loads(row[0]) if row else None
 
 
+def drop_capture(conn: sqlite3.Connection) -> None:
+    """Remove this connection's row-capture triggers, which DDL must not see (a dropped
+    column would break them); they are reinstalled for the new catalogue when needed."""
+    stale = conn.execute(
+        "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE ?",
+        (CAPTURE_TRIGGER_PREFIX + "%",),
+    ).fetchall()
+    for (name,) in stale:
+        conn.execute(f"DROP TRIGGER temp.{quote_ident(name)}")
+    conn.execute(f"DROP TABLE IF EXISTS temp.{CAPTURE_STATE}")
+
+
 def apply_ddl(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
     """Run a DDL change's SQLite statements and record its effect in the catalogue."""
+    drop_capture(conn)
     for statement in change["sqlite"]:
         conn.execute(statement)
     action = change["action"]

@@ -17,11 +17,10 @@ import sqlite3
 from typing import Any
 
 from api.sql.catalog import Catalog, TableDef
-from projections.apply import quote_ident
-
-_CAP = "_bkg_cap"
-_STATE = "_bkg_cap_state"
-_TRIGGER_PREFIX = "_bkg_cap_"
+from projections.apply import CAPTURE_STATE as _STATE
+from projections.apply import CAPTURE_TABLE as _CAP
+from projections.apply import CAPTURE_TRIGGER_PREFIX as _TRIGGER_PREFIX
+from projections.apply import drop_capture, quote_ident
 
 
 def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> int:
@@ -40,17 +39,6 @@ def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> int:
         return int(row[1] or 0)
     _install(conn, catalog)
     return 0
-
-
-def drop_capture(conn: sqlite3.Connection) -> None:
-    """Remove the capture triggers (before DDL, which must not see them)."""
-    stale = conn.execute(
-        "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND name LIKE ?",
-        (_TRIGGER_PREFIX + "%",),
-    ).fetchall()
-    for (name,) in stale:
-        conn.execute(f"DROP TRIGGER temp.{quote_ident(name)}")
-    conn.execute(f"DROP TABLE IF EXISTS temp.{_STATE}")
 
 
 def _install(conn: sqlite3.Connection, catalog: Catalog) -> None:

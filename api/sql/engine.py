@@ -19,7 +19,6 @@ from sqlglot import exp
 
 from api.sql.capture import (
     collect,
-    drop_capture,
     ensure_capture,
     pin_sequence,
     sequence_value,
@@ -166,7 +165,6 @@ class SqlEngine:
             statement = rewrite(statement, parsed.info)
         changes = plan_ddl(statement, parsed.info, catalog)
         with _savepoint(conn):
-            drop_capture(conn)
             for change in changes:
                 apply_ddl(conn, change)
         logged = changes[0]["sql"] if changes else statement.sql("postgres")

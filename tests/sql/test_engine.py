@@ -282,3 +282,23 @@ def test_boolean_and_timestamp_text_is_stored_in_one_form(
     with pytest.raises(SqlError) as info:
         engine.execute(todos, "INSERT INTO todos (title, done) VALUES ('c', 'maybe')")
     assert info.value.code == "VALIDATION_ERROR"
+
+
+def test_replayed_ddl_on_a_connection_with_capture_triggers(engine: SqlEngine) -> None:
+    live, replica = projection(), projection()
+    log = [
+        engine.execute(live, sql).changes
+        for sql in [
+            "CREATE TABLE t (id int PRIMARY KEY, x int)",
+            "ALTER TABLE t DROP COLUMN x",
+            "ALTER TABLE t RENAME TO u",
+            "INSERT INTO u VALUES (5)",
+        ]
+    ]
+    apply_changes(replica, log[0])
+    engine.execute(replica, "INSERT INTO t VALUES (1, 2)")  # installs capture triggers
+    for changes in log[1:]:
+        apply_changes(replica, changes)
+    assert replica.execute('SELECT id FROM "public.u" ORDER BY id').fetchall() == [(1,), (5,)]
+    changes = engine.execute(replica, "INSERT INTO u VALUES (6)").changes
+    assert [(c["table"], c["new"]) for c in changes] == [("public.u", {"id": 6})]
