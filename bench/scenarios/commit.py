@@ -11,13 +11,8 @@ Goal at 64 writers: at least 3x raw SQLite and at least 1x PostgreSQL.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from pathlib import Path
-
-from bench.load import Peer, Throughput, measure
-from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
+from bench.compare import Factory, best_of_rounds, throughput_outcome
+from bench.model import Outcome, Scenario, ratio_key
 from bench.peers.pgcluster import PostgresCluster, temporary_postgres
 from bench.peers.postgres import PostgresInsert
 from bench.peers.sqlite_txn import SqliteTxn
@@ -29,65 +24,22 @@ CONCURRENCY = (1, 16, 64)
 FULL_OPERATIONS = 10_000
 GOALS = {ratio_key(SqliteTxn.name, 64): 3.0, ratio_key(PostgresInsert.name, 64): 1.0}
 
-Factory = Callable[[Path], AbstractContextManager[Peer]]
-
 
 def run(quick: bool) -> Outcome:
     """Every system at every point, interleaved; each keeps its best round."""
     operations = scaled(FULL_OPERATIONS, quick=quick, minimum=max(CONCURRENCY))
-    measured: dict[tuple[str, int], Throughput] = {}
     with temporary_postgres() as cluster:
-        systems = _systems(cluster)
-        for _ in range(rounds(quick=quick)):
-            for concurrency in CONCURRENCY:
-                for name, factory in systems.items():
-                    latest = _measure_fresh(factory, concurrency, operations)
-                    best = measured.get((name, concurrency))
-                    if best is None or latest.per_second > best.per_second:
-                        measured[name, concurrency] = latest
-    return Outcome(figures=_figures(measured), ratios=_ratios(measured))
+        measured = best_of_rounds(_systems(cluster), CONCURRENCY, operations, rounds(quick=quick))
+    return throughput_outcome(measured, subject=SUBJECT, unit="commits/s", goals=GOALS)
 
 
 def _systems(cluster: PostgresCluster) -> dict[str, Factory]:
+    """Ours, raw SQLite, and PostgreSQL on the running cluster."""
     return {
         SUBJECT: DatabasePeer,
         SqliteTxn.name: SqliteTxn,
         PostgresInsert.name: lambda _: PostgresInsert(cluster),
     }
-
-
-def _measure_fresh(factory: Factory, concurrency: int, operations: int) -> Throughput:
-    """One system, one point, in a new temporary directory removed afterwards."""
-    with (
-        tempfile.TemporaryDirectory(prefix="bkg-bench-") as scratch,
-        factory(Path(scratch)) as peer,
-    ):
-        return measure(peer, concurrency, operations)
-
-
-def _figures(measured: dict[tuple[str, int], Throughput]) -> dict[str, Figure]:
-    """Throughput, then 99th-percentile latency, of every system at every point."""
-    figures = {
-        figure_key(name, c): Figure(t.per_second, "commits/s") for (name, c), t in measured.items()
-    }
-    figures |= {
-        figure_key(f"{name}_p99", c): Figure(t.p99_ms, "ms p99 latency")
-        for (name, c), t in measured.items()
-    }
-    return figures
-
-
-def _ratios(measured: dict[tuple[str, int], Throughput]) -> dict[str, Ratio]:
-    """Ours divided by each peer at each point, with the goals of the issue."""
-    ratios = {}
-    for (name, concurrency), peer in measured.items():
-        if name == SUBJECT:
-            continue
-        key = ratio_key(name, concurrency)
-        ratios[key] = Ratio(
-            measured[SUBJECT, concurrency].per_second / peer.per_second, GOALS.get(key)
-        )
-    return ratios
 
 
 SCENARIO = Scenario(
