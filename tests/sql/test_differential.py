@@ -106,56 +106,57 @@ def statements(draw: st.DrawFn, schema: list[Table]) -> tuple[str, str]:
 
 @st.composite
 def bare_statements(draw: st.DrawFn, schema: list[Table]) -> tuple[str, str]:
-    """One statement as (Postgres text, SQLite text); most are the same text."""
+    """One statement as (Postgres text, SQLite text); only ADD COLUMN is spelled differently."""
     table = draw(st.sampled_from(schema))
     col = draw(st.sampled_from(table.columns))
-    value = draw(st.sampled_from(VALUES[col.type]))
     kinds = ["insert"] * 4 + ["upsert", "update", "rekey", "delete", "copy", "ddl"]
     kind = draw(st.sampled_from(kinds))
+    if kind == "ddl":
+        return _ddl(draw, table, col)
+    sql = _dml(draw, table, col, kind)
+    return sql, sql
+
+
+def _dml(draw: st.DrawFn, table: Table, col: Column, kind: str) -> str:
+    """An INSERT (plain, upsert or copying rows), UPDATE or DELETE."""
+    name = table.name
     if kind == "copy" and table.serial:
         names = _columns(table, with_id=False)
-        sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {table.name} WHERE id < 3"
-        return sql, sql
-    if kind in ("insert", "upsert"):
+        return f"INSERT INTO {name} ({names}) SELECT {names} FROM {name} WHERE id < 3"
+    if kind in ("insert", "upsert", "copy"):
         with_id = not table.serial or draw(st.booleans())
         rows = ", ".join(_row(draw, table, with_id) for _ in range(draw(st.integers(1, 3))))
-        sql = f"INSERT INTO {table.name} ({_columns(table, with_id)}) VALUES {rows}"
+        sql = f"INSERT INTO {name} ({_columns(table, with_id)}) VALUES {rows}"
         if kind == "upsert":
             target = next((c.name for c in table.columns if c.unique), "id")
-            action = draw(
-                st.sampled_from(["DO NOTHING", f"DO UPDATE SET {col.name} = excluded.{col.name}"])
-            )
-            sql += f" ON CONFLICT ({target}) {action}"
-        return sql, sql
+            update = f"DO UPDATE SET {col.name} = excluded.{col.name}"
+            sql += f" ON CONFLICT ({target}) {draw(st.sampled_from(['DO NOTHING', update]))}"
+        return sql
     if kind == "update":
-        other = draw(st.sampled_from(table.columns))
+        other = draw(st.sampled_from(table.columns)).name
+        value = draw(st.sampled_from(VALUES[col.type]))
         low = draw(st.integers(0, 4))
-        sql = f"UPDATE {table.name} SET {col.name} = {value} WHERE {other.name} IS NOT NULL"
-        sql += f" AND id > {low}"
-        return sql, sql
+        return f"UPDATE {name} SET {col.name} = {value} WHERE {other} IS NOT NULL AND id > {low}"
     if kind == "rekey":
-        sql = f"UPDATE {table.name} SET id = id + 10 WHERE id = {draw(st.integers(1, 6))}"
-        return sql, sql
-    if kind == "delete":
-        sql = f"DELETE FROM {table.name} WHERE id % {draw(st.integers(2, 3))} = 0"
-        return sql, sql
+        return f"UPDATE {name} SET id = id + 10 WHERE id = {draw(st.integers(1, 6))}"
+    return f"DELETE FROM {name} WHERE id % {draw(st.integers(2, 3))} = 0"
+
+
+def _ddl(draw: st.DrawFn, table: Table, col: Column) -> tuple[str, str]:
+    """CREATE INDEX, or ADD / DROP / RENAME of an extra column x0..x2."""
     name = f"x{draw(st.integers(0, 2))}"
+    # Renaming a column to its own name: Postgres refuses, SQLite accepts; not drawn.
+    new = draw(st.sampled_from([f"x{i}" for i in range(3) if f"x{i}" != name]))
+    statements = {
+        "index": f"CREATE INDEX {table.name}_{col.name}_i ON {table.name} ({col.name})",
+        "drop": f"ALTER TABLE {table.name} DROP COLUMN {name}",
+        "rename": f"ALTER TABLE {table.name} RENAME COLUMN {name} TO {new}",
+    }
     action = draw(st.sampled_from(["index", "add", "add", "drop", "rename"]))
-    if action == "index":
-        sql = f"CREATE INDEX {table.name}_{col.name}_i ON {table.name} ({col.name})"
-        return sql, sql
-    if action == "drop":
-        sql = f"ALTER TABLE {table.name} DROP COLUMN {name}"
-        return sql, sql
-    if action == "rename":
-        # Renaming a column to its own name: Postgres refuses, SQLite accepts; not drawn.
-        new = draw(st.sampled_from([f"x{i}" for i in range(3) if f"x{i}" != name]))
-        sql = f"ALTER TABLE {table.name} RENAME COLUMN {name} TO {new}"
-        return sql, sql
-    return (
-        f"ALTER TABLE {table.name} ADD COLUMN {name} int DEFAULT 7",
-        f"ALTER TABLE {table.name} ADD COLUMN {name} INTEGER DEFAULT 7",
-    )
+    if action in statements:
+        return statements[action], statements[action]
+    add = f"ALTER TABLE {table.name} ADD COLUMN {name}"
+    return f"{add} int DEFAULT 7", f"{add} INTEGER DEFAULT 7"
 
 
 @st.composite
