@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from projections.archive.handover import cut_log, hand_over
 from projections.archive.remote import Remote, list_all
 
 Progress = Callable[[int, int], None]
+PARALLEL_DOWNLOADS = 4
 
 
 @dataclass
@@ -89,19 +91,28 @@ def download_log(
     checker: ArchiveChecker,
     progress: Progress | None = None,
 ) -> int:
-    """Download and verify, in log order, the segments a restore to `to_lsn` needs;
-    returns the bytes fetched."""
+    """Download the segments a restore to `to_lsn` needs, several at a time, and verify
+    them in log order as they complete; returns the bytes fetched."""
     log_dir.mkdir(parents=True, exist_ok=True)
     limit = to_lsn if to_lsn is not None else float("inf")
     manifests = {base: _manifest(remote, base) for base in sorted(listing.sealed) if base <= limit}
-    active = sorted(b for b in listing.pieces if b not in listing.sealed and b <= limit)
+    after_sealed = max((m.last_lsn for m in manifests.values()), default=0) + 1
+    active = [b for b in listing.pieces if b == after_sealed <= limit and b not in listing.sealed]
     total, done = sum(m.size for m in manifests.values()), 0
-    for base, manifest in manifests.items():
-        done += _fetch_sealed(remote, base, manifest, log_dir, checker)
-        if progress:
-            progress(done, total)
-    if active and active[0] == checker.head_lsn + 1:
-        done += _fetch_pieces(remote, listing, active[0], log_dir, checker)
+    with ThreadPoolExecutor(PARALLEL_DOWNLOADS, thread_name_prefix="bkg-restore") as pool:
+        sealed = {base: pool.submit(_fetch_sealed, remote, base, log_dir) for base in manifests}
+        pieces = pool.submit(_fetch_pieces, remote, listing, active[0], log_dir) if active else None
+        for base, manifest in manifests.items():
+            fetched = sealed[base].result()
+            checker.sealed(fetched.path, manifest, fetched.sha256, fetched.size, fetched.last_mark)
+            manifest_path(fetched.path).write_bytes(manifest.to_json())
+            done += fetched.size
+            if progress:
+                progress(done, total)
+        if pieces is not None:
+            fetched, parts = pieces.result()
+            checker.active(fetched.path, parts, fetched.last_mark)
+            done += fetched.size
     if checker.head_lsn == 0:
         raise RestoreError("the archive holds no log segments")
     return done
@@ -115,10 +126,18 @@ def _manifest(remote: Remote, base: int) -> Manifest:
         raise RestoreError(f"archived manifest of segment {base} is unreadable: {exc}") from exc
 
 
-def _fetch_sealed(
-    remote: Remote, base: int, manifest: Manifest, log_dir: Path, checker: ArchiveChecker
-) -> int:
-    """One sealed segment, hashed while it streams in, then checked with its manifest."""
+@dataclass(frozen=True)
+class Fetched:
+    """A downloaded segment file, with what was measured while it streamed in."""
+
+    path: Path
+    size: int
+    sha256: str
+    last_mark: int
+
+
+def _fetch_sealed(remote: Remote, base: int, log_dir: Path) -> Fetched:
+    """One sealed segment, hashed and scanned for key announcements while it streams in."""
     path = log_dir / format_segment_name(base)
     digest, size, marks = hashlib.sha256(), 0, MarkScanner()
     with open(path, "wb") as handle:
@@ -129,16 +148,14 @@ def _fetch_sealed(
             handle.write(chunk)
         handle.flush()
         os.fsync(handle.fileno())
-    checker.sealed(path, manifest, digest.hexdigest(), size, marks.last)
-    manifest_path(path).write_bytes(manifest.to_json())
-    return size
+    return Fetched(path, size, digest.hexdigest(), marks.last)
 
 
 def _fetch_pieces(
-    remote: Remote, listing: ArchiveListing, base: int, log_dir: Path, checker: ArchiveChecker
-) -> int:
+    remote: Remote, listing: ArchiveListing, base: int, log_dir: Path
+) -> tuple[Fetched, list[Piece]]:
     """The active segment, from pieces that must follow each other from offset 0, each
-    hashed as it streams in; then checked by their manifests (or walked)."""
+    hashed as it streams in, with their manifests."""
     path = log_dir / format_segment_name(base)
     pieces: list[Piece] = []
     size, marks = 0, MarkScanner()
@@ -158,8 +175,7 @@ def _fetch_pieces(
             pieces.append(Piece(key, offset, size - offset, digest.hexdigest(), manifest))
         handle.flush()
         os.fsync(handle.fileno())
-    checker.active(path, pieces, marks.last)
-    return size
+    return Fetched(path, size, "", marks.last), pieces
 
 
 def restore_log(
