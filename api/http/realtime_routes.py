@@ -21,6 +21,7 @@ from weakref import WeakKeyDictionary
 from litestar import Request, get
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromQuery
 from litestar.response import Stream
 
 from api.auth.principal import Principal
@@ -56,11 +57,11 @@ async def authenticate_stream(
 @get("/realtime", guards=[authenticate_stream], include_in_schema=False)
 async def realtime(
     request: Request[Any, Any, Any],
-    tables: str | None = None,
-    ops: str | None = None,
-    from_lsn: int | None = None,
-    heartbeat: float = DEFAULT_HEARTBEAT_S,
-    buffer: int = DEFAULT_BUFFER,
+    tables: FromQuery[str | None] = None,
+    ops: FromQuery[str | None] = None,
+    from_lsn: FromQuery[int | None] = None,
+    heartbeat: FromQuery[float] = DEFAULT_HEARTBEAT_S,
+    buffer: FromQuery[int] = DEFAULT_BUFFER,
 ) -> Stream:
     """Subscribe to changes: `tables`, `ops` filters; resume with `Last-Event-ID` or
     `from_lsn`; `heartbeat` seconds between idle comments; `buffer` events before overflow."""
