@@ -1,6 +1,7 @@
 """`bkgdb sql`, `checkpoint`, `rebuild` and `replay`: the projection from the command line.
 
-`sql` and `checkpoint` open the database (they need the log's writer lock); `rebuild` needs
+`sql` and `checkpoint` open the database (they need the log's writer lock; while a server
+holds it, `sql` still answers reads, from checkpoint plus log); `rebuild` needs
 only the projection store's lock and reads the log; `replay` reads the log and checkpoints
 only, so it also works while a server holds the directory.
 """
@@ -18,13 +19,16 @@ from typing import Any
 from api.cli.output import CommandError, Progress, emit_json, jsonable
 from api.database import Database, Result, default_folds
 from api.datadir import DataDir
+from api.sql import SqlEngine
+from api.sql.engine import Params
 from api.sql.errors import SqlError
-from eventlog import KeyRing, LogReader
+from eventlog import KeyRing, LogLockedError, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.errors import ProjectionError
 from projections.export import replay_to_file
 from projections.repair import open_store
 from projections.replay import Progress as LsnProgress
+from projections.timetravel import TimeTravel
 
 
 def register(subparsers: Any) -> None:
@@ -51,8 +55,12 @@ def register(subparsers: Any) -> None:
 
 def run_sql(args: argparse.Namespace, data_dir: DataDir) -> int:
     params = _parse_params(args.params)
-    with _one_line_errors(), _open(data_dir) as db:
-        result = db.execute(args.statement, params, as_of_lsn=args.as_of_lsn)
+    with _one_line_errors():
+        try:
+            with _open(data_dir) as db:
+                result = db.execute(args.statement, params, as_of_lsn=args.as_of_lsn)
+        except LogLockedError as held:
+            result = _read_while_held(data_dir, held, args.statement, params, args.as_of_lsn)
     if args.json:
         emit_json(
             {
@@ -145,6 +153,23 @@ def _open(data_dir: DataDir) -> Iterator[Database]:
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     with Database.open(data_dir.root) as db:
         yield db
+
+
+def _read_while_held(
+    data_dir: DataDir, held: LogLockedError, sql: str, params: Params, as_of_lsn: int | None
+) -> Result:
+    """Answer a read while another process (a server) holds the directory: from checkpoint
+    plus log, at the log's head or `as_of_lsn`. Writes still need the writer."""
+    engine = SqlEngine()
+    if engine.is_write(sql):
+        raise held  # it names the holder
+    log, ring = _read_only_log(data_dir)
+    lsn = log.head_lsn if as_of_lsn is None else as_of_lsn
+    checkpoints = CheckpointStore(data_dir.checkpoints)
+    travel = TimeTravel(log, checkpoints, ring, default_folds(), cache_bytes=0)
+    with travel.state_at(lsn) as conn:
+        outcome = engine.execute(conn, sql, params)
+    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn)
 
 
 def _read_only_log(data_dir: DataDir) -> tuple[LogReader, KeyRing]:

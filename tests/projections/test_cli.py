@@ -10,6 +10,7 @@ import pytest
 
 from api.cli import main
 from api.cli.init_command import initialise
+from api.database import Database
 from api.datadir import DataDir
 
 
@@ -106,3 +107,20 @@ def test_uninitialised_directory_is_reported(
     for args in (["sql", "SELECT 1"], ["checkpoint"], ["rebuild"]):
         code, _, err = bkgdb(tmp_path / "nothing", capsys, *args)
         assert code == 1 and "not initialised" in err
+
+
+def test_sql_reads_while_a_server_holds_the_directory(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Database.open(data_dir) as db:
+        db.execute("CREATE TABLE notes (id int primary key)")
+        written = db.execute("INSERT INTO notes VALUES (7)").lsn
+        code, out, _ = bkgdb(data_dir, capsys, "sql", "SELECT id FROM notes", "--json")
+        assert code == 0 and json.loads(out)["rows"] == [[7]]
+        assert json.loads(out)["lsn"] == written
+        code, out, _ = bkgdb(
+            data_dir, capsys, "sql", "SELECT id FROM notes", "--as-of-lsn", str(written - 1)
+        )
+        assert code == 0 and "(0 rows" in out
+        code, _, err = bkgdb(data_dir, capsys, "sql", "INSERT INTO notes VALUES (8)")
+        assert code == 1 and "held by" in err and len(err.strip().splitlines()) == 1
