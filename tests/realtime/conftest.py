@@ -147,7 +147,11 @@ def _free_port() -> int:
 
 def _bkgdb(root: Path, *args: str) -> str:
     done = subprocess.run(
-        [*CLI, "--data-dir", str(root), *args], capture_output=True, text=True, timeout=120
+        [*CLI, "--data-dir", str(root), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
