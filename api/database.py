@@ -29,7 +29,7 @@ from api.sql.errors import BadRequestError
 from eventlog import Entry, EventLog, KeyRing, LogOptions
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.folds import REGISTRY, FoldRegistry
-from projections.pipeline import CommitPipeline, Submit, event_work
+from projections.pipeline import CommitPipeline, Committed, Submit, event_work
 from projections.policy import Checkpointer, CheckpointPolicy
 from projections.repair import OpenReport, open_store
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
@@ -204,7 +204,7 @@ class Database:
                 outcomes = [self._run(snap.conn, ctx, sql, params) for sql, params in statements]
                 return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
         committed = self.pipeline.submit(self._write_work(ctx, statements)).result()
-        return BatchResult([_result(o, committed.lsn) for o in committed.value], committed.lsn)
+        return _batch_result(committed)
 
     def append_event(self, entry: Entry) -> int:
         """Append a non-SQL event (auth, policy, storage) through the same serialised commit
@@ -229,7 +229,13 @@ class Database:
     async def execute_batch_async(
         self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
     ) -> BatchResult:
-        """`execute_batch` for asyncio."""
+        """`execute_batch` for asyncio: a write batch waits on the pipeline's future (no
+        thread held while it waits for the fsync), a read-only batch runs in a thread."""
+        ctx = self._context(principal)
+        if any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
+            future = self.pipeline.submit(self._write_work(ctx, statements))
+            committed = await asyncio.wrap_future(future)
+            return _batch_result(committed)
         return await asyncio.to_thread(self.execute_batch, statements, principal)
 
     async def append_event_async(self, entry: Entry) -> int:
@@ -313,6 +319,11 @@ def _authorized(conn: sqlite3.Connection, authorizer: Authorizer | None) -> Iter
         yield
     finally:
         conn.set_authorizer(None)
+
+
+def _batch_result(committed: Committed[list[Outcome]]) -> BatchResult:
+    """The answers of a committed batch, all at its one LSN."""
+    return BatchResult([_result(o, committed.lsn) for o in committed.value], committed.lsn)
 
 
 def _result(outcome: Outcome, lsn: int) -> Result:
