@@ -97,6 +97,8 @@ class EventLog:
     ) -> EventLog:
         """Open an existing log for writing, repairing a torn tail first."""
         log_dir = Path(log_dir)
+        if not log_dir.is_dir():
+            raise LogError(f"{log_dir} is not a log directory (run `bkgdb init`)")
         options = options or LogOptions()
         lock = DirectoryLock(log_dir)
         try:

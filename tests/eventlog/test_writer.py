@@ -175,3 +175,11 @@ def test_read_sealed_ships_each_groups_stored_seal(log: EventLog) -> None:
         assert ring.verify(key_id, signature, seal_message(record.lsn, head))
     assert LogReader(log.log_dir).read_sealed(3) is not None
     assert [s.seal for s in LogReader(log.log_dir).read_sealed()] == [s.seal for s in sealed]
+
+
+def test_opening_a_missing_directory_says_so(tmp_path: Path) -> None:
+    from eventlog import LogError
+
+    with pytest.raises(LogError, match="not a log directory"):
+        EventLog.open(tmp_path / "nowhere", SigningKey.generate())
+    assert not (tmp_path / "nowhere").exists()
