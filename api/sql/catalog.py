@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from api.sql.errors import NotFoundError
+from api.sql.lru import LRU
 from projections.apply import (
     CATALOG_TABLE,
     DEFAULT_NAMESPACE,
@@ -131,7 +131,6 @@ class Catalog:
         token = current_token(conn)
         cached = _CACHE.get(token)
         if cached is not None:
-            _CACHE.move_to_end(token)
             return cached
         rows = conn.execute(f"SELECT kind, name, definition FROM {CATALOG_TABLE}").fetchall()
         schemas = frozenset(name for kind, name, _ in rows if kind == "schema")
@@ -141,9 +140,7 @@ class Catalog:
             if kind == "table"
         }
         catalog = cls(token=token, schemas=schemas | {DEFAULT_NAMESPACE}, tables=tables)
-        _CACHE[token] = catalog
-        if len(_CACHE) > 64:
-            _CACHE.popitem(last=False)
+        _CACHE.put(token, catalog)
         return catalog
 
     def table(self, logical: str) -> TableDef:
@@ -161,7 +158,7 @@ class Catalog:
         return None
 
 
-_CACHE: OrderedDict[str, Catalog] = OrderedDict()
+_CACHE: LRU[str, Catalog] = LRU(64)
 
 
 def current_token(conn: sqlite3.Connection) -> str:

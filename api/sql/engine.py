@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from api.sql.capture import (
 from api.sql.catalog import Catalog
 from api.sql.ddl import plan_ddl
 from api.sql.errors import BadRequestError
+from api.sql.lru import LRU
 from api.sql.parse import Parsed, Parser, StatementInfo
 from api.sql.results import typed_rows
 from api.sql.sqlite_errors import translate_error
@@ -57,8 +57,7 @@ class SqlEngine:
 
     def __init__(self, cache_size: int = 1024) -> None:
         self._parser = Parser(cache_size)
-        self._translations: OrderedDict[tuple[object, ...], Translated] = OrderedDict()
-        self._cache_size = cache_size
+        self._translations: LRU[tuple[object, ...], Translated] = LRU(cache_size)
 
     @property
     def parse_count(self) -> int:
@@ -119,9 +118,7 @@ class SqlEngine:
             if rewrite is not None:
                 expression = rewrite(expression, info)
             cached = translate(expression, info, catalog)
-            self._translations[key] = cached
-            if len(self._translations) > self._cache_size:
-                self._translations.popitem(last=False)
+            self._translations.put(key, cached)
         return cached
 
     def _run_dml(

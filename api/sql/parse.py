@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlglot
@@ -18,6 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from api.sql.errors import BadRequestError, ForbiddenError, NotSupportedError, SqlSyntaxError
+from api.sql.lru import LRU
 
 _LEADING_COMMENTS = r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
 _FORBIDDEN_START = re.compile(
@@ -99,8 +99,7 @@ class Parser:
     """Parses, checks and classifies statements, with an LRU cache."""
 
     def __init__(self, cache_size: int = 1024) -> None:
-        self._cache: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: LRU[tuple[str, str], Parsed] = LRU(cache_size)
         self.parses = 0
 
     def parse(self, sql: str, namespace: str) -> Parsed:
@@ -108,12 +107,9 @@ class Parser:
         key = (sql, namespace)
         cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
             return cached
         parsed = self._analyse(sql, namespace)
-        self._cache[key] = parsed
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._cache.put(key, parsed)
         return parsed
 
     def _analyse(self, sql: str, namespace: str) -> Parsed:
