@@ -56,6 +56,16 @@ def register(subparsers: Any) -> None:
         help="HMAC-SHA256 secret of the webhook signature (default: $BKG_WEBHOOK_SECRET)",
     )
     parser.add_argument(
+        "--jwt-issuer",
+        default=os.environ.get("BKG_JWT_ISSUER"),
+        help="stamp and require this 'iss' on tokens (default: $BKG_JWT_ISSUER, none)",
+    )
+    parser.add_argument(
+        "--jwt-audience",
+        default=os.environ.get("BKG_JWT_AUDIENCE"),
+        help="stamp and require this 'aud' on tokens (default: $BKG_JWT_AUDIENCE, none)",
+    )
+    parser.add_argument(
         "--rotation-grace",
         type=float,
         default=3600.0,
@@ -84,6 +94,8 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         rate_limits=rate_limits(args.rate_limit),
         rotation_grace_s=args.rotation_grace,
         webhook_url=args.webhook_url or None,
+        jwt_issuer=args.jwt_issuer or None,
+        jwt_audience=args.jwt_audience or None,
         webhook_secret=args.webhook_secret.encode() if args.webhook_secret else None,
     )
     try:

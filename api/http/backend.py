@@ -48,6 +48,8 @@ class ServerConfig:
     token_ttl_s: int = 3600
     idempotency_window_s: float = 24 * 3600.0
     webhook_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
     webhook_secret: bytes | None = None
 
 
@@ -82,6 +84,8 @@ class Backend:
                 secret=load_jwt_secret(data.keys),
                 signing_key=load_token_signing_key(data.keys),
                 default_ttl_s=config.token_ttl_s,
+                issuer=config.jwt_issuer,
+                audience=config.jwt_audience,
             )
         )
         layer = SecurityLayer(tokens)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.auth.keyfiles import load_jwt_secret
-from tests.http.conftest import Api, bearer, serve_shop
+from tests.http.conftest import Api, bearer, make_data_dir, open_api, serve_shop
 
 
 @pytest.fixture
@@ -140,3 +140,21 @@ def test_a_guessed_key_with_a_real_prefix_is_refused(shop: Api) -> None:
     real = shop.admin_key
     guess = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
     _refused(shop, guess)
+
+
+def test_issuer_and_audience_are_required_when_configured(tmp_path: Path) -> None:
+    root = make_data_dir(tmp_path)
+    for api in open_api(root, jwt_issuer="https://bkg.example", jwt_audience="shop-app"):
+        api.ok("CREATE SCHEMA shop")
+        minted = api.user_token("alice")
+        claims = jwt.decode(minted, options={"verify_signature": False})
+        assert (claims["iss"], claims["aud"]) == ("https://bkg.example", "shop-app")
+        assert api.query("SELECT 1", minted).status_code == 200
+        secret = _secret(api)
+        for extra in (
+            {},
+            {"iss": "https://bkg.example"},
+            {"iss": "https://evil.example", "aud": "shop-app"},
+            {"iss": "https://bkg.example", "aud": "other-app"},
+        ):
+            _refused(api, jwt.encode(_claims(**extra), secret, algorithm="HS256"))
