@@ -209,6 +209,8 @@ def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
         return StatementInfo(kind, logical_name(target, namespace), reads, namespace)
     if isinstance(expression, exp.Create | exp.Drop | exp.Alter):
         return StatementInfo("ddl", _ddl_target(expression, namespace), reads, namespace)
+    if isinstance(expression, exp.Condition):
+        raise SqlSyntaxError("syntax error: an expression is not a statement (SELECT it)")
     raise NotSupportedError(f"{_construct_name(expression)} is not supported")
 
 

@@ -102,6 +102,8 @@ def test_syntax_error_has_position(engine: SqlEngine, conn: sqlite3.Connection) 
         ("DELETE FROM people WHERE id = 1 AND false", None),
         ("CREATE TABLE people (a int)", "CONFLICT"),
         ("SELECT $1", "BAD_REQUEST"),
+        ("head_lsn", "SYNTAX_ERROR"),
+        ("1 + 1", "SYNTAX_ERROR"),
         ('CREATE TABLE "a.b" (x int)', "BAD_REQUEST"),
         ('CREATE SCHEMA "public.a"', "BAD_REQUEST"),
     ],
