@@ -93,6 +93,14 @@ def _concat_sql(gen: SQLiteGenerator, node: exp.Concat) -> str:
     return "(" + " || ".join(parts) + ")" if parts else "''"
 
 
+def _at_time_zone_sql(gen: SQLiteGenerator, node: exp.AtTimeZone) -> str:
+    """``ts AT TIME ZONE 'UTC'`` is ``ts``: timestamps are stored in UTC."""
+    zone = node.args.get("zone")
+    if not (isinstance(zone, exp.Literal) and zone.this.upper() in ("UTC", "Z", "GMT")):
+        raise NotSupportedError("AT TIME ZONE is supported for 'UTC' only")
+    return gen.sql(node, "this")
+
+
 class BkgSQLiteGenerator(SQLiteGenerator):
     """SQLite generator with Postgres function and type translations."""
 
@@ -110,6 +118,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.DateTrunc: _trunc_sql,
         exp.Extract: _extract_sql,
         exp.Concat: _concat_sql,
+        exp.AtTimeZone: _at_time_zone_sql,
         exp.ArrayAgg: lambda self, e: self.func("JSON_GROUP_ARRAY", e.this),
         exp.Left: lambda self, e: self.func("SUBSTR", e.this, exp.Literal.number(1), e.expression),
         exp.Right: lambda self, e: self.func("SUBSTR", e.this, exp.Neg(this=e.expression)),
