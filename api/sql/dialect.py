@@ -14,10 +14,10 @@ from sqlglot.generators.sqlite import SQLiteGenerator
 from api.sql.errors import NotSupportedError
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
+# A version-4 UUID from random() and printf() only (functions every principal may call).
 UUID_SQL = (
-    "LOWER(HEX(RANDOMBLOB(4)) || '-' || HEX(RANDOMBLOB(2)) || '-4' || "
-    "SUBSTR(HEX(RANDOMBLOB(2)), 2) || '-' || SUBSTR('89ab', 1 + (ABS(RANDOM()) % 4), 1) || "
-    "SUBSTR(HEX(RANDOMBLOB(2)), 2) || '-' || HEX(RANDOMBLOB(6)))"
+    "PRINTF('%08x-%04x-4%03x-%04x-%012x', RANDOM() & 4294967295, RANDOM() & 65535,"
+    " RANDOM() & 4095, (RANDOM() & 16383) | 32768, RANDOM() & 281474976710655)"
 )
 _TRUNC_FORMATS = {
     "YEAR": "%Y-01-01 00:00:00",

@@ -302,3 +302,13 @@ def test_replayed_ddl_on_a_connection_with_capture_triggers(engine: SqlEngine) -
     assert replica.execute('SELECT id FROM "public.u" ORDER BY id').fetchall() == [(1,), (5,)]
     changes = engine.execute(replica, "INSERT INTO u VALUES (6)").changes
     assert [(c["table"], c["new"]) for c in changes] == [("public.u", {"id": 6})]
+
+
+def test_gen_random_uuid_makes_version_4_uuids(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    values = [engine.execute(conn, "SELECT gen_random_uuid()").rows[0][0] for _ in range(200)]
+    assert len(set(values)) == 200
+    parsed = [uuid.UUID(v) for v in values]
+    assert all(
+        u.version == 4 and u.variant == uuid.RFC_4122 and str(u) == v
+        for u, v in zip(parsed, values, strict=True)
+    )
