@@ -25,6 +25,7 @@ from api.auth.tokens import TokenConfig, TokenService
 from api.auth.webhook import Delivery, WebhookConfig, WebhookSender
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
+from api.http.access import RememberedAccess
 from api.http.idempotency import IdempotencyStore
 from api.http.metrics import Metrics
 from api.rls.access import SecurityLayer
@@ -56,10 +57,13 @@ class ServerConfig:
 class Backend:
     """The database and everything the handlers need besides it."""
 
-    def __init__(self, config: ServerConfig, db: Database, layer: SecurityLayer) -> None:
+    def __init__(
+        self, config: ServerConfig, db: Database, layer: SecurityLayer, access: RememberedAccess
+    ) -> None:
         self.config = config
         self.db = db
         self.layer = layer
+        self.access = access
         self.tokens = layer.tokens
         self.metrics = Metrics()
         self.limiter = RateLimiter(per_minute=dict(config.rate_limits))
@@ -89,12 +93,13 @@ class Backend:
             )
         )
         layer = SecurityLayer(tokens)
-        options = DatabaseOptions(access=layer)
+        access = RememberedAccess(layer)
+        options = DatabaseOptions(access=access)
         if config.segment_bytes is not None:
             options.log_options = data.log_options(config.segment_bytes)
         db = Database.open(data.root, options)
         try:
-            return cls(config, db, layer)
+            return cls(config, db, layer, access)
         except BaseException:
             db.close()
             raise
@@ -154,6 +159,7 @@ class Backend:
         """Reload keys and policies from the projection if they changed."""
         with self.db.store.snapshot() as snap:
             self.layer.refresh(snap.conn)
+        self.access.forget()
 
     def close(self) -> None:
         self.idempotency.close()
