@@ -176,8 +176,7 @@ class ConsumerRunner:
                     await self.source.wait_for_async(dispatched + 1)
         finally:
             for _, _, done in in_flight:
-                if isinstance(done, asyncio.Future):
-                    done.cancel()
+                _discard(done)
             self._save(completed)
 
     def _save(self, lsn: int) -> None:
@@ -190,6 +189,17 @@ class ConsumerRunner:
         with self._advanced:
             self._cursor = lsn
             self._advanced.notify_all()
+
+
+def _discard(done: Awaitable[object]) -> None:
+    """Drop a batch's completion that will not be awaited: cancel it, or take its failure
+    (it is retried from the cursor) so that asyncio does not report it as never retrieved."""
+    if not isinstance(done, asyncio.Future):
+        return
+    if not done.done():
+        done.cancel()
+    elif not done.cancelled():
+        done.exception()
 
 
 async def catch_up(

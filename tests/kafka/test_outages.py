@@ -121,14 +121,17 @@ def test_mirroring_process_killed_resumes_from_cursor(tmp_path: Path, broker: Ta
     write_workload(db, rows=3)
     db.close()
     cursor = CursorFile(data / "consumers", MIRROR_NAME)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.kafka.mirror_process", str(data), broker.bootstrap],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with open(tmp_path / "child.log", "wb") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.kafka.mirror_process", str(data), broker.bootstrap],
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
     try:
-        poll(lambda: cursor.load() >= 60, 30, "the child to mirror")
+        poll(lambda: cursor.load() >= 60, 60, "the child to mirror")
+    except TimeoutError as exc:
+        raise AssertionError((tmp_path / "child.log").read_text()[-3000:]) from exc
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
