@@ -224,7 +224,7 @@ async def get_object(
     """The object's bytes; a token is needed unless the bucket is public."""
     principal = _optional_principal(request)
     found = await _in_thread(storage.service.stat_object, principal, bucket, _name(path))
-    return _download(request, storage, found)
+    return await _download(request, storage, found)
 
 
 def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
@@ -232,9 +232,11 @@ def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
     return None if token is None else request.app.state.backend.principal(token)
 
 
-def _download(
+async def _download(
     request: Request[Any, Any, Any], storage: StorageDep, found: ObjectMeta
 ) -> Response[Any]:
+    """Stream an object (or a range of it); the blob store is opened on a worker thread,
+    as with S3 that is a request of its own."""
     span = parse_range(request.headers.get("range"), found.size)
     headers = {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}
     if span is None:
@@ -243,7 +245,7 @@ def _download(
         start, length, status = span[0], span[1] - span[0] + 1, 206
         headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{found.size}"
     headers["Content-Length"] = str(length)
-    chunks = storage.service.read(found, start, length)
+    chunks = await _in_thread(storage.service.read, found, start, length)
     return Stream(chunks, status_code=status, media_type=found.content_type, headers=headers)
 
 
@@ -349,7 +351,7 @@ async def use_signed_url(
     if request.method == "PUT":
         return await _upload(request, storage, grant.signer, bucket, grant.name)
     found = await _in_thread(storage.service.stat_object, grant.signer, bucket, grant.name)
-    return _download(request, storage, found)
+    return await _download(request, storage, found)
 
 
 # -- TUS resumable uploads ---------------------------------------------------------------
