@@ -18,6 +18,7 @@ from api.sql.ddl_build import (
     column_def,
     ddl_change,
     qualify,
+    references_table,
     sqlite_create_table,
     table_constraint,
 )
@@ -161,18 +162,10 @@ def _drop_table(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> l
             return []
         raise NotFoundError(f"table {name} does not exist")
     for other in catalog.tables.values():
-        if other.name != name and _references(other, name):
+        if other.name != name and references_table(other, name):
             raise ConflictError(f"table {name} is referenced by {other.name}")
     sqlite = [f"DROP TABLE {quote_ident(name)}"]
     return [ddl_change("drop_table", name, qualify(statement, info.namespace), sqlite, None)]
-
-
-def _references(definition: TableDef, target: str) -> bool:
-    """True when ``definition`` has a foreign key to ``target``."""
-    prefix = f"{target}("
-    if any(c.references and c.references.startswith(prefix) for c in definition.columns):
-        return True
-    return any(f"REFERENCES {prefix}" in c for c in definition.constraints)
 
 
 def _drop_index(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> list[Change]:

@@ -8,7 +8,14 @@ from dataclasses import replace
 from sqlglot import exp
 
 from api.sql.catalog import Catalog, IndexDef, TableDef
-from api.sql.ddl_build import Change, column_def, ddl_change, qualify, sqlite_column
+from api.sql.ddl_build import (
+    Change,
+    column_def,
+    ddl_change,
+    qualify,
+    references_table,
+    sqlite_column,
+)
 from api.sql.errors import ConflictError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo
 from api.sql.translate import parse_fragment
@@ -114,6 +121,8 @@ def _rename_table(
     if target.db and target.db.lower() != table.schema:
         raise NotSupportedError("moving a table to another schema")
     new_name = f"{table.schema}.{target.name.lower()}"
+    if any(references_table(other, table.name) for other in catalog.tables.values()):
+        raise NotSupportedError(f"renaming {table.name}, which other tables reference")
     if new_name in catalog.tables:
         raise ConflictError(f"table {new_name} already exists")
     definition = replace(table, name=new_name)

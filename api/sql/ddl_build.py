@@ -176,3 +176,11 @@ def qualify(statement: exp.Expr, namespace: str) -> exp.Expr:
         if table.name and not table.db:
             table.set("db", exp.to_identifier(namespace))
     return qualified
+
+
+def references_table(definition: TableDef, target: str) -> bool:
+    """True when ``definition`` has a foreign key to ``target``."""
+    prefix = f"{target}("
+    if any(c.references and c.references.startswith(prefix) for c in definition.columns):
+        return True
+    return any(f"REFERENCES {prefix}" in c for c in definition.constraints)

@@ -64,6 +64,7 @@ def test_forbidden(engine: SqlEngine, people: sqlite3.Connection, sql: str) -> N
         ("ALTER TABLE people ADD COLUMN k serial", "serial"),
         ("WITH d AS (DELETE FROM people RETURNING id) SELECT * FROM d", "WITH"),
         ("UPDATE people SET rowid = 7", "rowid"),
+        ("ALTER TABLE people RENAME TO folk", "renaming"),
     ],
 )
 def test_not_supported_names_the_construct(
