@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from api.auth.apikeys import KEY_PREFIX
 from api.auth.errors import RateLimitedError
 from api.auth.keyfiles import ensure_token_signing_key, load_jwt_secret, load_token_signing_key
 from api.auth.principal import Principal
@@ -28,11 +27,11 @@ from api.datadir import DataDir
 from api.http.access import RememberedAccess
 from api.http.idempotency import IdempotencyStore
 from api.http.metrics import Metrics
+from api.http.principals import Principals
 from api.rls.access import SecurityLayer
 from eventlog import Entry
 
 IDEMPOTENCY_FILE = "idempotency.sqlite"
-TOKEN_CACHE_SIZE = 10_000
 log = logging.getLogger("bkgdb.http")
 
 
@@ -73,7 +72,7 @@ class Backend:
         self.started = time.time()
         self.webhooks = _webhook_sender(config)
         self._deliveries: set[asyncio.Task[Delivery]] = set()
-        self._tokens: dict[str, tuple[Principal, float]] = {}
+        self._principals = Principals(layer)
         db.log.commit_observer = self.metrics.on_group_commit
         self._attach_gauges()
         self.refresh()
@@ -106,27 +105,11 @@ class Backend:
 
     def principal(self, bearer: str | None) -> Principal:
         """Authenticate a bearer string and take one request from its rate budget."""
-        principal = self._resolve(bearer)
+        principal = self._principals.resolve(bearer)
         wait = self.limiter.try_acquire(principal)
         if wait > 0:
             self.metrics.rate_limited.inc((("kind", principal.kind),))
             raise RateLimitedError(wait)
-        return principal
-
-    def _resolve(self, bearer: str | None) -> Principal:
-        """The principal of a bearer. A verified JWT is remembered until it expires: its
-        signature cannot change and JWTs are not revocable, so checking it again would only
-        cost time. API keys are checked every time (they can be revoked at any moment)."""
-        if bearer is None or bearer.startswith(KEY_PREFIX):
-            return self.layer.resolve(bearer)
-        now = time.time()
-        cached = self._tokens.get(bearer)
-        if cached is not None and now < cached[1]:
-            return cached[0]
-        principal = self.layer.resolve(bearer)
-        if len(self._tokens) >= TOKEN_CACHE_SIZE:
-            self._tokens.clear()
-        self._tokens[bearer] = (principal, float(principal.claims["exp"]))
         return principal
 
     async def append(self, kind: str, payload: dict[str, object], principal: Principal) -> int:

@@ -9,12 +9,13 @@ that must work without a token (health, metrics, OpenAPI, JWKS) have no guard.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -109,17 +110,36 @@ DEPENDENCIES = {
 }
 
 
-async def read_body(request: Request[Any, Any, Any], model: type[T]) -> T:
-    """Decode and validate a JSON body in one pass (Litestar's own body parameter decodes to
-    Python objects first and converts after, which costs a hot path a fifth of its time).
-    Malformed JSON or UTF-8 is a 400, a body that does not match `model` a 422."""
-    body = await request.body()
+async def read_body(request: Request[Any, Any, Any], model: type[T]) -> tuple[T, bytes]:
+    """The body decoded and validated in one pass, and its bytes.
+
+    For the hot path: Litestar's body parameter decodes to Python objects first and converts
+    after, and its reader parses the headers again; together they cost a point read a
+    quarter of its time. The size limit is enforced on the bytes received, like Litestar's
+    (413). Malformed JSON or UTF-8 is a 400, a body that does not match `model` a 422."""
+    body = await _receive_body(request, backend_of(request).config.max_body_bytes)
     try:
-        return msgspec.json.decode(body, type=model)
+        return msgspec.json.decode(body, type=model), body
     except msgspec.ValidationError as exc:
         raise ApiError("VALIDATION_ERROR", "the request body does not match", str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise ApiError("BAD_REQUEST", f"the request body is not valid JSON: {exc}") from exc
+
+
+async def _receive_body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = cast("dict[str, Any]", await request.receive())
+        if event["type"] == "http.disconnect":
+            raise ApiError("BAD_REQUEST", "the client went away before sending its body")
+        chunk: bytes = event.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not event.get("more_body", False):
+            return b"".join(chunks)
 
 
 def json_response(value: Any, status: int = 200) -> Response[Any]:
@@ -131,15 +151,18 @@ async def idempotent(
     request: Request[Any, Any, Any],
     principal: Principal,
     run: Callable[[], Awaitable[Response[Any]]],
+    body: bytes | None = None,
 ) -> Response[Any]:
-    """Run a write once per Idempotency-Key (if the request carries one)."""
+    """Run a write once per Idempotency-Key (if the request carries one); `body` is the
+    request body when the handler has already read it from the connection."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return await run()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ApiError("BAD_REQUEST", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
     store = backend_of(request).idempotency
-    body = await request.body()
+    if body is None:
+        body = await request.body()
     print_ = fingerprint(request.method, request.url.path, request.url.query or "", body)
     stored = store.begin(principal.id, key, print_)
     if stored is not None:

@@ -60,7 +60,7 @@ async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | Batch
     mechanisms costs a sizeable share of a point read's time (a guard copies the handler)."""
     backend = backend_of(request)
     principal = backend.principal(bearer_of(request))
-    data = await read_body(request, QueryRequest)
+    data, body = await read_body(request, QueryRequest)
     statements = _statements(data)
     namespace = principal.default_namespace
     writes = any(backend.db.engine.is_write(sql, namespace) for sql, _ in statements)
@@ -80,7 +80,7 @@ async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | Batch
 
     if not writes:
         return json_response(await _read(backend, data, statements, principal))
-    return await idempotent(request, principal, run)
+    return await idempotent(request, principal, run, body)
 
 
 @get(
