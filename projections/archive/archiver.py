@@ -142,13 +142,14 @@ class Archiver:
 
     def _archive_span(self, span: Span, sealed: bool) -> None:
         """A segment the writer has moved past is sealed (its manifest exists); the last
-        one is active, even if a manifest appeared for it a moment ago."""
+        one is active, even if a manifest appeared for it a moment ago, and waits for its
+        first record (a piece is uploaded only once it ends on a seal)."""
         cursor = self.cursor
         if span.base_lsn < cursor.segment or span.end is None or span.last_lsn is None:
             return
         if sealed:
             self._archive_sealed(span, manifest_path(span.path))
-        elif span.end > cursor.offset:
+        elif span.end > cursor.offset and span.last_lsn >= span.base_lsn:
             self._archive_piece(span, span.end, span.last_lsn)
 
     def _archive_piece(self, span: Span, end: int, last_lsn: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,3 +175,30 @@ def test_key_marks_are_found_across_chunk_boundaries(cut: int) -> None:
     for chunk in (stream[:cut], stream[cut:]):
         scanner.feed(chunk)
     assert scanner.last == stream.rfind(b"key.")
+
+
+def test_passes_that_find_a_fresh_empty_segment_archive_nothing_of_it(tmp_path: Path) -> None:
+    key, log_dir = SigningKey.generate(), tmp_path / "log"
+    remote = LocalBlobStore(tmp_path / "archive")
+    with EventLog.create(log_dir, key, LogOptions(segment_bytes=4096)) as log:
+        archiver = Archiver(log, log_dir, tmp_path / "cp", tmp_path / "c", remote)
+        archiver.sync_now()
+        while (log.spans()[-1].end or 0) < 4096:
+            log.append(Entry("dml", {"pad": "z" * 100}))
+        while len(log.spans()) < 2:
+            time.sleep(0.001)  # the writer starts the next segment just after acknowledging
+        fresh = log.spans()[-1]
+        assert fresh.last_lsn == fresh.base_lsn - 1
+        archiver.sync_now()
+        for n in range(10):
+            log.append(Entry("dml", {"n": n}))
+            if n % 3 == 0:
+                archiver.sync_now()
+        head = archiver.sync_now()
+    pieces = [p for p in (remote.root / "active").rglob("*") if p.is_file() and not p.suffix]
+    assert pieces and all(p.with_suffix(".manifest").exists() for p in pieces)
+    report = restore_log(remote, tmp_path / "restored", key)
+    assert report.head_lsn == head
+    assert [r.frame for r in LogReader(tmp_path / "restored").read(1, head)] == [
+        r.frame for r in LogReader(log_dir).read(1, head)
+    ]
