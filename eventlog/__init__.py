@@ -17,7 +17,7 @@ Exceptions (all from `eventlog.errors`)::
 from eventlog.errors import AppendError, CorruptLogError, LogError, LogLockedError, SigningKeyError
 from eventlog.keys import KeyRing, SigningKey
 from eventlog.options import LogOptions
-from eventlog.reader import LogReader
+from eventlog.reader import LogReader, SealedRecord
 from eventlog.record import Entry, Record
 from eventlog.writer import EventLog, Pending
 
@@ -33,6 +33,7 @@ __all__ = [
     "LogReader",
     "Pending",
     "Record",
+    "SealedRecord",
     "SigningKey",
     "SigningKeyError",
 ]

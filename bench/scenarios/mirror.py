@@ -32,12 +32,11 @@ from bench.errors import PeerFailedError
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
 from bench.scenarios._eventlog import SUBJECT
 from bench.sizing import rounds, scaled, smoke
-from eventlog import Entry, EventLog, LogOptions, SigningKey
+from eventlog import Entry, EventLog, LogOptions, SealedRecord, SigningKey
 from projections.consumers.cdc import Message, change_messages, log_message
 from projections.consumers.cursor import CursorFile
 from projections.consumers.kafka_mirror import KafkaMirror, MirrorConfig, send_in_batches
 from projections.consumers.runner import ConsumerRunner
-from projections.consumers.sealed import SealedRecord, read_sealed
 from tests.kafka.brokers import TansuBroker
 
 PEER = "aiokafka"
@@ -82,7 +81,7 @@ def mirror_once(log: EventLog, scratch: Path, bootstrap: str) -> float:
 def raw_messages(log: EventLog) -> list[Message]:
     """The mirror's messages for the whole log, sent by the peer to `raw.*` topics."""
     messages = []
-    for item in read_sealed(log, 1, log.head_lsn):
+    for item in log.read_sealed(1, log.head_lsn):
         for m in [log_message(item), *change_messages(item.record)]:
             messages.append(m._replace(topic="raw." + m.topic))
     return messages

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from eventlog import SealedRecord
 from eventlog.keys import SigningKey
 from eventlog.record import Record
 from eventlog.segments import fsync_dir
@@ -33,7 +34,6 @@ from projections.consumers.audit_files import (
 )
 from projections.consumers.audit_lines import audit_line
 from projections.consumers.errors import AuditError
-from projections.consumers.sealed import SealedRecord
 
 AUDIT_NAME = "audit"
 

@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from eventlog import SealedRecord
 from eventlog.framing import LSN_FIELD
 from eventlog.record import Record
-from projections.consumers.sealed import SealedRecord
 
 LOG_TOPIC = "bkg.log"
 SCHEMA_TOPIC = "bkg.schema"

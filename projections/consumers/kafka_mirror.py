@@ -25,9 +25,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, UnknownError, UnsupportedVersionError
 
+from eventlog import SealedRecord
 from projections.consumers.cdc import LOG_TOPIC, SCHEMA_TOPIC, Message, change_messages, log_message
 from projections.consumers.errors import MirrorError
-from projections.consumers.sealed import SealedRecord
 
 logger = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import suppress
 from typing import Protocol
 
+from eventlog import SealedRecord
 from projections.consumers.cursor import Position
 from projections.consumers.errors import ConsumerError
-from projections.consumers.sealed import SealedRecord, SpanSource, read_sealed
 from projections.consumers.stats import ConsumerStats
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,19 @@ class Consumer(Protocol):
     async def stop(self) -> None: ...
 
 
-class FollowSource(SpanSource, Protocol):
+class SealedSource(Protocol):
+    """A log to read records with their seals from: `eventlog.EventLog` in the server's
+    process, `eventlog.LogReader` beside it."""
+
+    @property
+    def head_lsn(self) -> int: ...
+
+    def read_sealed(
+        self, from_lsn: int = 1, to_lsn: int | None = None
+    ) -> Iterator[SealedRecord]: ...
+
+
+class FollowSource(SealedSource, Protocol):
     """A log that can wake a waiter when its head reaches an LSN (`eventlog.EventLog`)."""
 
     async def wait_for_async(self, lsn: int) -> None: ...
@@ -157,7 +169,7 @@ class ConsumerRunner:
                 head = self.source.head_lsn
                 if dispatched < head and len(in_flight) < self.window:
                     last = min(head, dispatched + self.max_batch)
-                    batch = list(read_sealed(self.source, dispatched + 1, last))
+                    batch = list(self.source.read_sealed(dispatched + 1, last))
                     if not batch:
                         raise ConsumerError(f"the log holds no records {dispatched + 1}..{last}")
                     done = await self.consumer.dispatch(batch)
@@ -203,7 +215,7 @@ def _discard(done: Awaitable[object]) -> None:
 
 
 async def catch_up(
-    consumer: Consumer, source: SpanSource, position: Position, max_batch: int = MAX_BATCH
+    consumer: Consumer, source: SealedSource, position: Position, max_batch: int = MAX_BATCH
 ) -> int:
     """Bring a consumer up to the source's current head once, one batch at a time, without
     following (for commands beside a server, reading its log with `eventlog.LogReader`)."""
@@ -211,7 +223,7 @@ async def catch_up(
     await consumer.start()
     try:
         while cursor < head:
-            batch = list(read_sealed(source, cursor + 1, min(head, cursor + max_batch)))
+            batch = list(source.read_sealed(cursor + 1, min(head, cursor + max_batch)))
             if not batch:
                 break
             await (await consumer.dispatch(batch))

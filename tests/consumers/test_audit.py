@@ -26,7 +26,6 @@ from projections.consumers.audit_verify import (
 from projections.consumers.cursor import CursorFile
 from projections.consumers.errors import AuditError, AuditVerifyError
 from projections.consumers.runner import ConsumerRunner, catch_up
-from projections.consumers.sealed import read_sealed
 
 
 def make_db(root: Path) -> Database:
@@ -193,7 +192,7 @@ def test_a_restarted_trail_continues_its_open_file(tmp_path: Path) -> None:
     db = make_db(tmp_path / "data")
     try:
         trail = AuditTrail(db.data.audit, lambda: db.log.signing_key)
-        items = list(read_sealed(db.log, 1, db.log.head_lsn))
+        items = list(db.log.read_sealed(1, db.log.head_lsn))
 
         async def restart_between_batches() -> None:
             trail.load()

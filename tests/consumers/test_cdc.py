@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from eventlog import Record
+from eventlog import Record, SealedRecord
 from eventlog.framing import LSN_FIELD
 from projections.consumers.cdc import cdc_topic, change_messages, log_message
-from projections.consumers.sealed import SealedRecord
 
 TS_US = 1_795_318_333_640_123
 

@@ -13,11 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eventlog import Entry, EventLog, SigningKey
+from eventlog import Entry, EventLog, SealedRecord, SigningKey
 from projections.consumers.cursor import CursorFile
 from projections.consumers.errors import CursorError
 from projections.consumers.runner import ConsumerRunner
-from projections.consumers.sealed import SealedRecord
 
 
 class Recorder:

@@ -8,11 +8,10 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from eventlog import Entry, EventLog, SigningKey
+from eventlog import Entry, EventLog, SealedRecord, SigningKey
 from eventlog.framing import FrameType, decode_frame, encode_frame
 from eventlog.keys import parse_seal, seal_message
 from projections.consumers.errors import StreamVerifyError
-from projections.consumers.sealed import SealedRecord, read_sealed
 from projections.consumers.stream_verify import StreamVerifier
 
 
@@ -24,7 +23,7 @@ def stream(tmp_path: Path) -> Iterator[list[SealedRecord]]:
             pending[-1].future.result()
         log.rotate_key(SigningKey.generate())
         log.append(Entry("dml", {"after": "rotation"}))
-        yield list(read_sealed(log, 1, log.head_lsn))
+        yield list(log.read_sealed(1, log.head_lsn))
 
 
 def feed(items: list[SealedRecord], verifier: StreamVerifier | None = None) -> list[int]:
