@@ -27,8 +27,9 @@ from typing import Protocol
 
 from eventlog.keys import SigningKey
 from eventlog.reader import Span
-from eventlog.segments import manifest_path, write_atomic
+from eventlog.segments import Manifest, format_segment_name, manifest_path, write_atomic
 from projections.archive import layout
+from projections.archive.errors import ArchiveError
 from projections.archive.pieces import HashedChunks, last_seal, piece_manifest
 from projections.archive.remote import Remote, file_chunks, list_all
 from projections.checkpoints import parse_checkpoint_name
@@ -96,6 +97,8 @@ class Archiver:
         self.errors_total = 0
         self.last_error: str | None = None
         self._lock = threading.Lock()
+        self._checked = False
+        self._fresh: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -129,12 +132,42 @@ class Archiver:
     def sync_now(self) -> int:
         """One pass; returns the LSN the archive now reaches."""
         with self._lock:
+            if not self._checked:
+                self._check_same_history()
+                self._checked = True
             self._upload_config()
             spans = self.log.spans()
             for position, span in enumerate(spans):
                 self._archive_span(span, sealed=position < len(spans) - 1)
             self._archive_checkpoints()
             return self.cursor.lsn
+
+    def _check_same_history(self) -> None:
+        """Refuse to write into an archive of another history (a restored copy pointed at
+        the prefix it came from, another server's archive): its newest sealed segment must
+        be one this log has sealed too, with the same chain head."""
+        manifests = [k for k in list_all(self.remote, layout.LOG) if k.endswith(".manifest")]
+        if manifests:
+            base = int(manifests[-1].removeprefix(layout.LOG).split(".")[0])
+            remote = Manifest.from_json(b"".join(self.remote.get(manifests[-1])))
+            local = manifest_path(self.log_dir / format_segment_name(base))
+            if not local.exists() or Manifest.from_json(local.read_bytes()) != remote:
+                raise ArchiveError(
+                    f"the archive holds another history than this log (segment {base});"
+                    " archive to a new prefix"
+                )
+
+    def _drop_stale_pieces(self, base: int, start: int) -> None:
+        """Before this process writes its first piece of segment `base`, drop pieces of it
+        from `start` on that an earlier run left (uploaded after its last saved cursor, or
+        of a restored copy's former history): the pieces this run writes replace them."""
+        if base in self._fresh:
+            return
+        for key in list_all(self.remote, f"{layout.ACTIVE}{base:020d}/"):
+            piece = layout.parse_part_key(key.removesuffix(".manifest"))
+            if piece is not None and piece[1] >= start:
+                self.remote.delete(key)
+        self._fresh.add(base)
 
     def _upload_config(self) -> None:
         if self.cursor.lsn == 0 and (self.log_dir / "config.json").exists():
@@ -157,6 +190,7 @@ class Archiver:
         cursor = self.cursor
         start, first_lsn = cursor.offset, cursor.lsn + 1
         prev_chain = span.prev_chain if start == 0 else bytes.fromhex(cursor.chain)
+        self._drop_stale_pieces(span.base_lsn, start)
         hashed = HashedChunks(file_chunks(span.path, start, end))
         self.remote.put(layout.part_key(span.base_lsn, start), hashed)
         seal = last_seal(span.path, start, end)

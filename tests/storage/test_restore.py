@@ -16,7 +16,7 @@ from eventlog import Entry, EventLog, LogOptions, LogReader, SigningKey
 from eventlog.verify import verify_log
 from projections.archive.archiver import Archiver
 from projections.archive.check import MarkScanner
-from projections.archive.errors import RestoreError
+from projections.archive.errors import ArchiveError, RestoreError
 from projections.archive.restore import restore_log
 
 
@@ -202,3 +202,32 @@ def test_passes_that_find_a_fresh_empty_segment_archive_nothing_of_it(tmp_path: 
     assert [r.frame for r in LogReader(tmp_path / "restored").read(1, head)] == [
         r.frame for r in LogReader(log_dir).read(1, head)
     ]
+
+
+def test_a_restored_copy_may_not_archive_over_its_former_history(
+    archived: tuple[Path, LocalBlobStore, SigningKey], tmp_path: Path
+) -> None:
+    _, remote, key = archived
+    restore_log(remote, tmp_path / "restored", key, 100)
+    with EventLog.open(tmp_path / "restored", key) as log:
+        archiver = Archiver(log, tmp_path / "restored", tmp_path / "cp", tmp_path / "c2", remote)
+        with pytest.raises(ArchiveError, match="another history"):
+            archiver.sync_now()
+
+
+def test_a_copy_restored_at_the_head_replaces_the_stale_pieces(tmp_path: Path) -> None:
+    key, log_dir = SigningKey.generate(), tmp_path / "log"
+    remote = LocalBlobStore(tmp_path / "archive")
+    with EventLog.create(log_dir, key, LogOptions(segment_bytes=1 << 20)) as log:
+        archiver = Archiver(log, log_dir, tmp_path / "cp", tmp_path / "c", remote)
+        for n in range(6):
+            log.append(Entry("dml", {"n": n}))
+            archiver.sync_now()
+    assert len(list((remote.root / "active").rglob("*.manifest"))) == 6
+    first = restore_log(remote, tmp_path / "restored", key)
+    with EventLog.open(tmp_path / "restored", key) as log:
+        log.append(Entry("dml", {"after": "restore"}))
+        archiver = Archiver(log, tmp_path / "restored", tmp_path / "cp", tmp_path / "c2", remote)
+        head = archiver.sync_now()
+    again = restore_log(remote, tmp_path / "again", key)
+    assert again.head_lsn == head == first.record_lsn + 1
