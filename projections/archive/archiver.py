@@ -1,6 +1,8 @@
 """The archive consumer: keeps an object store (S3) a faithful copy of the log.
 
-Every `interval` seconds (and on `sync_now`) one pass:
+Every `interval` seconds (and on `sync_now`) one pass (the first of a process starts by
+checking that the archive under the prefix is this log's history, see
+`_check_same_history`):
 
 1. uploads each sealed segment not yet archived, then its manifest, then drops the pieces
    of it that were uploaded while it was active;
