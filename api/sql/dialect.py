@@ -19,6 +19,9 @@ UUID_SQL = (
     "PRINTF('%08x-%04x-4%03x-%04x-%012x', RANDOM() & 4294967295, RANDOM() & 65535,"
     " RANDOM() & 4095, (RANDOM() & 16383) | 32768, RANDOM() & 281474976710655)"
 )
+# Postgres random() is a double in [0, 1); SQLite's is a 64-bit integer. 53 random bits
+# over 2**53 give every double in that range the same chance.
+RANDOM_SQL = "((RANDOM() & 9007199254740991) / 9007199254740992.0)"
 _TRUNC_FORMATS = {
     "YEAR": "%Y-01-01 00:00:00",
     "MONTH": "%Y-%m-01 00:00:00",
@@ -118,6 +121,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.DateTrunc: _trunc_sql,
         exp.Extract: _extract_sql,
         exp.Concat: _concat_sql,
+        exp.Rand: lambda self, e: RANDOM_SQL,
         exp.AtTimeZone: _at_time_zone_sql,
         exp.ArrayAgg: lambda self, e: self.func("JSON_GROUP_ARRAY", e.this),
         exp.Left: lambda self, e: self.func("SUBSTR", e.this, exp.Literal.number(1), e.expression),

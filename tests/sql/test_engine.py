@@ -312,3 +312,15 @@ def test_gen_random_uuid_makes_version_4_uuids(engine: SqlEngine, conn: sqlite3.
         u.version == 4 and u.variant == uuid.RFC_4122 and str(u) == v
         for u, v in zip(parsed, values, strict=True)
     )
+
+
+def test_random_is_a_double_in_the_unit_interval_like_postgres(
+    engine: SqlEngine, conn: sqlite3.Connection
+) -> None:
+    rows = engine.execute(
+        conn, "SELECT random() AS r, (random() * 1000)::int AS n FROM generate_series(1, 2000)"
+    ).rows
+    draws = [r for r, _ in rows]
+    assert all(isinstance(r, float) and 0.0 <= r < 1.0 for r in draws)
+    assert all(0 <= n <= 1000 for _, n in rows)
+    assert 0.4 < sum(draws) / len(draws) < 0.6  # uniform, not pinned to one end
