@@ -131,6 +131,16 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         ),
     }
 
+    def jsonextractscalar_sql(self, expression: exp.JSONExtractScalar) -> str:
+        """`->>` yields text in Postgres (`'5'`, `'true'`), where SQLite's yields the JSON
+        value's SQL type (5, 1) -- which would make `meta->>'n' = '5'` false."""
+        value = super().jsonextractscalar_sql(expression)
+        kind = self.func("JSON_TYPE", expression.this, expression.expression)
+        return (
+            f"CASE {kind} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST({value} AS TEXT) END"
+        )
+
     def anonymous_sql(self, expression: exp.Anonymous) -> str:
         """Postgres functions SQLite knows under another name."""
         name = expression.name.lower()

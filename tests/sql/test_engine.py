@@ -324,3 +324,19 @@ def test_random_is_a_double_in_the_unit_interval_like_postgres(
     assert all(isinstance(r, float) and 0.0 <= r < 1.0 for r in draws)
     assert all(0 <= n <= 1000 for _, n in rows)
     assert 0.4 < sum(draws) / len(draws) < 0.6  # uniform, not pinned to one end
+
+
+def test_json_text_operator_yields_text_like_postgres(
+    engine: SqlEngine, todos: sqlite3.Connection
+) -> None:
+    engine.execute(
+        todos,
+        "INSERT INTO todos (title, meta) VALUES ($1, $2)",
+        ["j", {"n": 5, "ok": True, "s": "x", "o": {"a": [1]}, "z": None}],
+    )
+    row = engine.execute(
+        todos,
+        "SELECT meta->>'n', meta->>'ok', meta->>'s', meta->>'o', meta->>'z', meta->>'missing'"
+        " FROM todos WHERE meta->>'n' = '5' AND meta->>'ok' = 'true'",
+    ).rows
+    assert row == [["5", "true", "x", '{"a":[1]}', None, None]]
