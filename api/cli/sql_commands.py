@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from api.auth.principal import Principal
+from api.cli.as_user import security_layer, user_principal
 from api.cli.output import CommandError, Progress, emit_json, jsonable
-from api.database import Database, Result, default_folds
+from api.database import Database, DatabaseOptions, Result, default_folds
 from api.datadir import DataDir
 from api.sql import SqlEngine
 from api.sql.engine import Params
@@ -38,6 +40,11 @@ def register(subparsers: Any) -> None:
     sql.add_argument("statement", help="the SQL statement (Postgres dialect)")
     sql.add_argument("--params", help="parameters as JSON: a list for $1.., an object for :name")
     sql.add_argument("--as-of-lsn", type=int, help="read the state after this LSN")
+    sql.add_argument(
+        "--as-user", metavar="SUB", help="run as a user token with this sub (RLS applies)"
+    )
+    sql.add_argument("--namespace", default="public", help="the user's namespace (with --as-user)")
+    sql.add_argument("--claims", help="further JWT claims as a JSON object (with --as-user)")
     add_command(subparsers, "checkpoint", run_checkpoint, "take a checkpoint of the projection")
     rebuild = add_command(
         subparsers, "rebuild", run_rebuild, "rebuild the projection from checkpoint and log"
@@ -55,12 +62,17 @@ def register(subparsers: Any) -> None:
 
 def run_sql(args: argparse.Namespace, data_dir: DataDir) -> int:
     params = _parse_params(args.params)
+    principal = user_principal(args.as_user, args.namespace, args.claims) if args.as_user else None
     with _one_line_errors():
         try:
-            with _open(data_dir) as db:
-                result = db.execute(args.statement, params, as_of_lsn=args.as_of_lsn)
+            with _open(data_dir, principal is not None) as db:
+                result = db.execute(
+                    args.statement, params, principal=principal, as_of_lsn=args.as_of_lsn
+                )
         except LogLockedError as held:
-            result = _read_while_held(data_dir, held, args.statement, params, args.as_of_lsn)
+            result = _read_while_held(
+                data_dir, held, args.statement, params, args.as_of_lsn, principal
+            )
     if args.json:
         emit_json(
             {
@@ -147,16 +159,29 @@ def run_replay(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 @contextmanager
-def _open(data_dir: DataDir) -> Iterator[Database]:
-    """Open the database of an initialised directory."""
+def _open(data_dir: DataDir, secured: bool = False) -> Iterator[Database]:
+    """Open the database of an initialised directory; `secured` installs the security
+    layer that non-admin principals need (as the server does)."""
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
-    with Database.open(data_dir.root) as db:
+    if not secured:
+        with Database.open(data_dir.root) as db:
+            yield db
+        return
+    layer = security_layer(data_dir)
+    with Database.open(data_dir.root, DatabaseOptions(access=layer)) as db:
+        with db.store.snapshot() as snap:
+            layer.refresh(snap.conn)
         yield db
 
 
 def _read_while_held(
-    data_dir: DataDir, held: LogLockedError, sql: str, params: Params, as_of_lsn: int | None
+    data_dir: DataDir,
+    held: LogLockedError,
+    sql: str,
+    params: Params,
+    as_of_lsn: int | None,
+    principal: Principal | None = None,
 ) -> Result:
     """Answer a read while another process (a server) holds the directory: from checkpoint
     plus log, at the log's head or `as_of_lsn`. Writes still need the writer."""
@@ -168,7 +193,13 @@ def _read_while_held(
     checkpoints = CheckpointStore(data_dir.checkpoints)
     travel = TimeTravel(log, checkpoints, ring, default_folds(), cache_bytes=0)
     with travel.state_at(lsn) as conn:
-        outcome = engine.execute(conn, sql, params)
+        if principal is None:
+            outcome = engine.execute(conn, sql, params)
+        else:
+            layer = security_layer(data_dir, conn)
+            conn.set_authorizer(layer.authorizer_for(principal))
+            rewrite = layer.rewrite_for(principal)
+            outcome = engine.execute(conn, sql, params, principal.default_namespace, rewrite)
     return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn)
 
 
