@@ -36,6 +36,7 @@ class AuditFilter:
     to_lsn: int | None = None
     actor: str | None = None
     table: str | None = None
+    kind: str | None = None
 
     def keeps(self, line: dict[str, Any]) -> bool:
         lsn = int(line["lsn"])
@@ -44,6 +45,7 @@ class AuditFilter:
             and (self.to_lsn is None or lsn <= self.to_lsn)
             and (self.actor is None or line.get("actor") == self.actor)
             and (self.table is None or self.table in line.get("tables", []))
+            and (self.kind is None or line.get("kind") == self.kind)
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.http.routes import auth, ops, policy, query
+from api.http.routes import audit, auth, ops, policy, query
 
 HANDLERS = [
     query.query,
@@ -19,4 +19,6 @@ HANDLERS = [
     ops.healthz,
     ops.metrics,
     ops.openapi,
+    audit.audit_trail,
+    audit.verify_audit,
 ]
