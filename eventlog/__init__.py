@@ -11,10 +11,18 @@ Exceptions (all from `eventlog.errors`)::
     ├── LogLockedError      another writer holds the directory
     ├── CorruptLogError     damage other than a torn tail (has .lsn)
     ├── AppendError         an append did not become durable
+    ├── PrunedSegmentError  a read reached a pruned segment no source supplies
     └── SigningKeyError     a key file or key id problem
 """
 
-from eventlog.errors import AppendError, CorruptLogError, LogError, LogLockedError, SigningKeyError
+from eventlog.errors import (
+    AppendError,
+    CorruptLogError,
+    LogError,
+    LogLockedError,
+    PrunedSegmentError,
+    SigningKeyError,
+)
 from eventlog.keys import KeyRing, SigningKey
 from eventlog.options import LogOptions
 from eventlog.reader import LogReader, SealedRecord
@@ -32,6 +40,7 @@ __all__ = [
     "LogOptions",
     "LogReader",
     "Pending",
+    "PrunedSegmentError",
     "Record",
     "SealedRecord",
     "SigningKey",

@@ -4,6 +4,7 @@
     ├── LogLockedError        another writer holds the log directory
     ├── CorruptLogError       damage that is not a torn tail; carries the first bad LSN
     ├── AppendError           an append could not be made durable (I/O error, disk full, closed)
+    ├── PrunedSegmentError    a pruned segment was read and no source can supply it
     └── KeyError_             signing-key problems (bad key file, unknown key id)
 
 Callers above `eventlog` translate these into their own errors at their boundary.
@@ -44,3 +45,14 @@ class AppendError(LogError):
 
 class SigningKeyError(LogError):
     """A signing key could not be loaded, or a signature names an unknown key."""
+
+
+class PrunedSegmentError(LogError):
+    """A read reached a segment pruned from local disk that no segment source supplies.
+
+    `base_lsn` is the first LSN of that segment.
+    """
+
+    def __init__(self, message: str, base_lsn: int) -> None:
+        super().__init__(message)
+        self.base_lsn = base_lsn

@@ -4,6 +4,9 @@ A read walks segment files through `mmap`, starting from the sparse index entry 
 before the wanted LSN, and checks CRCs, order and the hash chain as it goes. Inside the
 writer's process a read stops at the durable end the writer reports; another process
 (the CLI while a server runs) sees exactly the records some seal covers.
+
+Segments pruned from local disk (`eventlog.pruned`) appear as spans too; their bytes come
+from the `segment_source` the reader was given, checked by the same walk.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import BinaryIO, NamedTuple, TypeVar
 
 from eventlog.errors import CorruptLogError
-from eventlog.framing import GENESIS_HASH, HEADER_SIZE, FrameError
+from eventlog.framing import HEADER_SIZE, FrameError
+from eventlog.pruned import SegmentSource, check_pruned, pruned_manifests, unavailable
 from eventlog.record import Record, unpack_body
 from eventlog.segments import (
     SEGMENT_HEADER_SIZE,
     Manifest,
     SparseIndex,
     decode_segment_header,
+    format_segment_name,
     index_path,
     list_segments,
     manifest_path,
@@ -46,7 +51,11 @@ class SealedRecord(NamedTuple):
 
 @dataclass(frozen=True)
 class Span:
-    """A readable stretch of one segment: up to `end` bytes, or to EOF while unsealed."""
+    """A readable stretch of one segment: up to `end` bytes, or to EOF while unsealed.
+
+    `fetch` supplies a local copy of a sealed segment whose file is not (or no longer) at
+    `path` because it was pruned.
+    """
 
     base_lsn: int
     path: Path
@@ -55,6 +64,17 @@ class Span:
     end: int | None
     index: SparseIndex | None
     live: bool = False
+    fetch: SegmentSource | None = None
+
+
+def pruned_span(log_dir: Path, manifest: Manifest, source: SegmentSource | None) -> Span:
+    """The span of a pruned segment, read through `source`."""
+    path = log_dir / format_segment_name(manifest.first_lsn)
+    prev = bytes.fromhex(manifest.prev_hash)
+    return Span(
+        manifest.first_lsn, path, prev, manifest.last_lsn, manifest.size, None, False,
+        source or unavailable,
+    )  # fmt: skip
 
 
 def read_spans(
@@ -94,13 +114,22 @@ def _each_span(
             continue
         if to_lsn is not None and span.base_lsn > to_lsn:
             return
-        with open(span.path, "rb") as handle:
+        with _open_span(span) as handle:
             size = os.fstat(handle.fileno()).st_size
             end = size if span.end is None else min(span.end, size)
             if end <= SEGMENT_HEADER_SIZE:
                 continue
             with mmap.mmap(handle.fileno(), end, prot=mmap.PROT_READ) as mapped:
                 yield from walk(span, mapped)
+
+
+def _open_span(span: Span) -> BinaryIO:
+    try:
+        return open(span.path, "rb")
+    except FileNotFoundError:
+        if span.fetch is None:
+            raise
+        return open(span.fetch(span.base_lsn), "rb")
 
 
 def _start(span: Span, from_lsn: int) -> Cursor:
@@ -162,23 +191,28 @@ def load_index(segment: Path) -> SparseIndex | None:
 
 
 class LogReader:
-    """Read-only access to a log directory, safe while a writer in another process runs."""
+    """Read-only access to a log directory, safe while a writer in another process runs.
 
-    def __init__(self, log_dir: Path) -> None:
+    `segment_source` supplies pruned segments (see `eventlog.pruned`)."""
+
+    def __init__(self, log_dir: Path, segment_source: SegmentSource | None = None) -> None:
         self.log_dir = Path(log_dir)
+        self.segment_source = segment_source
         if not self.log_dir.is_dir():
             raise CorruptLogError(f"{self.log_dir} is not a log directory", lsn=1)
 
     def spans(self) -> list[Span]:
-        spans: list[Span] = []
-        prev_chain = GENESIS_HASH
         segments = list_segments(self.log_dir)
+        pruned = pruned_manifests(self.log_dir)
+        _, prev_chain = check_pruned(pruned, segments[0][0] if segments else None)
+        source = self.segment_source
+        spans = [pruned_span(self.log_dir, manifest, source) for manifest in pruned]
         for position, (base, path) in enumerate(segments):
             manifest = _manifest(path)
             if manifest is not None:
-                spans.append(
-                    Span(base, path, prev_chain, manifest.last_lsn, manifest.size, load_index(path))
-                )
+                index = load_index(path)
+                last, size = manifest.last_lsn, manifest.size
+                spans.append(Span(base, path, prev_chain, last, size, index, False, source))
                 prev_chain = bytes.fromhex(manifest.chain_head)
                 continue
             live = position == len(segments) - 1

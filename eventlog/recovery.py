@@ -5,6 +5,9 @@ intact seal of the newest segment. Those bytes were never acknowledged, so they 
 off. Anything else that fails its checks — a sealed segment that no longer matches its
 manifest, a bad frame followed by intact, sealed data — is damage: opening is refused with
 the first bad LSN, and `bkgdb verify` gives the full picture.
+
+Segments pruned to an archive (`eventlog.pruned`) left their manifests behind: those must
+line up from LSN 1, and the first local segment must follow the last of them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from eventlog.errors import CorruptLogError
 from eventlog.framing import GENESIS_HASH, HEADER_SIZE, FrameError, FrameType, decode_frame
+from eventlog.pruned import check_pruned, pruned_manifests
 from eventlog.segments import (
     SEGMENT_HEADER_SIZE,
     Manifest,
@@ -44,13 +48,23 @@ class RecoveredLog:
     index: SparseIndex
     truncated_bytes: int = 0
     notes: list[str] = field(default_factory=list)
+    pruned: list[Manifest] = field(default_factory=list)
 
 
 def recover(log_dir: Path, index_every: int) -> RecoveredLog:
     segments = list_segments(log_dir)
     if not segments:
         raise CorruptLogError(f"{log_dir} holds no log segments (run `bkgdb init`)", lsn=1)
-    sealed, prev_last, prev_chain = _check_sealed(segments[:-1])
+    pruned = pruned_manifests(log_dir)
+    recovered = _recover_local(segments, index_every, *check_pruned(pruned, segments[0][0]))
+    recovered.pruned = pruned
+    return recovered
+
+
+def _recover_local(
+    segments: list[tuple[int, Path]], index_every: int, prev_last: int, prev_chain: bytes
+) -> RecoveredLog:
+    sealed, prev_last, prev_chain = _check_sealed(segments[:-1], prev_last, prev_chain)
     base, path = segments[-1]
     if manifest_path(path).exists():
         # The newest segment was sealed but its successor never created: carry on after it.

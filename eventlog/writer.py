@@ -8,6 +8,9 @@ appenders' futures and wakes readers. Nothing is readable before it is durable.
 If a group cannot be written, the segment is cut back to where it was, that group and
 everything queued behind it fail with AppendError, and the next LSN falls back to the
 head: the log never has a gap.
+
+`prune` deletes the files of the oldest sealed segments (their manifests stay, see
+`eventlog.pruned`); reads of their LSNs then go through `segment_source`.
 """
 
 from __future__ import annotations
@@ -26,11 +29,19 @@ from eventlog.framing import GENESIS_HASH, FrameType, chain_next, encode_frame
 from eventlog.keys import KEY_EVENT_KIND, SigningKey, announcement, seal_body
 from eventlog.lock import DirectoryLock
 from eventlog.options import LogOptions
-from eventlog.reader import SealedRecord, Span, load_index, read_sealed, read_spans
+from eventlog.pruned import SegmentSource, remove_segment_files
+from eventlog.reader import (
+    SealedRecord,
+    Span,
+    load_index,
+    pruned_span,
+    read_sealed,
+    read_spans,
+)
 from eventlog.record import Entry, Record, pack_body, pack_payload
 from eventlog.recovery import RecoveredLog, SealedSegment, recover
 from eventlog.segment_writer import ActiveSegment
-from eventlog.segments import SparseIndex, list_segments, manifest_path
+from eventlog.segments import Manifest, SparseIndex, list_segments, manifest_path
 from eventlog.waiters import HeadWaiters
 
 LOG = logging.getLogger("bkg.eventlog")
@@ -56,6 +67,8 @@ class EventLog:
         self.notes: list[str] = []
         # Called on the writer thread after each durable group: (records, seconds to write).
         self.commit_observer: Callable[[int, float], None] | None = None
+        # Where reads of pruned segments get their bytes (None: such reads fail).
+        self.segment_source: SegmentSource | None = None
         self._key = key
         self._lock = lock
         self._cond = threading.Condition()
@@ -64,6 +77,7 @@ class EventLog:
         self._closing = False
         self._waiters = HeadWaiters()
         self._sealed: list[SealedSegment] = []
+        self._pruned: list[Manifest] = []
         self._active: ActiveSegment
         self._index = SparseIndex()
         self._head_lsn = 0
@@ -115,12 +129,14 @@ class EventLog:
         cursor = recovered.cursor
         self.notes = recovered.notes
         self._sealed = recovered.sealed
+        self._pruned = recovered.pruned
         self._head_lsn, self._chain = cursor.lsn, cursor.chain
         self._next_lsn = cursor.lsn + 1
         if recovered.active_path is None:
             self._active = ActiveSegment.create(self.log_dir, cursor.lsn + 1, cursor.chain)
             return
-        prev = bytes.fromhex(self._sealed[-1].manifest.chain_head) if self._sealed else GENESIS_HASH
+        before = [s.manifest for s in self._sealed] or self._pruned
+        prev = bytes.fromhex(before[-1].chain_head) if before else GENESIS_HASH
         self._active = ActiveSegment(
             recovered.active_path, recovered.active_base, prev, cursor.offset
         )
@@ -297,9 +313,39 @@ class EventLog:
     def head_chain(self) -> bytes:
         return self._chain
 
-    def spans(self) -> list[Span]:
+    @property
+    def sealed_manifests(self) -> list[Manifest]:
+        """Manifests of the sealed segments still on local disk, oldest first."""
         with self._cond:
-            spans = [
+            return [segment.manifest for segment in self._sealed]
+
+    @property
+    def pruned_manifests(self) -> list[Manifest]:
+        """Manifests of the sealed segments pruned from local disk, oldest first."""
+        with self._cond:
+            return list(self._pruned)
+
+    def prune(self, through_lsn: int) -> list[Manifest]:
+        """Delete the files of the oldest sealed segments that end at or before
+        `through_lsn`, keeping their manifests; return those manifests. Whether their bytes
+        are safe elsewhere is the caller's decision."""
+        with self._cond:
+            taken = 0
+            while taken < len(self._sealed) and (
+                self._sealed[taken].manifest.last_lsn <= through_lsn
+            ):
+                taken += 1
+            gone, self._sealed = self._sealed[:taken], self._sealed[taken:]
+            self._pruned.extend(segment.manifest for segment in gone)
+        for segment in gone:
+            remove_segment_files(segment.path)
+        return [segment.manifest for segment in gone]
+
+    def spans(self) -> list[Span]:
+        source = self.segment_source
+        with self._cond:
+            spans = [pruned_span(self.log_dir, manifest, source) for manifest in self._pruned]
+            spans += [
                 Span(
                     s.base_lsn,
                     s.path,
@@ -307,6 +353,8 @@ class EventLog:
                     s.manifest.last_lsn,
                     s.manifest.size,
                     load_index(s.path),
+                    False,
+                    source,
                 )
                 for s in self._sealed
             ]
