@@ -20,7 +20,7 @@ export async function render(root) {
     if (cursors[page]) params.set("cursor", cursors[page]);
     try {
       const answer = await api.get(`/audit?${params}`);
-      const events = Array.isArray(answer) ? answer : answer.events || answer.entries || answer.records || [];
+      const events = Array.isArray(answer) ? answer : answer.items || answer.events || [];
       const next = Array.isArray(answer) ? null : answer.next_cursor ?? answer.cursor ?? null;
       cursors[page + 1] = next;
       clear(out, events.length ? eventsTable(events) : notice("No audit events match."),
@@ -43,7 +43,8 @@ export async function render(root) {
       const result = await api.post("/audit/verify", {});
       const ok = result && (result.ok ?? result.valid);
       clear(verifyBox, h("p", { class: ok === false ? "error" : "ok", role: "status" },
-        ok === false ? `Verification FAILED: ${JSON.stringify(result)}` : `Verified: ${JSON.stringify(result)}`));
+        ok === false ? `Verification FAILED: ${JSON.stringify(result)}` : `Verified: ${JSON.stringify(result)}`),
+        result && result.files ? filesTable(result.files) : null);
     } catch (err) {
       clear(verifyBox, h("div", { class: "error", role: "alert" }, err instanceof ApiError && err.unavailable
         ? "Verification is not available on this server (no POST /audit/verify)."
