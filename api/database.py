@@ -156,6 +156,7 @@ class Database:
             log = data.open_log()
         else:
             log = EventLog.open(data.log, data.signing_key(), options.log_options)
+            log.segment_source = data.segment_source()
         try:
             return cls(data, log, options)
         except BaseException:

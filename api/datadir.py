@@ -15,6 +15,7 @@ from pathlib import Path
 
 from eventlog import EventLog, LogOptions, LogReader, SigningKey
 from eventlog.keys import KEY_EVENT_KIND
+from eventlog.pruned import SegmentSource
 from eventlog.reader import read_spans
 from eventlog.segments import fsync_dir, write_atomic
 
@@ -144,4 +145,23 @@ class DataDir:
 
     def open_log(self, segment_bytes: int | None = None) -> EventLog:
         """Open the log for writing (one writer per directory: a second gets LogLockedError)."""
-        return EventLog.open(self.log, self.signing_key(), self.log_options(segment_bytes))
+        log = EventLog.open(self.log, self.signing_key(), self.log_options(segment_bytes))
+        log.segment_source = self.segment_source()
+        return log
+
+    @property
+    def log_cache(self) -> Path:
+        """Local copies of pruned segments fetched from the archive (derived, deletable)."""
+        return self.root / "log-cache"
+
+    def segment_source(self) -> SegmentSource | None:
+        """Where reads of pruned segments fetch them: the S3 archive when `BKG_S3_*` (or the
+        `--s3-*` flags) configure one, else nowhere (such reads fail, naming the segment)."""
+        from api.storage.s3 import S3BlobStore
+        from api.storage.settings import StorageSettings
+        from projections.archive.fetch import ArchiveFetcher
+
+        location = StorageSettings.from_env().archive_location()
+        if location is None:
+            return None
+        return ArchiveFetcher(S3BlobStore(location), self.log, self.log_cache)

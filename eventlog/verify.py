@@ -4,6 +4,11 @@ Unlike recovery, which trusts sealed segments whose manifests line up, `verify_l
 every byte: CRCs, LSN order, the hash chain across segments, seal signatures (following
 key rotations announced in the log), manifest digests and signatures. It stops at the
 first problem and names the first LSN that cannot be trusted.
+
+Segments pruned from local disk (`eventlog.pruned`) are checked as far as what is local
+allows: their manifests must link up from LSN 1 to the first local segment (and carry good
+signatures where the key is known), and they are reported in `pruned_unchecked`; given a
+segment source (`bkgdb verify --fetch-archived`) their bytes are fetched and checked fully.
 """
 
 from __future__ import annotations
@@ -13,14 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventlog.errors import CorruptLogError
 from eventlog.framing import GENESIS_HASH, HEADER_SIZE, FrameError, decode_frame
 from eventlog.keyless import bundle_path, check_bundle
 from eventlog.keys import KEY_EVENT_KIND, KeyRing, seal_message
+from eventlog.pruned import SegmentSource, check_pruned, pruned_manifests
 from eventlog.record import unpack_body
 from eventlog.segments import (
     SEGMENT_HEADER_SIZE,
     Manifest,
     decode_segment_header,
+    format_segment_name,
     list_segments,
     manifest_path,
 )
@@ -44,6 +52,8 @@ class VerifyReport:
     offset: int = -1
     keys: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    pruned_unchecked: list[str] = field(default_factory=list)
+    pruned_fetched: int = 0
 
     def fail(self, lsn: int, reason: str, path: Path | None = None, offset: int = -1) -> None:
         self.ok, self.first_bad_lsn, self.reason = False, lsn, reason
@@ -70,6 +80,7 @@ def verify_log(
     progress: Progress | None = None,
     deep: bool = False,
     keyless: KeylessPolicy | None = None,
+    fetch: SegmentSource | None = None,
 ) -> VerifyReport:
     """Check the whole log. With `trusted_keys` the first key must be one of them;
     without, the key announced at LSN 1 is trusted on first use.
@@ -77,6 +88,7 @@ def verify_log(
     Every seal must match the hash chain; its signature is checked for the last seal of
     each segment, which authenticates all records before it, or for every seal if `deep`.
     Sigstore bundles found beside manifests are checked too (see `eventlog.keyless`).
+    Pruned segments are fetched through `fetch` and checked, or without it reported unchecked.
     """
     report = VerifyReport()
     if not Path(log_dir).is_dir():
@@ -89,11 +101,30 @@ def verify_log(
     ring = KeyRing(trusted_keys)
     total = sum(path.stat().st_size for _, path in segments)
     cursor = Cursor.at(0, GENESIS_HASH, SEGMENT_HEADER_SIZE)
-    for position, (base, path) in enumerate(segments):
-        newest = position == len(segments) - 1
+    try:
+        pruned = pruned_manifests(Path(log_dir))
+        check_pruned(pruned, segments[0][0])
+        if pruned and fetch is None:
+            cursor = _skip_pruned(pruned, ring, report)
+    except (CorruptLogError, _VerifyFailedError) as exc:
+        report.fail(exc.lsn, str(exc))
+        return report
+    items: list[tuple[int, Path | None]] = list(segments)
+    if fetch is not None:
+        items = [(manifest.first_lsn, None) for manifest in pruned] + items
+    for position, (base, local) in enumerate(items):
+        newest = position == len(items) - 1
+        manifest = manifest_path(Path(log_dir) / format_segment_name(base))
+        path = local or Path(log_dir) / format_segment_name(base)
         try:
-            _verify_segment(path, base, cursor, ring, report, newest, deep)
-            _check_keyless(manifest_path(path), base, keyless or KeylessPolicy(), report)
+            if local is None and fetch is not None:
+                path = fetch(base)
+                report.pruned_fetched += 1
+            _verify_segment(path, manifest, base, cursor, ring, report, newest, deep)
+            _check_keyless(manifest, base, keyless or KeylessPolicy(), report)
+        except CorruptLogError as exc:
+            report.fail(exc.lsn, str(exc), path)
+            break
         except _VerifyFailedError as failure:
             report.fail(failure.lsn, failure.reason, path, failure.offset)
             break
@@ -106,8 +137,26 @@ def verify_log(
     return report
 
 
+def _skip_pruned(pruned: list[Manifest], ring: KeyRing, report: VerifyReport) -> Cursor:
+    """Without their bytes, pruned segments are checked as a chain of manifests (already
+    done) with good signatures where the key is known; the walk resumes after them."""
+    for manifest in pruned:
+        if manifest.key_id in ring and not manifest.verify(ring):
+            raise _VerifyFailedError(
+                manifest.first_lsn, f"pruned {manifest.segment}: bad manifest signature"
+            )
+    last = pruned[-1]
+    report.pruned_unchecked = [manifest.segment for manifest in pruned]
+    report.warnings.append(
+        f"{len(pruned)} segment(s) holding LSNs 1..{last.last_lsn} are pruned from local disk "
+        "and were not checked (their manifests link up); --fetch-archived checks them"
+    )
+    return Cursor.at(last.last_lsn, bytes.fromhex(last.chain_head), SEGMENT_HEADER_SIZE)
+
+
 def _verify_segment(
     path: Path,
+    manifest: Path,
     base: int,
     cursor: Cursor,
     ring: KeyRing,
@@ -140,7 +189,6 @@ def _verify_segment(
     ):
         raise _VerifyFailedError(base, f"{path.name}: the last seal's signature does not verify")
     report.bytes += len(data)
-    manifest = manifest_path(path)
     if manifest.exists():
         _check_manifest(manifest, data, base, prev_hash, cursor, ring)
     elif not newest:

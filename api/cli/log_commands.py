@@ -1,6 +1,8 @@
-"""Commands that read the log: `tail`, `verify`, `log stat`, `log keys`.
+"""Commands that read the log: `tail`, `verify`, `log stat`, `log keys`; and `log prune`.
 
-All of them are read-only and work while a server holds the directory.
+All but `log rotate-key` and `log prune` are read-only and work while a server holds the
+directory. `log prune` removes archived sealed segments from local disk (tiered retention,
+`projections.archive.retention`); a server prunes by itself with `--retain-local-segments`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from api.cli.output import CommandError, Progress, emit_json, jsonable
+from api.cli.storage_commands import add_s3_flags, export_flags, retain_setting
 from api.datadir import DataDir
-from eventlog import LogReader, Record
+from eventlog import LogReader, Record, SigningKey
 from eventlog.keyless import sign_pending
 from eventlog.keys import KEY_EVENT_KIND
+from eventlog.pruned import pruned_manifests
 from eventlog.segments import list_segments, manifest_path
 from eventlog.verify import KeylessPolicy, verify_log
 
@@ -34,10 +38,17 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--trusted-keys", type=Path, help="JSON {key_id: public key hex}")
     verify.add_argument("--sigstore-identity", help="required signer of sigstore bundles")
     verify.add_argument("--sigstore-issuer", help="required OIDC issuer of that signer")
+    verify.add_argument(
+        "--fetch-archived",
+        action="store_true",
+        help="fetch segments pruned from local disk from the S3 archive and check them too",
+    )
+    add_s3_flags(verify)
     log = add_command(
         subparsers, "log", run_log, "log statistics, public keys, signing-key rotation"
     )
-    log.add_argument("what", choices=["stat", "keys", "rotate-key", "sign-keyless"])
+    log.add_argument("what", choices=["stat", "keys", "rotate-key", "sign-keyless", "prune"])
+    add_s3_flags(log)
 
 
 def record_json(record: Record) -> dict[str, Any]:
@@ -72,7 +83,7 @@ def _print_record(record: Record, as_json: bool) -> None:
 
 
 def run_tail(args: argparse.Namespace, data_dir: DataDir) -> int:
-    reader = LogReader(data_dir.log)
+    reader = LogReader(data_dir.log, data_dir.segment_source())
     next_lsn = args.from_lsn if args.from_lsn is not None else max(reader.head_lsn - 9, 1)
     while True:
         for record in reader.read(next_lsn):
@@ -91,7 +102,16 @@ def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
         trusted = {key_id: bytes.fromhex(raw) for key_id, raw in pinned.items()}
     progress = Progress("verify")
     keyless = KeylessPolicy(args.sigstore_identity, args.sigstore_issuer)
-    report = verify_log(data_dir.log, trusted, progress, deep=args.deep, keyless=keyless)
+    export_flags(args)
+    fetch = data_dir.segment_source() if args.fetch_archived else None
+    if args.fetch_archived and fetch is None:
+        raise CommandError("--fetch-archived needs the S3 archive: set --s3-endpoint, --s3-bucket")
+    if trusted is None and fetch is None and pruned_manifests(data_dir.log):
+        # LSN 1 and the key announcements near it are not local: trust this directory's keys.
+        trusted = local_public_keys(data_dir)
+    report = verify_log(
+        data_dir.log, trusted, progress, deep=args.deep, keyless=keyless, fetch=fetch
+    )
     progress.done()
     if args.json:
         emit_json(vars(report))
@@ -102,9 +122,18 @@ def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
         )
         for warning in report.warnings:
             print(f"warning: {warning}")
+        if report.pruned_fetched:
+            print(f"checked {report.pruned_fetched} pruned segment(s) fetched from the archive")
     if not report.ok:
         raise CommandError(f"first bad LSN {report.first_bad_lsn}: {report.reason}")
     return 0
+
+
+def local_public_keys(data_dir: DataDir) -> dict[str, bytes]:
+    """The public halves of this directory's current and retired log signing keys."""
+    paths = [data_dir.signing_key_path, *data_dir.keys.glob("retired-*.key")]
+    keys = [SigningKey.load(path) for path in paths if path.exists()]
+    return {key.key_id: key.public_bytes for key in keys}
 
 
 def run_log(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -115,6 +144,7 @@ def run_log(args: argparse.Namespace, data_dir: DataDir) -> int:
         "keys": _log_keys,
         "rotate-key": _log_rotate_key,
         "sign-keyless": _log_sign_keyless,
+        "prune": _log_prune,
     }
     actions[args.what](args, data_dir)
     return 0
@@ -139,8 +169,34 @@ def _log_sign_keyless(args: argparse.Namespace, data_dir: DataDir) -> None:
     print(f"signed {len(written)} sealed manifest(s) keyless with sigstore")
 
 
+def _log_prune(args: argparse.Namespace, data_dir: DataDir) -> None:
+    """Prune what the archive holds beyond the newest N sealed segments (default 0)."""
+    from api.storage.s3 import S3BlobStore
+    from api.storage.settings import StorageSettings
+    from projections.archive.archiver import CURSOR_FILE, ArchiveCursor
+    from projections.archive.retention import prune
+
+    export_flags(args)
+    location = StorageSettings.from_env().archive_location()
+    if location is None:
+        raise CommandError("pruning needs the S3 archive: set --s3-endpoint and --s3-bucket")
+    cursor = ArchiveCursor.load(data_dir.consumers / CURSOR_FILE)
+    retain = retain_setting(args)
+    with data_dir.open_log() as writer:
+        report = prune(writer, retain or 0, cursor, S3BlobStore(location))
+    if args.json:
+        emit_json(vars(report))
+        return
+    print(
+        f"pruned {len(report.pruned)} segment(s); LSNs up to {report.pruned_through_lsn} are"
+        f" read from the archive; {report.local_sealed} sealed segment(s) stay local"
+    )
+    print(f"stopped: {report.stopped}")
+
+
 def _log_keys(args: argparse.Namespace, data_dir: DataDir) -> None:
-    keys = public_keys(LogReader(data_dir.log))
+    export_flags(args)
+    keys = public_keys(LogReader(data_dir.log, data_dir.segment_source()))
     if args.json:
         emit_json(keys)
         return

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from api.cli.output import CommandError, emit_json
-from api.cli.storage_commands import add_s3_flags, running_archive
+from api.cli.storage_commands import add_s3_flags, export_flags, running_archive
 from api.datadir import DataDir
 
 RATE_KINDS = ("admin", "namespace", "user")
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     if args.webhook_url and not args.webhook_secret:
         raise CommandError("--webhook-url needs --webhook-secret (or BKG_WEBHOOK_SECRET)")
+    export_flags(args)  # before the log opens: reads of pruned segments use the archive
     config = ServerConfig(
         data_dir=data_dir.root,
         segment_bytes=args.segment_bytes,

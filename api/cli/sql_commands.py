@@ -208,7 +208,8 @@ def _read_only_log(data_dir: DataDir) -> tuple[LogReader, KeyRing]:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     key = data_dir.signing_key()
-    return LogReader(data_dir.log), KeyRing({key.key_id: key.public_bytes})
+    ring = KeyRing({key.key_id: key.public_bytes})
+    return LogReader(data_dir.log, data_dir.segment_source()), ring
 
 
 @contextmanager

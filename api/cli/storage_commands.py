@@ -8,17 +8,21 @@ archived), handed over to a signing key (a fresh one recorded in the log, or the
 `serve` gets `--s3-endpoint/--s3-access-key/--s3-secret-key/--s3-bucket/--s3-prefix`,
 `--storage-backend` and `--archive-interval` (flags win over the `BKG_*` environment, which
 they are exported to for the storage routes); with an endpoint and bucket set, the archive
-runs beside the server and `/metrics` shows `bkg_archive_lag_records`.
+runs beside the server and `/metrics` shows `bkg_archive_lag_records`. With
+`--retain-local-segments N` (or `BKG_RETAIN_LOCAL_SEGMENTS`) each archive pass then prunes
+local sealed segments the archive holds, beyond the newest N (`projections.archive.retention`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -36,6 +40,7 @@ FLAG_ENV = {
     "archive_interval": "BKG_ARCHIVE_INTERVAL",
 }
 DEFAULT_SEGMENT_BYTES = 64 << 20
+logger = logging.getLogger("bkg.archive")
 
 
 def register(subparsers: Any) -> None:
@@ -64,6 +69,24 @@ def add_s3_flags(parser: argparse.ArgumentParser, with_location: bool = True) ->
     parser.add_argument(
         "--archive-interval", type=float, help="seconds between archive passes (default 1)"
     )
+    parser.add_argument(
+        "--retain-local-segments",
+        type=int,
+        metavar="N",
+        help="prune archived sealed segments beyond the newest N from local disk"
+        " ($BKG_RETAIN_LOCAL_SEGMENTS; default: keep every segment)",
+    )
+
+
+def retain_setting(args: argparse.Namespace) -> int | None:
+    """How many sealed segments stay local: the flag, else the environment, else None
+    (pruning off)."""
+    value = getattr(args, "retain_local_segments", None)
+    if value is None and os.environ.get("BKG_RETAIN_LOCAL_SEGMENTS"):
+        value = int(os.environ["BKG_RETAIN_LOCAL_SEGMENTS"])
+    if value is not None and value < 0:
+        raise CommandError("--retain-local-segments must be 0 or more")
+    return int(value) if value is not None else None
 
 
 def export_flags(args: argparse.Namespace) -> None:
@@ -96,11 +119,22 @@ def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
         "Acknowledged records not yet in the S3 archive.",
         lambda: archiver.lag_records,
     )
+    retain = retain_setting(args)
+    if retain is not None:
+        archiver.after_pass = partial(_retain, archiver, retain)
     archiver.start()
     try:
         yield
     finally:
         archiver.stop()
+
+
+def _retain(archiver: Any, retain: int) -> None:
+    from projections.archive.retention import prune
+
+    report = prune(archiver.log, retain, archiver.cursor, archiver.remote)
+    if report.pruned:
+        logger.info("pruned %s (archived); %s", ", ".join(report.pruned), report.stopped)
 
 
 def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:

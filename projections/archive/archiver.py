@@ -23,6 +23,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -98,6 +99,8 @@ class Archiver:
         self.cursor = ArchiveCursor.load(self.cursor_path)
         self.errors_total = 0
         self.last_error: str | None = None
+        # Run at the end of each successful pass, under the pass's lock (retention).
+        self.after_pass: Callable[[], None] | None = None
         self._lock = threading.Lock()
         self._checked = False
         self._fresh: set[int] = set()
@@ -142,6 +145,8 @@ class Archiver:
             for position, span in enumerate(spans):
                 self._archive_span(span, sealed=position < len(spans) - 1)
             self._archive_checkpoints()
+            if self.after_pass is not None:
+                self.after_pass()
             return self.cursor.lsn
 
     def _check_same_history(self) -> None:
