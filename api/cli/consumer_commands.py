@@ -3,7 +3,8 @@
 The audit commands are read-only towards the log and work while a server holds the data
 directory; when no server writes the audit trail, `audit export` first brings the trail up
 to the log's head. `replica` builds a projection from a Kafka mirror's `bkg.log`, verifying
-every record, and can answer a SELECT from it with the LSN it reflects.
+every record, and can answer a SELECT from it with the LSN it reflects, or serve reads over
+HTTP (`--serve`, see `api.cli.replica_serve`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from api.cli.output import CommandError, emit_json
+from api.cli.replica_serve import add_serve_arguments, serve_replica, serve_store
 from api.datadir import DataDir
 from api.sql import SqlEngine
 from eventlog import LogReader
@@ -73,6 +75,7 @@ def register(subparsers: Any) -> None:
     replica.add_argument("--until-lsn", type=int, help="stop once this LSN is applied")
     replica.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     replica.add_argument("--query", help="then run this SELECT on the replica and print it")
+    add_serve_arguments(replica)
 
 
 def run_audit(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -165,13 +168,16 @@ def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
 
     if not args.kafka_bootstrap:
         raise CommandError("replica needs --kafka-bootstrap or BKG_KAFKA_BOOTSTRAP")
-    store = args.store or data_dir.projections / "replica.sqlite"
+    default_store = serve_store(data_dir) if args.serve else data_dir.projections / "replica.sqlite"
+    store = args.store or default_store
     seed = _checkpoint(args.from_checkpoint) if args.from_checkpoint else None
     try:
         replica = KafkaReplica(store, args.kafka_bootstrap, default_folds(), seed)
     except ConsumerError as exc:
         raise CommandError(str(exc)) from exc
     try:
+        if args.serve:
+            return serve_replica(args, data_dir, replica, seed.lsn if seed else None)
         applied = replica.follow_sync(args.until_lsn, args.idle_timeout)
         result: dict[str, Any] = {"store": str(store), "applied_lsn": applied}
         if args.query:

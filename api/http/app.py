@@ -8,6 +8,7 @@ server stops; tests do the same around a TestClient).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, cast
 
 from litestar import Litestar
@@ -15,7 +16,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from api.http.admin_routes import admin_router
 from api.http.backend import Backend
@@ -23,7 +24,7 @@ from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.openapi import complete_document
 from api.http.realtime_routes import realtime_handlers
-from api.http.routes import HANDLERS
+from api.http.routes import HANDLERS, REPLICA_HANDLERS
 from api.http.storage_routes import storage_router
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -33,8 +34,19 @@ VERSION = "0.1.0"
 
 def create_app(backend: Backend) -> ASGIApp:
     """The ASGI application serving `backend`, wrapped in request metrics."""
+    return _app(backend, [*HANDLERS, *realtime_handlers(), admin_router(), storage_router()])
+
+
+def create_replica_app(backend: Backend) -> ASGIApp:
+    """The application of a read replica (`bkgdb replica --serve`): the same handlers as a
+    primary's for queries, the schema, health, metrics and OpenAPI, and nothing that writes
+    or needs the log (its backend's database refuses writes)."""
+    return _app(backend, REPLICA_HANDLERS)
+
+
+def _app(backend: Backend, handlers: Sequence[ControllerRouterHandler]) -> ASGIApp:
     app = Litestar(
-        route_handlers=[*HANDLERS, *realtime_handlers(), admin_router(), storage_router()],
+        route_handlers=handlers,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=backend.config.max_body_bytes,

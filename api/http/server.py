@@ -10,29 +10,37 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+from collections.abc import Callable
 
 from granian.constants import Interfaces
 from granian.server.embed import Server
+from litestar.types import ASGIApp
 
 from api.http.app import create_app
 from api.http.backend import Backend
 from api.http.realtime_routes import close_streams
 
 
-def serve(backend: Backend, host: str, port: int) -> None:
-    """Serve until a stop signal; the caller closes the backend afterwards.
+def serve(
+    backend: Backend,
+    host: str,
+    port: int,
+    factory: Callable[[Backend], ASGIApp] = create_app,
+) -> None:
+    """Serve the app `factory` builds (a replica's: `create_replica_app`) until a stop
+    signal; the caller closes the backend afterwards.
 
     What start-up left alive (modules, parse caches, the app) is frozen out of the cyclic
     garbage collector first: full collections during requests then scan only what requests
     allocated, so they pause the event loop for less long."""
     gc.collect()
     gc.freeze()
-    asyncio.run(_serve(backend, host, port))
+    asyncio.run(_serve(factory(backend), backend, host, port))
 
 
-async def _serve(backend: Backend, host: str, port: int) -> None:
+async def _serve(app: ASGIApp, backend: Backend, host: str, port: int) -> None:
     server = Server(
-        create_app(backend),
+        app,
         address=host,
         port=port,
         interface=Interfaces.ASGI,

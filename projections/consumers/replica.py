@@ -21,7 +21,8 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class KafkaReplica:
         if checkpoint is not None and self.applied_lsn:
             raise ConsumerError("a checkpoint can only seed an empty replica")
         self._seed = checkpoint
+        self._stopping = threading.Event()
 
     def _open_store(self) -> sqlite3.Connection:
         conn = connect(str(self.path))
@@ -93,11 +95,16 @@ class KafkaReplica:
         return connect(str(self.path), read_only=True)
 
     async def follow(
-        self, until_lsn: int | None = None, idle_timeout_s: float | None = None
+        self,
+        until_lsn: int | None = None,
+        idle_timeout_s: float | None = None,
+        on_applied: Callable[[int], None] | None = None,
     ) -> int:
         """Apply verified records until `until_lsn` is applied, or until nothing arrived for
-        `idle_timeout_s`, or forever; returns the applied LSN. Raises StreamVerifyError at
-        the first record that fails verification."""
+        `idle_timeout_s`, or `stop` is called, or forever; returns the applied LSN. Raises
+        StreamVerifyError at the first record that fails verification. `on_applied(lsn)`
+        runs after each commit of newly applied records (a server serving the store from
+        other connections learns of them so)."""
         state = self.state()
         if until_lsn is not None and state.lsn >= until_lsn:
             return state.lsn
@@ -110,20 +117,34 @@ class KafkaReplica:
             partition = TopicPartition(LOG_TOPIC, 0)
             consumer.assign([partition])
             consumer.seek(partition, state.offset)
-            while until_lsn is None or self.applied_lsn < until_lsn:
+            while not self._stopping.is_set() and (
+                until_lsn is None or self.applied_lsn < until_lsn
+            ):
                 batches = await consumer.getmany(partition, timeout_ms=500)
                 messages = batches.get(partition, [])
                 if messages:
                     idle_since = loop.time()
                 elif idle_timeout_s is not None and loop.time() - idle_since >= idle_timeout_s:
                     break
+                before = self.applied_lsn
                 self._apply(verifier, messages)
+                if on_applied is not None and self.applied_lsn != before:
+                    on_applied(self.applied_lsn)
         finally:
             await consumer.stop()
         return self.applied_lsn
 
-    def follow_sync(self, until_lsn: int | None = None, idle_timeout_s: float | None = None) -> int:
-        return asyncio.run(self.follow(until_lsn, idle_timeout_s))
+    def follow_sync(
+        self,
+        until_lsn: int | None = None,
+        idle_timeout_s: float | None = None,
+        on_applied: Callable[[int], None] | None = None,
+    ) -> int:
+        return asyncio.run(self.follow(until_lsn, idle_timeout_s, on_applied))
+
+    def stop(self) -> None:
+        """Make a running `follow` return within its poll interval (from any thread)."""
+        self._stopping.set()
 
     def _apply(
         self, verifier: StreamVerifier, messages: list[ConsumerRecord[bytes, bytes]]

@@ -22,3 +22,4 @@ HANDLERS = [
     audit.audit_trail,
     audit.verify_audit,
 ]
+REPLICA_HANDLERS = [query.query, query.schema, ops.healthz, ops.metrics, ops.openapi]

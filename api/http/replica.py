@@ -1,0 +1,210 @@
+"""Serving a read replica: the primary's HTTP routes over a store that follows `bkg.log`.
+
+A replica has no log writer: its state is the SQLite store a `KafkaReplica` folds verified
+records into (see `projections.consumers.replica`). `ReadOnlyDatabase` is the `Database`
+the routes expect, answering reads from snapshots of that store (with the LSN it has
+applied) and refusing every write with 503 UNAVAILABLE, naming the primary when one is
+configured. API keys and policies are events of the log, folded into the store like rows,
+so the security layer loads them from it and the primary's keys work unchanged; it is
+refreshed after each applied batch. Only the read routes are served (`create_replica_app`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from aiokafka.errors import KafkaError
+
+from api.auth.keyfiles import (
+    JWT_SECRET_FILE,
+    SECRET_ENV,
+    load_jwt_secret,
+    load_token_signing_key,
+)
+from api.auth.tokens import TokenConfig, TokenService
+from api.database import BatchResult, Database, PrincipalLike, Result
+from api.datadir import DataDir
+from api.http.access import RememberedAccess
+from api.http.backend import Backend, ServerConfig
+from api.http.errors import ApiError
+from api.rls.access import SecurityLayer
+from api.sql import SqlEngine
+from api.sql.engine import Params
+from eventlog import EventLog
+from projections.consumers.errors import StreamVerifyError
+from projections.consumers.replica import KafkaReplica
+from projections.store import STORE_FILE, ProjectionStore, StoreLock
+
+log = logging.getLogger("bkgdb.replica")
+RETRY_S = 1.0
+
+
+class ReplicaLog:
+    """The part of a log the server reads, for a replica: its head is what it applied."""
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self._store = store
+        self.commit_observer: Callable[..., None] | None = None
+
+    @property
+    def head_lsn(self) -> int:
+        return self._store.applied_lsn
+
+    def close(self) -> None:
+        """Nothing to release: the replica's follower owns the store's writes."""
+
+
+class ReadOnlyDatabase(Database):
+    """A `Database` over a replica's store: reads as the primary runs them, writes refused.
+
+    The primary's statement path (`Database.execute` on a snapshot, the principal's
+    rewrite and authorizer) is reused as it is; only the parts that would write, replay
+    the log or checkpoint are replaced, so `Database.__init__` (which opens a log writer)
+    is not run."""
+
+    def __init__(
+        self, data: DataDir, store: ProjectionStore, access: RememberedAccess, primary: str | None
+    ) -> None:
+        self.data = data
+        self.store = store
+        self.engine = SqlEngine()
+        self._access = access
+        self.primary = primary
+        # The routes read `head_lsn` (and set `commit_observer`) of the log; nothing else.
+        self.log = cast(EventLog, ReplicaLog(store))
+
+    def execute(
+        self,
+        sql: str,
+        params: Params = None,
+        principal: PrincipalLike | None = None,
+        as_of_lsn: int | None = None,
+    ) -> Result:
+        self._refuse_writes([sql], principal)
+        if as_of_lsn is not None and as_of_lsn != self.store.applied_lsn:
+            raise ApiError(
+                "CAPABILITY_NOT_SUPPORTED",
+                "a replica answers at its applied LSN only; ask the primary for past states",
+                {"applied_lsn": self.store.applied_lsn},
+            )
+        return super().execute(sql, params, principal, None)
+
+    def execute_batch(
+        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+    ) -> BatchResult:
+        self._refuse_writes([sql for sql, _ in statements], principal)
+        return super().execute_batch(statements, principal)
+
+    async def execute_async(
+        self,
+        sql: str,
+        params: Params = None,
+        principal: PrincipalLike | None = None,
+        as_of_lsn: int | None = None,
+    ) -> Result:
+        return await asyncio.to_thread(self.execute, sql, params, principal, as_of_lsn)
+
+    async def execute_batch_async(
+        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+    ) -> BatchResult:
+        return await asyncio.to_thread(self.execute_batch, statements, principal)
+
+    def append_event(self, entry: Any) -> int:
+        raise self._unavailable()
+
+    async def append_event_async(self, entry: Any) -> int:
+        raise self._unavailable()
+
+    def checkpoint(self) -> Any:
+        raise self._unavailable()
+
+    def close(self) -> None:
+        """Close the read connections and release the store directory."""
+        self.store.close_connections()
+        self.store.lock.release()
+
+    def _refuse_writes(self, statements: list[str], principal: PrincipalLike | None) -> None:
+        namespace = self._context(principal).default_namespace
+        if any(self.engine.is_write(sql, namespace) for sql in statements):
+            raise self._unavailable()
+
+    def _unavailable(self) -> ApiError:
+        detail = {"primary": self.primary} if self.primary else None
+        return ApiError("UNAVAILABLE", "this is a read-only replica: write to the primary", detail)
+
+
+class ReplicaFollower:
+    """Runs `KafkaReplica.follow` on its own thread and tells the server what it applied."""
+
+    def __init__(self, replica: KafkaReplica, backend: Backend) -> None:
+        self.replica, self.backend = replica, backend
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="replica-follower", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.replica.stop()
+        self._thread.join()
+
+    def applied(self, lsn: int) -> None:
+        """New state is committed: readers see it, keys and policies are reloaded."""
+        self.backend.db.store.committed(lsn)
+        self.backend.refresh()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.replica.follow_sync(on_applied=self.applied)
+                return
+            except StreamVerifyError as exc:
+                self.error = exc
+                log.error("bkg.log fails verification at LSN %d: %s; not following", exc.lsn, exc)
+                return
+            except KafkaError as exc:
+                log.warning("Kafka: %s; retrying", exc)
+                time.sleep(RETRY_S)
+
+
+def open_replica_backend(config: ServerConfig, store_path: Path, primary: str | None) -> Backend:
+    """A `Backend` serving the replica store at `store_path` (a `store.sqlite` in a
+    directory this process then holds, as a primary holds its projection's)."""
+    if store_path.name != STORE_FILE:
+        raise ValueError(f"a served replica store is named {STORE_FILE}, not {store_path.name}")
+    data = DataDir(config.data_dir)
+    tokens = TokenService(
+        TokenConfig(
+            secret=_jwt_secret(data),
+            signing_key=load_token_signing_key(data.keys),
+            default_ttl_s=config.token_ttl_s,
+            issuer=config.jwt_issuer,
+            audience=config.jwt_audience,
+        )
+    )
+    layer = SecurityLayer(tokens)
+    access = RememberedAccess(layer)
+    data.consumers.mkdir(parents=True, exist_ok=True)
+    store = ProjectionStore(StoreLock(store_path.parent))
+    db = ReadOnlyDatabase(data, store, access, primary)
+    try:
+        return Backend(config, db, layer, access)
+    except BaseException:
+        db.close()
+        raise
+
+
+def _jwt_secret(data: DataDir) -> bytes:
+    """The project secret (`BKG_JWT_SECRET` or the replica's `keys/jwt_secret`), so that user
+    tokens work as on the primary; without one, a random secret: API keys only."""
+    if os.environ.get(SECRET_ENV) or (data.keys / JWT_SECRET_FILE).exists():
+        return load_jwt_secret(data.keys)
+    return secrets.token_bytes(32)
