@@ -95,7 +95,7 @@ class Hub:
             for event in record_events(record, self._types):
                 for subscriber in list(self._live):
                     admitted = admits(subscriber, event, conn, policies, verdicts)
-                    if admitted and not subscriber.offer(event.id, event.frame):
+                    if admitted and not subscriber.offer(event.lsn, event.id, event.frame):
                         self._live.discard(subscriber)
 
 

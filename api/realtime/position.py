@@ -20,6 +20,11 @@ class Position:
     lsn: int
     index: int | None = None
 
+    @property
+    def done_through(self) -> int:
+        """The last record this position is wholly past (a record it stands inside is not)."""
+        return self.lsn if self.index is None else self.lsn - 1
+
     def precedes(self, lsn: int, index: int) -> bool:
         """True when change `index` of record `lsn` comes after this position."""
         if lsn != self.lsn:

@@ -30,7 +30,7 @@ async def subscription(
     last = str(start)
     try:
         hub.start()
-        joined = start.lsn >= hub.position
+        joined = start.done_through >= hub.position
         if joined:
             hub.join(subscriber)
         yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
@@ -51,7 +51,7 @@ async def _catch_up(
     hub: Hub, subscriber: Subscriber, catchup: CatchUp, heartbeat_s: float
 ) -> AsyncIterator[tuple[bytes, str | None]]:
     """Slices of the log up to the hub's position, then the join (no await in between)."""
-    cursor = subscriber.after.lsn
+    cursor = subscriber.after.done_through
     written = time.monotonic()
     while cursor < hub.position:
         chunk, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, hub.position)

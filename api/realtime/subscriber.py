@@ -24,7 +24,17 @@ Verdicts = dict[tuple[tuple[str, ...], int], bool]
 class Subscriber:
     """A registered stream: what it may see, where it stands, what waits to be written."""
 
-    __slots__ = ("_frames", "_last", "_waiter", "access", "after", "closed", "limit", "overflowed")
+    __slots__ = (
+        "_frames",
+        "_last",
+        "_lsn",
+        "_waiter",
+        "access",
+        "after",
+        "closed",
+        "limit",
+        "overflowed",
+    )
 
     def __init__(self, access: Access, after: Position, limit: int) -> None:
         self.access = access
@@ -34,17 +44,21 @@ class Subscriber:
         self.closed = False
         self._frames: list[bytes] = []
         self._last: str | None = None
+        self._lsn = -1
         self._waiter: asyncio.Future[None] | None = None
 
-    def offer(self, event_id: str, frame: bytes) -> bool:
-        """Queue a frame; False (and the subscriber overflows) when the buffer is full."""
-        if len(self._frames) >= self.limit:
+    def offer(self, lsn: int, event_id: str, frame: bytes) -> bool:
+        """Queue a frame; False (and the subscriber overflows) when a new record finds the
+        buffer full. A record is taken whole, however many changes it has: a client that
+        keeps up never overflows on one large transaction, and the frames are shared with
+        every other subscriber, so the buffer holds references, not copies."""
+        if lsn != self._lsn and len(self._frames) >= self.limit:
             self.overflowed = True
             self._frames.clear()
             self._wake()
             return False
         self._frames.append(frame)
-        self._last = event_id
+        self._last, self._lsn = event_id, lsn
         self._wake()
         return True
 

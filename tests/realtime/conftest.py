@@ -48,8 +48,15 @@ class Stream:
     ids: list[str] = field(default_factory=list)
 
     def next(self, timeout: float = 10.0) -> Event:
-        """The next event; fails when none arrives within `timeout` (heartbeats included:
-        a stream that only heartbeats fails too)."""
+        """The next event; fails when none arrives within `timeout`."""
+        event = self.poll(timeout)
+        if event is None:
+            raise AssertionError(f"no event within {timeout} s (after {self.ids[-3:]})")
+        return event
+
+    def poll(self, timeout: float) -> Event | None:
+        """The next event, or None after `timeout` (checked between lines: subscribe with
+        a short heartbeat so that an idle stream still yields lines)."""
         deadline = time.monotonic() + timeout
         fields: dict[str, str] = {}
         data: list[str] = []
@@ -69,7 +76,7 @@ class Stream:
                 if event.id is not None:
                     self.ids.append(event.id)
                 return event
-        raise AssertionError(f"no event within {timeout} s")
+        return None
 
     def take(self, count: int, timeout: float = 20.0) -> list[Event]:
         deadline = time.monotonic() + timeout
