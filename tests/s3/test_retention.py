@@ -4,16 +4,19 @@ reads of their LSNs fetch them back, and nothing goes before the archive confirm
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.cli import main
+from api.cli import build_parser, main
 from api.cli.init_command import initialise
+from api.cli.storage_commands import running_archive
 from api.database import Database
 from api.datadir import DataDir
+from api.http import Backend, ServerConfig
 from api.storage.s3 import S3BlobStore
 from api.storage.settings import StorageSettings
 from eventlog import CorruptLogError, LogReader, PrunedSegmentError
@@ -192,3 +195,32 @@ def test_a_tampered_download_is_never_read(remote: S3BlobStore, tmp_path: Path) 
     with pytest.raises(CorruptLogError, match="does not match its local manifest"):
         list(reader.read(1, first.last_lsn))
     assert not cached.exists()
+
+
+def test_serve_prunes_by_its_retention_setting(remote: S3BlobStore, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    initialise(DataDir(root), SEGMENT_BYTES)
+    backend = Backend.open(ServerConfig(data_dir=root))
+    args = build_parser().parse_args(
+        ["--data-dir", str(root), "serve", "--archive-interval", "0.1",
+         "--retain-local-segments", "2"]
+    )  # fmt: skip
+    db = backend.db
+    try:
+        with running_archive(args, backend):
+            db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            write_rows(db, range(60))
+            full = db.execute(ALL_ROWS).rows
+            past = db.execute(ALL_ROWS, as_of_lsn=10).rows
+            time.sleep(0.3)  # no checkpoint archived yet: nothing may go
+            assert db.log.pruned_manifests == []
+            db.checkpoint()
+            deadline = time.monotonic() + 10
+            while not db.log.pruned_manifests and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert db.log.pruned_manifests and len(db.log.sealed_manifests) >= 2
+            db.time_travel.clear()
+            assert db.execute(ALL_ROWS, as_of_lsn=10).rows == past
+            assert db.execute(ALL_ROWS).rows == full
+    finally:
+        backend.close()
