@@ -16,7 +16,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -57,9 +56,6 @@ class ReplicaLog:
     @property
     def head_lsn(self) -> int:
         return self._store.applied_lsn
-
-    def close(self) -> None:
-        """Nothing to release: the replica's follower owns the store's writes."""
 
 
 class ReadOnlyDatabase(Database):
@@ -147,12 +143,14 @@ class ReplicaFollower:
     def __init__(self, replica: KafkaReplica, backend: Backend) -> None:
         self.replica, self.backend = replica, backend
         self.error: Exception | None = None
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replica-follower", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self.replica.stop()
         self._thread.join()
 
@@ -162,17 +160,18 @@ class ReplicaFollower:
         self.backend.refresh()
 
     def _run(self) -> None:
-        while True:
+        """Follow until stopped; an unreachable broker is retried, a record that fails
+        verification ends the following (the store keeps the last verified state)."""
+        while not self._stopping.is_set():
             try:
                 self.replica.follow_sync(on_applied=self.applied)
-                return
             except StreamVerifyError as exc:
                 self.error = exc
                 log.error("bkg.log fails verification at LSN %d: %s; not following", exc.lsn, exc)
                 return
             except KafkaError as exc:
                 log.warning("Kafka: %s; retrying", exc)
-                time.sleep(RETRY_S)
+                self._stopping.wait(RETRY_S)
 
 
 def open_replica_backend(config: ServerConfig, store_path: Path, primary: str | None) -> Backend:

@@ -134,5 +134,14 @@ def test_replica_answers_like_the_primary_and_refuses_writes(
     )
     assert batch.status_code == 503
     assert replica.query(QUERIES[0], "bkg_nope").status_code == 401
+    past = httpx.post(
+        f"{replica.url}/query",
+        json={"sql": QUERIES[0], "as_of_lsn": 2},
+        headers=bearer(primary.admin_key),
+    )
+    assert past.status_code == 501, past.text
+    schema = primary.client.get("/schema", headers=bearer(shop_key)).json()
+    assert schema["tables"]
+    assert httpx.get(f"{replica.url}/schema", headers=bearer(shop_key)).json() == schema
     assert replica.applied() == primary.head
     assert len(primary.rows("SELECT * FROM shop.notes")) == 1
