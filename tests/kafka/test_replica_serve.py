@@ -17,9 +17,8 @@ import httpx
 import pytest
 
 from tests.http.conftest import Api, bearer, make_data_dir, open_api
-from tests.kafka.brokers import TansuBroker
+from tests.kafka.brokers import TansuBroker, free_port
 from tests.kafka.test_mirror import start_mirror
-from tests.web.conftest import _free_port
 
 PRIMARY_URL = "http://primary.example:8080"
 WAIT_S = 30.0
@@ -72,7 +71,7 @@ def primary(tmp_path: Path, broker: TansuBroker) -> Iterator[Api]:
 
 @pytest.fixture
 def replica(tmp_path: Path, broker: TansuBroker, primary: Api) -> Iterator[Replica]:
-    port = _free_port()
+    port = free_port()
     secret = (tmp_path / "data" / "keys" / "jwt_secret").read_text().strip()
     args = ["--data-dir", str(tmp_path / "replica"), "replica", "--json", "--serve"]
     args += ["--kafka-bootstrap", broker.bootstrap, "--port", str(port)]
