@@ -214,13 +214,27 @@ class Archiver:
         """Segment first, manifest last (a manifest in the archive means the segment is
         whole), then the pieces uploaded while it was active are dropped."""
         assert span.end is not None and span.last_lsn is not None
-        self.remote.put(layout.segment_key(span.base_lsn, "seg"), file_chunks(span.path), span.end)
+        if not span.path.exists():
+            self._pruned_segment_archived(span)
+        else:
+            self.remote.put(
+                layout.segment_key(span.base_lsn, "seg"), file_chunks(span.path), span.end
+            )
         self.remote.put(layout.segment_key(span.base_lsn, "manifest"), file_chunks(manifest))
         for key in list_all(self.remote, f"{layout.ACTIVE}{span.base_lsn:020d}/"):
             self.remote.delete(key)
         cursor = self.cursor
         cursor.segment, cursor.offset, cursor.lsn = span.last_lsn + 1, 0, span.last_lsn
         cursor.save(self.cursor_path)
+
+    def _pruned_segment_archived(self, span: Span) -> None:
+        """A segment pruned from local disk (retention) was archived before it went; with
+        the cursor lost, confirm that this archive holds it rather than upload it."""
+        key = layout.segment_key(span.base_lsn, "manifest")
+        if not any(entry.key == key for entry in self.remote.list(key)):
+            raise ArchiveError(
+                f"segment {span.base_lsn} was pruned from local disk and is not in this archive"
+            )
 
     def _archive_checkpoints(self) -> None:
         if not self.checkpoints_dir.is_dir():

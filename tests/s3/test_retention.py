@@ -22,7 +22,7 @@ from api.storage.settings import StorageSettings
 from eventlog import CorruptLogError, LogReader, PrunedSegmentError
 from eventlog.segments import file_sha256, format_segment_name, manifest_path
 from projections.archive import layout
-from projections.archive.archiver import ArchiveCursor, Archiver
+from projections.archive.archiver import CURSOR_FILE, ArchiveCursor, Archiver
 from projections.archive.fetch import ArchiveFetcher
 from projections.archive.retention import prune
 from tests.s3.conftest import S3Area
@@ -174,6 +174,8 @@ def test_a_tampered_download_is_never_read(remote: S3BlobStore, tmp_path: Path) 
     prune(db.log, 0, archiver.cursor, remote)
     first = db.log.pruned_manifests[0]
     expected = [record.frame for record in db.log.read(1, first.last_lsn)]
+    (root / "consumers" / CURSOR_FILE).unlink()  # a lost cursor: pruned ones are confirmed
+    assert archiver_for(db, remote).sync_now() == db.log.head_lsn
     db.close()
 
     log_dir = root / "log"
