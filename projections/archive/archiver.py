@@ -34,7 +34,7 @@ from eventlog.segments import Manifest, format_segment_name, manifest_path, writ
 from projections.archive import layout
 from projections.archive.errors import ArchiveError
 from projections.archive.pieces import HashedChunks, last_seal, piece_manifest
-from projections.archive.remote import Remote, file_chunks, list_all
+from projections.archive.remote import Remote, exists, file_chunks, list_all
 from projections.checkpoints import parse_checkpoint_name
 
 logger = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ class Archiver:
         """A segment pruned from local disk (retention) was archived before it went; with
         the cursor lost, confirm that this archive holds it rather than upload it."""
         key = layout.segment_key(span.base_lsn, "manifest")
-        if not any(entry.key == key for entry in self.remote.list(key)):
+        if not exists(self.remote, key):
             raise ArchiveError(
                 f"segment {span.base_lsn} was pruned from local disk and is not in this archive"
             )

@@ -55,3 +55,8 @@ def list_all(remote: Remote, prefix: str) -> list[str]:
         keys.extend(entry.key for entry in page)
         if len(page) < 1000:
             return keys
+
+
+def exists(remote: Remote, key: str) -> bool:
+    """Does the remote hold `key`?"""
+    return any(entry.key == key for entry in remote.list(key))

@@ -23,7 +23,7 @@ from typing import Protocol
 from eventlog.segments import Manifest
 from projections.archive import layout
 from projections.archive.archiver import ArchiveCursor
-from projections.archive.remote import Remote
+from projections.archive.remote import Remote, exists
 
 
 class PrunableLog(Protocol):
@@ -75,7 +75,7 @@ def prune(log: PrunableLog, retain: int, cursor: ArchiveCursor, remote: Remote) 
 def _archived_checkpoint(cursor: ArchiveCursor, remote: Remote) -> int:
     """The newest checkpoint's LSN that the archive confirmed (0 if none)."""
     key = layout.checkpoint_key(cursor.checkpoint_lsn, "manifest")
-    return cursor.checkpoint_lsn if cursor.checkpoint_lsn and _exists(remote, key) else 0
+    return cursor.checkpoint_lsn if cursor.checkpoint_lsn and exists(remote, key) else 0
 
 
 def _blocker(manifest: Manifest, cursor: ArchiveCursor, checkpoint: int, remote: Remote) -> str:
@@ -97,7 +97,3 @@ def _blocker(manifest: Manifest, cursor: ArchiveCursor, checkpoint: int, remote:
     if Manifest.from_json(archived) != manifest:
         return f"the archived manifest of {name} is not the local one"
     return ""
-
-
-def _exists(remote: Remote, key: str) -> bool:
-    return any(entry.key == key for entry in remote.list(key))

@@ -66,6 +66,11 @@ def write_rows(db: Database, ids: range) -> None:
         db.execute("INSERT INTO t (id, v) VALUES (?, ?)", [i, f"row {i} " + "x" * 200])
 
 
+def new_database(root: Path) -> Database:
+    initialise(DataDir(root), SEGMENT_BYTES)
+    return Database.open(root)
+
+
 def archiver_for(db: Database, remote: S3BlobStore) -> Archiver:
     data = db.data
     return Archiver(db.log, data.log, data.checkpoints, data.consumers, remote)
@@ -99,8 +104,7 @@ def test_pruned_segments_are_read_back_from_the_archive(
     remote: S3BlobStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "data"
-    initialise(DataDir(root), SEGMENT_BYTES)
-    db = Database.open(root)
+    db = new_database(root)
     archiver, seen = fill(db, remote)
     report = prune(db.log, 1, archiver.cursor, remote)
     assert report.pruned and report.pruned_through_lsn <= seen.checkpoint_lsn
@@ -139,8 +143,7 @@ def test_prune_refuses_what_the_archive_has_not_confirmed(
     remote: S3BlobStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "data"
-    initialise(DataDir(root), SEGMENT_BYTES)
-    db = Database.open(root)
+    db = new_database(root)
     archiver, seen = fill(db, remote)
     sealed = db.log.sealed_manifests
     first, second = sealed[0], sealed[1]
@@ -168,8 +171,7 @@ def test_prune_refuses_what_the_archive_has_not_confirmed(
 
 def test_a_tampered_download_is_never_read(remote: S3BlobStore, tmp_path: Path) -> None:
     root = tmp_path / "data"
-    initialise(DataDir(root), SEGMENT_BYTES)
-    db = Database.open(root)
+    db = new_database(root)
     archiver, _ = fill(db, remote)
     prune(db.log, 0, archiver.cursor, remote)
     first = db.log.pruned_manifests[0]
