@@ -105,7 +105,8 @@ def _catch_up_trail(data_dir: DataDir) -> int | None:
     except AuditError:
         return None
     try:
-        return asyncio.run(catch_up(trail, LogReader(data_dir.log), trail))
+        reader = LogReader(data_dir.log, data_dir.segment_source())
+        return asyncio.run(catch_up(trail, reader, trail))
     finally:
         trail.close()
 
@@ -113,7 +114,7 @@ def _catch_up_trail(data_dir: DataDir) -> int | None:
 def _verify(args: argparse.Namespace, data_dir: DataDir) -> int:
     if args.file is None:
         raise CommandError("audit verify needs a FILE (or the audit directory)")
-    reader = LogReader(data_dir.log)
+    reader = LogReader(data_dir.log, data_dir.segment_source())
     try:
         ring = log_key_ring(reader)
         if args.file.is_dir():

@@ -87,7 +87,7 @@ def _registry(data_dir: DataDir) -> KeyRegistry:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not an initialised data directory")
     registry = KeyRegistry()
-    for record in LogReader(data_dir.log).read():
+    for record in LogReader(data_dir.log, data_dir.segment_source()).read():
         if record.kind == "auth" and isinstance(record.payload, dict):
             registry.apply(record.payload)
     return registry
