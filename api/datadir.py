@@ -157,11 +157,12 @@ class DataDir:
     def segment_source(self) -> SegmentSource | None:
         """Where reads of pruned segments fetch them: the S3 archive when `BKG_S3_*` (or the
         `--s3-*` flags) configure one, else nowhere (such reads fail, naming the segment)."""
-        from api.storage.s3 import S3BlobStore
         from api.storage.settings import StorageSettings
-        from projections.archive.fetch import ArchiveFetcher
 
         location = StorageSettings.from_env().archive_location()
         if location is None:
             return None
+        from api.storage.s3 import S3BlobStore
+        from projections.archive.fetch import ArchiveFetcher
+
         return ArchiveFetcher(S3BlobStore(location), self.log, self.log_cache)
