@@ -28,18 +28,19 @@ _MANIFEST = re.compile(r"^(\d{20})\.manifest$")
 
 
 def pruned_manifests(log_dir: Path) -> list[Manifest]:
-    """The manifests in `log_dir` whose segment file is gone, in log order."""
+    """The manifests in `log_dir` whose segment file is gone, in log order (one listing)."""
+    names = {entry.name for entry in os.scandir(log_dir)}
     found = []
-    for entry in os.scandir(log_dir):
-        match = _MANIFEST.match(entry.name)
-        if match and not (log_dir / format_segment_name(int(match.group(1)))).exists():
+    for name in names:
+        match = _MANIFEST.match(name)
+        if match and format_segment_name(int(match.group(1))) not in names:
             try:
-                found.append(Manifest.from_json(Path(entry.path).read_bytes()))
+                found.append(Manifest.from_json((log_dir / name).read_bytes()))
             except (OSError, ValueError, TypeError) as exc:
                 raise CorruptLogError(
-                    f"manifest {entry.name} of a pruned segment is unreadable: {exc}",
+                    f"manifest {name} of a pruned segment is unreadable: {exc}",
                     lsn=int(match.group(1)),
-                    path=entry.path,
+                    path=str(log_dir / name),
                 ) from exc
     return sorted(found, key=lambda manifest: manifest.first_lsn)
 
