@@ -128,6 +128,10 @@ def test_pruned_segments_are_read_back_from_the_archive(
     finally:
         db.close()
 
+    out = tmp_path / "past.sqlite"
+    argv = ["--data-dir", str(root), "replay", "--to-lsn", str(seen.middle), "--out", str(out)]
+    code, replayed = cli_json(capsys, *argv, "--json")
+    assert code == 0 and replayed["lsn"] == seen.middle and replayed["records"] == seen.middle
     code, checked = cli_json(capsys, "--data-dir", str(root), "verify", "--json")
     assert code == 0 and checked["ok"]
     assert checked["pruned_unchecked"] == [m.segment for m in pruned]
