@@ -78,10 +78,10 @@ async def realtime(
     if start is not None and start.lsn > backend.db.log.head_lsn:
         raise ApiError("BAD_REQUEST", f"event id {start} is beyond the log's head")
     after = start if start is not None else Position(hub.position)
-    subscriber = Subscriber(Access(principal, filters), after, buffer)
+    subscriber = Subscriber(Access(principal, filters), after, buffer, heartbeat)
     catchup = CatchUp(backend.db.log, store_connection(backend.db.store), hub.policies, subscriber)
     return Stream(
-        subscription(hub, subscriber, catchup, heartbeat),
+        subscription(hub, subscriber, catchup),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

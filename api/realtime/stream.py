@@ -21,11 +21,10 @@ from api.realtime.subscriber import Subscriber
 HEARTBEAT = comment("heartbeat")
 
 
-async def subscription(
-    hub: Hub, subscriber: Subscriber, catchup: CatchUp, heartbeat_s: float
-) -> AsyncIterator[bytes]:
+async def subscription(hub: Hub, subscriber: Subscriber, catchup: CatchUp) -> AsyncIterator[bytes]:
     """The frames of one subscription, until it overflows, the server stops or the client
-    goes (then the generator is closed, and it leaves the hub)."""
+    goes (then the generator is closed, and it leaves the hub). The live loop is written out
+    here rather than in a nested generator: it runs once per subscriber per change."""
     start = subscriber.after
     last = str(start)
     try:
@@ -35,20 +34,31 @@ async def subscription(
             hub.join(subscriber)
         yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
         if not joined:
-            async for chunk, last_id in _catch_up(hub, subscriber, catchup, heartbeat_s):
+            async for chunk, last_id in _catch_up(hub, subscriber, catchup):
                 last = last_id or last
                 yield chunk
-        async for chunk, last_id in _live(subscriber, heartbeat_s):
-            last = last_id or last
-            yield chunk
-        if subscriber.overflowed:
-            yield frame(None, "overflow", {"resume_from": last})
+        while True:
+            await subscriber.wait()
+            chunk, last_id = subscriber.take()
+            if chunk:
+                last = last_id or last
+                subscriber.wrote()
+                yield chunk
+            elif subscriber.overflowed:
+                yield frame(None, "overflow", {"resume_from": last})
+                return
+            elif subscriber.closed:
+                return
+            else:
+                subscriber.wrote()
+                yield HEARTBEAT
     finally:
+        subscriber.stop()
         hub.leave(subscriber)
 
 
 async def _catch_up(
-    hub: Hub, subscriber: Subscriber, catchup: CatchUp, heartbeat_s: float
+    hub: Hub, subscriber: Subscriber, catchup: CatchUp
 ) -> AsyncIterator[tuple[bytes, str | None]]:
     """Slices of the log up to the hub's position, then the join (no await in between)."""
     cursor = subscriber.after.done_through
@@ -58,22 +68,7 @@ async def _catch_up(
         if chunk:
             written = time.monotonic()
             yield chunk, last_id
-        elif time.monotonic() - written >= heartbeat_s:
+        elif time.monotonic() - written >= subscriber.heartbeat_s:
             written = time.monotonic()
             yield HEARTBEAT, None
     hub.join(subscriber)
-
-
-async def _live(
-    subscriber: Subscriber, heartbeat_s: float
-) -> AsyncIterator[tuple[bytes, str | None]]:
-    """What the hub queues, written in chunks; heartbeats while idle."""
-    while True:
-        await subscriber.wait(heartbeat_s)
-        chunk, last_id = subscriber.take()
-        if chunk:
-            yield chunk, last_id
-        elif subscriber.overflowed or subscriber.closed:
-            return
-        else:
-            yield HEARTBEAT, None

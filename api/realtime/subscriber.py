@@ -28,20 +28,28 @@ class Subscriber:
         "_frames",
         "_last",
         "_lsn",
+        "_quiet",
+        "_timer",
         "_waiter",
         "access",
         "after",
+        "beat",
         "closed",
+        "heartbeat_s",
         "limit",
         "overflowed",
     )
 
-    def __init__(self, access: Access, after: Position, limit: int) -> None:
+    def __init__(self, access: Access, after: Position, limit: int, heartbeat_s: float) -> None:
         self.access = access
         self.after = after
         self.limit = limit
+        self.heartbeat_s = heartbeat_s
         self.overflowed = False
         self.closed = False
+        self.beat = False
+        self._quiet = True
+        self._timer: asyncio.TimerHandle | None = None
         self._frames: list[bytes] = []
         self._last: str | None = None
         self._lsn = -1
@@ -74,18 +82,39 @@ class Subscriber:
         last, self._last = self._last, None
         return chunk, last
 
-    async def wait(self, timeout: float) -> None:
-        """Until something is queued, the subscriber overflows or closes, or `timeout`."""
-        if self._frames or self.overflowed or self.closed:
+    async def wait(self) -> None:
+        """Until something is queued, the subscriber overflows or closes, or a heartbeat is
+        due (`beat`): `heartbeat_s` passed with nothing written (see `wrote`)."""
+        if self._frames or self.overflowed or self.closed or self.beat:
             return
         loop = asyncio.get_running_loop()
+        if self._timer is None:
+            self._timer = loop.call_later(self.heartbeat_s, self._tick)
         self._waiter = waiter = loop.create_future()
-        timer = loop.call_later(timeout, _settle, waiter)
         try:
             await waiter
         finally:
-            timer.cancel()
             self._waiter = None
+
+    def wrote(self) -> None:
+        """The stream wrote something: no heartbeat is due before another period passes."""
+        self._quiet = False
+        self.beat = False
+
+    def stop(self) -> None:
+        """The stream is over: drop the heartbeat timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        """Every `heartbeat_s` (one timer per subscriber, not one per wake-up): a period
+        with nothing written makes a heartbeat due."""
+        self._timer = asyncio.get_running_loop().call_later(self.heartbeat_s, self._tick)
+        if self._quiet:
+            self.beat = True
+            self._wake()
+        self._quiet = True
 
     def _wake(self) -> None:
         if self._waiter is not None:
