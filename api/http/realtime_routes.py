@@ -88,12 +88,14 @@ async def realtime(
 
 
 def hub_of(backend: Backend) -> Hub:
-    """The backend's hub on the running loop, created on first use."""
+    """The backend's hub on the running loop, created on first use, following the log (so
+    that its position is the log's head, give or take the records it is fanning out)."""
     hub = _HUBS.get(backend)
     if hub is None or hub.loop is not asyncio.get_running_loop():
         layer = backend.layer
         hub = Hub(backend.db.log, store_connection(backend.db.store), lambda: layer.policies)
         _HUBS[backend] = hub
+    hub.start()
     return hub
 
 
