@@ -15,6 +15,7 @@ described there usefully, and generated requests against it would never finish.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -24,6 +25,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery
 from litestar.response import Stream
 
+from api.auth.errors import AuthError
 from api.auth.principal import Principal
 from api.http.backend import Backend
 from api.http.deps import backend_of, bearer_of, caller_of
@@ -45,13 +47,31 @@ BUFFER_RANGE = (1, 10_000)
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
+def token_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The bearer header's token, else the `access_token` parameter's."""
+    return bearer_of(connection) or connection.query_params.get("access_token") or None
+
+
 async def authenticate_stream(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """Resolve the caller from the bearer header, else from `access_token`."""
+    """Resolve (and rate-limit) the caller from the header or the `access_token` parameter."""
     backend: Backend = connection.app.state.backend
-    token = bearer_of(connection) or connection.query_params.get("access_token") or None
-    connection.state.principal = backend.principal(token)
+    connection.state.principal = backend.principal(token_of(connection))
+
+
+def still_valid(backend: Backend, token: str | None) -> Callable[[], bool]:
+    """Whether the stream's credential still resolves (not revoked, not expired); asked
+    now and then by the open stream, outside the rate budget."""
+
+    def check() -> bool:
+        try:
+            backend.layer.resolve(token)
+        except AuthError:
+            return False
+        return True
+
+    return check
 
 
 @get("/realtime", guards=[authenticate_stream], include_in_schema=False)
@@ -81,7 +101,7 @@ async def realtime(
     subscriber = Subscriber(Access(principal, filters), after, buffer, heartbeat)
     catchup = CatchUp(backend.db.log, store_connection(backend.db.store), hub.policies, subscriber)
     return Stream(
-        subscription(hub, subscriber, catchup),
+        subscription(hub, subscriber, catchup, still_valid(backend, token_of(request))),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
@@ -91,12 +111,23 @@ def hub_of(backend: Backend) -> Hub:
     """The backend's hub on the running loop, created on first use, following the log (so
     that its position is the log's head, give or take the records it is fanning out)."""
     hub = _HUBS.get(backend)
+    if hub is None:
+        backend.metrics.gauge(
+            "bkg_realtime_subscribers",
+            "Live /realtime subscribers (joined to the hub).",
+            lambda: _subscribers(backend),
+        )
     if hub is None or hub.loop is not asyncio.get_running_loop():
         layer = backend.layer
         hub = Hub(backend.db.log, store_connection(backend.db.store), lambda: layer.policies)
         _HUBS[backend] = hub
     hub.start()
     return hub
+
+
+def _subscribers(backend: Backend) -> float:
+    hub = _HUBS.get(backend)
+    return float(hub.subscribers) if hub is not None else 0.0
 
 
 def close_streams(backend: Backend) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from api.realtime.catchup import CatchUp
 from api.realtime.events import comment, frame
@@ -21,12 +21,17 @@ from api.realtime.subscriber import Subscriber
 HEARTBEAT = comment("heartbeat")
 
 
-async def subscription(hub: Hub, subscriber: Subscriber, catchup: CatchUp) -> AsyncIterator[bytes]:
-    """The frames of one subscription, until it overflows, the server stops or the client
-    goes (then the generator is closed, and it leaves the hub). The live loop is written out
-    here rather than in a nested generator: it runs once per subscriber per change."""
+async def subscription(
+    hub: Hub, subscriber: Subscriber, catchup: CatchUp, authorised: Callable[[], bool]
+) -> AsyncIterator[bytes]:
+    """The frames of one subscription, until it overflows, the server stops, the client goes
+    (then the generator is closed, and it leaves the hub) or its credential stops being valid
+    (`authorised`, asked once per heartbeat period: a revoked key or an expired token ends
+    the stream with ``unauthorized``). The live loop is written out here rather than in a
+    nested generator: it runs once per subscriber per change."""
     start = subscriber.after
     last = str(start)
+    checked = time.monotonic()
     try:
         hub.start()
         joined = start.done_through >= hub.position
@@ -39,6 +44,11 @@ async def subscription(hub: Hub, subscriber: Subscriber, catchup: CatchUp) -> As
                 yield chunk
         while True:
             await subscriber.wait()
+            if time.monotonic() - checked >= subscriber.heartbeat_s:
+                checked = time.monotonic()
+                if not authorised():
+                    yield frame(None, "unauthorized", {"resume_from": last})
+                    return
             chunk, last_id = subscriber.take()
             if chunk:
                 last = last_id or last

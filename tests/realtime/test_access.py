@@ -98,3 +98,19 @@ def test_other_namespaces_are_forbidden_and_users_never_see_them(server: Server)
         server.ok("INSERT INTO outside.t (id) VALUES (1)")
         inside = server.ok("INSERT INTO walled.t (id) VALUES (1)")["lsn"]
         assert stream.next().id == f"{inside}.0"
+
+
+def test_a_revoked_key_ends_its_stream(server: Server) -> None:
+    server.ok("CREATE SCHEMA revoked")
+    created = server.post("/auth/keys", {"scope": "namespace", "namespace": "revoked"})
+    with server.subscribe(created["key"], heartbeat=HEARTBEAT) as stream:
+        subscribed = stream.next()
+        metrics = server.client.get(f"{server.url}/metrics").text
+        assert "bkg_realtime_subscribers" in metrics
+        response = server.client.delete(
+            f"{server.url}/auth/keys/{created['id']}",
+            headers={"Authorization": f"Bearer {server.admin_key}"},
+        )
+        assert response.status_code in (200, 204), response.text
+        ended = stream.next()
+    assert (ended.event, ended.data) == ("unauthorized", {"resume_from": subscribed.id})
