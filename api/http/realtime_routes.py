@@ -38,6 +38,7 @@ from api.realtime.position import Position, start_position
 from api.realtime.stream import subscription
 from api.realtime.subscriber import Subscriber
 from api.sql import Catalog
+from eventlog import EventLog
 
 _HUBS: WeakKeyDictionary[Backend, Hub] = WeakKeyDictionary()
 DEFAULT_HEARTBEAT_S = 15.0
@@ -86,6 +87,8 @@ async def realtime(
     """Subscribe to changes: `tables`, `ops` filters; resume with `Last-Event-ID` or
     `from_lsn`; `heartbeat` seconds between idle comments; `buffer` events before overflow."""
     backend, principal = backend_of(request), caller_of(request)
+    if not isinstance(backend.db.log, EventLog):
+        raise ApiError("CAPABILITY_NOT_SUPPORTED", "this server has no log to follow (a replica)")
     try:
         filters = parse_filters(tables, ops, principal)
         start = start_position(request.headers.get("last-event-id"), from_lsn)
