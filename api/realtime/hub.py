@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 
 from api.realtime.coltypes import ColumnTypes, ConnectionSource
-from api.realtime.events import learn_schema, record_events
-from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, admits
+from api.realtime.events import RecordEvents, learn_schema, record_events
+from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, offer_record
 from api.rls.policy import PolicySet
 from eventlog import EventLog, Record
 from projections.store import ProjectionStore
@@ -88,15 +88,17 @@ class Hub:
         if not self._live:
             learn_schema(record, self._types)
             return
+        events = list(record_events(record, self._types))
+        if not events:
+            return
+        batch = RecordEvents.of(record.lsn, events)
         policies = self.policies()
         verdicts: Verdicts = {}
         with ExitStack() as stack:
             conn = LazyConnection(lambda: stack.enter_context(self._connection()))
-            for event in record_events(record, self._types):
-                for subscriber in list(self._live):
-                    admitted = admits(subscriber, event, conn, policies, verdicts)
-                    if admitted and not subscriber.offer(event.lsn, event.id, event.frame):
-                        self._live.discard(subscriber)
+            for subscriber in list(self._live):
+                if not offer_record(subscriber, batch, conn, policies, verdicts):
+                    self._live.discard(subscriber)
 
 
 def store_connection(store: ProjectionStore) -> ConnectionSource:

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 
 from api.realtime.access import Access
-from api.realtime.events import ChangeEvent
+from api.realtime.events import ChangeEvent, RecordEvents
 from api.realtime.position import Position
 from api.rls.policy import PolicySet
 
@@ -61,14 +61,27 @@ class Subscriber:
         keeps up never overflows on one large transaction, and the frames are shared with
         every other subscriber, so the buffer holds references, not copies."""
         if lsn != self._lsn and len(self._frames) >= self.limit:
-            self.overflowed = True
-            self._frames.clear()
-            self._wake()
-            return False
+            return self._overflow()
         self._frames.append(frame)
         self._last, self._lsn = event_id, lsn
         self._wake()
         return True
+
+    def offer_all(self, batch: RecordEvents) -> bool:
+        """Queue every frame of a record (see `offer`)."""
+        if len(self._frames) >= self.limit:
+            return self._overflow()
+        self._frames.extend(batch.frames)
+        self._last, self._lsn = batch.last_id, batch.lsn
+        self._wake()
+        return True
+
+    def _overflow(self) -> bool:
+        """Fallen behind: drop what is queued; the stream ends with ``overflow``."""
+        self.overflowed = True
+        self._frames.clear()
+        self._wake()
+        return False
 
     def close(self) -> None:
         """End the stream after what is queued (the server is stopping, or the hub failed)."""
@@ -139,6 +152,24 @@ class LazyConnection:
         if self._conn is None:
             self._conn = self._open()
         return self._conn
+
+
+def offer_record(
+    subscriber: Subscriber,
+    batch: RecordEvents,
+    conn: LazyConnection,
+    policies: PolicySet,
+    verdicts: Verdicts,
+) -> bool:
+    """Offer a subscriber what it may see of a record: the whole record at once when no
+    event needs a check of its own, else event by event. False when it overflowed."""
+    if subscriber.after.lsn < batch.lsn and subscriber.access.matches_all(batch):
+        return subscriber.offer_all(batch)
+    for event in batch.events:
+        admitted = admits(subscriber, event, conn, policies, verdicts)
+        if admitted and not subscriber.offer(event.lsn, event.id, event.frame):
+            return False
+    return True
 
 
 def admits(
