@@ -22,6 +22,7 @@ ACCESS_KEY = "bkgs3test"
 SECRET_KEY = "bkgs3testsecret"
 GRPC_OFFSET = 10000
 START_TIMEOUT_S = 30.0
+START_ATTEMPTS = 3
 STOP_GRACE_S = 1.0
 
 
@@ -30,10 +31,14 @@ class SeaweedS3:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._pick_ports()
+        self._started = False
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _pick_ports(self) -> None:
         self.master, self.volume, self.filer, self.port = (
             free_port(grpc_offset=GRPC_OFFSET) for _ in range(4)
         )
-        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -48,7 +53,29 @@ class SeaweedS3:
         return Minio(self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False)
 
     def start(self) -> None:
-        """Start the server and return once the S3 gateway answers a signed request."""
+        """Start the server and return once the S3 gateway answers a signed request.
+
+        Free ports are only probed, so another process can take one before `weed` binds
+        it: a first start that dies before listening is tried again on fresh ports. A
+        restart keeps its ports, which clients already hold.
+        """
+        attempts = 1 if self._started else START_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once()
+            except RuntimeError as exc:
+                if attempt == attempts:
+                    raise RuntimeError(f"{exc}; weed.log ends: {self._log_tail()}") from exc
+                self._pick_ports()
+                continue
+            self._started = True
+            return
+
+    def _log_tail(self) -> str:
+        lines = (self.directory / "weed.log").read_text(errors="replace").splitlines()
+        return " | ".join(lines[-5:])
+
+    def _start_once(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         identities = self.directory / "identities.json"
         identities.write_text(json.dumps(_identities()))
