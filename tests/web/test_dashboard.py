@@ -130,9 +130,10 @@ def test_tables_page_browses_schema_and_rows_and_tails_changes(
     expect(rows.locator("tbody tr")).to_have_count(5)
 
     live = page.get_by_role("region", name="Live changes", exact=True)
-    expect(live).to_contain_text("Live: new changes")
+    expect(live).to_contain_text("Live since LSN")
     server.ok("INSERT INTO tailed (label) VALUES ('arrived live')")
     expect(live.locator(".tail li").first).to_contain_text("arrived live")
+    expect(live.locator(".tail li")).to_have_count(1)  # the subscribed event is no change
     expect(rows).to_contain_text("31 rows")
     dashboard.shot("tables")
 

@@ -111,6 +111,14 @@ function liveTail(box, table, signal, onChange) {
       if (!ev.data) return;
       let change;
       try { change = JSON.parse(ev.data); } catch { return; }
+      if (ev.event === "subscribed") {
+        status.textContent = `Live since LSN ${change.lsn}: new changes to ${table.name} appear here as they are committed.`;
+        return;
+      }
+      if (!["insert", "update", "delete", "ddl"].includes(ev.event || change.op)) {
+        status.textContent = `Live tail ended by the server (${ev.event}). Reload the page to resume.`;
+        return;
+      }
       items.prepend(h("li", { "data-op": change.op },
         h("span", { class: "op" }, (change.op || ev.event).toUpperCase()),
         `LSN ${change.lsn}.${change.index} by ${change.actor || "?"}: `,
