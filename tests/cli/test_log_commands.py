@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,19 +13,7 @@ from api.cli import main
 from api.datadir import DataDir
 from eventlog import Entry, LogOptions
 from eventlog.segments import list_segments
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def bkgdb(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", "--data-dir", str(data_dir), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.cli.runner import bkgdb
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,19 +12,7 @@ from api.cli import main
 from api.database import Database
 from api.rls.policy import created_event, parse_policy
 from eventlog import Entry
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def bkgdb(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", "--data-dir", str(data_dir), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.cli.runner import bkgdb
 
 
 @pytest.fixture
