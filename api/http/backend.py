@@ -26,10 +26,12 @@ from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
 from api.http.access import RememberedAccess
 from api.http.idempotency import IdempotencyStore
-from api.http.metrics import Metrics
+from api.http.metrics import Labels, Metrics
 from api.http.principals import Principals
 from api.rls.access import SecurityLayer
 from eventlog import Entry
+from eventlog.segments import list_segments
+from projections.checkpoints import Checkpoint, CheckpointStore
 
 IDEMPOTENCY_FILE = "idempotency.sqlite"
 log = logging.getLogger("bkgdb.http")
@@ -164,6 +166,38 @@ class Backend:
             "Seconds since the server started.",
             lambda: time.time() - self.started,
         )
+        metrics.gauge(
+            "bkg_log_segments",
+            "Segment files of the log held locally.",
+            lambda: len(list_segments(db.log.log_dir)),
+        )
+        metrics.gauge(
+            "bkg_log_bytes",
+            "Bytes of the log's segment files held locally.",
+            lambda: sum(path.stat().st_size for _, path in list_segments(db.log.log_dir)),
+        )
+        metrics.labelled_gauge(
+            "bkg_checkpoint_lsn",
+            "LSN of the newest checkpoint (absent before the first).",
+            lambda: _sample(cp.lsn if (cp := _newest(db.checkpoints)) else None),
+        )
+        metrics.labelled_gauge(
+            "bkg_checkpoint_age_seconds",
+            "Seconds since the newest checkpoint was written (absent before the first).",
+            lambda: _sample(
+                time.time() - cp.path.stat().st_mtime if (cp := _newest(db.checkpoints)) else None
+            ),
+        )
+
+
+def _newest(checkpoints: CheckpointStore) -> Checkpoint | None:
+    found = checkpoints.scan()
+    return found[0] if found else None
+
+
+def _sample(value: float | None) -> dict[Labels, float]:
+    """A gauge's one sample, or none while there is nothing to report."""
+    return {} if value is None else {(): value}
 
 
 def _webhook_sender(config: ServerConfig) -> WebhookSender | None:

@@ -64,3 +64,16 @@ def test_every_route_is_documented(api: Api) -> None:
         if f"{method.upper()} {path}" not in text
     ]
     assert missing == []
+
+
+def test_metrics_report_segments_and_the_newest_checkpoint(shop: Api) -> None:
+    before = shop.client.get("/metrics").text
+    assert re.search(r"^bkg_log_segments 1$", before, re.M)
+    size = re.search(r"^bkg_log_bytes (\d+)$", before, re.M)
+    assert size is not None and int(size.group(1)) > 0
+    assert "\nbkg_checkpoint_lsn " not in before  # no checkpoint yet: no sample
+    checkpoint = shop.backend.db.checkpoint()
+    after = shop.client.get("/metrics").text
+    assert f"\nbkg_checkpoint_lsn {checkpoint.lsn}\n" in after
+    age = re.search(r"^bkg_checkpoint_age_seconds ([0-9.e-]+)$", after, re.M)
+    assert age is not None and 0 <= float(age.group(1)) < 60
