@@ -35,7 +35,7 @@ from api.realtime.catchup import CatchUp
 from api.realtime.errors import SubscriptionError
 from api.realtime.hub import Hub, store_connection
 from api.realtime.position import Position, start_position
-from api.realtime.stream import subscription
+from api.realtime.stream import history, subscription
 from api.realtime.subscriber import Subscriber
 from api.sql import Catalog
 from eventlog import EventLog
@@ -81,11 +81,13 @@ async def realtime(
     tables: FromQuery[str | None] = None,
     ops: FromQuery[str | None] = None,
     from_lsn: FromQuery[int | None] = None,
+    until_lsn: FromQuery[int | None] = None,
     heartbeat: FromQuery[float] = DEFAULT_HEARTBEAT_S,
     buffer: FromQuery[int] = DEFAULT_BUFFER,
 ) -> Stream:
     """Subscribe to changes: `tables`, `ops` filters; resume with `Last-Event-ID` or
-    `from_lsn`; `heartbeat` seconds between idle comments; `buffer` events before overflow."""
+    `from_lsn`; `heartbeat` seconds between idle comments; `buffer` events before overflow.
+    With `until_lsn` the stream is a bounded read of the past that ends with ``end``."""
     backend, principal = backend_of(request), caller_of(request)
     if not isinstance(backend.db.log, EventLog):
         raise ApiError("CAPABILITY_NOT_SUPPORTED", "this server has no log to follow (a replica)")
@@ -103,11 +105,13 @@ async def realtime(
     after = start if start is not None else Position(hub.position)
     subscriber = Subscriber(Access(principal, filters), after, buffer, heartbeat)
     catchup = CatchUp(backend.db.log, store_connection(backend.db.store), hub.policies, subscriber)
-    return Stream(
-        subscription(hub, subscriber, catchup, still_valid(backend, token_of(request))),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
-    )
+    if until_lsn is not None:
+        if not after.done_through <= until_lsn <= backend.db.log.head_lsn:
+            raise ApiError("BAD_REQUEST", "until_lsn must lie between the start and the head")
+        frames = history(subscriber, catchup, until_lsn)
+    else:
+        frames = subscription(hub, subscriber, catchup, still_valid(backend, token_of(request)))
+    return Stream(frames, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def hub_of(backend: Backend) -> Hub:

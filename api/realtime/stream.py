@@ -67,6 +67,22 @@ async def subscription(
         hub.leave(subscriber)
 
 
+async def history(subscriber: Subscriber, catchup: CatchUp, until_lsn: int) -> AsyncIterator[bytes]:
+    """A bounded read of the past: ``subscribed``, the changes after the start position up
+    to `until_lsn` from the log, then ``end`` -- never joining the hub, so a client that
+    wants "everything up to now" knows exactly when it has it."""
+    start = subscriber.after
+    last = str(start)
+    yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
+    cursor = start.done_through
+    while cursor < until_lsn:
+        chunk, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, until_lsn)
+        if chunk:
+            last = last_id or last
+            yield chunk
+    yield frame(None, "end", {"lsn": until_lsn, "resume_from": last})
+
+
 async def _catch_up(
     hub: Hub, subscriber: Subscriber, catchup: CatchUp
 ) -> AsyncIterator[tuple[bytes, str | None]]:
