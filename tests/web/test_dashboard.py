@@ -236,6 +236,17 @@ def test_audit_page_shows_the_trail_filters_it_and_verifies(
     page.get_by_role("button", name="Verify now").click()
     verification = page.get_by_role("region", name="Verification", exact=True)
     expect(verification.get_by_role("status")).to_contain_text('Verified: {"ok":true')
+    server.ok("UPDATE public.audit_probe SET note = 'y' WHERE id = 1")
+    server.ok("INSERT INTO public.audit_probe (id, note) VALUES (2, 'another row')")
+    history = page.get_by_role("region", name="Row history", exact=True)
+    history.get_by_label("table").fill("public.audit_probe")
+    history.get_by_label("key value").fill("1")
+    history.get_by_role("button", name="Show history").click()
+    changes = history.locator("tbody tr")
+    expect(changes).to_have_count(2)
+    expect(changes.nth(0)).to_contain_text("insert")
+    expect(changes.nth(1)).to_contain_text("update")
+    expect(history).not_to_contain_text("another row")
     dashboard.shot("audit")
 
 

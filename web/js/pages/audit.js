@@ -1,9 +1,11 @@
 // Audit: the signed audit trail (GET /audit), paged and filtered on the server, with the
-// verification status of its sealed files and a "verify now" action (POST /audit/verify).
-// Servers without the endpoint get a plain "not available" message.
+// verification status of its sealed files and a "verify now" action (POST /audit/verify);
+// and the change history of one row, read from the log over /realtime (until_lsn).
+// Servers without an endpoint get a plain "not available" message.
 
 import { api, ApiError, describe } from "../api.js";
 import { clear, dataTable, errorBox, field, h, notice, pager, panel } from "../dom.js";
+import { subscribe } from "../sse.js";
 
 const PAGE = 50;
 const FILTERS = [["kind", "ddl, dml, auth, policy…"], ["actor", "admin, key:…, user:…"], ["table", "public.todos"], ["from_lsn", "1"]];
@@ -51,9 +53,53 @@ export async function render(root) {
         : describe(err)));
     }
   } }, "Verify now");
-  root.append(panel("Filter", form), panel("Events", out), panel("Verification", h("p", {}, verify), verifyBox));
+  root.append(panel("Filter", form), panel("Events", out), panel("Verification", h("p", {}, verify), verifyBox), rowHistory());
   await load();
   return null;
+}
+
+// Every change to one row, oldest first: the table's changes up to the head, read from the
+// log by a bounded /realtime stream, kept where the key column has the given value before
+// or after the change.
+function rowHistory() {
+  const input = (name, hint, value = "") => h("input", { name, placeholder: hint, value, autocomplete: "off" });
+  const table = input("history_table", "public.todos");
+  const column = input("history_column", "id", "id");
+  const value = input("history_value", "1");
+  const out = h("div", { "aria-live": "polite" });
+  const show = async () => {
+    clear(out, h("p", { class: "meta" }, "Reading the log…"));
+    const changes = [];
+    const done = new AbortController();
+    const key = column.value.trim();
+    const matches = (row) => row != null && String(row[key]) === value.value.trim();
+    try {
+      const { head_lsn: head } = await api.get("/healthz");
+      const params = new URLSearchParams({ tables: table.value.trim(), from_lsn: "1", until_lsn: String(head) });
+      await subscribe(`/realtime?${params}`, {
+        signal: done.signal,
+        onEvent: (ev) => {
+          if (ev.event === "end") { done.abort(); return; }
+          if (!["insert", "update", "delete"].includes(ev.event)) return;
+          const change = JSON.parse(ev.data);
+          if (matches(change.new) || matches(change.old)) changes.push(change);
+        },
+      });
+      const rows = changes.map((c) => [`${c.lsn}.${c.index}`, c.ts, c.op, c.actor,
+        c.old ? JSON.stringify(c.old) : null, c.new ? JSON.stringify(c.new) : null]);
+      clear(out, rows.length
+        ? dataTable(["id", "time", "op", "actor", "before", "after"], rows, {}, `history of ${key} = ${value.value.trim()}`)
+        : notice(`No change to a row with ${key} = ${value.value.trim()} up to LSN ${head}.`));
+    } catch (err) {
+      clear(out, err instanceof ApiError && err.unavailable
+        ? notice("Row history needs /realtime, which this server does not offer.")
+        : errorBox(err));
+    }
+  };
+  const form = h("form", { onsubmit: (ev) => { ev.preventDefault(); show(); } },
+    h("div", { class: "row" }, field("table", table), field("key column", column), field("key value", value),
+      h("button", { type: "submit" }, "Show history")));
+  return panel("Row history", form, out);
 }
 
 // Audit lines (see projections/consumers/audit_lines.py): the known fields as columns, in
