@@ -26,6 +26,7 @@ from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
 from api.http.access import RememberedAccess
 from api.http.idempotency import IdempotencyStore
+from api.http.key_usage import KeyUsage
 from api.http.metrics import Labels, Metrics
 from api.http.principals import Principals
 from api.rls.access import SecurityLayer
@@ -34,6 +35,7 @@ from eventlog.segments import list_segments
 from projections.checkpoints import Checkpoint, CheckpointStore
 
 IDEMPOTENCY_FILE = "idempotency.sqlite"
+KEY_USAGE_FILE = "key_usage.json"
 log = logging.getLogger("bkgdb.http")
 
 
@@ -75,6 +77,7 @@ class Backend:
         self.webhooks = _webhook_sender(config)
         self._deliveries: set[asyncio.Task[Delivery]] = set()
         self._principals = Principals(layer)
+        self.key_usage = KeyUsage(db.data.consumers / KEY_USAGE_FILE)
         db.log.commit_observer = self.metrics.on_group_commit
         self._attach_gauges()
         self.refresh()
@@ -108,6 +111,7 @@ class Backend:
     def principal(self, bearer: str | None) -> Principal:
         """Authenticate a bearer string and take one request from its rate budget."""
         principal = self._principals.resolve(bearer)
+        self.key_usage.record(principal)
         wait = self.limiter.try_acquire(principal)
         if wait > 0:
             self.metrics.rate_limited.inc((("kind", principal.kind),))
@@ -148,6 +152,7 @@ class Backend:
 
     def close(self) -> None:
         self.idempotency.close()
+        self.key_usage.save()
         self.db.close()
 
     def _attach_gauges(self) -> None:

@@ -130,6 +130,7 @@ class KeyInfo(msgspec.Struct):
     rotated_to: str | None
     grace_until: float | None
     active: bool
+    last_used_at: float | None = None
 
 
 class KeyList(msgspec.Struct):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import jwt
 
-from tests.http.conftest import Api, bearer
+from tests.http.conftest import Api, bearer, make_data_dir, open_api
 
 
 def test_created_key_works_and_is_listed_without_secrets(api: Api) -> None:
@@ -121,3 +122,25 @@ def test_jwks_publishes_the_eddsa_key_that_verifies_tokens(api: Api) -> None:
     public = jwt.PyJWK(keys[0]).key
     assert jwt.decode(token, public, algorithms=["EdDSA"])["sub"] == "svc"
     assert api.ok("SELECT 1", token)["rows"] == [[1]]
+
+
+def test_keys_report_their_last_use_across_a_clean_restart(tmp_path: Path) -> None:
+    root = make_data_dir(tmp_path)
+    for api in open_api(root):
+        used, idle = api.create_key("admin"), api.create_key("admin")
+        before = time.time()
+        api.ok("SELECT 1", used["key"])
+        listed = {
+            k["id"]: k
+            for k in api.client.get("/auth/keys", headers=bearer(used["key"])).json()["keys"]
+        }
+        assert before <= listed[used["id"]]["last_used_at"] <= time.time()
+        assert listed[idle["id"]]["last_used_at"] is None
+        first_use = listed[used["id"]]["last_used_at"]
+    for api in open_api(root):
+        listed = {
+            k["id"]: k
+            for k in api.client.get("/auth/keys", headers=bearer(api.admin_key)).json()["keys"]
+        }
+        assert listed[used["id"]]["last_used_at"] >= first_use
+        assert listed[idle["id"]]["last_used_at"] is None

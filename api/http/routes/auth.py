@@ -123,7 +123,7 @@ async def list_keys(principal: Caller, backend: BackendDep) -> KeyList:
     _require_manager(principal)
     now = time.time()
     states = [s for s in backend.layer.keys.states() if _visible(principal, s)]
-    return KeyList(keys=[_info(s, now) for s in states])
+    return KeyList(keys=[_info(s, now, backend.key_usage.last_used(s.record.id)) for s in states])
 
 
 @delete(
@@ -217,7 +217,7 @@ def _find(principal: Principal, backend: Backend, key_id: str) -> KeyState:
     return state
 
 
-def _info(state: KeyState, now: float) -> KeyInfo:
+def _info(state: KeyState, now: float, last_used_at: float | None = None) -> KeyInfo:
     r = state.record
     return KeyInfo(
         id=r.id,
@@ -231,6 +231,7 @@ def _info(state: KeyState, now: float) -> KeyInfo:
         rotated_to=state.rotated_to,
         grace_until=state.grace_until,
         active=state.valid_at(now),
+        last_used_at=last_used_at,
     )
 
 
