@@ -22,18 +22,7 @@ from api.rls.errors import AccessDeniedError
 from api.rls.policy import created_event, dropped_event, parse_policy
 from api.sql.errors import SqlError
 from eventlog import Entry
-
-SETUP = [
-    "CREATE SCHEMA shop",
-    "CREATE SCHEMA other",
-    "CREATE TABLE shop.todos (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, title TEXT)",
-    "CREATE TABLE shop.notes (id INTEGER PRIMARY KEY, todo_id INTEGER, body TEXT)",
-    "CREATE TABLE other.secrets (id INTEGER PRIMARY KEY, value TEXT)",
-    "INSERT INTO shop.todos (id, owner, title) VALUES (1, 'alice', 'a1'), (2, 'alice', 'a2'),"
-    " (3, 'bob', 'b1')",
-    "INSERT INTO shop.notes (id, todo_id, body) VALUES (1, 1, 'n1'), (2, 3, 'n3')",
-    "INSERT INTO other.secrets (id, value) VALUES (1, 'top secret')",
-]
+from tests.http.conftest import SHOP_SETUP
 
 
 class Env:
@@ -64,7 +53,7 @@ def env(tmp_path: Path, policy_documents: list[dict[str, object]]) -> Iterator[E
     admin_key = initialise(DataDir(root), 1 << 20)["admin_key"]
     db, layer = _open(root)
     environment = Env(root, admin_key, db, layer)
-    for sql in SETUP:
+    for sql in SHOP_SETUP:
         db.execute(sql)
     for document in policy_documents:
         environment.append("policy", created_event(parse_policy(document)))
