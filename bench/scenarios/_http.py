@@ -90,12 +90,7 @@ def running_server() -> Iterator[Server]:
             server.user_token = server.call("POST", "/auth/token", body)["access_token"]
             yield server
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
+            stop_server(process)
 
 
 class HttpPeer:
@@ -197,3 +192,13 @@ def _wait_until_up(server: Server) -> None:
         except OSError:
             time.sleep(0.1)
     raise PeerFailedError("bkgdb serve did not come up within 60 s")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop a `bkgdb serve` process: SIGTERM for a clean stop, a kill after 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()

@@ -15,7 +15,6 @@ import http.client
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from minio import Minio
 from bench.errors import PeerFailedError
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
 from bench.scenarios._eventlog import SUBJECT
-from bench.scenarios._http import _free_port
+from bench.scenarios._http import _free_port, stop_server
 from bench.sizing import rounds, scaled
 from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
@@ -158,12 +157,7 @@ def served(scratch: Path, server: SeaweedS3) -> Iterator[ServedApi]:
         api.call("POST", "/storage/buckets", json.dumps({"name": "bench"}).encode())
         yield api
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop_server(process)
 
 
 def _wait_up(port: int, admin_key: str, process: subprocess.Popen[bytes]) -> ServedApi:
