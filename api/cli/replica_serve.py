@@ -2,7 +2,8 @@
 
 The store is served with the primary's routes for reads (`api.http.replica`); the follower
 folds verified records into it on its own thread and each applied batch becomes visible to
-readers at once. Writes are refused with 503 and the primary's address (`--primary-url`).
+readers at once and is fanned out to `/realtime` subscribers. Writes are refused with 503
+and the primary's address (`--primary-url`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--serve",
         action="store_true",
-        help="serve read-only /query, /schema and /healthz over HTTP while following",
+        help="serve read-only /query, /schema, /realtime and /healthz over HTTP while following",
     )
     parser.add_argument("--host", default="127.0.0.1", help="--serve: address (127.0.0.1)")
     parser.add_argument(

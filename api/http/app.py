@@ -39,9 +39,9 @@ def create_app(backend: Backend) -> ASGIApp:
 
 def create_replica_app(backend: Backend) -> ASGIApp:
     """The application of a read replica (`bkgdb replica --serve`): the same handlers as a
-    primary's for queries, the schema, health, metrics and OpenAPI, and nothing that writes
-    or needs the log (its backend's database refuses writes)."""
-    return _app(backend, REPLICA_HANDLERS)
+    primary's for queries, the schema, realtime, health, metrics and OpenAPI, and nothing
+    that writes (its backend's database refuses writes)."""
+    return _app(backend, [*REPLICA_HANDLERS, *realtime_handlers()])
 
 
 def _app(backend: Backend, handlers: Sequence[ControllerRouterHandler]) -> ASGIApp:

@@ -8,6 +8,9 @@ headers, from the `access_token` query parameter (this route only). One hub per 
 the log; it is created with the first subscription, on the serving loop (one per backend and
 loop: a hub belongs to the loop it was made on).
 
+A read replica serves the same route over its history of applied records (its "log" is a
+`projections.consumers.replica_history.ReplicaHistory`; see `api.realtime.source`).
+
 The route is left out of the OpenAPI document: a response that never ends cannot be
 described there usefully, and generated requests against it would never finish.
 """
@@ -32,13 +35,13 @@ from api.http.deps import backend_of, bearer_of, caller_of
 from api.http.errors import ApiError
 from api.realtime.access import Access, Filters, parse_filters
 from api.realtime.catchup import CatchUp
-from api.realtime.errors import SubscriptionError
+from api.realtime.errors import HistoryGoneError, SubscriptionError
 from api.realtime.hub import Hub, store_connection
 from api.realtime.position import Position, start_position
+from api.realtime.source import RecordSource, check_readable
 from api.realtime.stream import history, subscription
 from api.realtime.subscriber import Subscriber
 from api.sql import Catalog
-from eventlog import EventLog
 
 _HUBS: WeakKeyDictionary[Backend, Hub] = WeakKeyDictionary()
 DEFAULT_HEARTBEAT_S = 15.0
@@ -89,8 +92,6 @@ async def realtime(
     `from_lsn`; `heartbeat` seconds between idle comments; `buffer` events before overflow.
     With `until_lsn` the stream is a bounded read of the past that ends with ``end``."""
     backend, principal = backend_of(request), caller_of(request)
-    if not isinstance(backend.db.log, EventLog):
-        raise ApiError("CAPABILITY_NOT_SUPPORTED", "this server has no log to follow (a replica)")
     try:
         filters = parse_filters(tables, ops, principal)
         start = start_position(request.headers.get("last-event-id"), from_lsn)
@@ -100,8 +101,8 @@ async def realtime(
     _check_setting("buffer", buffer, BUFFER_RANGE)
     _check_tables(backend, principal, filters)
     hub = hub_of(backend)
-    if start is not None and start.lsn > backend.db.log.head_lsn:
-        raise ApiError("BAD_REQUEST", f"event id {start} is beyond the log's head")
+    if start is not None:
+        await _check_start(backend.db.log, start)
     after = start if start is not None else Position(hub.position)
     subscriber = Subscriber(Access(principal, filters), after, buffer, heartbeat)
     catchup = CatchUp(backend.db.log, store_connection(backend.db.store), hub.policies, subscriber)
@@ -112,6 +113,25 @@ async def realtime(
     else:
         frames = subscription(hub, subscriber, catchup, still_valid(backend, token_of(request)))
     return Stream(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def _check_start(log: RecordSource, start: Position) -> None:
+    """A resume position must lie within the history this server can replay: not beyond
+    its head (on a replica: the LSN it has applied), and not before records it does not
+    hold (pruned without an archive, or before the checkpoint a replica was seeded from)."""
+    head = log.head_lsn
+    if start.lsn > head:
+        raise ApiError(
+            "BAD_REQUEST", f"event id {start} is beyond the log's head", {"head_lsn": head}
+        )
+    if start.done_through < head:
+        try:
+            await asyncio.to_thread(check_readable, log, start.done_through + 1)
+        except HistoryGoneError as exc:
+            raise ApiError(
+                "BAD_REQUEST",
+                f"event id {start} is older than the history this server can replay: {exc}",
+            ) from exc
 
 
 def hub_of(backend: Backend) -> Hub:

@@ -6,7 +6,9 @@ the routes expect, answering reads from snapshots of that store (with the LSN it
 applied) and refusing every write with 503 UNAVAILABLE, naming the primary when one is
 configured. API keys and policies are events of the log, folded into the store like rows,
 so the security layer loads them from it and the primary's keys work unchanged; it is
-refreshed after each applied batch. Only the read routes are served (`create_replica_app`).
+refreshed after each applied batch. Only the read routes are served (`create_replica_app`),
+`/realtime` among them: its "log" is the replica's history of applied records
+(`ReplicaHistory`), which the follower wakes after each batch.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -40,22 +42,11 @@ from api.sql.engine import Params
 from eventlog import EventLog
 from projections.consumers.errors import StreamVerifyError
 from projections.consumers.replica import KafkaReplica
+from projections.consumers.replica_history import ReplicaHistory
 from projections.store import STORE_FILE, ProjectionStore, StoreLock
 
 log = logging.getLogger("bkgdb.replica")
 RETRY_S = 1.0
-
-
-class ReplicaLog:
-    """The part of a log the server reads, for a replica: its head is what it applied."""
-
-    def __init__(self, store: ProjectionStore) -> None:
-        self._store = store
-        self.commit_observer: Callable[..., None] | None = None
-
-    @property
-    def head_lsn(self) -> int:
-        return self._store.applied_lsn
 
 
 class ReadOnlyDatabase(Database):
@@ -74,8 +65,10 @@ class ReadOnlyDatabase(Database):
         self.engine = SqlEngine()
         self._access = access
         self.primary = primary
-        # The routes read `head_lsn` (and set `commit_observer`) of the log; nothing else.
-        self.log = cast(EventLog, ReplicaLog(store))
+        # What the routes read of a log (`head_lsn`; `read` and `follow` for realtime) is
+        # the replica's history of applied records; nothing else of a log is used.
+        self.history = ReplicaHistory(store)
+        self.log = cast(EventLog, self.history)
 
     def execute(
         self,
@@ -141,7 +134,9 @@ class ReplicaFollower:
     """Runs `KafkaReplica.follow` on its own thread and tells the server what it applied."""
 
     def __init__(self, replica: KafkaReplica, backend: Backend) -> None:
-        self.replica, self.backend = replica, backend
+        if not isinstance(backend.db, ReadOnlyDatabase):
+            raise TypeError("a replica follower serves a ReadOnlyDatabase")
+        self.replica, self.backend, self.db = replica, backend, backend.db
         self.error: Exception | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replica-follower", daemon=True)
@@ -155,9 +150,11 @@ class ReplicaFollower:
         self._thread.join()
 
     def applied(self, lsn: int) -> None:
-        """New state is committed: readers see it, keys and policies are reloaded."""
-        self.backend.db.store.committed(lsn)
+        """New state is committed: readers see it, keys and policies are reloaded, then
+        realtime fans the new records out (their row checks see the new state)."""
+        self.db.store.committed(lsn)
         self.backend.refresh()
+        self.db.history.advance()
 
     def _run(self) -> None:
         """Follow until stopped; an unreachable broker is retried, a record that fails

@@ -1,8 +1,10 @@
 """Catch-up: the changes a resuming subscriber missed, read from the log itself.
 
 The log holds every record from LSN 1, so a resume id older than every checkpoint is no
-different from a recent one. Reading happens on a worker thread, a bounded slice at a time,
-so the event loop (and the hub) never waits on it and a slow client paces its own reads.
+different from a recent one (a replica reads its history the same way; what a source does
+not hold is refused before the stream starts, see `source.check_readable`). Reading happens
+on a worker thread, a bounded slice at a time, so the event loop (and the hub) never waits
+on it and a slow client paces its own reads.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from contextlib import ExitStack
 
 from api.realtime.coltypes import ColumnTypes, ConnectionSource
 from api.realtime.events import record_events
+from api.realtime.source import RecordSource
 from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, admits
 from api.rls.policy import PolicySet
-from eventlog import EventLog
 
 SLICE_EVENTS = 2000
 """Events read per slice (a whole record is always finished, however large)."""
@@ -25,7 +27,7 @@ class CatchUp:
 
     def __init__(
         self,
-        log: EventLog,
+        log: RecordSource,
         connection: ConnectionSource,
         policies: Callable[[], PolicySet],
         subscriber: Subscriber,

@@ -17,9 +17,10 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 
 from api.realtime.coltypes import ColumnTypes, ConnectionSource
 from api.realtime.events import RecordEvents, learn_schema, record_events
+from api.realtime.source import RecordSource
 from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, offer_record
 from api.rls.policy import PolicySet
-from eventlog import EventLog, Record
+from eventlog import Record
 from projections.store import ProjectionStore
 
 log = logging.getLogger("bkgdb.realtime")
@@ -29,7 +30,7 @@ class Hub:
     """Follows the log from its head at start; `join`/`leave` register subscribers."""
 
     def __init__(
-        self, log_: EventLog, connection: ConnectionSource, policies: Callable[[], PolicySet]
+        self, log_: RecordSource, connection: ConnectionSource, policies: Callable[[], PolicySet]
     ) -> None:
         self._log = log_
         self._connection = connection

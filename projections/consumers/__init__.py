@@ -7,7 +7,8 @@
 - `stream_verify`: checking a stream of mirrored frames (CRC, LSN order, chain, seals).
 - `kafka_mirror`, `cdc`: the Kafka mirror (`bkg.log`, `bkg.cdc.<ns>.<table>`, `bkg.schema`).
 - `audit`, `audit_files`, `audit_verify`: the signed JSON Lines audit trail.
-- `replica`: a projection built from `bkg.log`, verified record by record.
+- `replica`: a projection built from `bkg.log`, verified record by record;
+  `replica_history`: the records it applied, kept beside their effects and read back.
 
 The log never waits for a consumer: a slow, failing or stopped consumer only grows its lag.
 
@@ -16,6 +17,7 @@ Exceptions (`projections.consumers.errors`)::
     ConsumerError
     ├── CursorError            a cursor file is unreadable
     ├── StreamVerifyError      a mirrored frame fails CRC, order, chain or signature (has .lsn)
+    ├── HistoryUnavailableError  a replica was asked for records before its history begins
     ├── AuditError             the audit trail cannot be written or read
     │   └── AuditVerifyError   a file fails its seal or does not match the log
     └── MirrorError            the Kafka mirror cannot be configured or started

@@ -20,6 +20,15 @@ class StreamVerifyError(ConsumerError):
         self.lsn = lsn
 
 
+class HistoryUnavailableError(ConsumerError):
+    """A read asked a replica for records it does not keep (at or before `base_lsn`, where
+    its history begins)."""
+
+    def __init__(self, message: str, base_lsn: int) -> None:
+        super().__init__(message)
+        self.base_lsn = base_lsn
+
+
 class AuditError(ConsumerError):
     """The audit trail cannot be written or read."""
 

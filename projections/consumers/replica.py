@@ -6,12 +6,15 @@ folds the records a seal has authenticated into a SQLite projection with the sam
 primary uses, so that at the same LSN it holds the same rows. The applied LSN, the chain
 value, the known keys and the Kafka offset to resume from are written in the same
 transaction as the effects: a replica stopped at any point resumes exactly where it was.
+So are the records themselves (`replica_history`): a serving replica replays realtime
+history from them as the primary does from its log, and they never disagree with the state.
 Queries run on the store (`connect_readonly`) through the same SQL layer as the primary's.
 
 Seeded with a checkpoint of the primary (`checkpoint=`), a new replica still reads and
 verifies `bkg.log` from the start, but folds nothing up to the checkpoint's LSN: there it
 checks the checkpoint (signature by a key the stream announced, file digest, chain hash of
-that record), installs the checkpoint's database as its store, and folds from LSN + 1.
+that record), installs the checkpoint's database as its store, and folds (and keeps
+history) from LSN + 1.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from eventlog.record import Record
 from projections.checkpoints import Checkpoint, validate
 from projections.consumers.cdc import LOG_TOPIC
 from projections.consumers.errors import ConsumerError
+from projections.consumers.replica_history import ensure_history, keep_records
 from projections.consumers.stream_verify import StreamVerifier
 from projections.folds import FoldRegistry, apply_event
 from projections.meta import connect, init_schema, read_applied_lsn, set_applied_lsn
@@ -77,6 +81,7 @@ class KafkaReplica:
             f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1),"
             " chain BLOB NOT NULL, keys TEXT NOT NULL, next_offset INTEGER NOT NULL)"
         )
+        ensure_history(conn)
         return conn
 
     @property
@@ -149,7 +154,8 @@ class KafkaReplica:
     def _apply(
         self, verifier: StreamVerifier, messages: list[ConsumerRecord[bytes, bytes]]
     ) -> None:
-        """Verify the messages and fold what seals released, with the state, atomically."""
+        """Verify the messages and fold what seals released, with the state and the
+        records themselves, atomically."""
         released: list[Record] = []
         next_offset = 0
         for message in messages:
@@ -172,6 +178,7 @@ class KafkaReplica:
         try:
             for record in released:
                 apply_event(self.conn, record, self.registry)
+            keep_records(self.conn, released)
             set_applied_lsn(self.conn, last.lsn)
             keys = json.dumps({k: v.hex() for k, v in verifier.ring.public_keys().items()})
             self.conn.execute(

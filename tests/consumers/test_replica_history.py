@@ -1,0 +1,136 @@
+"""The record sources realtime reads: a primary's log and a replica's history answer the
+same reads with the same records, wake `follow` on new ones, and refuse (before any stream
+starts) what they do not hold -- pruned segments, records before a replica's seed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.realtime.errors import HistoryGoneError
+from api.realtime.source import RecordSource, check_readable
+from eventlog import Entry, EventLog, LogOptions, Record, SigningKey
+from projections.consumers.replica_history import ReplicaHistory, ensure_history, keep_records
+from projections.meta import set_applied_lsn
+from projections.store import ProjectionStore, StoreLock
+
+OPTIONS = LogOptions(segment_bytes=4096)
+RECORDS = 30
+
+
+class Source:
+    """A primary log and one source of its records: the log itself, or a replica's history
+    fed from it batch by batch as `KafkaReplica` feeds its own (records and applied LSN in
+    one transaction, then the store and the history are told)."""
+
+    def __init__(self, log: EventLog, store: ProjectionStore | None) -> None:
+        self.log, self.store = log, store
+        self.history = ReplicaHistory(store) if store is not None else None
+        self.source: RecordSource = self.history if self.history is not None else log
+
+    def append(self, n: int) -> int:
+        lsn = self.log.append(Entry("dml", {"changes": [], "n": n}))
+        if self.store is not None and self.history is not None:
+            apply_to_replica(self.store, list(self.log.read(lsn, lsn)))
+            self.history.advance()
+        return lsn
+
+
+def apply_to_replica(store: ProjectionStore, records: list[Record]) -> None:
+    conn = store.write_conn
+    conn.execute("BEGIN")
+    keep_records(conn, records)
+    set_applied_lsn(conn, records[-1].lsn)
+    conn.execute("COMMIT")
+    store.committed(records[-1].lsn)
+
+
+def replica_store(directory: Path, log: EventLog, base: int) -> ProjectionStore:
+    """A replica store seeded at `base` (0: built from LSN 1) holding the log after it."""
+    store = ProjectionStore(StoreLock(directory))
+    set_applied_lsn(store.write_conn, base)
+    store.committed(base)
+    ensure_history(store.write_conn)
+    apply_to_replica(store, list(log.read(base + 1)))
+    return store
+
+
+@pytest.fixture(params=["log", "replica"])
+def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Source]:
+    log = EventLog.create(tmp_path / "log", SigningKey.generate(), OPTIONS)
+    for n in range(RECORDS):
+        log.append(Entry("dml", {"changes": [], "n": n}))
+    store = replica_store(tmp_path / "replica", log, 0) if request.param == "replica" else None
+    try:
+        yield Source(log, store)
+    finally:
+        if store is not None:
+            store.close()
+        log.close()
+
+
+def fields(records: Iterator[Record] | list[Record]) -> list[tuple[object, ...]]:
+    return [(r.lsn, r.ts_us, r.kind, r.actor, r.payload, r.chain_hash, r.frame) for r in records]
+
+
+def test_reads_every_record_as_the_log_holds_it(source: Source) -> None:
+    head = source.log.head_lsn
+    assert source.source.head_lsn == head
+    assert fields(source.source.read()) == fields(source.log.read())
+    assert fields(source.source.read(5, 9)) == fields(source.log.read(5, 9))
+    assert fields(source.source.read(head - 1, head + 50)) == fields(source.log.read(head - 1))
+    assert list(source.source.read(head + 1)) == []
+    check_readable(source.source, 1)
+
+
+def test_follow_gives_the_past_then_each_new_record(source: Source) -> None:
+    start = source.log.head_lsn - 2
+
+    async def scenario() -> list[int]:
+        seen: list[int] = []
+
+        async def consume() -> None:
+            async for record in source.source.follow(start):
+                seen.append(record.lsn)
+                if len(seen) == 6:
+                    return
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.05)
+        assert len(seen) == 3 and not task.done()
+        for n in range(3):
+            await asyncio.to_thread(source.append, 100 + n)
+        await asyncio.wait_for(task, 10)
+        return seen
+
+    assert asyncio.run(scenario()) == list(range(start, start + 6))
+
+
+def test_a_pruned_log_refuses_what_it_no_longer_holds(tmp_path: Path) -> None:
+    with EventLog.create(tmp_path / "log", SigningKey.generate(), OPTIONS) as log:
+        for n in range(80):
+            log.append(Entry("dml", {"changes": [], "pad": "x" * 200, "n": n}))
+        through = log.sealed_manifests[0].last_lsn
+        log.prune(through)
+        with pytest.raises(HistoryGoneError, match="pruned"):
+            check_readable(log, through)
+        check_readable(log, through + 1)
+
+
+def test_a_seeded_replica_refuses_records_before_its_seed(tmp_path: Path) -> None:
+    with EventLog.create(tmp_path / "log", SigningKey.generate(), OPTIONS) as log:
+        for n in range(RECORDS):
+            log.append(Entry("dml", {"changes": [], "n": n}))
+        store = replica_store(tmp_path / "replica", log, 12)
+        try:
+            history = ReplicaHistory(store)
+            assert history.base_lsn == 12
+            with pytest.raises(HistoryGoneError, match="after LSN 12"):
+                check_readable(history, 12)
+            check_readable(history, 13)
+            assert fields(history.read(13)) == fields(log.read(13))
+        finally:
+            store.close()
