@@ -1,18 +1,22 @@
-"""Keyless signatures of sealed manifests with sigstore, where an OIDC identity exists.
+"""Keyless signatures of sealed artifacts with sigstore, where an OIDC identity exists.
 
-The local Ed25519 key seals every group and manifest offline. Where the process has an
-OIDC identity (a CI job, a cloud workload), each sealed manifest can additionally be
+The local Ed25519 key seals every group, manifest and audit file offline. Where the process
+has an OIDC identity (a CI job, a cloud workload), a sealed artifact can additionally be
 signed keyless: Fulcio certifies a short-lived key for the identity and Rekor records the
-signature in its transparency log, so a verifier can check who sealed a segment without
-trusting any key we hold. The bundle lives beside the manifest as `.manifest.sigstore.json`.
+signature in its transparency log, so a verifier can check who sealed it without trusting
+any key we hold. The bundle lives beside the artifact as `<artifact>.sigstore.json`. The
+artifacts are the log's segment manifests (`.manifest`) and the audit trail's seals
+(`.jsonl.sig`, see `projections.consumers.audit_keyless`); `sign_artifacts` and
+`check_bundle` work on any file, the callers choose which.
 
-Signing talks to the network, so it never runs in the writer thread: `sign_pending` is
-run by an operator or a scheduled job (`bkgdb log sign-keyless`).
+Signing talks to the network, so it never runs in the writer thread or a consumer: it is
+run by an operator or a scheduled job (`bkgdb log sign-keyless`, `bkgdb audit sign-keyless`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +26,8 @@ from eventlog.segments import list_segments, manifest_path, write_atomic
 BUNDLE_SUFFIX = ".sigstore.json"
 
 
-def bundle_path(manifest: Path) -> Path:
-    return manifest.with_name(manifest.name + BUNDLE_SUFFIX)
+def bundle_path(artifact: Path) -> Path:
+    return artifact.with_name(artifact.name + BUNDLE_SUFFIX)
 
 
 def identity_token() -> str | None:
@@ -39,49 +43,74 @@ def identity_token() -> str | None:
         raise SigningKeyError(f"no usable OIDC identity: {exc}") from exc
 
 
-def sign_pending(log_dir: Path, token: str | None = None) -> list[Path]:
-    """Sign every sealed manifest that has no bundle yet; returns the bundles written."""
+def require_identity(token: str | None = None) -> str:
+    """`token`, or the environment's; a clear SigningKeyError when there is none."""
     token = token or identity_token()
     if not token:
         raise SigningKeyError(
             "keyless signing needs an OIDC identity (set BKG_SIGSTORE_ID_TOKEN or run "
-            "where sigstore detects one); the local signing key still seals the log"
+            "where sigstore detects one); the local signing key still seals everything"
         )
+    return token
+
+
+def pending_manifests(log_dir: Path) -> list[Path]:
+    """Sealed manifests that have no bundle yet, in log order."""
+    manifests = [manifest_path(path) for _, path in list_segments(log_dir)]
+    return [m for m in manifests if m.exists() and not bundle_path(m).exists()]
+
+
+def sign_pending(log_dir: Path, token: str | None = None) -> list[Path]:
+    """Sign every sealed manifest that has no bundle yet; returns the bundles written."""
+    return sign_artifacts(pending_manifests(log_dir), token)
+
+
+def sign_artifacts(artifacts: Sequence[Path], token: str | None = None) -> list[Path]:
+    """Sign each artifact keyless and write its bundle beside it; returns the bundles.
+
+    The identity is required (and a malformed token refused) before anything is sent, so a
+    run without one fails at once and writes nothing. A failure part-way leaves the bundles
+    already written, each complete (written atomically); a rerun signs the rest.
+    """
+    token = require_identity(token)
+    from sigstore.errors import Error as SigstoreError
     from sigstore.models import ClientTrustConfig
     from sigstore.oidc import IdentityToken
     from sigstore.sign import SigningContext
 
-    pending = [
-        manifest_path(path)
-        for _, path in list_segments(log_dir)
-        if manifest_path(path).exists() and not bundle_path(manifest_path(path)).exists()
-    ]
-    if not pending:
-        return []
-    context = SigningContext.from_trust_config(ClientTrustConfig.production())
-    written = []
-    with context.signer(IdentityToken(token)) as signer:
-        for manifest in pending:
-            bundle = signer.sign_artifact(manifest.read_bytes())
-            write_atomic(bundle_path(manifest), bundle.to_json().encode())
-            written.append(bundle_path(manifest))
+    written: list[Path] = []
+    try:
+        identity = IdentityToken(token)
+        if not artifacts:
+            return written
+        context = SigningContext.from_trust_config(ClientTrustConfig.production())
+        with context.signer(identity) as signer:
+            for artifact in artifacts:
+                bundle = signer.sign_artifact(artifact.read_bytes())
+                write_atomic(bundle_path(artifact), bundle.to_json().encode())
+                written.append(bundle_path(artifact))
+    except (SigstoreError, OSError) as exc:
+        done = f" after {len(written)} bundle(s)" if written else ""
+        raise SigningKeyError(f"keyless signing failed{done}: {exc}") from exc
     return written
 
 
 @dataclass(frozen=True)
 class BundleCheck:
-    """`ok` False means tampering or a mismatch; `note` explains an unchecked bundle."""
+    """`ok` False means tampering or a mismatch; `checked` False means the bundle could not
+    be checked here (not a pass: `note` says why)."""
 
     ok: bool
     note: str = ""
+    checked: bool = True
 
 
-def check_bundle(manifest: Path, identity: str | None, issuer: str | None) -> BundleCheck:
-    """Check a manifest's bundle against sigstore's trust root (cached, offline).
+def check_bundle(artifact: Path, identity: str | None, issuer: str | None) -> BundleCheck:
+    """Check an artifact's bundle against sigstore's trust root (offline).
 
-    A bundle that does not parse, or whose signature does not match the manifest, fails.
-    Without a cached trust root (a machine that never reached sigstore) the bundle cannot
-    be checked and is reported as such rather than passed.
+    A bundle that does not parse, or whose signature does not match the artifact, fails.
+    Without a usable trust root (sigstore's cache cannot be read or written here) the bundle
+    cannot be checked and is reported as such rather than passed.
     """
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import Bundle
@@ -89,16 +118,17 @@ def check_bundle(manifest: Path, identity: str | None, issuer: str | None) -> Bu
     from sigstore.verify.policy import Identity, UnsafeNoOp
 
     try:
-        bundle = Bundle.from_json(bundle_path(manifest).read_bytes())
+        bundle = Bundle.from_json(bundle_path(artifact).read_bytes())
     except (OSError, ValueError, SigstoreError) as exc:
         return BundleCheck(False, f"unreadable sigstore bundle: {exc}")
     try:
         verifier = Verifier.production(offline=True)
     except Exception as exc:  # TUF and trust-root loading raise many kinds
-        return BundleCheck(True, f"bundle not checked: no sigstore trust root here ({exc})")
+        note = f"bundle not checked: no sigstore trust root here ({exc})"
+        return BundleCheck(True, note, checked=False)
     policy = Identity(identity=identity, issuer=issuer) if identity else UnsafeNoOp()
     try:
-        verifier.verify_artifact(manifest.read_bytes(), bundle, policy)
+        verifier.verify_artifact(artifact.read_bytes(), bundle, policy)
     except SigstoreError as exc:
         return BundleCheck(False, f"sigstore bundle does not verify: {exc}")
     return BundleCheck(True, "" if identity else "bundle verified; signer identity not pinned")

@@ -1,10 +1,13 @@
-"""Commands over the log's consumers: `consumers`, `audit export|verify` and `replica`.
+"""Commands over the log's consumers: `consumers`, `audit export|verify|sign-keyless` and
+`replica`.
 
 The audit commands are read-only towards the log and work while a server holds the data
 directory; when no server writes the audit trail, `audit export` first brings the trail up
-to the log's head. `replica` builds a projection from a Kafka mirror's `bkg.log`, verifying
-every record, and can answer a SELECT from it with the LSN it reflects, or serve reads over
-HTTP (`--serve`, see `api.cli.replica_serve`).
+to the log's head. `audit sign-keyless` adds sigstore bundles to closed files' seals (see
+`projections.consumers.audit_keyless`); it needs an OIDC identity and the network.
+`replica` builds a projection from a Kafka mirror's `bkg.log`, verifying every record, and
+can answer a SELECT from it with the LSN it reflects, or serve reads over HTTP (`--serve`,
+see `api.cli.replica_serve`).
 """
 
 from __future__ import annotations
@@ -21,10 +24,15 @@ from api.cli.replica_serve import add_serve_arguments, serve_replica, serve_stor
 from api.datadir import DataDir
 from api.sql import SqlEngine
 from eventlog import LogReader
+from eventlog.keyless import require_identity
+from eventlog.verify import KeylessPolicy
 from projections.checkpoints import Checkpoint, CheckpointManifest
 from projections.consumers.audit import AuditTrail
+from projections.consumers.audit_files import seal_path
+from projections.consumers.audit_keyless import pending_files, sign_files
 from projections.consumers.audit_verify import (
     AuditFilter,
+    AuditReport,
     export_trail,
     log_key_ring,
     trail_lines,
@@ -47,16 +55,24 @@ from projections.errors import ProjectionError
 def register(subparsers: Any) -> None:
     from api.cli import add_command
 
-    audit = add_command(subparsers, "audit", run_audit, "export or verify the signed audit trail")
-    audit.add_argument("action", choices=["export", "verify"])
+    audit = add_command(
+        subparsers, "audit", run_audit, "export, verify or keyless-sign the signed audit trail"
+    )
+    audit.add_argument("action", choices=["export", "verify", "sign-keyless"])
     audit.add_argument(
-        "file", nargs="?", type=Path, help="verify: a JSON Lines file, or the trail's directory"
+        "file",
+        nargs="?",
+        type=Path,
+        help="verify: a JSON Lines file, or the trail's directory; "
+        "sign-keyless: a sealed file, or a trail directory (default: DATA_DIR/audit)",
     )
     audit.add_argument("--from-lsn", type=int, help="export: first LSN")
     audit.add_argument("--to-lsn", type=int, help="export: last LSN")
     audit.add_argument("--actor", help="export: only this actor's events")
     audit.add_argument("--table", help="export: only events touching this table (ns.table)")
     audit.add_argument("--out", type=Path, help="export: where to write (JSON Lines + .sig)")
+    audit.add_argument("--sigstore-identity", help="verify: required signer of sigstore bundles")
+    audit.add_argument("--sigstore-issuer", help="verify: that signer's OIDC issuer")
     add_command(subparsers, "consumers", run_consumers, "positions and lag of the log's consumers")
     replica = add_command(
         subparsers, "replica", run_replica, "follow a Kafka mirror's bkg.log into a read replica"
@@ -81,6 +97,8 @@ def register(subparsers: Any) -> None:
 def run_audit(args: argparse.Namespace, data_dir: DataDir) -> int:
     if args.action == "export":
         return _export(args, data_dir)
+    if args.action == "sign-keyless":
+        return _sign_keyless(args, data_dir)
     return _verify(args, data_dir)
 
 
@@ -115,23 +133,54 @@ def _verify(args: argparse.Namespace, data_dir: DataDir) -> int:
     if args.file is None:
         raise CommandError("audit verify needs a FILE (or the audit directory)")
     reader = LogReader(data_dir.log, data_dir.segment_source())
+    keyless = KeylessPolicy(args.sigstore_identity, args.sigstore_issuer)
     try:
         ring = log_key_ring(reader)
         if args.file.is_dir():
-            reports = verify_trail(args.file, reader, ring)
+            reports = verify_trail(args.file, reader, ring, keyless)
         else:
-            reports = [verify_audit_file(args.file, reader, ring)]
+            reports = [verify_audit_file(args.file, reader, ring, keyless)]
     except AuditVerifyError as exc:
         raise CommandError(f"{args.file}: {exc}") from exc
     if args.json:
         emit_json({"ok": True, "files": [vars(report) for report in reports]})
         return 0
     for report in reports:
-        seal = "sealed" if report.sealed else "unsealed"
         print(
-            f"{report.path}: OK, {report.lines} lines ({seal}), "
+            f"{report.path}: OK, {report.lines} lines ({_sealing(report)}), "
             f"LSN {report.first_lsn}..{report.last_lsn} match the log"
         )
+        if report.keyless == "unchecked":
+            print(f"{report.path}: sigstore {'; '.join(report.notes)}")
+    return 0
+
+
+def _sealing(report: AuditReport) -> str:
+    if not report.sealed:
+        return "unsealed"
+    if report.keyless is None:
+        return "sealed"
+    return f"sealed, sigstore bundle {report.keyless}"
+
+
+def _sign_keyless(args: argparse.Namespace, data_dir: DataDir) -> int:
+    """Sign the seals of closed files that have no bundle yet (after verifying them)."""
+    token = require_identity()
+    target = args.file or data_dir.audit
+    if not target.exists():
+        raise CommandError(f"{target} does not exist")
+    if target.is_file() and not seal_path(target).exists():
+        raise CommandError(f"{target} has no seal: only closed, sealed files are signed")
+    files = pending_files(target)
+    reader = LogReader(data_dir.log, data_dir.segment_source())
+    try:
+        written = sign_files(files, reader, log_key_ring(reader), token)
+    except AuditVerifyError as exc:
+        raise CommandError(f"not signing: {exc}") from exc
+    if args.json:
+        emit_json({"bundles": [str(path) for path in written]})
+    else:
+        print(f"signed {len(written)} sealed audit file(s) keyless with sigstore")
     return 0
 
 

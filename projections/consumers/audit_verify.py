@@ -2,8 +2,9 @@
 
 `export_trail` writes the selected lines (JSON Lines, integer `lsn`) and seals the export
 like a trail file, so that removing a line from an export shows as well. `verify_audit_file`
-checks a file's seal (when it has one), that LSNs increase (without gaps in a trail file),
-and that every line equals the line the log's record at that LSN produces.
+checks a file's seal (when it has one) and the seal's sigstore bundle (when it has one, see
+`audit_keyless`), that LSNs increase (without gaps in a trail file), and that every line
+equals the line the log's record at that LSN produces.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventlog.keyless import bundle_path, check_bundle
 from eventlog.keys import KEY_EVENT_KIND, KeyRing, SigningKey
+from eventlog.verify import KeylessPolicy
 from projections.consumers.audit_files import (
     audit_files,
     check_seal,
@@ -51,13 +54,16 @@ class AuditFilter:
 
 @dataclass
 class AuditReport:
-    """What `verify_audit_file` found: lines checked, LSN range, whether it was sealed."""
+    """What `verify_audit_file` found: lines checked, LSN range, whether it was sealed, and
+    its seal's sigstore bundle: None (no bundle), "verified", or "unchecked" (the reason is
+    in `notes`; not a pass)."""
 
     path: str
     lines: int = 0
     first_lsn: int | None = None
     last_lsn: int | None = None
     sealed: bool = False
+    keyless: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -118,13 +124,19 @@ def log_key_ring(log: LogSource) -> KeyRing:
     return ring
 
 
-def verify_audit_file(path: Path, log: LogSource, ring: KeyRing) -> AuditReport:
-    """Check `path`; raise AuditVerifyError naming the first problem."""
+def verify_audit_file(
+    path: Path, log: LogSource, ring: KeyRing, keyless: KeylessPolicy | None = None
+) -> AuditReport:
+    """Check `path`; raise AuditVerifyError naming the first problem. `keyless` says who must
+    have signed a sigstore bundle of the seal (default: any signer)."""
     report = AuditReport(str(path))
     trail_file = parse_audit_name(path.name) is not None
     if seal_path(path).exists():
         seal = check_seal(path, ring)
         report.sealed = True
+        _check_keyless(path, keyless or KeylessPolicy(), report)
+    elif bundle_path(seal_path(path)).exists():
+        raise AuditVerifyError(f"{path.name} has a sigstore bundle but its seal is gone")
     elif trail_file:
         seal = None
         report.notes.append("unsealed: the trail's active file")
@@ -141,14 +153,33 @@ def verify_audit_file(path: Path, log: LogSource, ring: KeyRing) -> AuditReport:
     return report
 
 
-def verify_trail(directory: Path, log: LogSource, ring: KeyRing) -> list[AuditReport]:
+def _check_keyless(path: Path, policy: KeylessPolicy, report: AuditReport) -> None:
+    """Check the bundle of `path`'s seal, if it has one: the seal carries the file's digest,
+    so a bundle that verifies over the seal covers the file's content too."""
+    if not bundle_path(seal_path(path)).exists():
+        return
+    check = check_bundle(seal_path(path), policy.identity, policy.issuer)
+    if not check.ok:
+        raise AuditVerifyError(f"{path.name}: {check.note}")
+    report.keyless = "verified" if check.checked else "unchecked"
+    if check.note:
+        report.notes.append(check.note)
+
+
+def verify_trail(
+    directory: Path, log: LogSource, ring: KeyRing, keyless: KeylessPolicy | None = None
+) -> list[AuditReport]:
     """Check every file of a trail and that they join up from LSN 1 without a gap, so that
-    a removed file shows as well as a removed line."""
+    a removed file shows as well as a removed line; only the newest file may be unsealed,
+    so a removed seal shows too."""
     reports, expected = [], 1
-    for path in audit_files(directory):
+    files = audit_files(directory)
+    for path in files:
         if parse_audit_name(path.name) != expected:
             raise AuditVerifyError(f"{path.name}: the trail should continue at LSN {expected}")
-        report = verify_audit_file(path, log, ring)
+        if path != files[-1] and not seal_path(path).exists():
+            raise AuditVerifyError(f"{path.name} is closed (a newer file follows) but unsealed")
+        report = verify_audit_file(path, log, ring, keyless)
         expected = (report.last_lsn or expected - 1) + 1
         reports.append(report)
     if not reports:

@@ -4,8 +4,8 @@ The trail is the one the server's audit consumer writes under `audit/` (see
 `projections.consumers.audit`); these routes only read it. A page is the lines with an LSN
 above the cursor, oldest first; the cursor is the last LSN of the previous page, as text, so
 a client treats it as opaque. Verification is `bkgdb audit verify`'s check of each sealed file
-against its seal and the log; the active (unsealed) file is still being written and is left
-out.
+against its seal, its seal's sigstore bundle when it has one, and the log; the active
+(unsealed) file is still being written and is left out.
 """
 
 from __future__ import annotations
@@ -44,13 +44,17 @@ class AuditPage(msgspec.Struct):
 
 
 class AuditFileStatus(msgspec.Struct):
-    """One sealed file: verified, or the first problem found in it."""
+    """One sealed file: verified, or the first problem found in it. `keyless` is its seal's
+    sigstore bundle: null (none), "verified", or "unchecked" (no trust root here; `notes`
+    says why)."""
 
     name: str
     verified: bool
     first_lsn: int | None = None
     last_lsn: int | None = None
     lines: int | None = None
+    keyless: str | None = None
+    notes: list[str] = msgspec.field(default_factory=list)
     error: str | None = None
 
 
@@ -127,6 +131,8 @@ def _file_status(path: Path, log: LogSource, ring: KeyRing) -> AuditFileStatus:
         first_lsn=report.first_lsn,
         last_lsn=report.last_lsn,
         lines=report.lines,
+        keyless=report.keyless,
+        notes=report.notes,
     )
 
 
