@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import jwt
 import pytest
 
 from api.cli import main
@@ -27,17 +25,11 @@ from projections.consumers.audit_keyless import pending_files, sign_files
 from projections.consumers.audit_verify import log_key_ring
 from tests.cli.runner import bkgdb
 from tests.consumers.test_audit import make_db, run_trail
-
-GENUINE_BUNDLE = Path(__file__).parents[1] / "data" / "sigstore" / "rfc8785-0.1.2.whl.sigstore.json"
-IDENTITY_VARIABLES = (
-    "BKG_SIGSTORE_ID_TOKEN",
-    "GITHUB_ACTIONS",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "GOOGLE_SERVICE_ACCOUNT_NAME",
-    "BUILDKITE",
-    "GITLAB_CI",
-    "CIRCLECI",
+from tests.sigstore_support import (
+    GENUINE_BUNDLE,
+    block_trust_root,
+    clear_identity,
+    stale_token,
 )
 
 
@@ -60,33 +52,12 @@ def data(sealed_trail: Path, tmp_path: Path) -> Iterator[Path]:
     yield copy
 
 
-@pytest.fixture
-def no_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in IDENTITY_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-
-
 def cli(data: Path, *args: str) -> int:
     return main(["--data-dir", str(data), *args])
 
 
 def bundles(data: Path) -> list[Path]:
     return sorted(data.rglob("*.sigstore.json"))
-
-
-def stale_token() -> str:
-    """A well-formed OIDC token whose validity ended an hour ago (as a CI job's may)."""
-    now = int(time.time())
-    claims = {
-        "iss": "https://token.actions.githubusercontent.com",
-        "sub": "repo:example/app:ref:refs/heads/main",
-        "aud": "sigstore",
-        "iat": now - 7200,
-        "nbf": now - 7200,
-        "exp": now - 3600,
-        "email": "ci@example.com",
-    }
-    return jwt.encode(claims, "not-checked-here-but-long-enough-for-hs256", algorithm="HS256")
 
 
 def test_pending_files_are_closed_sealed_files_without_a_bundle(data: Path) -> None:
@@ -126,9 +97,7 @@ def test_an_unreadable_bundle_fails_verify(data: Path, capsys: pytest.CaptureFix
 def test_a_bundle_without_a_trust_root_is_reported_unchecked(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blocker = data.parent / "not-a-directory"
-    blocker.write_text("sigstore cannot keep its trust root under a file")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    block_trust_root(data.parent, monkeypatch)
     victim = audit_files(data / "audit")[0]
     shutil.copyfile(GENUINE_BUNDLE, bundle_path(seal_path(victim)))
     capsys.readouterr()
@@ -154,8 +123,9 @@ def test_a_removed_seal_fails_verify(data: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_sign_keyless_without_an_identity_fails_and_writes_nothing(
-    data: Path, no_identity: None
+    data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clear_identity(monkeypatch)
     done = bkgdb(data, "audit", "sign-keyless")
     assert done.returncode == 1
     assert done.stderr.startswith("bkgdb audit: keyless signing needs an OIDC identity")
@@ -191,8 +161,8 @@ def test_sign_keyless_signs_only_sealed_files(
     data: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    no_identity: None,
 ) -> None:
+    clear_identity(monkeypatch)
     active = audit_files(data / "audit")[-1]
     assert cli(data, "audit", "sign-keyless", str(active)) == 1
     assert "keyless signing needs an OIDC identity" in capsys.readouterr().err
@@ -203,8 +173,9 @@ def test_sign_keyless_signs_only_sealed_files(
 
 
 def test_sign_files_needs_an_identity_before_reading_anything(
-    data: Path, no_identity: None
+    data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clear_identity(monkeypatch)
     reader = LogReader(data / "log")
     missing = [data / "audit" / "audit-00000000000000999999.jsonl"]
     with pytest.raises(SigningKeyError, match="OIDC identity"):

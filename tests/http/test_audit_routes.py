@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eventlog.keyless import bundle_path
 from projections.consumers.audit import AuditOptions
 from projections.consumers.audit_files import audit_files, seal_path
 from projections.consumers.audit_verify import trail_lines
 from projections.consumers.service import ConsumerService
 from tests.http.conftest import Api, bearer, make_data_dir, open_api
+from tests.sigstore_support import GENUINE_BUNDLE
 
 
 class Audited:
@@ -153,3 +156,16 @@ def test_verify_reports_ok_then_the_modified_file(audited: Audited) -> None:
     status = {f["name"]: f for f in result["files"]}
     assert status[victim.name]["verified"] is False and status[victim.name]["error"]
     assert all(f["verified"] for name, f in status.items() if name != victim.name)
+
+
+def test_verify_fails_a_file_whose_bundle_was_made_for_other_bytes(audited: Audited) -> None:
+    audited.settle()
+    sealed = [p for p in audit_files(audited.directory) if seal_path(p).exists()]
+    victim = sealed[0]
+    shutil.copyfile(GENUINE_BUNDLE, bundle_path(seal_path(victim)))
+    result = audited.verify()
+    assert result["ok"] is False
+    status = {f["name"]: f for f in result["files"]}
+    assert status[victim.name]["verified"] is False
+    assert "sigstore bundle does not verify" in status[victim.name]["error"]
+    assert all(f["verified"] and f["keyless"] is None for f in result["files"][1:])
