@@ -1,5 +1,5 @@
 """Fixtures of the Kafka tests: a Tansu broker in memory, or one on S3 storage that keeps
-its topics across a restart."""
+its topics across a restart; a served primary mirroring to it, and a replica process of it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.http.conftest import Api, make_data_dir, open_api
 from tests.kafka.brokers import TansuBroker
+from tests.kafka.replicas import Replica, jwt_secret, running_replica
+from tests.kafka.test_mirror import start_mirror
 from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 
@@ -41,3 +44,24 @@ def durable_broker(tmp_path: Path) -> Iterator[TansuBroker]:
         running.stop()
     finally:
         store.stop()
+
+
+@pytest.fixture
+def primary(tmp_path: Path, broker: TansuBroker) -> Iterator[Api]:
+    """A served primary (in-process) with the shop data, mirrored to `broker`."""
+    for api in open_api(make_data_dir(tmp_path)):
+        runner = start_mirror(api.backend.db, broker.bootstrap)
+        try:
+            api.setup_shop()
+            yield api
+        finally:
+            runner.stop()
+
+
+@pytest.fixture
+def replica(tmp_path: Path, broker: TansuBroker, primary: Api) -> Iterator[Replica]:
+    """A `bkgdb replica --serve` process following the primary's mirror."""
+    with running_replica(
+        tmp_path / "replica", broker.bootstrap, jwt_secret(tmp_path), tmp_path / "replica.log"
+    ) as running:
+        yield running

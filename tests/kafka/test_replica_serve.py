@@ -3,96 +3,18 @@ like the primary at the same LSN, with the primary's keys, and refuses writes.""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.http.conftest import Api, bearer, make_data_dir, open_api
-from tests.kafka.brokers import TansuBroker, free_port
-from tests.kafka.test_mirror import start_mirror
+from tests.http.conftest import Api, bearer
+from tests.kafka.replicas import PRIMARY_URL, Replica
 
-PRIMARY_URL = "http://primary.example:8080"
-WAIT_S = 30.0
 QUERIES = (
     "SELECT id, owner, title FROM shop.todos ORDER BY id",
     "SELECT owner, count(*) FROM shop.todos GROUP BY owner ORDER BY owner",
     "SELECT t.title, n.body FROM shop.todos t JOIN shop.notes n ON n.todo_id = t.id ORDER BY 1",
 )
-
-
-class Replica:
-    """A `bkgdb replica --serve` process and its base URL."""
-
-    def __init__(self, process: subprocess.Popen[bytes], url: str) -> None:
-        self.process, self.url = process, url
-
-    def applied(self) -> int:
-        answer = httpx.get(f"{self.url}/healthz", timeout=5).json()
-        assert answer["head_lsn"] == answer["applied_lsn"]
-        lsn: int = answer["applied_lsn"]
-        return lsn
-
-    def wait_for(self, lsn: int) -> None:
-        """Until the replica answers and has applied `lsn` (it binds after printing)."""
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            assert self.process.poll() is None, "the replica exited"
-            try:
-                if self.applied() >= lsn:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"the replica did not reach LSN {lsn}"
-            time.sleep(0.05)
-
-    def query(self, sql: str, token: str) -> httpx.Response:
-        return httpx.post(f"{self.url}/query", json={"sql": sql}, headers=bearer(token), timeout=10)
-
-
-@pytest.fixture
-def primary(tmp_path: Path, broker: TansuBroker) -> Iterator[Api]:
-    for api in open_api(make_data_dir(tmp_path)):
-        runner = start_mirror(api.backend.db, broker.bootstrap)
-        try:
-            api.setup_shop()
-            yield api
-        finally:
-            runner.stop()
-
-
-@pytest.fixture
-def replica(tmp_path: Path, broker: TansuBroker, primary: Api) -> Iterator[Replica]:
-    port = free_port()
-    secret = (tmp_path / "data" / "keys" / "jwt_secret").read_text().strip()
-    args = ["--data-dir", str(tmp_path / "replica"), "replica", "--json", "--serve"]
-    args += ["--kafka-bootstrap", broker.bootstrap, "--port", str(port)]
-    args += ["--primary-url", PRIMARY_URL]
-    log = (tmp_path / "replica.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env={**os.environ, "BKG_JWT_SECRET": secret},
-    )
-    try:
-        assert process.stdout is not None
-        started = json.loads(process.stdout.readline())
-        yield Replica(process, started["url"])
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0, (tmp_path / "replica.log").read_text()
-        log.close()
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def same_answers(primary: Api, replica: Replica, token: str) -> None:
