@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from api.http.key_usage import KeyUsage
 from api.http.metrics import Labels, Metrics
 from api.http.principals import Principals
 from api.rls.access import SecurityLayer
-from eventlog import Entry
+from eventlog import Entry, EventLog
 from eventlog.segments import list_segments
 from projections.checkpoints import Checkpoint, CheckpointStore
 
@@ -78,6 +78,8 @@ class Backend:
         self._deliveries: set[asyncio.Task[Delivery]] = set()
         self._principals = Principals(layer)
         self.key_usage = KeyUsage(db.data.consumers / KEY_USAGE_FILE)
+        self.closers: list[Callable[[], None]] = []
+        """Parts set up on first use (storage) that must finish before the database."""
         db.log.commit_observer = self.metrics.on_group_commit
         self._attach_gauges()
         self.refresh()
@@ -151,6 +153,8 @@ class Backend:
         self.access.forget()
 
     def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
         self.idempotency.close()
         self.key_usage.save()
         self.db.close()
@@ -171,6 +175,11 @@ class Backend:
             "Seconds since the server started.",
             lambda: time.time() - self.started,
         )
+        if isinstance(db.log, EventLog):  # a read replica has no log files or checkpoints
+            self._attach_file_gauges()
+
+    def _attach_file_gauges(self) -> None:
+        db, metrics = self.db, self.metrics
         metrics.gauge(
             "bkg_log_segments",
             "Segment files of the log held locally.",

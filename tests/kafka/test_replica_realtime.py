@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.http.conftest import Api, bearer
 from tests.kafka.brokers import TansuBroker
 from tests.kafka.replicas import Replica, jwt_secret, running_replica
@@ -63,6 +65,9 @@ def test_replica_streams_changes_as_the_primary_does_and_resumes(
         gone = primary.ok("DELETE FROM shop.todos WHERE id = 2")["lsn"]
         seen_todos, seen_mine, seen_deletes = todos.take(5), mine.take(3), deletes.take(2)
         assert todos.poll(QUIET_S) is None and mine.poll(QUIET_S) is None
+        metrics = httpx.get(f"{replica.url}/metrics", timeout=10)
+        assert metrics.status_code == 200, metrics.text
+        assert "\nbkg_realtime_subscribers 3\n" in metrics.text
     assert [e.id for e in seen_todos] == [
         f"{both}.0", f"{both}.1", f"{given_away}.0", f"{taken}.0", f"{gone}.0"
     ]  # fmt: skip
