@@ -68,6 +68,8 @@ def test_replica_streams_changes_as_the_primary_does_and_resumes(
         metrics = httpx.get(f"{replica.url}/metrics", timeout=10)
         assert metrics.status_code == 200, metrics.text
         assert "\nbkg_realtime_subscribers 3\n" in metrics.text
+    # The kept records hold every namespace's rows: SQL cannot reach them.
+    assert replica.query("SELECT count(*) FROM _bkg_history", shop_key).status_code == 403
     assert [e.id for e in seen_todos] == [
         f"{both}.0", f"{both}.1", f"{given_away}.0", f"{taken}.0", f"{gone}.0"
     ]  # fmt: skip
@@ -158,7 +160,9 @@ def test_a_seeded_replica_refuses_resumes_from_before_its_checkpoint(
                 assert error["code"] == "BAD_REQUEST"
                 assert "older than the history" in error["message"], error
                 assert f"after LSN {checkpoint.lsn}" in error["message"], error
-            resumed = replica_history(sse, primary.head, last_id=str(checkpoint.lsn))
+            resumed = replica_history(
+                sse, primary.head, last_id=str(checkpoint.lsn), access_token=primary.admin_key
+            )
             after = {"from_lsn": checkpoint.lsn + 1}
             assert resumed == primary_history(primary, primary.admin_key, **after)
             assert resumed[-1].data["new"]["title"] == "after"
