@@ -2,10 +2,10 @@
 
 The handlers only shape HTTP: `api.storage.service` decides what a principal may do and
 records every change in the log. Request bodies stream from the connection into the blob
-store on a worker thread (`_body_chunks`), responses stream out of it, so no object is held
-in memory; Litestar's body limit is lifted here because the storage service enforces its
-own (per bucket and `BKG_STORAGE_MAX_BYTES`). Storage errors become the DESIGN error codes
-in `_storage_error`, the only place they meet HTTP.
+store on a worker thread and responses stream out of it (`api.http.transfer`), so no
+object is held in memory; Litestar's body limit is lifted here because the storage service
+enforces its own (per bucket and `BKG_STORAGE_MAX_BYTES`). Storage errors become the DESIGN
+error codes in `_storage_error`, the only place they meet HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,14 +22,16 @@ from litestar import Request, Response, Router, delete, get, head, patch, post, 
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.response import Stream
 
 from api.auth.principal import Principal
 from api.http.backend import Backend
 from api.http.deps import AUTHED_ERRORS, GUARDS, SECURITY, Caller, bearer_of, json_response
 from api.http.errors import error_response
+from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
-from api.storage.meta import Bucket, ObjectMeta
+from api.storage.blobstore import BlobStore
+from api.storage.cache import CachedBlobStore
+from api.storage.meta import Bucket
 from api.storage.presign import Grant, UrlSigner, expiry, load_url_key
 from api.storage.service import ObjectService
 from api.storage.settings import StorageSettings
@@ -93,8 +95,25 @@ def storage_of(backend: Backend, state: State) -> Storage:
             Uploads(data.objects / UPLOADS_DIR, service),
             UrlSigner(load_url_key(data.keys)),
         )
+        backend.closers.append(service.close)
+        _attach_gauges(backend, service.blobs)
         state["storage"] = found
     return found
+
+
+def _attach_gauges(backend: Backend, blobs: BlobStore) -> None:
+    """The object cache's figures in `/metrics`, when objects have one."""
+    if not isinstance(blobs, CachedBlobStore):
+        return
+    stats, metrics = blobs.stats, backend.metrics
+    metrics.gauge(
+        "bkg_object_cache_hits", "Downloads served from the object cache.", lambda: stats.hits
+    )
+    metrics.gauge(
+        "bkg_object_cache_misses", "Downloads that had to fetch from S3.", lambda: stats.misses
+    )
+    metrics.gauge("bkg_object_cache_bytes", "Bytes in the object cache.", lambda: stats.bytes)
+    metrics.gauge("bkg_object_cache_blobs", "Blobs in the object cache.", lambda: stats.blobs)
 
 
 StorageDep = NamedDependency[Storage]
@@ -106,21 +125,6 @@ async def _provide_storage(request: Request[Any, Any, Any]) -> Storage:
 
 async def _in_thread(call: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(call, *args)
-
-
-def _body_chunks(
-    request: Request[Any, Any, Any], loop: asyncio.AbstractEventLoop
-) -> Iterator[bytes]:
-    """The request body as a blocking iterator for a worker thread, pulled from the event
-    loop one chunk at a time (so at most one chunk is in flight)."""
-    stream: AsyncIterator[bytes] = request.stream()
-
-    async def pull() -> bytes | None:
-        return await anext(stream, None)
-
-    while (chunk := asyncio.run_coroutine_threadsafe(pull(), loop).result()) is not None:
-        if chunk:
-            yield chunk
 
 
 def _name(path: str) -> str:
@@ -209,7 +213,7 @@ async def _upload(
 ) -> Response[Any]:
     size, metadata = _declared_length(request), _metadata(request)
     content_type = request.headers.get("content-type")
-    chunks = _body_chunks(request, asyncio.get_running_loop())
+    chunks = await request_body(request, size)
     stored = await _in_thread(
         storage.service.put_object, principal, bucket, name, chunks, size, content_type, metadata
     )
@@ -223,8 +227,10 @@ async def get_object(
 ) -> Response[Any]:
     """The object's bytes; a token is needed unless the bucket is public."""
     principal = _optional_principal(request)
-    found = await _in_thread(storage.service.stat_object, principal, bucket, _name(path))
-    return await _download(request, storage, found)
+    opened = await _in_thread(
+        _open_download, storage, principal, bucket, _name(path), _reading(request)
+    )
+    return opened.response()
 
 
 def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
@@ -232,21 +238,38 @@ def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
     return None if token is None else request.app.state.backend.principal(token)
 
 
-async def _download(
-    request: Request[Any, Any, Any], storage: StorageDep, found: ObjectMeta
-) -> Response[Any]:
-    """Stream an object (or a range of it); the blob store is opened on a worker thread,
-    as with S3 that is a request of its own."""
-    span = parse_range(request.headers.get("range"), found.size)
+@dataclass(frozen=True)
+class Reading:
+    """What a download request asks for: its `Range` header, and whether the server can
+    send a file by path."""
+
+    ranged: str | None
+    by_path: bool
+
+
+def _reading(request: Request[Any, Any, Any]) -> Reading:
+    return Reading(request.headers.get("range"), can_send_files(request))
+
+
+def _open_download(
+    storage: Storage, principal: Principal | None, bucket: str, name: str, reading: Reading
+) -> Download:
+    """Check access and open the object (or the `Range` of it), all on one worker thread:
+    with S3 the opening is a request of its own."""
+    found = storage.service.stat_object(principal, bucket, name)
+    span = parse_range(reading.ranged, found.size)
     headers = {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}
     if span is None:
-        start, length, status = 0, found.size, 200
-    else:
-        start, length, status = span[0], span[1] - span[0] + 1, 206
-        headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{found.size}"
+        headers["Content-Length"] = str(found.size)
+        local = storage.service.local_file(found) if reading.by_path else None
+        if local is not None:
+            return Download(200, headers, found.content_type, path=local)
+        return Download.open(200, headers, found.content_type, storage.service.read(found))
+    start, length = span[0], span[1] - span[0] + 1
+    headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{found.size}"
     headers["Content-Length"] = str(length)
-    chunks = await _in_thread(storage.service.read, found, start, length)
-    return Stream(chunks, status_code=status, media_type=found.content_type, headers=headers)
+    chunks = storage.service.read(found, start, length)
+    return Download.open(206, headers, found.content_type, chunks)
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -350,8 +373,10 @@ async def use_signed_url(
     grant = storage.signer.check(request.method, bucket, _name(path), query)
     if request.method == "PUT":
         return await _upload(request, storage, grant.signer, bucket, grant.name)
-    found = await _in_thread(storage.service.stat_object, grant.signer, bucket, grant.name)
-    return await _download(request, storage, found)
+    opened = await _in_thread(
+        _open_download, storage, grant.signer, bucket, grant.name, _reading(request)
+    )
+    return opened.response()
 
 
 # -- TUS resumable uploads ---------------------------------------------------------------
@@ -433,7 +458,7 @@ async def tus_patch(
     offset = request.headers.get("upload-offset", "")
     if not offset.isdigit():
         raise errors.BadObjectRequestError("Upload-Offset must be a non-negative integer")
-    chunks = _body_chunks(request, asyncio.get_running_loop())
+    chunks = body_chunks(request, asyncio.get_running_loop())
     info = await _in_thread(storage.uploads.append, principal, upload_id, int(offset), chunks)
     headers = _tus_offsets(info)
     if info.offset == info.length:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from api.storage.errors import LengthMismatchError
@@ -71,6 +72,11 @@ class BlobStore(Protocol):
     def direct_url(self, key: str, expires_s: int) -> str | None:
         """A URL a plain HTTP client may GET `key` from without bkg-db, valid `expires_s`
         seconds, or None when the store has no such thing (local disk)."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A local file holding exactly the bytes of `key`, which the HTTP server may send
+        as it is (no Python copying them), or None when the blob is not on this machine."""
         ...
 
 

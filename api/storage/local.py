@@ -63,7 +63,7 @@ class LocalBlobStore:
             handle = open(self._path(key), "rb")  # noqa: SIM115 - closed by the generator
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise NotFoundError(f"no blob {key}") from exc
-        return _read(handle, offset, length)
+        return read_file(handle, offset, length)
 
     def stat(self, key: str) -> BlobInfo:
         path = self._path(key)
@@ -111,8 +111,12 @@ class LocalBlobStore:
     def direct_url(self, key: str, expires_s: int) -> str | None:
         return None
 
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
 
-def _read(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
+
+def read_file(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
     """Chunks of an open file from `offset`, at most `length` bytes; closes the file."""
     try:
         handle.seek(offset)

@@ -1,18 +1,22 @@
 """`S3BlobStore`: blobs in a bucket of any S3-compatible service, through the minio client.
 
-Keys live under an optional prefix. Uploads stream through minio's `put_object` with a
-fixed part size: anything larger than one part becomes a multipart upload, which S3
-publishes atomically when it completes (and discards if it does not). Downloads stream with
-ranged GETs. Errors of the service become `BackendUnavailableError`; a missing key is
-`NotFoundError`.
+Keys live under an optional prefix. An upload of known size (up to S3's 5 GiB limit for one
+request) streams as a single PUT to a presigned URL: the bytes go on to S3 as they arrive,
+are hashed once (by `HashingChunks`, not again by minio to sign them) and are never
+buffered, and S3 stores nothing unless all of them arrive. An upload of unknown size goes
+through minio's `put_object` as a multipart upload, which S3 publishes atomically when it
+completes (and discards if it does not). Downloads stream with ranged GETs. Errors of the
+service become `BackendUnavailableError`; a missing key is `NotFoundError`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import urllib3
@@ -22,9 +26,17 @@ from minio.error import S3Error
 from urllib3.exceptions import HTTPError
 
 from api.storage.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
-from api.storage.errors import BackendUnavailableError, LengthMismatchError, NotFoundError
+from api.storage.errors import (
+    BackendUnavailableError,
+    LengthMismatchError,
+    NotFoundError,
+    StorageError,
+)
 
 PART_BYTES = 16 << 20
+SINGLE_PUT_MAX = 5 << 30
+"""S3's limit for one PUT; larger uploads must be multipart."""
+PRESIGN_TTL = timedelta(minutes=15)
 MISSING = ("NoSuchKey", "NoSuchObject", "NotFound", "NoSuchBucket")
 
 
@@ -39,26 +51,29 @@ class S3Location:
     prefix: str = ""
     region: str | None = None
 
-    def client(self) -> Minio:
-        """A minio client; the endpoint may be `host:port` or an http(s) URL."""
+    def client(self, http: urllib3.PoolManager | None = None) -> Minio:
+        """A minio client (over `http`, or a pool of its own); the endpoint may be
+        `host:port` or an http(s) URL."""
         secure = self.endpoint.startswith("https://")
         host = self.endpoint.removeprefix("https://").removeprefix("http://").rstrip("/")
-        # Few, quick retries: callers (the archive, an HTTP client) retry on their own.
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5.0, read=60.0),
-            maxsize=16,
-            retries=urllib3.Retry(
-                total=2, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504)
-            ),
-        )
         return Minio(
             host,
             access_key=self.access_key,
             secret_key=self.secret_key,
             secure=secure,
             region=self.region,
-            http_client=http,
+            http_client=http or connection_pool(),
         )
+
+
+def connection_pool() -> urllib3.PoolManager:
+    """Connections to S3 with few, quick retries: callers (the archive, an HTTP client)
+    retry on their own."""
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=5.0, read=60.0),
+        maxsize=16,
+        retries=urllib3.Retry(total=2, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504)),
+    )
 
 
 class _ChunkReader:
@@ -85,7 +100,8 @@ class S3BlobStore:
 
     def __init__(self, location: S3Location) -> None:
         self.location = location
-        self.client = location.client()
+        self._http = connection_pool()
+        self.client = location.client(self._http)
         self._prefix = location.prefix.strip("/") + "/" if location.prefix.strip("/") else ""
 
     def _name(self, key: str) -> str:
@@ -93,13 +109,16 @@ class S3BlobStore:
 
     def put(self, key: str, chunks: Iterable[bytes], size: int | None = None) -> Written:
         hashing = HashingChunks(chunks, size)
+        if size is not None and size <= SINGLE_PUT_MAX:
+            self._put_streamed(key, hashing, size)
+            return hashing.written()
         reader = _ChunkReader(hashing)
         with _translated(key):
             self.client.put_object(
                 self.location.bucket,
                 self._name(key),
                 cast(BinaryIO, reader),
-                length=-1 if size is None or size > PART_BYTES else size,
+                length=-1,
                 part_size=PART_BYTES,
             )
         try:
@@ -108,6 +127,24 @@ class S3BlobStore:
             self.delete(key)
             raise
         return hashing.written()
+
+    def _put_streamed(self, key: str, body: Iterable[bytes], size: int) -> None:
+        """One PUT of exactly `size` bytes, streamed. Never retried: the body is consumed
+        as it is sent. A body that runs short or long raises from `body`, which abandons
+        the request, so S3 keeps nothing (nor the blob it would have replaced, untouched)."""
+        with _translated(key):
+            url = self.client.presigned_put_object(
+                self.location.bucket, self._name(key), expires=PRESIGN_TTL
+            )
+            response = self._http.request(
+                "PUT",
+                url,
+                body=body if size else b"",
+                headers={"Content-Length": str(size)},
+                retries=False,
+            )
+        if response.status != 200:
+            raise _refusal(key, response.status, response.data)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         if length == 0:
@@ -160,6 +197,9 @@ class S3BlobStore:
             )
         return url
 
+    def local_path(self, key: str) -> Path | None:
+        return None
+
 
 def _stream(response: Any) -> Iterator[bytes]:
     try:
@@ -167,6 +207,15 @@ def _stream(response: Any) -> Iterator[bytes]:
     finally:
         response.close()
         response.release_conn()
+
+
+def _refusal(key: str, status: int, body: bytes) -> StorageError:
+    """The error of an S3 answer to a request made without minio (its XML `Code`)."""
+    code = re.search(rb"<Code>([^<]{1,64})</Code>", body)
+    name = code.group(1).decode() if code else f"HTTP {status}"
+    if name in MISSING:
+        return NotFoundError(f"no blob {key}")
+    return BackendUnavailableError(f"S3 refused {key}: {name}")
 
 
 @contextmanager

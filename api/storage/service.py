@@ -10,9 +10,12 @@ once the event is durable. Reads take one projection snapshot for metadata and p
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from api.auth.principal import Principal
@@ -32,6 +35,8 @@ from eventlog import Entry
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_MAX_OBJECT_BYTES = 5 << 30
+BLOB_GRACE_S = 30.0
+"""How long a blob no object names any more is kept, for downloads that opened it before."""
 MAX_PAGE = 1000
 
 
@@ -44,12 +49,15 @@ class ObjectService:
         blobs: BlobStore,
         policies: Callable[[], PolicySet],
         max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+        blob_grace_s: float = BLOB_GRACE_S,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self._policies = policies
         self.max_object_bytes = max_object_bytes
+        self.blob_grace_s = blob_grace_s
         self._garbage = ThreadPoolExecutor(1, thread_name_prefix="bkg-blob-gc")
+        self._closing = threading.Event()
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -190,12 +198,23 @@ class ObjectService:
             self._discard(old_blob)
 
     def _discard(self, blob: str) -> None:
-        """Remove a blob no object names any more, off the request's path (a blob left
-        behind by a crash is unreferenced garbage, never part of an object)."""
-        self._garbage.submit(_delete_quietly, self.blobs, blob)
+        """Remove a blob no object names any more, off the request's path and only after
+        `blob_grace_s`: a download that found the object just before has opened the blob,
+        or is about to (the server opens a local file by path only once the response
+        starts). A blob left behind by a crash is unreferenced garbage, never part of an
+        object."""
+        due = time.monotonic() + self.blob_grace_s
+        self._garbage.submit(self._delete_when_due, blob, due)
+
+    def _delete_when_due(self, blob: str, due: float) -> None:
+        """Removals run in the order they were asked for, so each waits out its own grace."""
+        self._closing.wait(max(0.0, due - time.monotonic()))
+        with suppress(StorageError):
+            self.blobs.delete(blob)
 
     def close(self) -> None:
-        """Wait for pending blob removals."""
+        """Do pending blob removals now, without their grace (the server is stopping)."""
+        self._closing.set()
         self._garbage.shutdown(wait=True)
 
     def stat_object(
@@ -219,6 +238,11 @@ class ObjectService:
     ) -> Iterator[bytes]:
         """The bytes of an object `stat_object` returned, streamed."""
         return self.blobs.get(found.blob, offset, length)
+
+    def local_file(self, found: meta.ObjectMeta) -> Path | None:
+        """A local file holding the bytes of an object `stat_object` returned, if there is
+        one (see `BlobStore.local_path`)."""
+        return self.blobs.local_path(found.blob)
 
     def list_objects(
         self,
@@ -300,11 +324,6 @@ class ObjectService:
         if found is None:
             raise NotFoundError(f"no object {bucket}/{name}")
         return found
-
-
-def _delete_quietly(blobs: BlobStore, blob: str) -> None:
-    with suppress(StorageError):
-        blobs.delete(blob)
 
 
 def _limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:

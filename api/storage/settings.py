@@ -1,9 +1,10 @@
 """Where objects and the archive go: the `--s3-*` flags or `BKG_S3_*` / `BKG_STORAGE_*`.
 
 Objects are kept on local disk under data/objects/ unless `BKG_STORAGE_BACKEND=s3`, in
-which case they go to the S3 bucket under `<prefix>/objects/`. The continuous archive, when
-an S3 endpoint and bucket are set, goes under `<prefix>/archive/` (unless
-`BKG_ARCHIVE=off`).
+which case they go to the S3 bucket under `<prefix>/objects/`, with a local copy of recent
+blobs (`BKG_STORAGE_CACHE_BYTES`, 1 GiB by default, 0 for none; see `api.storage.cache`).
+The continuous archive, when an S3 endpoint and bucket are set, goes under
+`<prefix>/archive/` (unless `BKG_ARCHIVE=off`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from api.storage.blobstore import BlobStore
+from api.storage.cache import CACHE_DIR, CachedBlobStore
 from api.storage.errors import BadObjectRequestError
 from api.storage.local import LocalBlobStore
 from api.storage.s3 import S3BlobStore, S3Location
 from api.storage.service import DEFAULT_MAX_OBJECT_BYTES
 
 BACKENDS = ("local", "s3")
+DEFAULT_CACHE_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,14 @@ class StorageSettings:
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
     archive: bool = True
     archive_interval_s: float = 1.0
+    cache_bytes: int = DEFAULT_CACHE_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StorageSettings:
         """Settings from `BKG_S3_ENDPOINT`, `BKG_S3_ACCESS_KEY`, `BKG_S3_SECRET_KEY`,
         `BKG_S3_BUCKET`, `BKG_S3_PREFIX`, `BKG_S3_REGION`, `BKG_STORAGE_BACKEND`,
-        `BKG_STORAGE_MAX_BYTES`, `BKG_ARCHIVE` and `BKG_ARCHIVE_INTERVAL`."""
+        `BKG_STORAGE_MAX_BYTES`, `BKG_STORAGE_CACHE_BYTES`, `BKG_ARCHIVE` and
+        `BKG_ARCHIVE_INTERVAL`."""
         env = {k: v for k, v in (os.environ if env is None else env).items() if v}
         s3 = None
         if env.get("BKG_S3_ENDPOINT") and env.get("BKG_S3_BUCKET"):
@@ -52,6 +57,7 @@ class StorageSettings:
             max_object_bytes=int(env.get("BKG_STORAGE_MAX_BYTES", DEFAULT_MAX_OBJECT_BYTES)),
             archive=env.get("BKG_ARCHIVE", "on") != "off",
             archive_interval_s=float(env.get("BKG_ARCHIVE_INTERVAL", "1.0")),
+            cache_bytes=int(env.get("BKG_STORAGE_CACHE_BYTES", DEFAULT_CACHE_BYTES)),
         )
         settings.check()
         return settings
@@ -61,11 +67,17 @@ class StorageSettings:
             raise BadObjectRequestError(f"storage backend must be one of {', '.join(BACKENDS)}")
         if self.backend == "s3" and self.s3 is None:
             raise BadObjectRequestError("the s3 storage backend needs an S3 endpoint and bucket")
+        if self.cache_bytes < 0:
+            raise BadObjectRequestError("BKG_STORAGE_CACHE_BYTES must be 0 or more")
 
     def blob_store(self, objects_dir: Path) -> BlobStore:
-        """The blob store objects use: local disk, or S3 under `<prefix>/objects`."""
+        """The blob store objects use: local disk, or S3 under `<prefix>/objects` (with its
+        local cache under `objects_dir`, unless that is off)."""
         if self.backend == "s3" and self.s3 is not None:
-            return S3BlobStore(replace(self.s3, prefix=_join(self.s3.prefix, "objects")))
+            remote = S3BlobStore(replace(self.s3, prefix=_join(self.s3.prefix, "objects")))
+            if self.cache_bytes == 0:
+                return remote
+            return CachedBlobStore(remote, objects_dir / CACHE_DIR, self.cache_bytes)
         return LocalBlobStore(objects_dir)
 
     def archive_location(self) -> S3Location | None:

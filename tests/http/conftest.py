@@ -3,7 +3,15 @@ namespaces, rows, keys, policies and user tokens through the HTTP API itself."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +51,73 @@ SHOP_POLICIES = [
         "check": "owner = auth.uid()",
     },
 ]
+
+
+CLI = [sys.executable, "-m", "api.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bkgdb(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the CLI on `root` to completion."""
+    return subprocess.run(
+        [*CLI, "--data-dir", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class ServedProcess:
+    root: Path
+    url: str
+    admin_key: str
+    process: subprocess.Popen[str]
+
+
+@contextmanager
+def serving(
+    root: Path, env: Mapping[str, str] | None = None, admin_key: str | None = None
+) -> Iterator[ServedProcess]:
+    """A real `bkgdb serve` process on `root` (with `env` added to the environment), up
+    and answering `/healthz`; killed afterwards if still running. `root` is initialised
+    first unless its `admin_key` is given (a directory served before)."""
+    if admin_key is None:
+        init = bkgdb(root, "init", "--json")
+        assert init.returncode == 0, init.stderr
+        admin_key = json.loads(init.stdout)["admin_key"]
+    port = free_port()
+    process = subprocess.Popen(
+        [*CLI, "--data-dir", str(root), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "server did not come up"
+        time.sleep(0.1)
+    try:
+        yield ServedProcess(root, url, admin_key, process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def bearer(token: str) -> dict[str, str]:

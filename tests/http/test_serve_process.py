@@ -5,64 +5,22 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-CLI = [sys.executable, "-m", "api.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _bkgdb(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "--data-dir", str(root), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from tests.http.conftest import bkgdb as _bkgdb
+from tests.http.conftest import free_port as _free_port
+from tests.http.conftest import serving
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Path, str, str, subprocess.Popen[str]]]:
-    root = tmp_path / "data"
-    init = _bkgdb(root, "init", "--json")
-    assert init.returncode == 0, init.stderr
-    admin_key = json.loads(init.stdout)["admin_key"]
-    port = _free_port()
-    process = subprocess.Popen(
-        [*CLI, "--data-dir", str(root), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.communicate()[1]
-        assert time.monotonic() < deadline, "server did not come up"
-        time.sleep(0.1)
-    yield root, url, admin_key, process
-    if process.poll() is None:
-        process.kill()
-        process.communicate()
+    with serving(tmp_path / "data") as server:
+        yield server.root, server.url, server.admin_key, server.process
 
 
 def test_real_server_round_trip_and_single_writer(

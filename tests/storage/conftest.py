@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from api.storage.blobstore import BlobStore
+from api.storage.cache import CachedBlobStore
 from api.storage.local import LocalBlobStore
 from api.storage.s3 import S3BlobStore, S3Location
 from tests.s3.conftest import S3Area, s3_area, seaweed
 from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
 
 __all__ = ["s3_area", "seaweed"]
-BACKENDS = ("local", "s3")
+BACKENDS = ("local", "s3", "s3-cached")
 
 
 def s3_location(area: S3Area) -> S3Location:
@@ -26,9 +27,10 @@ def s3_location(area: S3Area) -> S3Location:
 @pytest.fixture(params=BACKENDS)
 def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
     """A blob store of each kind: local disk under a random folder, or SeaweedFS under a
-    random prefix (both emptied after the test)."""
+    random prefix (both emptied after the test), alone or behind a local cache."""
     if request.param == "local":
         yield LocalBlobStore(tmp_path / f"objects-{uuid.uuid4().hex[:8]}")
         return
     area: S3Area = request.getfixturevalue("s3_area")
-    yield S3BlobStore(s3_location(area))
+    remote = S3BlobStore(s3_location(area))
+    yield remote if request.param == "s3" else CachedBlobStore(remote, tmp_path / "cache", 1 << 26)

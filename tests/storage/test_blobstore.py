@@ -10,6 +10,7 @@ import pytest
 
 from api.storage.blobstore import BlobStore
 from api.storage.errors import LengthMismatchError, NotFoundError
+from api.storage.s3 import S3BlobStore
 
 
 def chunks_of(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:
@@ -34,6 +35,17 @@ def test_put_of_unknown_length_larger_than_a_part(blob_store: BlobStore) -> None
     written = blob_store.put("big.bin", chunks_of(data, 1 << 20))
     assert written.size == len(data)
     assert hashlib.sha256(read_all(blob_store, "big.bin")).digest() == hashlib.sha256(data).digest()
+
+
+def test_a_local_path_holds_exactly_the_blob(blob_store: BlobStore) -> None:
+    data = os.urandom(70_000)
+    blob_store.put("here/x.bin", chunks_of(data), len(data))
+    local = blob_store.local_path("here/x.bin")
+    if isinstance(blob_store, S3BlobStore):
+        assert local is None
+    else:
+        assert local is not None and local.read_bytes() == data
+    assert blob_store.local_path("not/there") is None
 
 
 def test_ranges(blob_store: BlobStore) -> None:
