@@ -4,7 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Protocol
+
+from eventlog.record import Record
+
+
+class Followable(Protocol):
+    """A growing sequence of records: the log, or a replica's kept history of it."""
+
+    def read(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[Record]: ...
+
+    async def wait_for_async(self, lsn: int) -> None: ...
+
+
+async def follow(source: Followable, from_lsn: int = 1) -> AsyncIterator[Record]:
+    """Every record of `source` from `from_lsn` on: first what it holds, then each as it
+    arrives, parked on the head's waiters in between (no gap, no busy loop)."""
+    next_lsn = max(from_lsn, 1)
+    while True:
+        for record in source.read(next_lsn):
+            yield record
+            next_lsn = record.lsn + 1
+        await source.wait_for_async(next_lsn)
 
 
 class HeadWaiters:

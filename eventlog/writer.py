@@ -42,7 +42,7 @@ from eventlog.record import Entry, Record, pack_body, pack_payload
 from eventlog.recovery import RecoveredLog, SealedSegment, recover
 from eventlog.segment_writer import ActiveSegment
 from eventlog.segments import Manifest, SparseIndex, list_segments, manifest_path
-from eventlog.waiters import HeadWaiters
+from eventlog.waiters import HeadWaiters, follow
 
 LOG = logging.getLogger("bkg.eventlog")
 
@@ -396,9 +396,5 @@ class EventLog:
 
     async def follow(self, from_lsn: int = 1) -> AsyncIterator[Record]:
         """Every record from `from_lsn` on: first what is in the log, then as it arrives."""
-        next_lsn = max(from_lsn, 1)
-        while True:
-            for record in self.read(next_lsn):
-                yield record
-                next_lsn = record.lsn + 1
-            await self.wait_for_async(next_lsn)
+        async for record in follow(self, from_lsn):
+            yield record

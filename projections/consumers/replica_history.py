@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
 from eventlog.framing import HEADER_SIZE
 from eventlog.record import Record, unpack_body
-from eventlog.waiters import HeadWaiters
+from eventlog.waiters import HeadWaiters, follow
 from projections.consumers.errors import HistoryUnavailableError
 from projections.meta import read_applied_lsn
 from projections.store import ProjectionStore
@@ -122,12 +122,8 @@ class ReplicaHistory:
 
     async def follow(self, from_lsn: int = 1) -> AsyncIterator[Record]:
         """Every record from `from_lsn` on: what the history holds, then as it is applied."""
-        next_lsn = max(from_lsn, 1)
-        while True:
-            for record in self.read(next_lsn):
-                yield record
-                next_lsn = record.lsn + 1
-            await self.wait_for_async(next_lsn)
+        async for record in follow(self, from_lsn):
+            yield record
 
 
 def _record(lsn: int, chain: bytes, frame: bytes) -> Record:
