@@ -31,7 +31,7 @@ from litestar.response import Stream
 from api.auth.errors import AuthError
 from api.auth.principal import Principal
 from api.http.backend import Backend
-from api.http.deps import backend_of, bearer_of, caller_of
+from api.http.deps import SECURITY, backend_of, bearer_of, caller_of, error_responses
 from api.http.errors import ApiError
 from api.realtime.access import Access, Filters, parse_filters
 from api.realtime.catchup import CatchUp
@@ -78,7 +78,9 @@ def still_valid(backend: Backend, token: str | None) -> Callable[[], bool]:
     return check
 
 
-@get("/realtime", guards=[authenticate_stream], include_in_schema=False)
+@get("/realtime", guards=[authenticate_stream], media_type="text/event-stream",
+     summary="Subscribe to changes (Server-Sent Events)", security=SECURITY,
+     responses=error_responses(400, 401, 403, 429))  # fmt: skip
 async def realtime(
     request: Request[Any, Any, Any],
     tables: FromQuery[str | None] = None,

@@ -49,6 +49,8 @@ def test_openapi_document_and_ui(api: Api) -> None:
     document = api.client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.")
     assert "/query" in document["paths"] and "/schema" in document["paths"]
+    stream = document["paths"]["/realtime"]["get"]
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
     assert api.client.get("/docs").status_code == 200
     assert "html" in api.client.get("/docs").headers["content-type"]
 
