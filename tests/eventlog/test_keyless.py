@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import shutil
 from pathlib import Path
 
 import pytest
+from sigstore.errors import VerificationError
 from sigstore.hashes import Hashed
 from sigstore.models import Bundle
 from sigstore.verify import Verifier
@@ -16,6 +18,7 @@ from sigstore_models.common.v1 import HashAlgorithm
 
 from eventlog import LogOptions, SigningKeyError
 from eventlog.keyless import (
+    AnySigner,
     bundle_path,
     check_bundle,
     pending_manifests,
@@ -74,6 +77,21 @@ def test_the_genuine_bundle_verifies_against_what_it_signed() -> None:
     policy = Identity(identity=GENUINE_IDENTITY, issuer=GENUINE_ISSUER)
     artifact = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest)
     verifier.verify_artifact(artifact, Bundle.from_json(raw), policy)
+
+
+def test_an_unpinned_check_verifies_the_signature_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = GENUINE_BUNDLE.read_bytes()
+    digest = base64.b64decode(json.loads(raw)["messageSignature"]["messageDigest"]["digest"])
+    verifier, bundle = Verifier.production(offline=True), Bundle.from_json(raw)
+    genuine = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest)
+    with caplog.at_level(logging.WARNING):
+        verifier.verify_artifact(genuine, bundle, AnySigner())
+    assert [r for r in caplog.records if "policy" in r.name] == []
+    other = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes(32))
+    with pytest.raises(VerificationError):
+        verifier.verify_artifact(other, bundle, AnySigner())
 
 
 def test_a_bundle_made_for_other_bytes_fails_verification(sealed_log: Path) -> None:
