@@ -1,8 +1,11 @@
 """The audit trail consumer: one JSON line per log record under data/audit/.
 
-Lines are appended in LSN order and fsynced once per batch. The trail is its own position:
-on start the newest unsealed file is scanned (a torn last line from a crash is cut off)
-and the trail resumes after its last line, so no record is written twice or skipped. A file
+Lines are appended in LSN order, written out once per batch and fsynced at most every
+`sync_interval_s` (always when a file is sealed or the trail stops): the trail is derived
+from the log, so syncing it as often as the log would double the fsyncs of every write for
+nothing. The trail is its own position: on start the newest unsealed file is scanned (a
+torn last line from a crash is cut off) and the trail resumes after its last line, so no
+record is written twice or skipped, and lines a machine crash lost are written again. A file
 is closed and sealed (see `audit_files`) when it reaches `max_bytes`, or when a record is
 `max_age_s` younger than its first line. Both rules read only the log, so replaying the log
 rebuilds the same files. One writer per directory (an flock on `LOCK`).
@@ -15,6 +18,7 @@ import datetime
 import fcntl
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +44,12 @@ AUDIT_NAME = "audit"
 
 @dataclass(frozen=True)
 class AuditOptions:
-    """When to close a file: by size, or by the age of its first line (log time)."""
+    """When to close a file (by size, or by the age of its first line in log time), and
+    how long written lines may wait for an fsync."""
 
     max_bytes: int = 64 * 1024 * 1024
     max_age_s: float = 24 * 3600.0
+    sync_interval_s: float = 0.2
 
 
 @dataclass
@@ -74,6 +80,7 @@ class AuditTrail:
         self._lock_fd = _take_lock(self.directory)
         self._active: _Active | None = None
         self._position = 0
+        self._synced_at = 0.0
 
     # -- Position ------------------------------------------------------------------------
 
@@ -126,7 +133,9 @@ class AuditTrail:
             self._position = record.lsn
         if self._active is not None:
             self._active.handle.flush()
-            os.fsync(self._active.handle.fileno())
+            if time.monotonic() - self._synced_at >= self.options.sync_interval_s:
+                os.fsync(self._active.handle.fileno())
+                self._synced_at = time.monotonic()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
