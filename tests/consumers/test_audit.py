@@ -212,6 +212,26 @@ def test_a_restarted_trail_continues_its_open_file(tmp_path: Path) -> None:
         db.close()
 
 
+def test_lines_a_machine_crash_lost_are_written_again(tmp_path: Path) -> None:
+    """Lines wait up to `sync_interval_s` for an fsync: a crash of the machine may take the
+    newest whole lines (not only a torn one) with it. The restarted trail resumes after the
+    last line that survived and writes the same lines again."""
+    db = make_db(tmp_path / "data")
+    try:
+        run_trail(db)
+        [only] = audit_files(db.data.audit)
+        complete = only.read_bytes()
+        survived = complete[: complete.index(b"\n", len(complete) // 2) + 1]
+        only.write_bytes(survived)
+        run_trail(db)
+        assert only.read_bytes() == complete
+        assert [line["lsn"] for line in trail_lines(db.data.audit)] == list(
+            range(1, db.log.head_lsn + 1)
+        )
+    finally:
+        db.close()
+
+
 def test_verify_the_whole_trail_catches_a_removed_file(tmp_path: Path) -> None:
     data = tmp_path / "data"
     db = make_db(data)
