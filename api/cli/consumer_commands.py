@@ -88,6 +88,11 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="seed a new replica with a checkpoint of the primary (its .sqlite or .manifest)",
     )
+    replica.add_argument(
+        "--history-records",
+        type=int,
+        help="keep only the newest N applied records for /realtime resume (default: all)",
+    )
     replica.add_argument("--until-lsn", type=int, help="stop once this LSN is applied")
     replica.add_argument("--idle-timeout", type=float, help="stop after this many idle seconds")
     replica.add_argument("--query", help="then run this SELECT on the replica and print it")
@@ -221,8 +226,12 @@ def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
     default_store = serve_store(data_dir) if args.serve else data_dir.projections / "replica.sqlite"
     store = args.store or default_store
     seed = _checkpoint(args.from_checkpoint) if args.from_checkpoint else None
+    if args.history_records is not None and args.history_records < 0:
+        raise CommandError("--history-records must be 0 or more")
     try:
-        replica = KafkaReplica(store, args.kafka_bootstrap, default_folds(), seed)
+        replica = KafkaReplica(
+            store, args.kafka_bootstrap, default_folds(), seed, args.history_records
+        )
     except ConsumerError as exc:
         raise CommandError(str(exc)) from exc
     try:

@@ -36,7 +36,7 @@ from eventlog.record import Record
 from projections.checkpoints import Checkpoint, validate
 from projections.consumers.cdc import LOG_TOPIC
 from projections.consumers.errors import ConsumerError
-from projections.consumers.replica_history import ensure_history, keep_records
+from projections.consumers.replica_history import ensure_history, keep_records, trim_history
 from projections.consumers.stream_verify import StreamVerifier
 from projections.folds import FoldRegistry, apply_event
 from projections.meta import connect, init_schema, read_applied_lsn, set_applied_lsn
@@ -63,8 +63,10 @@ class KafkaReplica:
         bootstrap: str,
         registry: FoldRegistry,
         checkpoint: Checkpoint | None = None,
+        history_records: int | None = None,
     ) -> None:
         self.path = Path(path)
+        self.history_records = history_records
         self.bootstrap = bootstrap
         self.registry = registry
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,6 +181,8 @@ class KafkaReplica:
             for record in released:
                 apply_event(self.conn, record, self.registry)
             keep_records(self.conn, released)
+            if self.history_records is not None:
+                trim_history(self.conn, last.lsn, self.history_records)
             set_applied_lsn(self.conn, last.lsn)
             keys = json.dumps({k: v.hex() for k, v in verifier.ring.public_keys().items()})
             self.conn.execute(

@@ -9,8 +9,9 @@ end at the same LSN. `ReplicaHistory` reads that table back the way readers read
 
 History begins where the store began folding (`base_lsn`, kept in `_bkg_history_base`): 0
 for a replica built from LSN 1, the checkpoint's LSN for one seeded from a checkpoint (or
-the applied LSN of a store made before history was kept). Reading records up to the base
-raises `HistoryUnavailableError`: those changes exist only on the primary.
+the applied LSN of a store made before history was kept). A replica told to keep only its
+newest N records (`trim_history`) moves the base up as it goes. Reading records up to the
+base raises `HistoryUnavailableError`: those changes exist only on the primary.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def keep_records(conn: sqlite3.Connection, records: Iterable[Record]) -> None:
     )
 
 
+def trim_history(conn: sqlite3.Connection, head_lsn: int, keep: int) -> None:
+    """Forget records but the newest `keep` up to `head_lsn`, moving the base past them;
+    call inside the transaction that applied `head_lsn`."""
+    cut = head_lsn - keep
+    if cut > history_base(conn):
+        conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE lsn <= ?", (cut,))
+        conn.execute(f"UPDATE {BASE_TABLE} SET lsn = ? WHERE id = 1", (cut,))
+
+
 def history_base(conn: sqlite3.Connection) -> int:
     """The LSN after which the history is complete."""
     row = conn.execute(f"SELECT lsn FROM {BASE_TABLE} WHERE id = 1").fetchone()
@@ -77,8 +87,12 @@ class ReplicaHistory:
         self._waiters = HeadWaiters()
         # The server's metrics set this on a log; a replica commits no groups of its own.
         self.commit_observer: Callable[..., None] | None = None
-        with store.snapshot() as snapshot:
-            self.base_lsn = history_base(snapshot.conn)
+
+    @property
+    def base_lsn(self) -> int:
+        """The LSN after which the history is complete (it moves up when trimmed)."""
+        with self._store.snapshot() as snapshot:
+            return history_base(snapshot.conn)
 
     @property
     def head_lsn(self) -> int:
@@ -95,12 +109,12 @@ class ReplicaHistory:
         """Records `from_lsn`..`to_lsn` (inclusive; default the head), in order, with their
         chain values (`with_chain` is accepted for the log's signature: they are stored).
         Raises HistoryUnavailableError when `from_lsn` is not after `base_lsn`."""
-        first = max(from_lsn, 1)
-        if first <= self.base_lsn:
+        first, base = max(from_lsn, 1), self.base_lsn
+        if first <= base:
             raise HistoryUnavailableError(
-                f"this replica keeps the records after LSN {self.base_lsn} only (it was seeded"
-                f" there); LSN {first} is on the primary",
-                self.base_lsn,
+                f"this replica keeps the records after LSN {base} only (it was seeded there,"
+                f" or keeps its newest records only); LSN {first} is on the primary",
+                base,
             )
         last = self.head_lsn if to_lsn is None else min(to_lsn, self.head_lsn)
         while first <= last:
@@ -112,6 +126,11 @@ class ReplicaHistory:
                 ).fetchall()
             if not rows:
                 return
+            if int(rows[0][0]) != first:
+                raise HistoryUnavailableError(
+                    f"LSN {first} was trimmed from this replica's history while being read",
+                    int(rows[0][0]) - 1,
+                )
             for lsn, chain, frame in rows:
                 yield _record(int(lsn), bytes(chain), bytes(frame))
             first = int(rows[-1][0]) + 1

@@ -13,7 +13,14 @@ import pytest
 from api.realtime.errors import HistoryGoneError
 from api.realtime.source import RecordSource, check_readable
 from eventlog import Entry, EventLog, LogOptions, Record, SigningKey
-from projections.consumers.replica_history import ReplicaHistory, ensure_history, keep_records
+from projections.consumers import replica_history
+from projections.consumers.errors import HistoryUnavailableError
+from projections.consumers.replica_history import (
+    ReplicaHistory,
+    ensure_history,
+    keep_records,
+    trim_history,
+)
 from projections.meta import set_applied_lsn
 from projections.store import ProjectionStore, StoreLock
 
@@ -132,5 +139,38 @@ def test_a_seeded_replica_refuses_records_before_its_seed(tmp_path: Path) -> Non
                 check_readable(history, 12)
             check_readable(history, 13)
             assert fields(history.read(13)) == fields(log.read(13))
+        finally:
+            store.close()
+
+
+def test_a_trimmed_history_keeps_its_newest_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--history-records N`: the base moves up with each applied batch; what is older is
+    refused as for a seeded replica, also under a reader already paging through it."""
+    with EventLog.create(tmp_path / "log", SigningKey.generate(), OPTIONS) as log:
+        for n in range(RECORDS):
+            log.append(Entry("dml", {"changes": [], "n": n}))
+        store = replica_store(tmp_path / "replica", log, 0)
+        try:
+            history = ReplicaHistory(store)
+            monkeypatch.setattr(replica_history, "PAGE_RECORDS", 4)
+            reader = history.read(1)
+            assert next(reader).lsn == 1
+            [newest] = log.read(log.append(Entry("dml", {"changes": [], "n": RECORDS})))
+            conn = store.write_conn
+            conn.execute("BEGIN")
+            keep_records(conn, [newest])
+            trim_history(conn, newest.lsn, 10)
+            set_applied_lsn(conn, newest.lsn)
+            conn.execute("COMMIT")
+            store.committed(newest.lsn)
+            keep = newest.lsn - 10
+            assert history.base_lsn == keep
+            with pytest.raises(HistoryGoneError, match=f"after LSN {keep}"):
+                check_readable(history, keep)
+            assert fields(history.read(keep + 1)) == fields(log.read(keep + 1))
+            with pytest.raises(HistoryUnavailableError, match="trimmed"):
+                list(reader)
         finally:
             store.close()

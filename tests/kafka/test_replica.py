@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from api.cli import main
 from api.database import Database, default_folds
 from api.sql import SqlEngine
 from projections.consumers.replica import KafkaReplica
+from projections.consumers.replica_history import HISTORY_TABLE
 from projections.folds import Event, FoldRegistry, fold_sql
 from tests.kafka.brokers import TansuBroker
 from tests.kafka.kafkit import open_database, write_workload
@@ -80,11 +82,14 @@ def test_replica_command_answers_a_select(
         db.close()
     args = ["--data-dir", str(tmp_path / "replica"), "replica", "--json"]
     args += ["--kafka-bootstrap", broker.bootstrap, "--until-lsn", str(primary.lsn)]
-    assert main([*args, "--query", sql]) == 0
+    assert main([*args, "--history-records", "3", "--query", sql]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["lsn"] == answer["applied_lsn"] == primary.lsn
     assert answer["rows"] == primary.rows and answer["columns"] == primary.columns
     assert main([*args, "--query", "DELETE FROM items"]) == 1
+    with closing(sqlite3.connect(tmp_path / "replica" / "projections" / "replica.sqlite")) as kept:
+        lsns = [row[0] for row in kept.execute(f"SELECT lsn FROM {HISTORY_TABLE} ORDER BY lsn")]
+    assert lsns == list(range(primary.lsn - 2, primary.lsn + 1))
 
 
 def test_replica_seeded_from_a_checkpoint(
