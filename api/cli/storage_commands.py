@@ -4,11 +4,15 @@
 the continuous archive: the log is downloaded, verified and cut at N (default: everything
 archived), handed over to a signing key (a fresh one recorded in the log, or the one in
 `--keys DIR`, which also brings the JWT secret), and the projection is rebuilt from it.
+Then the bytes of the objects live at N that the archive holds (local backend) are
+downloaded into data/objects/ and checked against their SHA-256 (`api.storage.backup`).
 
 `serve` gets `--s3-endpoint/--s3-access-key/--s3-secret-key/--s3-bucket/--s3-prefix`,
 `--storage-backend` and `--archive-interval` (flags win over the `BKG_*` environment, which
 they are exported to for the storage routes); with an endpoint and bucket set, the archive
-runs beside the server and `/metrics` shows `bkg_archive_lag_records`. With
+runs beside the server and `/metrics` shows `bkg_archive_lag_records`; with the local
+backend it archives object bytes too (`bkg_archive_blobs_missing_total` counts those
+already removed locally when it got to them). With
 `--retain-local-segments N` (or `BKG_RETAIN_LOCAL_SEGMENTS`) each archive pass then prunes
 local sealed segments the archive holds, beyond the newest N (`projections.archive.retention`).
 """
@@ -24,11 +28,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from api.cli.output import CommandError, Progress, emit_json
 from api.datadir import DataDir
+
+if TYPE_CHECKING:
+    from api.storage.meta import ObjectMeta
 
 FLAG_ENV = {
     "s3_endpoint": "BKG_S3_ENDPOINT",
@@ -100,6 +107,7 @@ def export_flags(args: argparse.Namespace) -> None:
 @contextmanager
 def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
     """Run the continuous archive beside `serve` while the block runs (when S3 is set)."""
+    from api.storage.backup import blob_attachments
     from api.storage.s3 import S3BlobStore
     from api.storage.settings import StorageSettings
     from projections.archive.archiver import Archiver
@@ -110,14 +118,20 @@ def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
         yield
         return
     settings, data = StorageSettings.from_env(), backend.db.data
+    blobs = blob_attachments(data.objects) if settings.backend == "local" else None
     archiver = Archiver(
         backend.db.log, data.log, data.checkpoints, data.consumers, S3BlobStore(location),
-        settings.archive_interval_s,
+        settings.archive_interval_s, blobs,
     )  # fmt: skip
     backend.metrics.gauge(
         "bkg_archive_lag_records",
         "Acknowledged records not yet in the S3 archive.",
         lambda: archiver.lag_records,
+    )
+    backend.metrics.counter(
+        "bkg_archive_blobs_missing_total",
+        "Object blobs the archive could not copy: removed locally before it got to them.",
+        lambda: archiver.attachments_missing,
     )
     retain = retain_setting(args)
     if retain is not None:
@@ -138,6 +152,7 @@ def _retain(archiver: Any, retain: int) -> None:
 
 
 def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from api.storage.errors import StorageError
     from projections.archive.errors import ArchiveError
 
     root = data_dir.root
@@ -145,7 +160,7 @@ def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
         raise CommandError(f"{root} is not empty; restore needs a missing or empty directory")
     try:
         summary = _restore(args, data_dir)
-    except (ArchiveError, ValueError) as exc:
+    except (ArchiveError, StorageError, ValueError) as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise CommandError(str(exc)) from exc
     if args.json:
@@ -154,7 +169,8 @@ def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
         print(
             f"restored {root} to LSN {summary['restored_lsn']} of {summary['archive_head_lsn']}"
             f" archived ({summary['segments']} segments, {summary['bytes']} bytes); signing key"
-            f" {summary['key_id']}{' (new, recorded in the log)' if summary['new_key'] else ''}"
+            f" {summary['key_id']}{' (new, recorded in the log)' if summary['new_key'] else ''};"
+            f" {summary['objects']} objects ({summary['object_bytes']} bytes) from the archive"
         )
         for warning in summary["warnings"]:
             print(f"warning: {warning}")
@@ -162,6 +178,7 @@ def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
+    from api.storage.backup import restore_blobs
     from api.storage.s3 import S3BlobStore
     from eventlog import SigningKey
     from projections.archive.restore import (
@@ -190,7 +207,9 @@ def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
     checkpoint = None
     if not report.new_key:  # checkpoints are signed by the old key: useful only when kept
         checkpoint = fetch_checkpoint(remote, listing, data_dir.checkpoints, report.restored_lsn)
-    _rebuild(data_dir)
+    progress = Progress("objects")
+    objects, object_bytes = restore_blobs(remote, _rebuild(data_dir), data_dir.objects, progress)
+    progress.done()
     return {
         "data_dir": str(data_dir.root),
         "archive_head_lsn": report.head_lsn,
@@ -201,6 +220,8 @@ def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
         "key_id": report.key_id,
         "new_key": report.new_key,
         "checkpoint_lsn": checkpoint,
+        "objects": objects,
+        "object_bytes": object_bytes,
         "warnings": report.warnings,
     }
 
@@ -240,10 +261,12 @@ def _trusted(path: Path | None) -> dict[str, bytes] | None:
     return {key_id: bytes.fromhex(raw) for key_id, raw in pinned.items()}
 
 
-def _rebuild(data_dir: DataDir) -> None:
-    """Open the restored directory once, which folds the log into a fresh projection."""
-    import api.rls.access
-    import api.storage.meta  # noqa: F401 - registers the storage fold
+def _rebuild(data_dir: DataDir) -> list[ObjectMeta]:
+    """Open the restored directory once, which folds the log into a fresh projection;
+    returns the objects live in it."""
+    import api.rls.access  # noqa: F401 - registers the auth and policy folds
     from api.database import Database
+    from api.storage import meta
 
-    Database.open(data_dir.root).close()
+    with Database.open(data_dir.root) as db, db.store.snapshot() as snap:
+        return meta.all_objects(snap.conn)

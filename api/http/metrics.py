@@ -77,14 +77,16 @@ class Histogram:
 
 
 class Gauge:
-    """A value read when scraped."""
+    """A value read when scraped (of type counter when it only grows, kept elsewhere)."""
 
-    def __init__(self, name: str, help_text: str, read: Callable[[], float]) -> None:
-        self.name, self.help, self.read = name, help_text, read
+    def __init__(
+        self, name: str, help_text: str, read: Callable[[], float], kind: str = "gauge"
+    ) -> None:
+        self.name, self.help, self.read, self.kind = name, help_text, read, kind
 
     def render(self) -> Iterable[str]:
         yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
+        yield f"# TYPE {self.name} {self.kind}"
         yield f"{self.name} {_number(self.read())}"
 
 
@@ -136,6 +138,10 @@ class Metrics:
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """Add a gauge read at scrape time."""
         self._gauges.append(Gauge(name, help_text, read))
+
+    def counter(self, name: str, help_text: str, read: Callable[[], float]) -> None:
+        """Add a counter whose total is kept elsewhere and read at scrape time."""
+        self._gauges.append(Gauge(name, help_text, read, "counter"))
 
     def labelled_gauge(
         self, name: str, help_text: str, read: Callable[[], dict[Labels, float]]

@@ -169,6 +169,15 @@ def list_objects(
     return [_object(row) for row in rows]
 
 
+def all_objects(conn: sqlite3.Connection) -> list[ObjectMeta]:
+    """Every object of every bucket, by bucket and name (a restore fetches their bytes)."""
+    try:
+        rows = conn.execute(f"SELECT * FROM {OBJECTS} ORDER BY bucket, name").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [_object(row) for row in rows]
+
+
 def _object(row: tuple[Any, ...]) -> ObjectMeta:
     bucket, name, namespace, blob, size, sha, ctype, owner, metadata, lsn, updated = row
     return ObjectMeta(

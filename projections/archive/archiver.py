@@ -11,6 +11,11 @@ checking that the archive under the prefix is this log's history, see
    record is in the archive within one interval, not only when its segment fills;
 3. uploads checkpoints newer than the last one archived (database first, manifest last).
 
+With an `attachments` function (`projections.archive.attachments`), the files the records
+of a piece or segment name are uploaded before it: the cursor passing a record means its
+files are archived too. A file gone locally by then is counted in `attachments_missing`,
+logged and skipped.
+
 Progress (segment, offset, LSN, checkpoint) is a crash-safe cursor file under
 data/consumers/, saved after each upload, so a restart resumes where it stopped and an
 upload is at worst repeated, never skipped. A failing pass (S3 down) is retried on the next
@@ -32,6 +37,7 @@ from eventlog.keys import SigningKey
 from eventlog.reader import Span
 from eventlog.segments import Manifest, format_segment_name, manifest_path, write_atomic
 from projections.archive import layout
+from projections.archive.attachments import Attachments, records_in, upload_file
 from projections.archive.errors import ArchiveError
 from projections.archive.pieces import HashedChunks, last_seal, piece_manifest
 from projections.archive.remote import Remote, exists, file_chunks, list_all
@@ -89,12 +95,15 @@ class Archiver:
         consumers_dir: Path,
         remote: Remote,
         interval_s: float = 1.0,
+        attachments: Attachments | None = None,
     ) -> None:
         self.log = log
         self.log_dir = log_dir
         self.checkpoints_dir = checkpoints_dir
         self.remote = remote
         self.interval_s = interval_s
+        self.attachments = attachments
+        self.attachments_missing = 0
         self.cursor_path = consumers_dir / CURSOR_FILE
         self.cursor = ArchiveCursor.load(self.cursor_path)
         self.errors_total = 0
@@ -104,6 +113,7 @@ class Archiver:
         self._lock = threading.Lock()
         self._checked = False
         self._fresh: set[int] = set()
+        self._missing: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -198,6 +208,7 @@ class Archiver:
         start, first_lsn = cursor.offset, cursor.lsn + 1
         prev_chain = span.prev_chain if start == 0 else bytes.fromhex(cursor.chain)
         self._drop_stale_pieces(span.base_lsn, start)
+        self._archive_attachments(span.path, start, end, cursor.lsn)
         hashed = HashedChunks(file_chunks(span.path, start, end))
         self.remote.put(layout.part_key(span.base_lsn, start), hashed)
         seal = last_seal(span.path, start, end)
@@ -214,18 +225,35 @@ class Archiver:
         """Segment first, manifest last (a manifest in the archive means the segment is
         whole), then the pieces uploaded while it was active are dropped."""
         assert span.end is not None and span.last_lsn is not None
+        cursor = self.cursor
         if not span.path.exists():
             self._pruned_segment_archived(span)
         else:
+            resumed = cursor.segment == span.base_lsn  # its first pieces are archived
+            start, after = (cursor.offset, cursor.lsn) if resumed else (0, span.base_lsn - 1)
+            self._archive_attachments(span.path, start, span.end, after)
             self.remote.put(
                 layout.segment_key(span.base_lsn, "seg"), file_chunks(span.path), span.end
             )
         self.remote.put(layout.segment_key(span.base_lsn, "manifest"), file_chunks(manifest))
         for key in list_all(self.remote, f"{layout.ACTIVE}{span.base_lsn:020d}/"):
             self.remote.delete(key)
-        cursor = self.cursor
         cursor.segment, cursor.offset, cursor.lsn = span.last_lsn + 1, 0, span.last_lsn
         cursor.save(self.cursor_path)
+
+    def _archive_attachments(self, path: Path, start: int, end: int, after_lsn: int) -> None:
+        """Upload the files named by the records in bytes `start..end` of a segment."""
+        if self.attachments is None:
+            return
+        for record in records_in(path, start, end, after_lsn):
+            for name, local in self.attachments(record):
+                if not upload_file(self.remote, name, local) and name not in self._missing:
+                    self._missing.add(name)
+                    self.attachments_missing += 1
+                    logger.warning(
+                        "not archived: %s, named by LSN %d, is no longer on local disk",
+                        local, record.lsn,
+                    )  # fmt: skip
 
     def _pruned_segment_archived(self, span: Span) -> None:
         """A segment pruned from local disk (retention) was archived before it went; with

@@ -8,6 +8,9 @@ active/<base:020d>/<offset:020d>    bytes offset.. of the active segment's durab
 checkpoints/<lsn:020d>.sqlite       a checkpoint, and its signed manifest after it
 checkpoints/<lsn:020d>.manifest
 config.json                         the log's settings (segment size)
+
+Any other name is a file a record names (`attachments`), under the name its `Attachments`
+function gives, e.g. `archive/objects/...` for object bytes; the archive never removes them.
 """
 
 from __future__ import annotations

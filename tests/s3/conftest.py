@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.s3.seaweed import SeaweedS3
+from api.storage.s3 import S3BlobStore
+from api.storage.settings import StorageSettings
+from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 TEST_BUCKET = "bkg-tests"
 
@@ -55,6 +57,28 @@ def empty_prefix(server: SeaweedS3, bucket: str, prefix: str) -> None:
     for item in client.list_objects(bucket, prefix=prefix + "/", recursive=True):
         if item.object_name is not None:
             client.remove_object(bucket, item.object_name)
+
+
+@pytest.fixture
+def remote(s3_area: S3Area, monkeypatch: pytest.MonkeyPatch) -> S3BlobStore:
+    """The archive location, configured through the environment as `serve` would see it
+    (objects on the local backend; flags `serve` exports are restored afterwards)."""
+    settings = {
+        "BKG_S3_ENDPOINT": s3_area.server.url,
+        "BKG_S3_ACCESS_KEY": ACCESS_KEY,
+        "BKG_S3_SECRET_KEY": SECRET_KEY,
+        "BKG_S3_BUCKET": s3_area.bucket,
+        "BKG_S3_PREFIX": s3_area.prefix,
+        "BKG_STORAGE_BACKEND": "",
+        "BKG_ARCHIVE_INTERVAL": "",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    for name in ("BKG_RETAIN_LOCAL_SEGMENTS", "BKG_ARCHIVE", "BKG_SEGMENT_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    location = StorageSettings.from_env().archive_location()
+    assert location is not None
+    return S3BlobStore(location)
 
 
 @pytest.fixture

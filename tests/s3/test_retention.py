@@ -18,37 +18,15 @@ from api.database import Database
 from api.datadir import DataDir
 from api.http import Backend, ServerConfig
 from api.storage.s3 import S3BlobStore
-from api.storage.settings import StorageSettings
 from eventlog import CorruptLogError, LogReader, PrunedSegmentError
 from eventlog.segments import file_sha256, format_segment_name, manifest_path
 from projections.archive import layout
 from projections.archive.archiver import CURSOR_FILE, ArchiveCursor, Archiver
 from projections.archive.fetch import ArchiveFetcher
 from projections.archive.retention import prune
-from tests.s3.conftest import S3Area
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
 
 SEGMENT_BYTES = 4096
 ALL_ROWS = "SELECT id, v FROM t ORDER BY id"
-
-
-@pytest.fixture
-def remote(s3_area: S3Area, monkeypatch: pytest.MonkeyPatch) -> S3BlobStore:
-    """The archive location, configured through the environment as `serve` would see it."""
-    settings = {
-        "BKG_S3_ENDPOINT": s3_area.server.url,
-        "BKG_S3_ACCESS_KEY": ACCESS_KEY,
-        "BKG_S3_SECRET_KEY": SECRET_KEY,
-        "BKG_S3_BUCKET": s3_area.bucket,
-        "BKG_S3_PREFIX": s3_area.prefix,
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    for name in ("BKG_RETAIN_LOCAL_SEGMENTS", "BKG_ARCHIVE", "BKG_SEGMENT_BYTES"):
-        monkeypatch.delenv(name, raising=False)
-    location = StorageSettings.from_env().archive_location()
-    assert location is not None
-    return S3BlobStore(location)
 
 
 @dataclass
