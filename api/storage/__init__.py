@@ -7,6 +7,7 @@
 - `service`: `ObjectService`, what the HTTP routes call: upload, download, list, copy, delete.
 - `presign`: URLs signed by bkg-db (HMAC) that grant one GET or PUT until they expire.
 - `tus`: resumable uploads (TUS 1.0 core + creation), parked under data/objects/.uploads/.
+- `backup`: local blobs in the continuous S3 archive, and back into data/objects/ on restore.
 
 Exceptions (`api.storage.errors`), translated to HTTP only in `api.http.storage_routes`::
 

@@ -3,8 +3,9 @@
 Objects are kept on local disk under data/objects/ unless `BKG_STORAGE_BACKEND=s3`, in
 which case they go to the S3 bucket under `<prefix>/objects/`, with a local copy of recent
 blobs (`BKG_STORAGE_CACHE_BYTES`, 1 GiB by default, 0 for none; see `api.storage.cache`).
-The continuous archive, when an S3 endpoint and bucket are set, goes under
-`<prefix>/archive/` (unless `BKG_ARCHIVE=off`).
+The continuous archive, when an S3 endpoint and bucket are set, goes under `<prefix>/`
+(unless `BKG_ARCHIVE=off`), with the bytes of objects on the local backend under
+`<prefix>/archive/objects/` (`api.storage.backup`).
 """
 
 from __future__ import annotations

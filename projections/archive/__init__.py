@@ -5,6 +5,8 @@
   `api.storage` provides it, this package never imports `api`).
 - `archiver`: the archive consumer: sealed segments with their manifests, the durable prefix
   of the active segment as it grows, checkpoints; a durable cursor, retries and lag.
+- `attachments`: files that records name (the api's object bytes), uploaded through a hook
+  before the records that name them, so the archive never learns what a payload means.
 - `restore`: download, verify (manifests, chain, signatures) and cut at an LSN, then hand
   over to a new signing key recorded in the log.
 
