@@ -19,7 +19,8 @@ logged and skipped.
 Progress (segment, offset, LSN, checkpoint) is a crash-safe cursor file under
 data/consumers/, saved after each upload, so a restart resumes where it stopped and an
 upload is at worst repeated, never skipped. A failing pass (S3 down) is retried on the next
-tick with a growing pause; the log never waits for the archive, only its lag grows.
+tick with a growing pause; the log never waits for the archive, only its lag grows. A
+clean stop runs one last pass, unless the last one failed.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class Archiver:
         self._fresh: set[int] = set()
         self._missing: set[str] = set()
         self._stop = threading.Event()
+        self._failing = False
         self._thread: threading.Thread | None = None
 
     @property
@@ -128,21 +130,32 @@ class Archiver:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the passes, then run one more unless the last one failed (S3 is likely
+        still away, and trying would only delay the stop): a clean stop leaves what was
+        acknowledged before it archived, with the files its records name, which may not
+        outlive the process (replaced blobs are removed when the server stops)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._thread is None:
+            return
+        self._thread.join(timeout)
+        if not self._failing:
+            try:
+                self.sync_now()
+            except Exception as exc:
+                logger.warning("last archive pass before stopping failed: %s", exc)
 
     def _run(self) -> None:
         pause = self.interval_s
         while not self._stop.wait(pause):
             try:
                 self.sync_now()
-                pause = self.interval_s
+                pause, self._failing = self.interval_s, False
             except Exception as exc:
                 self.errors_total += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 logger.warning("archive pass failed, retrying: %s", exc)
                 pause = min(max(pause * 2, self.interval_s), RETRY_MAX_S)
+                self._failing = True
 
     def sync_now(self) -> int:
         """One pass; returns the LSN the archive now reaches."""

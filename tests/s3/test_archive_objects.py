@@ -19,6 +19,7 @@ from api.storage.backup import ARCHIVED_BLOBS
 from api.storage.local import LocalBlobStore
 from api.storage.s3 import S3BlobStore
 from eventlog import LogReader
+from projections.archive.archiver import CURSOR_FILE, ArchiveCursor
 from tests.http.conftest import Api, bearer, make_data_dir, open_api
 from tests.s3.conftest import S3Area
 from tests.s3.test_archive import restore_args
@@ -27,11 +28,11 @@ MIB = 1 << 20
 
 
 @contextmanager
-def archiving(root: Path) -> Iterator[Api]:
+def archiving(root: Path, interval: str = "0.1") -> Iterator[Api]:
     """A directory served in-process with the archive running beside it, as `serve` runs
     it (S3 settings from the environment, see the `remote` fixture)."""
     args = build_parser().parse_args(
-        ["--data-dir", str(root), "serve", "--archive-interval", "0.1"]
+        ["--data-dir", str(root), "serve", "--archive-interval", interval]
     )
     served = open_api(root)
     api = next(served)
@@ -171,3 +172,16 @@ def test_a_blob_removed_before_the_archive_got_to_it_is_counted_and_skipped(
     assert main(restore_args(s3_area.server, s3_area.prefix, earlier, "--to-lsn", str(before))) == 1
     error = capsys.readouterr().err
     assert "object files/a.txt" in error and "neither in the archive" in error, error
+
+
+def test_a_clean_stop_archives_what_the_last_interval_left_replaced_blobs_included(
+    remote: S3BlobStore, tmp_path: Path
+) -> None:
+    root = make_data_dir(tmp_path)
+    with archiving(root, interval="60") as api:  # no pass while it runs: only the last one
+        make_bucket(api)
+        put(api, "a.txt", b"v1")
+        put(api, "a.txt", b"v2")
+        head = api.head
+    assert len(remote.list(ARCHIVED_BLOBS)) == 2
+    assert ArchiveCursor.load(root / "consumers" / CURSOR_FILE).lsn == head
