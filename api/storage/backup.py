@@ -63,11 +63,14 @@ def restore_blobs(
     _check_elsewhere(remote, [found for found in objects if found.blob not in archived])
     store = LocalBlobStore(objects_dir)
     total, done = sum(found.size for found in wanted), 0
-    with ThreadPoolExecutor(PARALLEL_DOWNLOADS, thread_name_prefix="bkg-restore-blob") as pool:
+    pool = ThreadPoolExecutor(PARALLEL_DOWNLOADS, thread_name_prefix="bkg-restore-blob")
+    try:
         for size in pool.map(lambda found: _fetch(remote, store, found), wanted):
             done += size
             if progress:
                 progress(done, total)
+    finally:
+        pool.shutdown(cancel_futures=True)  # after a failure, the rest is not downloaded
     return len(wanted), done
 
 
@@ -91,7 +94,7 @@ def _fetch(remote: Remote, store: LocalBlobStore, found: meta.ObjectMeta) -> int
         check_object_name(found.blob)
         written = store.put(found.blob, remote.get(ARCHIVED_BLOBS + found.blob), found.size)
     except LengthMismatchError as exc:
-        raise RestoreError(f"{name}: the archived bytes are not its {found.size}: {exc}") from exc
+        raise RestoreError(f"{name}: the archived blob is not {found.size} bytes: {exc}") from exc
     except StorageError as exc:
         raise RestoreError(f"{name}: its bytes could not be restored: {exc}") from exc
     if written.sha256 != found.sha256:
