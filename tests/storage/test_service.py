@@ -52,11 +52,14 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def service(db: Database, blob_store: BlobStore) -> ObjectService:
+def service(db: Database, blob_store: BlobStore) -> Iterator[ObjectService]:
+    """Closed afterwards: pending blob removals run then, instead of holding the test
+    process open for their grace period at exit."""
     policies = PolicySet([parse_policy(OWN_FOLDER)])
     svc = ObjectService(db, blob_store, lambda: policies, max_object_bytes=1 << 20)
     svc.create_bucket(SHOP, "files", public=False)
-    return svc
+    yield svc
+    svc.close()
 
 
 def content(service: ObjectService, principal: Principal | None, name: str) -> bytes:
