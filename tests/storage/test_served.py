@@ -5,6 +5,7 @@ through after a restart empties it). Ranges, replacement and `/metrics` stay rig
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -76,7 +77,7 @@ def test_s3_objects_come_from_the_cache_and_again_after_a_restart(
         ) as client:
             upload(client, data)
             assert client.get("/storage/objects/files/a/blob.bin").content == data
-            assert cache_figures(client) == {"hits": 1, "misses": 0}
+            assert cache_figures(client) == {"hits": 1, "misses": 0, "blobs": 1}
         server.process.terminate()
         server.process.wait(timeout=30)
     with (
@@ -84,15 +85,23 @@ def test_s3_objects_come_from_the_cache_and_again_after_a_restart(
         httpx.Client(base_url=server.url, headers=bearer(server.admin_key), timeout=30) as client,
     ):
         assert client.get("/storage/objects/files/a/blob.bin").content == data  # from S3
+        wait_until_cached(client, blobs=1)  # kept once the read finished, after the response
         assert client.get("/storage/objects/files/a/blob.bin").content == data  # cached again
-        assert cache_figures(client) == {"hits": 1, "misses": 1}
+        assert cache_figures(client) == {"hits": 1, "misses": 1, "blobs": 1}
         check_downloads(client, data)
+
+
+def wait_until_cached(client: httpx.Client, blobs: int) -> None:
+    deadline = time.monotonic() + 10
+    while cache_figures(client)["blobs"] != blobs:
+        assert time.monotonic() < deadline, "the object never reached the cache"
+        time.sleep(0.02)
 
 
 def cache_figures(client: httpx.Client) -> dict[str, int]:
     figures = {}
     for line in client.get("/metrics").text.splitlines():
-        for name in ("hits", "misses"):
+        for name in ("hits", "misses", "blobs"):
             if line.startswith(f"bkg_object_cache_{name} "):
                 figures[name] = int(float(line.split()[1]))
     return figures
