@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,18 +66,24 @@ def replica_store(directory: Path, log: EventLog, base: int) -> ProjectionStore:
     return store
 
 
+@contextmanager
+def filled_log(directory: Path) -> Iterator[EventLog]:
+    """A log of `RECORDS` records under `directory`."""
+    with EventLog.create(directory, SigningKey.generate(), OPTIONS) as log:
+        for n in range(RECORDS):
+            log.append(Entry("dml", {"changes": [], "n": n}))
+        yield log
+
+
 @pytest.fixture(params=["log", "replica"])
 def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Source]:
-    log = EventLog.create(tmp_path / "log", SigningKey.generate(), OPTIONS)
-    for n in range(RECORDS):
-        log.append(Entry("dml", {"changes": [], "n": n}))
-    store = replica_store(tmp_path / "replica", log, 0) if request.param == "replica" else None
-    try:
-        yield Source(log, store)
-    finally:
-        if store is not None:
-            store.close()
-        log.close()
+    with filled_log(tmp_path / "log") as log:
+        store = replica_store(tmp_path / "replica", log, 0) if request.param == "replica" else None
+        try:
+            yield Source(log, store)
+        finally:
+            if store is not None:
+                store.close()
 
 
 def fields(records: Iterator[Record] | list[Record]) -> list[tuple[object, ...]]:
@@ -128,9 +135,7 @@ def test_a_pruned_log_refuses_what_it_no_longer_holds(tmp_path: Path) -> None:
 
 
 def test_a_seeded_replica_refuses_records_before_its_seed(tmp_path: Path) -> None:
-    with EventLog.create(tmp_path / "log", SigningKey.generate(), OPTIONS) as log:
-        for n in range(RECORDS):
-            log.append(Entry("dml", {"changes": [], "n": n}))
+    with filled_log(tmp_path / "log") as log:
         store = replica_store(tmp_path / "replica", log, 12)
         try:
             history = ReplicaHistory(store)
@@ -148,9 +153,7 @@ def test_a_trimmed_history_keeps_its_newest_records(
 ) -> None:
     """`--history-records N`: the base moves up with each applied batch; what is older is
     refused as for a seeded replica, also under a reader already paging through it."""
-    with EventLog.create(tmp_path / "log", SigningKey.generate(), OPTIONS) as log:
-        for n in range(RECORDS):
-            log.append(Entry("dml", {"changes": [], "n": n}))
+    with filled_log(tmp_path / "log") as log:
         store = replica_store(tmp_path / "replica", log, 0)
         try:
             history = ReplicaHistory(store)
