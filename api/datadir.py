@@ -25,6 +25,10 @@ CONFIG_FILE = "config.json"
 DERIVED = ("checkpoints", "projections", "consumers", "audit", "objects")
 
 
+class SettingsError(ValueError):
+    """A setting (flag or environment variable) that cannot be used as given."""
+
+
 @dataclass(frozen=True)
 class DataDir:
     root: Path
@@ -140,13 +144,19 @@ class DataDir:
     def log_options(self, segment_bytes: int | None = None) -> LogOptions:
         """Segment size: the flag, else BKG_SEGMENT_BYTES, else what `init` recorded."""
         env = os.environ.get("BKG_SEGMENT_BYTES")
+        if env and not env.isdigit():
+            raise SettingsError(f"BKG_SEGMENT_BYTES must be a number of bytes, not {env!r}")
         chosen = segment_bytes or (int(env) if env else self.config()["segment_bytes"])
-        return LogOptions(segment_bytes=chosen)
+        try:
+            return LogOptions(segment_bytes=chosen)
+        except ValueError as exc:
+            raise SettingsError(f"segment size {chosen}: {exc}") from exc
 
     def open_log(self, segment_bytes: int | None = None) -> EventLog:
         """Open the log for writing (one writer per directory: a second gets LogLockedError)."""
-        log = EventLog.open(self.log, self.signing_key(), self.log_options(segment_bytes))
-        log.segment_source = self.segment_source()
+        source, options = self.segment_source(), self.log_options(segment_bytes)
+        log = EventLog.open(self.log, self.signing_key(), options)
+        log.segment_source = source
         return log
 
     @property

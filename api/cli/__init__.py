@@ -14,7 +14,8 @@ from pathlib import Path
 from types import ModuleType
 
 from api.cli.output import CommandError, emit_json
-from api.datadir import DataDir
+from api.datadir import DataDir, SettingsError
+from api.storage.errors import StorageError
 from eventlog import LogError
 
 Handler = Callable[[argparse.Namespace, DataDir], int]
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args, DataDir(args.data_dir)))
-    except (CommandError, LogError, OSError) as exc:
+    except (CommandError, LogError, OSError, SettingsError, StorageError) as exc:
         code = exc.exit_code if isinstance(exc, CommandError) else 1
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if getattr(args, "json", False):

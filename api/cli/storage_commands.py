@@ -113,11 +113,12 @@ def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
     from projections.archive.archiver import Archiver
 
     export_flags(args)
-    location = StorageSettings.from_env().archive_location()
+    settings = StorageSettings.from_env()
+    location = settings.archive_location()
     if location is None:
         yield
         return
-    settings, data = StorageSettings.from_env(), backend.db.data
+    data = backend.db.data
     blobs = blob_attachments(data.objects) if settings.backend == "local" else None
     archiver = Archiver(
         backend.db.log, data.log, data.checkpoints, data.consumers, S3BlobStore(location),

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from api.storage.blobstore import BlobStore
 from api.storage.cache import CACHE_DIR, CachedBlobStore
@@ -22,6 +23,7 @@ from api.storage.local import LocalBlobStore
 from api.storage.s3 import S3BlobStore, S3Location
 from api.storage.service import DEFAULT_MAX_OBJECT_BYTES
 
+N = TypeVar("N", int, float)
 BACKENDS = ("local", "s3")
 DEFAULT_CACHE_BYTES = 1 << 30
 
@@ -55,10 +57,10 @@ class StorageSettings:
         settings = cls(
             backend=env.get("BKG_STORAGE_BACKEND", "local"),
             s3=s3,
-            max_object_bytes=int(env.get("BKG_STORAGE_MAX_BYTES", DEFAULT_MAX_OBJECT_BYTES)),
+            max_object_bytes=_number(env, "BKG_STORAGE_MAX_BYTES", DEFAULT_MAX_OBJECT_BYTES),
             archive=env.get("BKG_ARCHIVE", "on") != "off",
-            archive_interval_s=float(env.get("BKG_ARCHIVE_INTERVAL", "1.0")),
-            cache_bytes=int(env.get("BKG_STORAGE_CACHE_BYTES", DEFAULT_CACHE_BYTES)),
+            archive_interval_s=_number(env, "BKG_ARCHIVE_INTERVAL", 1.0),
+            cache_bytes=_number(env, "BKG_STORAGE_CACHE_BYTES", DEFAULT_CACHE_BYTES),
         )
         settings.check()
         return settings
@@ -84,6 +86,17 @@ class StorageSettings:
     def archive_location(self) -> S3Location | None:
         """Where the continuous archive goes, or None when it is off."""
         return self.s3 if self.archive else None
+
+
+def _number(env: Mapping[str, str], name: str, default: N) -> N:
+    """`env[name]` as a number of the default's type; a clear error for anything else."""
+    if name not in env:
+        return default
+    try:
+        return type(default)(env[name])
+    except ValueError:
+        kind = "an integer" if isinstance(default, int) else "a number"
+        raise BadObjectRequestError(f"{name} must be {kind}, not {env[name]!r}") from None
 
 
 def _join(prefix: str, name: str) -> str:

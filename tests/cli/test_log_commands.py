@@ -135,3 +135,28 @@ def test_rotation_interrupted_by_a_crash_is_settled_on_open(data_dir: Path) -> N
     with directory.open_log() as log:
         log.append(Entry("dml", "after the interrupted rotation"))
     assert bkgdb(data_dir, "verify", "--deep").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("BKG_STORAGE_CACHE_BYTES=lots", "BKG_STORAGE_CACHE_BYTES must be an integer, not 'lots'"),
+        ("BKG_STORAGE_CACHE_BYTES=-1", "BKG_STORAGE_CACHE_BYTES must be 0 or more"),
+        ("BKG_ARCHIVE_INTERVAL=soon", "BKG_ARCHIVE_INTERVAL must be a number, not 'soon'"),
+        ("BKG_SEGMENT_BYTES=big", "BKG_SEGMENT_BYTES must be a number of bytes, not 'big'"),
+        ("BKG_SEGMENT_BYTES=100", "segment size 100: segment_bytes must be at least 4096"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    setting: str, message: str,
+) -> None:  # fmt: skip
+    with DataDir(data_dir).open_log() as log:
+        head = log.head_lsn
+    name, _, value = setting.partition("=")
+    monkeypatch.setenv(name, value)
+    assert main(["--data-dir", str(data_dir), "serve", "--port", "0"]) == 1
+    assert capsys.readouterr().err == f"bkgdb serve: {message}\n"
+    monkeypatch.delenv(name)
+    with DataDir(data_dir).open_log() as log:  # not left locked, not written to
+        assert log.head_lsn == head

@@ -23,6 +23,7 @@ from api.cli.init_command import initialise
 from api.datadir import DataDir
 from api.http import Backend, ServerConfig, create_app
 from eventlog import Record
+from tests.cli.runner import bkgdb
 
 UNLIMITED: dict[str, float] = {}
 
@@ -61,17 +62,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def bkgdb(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the CLI on `root` to completion."""
-    return subprocess.run(
-        [*CLI, "--data-dir", str(root), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @dataclass(frozen=True)

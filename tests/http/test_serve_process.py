@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.http.conftest import bkgdb as _bkgdb
+from tests.cli.runner import bkgdb as _bkgdb
 from tests.http.conftest import free_port as _free_port
 from tests.http.conftest import serving
 
