@@ -90,7 +90,10 @@ def retain_setting(args: argparse.Namespace) -> int | None:
     (pruning off)."""
     value = getattr(args, "retain_local_segments", None)
     if value is None and os.environ.get("BKG_RETAIN_LOCAL_SEGMENTS"):
-        value = int(os.environ["BKG_RETAIN_LOCAL_SEGMENTS"])
+        text = os.environ["BKG_RETAIN_LOCAL_SEGMENTS"]
+        if not text.isdigit():
+            raise CommandError(f"BKG_RETAIN_LOCAL_SEGMENTS must be a count, not {text!r}")
+        value = int(text)
     if value is not None and value < 0:
         raise CommandError("--retain-local-segments must be 0 or more")
     return int(value) if value is not None else None
@@ -113,7 +116,7 @@ def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
     from projections.archive.archiver import Archiver
 
     export_flags(args)
-    settings = StorageSettings.from_env()
+    settings, retain = StorageSettings.from_env(), retain_setting(args)
     location = settings.archive_location()
     if location is None:
         yield
@@ -134,7 +137,6 @@ def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
         "Object blobs the archive could not copy: removed locally before it got to them.",
         lambda: archiver.attachments_missing,
     )
-    retain = retain_setting(args)
     if retain is not None:
         archiver.after_pass = partial(_retain, archiver, retain)
     archiver.start()

@@ -145,6 +145,7 @@ def test_rotation_interrupted_by_a_crash_is_settled_on_open(data_dir: Path) -> N
         ("BKG_ARCHIVE_INTERVAL=soon", "BKG_ARCHIVE_INTERVAL must be a number, not 'soon'"),
         ("BKG_SEGMENT_BYTES=big", "BKG_SEGMENT_BYTES must be a number of bytes, not 'big'"),
         ("BKG_SEGMENT_BYTES=100", "segment size 100: segment_bytes must be at least 4096"),
+        ("BKG_RETAIN_LOCAL_SEGMENTS=some", "BKG_RETAIN_LOCAL_SEGMENTS must be a count, not 'some'"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line_and_changes_nothing(
