@@ -240,25 +240,38 @@ def _optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
 
 @dataclass(frozen=True)
 class Reading:
-    """What a download request asks for: its `Range` header, and whether the server can
-    send a file by path."""
+    """What a download request asks for: its `Range` and `If-None-Match` headers, and
+    whether the server can send a file by path."""
 
     ranged: str | None
+    if_none_match: str | None
     by_path: bool
 
 
 def _reading(request: Request[Any, Any, Any]) -> Reading:
-    return Reading(request.headers.get("range"), can_send_files(request))
+    headers = request.headers
+    return Reading(headers.get("range"), headers.get("if-none-match"), can_send_files(request))
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether a client's `If-None-Match` names this entity tag (or is `*`)."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
 
 
 def _open_download(
     storage: Storage, principal: Principal | None, bucket: str, name: str, reading: Reading
 ) -> Download:
     """Check access and open the object (or the `Range` of it), all on one worker thread:
-    with S3 the opening is a request of its own."""
+    with S3 the opening is a request of its own. A client that already holds this version
+    (`If-None-Match` naming its ETag, the SHA-256) gets 304 and no bytes."""
     found = storage.service.stat_object(principal, bucket, name)
-    span = parse_range(reading.ranged, found.size)
     headers = {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}
+    if _matches(reading.if_none_match, headers["ETag"]):
+        return Download(304, headers, found.content_type)
+    span = parse_range(reading.ranged, found.size)
     if span is None:
         headers["Content-Length"] = str(found.size)
         local = storage.service.local_file(found) if reading.by_path else None

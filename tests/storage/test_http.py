@@ -100,6 +100,24 @@ def test_objects_round_trip(shop: tuple[Api, str]) -> None:
     )
 
 
+def test_a_client_holding_the_version_gets_304(shop: tuple[Api, str]) -> None:
+    api, key = shop
+    assert put(api, key, "files/c.txt", b"cached bytes").status_code == 200
+    etag = api.client.get("/storage/objects/files/c.txt", headers=bearer(key)).headers["etag"]
+    for held in (etag, f'"other", W/{etag}', "*"):
+        again = api.client.get(
+            "/storage/objects/files/c.txt", headers={**bearer(key), "If-None-Match": held}
+        )
+        assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+    put(api, key, "files/c.txt", b"new bytes")
+    changed = api.client.get(
+        "/storage/objects/files/c.txt", headers={**bearer(key), "If-None-Match": etag}
+    )
+    assert (changed.status_code, changed.content) == (200, b"new bytes")
+    other = api.client.get("/storage/objects/files/c.txt", headers={"If-None-Match": etag})
+    assert other.status_code == 404, "a conditional GET is checked like any other"
+
+
 def test_signed_urls_with_a_plain_client(shop: tuple[Api, str]) -> None:
     api, key = shop
     put(api, key, "files/report.pdf", b"%PDF-1.7")
