@@ -56,12 +56,13 @@ def body_chunks(
     stream: AsyncIterator[bytes] = request.stream()
 
     async def pull() -> bytes | None:
-        batch = bytearray()
+        parts, size = [], 0
         async for chunk in stream:
-            batch += chunk
-            if len(batch) >= PULL_BYTES:
-                return bytes(batch)
-        return bytes(batch) if batch else None
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= PULL_BYTES:
+                break
+        return b"".join(parts) if size else None  # one part: no copy
 
     while (chunk := asyncio.run_coroutine_threadsafe(pull(), loop).result()) is not None:
         yield chunk
