@@ -36,6 +36,7 @@ from api.http.errors import ApiError
 from api.realtime.access import Access, Filters, parse_filters
 from api.realtime.catchup import CatchUp
 from api.realtime.errors import HistoryGoneError, SubscriptionError
+from api.realtime.events import OBJECTS_TABLE
 from api.realtime.hub import Hub, store_connection
 from api.realtime.position import Position, start_position
 from api.realtime.source import RecordSource, check_readable
@@ -172,12 +173,13 @@ def _check_setting(name: str, value: float, bounds: tuple[float, float]) -> None
 
 
 def _check_tables(backend: Backend, principal: Principal, filters: Filters) -> None:
-    """Named tables must exist (404) and lie in the caller's namespace (403)."""
+    """Named tables must exist (404) and lie in the caller's namespace (403). The objects
+    of storage (`storage.objects`) are every namespace's: each sees its own buckets'."""
     if filters.tables is None:
         return
     with backend.db.store.snapshot() as snap:
         known = Catalog.load(snap.conn).tables
-    for table in sorted(filters.tables):
+    for table in sorted(filters.tables - {OBJECTS_TABLE}):
         namespace = table.partition(".")[0]
         if principal.kind != "admin" and namespace != principal.namespace:
             raise ApiError("FORBIDDEN", f"table {table} is outside namespace {principal.namespace}")

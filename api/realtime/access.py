@@ -3,7 +3,8 @@ security evaluated on the row image (insert/update: the new row, delete: the old
 
 Admins see everything; namespace keys see their namespace; users see their namespace's DDL
 and the rows their policies let them SELECT at the moment the change is fanned out (policy
-subqueries read the projection's current state), exactly as ``/query`` would answer them.
+subqueries read the projection's current state), exactly as ``/query`` would answer them;
+object events (``storage.objects``) pass the object policies' ``select``, as a download would.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 
 from api.auth.principal import Principal
 from api.realtime.errors import SubscriptionError
-from api.realtime.events import OPS, ChangeEvent, RecordEvents
+from api.realtime.events import OBJECTS_TABLE, OPS, ChangeEvent, RecordEvents
 from api.rls.policy import PolicySet
 from api.rls.rowfilter import RowFilter
+from api.storage.access import allowed as objects_allowed
 
 MAX_TABLES = 100
 
@@ -93,6 +95,8 @@ class Access:
         """Row-level security on the event's image (call only after `matches`)."""
         if event.image is None or not self.uses_rls:
             return True
+        if event.table == OBJECTS_TABLE:
+            return objects_allowed(conn, policies, self.principal, "select", event.image)
         if self._rows is None or policies is not self._policies:
             self._policies, self._rows = policies, RowFilter(policies, self.principal)
         return self._rows.visible(conn, event.table, event.image)

@@ -1,10 +1,14 @@
 """Log records -> change events, each encoded once as the SSE frame every subscriber gets.
 
 A record of kind "dml" or "ddl" carries ``payload["changes"]``; change ``i`` becomes the event
-with id ``<lsn>.<i>``. The frame is built once per change and shared by every subscriber that
-may see it (visibility filters, it never transforms), so fan-out costs no encoding per
-subscriber. The raw (storage-valued) images stay beside the frame for row-level security,
-whose predicates run in SQLite on stored values.
+with id ``<lsn>.<i>``. A "storage" record that creates, replaces or deletes an object becomes
+one event (index 0) on the table ``storage.objects`` (the table object policies name):
+insert, update or delete of the object's metadata, in the bucket's namespace.
+
+The frame is built once per change and shared by every subscriber that may see it
+(visibility filters, it never transforms), so fan-out costs no encoding per subscriber. The
+raw (storage-valued) images stay beside the frame for row-level security, whose predicates
+run in SQLite on stored values.
 """
 
 from __future__ import annotations
@@ -18,9 +22,15 @@ import msgspec
 
 from api.realtime.coltypes import ColumnTypes
 from api.realtime.position import event_id
+from api.storage.access import POLICY_TABLE, policy_row
+from api.storage.meta import OBJECT_CREATED, OBJECT_DELETED, OBJECT_REPLACED
 from eventlog import Record
 
 SQL_KINDS = frozenset({"dml", "ddl"})
+STORAGE_KIND = "storage"
+OBJECTS_TABLE = POLICY_TABLE
+OBJECT_OPS = {OBJECT_CREATED: "insert", OBJECT_REPLACED: "update", OBJECT_DELETED: "delete"}
+OBJECT_FIELDS = ("bucket", "name", "size", "sha256", "content_type", "owner", "metadata")
 OPS = ("insert", "update", "delete", "ddl")
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _encode = msgspec.json.Encoder().encode
@@ -37,14 +47,11 @@ class ChangeEvent:
     op: str
     image: Mapping[str, Any] | None
     frame: bytes
+    namespace: str
 
     @property
     def id(self) -> str:
         return event_id(self.lsn, self.index)
-
-    @property
-    def namespace(self) -> str:
-        return self.table.partition(".")[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,10 @@ class RecordEvents:
 
 
 def record_events(record: Record, types: ColumnTypes) -> Iterator[ChangeEvent]:
-    """The change events of a record, in order (none for records that are not SQL)."""
+    """The change events of a record, in order (none for records without changes)."""
+    if record.kind == STORAGE_KIND and isinstance(record.payload, Mapping):
+        yield from _object_events(record, record.payload)
+        return
     if record.kind not in SQL_KINDS or not isinstance(record.payload, Mapping):
         return
     ts = _iso(record.ts_us)
@@ -105,7 +115,35 @@ def record_events(record: Record, types: ColumnTypes) -> Iterator[ChangeEvent]:
             "actor": record.actor,
         }
         encoded = frame(event_id(record.lsn, index), op, data)
-        yield ChangeEvent(record.lsn, index, table, op, image, encoded)
+        yield ChangeEvent(record.lsn, index, table, op, image, encoded, table.partition(".")[0])
+
+
+def _object_events(record: Record, payload: Mapping[str, Any]) -> Iterator[ChangeEvent]:
+    """The one event of an object's creation, replacement or deletion. The image for object
+    policies is the new object, or for a deletion the old one (records written before
+    deletions carried the old object's facts have only its bucket and name)."""
+    op = OBJECT_OPS.get(str(payload.get("type")))
+    namespace = record.namespace
+    if op is None or namespace is None:
+        return
+    facts = {k: payload[k] for k in OBJECT_FIELDS if k in payload}
+    new, old = (None, facts) if op == "delete" else (facts, None)
+    image = policy_row(
+        str(payload["bucket"]), namespace, str(payload["name"]),
+        str(payload.get("owner", "")), payload.get("metadata") or {},
+    )  # fmt: skip
+    data = {
+        "lsn": record.lsn,
+        "index": 0,
+        "ts": _iso(record.ts_us),
+        "table": OBJECTS_TABLE,
+        "op": op,
+        "new": new,
+        "old": old,
+        "actor": record.actor,
+    }
+    encoded = frame(event_id(record.lsn, 0), op, data)
+    yield ChangeEvent(record.lsn, 0, OBJECTS_TABLE, op, image, encoded, namespace)
 
 
 def learn_schema(record: Record, types: ColumnTypes) -> None:

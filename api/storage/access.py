@@ -57,12 +57,19 @@ def object_row(
     bucket: Bucket, name: str, owner: str, metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The row a policy predicate sees for an object."""
+    return policy_row(bucket.name, bucket.namespace, name, owner, metadata)
+
+
+def policy_row(
+    bucket: str, namespace: str, name: str, owner: str, metadata: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`object_row` from the bare facts (as a storage event in the log has them)."""
     return {
-        "bucket": bucket.name,
+        "bucket": bucket,
         "name": name,
         "owner": owner,
         "metadata": json.dumps(dict(metadata), sort_keys=True),
-        "namespace": bucket.namespace,
+        "namespace": namespace,
     }
 
 

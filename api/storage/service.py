@@ -287,6 +287,12 @@ class ObjectService:
             "bucket": bucket.name,
             "name": name,
             "blob": found.blob,
+            # What the object was, for consumers of the log (realtime sends it as `old`).
+            "size": found.size,
+            "sha256": found.sha256,
+            "content_type": found.content_type,
+            "owner": found.owner,
+            "metadata": found.metadata,
         }
         lsn = self._append(principal, bucket, payload)
         self._discard(found.blob)
