@@ -7,15 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.realtime.conftest import Server
+from tests.storage.test_http import OWN_FOLDER
 
 HEARTBEAT = "0.2"
-OWN_FOLDER = {
-    "name": "own folder",
-    "table": "storage.objects",
-    "actions": ["select", "insert", "update", "delete"],
-    "using": "name LIKE auth.uid() || '/%'",
-    "check": "name LIKE auth.uid() || '/%'",
-}
 
 
 def _put(server: Server, token: str, path: str, body: bytes) -> dict[str, Any]:
