@@ -82,10 +82,11 @@ class CachedBlobStore:
         return written
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
-        local = self.local_path(key)
-        if local is not None:
-            with suppress(FileNotFoundError):
-                return read_file(open(local, "rb"), offset, length)
+        if self._touch(key):
+            with suppress(FileNotFoundError):  # evicted since: read from the remote store
+                chunks = read_file(open(self._path(key), "rb"), offset, length)  # noqa: SIM115
+                self._count(hit=True)
+                return chunks
         self._count(hit=False)
         chunks = self.inner.get(key, offset, length)
         if offset == 0 and length is None:
@@ -112,12 +113,18 @@ class CachedBlobStore:
 
     def local_path(self, key: str) -> Path | None:
         """The cached copy of `key` (counted as a hit and made most recent), or None."""
-        with self._lock:
-            if key not in self._entries:
-                return None
-            self._entries.move_to_end(key)
+        if not self._touch(key):
+            return None
         self._count(hit=True)
         return self._path(key)
+
+    def _touch(self, key: str) -> bool:
+        """Whether `key` is cached, making it the most recently used if so."""
+        with self._lock:
+            if key not in self._entries:
+                return False
+            self._entries.move_to_end(key)
+            return True
 
     # -- internals -----------------------------------------------------------------------
 
