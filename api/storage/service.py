@@ -224,10 +224,7 @@ class ObjectService:
         check_object_name(name)
         policies = self._policies()
         with self._snapshot() as conn:
-            bucket = access.check_bucket(principal, meta.get_bucket(conn, bucket_name), bucket_name)
-            found = meta.get_object(conn, bucket.name, name)
-            if found is None:
-                raise NotFoundError(f"no object {bucket_name}/{name}")
+            bucket, found = _existing(conn, principal, bucket_name, name)
             if not bucket.public:
                 row = access.object_row(bucket, name, found.owner, found.metadata)
                 access.require(conn, policies, principal, "select", row)
@@ -276,10 +273,7 @@ class ObjectService:
         check_object_name(name)
         policies = self._policies()
         with self._snapshot() as conn:
-            bucket = access.check_bucket(principal, meta.get_bucket(conn, bucket_name), bucket_name)
-            found = meta.get_object(conn, bucket.name, name)
-            if found is None:
-                raise NotFoundError(f"no object {bucket_name}/{name}")
+            bucket, found = _existing(conn, principal, bucket_name, name)
             row = access.object_row(bucket, name, found.owner, found.metadata)
             access.require(conn, policies, principal, "delete", row)
         payload = {
@@ -330,6 +324,18 @@ class ObjectService:
         if found is None:
             raise NotFoundError(f"no object {bucket}/{name}")
         return found
+
+
+def _existing(
+    conn: sqlite3.Connection, principal: Principal | None, bucket_name: str, name: str
+) -> tuple[meta.Bucket, meta.ObjectMeta]:
+    """The bucket (if the principal may see it) and the object in it; NotFoundError if
+    either is missing."""
+    bucket = access.check_bucket(principal, meta.get_bucket(conn, bucket_name), bucket_name)
+    found = meta.get_object(conn, bucket.name, name)
+    if found is None:
+        raise NotFoundError(f"no object {bucket_name}/{name}")
+    return bucket, found
 
 
 def _limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
