@@ -1,5 +1,8 @@
 """Errors raised by the SQL layer; each carries the API error ``code`` it maps to.
 
+Each class also carries the Postgres SQLSTATE of its kind (``sqlstate``), so every door
+(HTTP, the wire protocol) reports the same failure the same way.
+
 Messages name tables, columns and constructs but never row values, so they are safe to
 return to any client.
 """
@@ -13,6 +16,7 @@ class SqlError(Exception):
     """Base of every SQL-layer error."""
 
     code = "BAD_REQUEST"
+    sqlstate = "22023"
 
     def __init__(self, message: str, detail: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -24,6 +28,7 @@ class SqlSyntaxError(SqlError):
     """The statement does not parse; ``detail`` holds ``line`` and ``col``."""
 
     code = "SYNTAX_ERROR"
+    sqlstate = "42601"
 
 
 class BadRequestError(SqlError):
@@ -36,27 +41,48 @@ class ForbiddenError(SqlError):
     """The statement reaches for something no principal may touch (PRAGMA, system tables)."""
 
     code = "FORBIDDEN"
+    sqlstate = "42501"
 
 
 class NotSupportedError(SqlError):
     """A valid Postgres construct that bkg-db does not implement; the message names it."""
 
     code = "CAPABILITY_NOT_SUPPORTED"
+    sqlstate = "0A000"
 
 
 class NotFoundError(SqlError):
     """An unknown table, schema or index."""
 
     code = "NOT_FOUND"
+    sqlstate = "42P01"
 
 
 class SqlValidationError(SqlError):
     """Unknown column, type mismatch, NOT NULL or CHECK violation."""
 
     code = "VALIDATION_ERROR"
+    sqlstate = "22000"
 
 
 class ConflictError(SqlError):
     """UNIQUE, PRIMARY KEY or FOREIGN KEY violation, or an object that already exists."""
 
     code = "CONFLICT"
+    sqlstate = "23505"
+
+
+class QueryCanceledError(SqlError):
+    """The statement ran past its deadline or was cancelled (server stop, client gone); it
+    changed nothing. Postgres reports the same as SQLSTATE 57014."""
+
+    code = "QUERY_CANCELED"
+    sqlstate = "57014"
+
+
+class LimitExceededError(SqlError):
+    """The request or its answer is larger than a configured limit; ``detail`` names the
+    limit and its value. Postgres' nearest class is 54000 (program_limit_exceeded)."""
+
+    code = "LIMIT_EXCEEDED"
+    sqlstate = "54000"
