@@ -21,6 +21,8 @@ foreign-key actions (cascades on other tables) are not checked, as in Postgres.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
+from typing import Any
 
 from api.auth.principal import Principal
 from api.rls.errors import PolicyViolationError
@@ -42,12 +44,16 @@ class WriteChecker:
         table = outcome.target
         if table is None or outcome.is_ddl:
             return
-        returns_rows = bool(outcome.columns)
+        written: dict[str, list[Mapping[str, Any]]] = {"insert": [], "update": []}
         for change in outcome.changes:
-            op, new = change["op"], change["new"]
-            if change["table"] != table or op not in ("insert", "update") or new is None:
-                continue
-            if not self._rows.passes(conn, table, op, new, use_check=True):
-                raise PolicyViolationError(table)
-            if (op == "update" or returns_rows) and not self._rows.visible(conn, table, new):
-                raise PolicyViolationError(table)
+            rows = written.get(change["op"])
+            if rows is not None and change["table"] == table and change["new"] is not None:
+                rows.append(change["new"])
+        inserted, updated = written["insert"], written["update"]
+        seen = updated + inserted if outcome.columns else updated
+        if not (
+            self._rows.all_pass(conn, table, "insert", inserted, use_check=True)
+            and self._rows.all_pass(conn, table, "update", updated, use_check=True)
+            and self._rows.all_pass(conn, table, "select", seen)
+        ):
+            raise PolicyViolationError(table)

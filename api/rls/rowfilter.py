@@ -23,6 +23,10 @@ from api.rls.predicates import bind_predicate
 from api.sql.translate import generate
 from projections.apply import physical_name
 
+_ROWS = "_bkg_rows"
+_BATCH_BINDINGS = 512
+"""Values bound per batched evaluation, far below any SQLite variable limit."""
+
 
 class RowFilter:
     """Visibility of row images for one principal under one policy set."""
@@ -30,7 +34,8 @@ class RowFilter:
     def __init__(self, policies: PolicySet, principal: Principal) -> None:
         self._policies = policies
         self._principal = principal
-        self._compiled: dict[tuple[str, ...], str | None] = {}
+        self._predicates: dict[tuple[str, str, bool], exp.Expr | None] = {}
+        self._compiled: dict[tuple[object, ...], str | None] = {}
 
     def visible(self, conn: sqlite3.Connection, table: str, row: Mapping[str, Any]) -> bool:
         """True when ``row`` of logical table ``N.t`` is one the principal may read."""
@@ -46,15 +51,11 @@ class RowFilter:
     ) -> bool:
         """True when the policies for ``action`` let ``row`` through: their ``using``, or with
         ``use_check`` their write check (for a row about to be written)."""
-        if self._principal.kind == "admin":
-            return True
-        namespace, _, _ = table.partition(".")
-        if namespace != self._principal.default_namespace:
-            return False
-        if self._principal.bypasses_rls:
-            return True
+        decided = self._without_rows(table)
+        if decided is not None:
+            return decided
         columns = tuple(row)
-        key = (table, action, str(use_check), *columns)
+        key = (table, action, use_check, columns)
         if key not in self._compiled:
             self._compiled[key] = self._compile(table, action, use_check, columns)
         sql = self._compiled[key]
@@ -63,18 +64,71 @@ class RowFilter:
         params = {f"c{i}": row[name] for i, name in enumerate(columns)}
         return bool(conn.execute(sql, params).fetchall())
 
+    def all_pass(
+        self,
+        conn: sqlite3.Connection,
+        table: str,
+        action: str,
+        rows: Sequence[Mapping[str, Any]],
+        use_check: bool = False,
+    ) -> bool:
+        """`passes` for every row (all with the columns of the first), in a few queries: the
+        rows are bound as the VALUES of a CTE, in chunks whose sizes are powers of two so
+        that few distinct statements are compiled and cached."""
+        decided = self._without_rows(table)
+        if decided is not None or not rows:
+            return True if decided is None else decided
+        columns = tuple(rows[0])
+        most = 1 << max(0, (_BATCH_BINDINGS // max(1, len(columns))).bit_length() - 1)
+        start = 0
+        while start < len(rows):
+            count = min(most, 1 << ((len(rows) - start).bit_length() - 1))
+            key = (table, action, use_check, columns, count)
+            if key not in self._compiled:
+                self._compiled[key] = self._compile_batch(table, action, use_check, columns, count)
+            sql = self._compiled[key]
+            if sql is None:
+                return False
+            params = [row[name] for row in rows[start : start + count] for name in columns]
+            if conn.execute(sql, params).fetchone() is not None:
+                return False
+            start += count
+        return True
+
+    def _without_rows(self, table: str) -> bool | None:
+        """The answer when it does not depend on the row: admins pass, other namespaces
+        fail, principals that bypass RLS pass; None when the policies decide."""
+        if self._principal.kind == "admin":
+            return True
+        namespace, _, _ = table.partition(".")
+        if namespace != self._principal.default_namespace:
+            return False
+        if self._principal.bypasses_rls:
+            return True
+        return None
+
+    def _predicate(self, table: str, action: str, use_check: bool) -> exp.Expr | None:
+        """The OR of the bound policy predicates (a fresh copy), or None when no policy lets
+        anything through."""
+        key = (table, action, use_check)
+        if key not in self._predicates:
+            principal = self._principal
+            predicates = []
+            for policy in self._policies.applicable(table, action, principal.kind):
+                predicate = policy.write_check() if use_check else policy.using_expr
+                if predicate is not None:
+                    bound = bind_predicate(predicate, principal.sub, principal.claims)
+                    predicates.append(exp.paren(bound))
+            self._predicates[key] = exp.or_(*predicates) if predicates else None
+        found = self._predicates[key]
+        return None if found is None else found.copy()
+
     def _compile(
         self, table: str, action: str, use_check: bool, columns: Sequence[str]
     ) -> str | None:
-        """The evaluation query, or None when no policy lets anything through."""
-        principal = self._principal
-        predicates = []
-        for policy in self._policies.applicable(table, action, principal.kind):
-            predicate = policy.write_check() if use_check else policy.using_expr
-            if predicate is not None:
-                bound = bind_predicate(predicate, principal.sub, principal.claims)
-                predicates.append(exp.paren(bound))
-        if not predicates:
+        """``SELECT 1 FROM (SELECT :c0 AS col0, ...) AS t WHERE <predicate>``, or None."""
+        predicate = self._predicate(table, action, use_check)
+        if predicate is None:
             return None
         image = exp.select(
             *[
@@ -83,7 +137,29 @@ class RowFilter:
             ]
         )
         name = table.partition(".")[2]
-        query = exp.select("1").from_(image.subquery(name)).where(exp.or_(*predicates)).limit(1)
+        query = exp.select("1").from_(image.subquery(name)).where(predicate).limit(1)
+        return generate(_physical(query))
+
+    def _compile_batch(
+        self, table: str, action: str, use_check: bool, columns: Sequence[str], count: int
+    ) -> str | None:
+        """``WITH _bkg_rows(cols) AS (VALUES (?, ...), ...) SELECT 1 FROM _bkg_rows AS t
+        WHERE NOT coalesce(<predicate>, FALSE) LIMIT 1``: a row comes back when one fails
+        (NULL fails, as in a WHERE clause); or None."""
+        predicate = self._predicate(table, action, use_check)
+        if predicate is None:
+            return None
+        row = exp.Tuple(expressions=[exp.Placeholder() for _ in columns])
+        values = exp.Values(expressions=[row.copy() for _ in range(count)])
+        names = [exp.to_identifier(c, quoted=True) for c in columns]
+        cte = exp.CTE(
+            this=values, alias=exp.TableAlias(this=exp.to_identifier(_ROWS), columns=names)
+        )
+        alias = exp.TableAlias(this=exp.to_identifier(table.partition(".")[2]))
+        failing = exp.not_(exp.Coalesce(this=exp.paren(predicate), expressions=[exp.false()]))
+        source = exp.Table(this=exp.to_identifier(_ROWS), alias=alias)
+        query = exp.select("1").from_(source).where(failing).limit(1)
+        query.set("with_", exp.With(expressions=[cte]))
         return generate(_physical(query))
 
 
