@@ -32,6 +32,7 @@ SETUP = [
     "CREATE TABLE prop.plain (id SERIAL PRIMARY KEY, owner TEXT DEFAULT 'u2', v INTEGER)",
     "CREATE TABLE prop.members (grp TEXT, sub TEXT, PRIMARY KEY (grp, sub))",
     "CREATE TABLE prop.teams (id SERIAL PRIMARY KEY, team TEXT, body TEXT)",
+    "CREATE TABLE prop.squads (id SERIAL PRIMARY KEY, team TEXT)",
     "INSERT INTO prop.nums (n) VALUES (1), (2), (3), (4)",
     "INSERT INTO prop.things (owner, v) VALUES ('u1', 1), ('u1', 2), ('u2', 3), ('u2', 4)",
     "INSERT INTO prop.members (grp, sub) VALUES ('red', 'u1'), ('blue', 'u2')",
@@ -63,6 +64,12 @@ POLICIES: list[dict[str, Any]] = [
         "table": "prop.teams",
         "actions": ["select", "insert"],
         "using": "EXISTS (SELECT 1 FROM members AS m WHERE m.grp = team AND m.sub = auth.uid())",
+    },
+    {
+        "name": "own team",
+        "table": "prop.squads",
+        "actions": ["insert", "update"],
+        "using": "team = auth.jwt() ->> 'team'",
     },
 ]
 THINGS = "SELECT id, owner, v FROM prop.things ORDER BY id"
@@ -190,6 +197,16 @@ def test_a_check_with_a_subquery_reads_the_current_state(prop: Api) -> None:
     _refused(
         prop, prop.query("INSERT INTO teams (team, body) VALUES ('red', 'y')", u1), head, "teams"
     )
+
+
+def test_a_check_may_read_the_tokens_claims(prop: Api) -> None:
+    red = prop.user_token("u1", "prop", team="red")
+    head = prop.head
+    _refused(prop, prop.query("INSERT INTO squads (team) VALUES ('blue')", red), head, "squads")
+    assert prop.ok("INSERT INTO squads (team) VALUES ('red')", red)["rowcount"] == 1
+    no_team = prop.user_token("u2", "prop")
+    head = prop.head
+    _refused(prop, prop.query("INSERT INTO squads (team) VALUES ('red')", no_team), head, "squads")
 
 
 def test_the_refusal_carries_sqlstate_42501_for_every_door(prop: Api) -> None:
