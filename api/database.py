@@ -6,8 +6,9 @@ commit, visible only once durable. Reads run on a snapshot of the projection and
 applied LSN; `as_of_lsn` reads a past state (`projections.timetravel`).
 
 Security plugs in through `AccessControl`: for a principal it may supply a query `rewrite`
-(row-level security) and a SQLite authorizer (the second wall). A principal of None is
-admin and gets neither.
+(row-level security), a SQLite authorizer (the second wall) and a check of the rows each
+write statement produced (its captured changes, before the record is submitted). A
+principal of None is admin and gets none of them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from projections.repair import OpenReport, open_store
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
+WriteCheck = Callable[[sqlite3.Connection, Outcome], None]
 DEFAULT_NAMESPACE = "public"
 
 
@@ -57,6 +59,12 @@ class AccessControl(Protocol):
 
     def authorizer_for(self, principal: PrincipalLike) -> Authorizer | None:
         """A sqlite3 authorizer installed while the principal's statements run, or None."""
+        ...
+
+    def check_writes(self, principal: PrincipalLike) -> WriteCheck | None:
+        """Called with the writer connection and the outcome of each write statement (its
+        captured row images) right after it ran; raising refuses the whole request, which
+        is rolled back with nothing logged. None: nothing to check."""
         ...
 
 
@@ -86,6 +94,7 @@ class _Context:
     namespace: str | None
     rewrite: Rewrite | None = None
     authorizer: Authorizer | None = None
+    check: WriteCheck | None = None
 
     @property
     def default_namespace(self) -> str:
@@ -283,6 +292,7 @@ class Database:
             namespace=principal.namespace,
             rewrite=access.rewrite_for(principal) if access else None,
             authorizer=access.authorizer_for(principal) if access else None,
+            check=access.check_writes(principal) if access else None,
         )
 
     def _run(self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params) -> Outcome:
@@ -291,13 +301,22 @@ class Database:
         with _authorized(conn, ctx.authorizer):
             return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
 
+    def _run_write(
+        self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params
+    ) -> Outcome:
+        """One statement of a write request, then the principal's check of what it wrote."""
+        outcome = self._run(conn, ctx, sql, params)
+        if ctx.check is not None and outcome.is_write:
+            ctx.check(conn, outcome)
+        return outcome
+
     def _write_work(
         self, ctx: _Context, statements: Sequence[tuple[str, Params]]
     ) -> Callable[[sqlite3.Connection, Submit], list[Outcome]]:
         """The pipeline job of a write request: run every statement, then log one record."""
 
         def work(conn: sqlite3.Connection, submit: Submit) -> list[Outcome]:
-            outcomes = [self._run(conn, ctx, sql, params) for sql, params in statements]
+            outcomes = [self._run_write(conn, ctx, sql, params) for sql, params in statements]
             payload = {
                 "statements": [o.statement for o in outcomes if o.is_write],
                 "changes": [change for o in outcomes for change in o.changes],

@@ -1,17 +1,26 @@
 """What one subscriber may see: its `tables` and `ops` filters, its namespace, and row-level
-security evaluated on the row image (insert/update: the new row, delete: the old one).
+security evaluated on the row images.
 
 Admins see everything; namespace keys see their namespace; users see their namespace's DDL
 and the rows their policies let them SELECT at the moment the change is fanned out (policy
 subqueries read the projection's current state), exactly as ``/query`` would answer them;
 object events (``storage.objects``) pass the object policies' ``select``, as a download would.
+
+For a user, an event is decided by its rows (`View`): an insert or update by the new row, a
+delete by the old one; not visible, it is not sent. An update whose new row is visible but
+whose old row is not (a row moved to the user by someone else) is sent with ``old`` reduced
+to the primary key, as Supabase does: the user learns that the row arrived, never what it
+was while it belonged to someone else.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from api.auth.principal import Principal
 from api.realtime.errors import SubscriptionError
@@ -21,6 +30,15 @@ from api.rls.rowfilter import RowFilter
 from api.storage.access import allowed as objects_allowed
 
 MAX_TABLES = 100
+
+
+class View(enum.Enum):
+    """What a subscriber gets of one change: nothing, the event, or the event with ``old``
+    reduced to the primary key."""
+
+    HIDDEN = "hidden"
+    FULL = "full"
+    KEYED = "keyed"
 
 
 @dataclass(frozen=True)
@@ -89,14 +107,21 @@ class Access:
             return False
         return self.principal.kind == "admin" or batch.namespaces == {self.principal.namespace}
 
-    def row_visible(
-        self, conn: sqlite3.Connection, event: ChangeEvent, policies: PolicySet
-    ) -> bool:
-        """Row-level security on the event's image (call only after `matches`)."""
+    def view(self, conn: sqlite3.Connection, event: ChangeEvent, policies: PolicySet) -> View:
+        """Row-level security on the event's images (call only after `matches`)."""
         if event.image is None or not self.uses_rls:
-            return True
-        if event.table == OBJECTS_TABLE:
-            return objects_allowed(conn, policies, self.principal, "select", event.image)
+            return View.FULL
+        if not self._visible(conn, event.table, event.image, policies):
+            return View.HIDDEN
+        if event.old is not None and not self._visible(conn, event.table, event.old, policies):
+            return View.KEYED
+        return View.FULL
+
+    def _visible(
+        self, conn: sqlite3.Connection, table: str, row: Mapping[str, Any], policies: PolicySet
+    ) -> bool:
+        if table == OBJECTS_TABLE:
+            return objects_allowed(conn, policies, self.principal, "select", row)
         if self._rows is None or policies is not self._policies:
             self._policies, self._rows = policies, RowFilter(policies, self.principal)
-        return self._rows.visible(conn, event.table, event.image)
+        return self._rows.visible(conn, table, row)

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from api.realtime.coltypes import ColumnTypes, ConnectionSource
 from api.realtime.events import record_events
 from api.realtime.source import RecordSource
-from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, admits
+from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, frame_for
 from api.rls.policy import PolicySet
 
 SLICE_EVENTS = 2000
@@ -50,8 +50,9 @@ class CatchUp:
             conn = LazyConnection(lambda: stack.enter_context(self._connection()))
             for record in self._log.read(first, last, with_chain=False):
                 for event in record_events(record, self._types):
-                    if admits(subscriber, event, conn, policies, verdicts):
-                        frames.append(event.frame)
+                    chosen = frame_for(subscriber, event, conn, policies, verdicts)
+                    if chosen is not None:
+                        frames.append(chosen)
                         last_id = event.id
                 verdicts.clear()
                 reached = record.lsn

@@ -5,10 +5,12 @@ with id ``<lsn>.<i>``. A "storage" record that creates, replaces or deletes an o
 one event (index 0) on the table ``storage.objects`` (the table object policies name):
 insert, update or delete of the object's metadata, in the bucket's namespace.
 
-The frame is built once per change and shared by every subscriber that may see it
-(visibility filters, it never transforms), so fan-out costs no encoding per subscriber. The
-raw (storage-valued) images stay beside the frame for row-level security, whose predicates
-run in SQLite on stored values.
+The frame is built once per change and shared by every subscriber that may see it, so
+fan-out costs no encoding per subscriber. An update has a second form, built on first use
+and shared the same way: its ``old`` cut down to the primary key, for subscribers whose
+policies let them see the new row but not the old one (see ``api.realtime.access``). The raw
+(storage-valued) images stay beside the frames for row-level security, whose predicates run
+in SQLite on stored values.
 """
 
 from __future__ import annotations
@@ -37,9 +39,28 @@ _encode = msgspec.json.Encoder().encode
 """Compact JSON in insertion order; bytes become base64 strings (as `/query` returns them)."""
 
 
+class KeyedFrame:
+    """An update's frame with ``old`` reduced to the primary key, encoded on first use."""
+
+    __slots__ = ("_data", "_frame", "_id")
+
+    def __init__(self, id_: str, data: dict[str, Any]) -> None:
+        self._id = id_
+        self._data = data
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = frame(self._id, "update", self._data)
+        return self._frame
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeEvent:
-    """One change of one record: what filters look at, and its encoded frame."""
+    """One change of one record: what filters look at, and its encoded frame. ``image`` is
+    the row that decides visibility (the new row; a deletion's old row); an update also
+    carries its raw ``old`` row and the ``keyed`` form of its frame."""
 
     lsn: int
     index: int
@@ -48,6 +69,8 @@ class ChangeEvent:
     image: Mapping[str, Any] | None
     frame: bytes
     namespace: str
+    old: Mapping[str, Any] | None = None
+    keyed: KeyedFrame | None = None
 
     @property
     def id(self) -> str:
@@ -114,8 +137,15 @@ def record_events(record: Record, types: ColumnTypes) -> Iterator[ChangeEvent]:
             "old": old,
             "actor": record.actor,
         }
-        encoded = frame(event_id(record.lsn, index), op, data)
-        yield ChangeEvent(record.lsn, index, table, op, image, encoded, table.partition(".")[0])
+        id_ = event_id(record.lsn, index)
+        encoded = frame(id_, op, data)
+        namespace = table.partition(".")[0]
+        if op != "update":
+            yield ChangeEvent(record.lsn, index, table, op, image, encoded, namespace)
+            continue
+        keyed = KeyedFrame(id_, {**data, "old": types.typed(table, change.get("pk") or {})})
+        old_row = change["old"]
+        yield ChangeEvent(record.lsn, index, table, op, image, encoded, namespace, old_row, keyed)
 
 
 def _object_events(record: Record, payload: Mapping[str, Any]) -> Iterator[ChangeEvent]:

@@ -4,7 +4,8 @@
 between records, so a catch-up reader that finds itself at ``position`` and calls `join`
 without awaiting in between cannot miss or repeat a record. Live subscribers cost the hub a
 set entry each; a record costs one encoding per change, a filter check per subscriber, and
-for user subscribers one policy evaluation per distinct principal (memoised per record).
+for user subscribers one policy evaluation per distinct principal and row image (memoised
+per record; an update's new and old rows are two).
 """
 
 from __future__ import annotations

@@ -13,12 +13,12 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 
-from api.realtime.access import Access
+from api.realtime.access import Access, View
 from api.realtime.events import ChangeEvent, RecordEvents
 from api.realtime.position import Position
 from api.rls.policy import PolicySet
 
-Verdicts = dict[tuple[tuple[str, ...], int], bool]
+Verdicts = dict[tuple[tuple[str, ...], int], View]
 
 
 class Subscriber:
@@ -166,28 +166,32 @@ def offer_record(
     if subscriber.after.lsn < batch.lsn and subscriber.access.matches_all(batch):
         return subscriber.offer_all(batch)
     for event in batch.events:
-        admitted = admits(subscriber, event, conn, policies, verdicts)
-        if admitted and not subscriber.offer(event.lsn, event.id, event.frame):
+        chosen = frame_for(subscriber, event, conn, policies, verdicts)
+        if chosen is not None and not subscriber.offer(event.lsn, event.id, chosen):
             return False
     return True
 
 
-def admits(
+def frame_for(
     subscriber: Subscriber,
     event: ChangeEvent,
     conn: LazyConnection,
     policies: PolicySet,
     verdicts: Verdicts,
-) -> bool:
-    """Whether `subscriber` gets `event`: filters, position, then row-level security (the
-    verdict memoised per principal and change within one record)."""
+) -> bytes | None:
+    """The frame `subscriber` gets of `event`, or None: filters, position, then row-level
+    security (the verdict memoised per principal and change within one record)."""
     access = subscriber.access
     if not access.matches(event) or not subscriber.after.precedes(event.lsn, event.index):
-        return False
+        return None
     if event.image is None or not access.uses_rls:
-        return True
+        return event.frame
     key = (access.key, event.index)
-    verdict = verdicts.get(key)
-    if verdict is None:
-        verdict = verdicts[key] = access.row_visible(conn.get(), event, policies)
-    return verdict
+    view = verdicts.get(key)
+    if view is None:
+        view = verdicts[key] = access.view(conn.get(), event, policies)
+    if view is View.FULL:
+        return event.frame
+    if view is View.KEYED and event.keyed is not None:
+        return event.keyed.frame
+    return None

@@ -4,7 +4,8 @@ statements.
 :class:`SecurityLayer` caches the key registry and the policy set folded into the projection
 (``api.auth.store``, ``api.rls.store``) and reloads them when the projection's change counters
 move. It implements the ``AccessControl`` hooks of ``api.database``: a statement rewrite
-(namespaces and RLS) and a SQLite authorizer (the second wall) per principal.
+(namespaces and RLS), a SQLite authorizer (the second wall) and the check of the rows a write
+produced (``api.rls.checks``) per principal.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from api.auth.registry import KeyRegistry
 from api.auth.store import load_key_registry, read_version
 from api.auth.tokens import TokenService
 from api.rls.authorizer import Authorizer, make_authorizer
+from api.rls.checks import WriteChecker
 from api.rls.policy import PolicySet
 from api.rls.rewrite import RlsRewriter
 from api.rls.store import load_policies
 from api.sql import Rewrite, StatementInfo
 
-_REWRITER_CACHE = 4096
+_HOOK_CACHE = 4096
 
 
 class SecurityLayer:
@@ -41,7 +43,7 @@ class SecurityLayer:
         self._keys = KeyRegistry()
         self._policies = PolicySet()
         self._versions = (-1, -1)
-        self._rewriters: OrderedDict[tuple[str, ...], RlsRewriter] = OrderedDict()
+        self._hooks: OrderedDict[tuple[str, ...], tuple[RlsRewriter, WriteChecker]] = OrderedDict()
 
     @property
     def keys(self) -> KeyRegistry:
@@ -59,7 +61,7 @@ class SecurityLayer:
         keys, policies = load_key_registry(conn), load_policies(conn)
         with self._lock:
             self._keys, self._policies, self._versions = keys, policies, versions
-            self._rewriters.clear()
+            self._hooks.clear()
 
     def resolve(self, bearer: str | None, now_s: float | None = None) -> Principal:
         """The principal behind a bearer string (API key or JWT)."""
@@ -70,18 +72,36 @@ class SecurityLayer:
         checked = _principal(principal)
         if checked.kind == "admin":
             return None
+        key, rewriter, _ = self._hooks_of(checked)
+        return RlsHook(rewriter, key)
+
+    def check_writes(self, principal: Any) -> WriteChecker | None:
+        """The check of the rows a principal's writes produce; None for principals that
+        bypass row-level security (admins, namespace keys)."""
+        checked = _principal(principal)
+        if checked.bypasses_rls:
+            return None
+        return self._hooks_of(checked)[2]
+
+    def _hooks_of(self, checked: Principal) -> tuple[tuple[str, ...], RlsRewriter, WriteChecker]:
+        """The principal's rewriter and write checker under the current policies, built once
+        per identity and policy version, and the rewrite's cache key."""
         claims = json.dumps(dict(checked.claims), sort_keys=True, default=str)
         key = (checked.kind, checked.id, checked.default_namespace, claims)
         with self._lock:
-            rewriter = self._rewriters.get(key)
-            if rewriter is None:
-                rewriter = self._rewriters[key] = RlsRewriter(self._policies, checked)
-                if len(self._rewriters) > _REWRITER_CACHE:
-                    self._rewriters.popitem(last=False)
+            hooks = self._hooks.get(key)
+            if hooks is None:
+                policies = self._policies
+                hooks = self._hooks[key] = (
+                    RlsRewriter(policies, checked),
+                    WriteChecker(policies, checked),
+                )
+                if len(self._hooks) > _HOOK_CACHE:
+                    self._hooks.popitem(last=False)
             else:
-                self._rewriters.move_to_end(key)
+                self._hooks.move_to_end(key)
             versions = self._versions
-        return RlsHook(rewriter, (*key, *map(str, versions)))
+        return (*key, *map(str, versions)), hooks[0], hooks[1]
 
     def authorizer_for(self, principal: Any) -> Authorizer | None:
         """The SQLite authorizer installed while the principal's statements run; None for

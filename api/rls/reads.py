@@ -28,9 +28,9 @@ def guard_read(table: exp.Table, namespace: str, name: str, predicate: exp.Expr)
     point = None if predicate.find(exp.Select) else _injection_point(table, alias)
     mark_guarded(table)
     if isinstance(point, exp.Select):
-        add_where(point, bind_row(predicate, alias, {}))
+        add_where(point, bind_row(predicate, alias))
     elif isinstance(point, exp.Join):
-        guard = bind_row(predicate, alias, {})
+        guard = bind_row(predicate, alias)
         on = exp.and_(guard, exp.paren(point.args["on"], copy=False), copy=False)
         point.set("on", on)
     else:

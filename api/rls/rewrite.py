@@ -2,6 +2,8 @@
 
 It works on the parsed Postgres-dialect AST before the SQL layer translates it for SQLite:
 
+0. ``auth.uid()`` and ``auth.jwt() ->> 'claim'`` in the statement become literals of the
+   principal's values, as in policy predicates (NULL for namespace keys).
 1. Every real table reference is resolved (unqualified names: the principal's namespace) and
    qualified; one outside the principal's namespace, an internal table or a table function is
    :class:`AccessDeniedError`. References to CTEs are recognised by the scoping rule SQLite
@@ -12,8 +14,9 @@ It works on the parsed Postgres-dialect AST before the SQL layer translates it f
    FALSE), in place or by wrapping it in a subquery (``api.rls.reads``). Whatever the query
    shape, it can only ever see filtered rows.
 3. The write target is not wrapped but guarded inside the statement (``api.rls.writes``):
-   UPDATE and DELETE only touch (and RETURNING only returns) visible rows, and rows INSERT
-   and UPDATE write must pass the policies' ``check``.
+   UPDATE and DELETE only touch (and RETURNING only returns) visible rows. The rows INSERT
+   and UPDATE write are checked after the statement ran, on the row images it produced
+   (``api.rls.checks``); here a write no policy allows at all is refused outright.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from api.rls.names import check_identifier
 from api.rls.policy import PolicySet
 from api.rls.predicates import bind_predicate
 from api.rls.reads import guard_read, is_guarded, mark_guarded
-from api.rls.writes import guard_delete, guard_insert, guard_update
+from api.rls.writes import guard_existing, refuse_upsert
 
 _USER_STATEMENTS = (exp.Query, exp.Insert, exp.Update, exp.Delete)
 _NAMESPACE_DDL = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
@@ -62,6 +65,8 @@ class RlsRewriter:
         if self._principal.kind == "admin":
             return stmt
         self._check_kind(stmt)
+        if stmt.find(exp.Dot) is not None:
+            stmt = bind_predicate(stmt, self._principal.sub, self._principal.claims)
         target = _write_target(stmt)
         refs = [self._resolve(table) for table in _real_tables(stmt, target)]
         self._check_columns(stmt)
@@ -136,28 +141,22 @@ class RlsRewriter:
     def _guard_write(self, stmt: exp.Expr, target: _Ref) -> None:
         """Guard the written table inside the statement (see ``api.rls.writes``)."""
         table = target.logical
-        visible = self._using(table, "select") if stmt.args.get("returning") else None
         if isinstance(stmt, exp.Insert):
-            guard_insert(stmt, self._write_check(table, "insert"), visible)
+            refuse_upsert(stmt)
+            self._require_policy(table, "insert")
             return
-        ref = target.table.alias_or_name
-        if isinstance(stmt, exp.Update):
-            allowed = exp.and_(
-                exp.paren(self._using(table, "update")), exp.paren(self._using(table, "select"))
-            )
-            guard_update(stmt, ref, allowed, self._write_check(table, "update"), visible)
-            return
+        action = "update" if isinstance(stmt, exp.Update) else "delete"
+        if action == "update":
+            self._require_policy(table, action)
         allowed = exp.and_(
-            exp.paren(self._using(table, "delete")), exp.paren(self._using(table, "select"))
+            exp.paren(self._using(table, action)), exp.paren(self._using(table, "select"))
         )
-        guard_delete(stmt, ref, allowed)
+        guard_existing(stmt, target.table.alias_or_name, allowed)
 
-    def _write_check(self, table: str, action: str) -> exp.Expr:
-        """OR of the bound write checks; a write no policy allows is refused outright."""
-        policies = self._policies.applicable(table, action, self._principal.kind)
-        if not policies:
+    def _require_policy(self, table: str, action: str) -> None:
+        """A write no policy allows is refused outright, before it runs."""
+        if not self._policies.applicable(table, action, self._principal.kind):
             raise AccessDeniedError(f"no {action} policy allows writing to {table}")
-        return self._any_of([c for c in (p.write_check() for p in policies) if c is not None])
 
 
 def _check_all_guarded(stmt: exp.Expr) -> None:

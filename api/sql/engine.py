@@ -50,6 +50,9 @@ class Outcome:
     is_write: bool = False
     is_ddl: bool = False
     tables: list[str] = field(default_factory=list)
+    target: str | None = None
+    """The table a DML statement writes (its own changes are those on this table; others
+    come from foreign-key actions)."""
 
 
 class SqlEngine:
@@ -145,7 +148,14 @@ class SqlEngine:
                 pin_sequence(conn, target, sequence, changes)
         typed = typed_rows(rows, translated.families)
         return Outcome(
-            columns, typed, rowcount, changes, {"sql": sql}, is_write=True, tables=tables
+            columns,
+            typed,
+            rowcount,
+            changes,
+            {"sql": sql},
+            is_write=True,
+            tables=tables,
+            target=target.name if target is not None else None,
         )
 
     def _run_ddl(

@@ -76,6 +76,7 @@ def test_replica_streams_changes_as_the_primary_does_and_resumes(
     assert [e.id for e in seen_mine] == [f"{both}.0", f"{taken}.0", f"{gone}.0"]
     assert [e.id for e in seen_deletes] == [f"{note}.0", f"{gone}.0"]
     assert seen_deletes[1].data["old"] == {"id": 2, "owner": "alice", "title": "a2"}
+    assert seen_mine[1].data["old"] == {"id": 3}  # bob's row moved to alice: its key only
     # Exactly the events (ids, names, data) the primary sends for the same subscriptions.
     after = {"from_lsn": start + 1}
     admin = primary.admin_key

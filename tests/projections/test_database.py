@@ -13,7 +13,7 @@ import pytest
 from sqlglot import exp
 
 from api.cli.init_command import initialise
-from api.database import Authorizer, Database, DatabaseOptions, PrincipalLike
+from api.database import Authorizer, Database, DatabaseOptions, PrincipalLike, WriteCheck
 from api.datadir import DataDir
 from api.sql import StatementInfo
 from api.sql.errors import BadRequestError, SqlError
@@ -49,6 +49,9 @@ class Recording:
             return sqlite3.SQLITE_OK
 
         return authorize
+
+    def check_writes(self, principal: PrincipalLike) -> WriteCheck | None:
+        return None
 
 
 @pytest.fixture

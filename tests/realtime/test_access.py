@@ -1,5 +1,6 @@
 """Who sees what: users only the rows their policies let them SELECT (inserts and updates by
-the new row, deletes by the old one), namespace keys only their namespace, admins all."""
+the new row, deletes by the old one; an update's old row only if they could see it, else its
+primary key), namespace keys only their namespace, admins all."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ def test_users_see_only_their_rows_and_keys_only_their_namespace(server: Server)
         (f"{taken['lsn']}.0", "update"),
         (f"{gone['lsn']}.1", "delete"),
     ]
+    assert seen[2].data["new"] == {"id": 2, "owner": "alice", "title": "b"}
+    assert seen[2].data["old"] == {"id": 2}
     assert seen[3].data["old"] == {"id": 4, "owner": "alice", "title": "d"}
     assert {e.data["table"] for e in by_key} == {"rls.todos"}
     assert [e.id for e in by_key] == [

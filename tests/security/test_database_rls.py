@@ -18,7 +18,7 @@ from api.cli.init_command import initialise
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
 from api.rls.access import RlsHook, SecurityLayer
-from api.rls.errors import AccessDeniedError
+from api.rls.errors import AccessDeniedError, PolicyViolationError
 from api.rls.policy import created_event, dropped_event, parse_policy
 from api.sql.errors import SqlError
 from eventlog import Entry
@@ -86,10 +86,16 @@ def test_user_sees_own_rows_through_every_query_shape(env: Env, alice: Principal
 
 def test_user_writes_are_confined(env: Env, alice: Principal) -> None:
     assert _ids(env.rows("UPDATE todos SET title = 'x' RETURNING id", alice)) == [1, 2]
-    assert env.db.execute("UPDATE todos SET owner = 'bob' WHERE id = 1", principal=alice)
+    head = env.db.log.head_lsn
+    for refused in (
+        "UPDATE todos SET owner = 'bob' WHERE id = 1",
+        "INSERT INTO todos (id, owner, title) VALUES (10, 'bob', 'forged')",
+    ):
+        with pytest.raises(PolicyViolationError, match="row-level security policy") as caught:
+            env.db.execute(refused, principal=alice)
+        assert (caught.value.code, caught.value.sqlstate) == ("FORBIDDEN", "42501")
+    assert env.db.log.head_lsn == head
     assert env.rows("DELETE FROM todos WHERE id = 3 RETURNING id", alice) == []
-    forged = "INSERT INTO todos (id, owner, title) VALUES (10, 'bob', 'forged')"
-    assert env.db.execute(forged, principal=alice).rowcount == 0
     own = "INSERT INTO todos (id, owner, title) VALUES (11, 'alice', 'mine') RETURNING id"
     assert env.rows(own, alice) == [[11]]
     state = env.rows("SELECT id, owner, title FROM shop.todos ORDER BY id", None)

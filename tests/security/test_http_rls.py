@@ -81,8 +81,10 @@ def test_writes_are_confined_to_the_users_rows(shop: Api) -> None:
     alice = shop.user_token("alice")
     assert _ids(shop.rows("UPDATE todos SET title = 'x' RETURNING id", alice)) == {1, 2}
     assert shop.rows("DELETE FROM todos WHERE id = 3 RETURNING id", alice) == []
+    head = shop.head
     forged = shop.query("INSERT INTO todos (id, owner, title) VALUES (10, 'bob', 'f')", alice)
-    assert forged.status_code == 403 or forged.json()["rowcount"] == 0
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "FORBIDDEN"
+    assert shop.head == head
     steal = shop.query(
         "INSERT INTO todos (id, owner, title) SELECT id + 100, 'alice', title FROM shop.todos",
         alice,

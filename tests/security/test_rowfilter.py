@@ -1,8 +1,12 @@
-"""Row-image visibility (realtime and CDC fan-out) agrees with what SELECT returns."""
+"""Row-image visibility (realtime and CDC fan-out, write checks) agrees with what SELECT returns;
+batched evaluation agrees with row-by-row evaluation."""
 
 import sqlite3
 from collections.abc import Callable
 from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.auth.principal import ADMIN, Principal, user_principal
 from api.rls.policy import PolicySet, created_event, parse_policy
@@ -68,3 +72,25 @@ def test_write_checks_are_evaluated_with_use_check(
     assert not rows.passes(conn, "shop.todos", "insert", {"owner": "bob"}, use_check=True)
     assert not rows.passes(conn, "shop.notes", "insert", {"body": "x"}, use_check=True)
     assert rows.passes(conn, "shop.todos", "delete", {"owner": "alice"})
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    owners=st.lists(st.sampled_from(["alice", "bob", "", None, "Alice"]), max_size=700),
+    use_check=st.booleans(),
+)
+def test_a_batch_passes_exactly_when_every_row_passes(
+    conn: sqlite3.Connection,
+    policies: PolicySet,
+    alice: Principal,
+    owners: list[str | None],
+    use_check: bool,
+) -> None:
+    rows = RowFilter(policies, alice)
+    action = "insert" if use_check else "select"
+    images = [{"id": i, "owner": owner, "title": "t"} for i, owner in enumerate(owners)]
+    each = all(rows.passes(conn, "shop.todos", action, image, use_check) for image in images)
+    assert rows.all_pass(conn, "shop.todos", action, images, use_check) == each
+    assert RowFilter(policies, ADMIN).all_pass(conn, "other.todos", action, images, use_check)
