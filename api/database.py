@@ -37,6 +37,7 @@ from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 WriteCheck = Callable[[sqlite3.Connection, Outcome], None]
+Verify = Callable[[list[Outcome]], None]
 DEFAULT_NAMESPACE = "public"
 
 
@@ -76,6 +77,8 @@ class Result:
     rows: list[list[Any]]
     rowcount: int
     lsn: int
+    families: tuple[str | None, ...] | None = None
+    """Type family of each column where the engine knows it (see `api.sql.typemap`)."""
 
 
 @dataclass(frozen=True)
@@ -204,16 +207,24 @@ class Database:
         return _result(committed.value[0], committed.lsn)
 
     def execute_batch(
-        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        *,
+        verify: Verify | None = None,
     ) -> BatchResult:
         """Run statements atomically as one transaction and one log record (reads only: on
-        one snapshot, no record)."""
+        one snapshot, no record). `verify`, if given, sees the outcomes before anything is
+        logged; raising refuses the batch, which then changes nothing (the wire protocol's
+        transactions check that a commit answers what the client was shown)."""
         ctx = self._context(principal)
         if not any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
             with self.store.snapshot() as snap:
                 outcomes = [self._run(snap.conn, ctx, sql, params) for sql, params in statements]
+                if verify is not None:
+                    verify(outcomes)
                 return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
-        committed = self.pipeline.submit(self._write_work(ctx, statements)).result()
+        committed = self.pipeline.submit(self._write_work(ctx, statements, verify)).result()
         return _batch_result(committed)
 
     def append_event(self, entry: Entry) -> int:
@@ -237,16 +248,20 @@ class Database:
         return await asyncio.to_thread(self.execute, sql, params, principal, as_of_lsn)
 
     async def execute_batch_async(
-        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        *,
+        verify: Verify | None = None,
     ) -> BatchResult:
         """`execute_batch` for asyncio: a write batch waits on the pipeline's future (no
         thread held while it waits for the fsync), a read-only batch runs in a thread."""
         ctx = self._context(principal)
         if any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
-            future = self.pipeline.submit(self._write_work(ctx, statements))
+            future = self.pipeline.submit(self._write_work(ctx, statements, verify))
             committed = await asyncio.wrap_future(future)
             return _batch_result(committed)
-        return await asyncio.to_thread(self.execute_batch, statements, principal)
+        return await asyncio.to_thread(self.execute_batch, statements, principal, verify=verify)
 
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
@@ -311,12 +326,17 @@ class Database:
         return outcome
 
     def _write_work(
-        self, ctx: _Context, statements: Sequence[tuple[str, Params]]
+        self,
+        ctx: _Context,
+        statements: Sequence[tuple[str, Params]],
+        verify: Verify | None = None,
     ) -> Callable[[sqlite3.Connection, Submit], list[Outcome]]:
         """The pipeline job of a write request: run every statement, then log one record."""
 
         def work(conn: sqlite3.Connection, submit: Submit) -> list[Outcome]:
             outcomes = [self._run_write(conn, ctx, sql, params) for sql, params in statements]
+            if verify is not None:
+                verify(outcomes)
             payload = {
                 "statements": [o.statement for o in outcomes if o.is_write],
                 "changes": [change for o in outcomes for change in o.changes],
@@ -349,7 +369,7 @@ def _batch_result(committed: Committed[list[Outcome]]) -> BatchResult:
 def _result(outcome: Outcome, lsn: int) -> Result:
     """The client's view of an outcome (the engine hands over fresh lists it keeps no
     reference to, so they are not copied)."""
-    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn)
+    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn, outcome.families)
 
 
 __all__ = [

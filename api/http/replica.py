@@ -31,7 +31,7 @@ from api.auth.keyfiles import (
     load_token_signing_key,
 )
 from api.auth.tokens import TokenConfig, TokenService
-from api.database import BatchResult, Database, PrincipalLike, Result
+from api.database import BatchResult, Database, PrincipalLike, Result, Verify
 from api.datadir import DataDir
 from api.http.access import RememberedAccess
 from api.http.backend import Backend, ServerConfig
@@ -87,10 +87,14 @@ class ReadOnlyDatabase(Database):
         return super().execute(sql, params, principal, None)
 
     def execute_batch(
-        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        *,
+        verify: Verify | None = None,
     ) -> BatchResult:
         self._refuse_writes([sql for sql, _ in statements], principal)
-        return super().execute_batch(statements, principal)
+        return super().execute_batch(statements, principal, verify=verify)
 
     async def execute_async(
         self,
@@ -102,9 +106,13 @@ class ReadOnlyDatabase(Database):
         return await asyncio.to_thread(self.execute, sql, params, principal, as_of_lsn)
 
     async def execute_batch_async(
-        self, statements: Sequence[tuple[str, Params]], principal: PrincipalLike | None = None
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        *,
+        verify: Verify | None = None,
     ) -> BatchResult:
-        return await asyncio.to_thread(self.execute_batch, statements, principal)
+        return await asyncio.to_thread(self.execute_batch, statements, principal, verify=verify)
 
     def append_event(self, entry: Any) -> int:
         raise self._unavailable()

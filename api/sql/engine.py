@@ -53,6 +53,8 @@ class Outcome:
     target: str | None = None
     """The table a DML statement writes (its own changes are those on this table; others
     come from foreign-key actions)."""
+    families: tuple[str | None, ...] | None = None
+    """Type family of each result column where known (the wire protocol's column types)."""
 
 
 class SqlEngine:
@@ -101,7 +103,14 @@ class SqlEngine:
             rows = cursor.fetchall()
             columns = [d[0] for d in cursor.description or []]
             typed = typed_rows(rows, translated.families)
-            return Outcome(columns, typed, len(rows), statement={"sql": sql}, tables=tables)
+            return Outcome(
+                columns,
+                typed,
+                len(rows),
+                statement={"sql": sql},
+                tables=tables,
+                families=translated.families,
+            )
         return self._run_dml(conn, sql, translated, bindings, catalog, tables)
 
     def _translation(
@@ -156,6 +165,7 @@ class SqlEngine:
             is_write=True,
             tables=tables,
             target=target.name if target is not None else None,
+            families=translated.families,
         )
 
     def _run_ddl(

@@ -1,0 +1,156 @@
+"""How the wire protocol runs statements on the `Database`: off the event loop, as the
+session's principal, and transaction blocks with Postgres-like visible behaviour.
+
+A block (`BEGIN ... COMMIT`) commits as one log record through `Database.execute_batch`.
+Until then nothing is written: each statement inside the block is *rehearsed*, i.e. the
+block so far plus the new statement runs as one transaction on the writer and is rolled
+back, so the client sees its own writes, real row counts, RETURNING values and errors at
+the statement that causes them. COMMIT runs the block for real and checks, before the
+record is logged, that every statement answers what the client was shown; if a concurrent
+commit changed an answer, the commit is refused with 40001 (serialization_failure) and
+nothing is written, as Postgres does under SERIALIZABLE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from api.auth.principal import Principal
+from api.database import Database, Result
+from api.pgwire.answers import Answer
+from api.pgwire.errors import PgError
+from api.pgwire.infer import parameter_types, returning_columns
+from api.sql.catalog import Catalog
+from api.sql.engine import Outcome, Params
+
+T = TypeVar("T")
+MAX_BLOCK_STATEMENTS = 1000
+"""Statements in one transaction block (each is rehearsed with all before it)."""
+
+
+class _RehearsedError(Exception):
+    """Carries a rehearsal's outcomes out of the write work, which then rolls back."""
+
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        super().__init__("rehearsal")
+        self.outcomes = outcomes
+
+
+@dataclass
+class Block:
+    """An open transaction block: its statements and what the client was shown of each."""
+
+    statements: list[tuple[str, Params]] = field(default_factory=list)
+    shown: list[tuple[list[list[Any]], int]] = field(default_factory=list)
+    writes: bool = False
+    failed: bool = False
+    savepoints: list[tuple[str, int, bool]] = field(default_factory=list)
+    """Open savepoints: name, statements before it, whether those wrote."""
+
+    def savepoint(self, name: str) -> None:
+        self.savepoints.append((name, len(self.statements), self.writes))
+
+    def release(self, name: str, rollback: bool) -> None:
+        """RELEASE (keep the work since) or ROLLBACK TO (undo it, and the failure) a
+        savepoint; ROLLBACK TO keeps the savepoint, as in Postgres."""
+        found = [i for i, (n, _, _) in enumerate(self.savepoints) if n == name]
+        if not found:
+            raise PgError("3B001", f'savepoint "{name}" does not exist')
+        index = found[-1]
+        _, count, writes = self.savepoints[index]
+        if rollback:
+            del self.statements[count:], self.shown[count:], self.savepoints[index + 1 :]
+            self.writes, self.failed = writes, False
+        else:
+            del self.savepoints[index:]
+
+
+class Runner:
+    """Runs a session's statements (blocking work on threads, never on the event loop)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """Run blocking work (parsing, reading, waiting for a commit) off the event loop."""
+        return await asyncio.to_thread(fn)
+
+    async def execute(self, sql: str, params: Params, principal: Principal) -> Result:
+        """One autocommit statement: a read on a snapshot, a write as one record."""
+        return await self.call(lambda: self.db.execute(sql, params, principal))
+
+    async def in_block(
+        self, block: Block, sql: str, params: Params, principal: Principal
+    ) -> Result:
+        """Run a statement inside a block (see the module docstring); on error the block
+        is failed and the caller reports it."""
+        if len(block.statements) >= MAX_BLOCK_STATEMENTS:
+            raise PgError("54000", f"a transaction holds at most {MAX_BLOCK_STATEMENTS} statements")
+        writes = block.writes or await self.call(
+            lambda: self.db.engine.is_write(sql, principal.default_namespace)
+        )
+        if not writes:
+            result = await self.execute(sql, params, principal)
+        else:
+            statements = [*block.statements, (sql, params)]
+            result = await self.call(lambda: self._rehearse(statements, principal))
+        block.statements.append((sql, params))
+        block.shown.append((result.rows, result.rowcount))
+        block.writes = writes
+        return result
+
+    async def commit(self, block: Block, principal: Principal) -> None:
+        """Commit a block as one record, refusing it if an answer changed (40001)."""
+        if not block.writes:
+            return
+
+        def verify(outcomes: list[Outcome]) -> None:
+            for outcome, (rows, rowcount) in zip(outcomes, block.shown, strict=True):
+                if outcome.rows != rows or outcome.rowcount != rowcount:
+                    raise PgError(
+                        "40001",
+                        "could not serialize access due to concurrent update",
+                        hint="retry the transaction",
+                    )
+
+        statements = block.statements
+        await self.call(lambda: self.db.execute_batch(statements, principal, verify=verify))
+
+    async def parameter_types(self, sql: str, namespace: str, declared: list[int]) -> list[int]:
+        """The OIDs of a statement's parameters (declared, else inferred, else text)."""
+
+        def infer() -> list[int]:
+            with self.db.store.snapshot() as snap:
+                catalog = Catalog.load(snap.conn)
+            return parameter_types(sql, namespace, catalog, declared)
+
+        return await self.call(infer)
+
+    async def shape(self, sql: str, params: Params, principal: Principal) -> Answer:
+        """The columns a statement answers, found without writing anything: a read runs
+        (its parameters are NULL), a write's come from its RETURNING list."""
+        namespace = principal.default_namespace
+
+        def find() -> Answer:
+            if not self.db.engine.is_write(sql, namespace):
+                return Answer.of_result(sql, self.db.execute(sql, params, principal))
+            with self.db.store.snapshot() as snap:
+                catalog = Catalog.load(snap.conn)
+            columns = returning_columns(sql, namespace, catalog)
+            return Answer("", [name for name, _ in columns], [oid for _, oid in columns])
+
+        return await self.call(find)
+
+    def _rehearse(self, statements: list[tuple[str, Params]], principal: Principal) -> Result:
+        def stop(outcomes: list[Outcome]) -> None:
+            raise _RehearsedError(outcomes)
+
+        try:
+            self.db.execute_batch(statements, principal, verify=stop)
+        except _RehearsedError as rehearsed:
+            last = rehearsed.outcomes[-1]
+            return Result(last.columns, last.rows, last.rowcount, 0, last.families)
+        raise AssertionError("a rehearsal always stops before committing")

@@ -1,0 +1,124 @@
+"""The PostgreSQL listener: an asyncio server on the same loop (and the same `Backend`) as
+the HTTP API.
+
+Per connection: a bounded startup phase (`handshake_timeout_s`), then a `Session`. Beyond
+`max_connections` a new connection is told FATAL 53300 and closed; a connection that errs
+in any way is closed without disturbing the others. Each session gets a BackendKeyData
+(process id, random secret) under which a CancelRequest on a new connection finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+
+from api.auth.principal import Principal
+from api.http.backend import Backend
+from api.pgwire import codec
+from api.pgwire.errors import PgError
+from api.pgwire.runner import Runner
+from api.pgwire.session import Session
+from api.pgwire.settings import REPORTED
+from api.pgwire.startup import negotiate
+
+log = logging.getLogger("bkgdb.pgwire")
+
+
+@dataclass(frozen=True)
+class PgSettings:
+    """The listener's flags (`bkgdb serve --pg-*`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5433
+    max_connections: int = 100
+    max_message_bytes: int = 1 << 20
+    handshake_timeout_s: float = 10.0
+
+
+class PgServer:
+    """Accepts connections and runs their sessions; `start` binds, `close` stops."""
+
+    def __init__(self, backend: Backend, settings: PgSettings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.runner = Runner(backend.db)
+        self.sessions: dict[tuple[int, int], Session] = {}
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._connection, self.settings.host, self.settings.port, backlog=1024
+        )
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def authenticate(self, password: str) -> Principal:
+        """A password is a bearer credential, resolved as the HTTP door resolves one."""
+        return await self.runner.call(lambda: self.backend.principal(password))
+
+    def cancel(self, pid: int, secret: int) -> None:
+        session = self.sessions.get((pid, secret))
+        if session is not None:
+            session.cancel()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            if self.connections > self.settings.max_connections:
+                raise PgError("53300", "sorry, too many clients already", fatal=True)
+            await self._serve(reader, writer)
+        except PgError as exc:
+            writer.write(codec.error_response(exc))
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            pass
+        except Exception:  # one connection's failure must not touch others
+            log.exception("pgwire connection failed")
+        finally:
+            self.connections -= 1
+            await _close(writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        local = _is_loopback(writer)
+        async with asyncio.timeout(self.settings.handshake_timeout_s):
+            startup = await negotiate(reader, writer, self, local)
+        if startup is None:
+            return
+        session = Session(reader, writer, self.runner, startup, self.settings.max_message_bytes)
+        key = (os.getpid() & 0x7FFFFFFF, secrets.randbits(31))
+        session.send(codec.AUTH_OK)
+        for name in REPORTED:
+            session.send(codec.parameter_status(name, session.settings.values[name.lower()]))
+        session.send(codec.parameter_status("session_authorization", startup.user))
+        session.send(codec.backend_key_data(*key))
+        self.sessions[key] = session
+        try:
+            await session.serve()
+        finally:
+            del self.sessions[key]
+
+
+def _is_loopback(writer: asyncio.StreamWriter) -> bool:
+    peer = writer.get_extra_info("peername")
+    if not peer:
+        return True  # a Unix socket
+    try:
+        return ipaddress.ip_address(peer[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    try:
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass

@@ -1,0 +1,398 @@
+"""One client connection after startup: the message loop, simple and extended query
+protocols, and the transaction state reported in ReadyForQuery.
+
+Nothing here blocks the event loop: splitting, parsing, reading and committing go through
+the `Runner` (threads); the loop only frames messages and encodes answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.auth.principal import Principal
+from api.pgwire import codec
+from api.pgwire import types as t
+from api.pgwire.answers import Answer, data_rows, formats_for, row_description
+from api.pgwire.catalog import Emulator
+from api.pgwire.errors import PgError, to_pg_error
+from api.pgwire.runner import Block, Runner
+from api.pgwire.settings import Settings
+from api.pgwire.startup import Startup
+from api.pgwire.statements import Control, control, spaced_placeholders, split
+
+FLUSH_BYTES = 1 << 16
+log = logging.getLogger("bkgdb.pgwire")
+_IDLE, _IN_BLOCK, _FAILED = b"I", b"T", b"E"
+
+
+@dataclass
+class Prepared:
+    """A parsed (named or unnamed) statement: its text and parameter types."""
+
+    sql: str
+    param_oids: list[int]
+    described: Answer | None = None
+
+
+@dataclass
+class Portal:
+    """A bound statement: parameter values, result formats, and its answer once run."""
+
+    prepared: Prepared
+    params: list[Any]
+    binary: list[bool] | None
+    result_codes: list[int]
+    answer: Answer | None = None
+    sent: int = 0
+    described: bool = field(default=False)
+
+
+class Session:
+    """Serves one authenticated connection until Terminate or a fatal error."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        runner: Runner,
+        startup: Startup,
+        max_message_bytes: int,
+    ) -> None:
+        self.reader, self.writer, self.runner = reader, writer, runner
+        self.principal: Principal = startup.principal
+        self.startup = startup
+        self.settings = Settings(startup.options)
+        self.max_message_bytes = max_message_bytes
+        self.block: Block | None = None
+        self.implicit = False
+        self.prepared: dict[str, Prepared] = {}
+        self.portals: dict[str, Portal] = {}
+        self.skipping = False
+        self.emulator = Emulator(runner, startup)
+        self._out: list[bytes] = []
+        self._size = 0
+        self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
+            b"Q": self._query,
+            b"P": self._parse,
+            b"B": self._bind,
+            b"D": self._describe,
+            b"E": self._execute,
+            b"C": self._close,
+            b"H": self._flush_message,
+            b"S": self._sync,
+        }
+
+    def cancel(self) -> None:
+        """A CancelRequest named this session: stop the statement it runs now."""
+
+    # -- output ---------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        self._out.append(data)
+        self._size += len(data)
+
+    async def flush(self) -> None:
+        if self._out:
+            self.writer.write(b"".join(self._out))
+            self._out.clear()
+            self._size = 0
+        await self.writer.drain()
+
+    async def _maybe_flush(self) -> None:
+        if self._size >= FLUSH_BYTES:
+            await self.flush()
+
+    def _ready(self) -> None:
+        status = _IDLE if self.block is None else (_FAILED if self.block.failed else _IN_BLOCK)
+        self.send(codec.ready_for_query(status))
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """The message loop; returns on Terminate, raises PgError when fatal."""
+        self._ready()
+        await self.flush()
+        while True:
+            kind, body = await codec.read_message(self.reader, self.max_message_bytes)
+            if kind == b"X":
+                return
+            handler = self._handlers.get(kind)
+            if handler is None:
+                raise codec.protocol_error(f"invalid frontend message type {kind[0]}")
+            if self.skipping and kind not in (b"S", b"Q", b"H"):
+                continue
+            try:
+                await handler(body)
+            except Exception as exc:  # every failure is reported to the client
+                self._fail(_fatal_or(exc))
+                self.skipping = kind != b"Q"
+                await self.flush()
+            if kind in (b"Q", b"S", b"H"):
+                await self.flush()
+
+    def _fail(self, exc: BaseException) -> None:
+        """Report an error and put an open block into the failed state (an implicit one,
+        that of a multi-statement query, is rolled back)."""
+        error = to_pg_error(exc)
+        if error.sqlstate == "XX000":
+            log.error("pgwire statement failed", exc_info=exc)
+        self.send(codec.error_response(error))
+        if self.block is not None:
+            if self.implicit:
+                self.block, self.implicit = None, False
+            else:
+                self.block.failed = True
+
+    # -- simple query ---------------------------------------------------------------------
+
+    async def _query(self, body: bytes) -> None:
+        sql = codec.Payload(body).cstring()
+        self.skipping = False
+        pieces = await self.runner.call(lambda: split(sql))
+        if not pieces:
+            self.send(codec.EMPTY_QUERY)
+        if self.block is None and len(pieces) > 1:
+            self.block, self.implicit = Block(), True
+        try:
+            for piece in pieces:
+                answer = await self.answer(piece, None)
+                self._send_answer(answer, [False] * len(answer.columns), describe=True, limit=0)
+                await self._maybe_flush()
+            if self.implicit and self.block is not None:
+                block, self.block, self.implicit = self.block, None, False
+                await self.runner.commit(block, self.principal)
+        except Exception as exc:  # every failure is reported to the client
+            self._fail(_fatal_or(exc))
+        self._ready()
+
+    def _send_answer(self, answer: Answer, binary: list[bool], describe: bool, limit: int) -> int:
+        """RowDescription (if asked), DataRows and CommandComplete; returns rows sent. With
+        a `limit`, stops early (the caller sends PortalSuspended)."""
+        if describe and answer.columns:
+            self.send(row_description(answer, binary))
+        rows = answer.rows if limit <= 0 else answer.rows[:limit]
+        for message in data_rows(rows, answer.oids, binary):
+            self.send(message)
+        if limit <= 0 or len(answer.rows) <= limit:
+            self.send(codec.command_complete(answer.tag))
+        return len(rows)
+
+    # -- one statement ----------------------------------------------------------------------
+
+    async def answer(self, sql: str, params: list[Any] | None) -> Answer:
+        """Run one statement (control, emulated catalogue, or the engine's)."""
+        if not sql.strip():
+            return Answer("")
+        ctl = control(sql)
+        if ctl is not None and ctl.kind in ("commit", "rollback"):
+            return await self._end_block(ctl)
+        if ctl is not None and ctl.kind == "rollback_to":
+            self._in_block("ROLLBACK").release(ctl.name, rollback=True)
+            return Answer("ROLLBACK")
+        if self.block is not None and self.block.failed:
+            raise PgError(
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )
+        if ctl is not None:
+            return self._control(ctl)
+        emulated = await self.emulator.answer(sql, params)
+        if emulated is not None:
+            return emulated
+        if self.block is not None:
+            result = await self.runner.in_block(self.block, sql, params, self.principal)
+        else:
+            result = await self.runner.execute(sql, params, self.principal)
+        return Answer.of_result(sql, result)
+
+    def _control(self, ctl: Control) -> Answer:
+        if ctl.kind == "begin":
+            if self.block is not None and not self.implicit:
+                self.send(_notice("25001", "there is already a transaction in progress"))
+            self.block = self.block or Block()
+            self.implicit = False
+            return Answer("BEGIN")
+        if ctl.kind == "savepoint":
+            self._in_block("SAVEPOINT").savepoint(ctl.name)
+            return Answer("SAVEPOINT")
+        if ctl.kind == "release":
+            self._in_block("RELEASE").release(ctl.name, rollback=False)
+            return Answer("RELEASE")
+        if ctl.kind == "set":
+            self.settings.set(ctl.name, ctl.value)
+            self._report_changes()
+            return Answer("SET")
+        if ctl.kind == "reset":
+            self.settings.reset(ctl.name)
+            self._report_changes()
+            return Answer("RESET")
+        if ctl.kind == "show":
+            if ctl.name == "all":
+                rows = [[k, self.settings.show(k), ""] for k in sorted(self.settings.values)]
+                return Answer.text("SHOW", ["name", "setting", "description"], rows)
+            return Answer.text("SHOW", [ctl.name], [[self.settings.show(ctl.name)]])
+        return Answer("SET")
+
+    def _in_block(self, command: str) -> Block:
+        if self.block is None:
+            raise PgError("25P01", f"{command} can only be used in transaction blocks")
+        return self.block
+
+    def _report_changes(self) -> None:
+        for name, value in self.settings.changed:
+            self.send(codec.parameter_status(name, value))
+        self.settings.changed.clear()
+
+    async def _end_block(self, ctl: Control) -> Answer:
+        block, self.block, self.implicit = self.block, None, False
+        if block is None:
+            self.send(_notice("25P01", "there is no transaction in progress"))
+            return Answer("COMMIT" if ctl.kind == "commit" else "ROLLBACK")
+        if ctl.kind == "rollback" or block.failed:
+            return Answer("ROLLBACK")
+        await self.runner.commit(block, self.principal)
+        return Answer("COMMIT")
+
+    # -- extended query -----------------------------------------------------------------------
+
+    async def _parse(self, body: bytes) -> None:
+        payload = codec.Payload(body)
+        name, sql = payload.cstring(), spaced_placeholders(payload.cstring())
+        declared = payload.int32s()
+        if name and name in self.prepared:
+            raise PgError("42P05", f'prepared statement "{name}" already exists')
+        namespace = self.principal.default_namespace
+        oids = await self.runner.parameter_types(sql, namespace, declared)
+        self.prepared[name] = Prepared(sql, oids)
+        self.send(codec.PARSE_COMPLETE)
+
+    async def _bind(self, body: bytes) -> None:
+        payload = codec.Payload(body)
+        portal, name = payload.cstring(), payload.cstring()
+        prepared = self._statement(name)
+        codes = payload.int16s()
+        values = payload.values()
+        result_codes = payload.int16s()
+        if len(values) != len(prepared.param_oids):
+            raise PgError(
+                "08P01",
+                f"bind message supplies {len(values)} parameters, "
+                f"but prepared statement requires {len(prepared.param_oids)}",
+            )
+        binary = formats_for(codes, len(values))
+        params = [
+            None if value is None else t.decode(value, oid, flag)
+            for value, oid, flag in zip(values, prepared.param_oids, binary, strict=True)
+        ]
+        if portal and portal in self.portals:
+            raise PgError("42P03", f'portal "{portal}" already exists')
+        self.portals[portal] = Portal(prepared, params, None, result_codes)
+        self.send(codec.BIND_COMPLETE)
+
+    async def _describe(self, body: bytes) -> None:
+        payload = codec.Payload(body)
+        what, name = payload.byte(), payload.cstring()
+        if what == b"S":
+            prepared = self._statement(name)
+            self.send(codec.parameter_description(prepared.param_oids))
+            if prepared.described is None:
+                prepared.described = await self._shape(prepared)
+            self._describe_answer(prepared.described, [])
+            return
+        if what != b"P":
+            raise codec.protocol_error("Describe takes S or P")
+        portal = self._portal(name)
+        await self._run_portal(portal)
+        assert portal.answer is not None
+        portal.described = True
+        self._describe_answer(portal.answer, portal.result_codes)
+
+    def _describe_answer(self, answer: Answer, codes: list[int]) -> None:
+        if answer.columns:
+            self.send(row_description(answer, formats_for(codes, len(answer.columns))))
+        else:
+            self.send(codec.NO_DATA)
+
+    async def _shape(self, prepared: Prepared) -> Answer:
+        """The columns a statement will answer, without changing anything: control and
+        catalogue statements and reads run with NULL parameters; a write's columns come
+        from its RETURNING list."""
+        ctl = control(prepared.sql)
+        if ctl is not None:
+            if ctl.kind == "show":
+                return Answer.text("SHOW", [ctl.name if ctl.name != "all" else "name"], [])
+            return Answer("")
+        nulls: list[Any] = [None] * len(prepared.param_oids)
+        emulated = await self.emulator.answer(prepared.sql, nulls)
+        if emulated is not None:
+            return emulated
+        return await self.runner.shape(prepared.sql, nulls, self.principal)
+
+    async def _run_portal(self, portal: Portal) -> None:
+        if portal.answer is None:
+            portal.answer = await self.answer(portal.prepared.sql, portal.params)
+            described = portal.prepared.described
+            if described is not None and len(described.oids) == len(portal.answer.oids):
+                portal.answer.oids = described.oids
+
+    async def _execute(self, body: bytes) -> None:
+        payload = codec.Payload(body)
+        portal = self._portal(payload.cstring())
+        limit = payload.int32()
+        await self._run_portal(portal)
+        answer = portal.answer
+        assert answer is not None
+        if not answer.tag and not answer.columns:
+            self.send(codec.EMPTY_QUERY)
+            return
+        binary = formats_for(portal.result_codes, len(answer.columns))
+        remaining = Answer(answer.tag, answer.columns, answer.oids, answer.rows[portal.sent :])
+        portal.sent += self._send_answer(remaining, binary, describe=False, limit=limit)
+        if 0 < limit < len(remaining.rows):
+            self.send(codec.PORTAL_SUSPENDED)
+
+    async def _close(self, body: bytes) -> None:
+        payload = codec.Payload(body)
+        what, name = payload.byte(), payload.cstring()
+        if what == b"S":
+            self.prepared.pop(name, None)
+        elif what == b"P":
+            self.portals.pop(name, None)
+        else:
+            raise codec.protocol_error("Close takes S or P")
+        self.send(codec.CLOSE_COMPLETE)
+
+    async def _flush_message(self, body: bytes) -> None:
+        await self.flush()
+
+    async def _sync(self, body: bytes) -> None:
+        self.skipping = False
+        self.portals.pop("", None)
+        self._ready()
+
+    def _statement(self, name: str) -> Prepared:
+        found = self.prepared.get(name)
+        if found is None:
+            raise PgError("26000", f'prepared statement "{name}" does not exist')
+        return found
+
+    def _portal(self, name: str) -> Portal:
+        found = self.portals.get(name)
+        if found is None:
+            raise PgError("34000", f'portal "{name}" does not exist')
+        return found
+
+
+def _notice(sqlstate: str, message: str) -> bytes:
+    return codec.error_response(PgError(sqlstate, message), notice=True)
+
+
+def _fatal_or(exc: Exception) -> Exception:
+    """Fatal protocol errors and a lost connection propagate; everything else is reported."""
+    if (isinstance(exc, PgError) and exc.fatal) or isinstance(exc, ConnectionError):
+        raise exc
+    return exc
