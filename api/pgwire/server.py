@@ -72,8 +72,6 @@ class PgServer:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            if self.connections > self.settings.max_connections:
-                raise PgError("53300", "sorry, too many clients already", fatal=True)
             await self._serve(reader, writer)
         except PgError as exc:
             writer.write(codec.error_response(exc))
@@ -87,11 +85,21 @@ class PgServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         local = _is_loopback(writer)
+        refusal = None
+        if self.connections > self.settings.max_connections:
+            refusal = PgError("53300", "sorry, too many clients already", fatal=True)
         async with asyncio.timeout(self.settings.handshake_timeout_s):
-            startup = await negotiate(reader, writer, self, local)
+            startup = await negotiate(reader, writer, self, local, refusal)
         if startup is None:
             return
-        session = Session(reader, writer, self.runner, startup, self.settings.max_message_bytes)
+        session = Session(
+            reader,
+            writer,
+            self.runner,
+            startup,
+            self.settings.max_message_bytes,
+            self.backend.limiter.check,
+        )
         key = (os.getpid() & 0x7FFFFFFF, secrets.randbits(31))
         session.send(codec.AUTH_OK)
         for name in REPORTED:

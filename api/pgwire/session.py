@@ -61,12 +61,16 @@ class Session:
         runner: Runner,
         startup: Startup,
         max_message_bytes: int,
+        charge: Callable[[Principal], None],
     ) -> None:
+        """`charge` takes one request from the principal's rate budget (or raises), once
+        per Query and per portal run: the HTTP door charges once per request."""
         self.reader, self.writer, self.runner = reader, writer, runner
         self.principal: Principal = startup.principal
         self.startup = startup
         self.settings = Settings(startup.options)
         self.max_message_bytes = max_message_bytes
+        self.charge = charge
         self.block: Block | None = None
         self.implicit = False
         self.prepared: dict[str, Prepared] = {}
@@ -152,6 +156,7 @@ class Session:
     async def _query(self, body: bytes) -> None:
         sql = codec.Payload(body).cstring()
         self.skipping = False
+        self.charge(self.principal)
         pieces = await self.runner.call(lambda: split(sql))
         if not pieces:
             self.send(codec.EMPTY_QUERY)
@@ -334,6 +339,7 @@ class Session:
 
     async def _run_portal(self, portal: Portal) -> None:
         if portal.answer is None:
+            self.charge(self.principal)
             portal.answer = await self.answer(portal.prepared.sql, portal.params)
             described = portal.prepared.described
             if described is not None and len(described.oids) == len(portal.answer.oids):

@@ -52,9 +52,15 @@ class Startup:
 
 
 async def negotiate(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, gate: Gate, local: bool
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    gate: Gate,
+    local: bool,
+    refusal: PgError | None = None,
 ) -> Startup | None:
-    """Run the startup phase; None when the connection was a cancel request."""
+    """Run the startup phase; None when the connection was a cancel request. A `refusal`
+    (too many clients) is raised once the client has sent its startup message, where
+    clients expect errors."""
     while True:
         body = codec.Payload(await codec.read_startup(reader))
         code = body.int32()
@@ -69,6 +75,8 @@ async def negotiate(
             major, minor = code >> 16, code & 0xFFFF
             raise PgError("0A000", f"unsupported frontend protocol {major}.{minor}", fatal=True)
         options = _options(body)
+        if refusal is not None:
+            raise refusal
         if code != PROTOCOL_3:
             writer.write(_negotiate_version(options))
         return await _authenticate(reader, writer, gate, local, options)
