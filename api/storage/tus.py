@@ -94,7 +94,8 @@ class Uploads:
         return info
 
     def get(self, principal: Principal, upload_id: str) -> UploadInfo:
-        """The upload and its offset; only its creator may see it."""
+        """The upload and its offset; only its creator may see it (the same identity: kind,
+        namespace and id, so a user of another namespace with the same subject may not)."""
         folder = self._folder(upload_id)
         try:
             fields = json.loads((folder / "info.json").read_bytes())
@@ -102,7 +103,7 @@ class Uploads:
         except FileNotFoundError as exc:
             raise NotFoundError(f"no upload {upload_id}") from exc
         info = UploadInfo(**{**fields, "offset": offset})
-        if info.principal_id != principal.id:
+        if info.principal().key != principal.key:
             raise ForbiddenError("the upload belongs to another principal")
         return info
 
