@@ -1,5 +1,9 @@
 """`GET /realtime`: the log's row changes as server-sent events (see docs/realtime.md).
 
+A namespace key or user holds at most `--max-streams-per-principal` open streams (default
+32, counted by identity, bounded history reads included; admins are not capped); one more
+is 429 `RATE_LIMIT_EXCEEDED`.
+
 Open streams would hold the server's graceful stop forever, so `serve` calls
 `close_streams(backend)` on a stop signal first: every stream ends, clients resume later.
 
@@ -18,7 +22,8 @@ described there usefully, and generated requests against it would never finish.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import weakref
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -30,6 +35,7 @@ from litestar.response import Stream
 
 from api.auth.errors import AuthError
 from api.auth.principal import Principal
+from api.auth.slots import Slots
 from api.http.backend import Backend
 from api.http.deps import SECURITY, backend_of, bearer_of, caller_of, error_responses
 from api.http.errors import ApiError
@@ -45,6 +51,7 @@ from api.realtime.subscriber import Subscriber
 from api.sql import Catalog
 
 _HUBS: WeakKeyDictionary[Backend, Hub] = WeakKeyDictionary()
+_SLOTS: WeakKeyDictionary[Backend, Slots] = WeakKeyDictionary()
 DEFAULT_HEARTBEAT_S = 15.0
 HEARTBEAT_RANGE = (0.1, 300.0)
 DEFAULT_BUFFER = 1024
@@ -115,7 +122,44 @@ async def realtime(
         frames = history(subscriber, catchup, until_lsn)
     else:
         frames = subscription(hub, subscriber, catchup, still_valid(backend, token_of(request)))
-    return Stream(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+    return Stream(
+        holding(frames, _take_slot(backend, principal)),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+def slots_of(backend: Backend) -> Slots:
+    """The backend's count of open streams per principal (its cap from the config)."""
+    slots = _SLOTS.get(backend)
+    if slots is None:
+        limit = backend.config.max_streams_per_principal
+        slots = _SLOTS[backend] = Slots(limit, "open realtime streams")
+    return slots
+
+
+def _take_slot(backend: Backend, principal: Principal) -> Callable[[], None]:
+    """One of the principal's stream slots (admins are not capped: they hold every power
+    over the server already); the returned function gives it back."""
+    if principal.kind == "admin":
+        return lambda: None
+    return slots_of(backend).acquire(principal.key)
+
+
+def holding(frames: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
+    """`frames`, giving the stream's slot back when they end or the client goes, and also
+    when the response is dropped before it ever started (then no `finally` would run)."""
+
+    async def held() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in frames:
+                yield chunk
+        finally:
+            release()
+
+    stream = held()
+    weakref.finalize(stream, release)
+    return stream
 
 
 async def _check_start(log: RecordSource, start: Position) -> None:

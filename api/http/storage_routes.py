@@ -101,7 +101,7 @@ def storage_of(backend: Backend, state: State) -> Storage:
         )
         found = Storage(
             service,
-            Uploads(data.objects / UPLOADS_DIR, service),
+            Uploads(data.objects / UPLOADS_DIR, service, settings.max_pending_uploads),
             UrlSigner(load_url_key(data.keys)),
         )
         backend.closers.append(service.close)

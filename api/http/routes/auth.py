@@ -95,7 +95,8 @@ async def create_key(
     principal: Caller,
     backend: BackendDep,
 ) -> Response[CreatedKey]:
-    """A new key; admins create any, namespace keys only keys of their own namespace."""
+    """A new key; admins create any, namespace keys only keys of their own namespace; 409
+    beyond `--max-keys-per-namespace` / `--max-keys` active keys."""
     namespace = data.namespace
     if principal.kind == "namespace":
         namespace = principal.namespace if namespace is None else namespace
@@ -104,6 +105,7 @@ async def create_key(
     _require_manager(principal)
 
     async def run() -> Response[Any]:
+        _check_key_caps(backend, namespace)
         plaintext, record = new_api_key(
             data.scope, namespace, data.name, data.ttl_seconds, time.time()
         )
@@ -203,6 +205,25 @@ async def rotate_key(
 async def jwks(backend: BackendDep) -> dict[str, Any]:
     """The JWKS document (Ed25519 keys for EdDSA tokens)."""
     return backend.tokens.jwks()
+
+
+def _check_key_caps(backend: Backend, namespace: str | None) -> None:
+    """409 when one more key would exceed the active keys allowed in the namespace or in all
+    (revoked and expired keys do not count; rotation replaces a key and is not capped)."""
+    now = time.time()
+    active = [s for s in backend.layer.keys.states() if s.valid_at(now)]
+    caps = [("max_keys", backend.config.max_keys, active)]
+    if namespace is not None:
+        mine = [s for s in active if s.record.namespace == namespace]
+        caps.append(("max_keys_per_namespace", backend.config.max_keys_per_namespace, mine))
+    for limit, value, counted in caps:
+        if value > 0 and len(counted) >= value:
+            where = "in all" if limit == "max_keys" else f"in namespace {namespace}"
+            raise ApiError(
+                "CONFLICT",
+                f"{len(counted)} active API keys {where} already: revoke one first",
+                {"limit": limit, "value": value},
+            )
 
 
 def _require_manager(principal: Principal) -> None:
