@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import quote
@@ -57,10 +58,10 @@ class Principal:
     claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     key_id: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The identity (kind, namespace, id) as one unambiguous string: see
-        :func:`identity_key`."""
+        :func:`identity_key` (computed once: remembered principals serve many requests)."""
         return identity_key(self.kind, self.namespace, self.id)
 
     @property
