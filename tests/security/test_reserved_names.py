@@ -5,6 +5,7 @@ files."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +163,27 @@ def test_every_door_accepts_the_same_namespace_names(db: Database, name: str) ->
         ),
     }
     assert set(doors.values()) == {is_namespace(name)}, doors
+
+
+def test_a_log_written_before_the_rule_still_replays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule refuses new schemas; a schema `auth` recorded by an older server is rebuilt
+    from the log like any other (replay applies what the log says, it does not re-plan)."""
+    root = make_data_dir(tmp_path)
+    db = Database.open(root)
+    with monkeypatch.context() as old_server:
+        old_server.setattr("api.sql.ddl.namespace_problem", lambda name: None)
+        db.execute("CREATE SCHEMA auth")
+        db.execute("CREATE TABLE auth.t (id INTEGER PRIMARY KEY)")
+        db.execute("INSERT INTO auth.t (id) VALUES (1)")
+    db.close()
+    for derived in ("projections", "checkpoints"):
+        shutil.rmtree(root / derived)
+    rebuilt = Database.open(root)
+    try:
+        assert rebuilt.execute("SELECT id FROM auth.t").rows == [[1]]
+        with pytest.raises(SqlError, match="unacceptable schema name"):
+            rebuilt.execute("CREATE SCHEMA realtime")
+    finally:
+        rebuilt.close()
