@@ -22,6 +22,7 @@ described there usefully, and generated requests against it would never finish.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -72,11 +73,24 @@ async def authenticate_stream(
     connection.state.principal = backend.principal(token_of(connection))
 
 
-def still_valid(backend: Backend, token: str | None) -> Callable[[], bool]:
-    """Whether the stream's credential still resolves (not revoked, not expired); asked
-    now and then by the open stream, outside the rate budget."""
+def still_valid(
+    backend: Backend, token: str | None, principal: Principal, every_s: float
+) -> Callable[[], bool]:
+    """Whether the stream's credential still holds, asked by the open stream before each
+    delivery, outside the rate budget. Cheap every time: is the API key behind it (the key
+    itself, or the key its token was minted from) still active, so that revoking a key
+    stops its streams before their next event. Full at most once per `every_s`: the
+    credential resolves again (signature, expiry)."""
+    checked = time.monotonic()
 
     def check() -> bool:
+        nonlocal checked
+        key_id = principal.key_id
+        if key_id is not None and not backend.layer.keys.is_active(key_id, time.time()):
+            return False
+        if time.monotonic() - checked < every_s:
+            return True
+        checked = time.monotonic()
         try:
             backend.layer.resolve(token)
         except AuthError:
@@ -121,7 +135,8 @@ async def realtime(
             raise ApiError("BAD_REQUEST", "until_lsn must lie between the start and the head")
         frames = history(subscriber, catchup, until_lsn)
     else:
-        frames = subscription(hub, subscriber, catchup, still_valid(backend, token_of(request)))
+        valid = still_valid(backend, token_of(request), principal, heartbeat)
+        frames = subscription(hub, subscriber, catchup, valid)
     return Stream(
         holding(frames, _take_slot(backend, principal)),
         media_type="text/event-stream",
