@@ -6,6 +6,7 @@ here; nothing below this package sees a bearer string.
 - ``apikeys``, ``registry``, ``store``: API keys, their events and the "auth" fold;
 - ``tokens``, ``keyfiles``: JWTs (HS256, EdDSA, JWKS) and the secrets in ``keys/``;
 - ``principal``: bearer string -> principal; ``ratelimit``: per-principal token buckets;
+- ``slots``: caps on what one principal holds at once (open realtime streams);
 - ``webhook``: signed ``key.rotated`` notifications with retries.
 
 Exception tree (``api.auth.errors``), translated to HTTP only by the HTTP layer::

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from api.auth.errors import KeySpecError, UnauthorizedError
+from api.sql.names import namespace_problem
 
 SCOPES = ("admin", "namespace")
 KEY_PREFIX = "bkg_"
@@ -26,7 +27,6 @@ SECRET_ALPHABET = string.ascii_letters + string.digits
 SECRET_LENGTH = 40
 VISIBLE_SECRET_CHARS = 8
 HASH_SCHEME = "sha256"
-NAMESPACE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _KEY_RE = re.compile(r"^bkg_(admin|namespace)_([A-Za-z0-9]{40})$")
 
 
@@ -79,8 +79,10 @@ def validate_key_spec(scope: str, namespace: str | None, ttl_seconds: int | None
     """Raise :class:`KeySpecError` unless scope, namespace and ttl fit together."""
     if scope not in SCOPES:
         raise KeySpecError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
-    if scope == "namespace" and (namespace is None or not NAMESPACE_RE.match(namespace)):
-        raise KeySpecError("a namespace key needs a valid namespace name")
+    if scope == "namespace":
+        problem = "no namespace given" if namespace is None else namespace_problem(namespace)
+        if problem is not None:
+            raise KeySpecError(f"a namespace key needs a valid namespace name: {problem}")
     if scope == "admin" and namespace is not None:
         raise KeySpecError("an admin key has no namespace")
     if ttl_seconds is not None and ttl_seconds <= 0:

@@ -14,10 +14,10 @@ class ForbiddenError(AuthError):
 
 
 class RateLimitedError(AuthError):
-    """The principal exceeded its request budget (HTTP 429)."""
+    """The principal exceeded its request budget or holds all it may at once (HTTP 429)."""
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limit exceeded, retry after {retry_after:.3f}s")
+    def __init__(self, retry_after: float, reason: str = "rate limit exceeded") -> None:
+        super().__init__(f"{reason}, retry after {retry_after:.3f}s")
         self.retry_after = retry_after
 
 

@@ -1,4 +1,5 @@
-"""Per-principal rate limits: a token bucket per principal id.
+"""Per-principal rate limits: a token bucket per principal identity (``Principal.key``:
+kind, namespace and id, so equal subjects of two namespaces never share a bucket).
 
 Each principal kind has a budget per minute (defaults: admin 1000, namespace 100, user 50);
 the bucket holds at most one minute's budget and refills continuously, so short bursts are
@@ -31,7 +32,8 @@ class _Bucket:
 
 @dataclass
 class RateLimiter:
-    """Token buckets keyed by principal id; ``per_minute`` maps principal kind -> budget."""
+    """Token buckets keyed by principal identity; ``per_minute`` maps principal kind ->
+    budget."""
 
     per_minute: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PER_MINUTE))
     _buckets: dict[str, _Bucket] = field(default_factory=dict, init=False, repr=False)
@@ -47,9 +49,9 @@ class RateLimiter:
             return 0.0 if budget is None else 60.0
         rate = budget / 60.0
         with self._lock:
-            bucket = self._buckets.get(principal.id)
+            bucket = self._buckets.get(principal.key)
             if bucket is None:
-                bucket = self._buckets[principal.id] = _Bucket(budget, clock)
+                bucket = self._buckets[principal.key] = _Bucket(budget, clock)
             bucket.tokens = min(budget, bucket.tokens + (clock - bucket.updated) * rate)
             bucket.updated = clock
             self._sweep(clock)

@@ -111,6 +111,12 @@ class KeyRegistry:
         """The state of ``key_id``, or None when no such key was ever created."""
         return self._by_id.get(key_id)
 
+    def is_active(self, key_id: str, now_s: float) -> bool:
+        """True while ``key_id`` exists and may authenticate (what a derived credential, a
+        token minted or a URL signed with the key, needs to keep working)."""
+        state = self._by_id.get(key_id)
+        return state is not None and state.valid_at(now_s)
+
     def states(self) -> list[KeyState]:
         """All keys, oldest first."""
         return sorted(self._by_id.values(), key=lambda s: (s.record.created_at, s.record.id))

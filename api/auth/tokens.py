@@ -22,14 +22,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 from jwt.types import Options
 
-from api.auth.apikeys import NAMESPACE_RE
 from api.auth.errors import KeyFileError, KeySpecError, UnauthorizedError
 from api.auth.keyfiles import key_id_of
+from api.sql.names import is_namespace
 
 HS256 = "HS256"
 EDDSA = "EdDSA"
 ROLES = ("admin", "user")
-RESERVED_CLAIMS = frozenset({"sub", "role", "ns", "exp", "iat", "nbf", "iss", "aud", "jti"})
+KEY_CLAIM = "bkg_key"
+"""Claim naming the API key a token was minted from; such a token dies with its key."""
+RESERVED_CLAIMS = frozenset(
+    {"sub", "role", "ns", "exp", "iat", "nbf", "iss", "aud", "jti", KEY_CLAIM}
+)
 MIN_SECRET_BYTES = 32
 
 
@@ -73,9 +77,12 @@ class TokenService:
         *,
         algorithm: str = HS256,
         now_s: float | None = None,
+        key_id: str | None = None,
     ) -> str:
         """A signed token for ``sub``; extra ``claims`` may not override the reserved ones.
-        A request for a token that could not verify is :class:`KeySpecError` (422)."""
+        ``key_id`` names the API key the token is derived from (it then verifies only while
+        that key is active). A request for a token that could not verify is
+        :class:`KeySpecError` (422)."""
         extra = dict(claims or {})
         clash = RESERVED_CLAIMS.intersection(extra)
         if clash:
@@ -89,6 +96,8 @@ class TokenService:
         payload["exp"] = now + (self._config.default_ttl_s if ttl is None else ttl)
         if ns is not None:
             payload["ns"] = ns
+        if key_id is not None:
+            payload[KEY_CLAIM] = key_id
         if self._config.issuer is not None:
             payload["iss"] = self._config.issuer
         if self._config.audience is not None:
@@ -168,7 +177,7 @@ def _check_identity(sub: object, role: object, ns: object) -> None:
         raise UnauthorizedError("token has no subject")
     if role not in ROLES:
         raise UnauthorizedError(f"token role must be one of {', '.join(ROLES)}")
-    if role == "user" and (not isinstance(ns, str) or not NAMESPACE_RE.match(ns)):
+    if role == "user" and (not is_namespace(ns)):
         raise UnauthorizedError("a user token needs a valid 'ns' claim")
     if ns is not None and not isinstance(ns, str):
         raise UnauthorizedError("'ns' claim must be a string")

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from types import MappingProxyType
 from typing import Any
 
 from api.auth.keyfiles import load_jwt_secret
 from api.auth.principal import Principal
+from api.auth.principal import user_principal as token_user
 from api.auth.tokens import TokenConfig, TokenService
 from api.cli.output import CommandError
 from api.datadir import DataDir
 from api.rls.access import SecurityLayer
+from api.sql.names import namespace_problem
 
 
 def user_principal(sub: str, namespace: str, claims_json: str | None) -> Principal:
-    """The principal a user JWT with these claims resolves to."""
+    """The principal a user JWT with these claims resolves to (the namespace must be one a
+    token could name)."""
+    problem = namespace_problem(namespace)
+    if problem is not None:
+        raise CommandError(f"--namespace: {problem}", exit_code=2)
     try:
         extra = json.loads(claims_json) if claims_json else {}
     except ValueError as exc:
@@ -29,13 +34,7 @@ def user_principal(sub: str, namespace: str, claims_json: str | None) -> Princip
     if not isinstance(extra, dict):
         raise CommandError("--claims must be a JSON object", exit_code=2)
     claims: dict[str, Any] = {**extra, "sub": sub, "role": "user", "ns": namespace}
-    return Principal(
-        kind="user",
-        id=f"user:{sub}",
-        namespace=namespace,
-        sub=sub,
-        claims=MappingProxyType(claims),
-    )
+    return token_user(sub, namespace, claims)
 
 
 def security_layer(data_dir: DataDir, conn: sqlite3.Connection | None = None) -> SecurityLayer:

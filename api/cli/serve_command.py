@@ -65,6 +65,7 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("BKG_JWT_AUDIENCE"),
         help="stamp and require this 'aud' on tokens (default: $BKG_JWT_AUDIENCE, none)",
     )
+    add_cap_flags(parser)
     add_pg_flags(parser)
     parser.add_argument(
         "--rotation-grace",
@@ -131,6 +132,9 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         max_body_bytes=args.max_body_bytes,
         rate_limits=rate_limits(args.rate_limit),
         rotation_grace_s=args.rotation_grace,
+        max_streams_per_principal=args.max_streams_per_principal,
+        max_keys_per_namespace=args.max_keys_per_namespace,
+        max_keys=args.max_keys,
         webhook_url=args.webhook_url or None,
         jwt_issuer=args.jwt_issuer or None,
         jwt_audience=args.jwt_audience or None,
@@ -178,6 +182,38 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         consumers.stop()
         backend.close()
     return 0
+
+
+CAPS = (
+    ("--max-streams-per-principal", "BKG_MAX_STREAMS_PER_PRINCIPAL", 32,
+     "open /realtime streams one namespace key or user may hold"),
+    ("--max-keys-per-namespace", "BKG_MAX_KEYS_PER_NAMESPACE", 100,
+     "active API keys of one namespace"),
+    ("--max-keys", "BKG_MAX_KEYS", 1000, "active API keys in all"),
+)  # fmt: skip
+
+
+def add_cap_flags(parser: argparse.ArgumentParser) -> None:
+    """Per-principal caps: each takes its default from the environment; 0 means no cap."""
+    for flag, env, default, what in CAPS:
+        parser.add_argument(
+            flag,
+            type=_cap,
+            default=os.environ.get(env) or str(default),
+            help=f"most {what}; 0 for no cap (default: ${env}, else {default})",
+        )
+
+
+def _cap(text: str) -> int:
+    """A cap's value: a whole number, 0 or more (argparse also applies it to the default
+    taken from the environment, so a bad variable is a one-line usage error too)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return value
 
 
 def rate_limits(specs: list[str]) -> dict[str, float]:

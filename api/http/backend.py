@@ -55,6 +55,9 @@ class ServerConfig:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     webhook_secret: bytes | None = None
+    max_streams_per_principal: int = 32
+    max_keys_per_namespace: int = 100
+    max_keys: int = 1000
 
 
 class Backend:

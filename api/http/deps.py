@@ -153,8 +153,9 @@ async def idempotent(
     run: Callable[[], Awaitable[Response[Any]]],
     body: bytes | None = None,
 ) -> Response[Any]:
-    """Run a write once per Idempotency-Key (if the request carries one); `body` is the
-    request body when the handler has already read it from the connection."""
+    """Run a write once per Idempotency-Key (if the request carries one) and principal
+    identity (`Principal.key`: kind, namespace, id); `body` is the request body when the
+    handler has already read it from the connection."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return await run()
@@ -164,7 +165,7 @@ async def idempotent(
     if body is None:
         body = await request.body()
     print_ = fingerprint(request.method, request.url.path, request.url.query or "", body)
-    stored = store.begin(principal.id, key, print_)
+    stored = store.begin(principal.key, key, print_)
     if stored is not None:
         replay = Response(
             content=stored.body, status_code=stored.status, media_type=stored.media_type
@@ -174,9 +175,9 @@ async def idempotent(
     try:
         response = await run()
     except BaseException:
-        store.release(principal.id, key)
+        store.release(principal.key, key)
         raise
     content = response.content if isinstance(response.content, bytes) else b""
     status = response.status_code or 200
-    store.finish(principal.id, key, StoredResponse(status, content, JSON))
+    store.finish(principal.key, key, StoredResponse(status, content, JSON))
     return response

@@ -1,10 +1,12 @@
 """`Idempotency-Key` on writes: a retried request gets the first answer and appends nothing.
 
-Responses are remembered per (principal, key) in a small SQLite file under `consumers/`, so
-they survive restarts, for a window (default 24 h). A request carries a fingerprint of its
-method, path, query and body: the same key with a different fingerprint is a 409 CONFLICT,
-as is a retry that arrives while the first attempt is still running. Only successful (2xx)
-answers are kept; after a failure the key is released so that a retry runs again.
+Responses are remembered per (principal identity, key) in a small SQLite file under
+`consumers/`, so they survive restarts, for a window (default 24 h). The identity is
+`Principal.key` (kind, namespace, id): equal subjects of two namespaces never see each
+other's answers. A request carries a fingerprint of its method, path, query and body: the
+same key with a different fingerprint is a 409 CONFLICT, as is a retry that arrives while
+the first attempt is still running. Only successful (2xx) answers are kept; after a failure
+the key is released so that a retry runs again.
 
 A crash between a write's commit and the recording of its answer loses the answer, and a
 retry then runs again: the window closes on durability of this file, not of the log.
@@ -44,7 +46,7 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 
 class IdempotencyStore:
-    """Remembered answers keyed by principal id and Idempotency-Key."""
+    """Remembered answers keyed by principal identity (`Principal.key`) and Idempotency-Key."""
 
     def __init__(self, path: Path, window_s: float) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,9 @@
 Verifying a credential costs more than the rest of a point read's authentication, and a
 client presents the same one on every request. What may be remembered:
 
-- a verified JWT until its `exp`: its signature cannot change and JWTs are not revocable;
+- a verified JWT until its `exp`: its signature cannot change; a token derived from an API
+  key is only taken from memory while that key is still valid now (revocation, expiry and
+  rotation grace are checked on every hit, as for the key itself);
 - an API key while the key registry is the same object (any key event makes the security
   layer load a new one) and the key is still valid now (expiry and rotation grace are
   checked on every hit).
@@ -47,7 +49,7 @@ class Principals:
         if bearer.startswith(KEY_PREFIX):
             return self._api_key(bearer, digest, now)
         token = self._tokens.get(digest)
-        if token is not None and now < token[1]:
+        if token is not None and now < token[1] and self._key_active(token[0], now):
             return token[0]
         principal = self._layer.resolve(bearer)
         self._remember(self._tokens, digest, (principal, float(principal.claims["exp"])))
@@ -59,10 +61,14 @@ class Principals:
         if known is not None and known[1] is registry and known[2].valid_at(now):
             return known[0]
         principal = self._layer.resolve(bearer)
-        state = registry.get(principal.id.removeprefix("key:"))
+        state = registry.get(str(principal.key_id))
         if state is not None and registry is self._layer.keys:
             self._remember(self._keys, digest, (principal, registry, state))
         return principal
+
+    def _key_active(self, principal: Principal, now: float) -> bool:
+        """Whether the API key a remembered token derives from (if any) still works."""
+        return principal.key_id is None or self._layer.keys.is_active(principal.key_id, now)
 
     def _remember(self, memory: dict[bytes, V], key: bytes, value: V) -> None:
         with self._lock:

@@ -1,5 +1,9 @@
 """`GET /realtime`: the log's row changes as server-sent events (see docs/realtime.md).
 
+A namespace key or user holds at most `--max-streams-per-principal` open streams (default
+32, counted by identity, bounded history reads included; admins are not capped); one more
+is 429 `RATE_LIMIT_EXCEEDED`.
+
 Open streams would hold the server's graceful stop forever, so `serve` calls
 `close_streams(backend)` on a stop signal first: every stream ends, clients resume later.
 
@@ -18,7 +22,9 @@ described there usefully, and generated requests against it would never finish.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -30,6 +36,7 @@ from litestar.response import Stream
 
 from api.auth.errors import AuthError
 from api.auth.principal import Principal
+from api.auth.slots import Slots
 from api.http.backend import Backend
 from api.http.deps import SECURITY, backend_of, bearer_of, caller_of, error_responses
 from api.http.errors import ApiError
@@ -45,6 +52,7 @@ from api.realtime.subscriber import Subscriber
 from api.sql import Catalog
 
 _HUBS: WeakKeyDictionary[Backend, Hub] = WeakKeyDictionary()
+_SLOTS: WeakKeyDictionary[Backend, Slots] = WeakKeyDictionary()
 DEFAULT_HEARTBEAT_S = 15.0
 HEARTBEAT_RANGE = (0.1, 300.0)
 DEFAULT_BUFFER = 1024
@@ -65,11 +73,24 @@ async def authenticate_stream(
     connection.state.principal = backend.principal(token_of(connection))
 
 
-def still_valid(backend: Backend, token: str | None) -> Callable[[], bool]:
-    """Whether the stream's credential still resolves (not revoked, not expired); asked
-    now and then by the open stream, outside the rate budget."""
+def still_valid(
+    backend: Backend, token: str | None, principal: Principal, every_s: float
+) -> Callable[[], bool]:
+    """Whether the stream's credential still holds, asked by the open stream before each
+    delivery, outside the rate budget. Cheap every time: is the API key behind it (the key
+    itself, or the key its token was minted from) still active, so that revoking a key
+    stops its streams before their next event. Full at most once per `every_s`: the
+    credential resolves again (signature, expiry)."""
+    checked = time.monotonic()
 
     def check() -> bool:
+        nonlocal checked
+        key_id = principal.key_id
+        if key_id is not None and not backend.layer.keys.is_active(key_id, time.time()):
+            return False
+        if time.monotonic() - checked < every_s:
+            return True
+        checked = time.monotonic()
         try:
             backend.layer.resolve(token)
         except AuthError:
@@ -114,8 +135,46 @@ async def realtime(
             raise ApiError("BAD_REQUEST", "until_lsn must lie between the start and the head")
         frames = history(subscriber, catchup, until_lsn)
     else:
-        frames = subscription(hub, subscriber, catchup, still_valid(backend, token_of(request)))
-    return Stream(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+        valid = still_valid(backend, token_of(request), principal, heartbeat)
+        frames = subscription(hub, subscriber, catchup, valid)
+    return Stream(
+        holding(frames, _take_slot(backend, principal)),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
+
+
+def slots_of(backend: Backend) -> Slots:
+    """The backend's count of open streams per principal (its cap from the config)."""
+    slots = _SLOTS.get(backend)
+    if slots is None:
+        limit = backend.config.max_streams_per_principal
+        slots = _SLOTS[backend] = Slots(limit, "open realtime streams")
+    return slots
+
+
+def _take_slot(backend: Backend, principal: Principal) -> Callable[[], None]:
+    """One of the principal's stream slots (admins are not capped: they hold every power
+    over the server already); the returned function gives it back."""
+    if principal.kind == "admin":
+        return lambda: None
+    return slots_of(backend).acquire(principal.key)
+
+
+def holding(frames: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
+    """`frames`, giving the stream's slot back when they end or the client goes, and also
+    when the response is dropped before it ever started (then no `finally` would run)."""
+
+    async def held() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in frames:
+                yield chunk
+        finally:
+            release()
+
+    stream = held()
+    weakref.finalize(stream, release)
+    return stream
 
 
 async def _check_start(log: RecordSource, start: Position) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,7 +26,15 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth.principal import Principal
 from api.http.backend import Backend
-from api.http.deps import AUTHED_ERRORS, GUARDS, SECURITY, Caller, bearer_of, json_response
+from api.http.deps import (
+    AUTHED_ERRORS,
+    GUARDS,
+    SECURITY,
+    Caller,
+    backend_of,
+    bearer_of,
+    json_response,
+)
 from api.http.errors import error_response
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
@@ -92,7 +101,7 @@ def storage_of(backend: Backend, state: State) -> Storage:
         )
         found = Storage(
             service,
-            Uploads(data.objects / UPLOADS_DIR, service),
+            Uploads(data.objects / UPLOADS_DIR, service, settings.max_pending_uploads),
             UrlSigner(load_url_key(data.keys)),
         )
         backend.closers.append(service.close)
@@ -380,10 +389,13 @@ async def sign_url(
 async def use_signed_url(
     request: Request[Any, Any, Any], bucket: FromPath[str], path: FromPath[str], storage: StorageDep
 ) -> Response[Any]:
-    """Download or upload as the signer, while the URL's signature holds and it has not
-    expired."""
+    """Download or upload as the signer, while the URL's signature holds, it has not
+    expired and the API key the signer's credential derives from is still active."""
     query = {k: str(v) for k, v in request.query_params.items()}
     grant = storage.signer.check(request.method, bucket, _name(path), query)
+    key_id = grant.signer.key_id
+    if key_id is not None and not backend_of(request).layer.keys.is_active(key_id, time.time()):
+        raise errors.ForbiddenError("the API key this URL was signed with is no longer active")
     if request.method == "PUT":
         return await _upload(request, storage, grant.signer, bucket, grant.name)
     opened = await _in_thread(

@@ -22,13 +22,15 @@ from sqlglot import exp
 from api.rls.errors import PolicyError
 from api.rls.names import check_identifier
 from api.rls.predicates import parse_predicate
+from api.sql.names import namespace_problem
 
 ACTIONS = ("select", "insert", "update", "delete")
 ROLES = ("user",)
 POLICY_CREATED = "policy.created"
 POLICY_DROPPED = "policy.dropped"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,62}$")
-_NAMESPACE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+OBJECT_POLICY_TABLE = "storage.objects"
+"""The one table outside every namespace that takes policies: storage objects (admins only)."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,11 @@ def _parse_table(value: Any) -> tuple[str, str]:
     if not isinstance(value, str) or value.count(".") != 1:
         raise PolicyError("policy table must be qualified: 'namespace.table'")
     namespace, table = (part.lower() for part in value.split("."))
-    if not _NAMESPACE_RE.match(namespace):
-        raise PolicyError(f"bad namespace {namespace!r}")
+    if f"{namespace}.{table}" == OBJECT_POLICY_TABLE:
+        return namespace, table
+    problem = namespace_problem(namespace)
+    if problem is not None:
+        raise PolicyError(f"bad namespace: {problem}")
     check_identifier(table, PolicyError)
     return namespace, table
 

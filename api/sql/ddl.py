@@ -22,7 +22,14 @@ from api.sql.ddl_build import (
     sqlite_create_table,
     table_constraint,
 )
-from api.sql.errors import ConflictError, NotFoundError, NotSupportedError, SqlValidationError
+from api.sql.errors import (
+    ConflictError,
+    NotFoundError,
+    NotSupportedError,
+    SqlValidationError,
+    UnacceptableNameError,
+)
+from api.sql.names import namespace_problem
 from api.sql.parse import StatementInfo, logical_name
 from projections.apply import quote_ident
 
@@ -46,8 +53,11 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
 
 
 def _create_schema(statement: exp.Create, catalog: Catalog) -> list[Change]:
-    """CREATE SCHEMA: a catalogue entry only."""
+    """CREATE SCHEMA: a catalogue entry only, for a name a namespace key can be issued for."""
     name = (statement.this.db or statement.this.name).lower()
+    problem = namespace_problem(name)
+    if problem is not None:
+        raise UnacceptableNameError(f'unacceptable schema name "{name[:80]}": {problem}')
     if name in catalog.schemas:
         if statement.args.get("exists"):
             return []

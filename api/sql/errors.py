@@ -65,6 +65,13 @@ class SqlValidationError(SqlError):
     sqlstate = "22000"
 
 
+class UnacceptableNameError(SqlValidationError):
+    """A schema name that is malformed or reserved (``storage``, ``pg_*``, ...); Postgres
+    refuses reserved ones with SQLSTATE 42939 (``unacceptable schema name``)."""
+
+    sqlstate = "42939"
+
+
 class ConflictError(SqlError):
     """UNIQUE, PRIMARY KEY or FOREIGN KEY violation, or an object that already exists."""
 

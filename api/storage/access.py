@@ -25,12 +25,12 @@ from typing import Any
 from sqlglot import exp
 
 from api.auth.principal import Principal
-from api.rls.policy import PolicySet
+from api.rls.policy import OBJECT_POLICY_TABLE, PolicySet
 from api.rls.predicates import bind_predicate
 from api.storage.errors import ForbiddenError, NotFoundError
 from api.storage.meta import Bucket
 
-POLICY_TABLE = "storage.objects"
+POLICY_TABLE = OBJECT_POLICY_TABLE
 COLUMNS = ("bucket", "name", "owner", "metadata", "namespace")
 
 

@@ -1,11 +1,13 @@
 """URLs signed by bkg-db: one method on one object until an expiry, no token needed.
 
 `POST /storage/sign/{bucket}/{path}` checks that the caller may do the action now and
-returns a URL `/storage/signed/{bucket}/{path}?method=&expires=&kind=&id=&ns=&sub=&sig=`
+returns a URL `/storage/signed/{bucket}/{path}?method=&expires=&kind=&id=&ns=&sub=&key=&sig=`
 whose HMAC-SHA256 (key `keys/storage_url.key`, 32 random bytes, mode 0600) covers the
 method, bucket, object name, expiry and the signer; using it acts as the signer (kind, id,
-namespace and JWT subject; other claims are not carried). An expired or
-altered URL is refused with `ForbiddenError`, a malformed one with `BadObjectRequestError`.
+namespace, JWT subject and the API key the signer's credential derives from; other claims
+are not carried). An expired or altered URL is refused with `ForbiddenError`, a malformed
+one with `BadObjectRequestError`; the route refuses a URL whose signing key is no longer
+active (revoked, expired, rotated out) with `ForbiddenError` too.
 With the S3 backend a GET is signed by S3 itself (minio presign) and served by S3 directly;
 PUTs always come back to bkg-db, because the upload must be recorded in the log.
 """
@@ -44,9 +46,12 @@ class Grant:
     signer: Principal
 
     def fields(self) -> list[str]:
+        """What the signature covers. The signer's API key is appended only when there is
+        one, so URLs signed before keys were recorded in them still verify."""
         signer = self.signer
         head = [self.method, self.bucket, self.name, str(self.expires)]
-        return [*head, signer.kind, signer.id, signer.namespace or "", signer.sub or ""]
+        tail = [] if signer.key_id is None else [signer.key_id]
+        return [*head, signer.kind, signer.id, signer.namespace or "", signer.sub or "", *tail]
 
 
 def load_url_key(keys_dir: Path) -> bytes:
@@ -83,6 +88,7 @@ class UrlSigner:
             "id": signer.id,
             "ns": signer.namespace or "",
             "sub": signer.sub or "",
+            "key": signer.key_id or "",
             "sig": self._mac(grant),
         }
         return f"/storage/signed/{grant.bucket}/{quote(grant.name)}?{urlencode(query)}"
@@ -100,6 +106,7 @@ class UrlSigner:
             id=query["id"],
             namespace=query.get("ns") or None,
             sub=query.get("sub") or None,
+            key_id=query.get("key") or None,
         )
         grant = Grant(query["method"], bucket, name, expires, signer)
         if not hmac.compare_digest(self._mac(grant), query["sig"]):

@@ -26,6 +26,7 @@ from api.storage.service import DEFAULT_MAX_OBJECT_BYTES
 N = TypeVar("N", int, float)
 BACKENDS = ("local", "s3")
 DEFAULT_CACHE_BYTES = 1 << 30
+DEFAULT_MAX_PENDING_UPLOADS = 16
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,14 @@ class StorageSettings:
     archive: bool = True
     archive_interval_s: float = 1.0
     cache_bytes: int = DEFAULT_CACHE_BYTES
+    max_pending_uploads: int = DEFAULT_MAX_PENDING_UPLOADS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StorageSettings:
         """Settings from `BKG_S3_ENDPOINT`, `BKG_S3_ACCESS_KEY`, `BKG_S3_SECRET_KEY`,
         `BKG_S3_BUCKET`, `BKG_S3_PREFIX`, `BKG_S3_REGION`, `BKG_STORAGE_BACKEND`,
-        `BKG_STORAGE_MAX_BYTES`, `BKG_STORAGE_CACHE_BYTES`, `BKG_ARCHIVE` and
-        `BKG_ARCHIVE_INTERVAL`."""
+        `BKG_STORAGE_MAX_BYTES`, `BKG_STORAGE_CACHE_BYTES`,
+        `BKG_STORAGE_MAX_PENDING_UPLOADS`, `BKG_ARCHIVE` and `BKG_ARCHIVE_INTERVAL`."""
         env = {k: v for k, v in (os.environ if env is None else env).items() if v}
         s3 = None
         if env.get("BKG_S3_ENDPOINT") and env.get("BKG_S3_BUCKET"):
@@ -61,6 +63,9 @@ class StorageSettings:
             archive=env.get("BKG_ARCHIVE", "on") != "off",
             archive_interval_s=_number(env, "BKG_ARCHIVE_INTERVAL", 1.0),
             cache_bytes=_number(env, "BKG_STORAGE_CACHE_BYTES", DEFAULT_CACHE_BYTES),
+            max_pending_uploads=_number(
+                env, "BKG_STORAGE_MAX_PENDING_UPLOADS", DEFAULT_MAX_PENDING_UPLOADS
+            ),
         )
         settings.check()
         return settings
@@ -72,6 +77,8 @@ class StorageSettings:
             raise BadObjectRequestError("the s3 storage backend needs an S3 endpoint and bucket")
         if self.cache_bytes < 0:
             raise BadObjectRequestError("BKG_STORAGE_CACHE_BYTES must be 0 or more")
+        if self.max_pending_uploads < 0:
+            raise BadObjectRequestError("BKG_STORAGE_MAX_PENDING_UPLOADS must be 0 or more")
 
     def blob_store(self, objects_dir: Path) -> BlobStore:
         """The blob store objects use: local disk, or S3 under `<prefix>/objects` (with its

@@ -59,9 +59,12 @@ class UploadInfo:
 class Uploads:
     """The resumable uploads in progress under one folder."""
 
-    def __init__(self, root: Path, service: ObjectService) -> None:
+    def __init__(self, root: Path, service: ObjectService, max_pending: int = 0) -> None:
         self.root = root
         self.service = service
+        self.max_pending = max_pending
+        """Unfinished uploads one principal may hold (0: no cap): each may grow to the
+        object size limit on disk until it is finished or abandoned."""
         root.mkdir(parents=True, exist_ok=True)
 
     def create(
@@ -73,8 +76,10 @@ class Uploads:
         content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> UploadInfo:
-        """Start an upload once the principal may write the object and its length fits."""
+        """Start an upload once the principal may write the object, its length fits and it
+        holds fewer than `max_pending` unfinished uploads (else `ConflictError`)."""
         self.service.check_write(principal, bucket, name, length, metadata or {})
+        self._check_pending(principal)
         info = UploadInfo(
             id=uuid.uuid4().hex,
             bucket=bucket,
@@ -94,7 +99,8 @@ class Uploads:
         return info
 
     def get(self, principal: Principal, upload_id: str) -> UploadInfo:
-        """The upload and its offset; only its creator may see it."""
+        """The upload and its offset; only its creator may see it (the same identity: kind,
+        namespace and id, so a user of another namespace with the same subject may not)."""
         folder = self._folder(upload_id)
         try:
             fields = json.loads((folder / "info.json").read_bytes())
@@ -102,7 +108,7 @@ class Uploads:
         except FileNotFoundError as exc:
             raise NotFoundError(f"no upload {upload_id}") from exc
         info = UploadInfo(**{**fields, "offset": offset})
-        if info.principal_id != principal.id:
+        if info.principal().key != principal.key:
             raise ForbiddenError("the upload belongs to another principal")
         return info
 
@@ -148,6 +154,22 @@ class Uploads:
         """Abandon an upload (TUS termination)."""
         self.get(principal, upload_id)
         shutil.rmtree(self._folder(upload_id))
+
+    def _check_pending(self, principal: Principal) -> None:
+        if self.max_pending <= 0:
+            return
+        pending = 0
+        for info_file in self.root.glob("*/info.json"):
+            try:
+                owner = UploadInfo(**json.loads(info_file.read_bytes())).principal()
+            except (FileNotFoundError, ValueError, TypeError):
+                continue  # finished or abandoned meanwhile
+            pending += owner.key == principal.key
+        if pending >= self.max_pending:
+            raise ConflictError(
+                f"{pending} unfinished uploads already (at most {self.max_pending}):"
+                " finish or abandon one first"
+            )
 
     def _folder(self, upload_id: str) -> Path:
         if not _ID_RE.match(upload_id):

@@ -117,3 +117,39 @@ def test_a_revoked_key_ends_its_stream(server: Server) -> None:
         assert response.status_code in (200, 204), response.text
         ended = stream.next()
     assert (ended.event, ended.data) == ("unauthorized", {"resume_from": subscribed.id})
+
+
+def test_a_token_minted_from_a_revoked_key_ends_its_stream(server: Server) -> None:
+    """A token derived from a key dies with it, also on `/realtime` with `access_token`:
+    refused at connect, and an open stream ends with ``unauthorized``."""
+    server.ok("CREATE SCHEMA derived")
+    created = server.post("/auth/keys", {"scope": "namespace", "namespace": "derived"})
+    token = server.user_token(created["key"], "u1")
+    with server.subscribe(access_token=token, heartbeat=HEARTBEAT) as stream:
+        subscribed = stream.next()
+        response = server.client.delete(
+            f"{server.url}/auth/keys/{created['id']}",
+            headers={"Authorization": f"Bearer {server.admin_key}"},
+        )
+        assert response.status_code == 200, response.text
+        ended = stream.next()
+    assert (ended.event, ended.data) == ("unauthorized", {"resume_from": subscribed.id})
+    assert server.refused(access_token=token).status_code == 401
+
+
+def test_a_revoked_key_delivers_nothing_more_before_the_next_heartbeat(server: Server) -> None:
+    """The key check runs before every delivery, not only once per heartbeat: the first
+    change after the revocation ends the stream instead of reaching the subscriber."""
+    server.ok("CREATE SCHEMA prompt")
+    created = server.post("/auth/keys", {"scope": "namespace", "namespace": "prompt"})
+    token = server.user_token(created["key"], "u1")
+    with server.subscribe(access_token=token, heartbeat=60) as stream:
+        subscribed = stream.next()
+        response = server.client.delete(
+            f"{server.url}/auth/keys/{created['id']}",
+            headers={"Authorization": f"Bearer {server.admin_key}"},
+        )
+        assert response.status_code == 200, response.text
+        server.ok("CREATE TABLE prompt.t (id INTEGER PRIMARY KEY)")
+        ended = stream.next(timeout=10)
+    assert (ended.event, ended.data) == ("unauthorized", {"resume_from": subscribed.id})

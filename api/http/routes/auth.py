@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from api.auth.apikeys import NAMESPACE_RE, new_api_key
+from api.auth.apikeys import new_api_key
 from api.auth.errors import ForbiddenError, UnauthorizedError
 from api.auth.principal import Principal
 from api.auth.registry import KeyState, revoke_event
@@ -42,8 +42,11 @@ from api.http.models import (
     TokenRequest,
     TokenResponse,
 )
+from api.sql.names import namespace_problem
 
 MAX_TOKEN_TTL_S = 7 * 24 * 3600
+MAX_ADMIN_TOKEN_TTL_S = 3600
+"""Admin tokens are short-lived: they act with every power of the key they came from."""
 
 
 @post(
@@ -56,21 +59,25 @@ MAX_TOKEN_TTL_S = 7 * 24 * 3600
 async def token(
     request: Request[Any, Any, Any], data: JSONBody[TokenRequest], backend: BackendDep
 ) -> TokenResponse:
-    """`{"api_key"}`: an admin key's admin token. With `sub`: a user token in the caller's
-    namespace, the caller being `api_key` or the bearer (a namespace or admin key)."""
+    """`{"api_key"}`: an admin key's admin token (at most 1 h). With `sub`: a user token in
+    the caller's namespace, the caller being `api_key` or the bearer (a namespace or admin
+    key, or a token derived from one). Either token works only while the key it derives
+    from is active."""
     bearer = data.api_key if data.api_key is not None else bearer_of(request)
     if data.api_key is not None and not data.api_key.startswith("bkg_"):
         raise UnauthorizedError("api_key must be an API key")
     caller = backend.principal(bearer)
-    ttl = _token_ttl(data.ttl_seconds, backend.config.token_ttl_s)
     claims = data.claims or {}
     if data.sub is None:
         if data.api_key is None or caller.kind != "admin" or data.ns or claims:
             raise ApiError("VALIDATION_ERROR", "give 'sub' to mint a user token")
-        minted = _mint(backend, caller.id, "admin", None, ttl, claims)
+        default = min(backend.config.token_ttl_s, MAX_ADMIN_TOKEN_TTL_S)
+        ttl = _token_ttl(data.ttl_seconds, default, MAX_ADMIN_TOKEN_TTL_S)
+        minted = _mint(backend, caller, caller.id, "admin", None, ttl, claims)
     else:
+        ttl = _token_ttl(data.ttl_seconds, backend.config.token_ttl_s, MAX_TOKEN_TTL_S)
         ns = _user_namespace(caller, data.ns)
-        minted = _mint(backend, data.sub, "user", ns, ttl, claims)
+        minted = _mint(backend, caller, data.sub, "user", ns, ttl, claims)
     return TokenResponse(access_token=minted, token_type="bearer", expires_in=ttl)
 
 
@@ -88,7 +95,8 @@ async def create_key(
     principal: Caller,
     backend: BackendDep,
 ) -> Response[CreatedKey]:
-    """A new key; admins create any, namespace keys only keys of their own namespace."""
+    """A new key; admins create any, namespace keys only keys of their own namespace; 409
+    beyond `--max-keys-per-namespace` / `--max-keys` active keys."""
     namespace = data.namespace
     if principal.kind == "namespace":
         namespace = principal.namespace if namespace is None else namespace
@@ -97,6 +105,7 @@ async def create_key(
     _require_manager(principal)
 
     async def run() -> Response[Any]:
+        _check_key_caps(backend, namespace)
         plaintext, record = new_api_key(
             data.scope, namespace, data.name, data.ttl_seconds, time.time()
         )
@@ -198,6 +207,25 @@ async def jwks(backend: BackendDep) -> dict[str, Any]:
     return backend.tokens.jwks()
 
 
+def _check_key_caps(backend: Backend, namespace: str | None) -> None:
+    """409 when one more key would exceed the active keys allowed in the namespace or in all
+    (revoked and expired keys do not count; rotation replaces a key and is not capped)."""
+    now = time.time()
+    active = [s for s in backend.layer.keys.states() if s.valid_at(now)]
+    caps = [("max_keys", backend.config.max_keys, active)]
+    if namespace is not None:
+        mine = [s for s in active if s.record.namespace == namespace]
+        caps.append(("max_keys_per_namespace", backend.config.max_keys_per_namespace, mine))
+    for limit, value, counted in caps:
+        if value > 0 and len(counted) >= value:
+            where = "in all" if limit == "max_keys" else f"in namespace {namespace}"
+            raise ApiError(
+                "CONFLICT",
+                f"{len(counted)} active API keys {where} already: revoke one first",
+                {"limit": limit, "value": value},
+            )
+
+
 def _require_manager(principal: Principal) -> None:
     if principal.kind == "user":
         raise ForbiddenError("users cannot manage API keys")
@@ -235,10 +263,10 @@ def _info(state: KeyState, now: float, last_used_at: float | None = None) -> Key
     )
 
 
-def _token_ttl(requested: int | None, default: int) -> int:
+def _token_ttl(requested: int | None, default: int, most: int) -> int:
     ttl = default if requested is None else requested
-    if not 0 < ttl <= MAX_TOKEN_TTL_S:
-        raise ApiError("VALIDATION_ERROR", f"ttl_seconds must be 1..{MAX_TOKEN_TTL_S}")
+    if not 0 < ttl <= most:
+        raise ApiError("VALIDATION_ERROR", f"ttl_seconds must be 1..{most}")
     return ttl
 
 
@@ -250,16 +278,27 @@ def _user_namespace(caller: Principal, requested: str | None) -> str:
         if requested not in (None, caller.namespace):
             raise ForbiddenError("a namespace key mints tokens for its own namespace only")
         return str(caller.namespace)
-    ns = requested or caller.default_namespace
-    if not NAMESPACE_RE.match(ns):
-        raise ApiError("VALIDATION_ERROR", f"bad namespace {ns!r}")
+    ns = caller.default_namespace if requested is None else requested
+    problem = namespace_problem(ns)
+    if problem is not None:
+        raise ApiError("VALIDATION_ERROR", f"bad namespace: {problem}")
     return ns
 
 
 def _mint(
-    backend: Backend, sub: str, role: str, ns: str | None, ttl: int, claims: dict[str, Any]
+    backend: Backend,
+    caller: Principal,
+    sub: str,
+    role: str,
+    ns: str | None,
+    ttl: int,
+    claims: dict[str, Any],
 ) -> str:
+    """A token derived from the caller's credential: it names the caller's API key (if
+    any), so that it stops working when that key is revoked, expires or is rotated out."""
     try:
-        return backend.tokens.mint(sub, role, ns, ttl, claims, algorithm=HS256)
+        return backend.tokens.mint(
+            sub, role, ns, ttl, claims, algorithm=HS256, key_id=caller.key_id
+        )
     except (ValueError, UnauthorizedError) as exc:
         raise ApiError("VALIDATION_ERROR", str(exc)) from exc

@@ -26,7 +26,13 @@ from api.http.deps import (
 )
 from api.http.errors import ApiError
 from api.http.models import PolicyDocument, PolicyList
-from api.rls.policy import Policy, created_event, dropped_event, parse_policy
+from api.rls.policy import (
+    OBJECT_POLICY_TABLE,
+    Policy,
+    created_event,
+    dropped_event,
+    parse_policy,
+)
 
 
 @get("/policy", summary="List policies", responses=AUTHED_ERRORS, security=SECURITY, guards=GUARDS)
@@ -64,6 +70,8 @@ async def create_policy(
         }
     )
     _require_namespace(principal, policy.namespace)
+    if policy.qualified_table == OBJECT_POLICY_TABLE and principal.kind != "admin":
+        raise ForbiddenError("object policies apply to every namespace's buckets: admins only")
 
     async def run() -> Response[Any]:
         await backend.append("policy", created_event(policy), principal)
@@ -108,6 +116,8 @@ def _require_manager(principal: Principal) -> None:
 
 
 def _require_namespace(principal: Principal, namespace: str) -> None:
+    """Admins manage every policy; a namespace key those on its own namespace's tables, never
+    object policies (`storage.objects` spans every namespace's buckets)."""
     if principal.kind == "namespace" and namespace != principal.namespace:
         raise ForbiddenError("a namespace key manages the policies of its own namespace only")
 
