@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,22 @@ class Answer:
             for index, family in enumerate(families)
         ]
         return cls(command_tag(sql, result.rowcount), list(result.columns), oids, result.rows)
+
+    @classmethod
+    def of_rows(
+        cls, tag: str, columns: Sequence[str], rows: list[list[Any]], booleans: Set[str]
+    ) -> Answer:
+        """An answer typed from its values, except the columns named in `booleans` (the
+        emulated catalogue's, where SQLite keeps booleans as 0/1)."""
+        oids = []
+        for index, name in enumerate(columns):
+            if name in booleans:
+                oids.append(t.BOOL)
+                for row in rows:
+                    row[index] = None if row[index] is None else bool(row[index])
+            else:
+                oids.append(t.oid_of_column(None, [row[index] for row in rows[:100]]))
+        return cls(tag, list(columns), oids, rows)
 
     @classmethod
     def text(cls, tag: str, columns: Sequence[str], rows: list[list[Any]]) -> Answer:
