@@ -18,6 +18,7 @@ from sqlglot import exp
 from api.auth.principal import Principal
 from api.rls.policy import PolicySet
 from api.rls.predicates import bind_predicate
+from api.sql.translate import generate
 from projections.apply import physical_name
 
 
@@ -81,7 +82,7 @@ class RowFilter:
         )
         name = table.partition(".")[2]
         query = exp.select("1").from_(image.subquery(name)).where(exp.or_(*predicates)).limit(1)
-        return _physical(query).sql(dialect="sqlite")
+        return generate(_physical(query))
 
 
 def _physical(query: exp.Expr) -> exp.Expr:
