@@ -15,6 +15,7 @@ from api.sql.catalog import Catalog, ColumnDef, IndexDef, TableDef
 from api.sql.ddl_alter import plan_alter
 from api.sql.ddl_build import (
     Change,
+    check_width,
     column_def,
     ddl_change,
     qualify,
@@ -66,6 +67,7 @@ def _create_table(statement: exp.Create, info: StatementInfo, catalog: Catalog) 
     _check_new_table(name, catalog, bool(statement.args.get("exists")))
     if name in catalog.tables:
         return []
+    check_width(name, sum(isinstance(i, exp.ColumnDef) for i in schema.expressions))
     columns: list[ColumnDef] = []
     pg_constraints, sqlite_constraints, pk = [], [], None
     for item in schema.expressions:
