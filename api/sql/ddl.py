@@ -23,6 +23,7 @@ from api.sql.ddl_build import (
     sqlite_create_table,
     table_constraint,
 )
+from api.sql.ddl_schema import plan_drop_schema
 from api.sql.errors import ConflictError, NotFoundError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo, logical_name
 from projections.apply import quote_ident
@@ -33,6 +34,8 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
     kind = str(statement.args.get("kind") or "").upper()
     if isinstance(statement, exp.Create) and kind == "SCHEMA":
         return _create_schema(statement, catalog)
+    if isinstance(statement, exp.Drop) and kind == "SCHEMA":
+        return plan_drop_schema(statement, info.target or "", catalog)
     if isinstance(statement, exp.Create) and kind == "TABLE":
         return _create_table(statement, info, catalog)
     if isinstance(statement, exp.Create) and kind == "INDEX":

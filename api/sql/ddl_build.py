@@ -7,7 +7,12 @@ from typing import Any
 from sqlglot import exp
 
 from api.sql.catalog import Catalog, ColumnDef, TableDef
-from api.sql.errors import LimitExceededError, NotFoundError, NotSupportedError
+from api.sql.errors import (
+    LimitExceededError,
+    NotFoundError,
+    NotSupportedError,
+    with_sqlstate,
+)
 from api.sql.parse import logical_name
 from api.sql.translate import generate, parse_fragment
 from api.sql.typemap import lookup
@@ -26,8 +31,7 @@ def check_width(table: str, columns: int) -> None:
             f"tables can have at most {MAX_COLUMNS} columns ({table} would have {columns})",
             {"limit": "columns_per_table", "value": MAX_COLUMNS},
         )
-        error.sqlstate = "54011"
-        raise error
+        raise with_sqlstate(error, "54011")
 
 
 def column_def(node: exp.ColumnDef, namespace: str, catalog: Catalog) -> ColumnDef:

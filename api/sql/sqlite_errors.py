@@ -16,6 +16,7 @@ from api.sql.errors import (
     NotSupportedError,
     SqlError,
     SqlValidationError,
+    with_sqlstate,
 )
 from projections.meta import DIVISOR_ERROR
 
@@ -59,7 +60,7 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
     if isinstance(exc, sqlite3.ProgrammingError):
         return BadRequestError(message)
     if message == DIVISOR_ERROR:
-        return _with_sqlstate(SqlValidationError("division by zero"), "22012")
+        return with_sqlstate(SqlValidationError("division by zero"), "22012")
     for needle, error in _RULES:
         if needle in message:
             if error is NotSupportedError and needle == "syntax error":
@@ -68,11 +69,5 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
                 name = message.split(":", 1)[-1].strip()
                 return error(f"function {name.lower()} is not supported")
             found = error(_CHECK_EXPR.sub(r"\1", message))
-            return _with_sqlstate(found, _SQLSTATES.get(needle, found.sqlstate))
+            return with_sqlstate(found, _SQLSTATES.get(needle, found.sqlstate))
     return SqlValidationError(message)
-
-
-def _with_sqlstate(error: SqlError, sqlstate: str) -> SqlError:
-    """``error`` reporting ``sqlstate`` instead of its class's general one."""
-    error.sqlstate = sqlstate
-    return error
