@@ -14,9 +14,10 @@ from projections.apply import ensure_internal_schema
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
-"""The one function registered on every connection: returns its argument, refusing zero.
-SQLite answers NULL for ``x / 0`` and ``x % 0``; the SQL dialect wraps divisors in it so they
-fail like Postgres' ``division by zero`` (SQLSTATE 22012) instead."""
+"""The one function registered on every connection: ``_bkg_divisor(divisor, dividend)``
+returns the divisor, refusing a zero one under a non-NULL dividend. SQLite answers NULL for
+``x / 0`` and ``x % 0``; the SQL dialect wraps divisors in it so they fail like Postgres'
+``division by zero`` (SQLSTATE 22012) instead."""
 DIVISOR_ERROR = "user-defined function raised exception"
 """What sqlite3 reports when the divisor function refuses (the only function registered)."""
 
@@ -48,21 +49,25 @@ def configure(conn: sqlite3.Connection) -> None:
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
-    conn.create_function(DIVISOR_FUNCTION, 1, _divisor, deterministic=True)
+    conn.create_function(DIVISOR_FUNCTION, 2, _divisor, deterministic=True)
 
 
-def _divisor(value: Any) -> Any:
-    """``value`` unchanged unless it is zero (as SQLite would read it as a number)."""
-    if value == 0 and not isinstance(value, str | bytes):
+def _divisor(value: Any, dividend: Any) -> Any:
+    """``value`` unchanged unless it is zero (as SQLite would read it as a number) and the
+    dividend is not NULL."""
+    if dividend is not None and _is_zero(value):
         raise ZeroDivisionError("division by zero")
+    return value
+
+
+def _is_zero(value: Any) -> bool:
+    """True for 0, 0.0 and text SQLite's arithmetic reads as zero."""
     if isinstance(value, str):
         try:
-            zero = float(value) == 0
+            return float(value) == 0
         except ValueError:
-            zero = False
-        if zero:
-            raise ZeroDivisionError("division by zero")
-    return value
+            return False
+    return not isinstance(value, bytes) and value == 0
 
 
 def init_schema(conn: sqlite3.Connection) -> None:

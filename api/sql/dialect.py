@@ -123,10 +123,14 @@ def _needs_guard(divisor: exp.Expr) -> bool:
 
 
 def _guard_divisor(node: exp.Div | exp.Mod) -> None:
-    """Route the divisor of ``node`` through the divisor function (in place, idempotent)."""
+    """Route the divisor of ``node`` through the divisor function (in place, idempotent).
+
+    The function also sees the dividend: Postgres' division is strict, so ``NULL / 0`` is
+    NULL, and only a non-NULL dividend over zero is an error."""
     divisor = node.expression
     if _needs_guard(divisor):
-        node.set("expression", exp.Anonymous(this=DIVISOR_FUNCTION, expressions=[divisor]))
+        guard = exp.Anonymous(this=DIVISOR_FUNCTION, expressions=[divisor, node.this.copy()])
+        node.set("expression", guard)
 
 
 def _starts_with_sql(gen: SQLiteGenerator, node: exp.StartsWith) -> str:

@@ -101,6 +101,11 @@ def test_division_by_zero_is_an_error_and_division_keeps_its_types(db: Database)
         "SELECT 7 / 2, 7.0 / 2, -7 / 2, 7 % -3, 7 / 2.0, 1 / NULL, 7 / id FROM parents WHERE id = 2"
     )
     assert row.rows == [[3, 3.5, -3, 1, 3.5, None, 3]]
+    # division is strict, as in Postgres: a NULL dividend gives NULL, even over zero
+    nulls = db.execute(
+        "SELECT CAST(NULL AS int) / 0, CAST(NULL AS int) % 0, NULL / (id - id) FROM parents"
+    )
+    assert nulls.rows == [[None, None, None]] * 3
 
 
 # -- engine == replay == checkpoint + tail == as_of_lsn, with cascades -----------------------
