@@ -28,6 +28,9 @@ from projections.apply import CAPTURE_TRIGGER_PREFIX as _TRIGGER_PREFIX
 from projections.apply import drop_capture, quote_ident
 
 _IMAGES = "_bkg_capimg_"
+_KEEP_ROWS = 1024
+"""Journal rows left in place between statements (each statement reads only the rows after
+its starting position) before the next statement empties the capture tables first."""
 
 
 def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> int:
@@ -43,7 +46,11 @@ def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> int:
     except sqlite3.OperationalError:
         row = None
     if row is not None and row[0] == catalog.token:
-        return int(row[1] or 0)
+        position = int(row[1] or 0)
+        if position < _KEEP_ROWS:
+            return position
+        _clear(conn)
+        return 0
     _install(conn, catalog)
     return 0
 
@@ -96,24 +103,28 @@ def _trigger_sql(number: int, table: TableDef, op: str) -> str:
 
 
 def collect(conn: sqlite3.Connection, catalog: Catalog, after: int) -> list[dict[str, Any]]:
-    """Drain the images captured after position ``after`` into change dicts (payload
-    contract), in execution order; older rows are discarded."""
-    journal = conn.execute(f"SELECT seq, tbl, op, rid FROM temp.{_CAP} ORDER BY seq").fetchall()
-    if not journal:
-        return []
+    """The images captured after position ``after`` as change dicts (payload contract), in
+    execution order. They stay in the capture tables (a later statement starts after them)
+    until ``ensure_capture`` empties the tables."""
+    journal = conn.execute(
+        f"SELECT seq, tbl, op, rid FROM temp.{_CAP} WHERE seq > ? ORDER BY seq", (after,)
+    ).fetchall()
     tables = list(catalog.tables.values())
-    mine = [row for row in journal if row[0] > after]
     images: dict[int, tuple[Any, ...]] = {}
-    for number in {row[1] for row in mine}:
+    for number in {row[1] for row in journal}:
         found = conn.execute(
             f"SELECT rowid, * FROM temp.{_IMAGES}{number} WHERE rowid >= ?", (2 * after + 2,)
         )
         images.update((row[0], row[1:]) for row in found.fetchall())
-    changes = [_change(row, tables[row[1]], images) for row in mine]
-    for number in {row[1] for row in journal}:
-        conn.execute(f"DELETE FROM temp.{_IMAGES}{number}")
+    return [_change(row, tables[row[1]], images) for row in journal]
+
+
+def _clear(conn: sqlite3.Connection) -> None:
+    """Empty the journal and every image table it names."""
+    used = conn.execute(f"SELECT DISTINCT tbl FROM temp.{_CAP}").fetchall()
+    for (number,) in used:
+        conn.execute(f"DELETE FROM temp.{_IMAGES}{int(number)}")
     conn.execute(f"DELETE FROM temp.{_CAP}")
-    return changes
 
 
 def _change(
