@@ -23,6 +23,7 @@ from api.sql import ConflictError, SqlError, SqlValidationError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file
+from tests.http.conftest import serve_shop
 from tests.projections.projkit import dump
 
 SCHEMA = [
@@ -182,3 +183,20 @@ def _assert_rebuilds(
             assert dump(conn) == live
         finally:
             conn.close()
+
+
+def test_the_served_api_answers_409_and_422_and_appends_nothing(tmp_path: Path) -> None:
+    for api in serve_shop(tmp_path):
+        api.ok("CREATE TABLE shop.tags (id int PRIMARY KEY, todo int REFERENCES shop.todos)")
+        head = api.head
+        for sql, status, code in [
+            ("INSERT INTO shop.tags VALUES (1, 99)", 409, "CONFLICT"),
+            ("SELECT 1 / 0", 422, "VALIDATION_ERROR"),
+            ("UPDATE shop.todos SET id = id % 0", 422, "VALIDATION_ERROR"),
+        ]:
+            response = api.query(sql)
+            assert response.status_code == status, response.text
+            assert response.json()["error"]["code"] == code
+        api.ok("INSERT INTO shop.tags VALUES (1, 1)")
+        response = api.query("DELETE FROM shop.todos WHERE id = 1")
+        assert (response.status_code, api.head) == (409, head + 1)
