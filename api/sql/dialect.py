@@ -122,15 +122,25 @@ def _needs_guard(divisor: exp.Expr) -> bool:
     return True
 
 
-def _guard_divisor(node: exp.Div | exp.Mod) -> None:
+def _guard_divisor(node: exp.Binary) -> None:
     """Route the divisor of ``node`` through the divisor function (in place, idempotent).
 
     The function also sees the dividend: Postgres' division is strict, so ``NULL / 0`` is
     NULL, and only a non-NULL dividend over zero is an error."""
     divisor = node.expression
     if _needs_guard(divisor):
-        guard = exp.Anonymous(this=DIVISOR_FUNCTION, expressions=[divisor, node.this.copy()])
+        guard = exp.Anonymous(this=DIVISOR_FUNCTION, expressions=[divisor, _dividend(node)])
         node.set("expression", guard)
+
+
+def _dividend(node: exp.Binary) -> exp.Expr:
+    """What the guard tests for NULL: a copy of the dividend, or ``1`` when copying it could
+    multiply work (a dividend holding a division would be copied once per nesting level, a
+    subquery run twice); such a dividend over zero is an error even when it is NULL."""
+    dividend: exp.Expr = node.this
+    if dividend.find(exp.Div, exp.Mod, exp.IntDiv, exp.Query) is not None:
+        return exp.Literal.number(1)
+    return dividend.copy()
 
 
 def _starts_with_sql(gen: SQLiteGenerator, node: exp.StartsWith) -> str:
@@ -167,15 +177,14 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         ),
     }
 
-    def div_sql(self, expression: exp.Div) -> str:
-        """``a / b`` with ``b`` through the divisor function (division by zero fails)."""
-        _guard_divisor(expression)
-        return super().div_sql(expression)
-
-    def mod_sql(self, expression: exp.Mod) -> str:
-        """``a % b`` with ``b`` through the divisor function (division by zero fails)."""
-        _guard_divisor(expression)
-        return super().mod_sql(expression)
+    def preprocess(self, expression: exp.Expr) -> exp.Expr:
+        """Guard every divisor (on the generator's own copy of the tree; not in ``div_sql``,
+        because chains such as ``a / b / c`` are generated without visiting the inner
+        divisions one by one)."""
+        expression = super().preprocess(expression)
+        for node in list(expression.find_all(exp.Div, exp.Mod, exp.IntDiv)):
+            _guard_divisor(node)
+        return expression
 
     def like_sql(self, expression: exp.Like) -> str:
         """LIKE with Postgres' default escape character (``\\``) unless ESCAPE names one."""

@@ -1,7 +1,9 @@
-"""LIKE and ILIKE answer exactly what PostgreSQL 15 answers: case-sensitive LIKE, ILIKE
-folding case, ``_`` and ``%`` wildcards, ``\\`` as the default escape character and ESCAPE
-naming another one; and ``starts_with`` is an exact prefix test. Every case runs through
-the SQL engine on a projection connected as the store connects, and on a real server."""
+"""LIKE, ILIKE and division answer exactly what PostgreSQL 15 answers: case-sensitive LIKE,
+ILIKE folding case, ``_`` and ``%`` wildcards, ``\\`` as the default escape character and
+ESCAPE naming another one, ``starts_with`` as an exact prefix test; integer and float
+division, and ``division by zero`` (22012) for a non-NULL dividend over zero. Every case runs
+through the SQL engine on a projection connected as the store connects, and on a real
+server."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from api.sql import SqlEngine
+from api.sql import SqlEngine, SqlValidationError
 from bench.errors import PeerUnavailableError
 from bench.peers.pgcluster import find_bindir, temporary_postgres
 from projections.apply import ensure_internal_schema
@@ -117,3 +119,43 @@ def test_generated_cases_agree_with_postgres(
     except psycopg.errors.InvalidEscapeSequence:
         reject()  # a pattern ending in its escape character: Postgres refuses it
     assert ours(form, subject, pattern) == expected
+
+
+DIVISIONS = [
+    "7 / 2",
+    "-7 / 2",
+    "7 % -3",
+    "-7 % 3",
+    "7.0 / 2",
+    "1 / 0",
+    "5 % 0",
+    "1.5 / 0",
+    "10 / 5 / 0",
+    "0 / 5 / 2",
+    "(10 / 5) / (2 - 2)",
+    "CAST(NULL AS int) / 0",
+    "CAST(NULL AS int) % 0",
+    "1 / CAST(NULL AS int)",
+    "mod(9, 0)",
+]
+
+
+@pytest.mark.parametrize("expression", DIVISIONS)
+def test_division_agrees_with_postgres(postgres: psycopg.Connection[Any], expression: str) -> None:
+    conn = connect(":memory:")
+    ensure_internal_schema(conn)
+    try:
+        expected: Any = postgres.execute(f"SELECT {expression}").fetchone()[0]  # type: ignore[index]
+    except psycopg.errors.DivisionByZero:
+        expected = "division by zero"
+    try:
+        got: Any = SqlEngine().execute(conn, f"SELECT {expression}").rows[0][0]
+    except SqlValidationError as exc:
+        assert exc.sqlstate == "22012"
+        got = exc.message
+    finally:
+        conn.close()
+    if isinstance(expected, str) or expected is None:
+        assert got == expected
+    else:
+        assert float(got) == float(expected)
