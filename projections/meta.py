@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from projections.apply import ensure_internal_schema
+from projections.errors import ProjectionError
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
@@ -50,6 +51,9 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
     conn.create_function(DIVISOR_FUNCTION, 2, _divisor, deterministic=True)
+    # The pragma is deprecated; a SQLite built without it would silently fold case again.
+    if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
+        raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")
 
 
 def _divisor(value: Any, dividend: Any) -> Any:
