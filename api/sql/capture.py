@@ -67,13 +67,36 @@ def _install(conn: sqlite3.Connection, catalog: Catalog) -> None:
     conn.execute(f"DROP TABLE IF EXISTS temp.{_CAP}")
     conn.execute(f"CREATE TEMP TABLE {_CAP} (seq INTEGER PRIMARY KEY, tbl, op, rid)")
     for number, table in enumerate(catalog.tables.values()):
-        values = ", ".join(f"v{i}" for i in range(len(table.columns)))
-        conn.execute(f"CREATE TEMP TABLE {_IMAGES}{number} ({values})")
-        for op in ("insert", "update", "delete"):
-            conn.execute(_trigger_sql(number, table, op))
+        _install_table(conn, number, table)
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STATE} (token TEXT)")
     conn.execute(f"DELETE FROM temp.{_STATE}")
     conn.execute(f"INSERT INTO temp.{_STATE} (token) VALUES (?)", (catalog.token,))
+
+
+def _install_table(conn: sqlite3.Connection, number: int, table: TableDef) -> None:
+    """One table's image table and triggers. If SQLite refuses them (a limit on columns or
+    statement length set on this connection), writes to that table alone are refused
+    instead: no table can stop the capture of another, and none is written uncaptured."""
+    values = ", ".join(f"v{i}" for i in range(len(table.columns)))
+    try:
+        conn.execute(f"CREATE TEMP TABLE {_IMAGES}{number} ({values})")
+        for op in ("insert", "update", "delete"):
+            conn.execute(_trigger_sql(number, table, op))
+    except sqlite3.Error:
+        text = f"table {table.name} cannot be written: its row images cannot be captured"
+        message = text.replace("'", "''")
+        for op in ("insert", "update", "delete"):
+            conn.execute(f"DROP TRIGGER IF EXISTS temp.{quote_ident(_trigger_name(number, op))}")
+            conn.execute(
+                f"CREATE TEMP TRIGGER {quote_ident(_trigger_name(number, op))} BEFORE "
+                f"{op.upper()} ON main.{quote_ident(table.name)} BEGIN SELECT "
+                f"RAISE(ABORT, '{message}'); END"
+            )
+
+
+def _trigger_name(number: int, op: str) -> str:
+    """Name of the capture trigger of table ``number`` for ``op``."""
+    return f"{_TRIGGER_PREFIX}{number}_{op}"
 
 
 def _trigger_sql(number: int, table: TableDef, op: str) -> str:
@@ -96,7 +119,7 @@ def _trigger_sql(number: int, table: TableDef, op: str) -> str:
     )
     rid = "OLD.rowid" if op == "delete" else "NEW.rowid"
     return (
-        f"CREATE TEMP TRIGGER {quote_ident(f'{_TRIGGER_PREFIX}{number}_{op}')} AFTER "
+        f"CREATE TEMP TRIGGER {quote_ident(_trigger_name(number, op))} AFTER "
         f"{op.upper()} ON main.{quote_ident(table.name)} BEGIN INSERT INTO {_CAP} "
         f"(tbl, op, rid) VALUES ({number}, '{op}', {rid}); {images}END"
     )
