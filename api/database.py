@@ -313,13 +313,18 @@ class Database:
     def _write_work(
         self, ctx: _Context, statements: Sequence[tuple[str, Params]]
     ) -> Callable[[sqlite3.Connection, Submit], list[Outcome]]:
-        """The pipeline job of a write request: run every statement, then log one record."""
+        """The pipeline job of a write request: run every statement, then log one record,
+        unless nothing changed (0-row UPDATE/DELETE, IF [NOT] EXISTS with nothing to do):
+        then no record, and the answer carries the LSN of the state it ran on."""
 
         def work(conn: sqlite3.Connection, submit: Submit) -> list[Outcome]:
             outcomes = [self._run_write(conn, ctx, sql, params) for sql, params in statements]
+            changes = [change for o in outcomes for change in o.changes]
+            if not changes:
+                return outcomes
             payload = {
                 "statements": [o.statement for o in outcomes if o.is_write],
-                "changes": [change for o in outcomes for change in o.changes],
+                "changes": changes,
             }
             kind = "ddl" if any(o.is_ddl for o in outcomes) else "dml"
             submit(Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace))

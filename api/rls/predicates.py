@@ -48,6 +48,8 @@ _ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.Between,
     exp.Like,
     exp.ILike,
+    exp.Escape,
+    exp.StartsWith,
     exp.NullSafeEQ,
     exp.NullSafeNEQ,
     # arithmetic, text and conditionals

@@ -9,7 +9,7 @@ return to any client.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 
 class SqlError(Exception):
@@ -93,3 +93,13 @@ class LimitExceededError(SqlError):
 
     code = "LIMIT_EXCEEDED"
     sqlstate = "54000"
+
+
+E = TypeVar("E", bound=SqlError)
+
+
+def with_sqlstate(error: E, sqlstate: str) -> E:
+    """``error`` reporting ``sqlstate``, a more precise state than its class's general one
+    (e.g. 23503 foreign_key_violation for a ConflictError, 22012 division_by_zero)."""
+    error.sqlstate = sqlstate
+    return error

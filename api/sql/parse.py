@@ -218,7 +218,13 @@ def _ddl_target(expression: exp.Create | exp.Drop | exp.Alter, namespace: str) -
     """Logical name of the object a DDL statement is about (schema name for CREATE SCHEMA)."""
     kind = str(expression.args.get("kind") or "").upper()
     if kind == "SCHEMA":
-        name = str(expression.this.db or expression.this.name).lower()
+        tables = (expression.args.get("tables") or []) if isinstance(expression, exp.Drop) else []
+        if len(tables) > 1:
+            raise NotSupportedError("DROP SCHEMA of several schemas is not supported")
+        node = tables[0] if tables else expression.this
+        if not isinstance(node, exp.Table):
+            raise SqlSyntaxError("syntax error: a schema name is missing")
+        name = str(node.db or node.name).lower()
         if "." in name:
             raise BadRequestError("schema names may not contain '.'")
         return name

@@ -16,7 +16,9 @@ from api.sql.errors import (
     NotSupportedError,
     SqlError,
     SqlValidationError,
+    with_sqlstate,
 )
+from projections.meta import DIVISOR_ERROR
 
 _RULES: tuple[tuple[str, type[SqlError]], ...] = (
     ("UNIQUE constraint failed", ConflictError),
@@ -44,6 +46,12 @@ _RULES: tuple[tuple[str, type[SqlError]], ...] = (
     ("integer overflow", SqlValidationError),
 )
 _CHECK_EXPR = re.compile(r"(CHECK constraint failed):.*", re.DOTALL)
+# Postgres SQLSTATEs of failures one error class covers with a more general one.
+_SQLSTATES = {
+    "FOREIGN KEY constraint failed": "23503",
+    "NOT NULL constraint failed": "23502",
+    "CHECK constraint failed": "23514",
+}
 
 
 def translate_error(exc: sqlite3.Error) -> SqlError:
@@ -51,6 +59,8 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
     message = str(exc)
     if isinstance(exc, sqlite3.ProgrammingError):
         return BadRequestError(message)
+    if message == DIVISOR_ERROR:
+        return with_sqlstate(SqlValidationError("division by zero"), "22012")
     for needle, error in _RULES:
         if needle in message:
             if error is NotSupportedError and needle == "syntax error":
@@ -58,5 +68,6 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
             if needle == "no such function":
                 name = message.split(":", 1)[-1].strip()
                 return error(f"function {name.lower()} is not supported")
-            return error(_CHECK_EXPR.sub(r"\1", message))
+            found = error(_CHECK_EXPR.sub(r"\1", message))
+            return with_sqlstate(found, _SQLSTATES.get(needle, found.sqlstate))
     return SqlValidationError(message)
