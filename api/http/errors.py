@@ -162,6 +162,11 @@ def _bad_encoding(_: Request[Any, Any, Any], exc: UnicodeError) -> Response[Any]
     return error_response("BAD_REQUEST", "the request is not valid UTF-8")
 
 
+def _too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body or value nested deeper than the decoder or a recursive check can follow."""
+    return error_response("BAD_REQUEST", "the input is nested too deeply")
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _internal(exc)
 
@@ -180,5 +185,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ProjectionError: _projection_error,
     HTTPException: _http_exception,
     UnicodeError: _bad_encoding,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

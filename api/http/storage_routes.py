@@ -143,14 +143,17 @@ def _declared_length(request: Request[Any, Any, Any]) -> int | None:
 
 def _metadata(request: Request[Any, Any, Any]) -> dict[str, Any]:
     raw = request.headers.get("x-bkg-metadata")
-    if raw is None:
-        return {}
+    return {} if raw is None else _json_object(raw, "x-bkg-metadata")
+
+
+def _json_object(raw: str, what: str) -> dict[str, Any]:
+    """Object metadata sent as JSON text: anything but an object is a 400."""
     try:
         value = json.loads(raw)
-    except ValueError as exc:
-        raise errors.BadObjectRequestError("x-bkg-metadata must be a JSON object") from exc
+    except (ValueError, RecursionError) as exc:
+        raise errors.BadObjectRequestError(f"{what} must be a JSON object") from exc
     if not isinstance(value, dict):
-        raise errors.BadObjectRequestError("x-bkg-metadata must be a JSON object")
+        raise errors.BadObjectRequestError(f"{what} must be a JSON object")
     return value
 
 
@@ -419,7 +422,9 @@ async def tus_create(
     fields = _tus_metadata(request.headers.get("upload-metadata", ""))
     if "bucket" not in fields or "name" not in fields:
         raise errors.BadObjectRequestError("Upload-Metadata needs bucket and name")
-    extra = json.loads(fields["metadata"]) if "metadata" in fields else {}
+    extra = (
+        _json_object(fields["metadata"], "Upload-Metadata metadata") if "metadata" in fields else {}
+    )
     info = await _in_thread(
         storage.uploads.create, principal, fields["bucket"], fields["name"], int(length),
         fields.get("contentType"), extra,

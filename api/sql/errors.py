@@ -65,6 +65,12 @@ class SqlValidationError(SqlError):
     sqlstate = "22000"
 
 
+class OutOfRangeError(SqlValidationError):
+    """A value outside its type's range, e.g. an integer parameter beyond 64 bits."""
+
+    sqlstate = "22003"
+
+
 class ConflictError(SqlError):
     """UNIQUE, PRIMARY KEY or FOREIGN KEY violation, or an object that already exists."""
 
