@@ -26,7 +26,8 @@ from api.rls.store import fold_policy
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError
-from eventlog import Entry, EventLog, KeyRing, LogOptions
+from api.sql.limits import record_too_large
+from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.folds import REGISTRY, FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
@@ -303,7 +304,10 @@ class Database:
                 "changes": [change for o in outcomes for change in o.changes],
             }
             kind = "ddl" if any(o.is_ddl for o in outcomes) else "dml"
-            submit(Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace))
+            try:
+                submit(Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace))
+            except RecordTooLargeError as exc:
+                raise record_too_large(exc) from exc
             return outcomes
 
         return work

@@ -33,7 +33,8 @@ from api.auth.errors import (
 )
 from api.rls.errors import RlsError
 from api.sql.errors import SqlError
-from eventlog import LogError
+from api.sql.limits import record_too_large
+from eventlog import LogError, RecordTooLargeError
 from projections.errors import LsnOutOfRangeError, ProjectionError
 
 log = logging.getLogger("bkgdb.http")
@@ -125,6 +126,9 @@ def _auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[Any]:
 
 
 def _log_error(_: Request[Any, Any, Any], exc: LogError) -> Response[Any]:
+    if isinstance(exc, RecordTooLargeError):  # retrying can never help: the client's error
+        error = record_too_large(exc)
+        return error_response(error.code, error.message, error.detail)
     log.error("the log refused a write: %s", exc)
     return error_response("UNAVAILABLE", "the log cannot accept writes now; retry later")
 

@@ -19,6 +19,7 @@ from typing import TypeVar
 from sqlglot import exp
 
 from api.sql.errors import LimitExceededError, OutOfRangeError
+from eventlog import RecordTooLargeError
 
 MAX_SQL_LENGTH = 1_000_000
 MAX_SQL_TOKENS = 32_768
@@ -48,6 +49,16 @@ T = TypeVar("T")
 def limit_error(message: str, limit: str, value: int) -> LimitExceededError:
     """The error for one exceeded limit: ``detail`` names it and its value."""
     return LimitExceededError(message, {"limit": limit, "value": value})
+
+
+def record_too_large(exc: RecordTooLargeError) -> LimitExceededError:
+    """The client's error for a transaction whose log record the log refused as too large:
+    nothing was appended, and the same transaction can never fit."""
+    return limit_error(
+        f"the transaction's log record is {exc.size} bytes, over the limit of {exc.limit}",
+        "max_record_bytes",
+        exc.limit,
+    )
 
 
 def check_text(sql: str) -> None:
