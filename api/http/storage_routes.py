@@ -27,6 +27,7 @@ from api.auth.principal import Principal
 from api.http.backend import Backend
 from api.http.deps import AUTHED_ERRORS, GUARDS, SECURITY, Caller, bearer_of, json_response
 from api.http.errors import error_response
+from api.http.object_headers import object_headers
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
 from api.storage.blobstore import BlobStore
@@ -272,6 +273,7 @@ def _open_download(
     (`If-None-Match` naming its ETag, the SHA-256) gets 304 and no bytes."""
     found = storage.service.stat_object(principal, bucket, name)
     headers = {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}
+    headers.update(object_headers(found.content_type, name))
     if _matches(reading.if_none_match, headers["ETag"]):
         return Download(304, headers, found.content_type)
     span = parse_range(reading.ranged, found.size)
