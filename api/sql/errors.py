@@ -92,3 +92,12 @@ class LimitExceededError(SqlError):
 
     code = "LIMIT_EXCEEDED"
     sqlstate = "54000"
+
+
+class StoreCorruptError(SqlError):
+    """SQLite found the projection file malformed while running the statement: the store
+    must be rebuilt from the log; until then nothing read from it can be trusted. Not the
+    client's fault, so the API answers 503 (Postgres: XX001, data_corrupted)."""
+
+    code = "UNAVAILABLE"
+    sqlstate = "XX001"
