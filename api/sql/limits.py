@@ -1,7 +1,7 @@
 """Input-size limits of the SQL layer, checked before and right after sqlglot runs.
 
 sqlglot's parser recurses per nesting level (about twenty Python frames per parenthesis)
-and takes about 50 µs per token through parse, row-level security and translation, so a
+and takes 20-40 µs per token through parse, row-level security and translation, so a
 hostile statement can raise ``RecursionError`` or hold a thread for seconds. A cheap
 lexical scan (linear: an unterminated string or comment runs to the end of the text)
 refuses over-long, over-long-in-tokens and too deeply parenthesised text before the
