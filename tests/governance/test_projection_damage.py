@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import signal
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +23,7 @@ from api.database import Database
 from api.datadir import DataDir
 from projections.errors import StoreDamagedError
 from projections.store import CLEAN_MARKER, DIGEST_PREFIX, STORE_FILE
-from tests.http.conftest import bearer, make_data_dir, open_api
+from tests.http.conftest import bearer, make_data_dir, open_api, serving
 
 ROWS = 400
 
@@ -168,3 +170,34 @@ def test_embedded_damage_found_while_serving_raises_store_damaged(tmp_path: Path
             db.execute("INSERT INTO t VALUES (5000, 'x', 'y')")
     with Database.open(root) as db:
         assert _rows(db) == _expected()
+
+
+def test_a_served_directory_damaged_while_stopped_is_rebuilt_before_serving(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "served"
+    with serving(root) as first:
+        headers = bearer(first.admin_key)
+        create = "CREATE TABLE t (id INTEGER PRIMARY KEY, owner TEXT, title TEXT)"
+        assert httpx.post(f"{first.url}/query", json={"sql": create}, headers=headers).is_success
+        for start in range(0, ROWS, 100):
+            rows = [[i, f"owner-{i % 7}", "t" * 150 + str(i)] for i in range(start, start + 100)]
+            body = {
+                "statements": [
+                    {"sql": "INSERT INTO t VALUES ($1, $2, $3)", "params": r} for r in rows
+                ]
+            }
+            assert httpx.post(f"{first.url}/query", json=body, headers=headers).is_success
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(30) == 0
+    assert (root / "projections" / CLEAN_MARKER).exists()
+    data = _store(root).read_bytes()
+    _flip(_store(root), data.index(b"t" * 150 + b"42") + 3, 4)
+    with serving(root, admin_key=first.admin_key) as second:
+        sql = {"sql": "SELECT id, owner, title FROM t ORDER BY id"}
+        answer = httpx.post(f"{second.url}/query", json=sql, headers=bearer(second.admin_key))
+        assert answer.json()["rows"] == _expected()
+        second.process.send_signal(signal.SIGTERM)
+        _, stderr = second.process.communicate(timeout=30)
+    assert "rebuilding projection store (store file changed since its clean shutdown" in stderr
+    assert "rebuilding projection store: LSN" in stderr
