@@ -1,6 +1,6 @@
 """A damaged `.manifest` of a sealed segment -- any byte flipped, or the file cut short --
 is a finding of `verify` naming the file and the LSNs it seals, never an exception; the
-CLI prints one line and exits non-zero, without a traceback."""
+CLI prints one line and exits non-zero, without a traceback (and so does opening the log)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,6 @@ def test_the_cli_prints_one_line_and_exits_non_zero(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr + result.stdout
     lines = [line for line in result.stderr.splitlines() if manifest.name in line]
     assert len(lines) == 1 and "first bad LSN" in lines[0], result.stderr
+    opened = bkgdb(root, "sql", "SELECT count(*) FROM t")  # recovery reads manifests too
+    assert opened.returncode != 0
+    assert "Traceback" not in opened.stderr and "no readable manifest" in opened.stderr
