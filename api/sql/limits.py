@@ -145,6 +145,8 @@ def check_param(label: str, value: object) -> None:
         raise OutOfRangeError(
             f"value out of range for type bigint in parameter {label}", {"parameter": label}
         )
+    if not isinstance(value, list | dict):  # the common case, on every execution
+        return
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
