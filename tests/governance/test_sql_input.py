@@ -280,3 +280,22 @@ def test_arbitrary_nesting_never_fails_with_a_500(shop: Api, tail: str) -> None:
     assert response.status_code < 500 or response.status_code == 501, response.text[:300]
     assert response.status_code == 200 or "error" in response.json()
     assert shop.head == before
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    value=st.integers(min_value=-(2**80), max_value=2**80),
+    named=st.booleans(),
+)
+def test_integers_round_trip_inside_bigint_and_are_422_outside(
+    shop: Api, value: int, named: bool
+) -> None:
+    sql, params = ("SELECT :v", {"v": value}) if named else ("SELECT $1", [value])
+    response = shop.query(sql, params=params)
+    if -(2**63) <= value < 2**63:
+        assert response.json()["rows"] == [[value]]
+    else:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["detail"] == {"parameter": ":v" if named else "$1"}
