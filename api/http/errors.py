@@ -135,7 +135,7 @@ def _log_error(_: Request[Any, Any, Any], exc: LogError) -> Response[Any]:
         error = record_too_large(exc)
         return error_response(error.code, error.message, error.detail)
     log.error("the log refused a write: %s", exc)
-    return error_response("UNAVAILABLE", "the log cannot accept writes now; retry later")
+    return _unavailable("the log cannot accept writes now; retry later")
 
 
 def _projection_error(_: Request[Any, Any, Any], exc: ProjectionError) -> Response[Any]:

@@ -116,13 +116,13 @@ def check_tree(expression: exp.Expr) -> None:
             check_name_length(node.name)
 
 
-def check_name_length(name: str, what: str = "identifier") -> None:
+def check_name_length(name: str) -> None:
     """Refuse a name longer than ``MAX_IDENTIFIER_BYTES`` in UTF-8 (Postgres would
     truncate it silently; a log that records names must not keep a different one)."""
     if len(name.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
         shown = name[:24] + "..."
         raise limit_error(
-            f"{what} {shown!r} is longer than {MAX_IDENTIFIER_BYTES} bytes",
+            f"identifier {shown!r} is longer than {MAX_IDENTIFIER_BYTES} bytes",
             "max_identifier_bytes",
             MAX_IDENTIFIER_BYTES,
         )
