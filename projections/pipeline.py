@@ -25,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from eventlog.record import Entry
 from eventlog.writer import Pending
-from projections.errors import AppendFailedError, PipelineClosedError
+from projections.errors import AppendFailedError, PipelineClosedError, StoreDamagedError
 from projections.folds import FoldRegistry, apply_event
 from projections.meta import set_applied_lsn
 from projections.replay import fold_records
@@ -150,7 +150,13 @@ class CommitPipeline:
                 inflight = self._flush(inflight)
 
     def _execute(self, job: _Job) -> _Inflight | None:
-        """Run one job in a savepoint; None if it failed before submitting (no effects)."""
+        """Run one job in a savepoint; None if it failed before submitting (no effects). A
+        damaged store takes no writes: their row images would be computed from bad pages."""
+        try:
+            self._store.check_usable()
+        except StoreDamagedError as exc:
+            job.future.set_exception(exc)
+            return None
         conn = self._store.write_conn
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
