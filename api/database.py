@@ -26,8 +26,10 @@ from api.datadir import DataDir
 from api.rls.store import fold_policy
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.engine import Params
-from api.sql.errors import BadRequestError
-from eventlog import Entry, EventLog, KeyRing, LogOptions
+from api.sql.errors import BadRequestError, StoreCorruptError
+from api.sql.limits import record_too_large
+from api.sql.sqlite_errors import is_corruption
+from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.folds import REGISTRY, FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
@@ -294,6 +296,7 @@ class Database:
     # -- internals -----------------------------------------------------------------------
 
     def _take_checkpoint(self) -> Checkpoint:
+        self.store.check_usable()  # a damaged file must not become a checkpoint
         checkpoint = self.checkpoints.take(self.store.path, self.log, self.log.signing_key)
         self.checkpoints.retire(self.checkpointer.policy.keep)
         return checkpoint
@@ -311,10 +314,17 @@ class Database:
         )
 
     def _run(self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params) -> Outcome:
-        if ctx.authorizer is None:
-            return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
-        with _authorized(conn, ctx.authorizer):
-            return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
+        try:
+            if ctx.authorizer is None:
+                return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
+            with _authorized(conn, ctx.authorizer):
+                return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
+        except (sqlite3.DatabaseError, StoreCorruptError) as exc:
+            if not is_corruption(exc):
+                raise
+            # SQLite found the file malformed: from now on the store answers nothing (503)
+            # and the next open rebuilds it from the log.
+            raise self.store.mark_damaged(str(exc)) from exc
 
     def _run_write(
         self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params
@@ -331,18 +341,26 @@ class Database:
         statements: Sequence[tuple[str, Params]],
         verify: Verify | None = None,
     ) -> Callable[[sqlite3.Connection, Submit], list[Outcome]]:
-        """The pipeline job of a write request: run every statement, then log one record."""
+        """The pipeline job of a write request: run every statement, then log one record,
+        unless nothing changed (0-row UPDATE/DELETE, IF [NOT] EXISTS with nothing to do):
+        then no record, and the answer carries the LSN of the state it ran on."""
 
         def work(conn: sqlite3.Connection, submit: Submit) -> list[Outcome]:
             outcomes = [self._run_write(conn, ctx, sql, params) for sql, params in statements]
             if verify is not None:
                 verify(outcomes)
+            changes = [change for o in outcomes for change in o.changes]
+            if not changes:
+                return outcomes
             payload = {
                 "statements": [o.statement for o in outcomes if o.is_write],
-                "changes": [change for o in outcomes for change in o.changes],
+                "changes": changes,
             }
             kind = "ddl" if any(o.is_ddl for o in outcomes) else "dml"
-            submit(Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace))
+            try:
+                submit(Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace))
+            except RecordTooLargeError as exc:
+                raise record_too_large(exc) from exc
             return outcomes
 
         return work

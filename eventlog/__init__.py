@@ -11,6 +11,7 @@ Exceptions (all from `eventlog.errors`)::
     ├── LogLockedError      another writer holds the directory
     ├── CorruptLogError     damage other than a torn tail (has .lsn)
     ├── AppendError         an append did not become durable
+    │   └── RecordTooLargeError  over max_record_bytes (has .size, .limit); never queued
     ├── PrunedSegmentError  a read reached a pruned segment no source supplies
     └── SigningKeyError     a key file or key id problem
 """
@@ -21,6 +22,7 @@ from eventlog.errors import (
     LogError,
     LogLockedError,
     PrunedSegmentError,
+    RecordTooLargeError,
     SigningKeyError,
 )
 from eventlog.keys import KeyRing, SigningKey
@@ -42,6 +44,7 @@ __all__ = [
     "Pending",
     "PrunedSegmentError",
     "Record",
+    "RecordTooLargeError",
     "SealedRecord",
     "SigningKey",
     "SigningKeyError",

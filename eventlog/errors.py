@@ -4,6 +4,7 @@
     ├── LogLockedError        another writer holds the log directory
     ├── CorruptLogError       damage that is not a torn tail; carries the first bad LSN
     ├── AppendError           an append could not be made durable (I/O error, disk full, closed)
+    │   └── RecordTooLargeError   the record is over `max_record_bytes`; nothing was queued
     ├── PrunedSegmentError    a pruned segment was read and no source can supply it
     └── KeyError_             signing-key problems (bad key file, unknown key id)
 
@@ -41,6 +42,16 @@ class CorruptLogError(LogError):
 
 class AppendError(LogError):
     """An append failed and is not durable; nothing of it is in the log."""
+
+
+class RecordTooLargeError(AppendError):
+    """The record is larger than the log accepts (`limit` bytes); it was never queued, so
+    retrying the same record can never succeed."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"record of {size} bytes exceeds the limit of {limit}")
+        self.size = size
+        self.limit = limit
 
 
 class SigningKeyError(LogError):

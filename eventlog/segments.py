@@ -140,8 +140,51 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: bytes) -> Manifest:
-        fields: dict[str, Any] = json.loads(data)
+        """The manifest in `data`; ValueError for anything else -- bad JSON, another
+        shape, a field of the wrong type, hex that does not decode to its length -- so
+        that a damaged file is a finding and never an error further on."""
+        try:
+            fields = json.loads(data)
+        except RecursionError as exc:
+            raise ValueError("not a manifest: nested JSON") from exc
+        if not isinstance(fields, dict):
+            raise ValueError("not a manifest: not a JSON object")
+        missing = _MANIFEST_TYPES.keys() - fields.keys() - {"signature"}
+        unknown = fields.keys() - _MANIFEST_TYPES.keys()
+        if missing or unknown:
+            raise ValueError(f"not a manifest: fields {sorted(missing | unknown)}")
+        for name, value in fields.items():
+            _check_manifest_field(name, value)
         return cls(**fields)
+
+
+# Each manifest field's type, and for hex fields the byte length they decode to.
+_MANIFEST_TYPES: dict[str, tuple[type, int | None]] = {
+    "segment": (str, None),
+    "first_lsn": (int, None),
+    "last_lsn": (int, None),
+    "count": (int, None),
+    "prev_hash": (str, 32),
+    "chain_head": (str, 32),
+    "sha256": (str, 32),
+    "size": (int, None),
+    "key_id": (str, None),
+    "signature": (str, 64),
+}
+
+
+def _check_manifest_field(name: str, value: Any) -> None:
+    kind, hex_bytes = _MANIFEST_TYPES[name]
+    if type(value) is not kind or (isinstance(value, int) and value < 0):
+        raise ValueError(f"manifest field {name} is not a {kind.__name__}")
+    if not isinstance(value, str) or hex_bytes is None or (name == "signature" and not value):
+        return
+    try:
+        decoded = bytes.fromhex(value)
+    except ValueError as exc:
+        raise ValueError(f"manifest field {name} is not hex") from exc
+    if len(decoded) != hex_bytes:
+        raise ValueError(f"manifest field {name} is not {hex_bytes} bytes")
 
 
 class SparseIndex:

@@ -286,10 +286,12 @@ def _check_manifest(
     path: Path, data: bytes, base: int, prev_hash: bytes, cursor: Cursor, ring: KeyRing
 ) -> None:
     bad = cursor.sealed_lsn + 1
+    where = f"{path.name} (seal of LSNs {base}..{cursor.sealed_lsn})"
     try:
-        manifest = Manifest.from_json(path.read_bytes())
-    except (OSError, ValueError, TypeError) as exc:
-        raise _VerifyFailedError(base, f"{path.name} is unreadable: {exc}") from exc
+        raw = path.read_bytes()
+        manifest = Manifest.from_json(raw)
+    except (OSError, ValueError) as exc:
+        raise _VerifyFailedError(base, f"{where} is unreadable: {exc}") from exc
     expected = {
         "first_lsn": base,
         "last_lsn": cursor.sealed_lsn,
@@ -300,10 +302,10 @@ def _check_manifest(
     }
     for name, value in expected.items():
         if getattr(manifest, name) != value:
-            raise _VerifyFailedError(
-                min(bad, base), f"{path.name}: {name} does not match the segment"
-            )
+            raise _VerifyFailedError(min(bad, base), f"{where}: {name} does not match the segment")
     if manifest.sha256 != hashlib.sha256(data).hexdigest():
-        raise _VerifyFailedError(base, f"{path.name}: file digest does not match the segment")
+        raise _VerifyFailedError(base, f"{where}: file digest does not match the segment")
     if not manifest.verify(ring):
-        raise _VerifyFailedError(base, f"{path.name}: bad manifest signature ({manifest.key_id})")
+        raise _VerifyFailedError(base, f"{where}: bad manifest signature ({manifest.key_id})")
+    if raw != manifest.to_json():  # same fields, other bytes: altered outside the writer
+        raise _VerifyFailedError(base, f"{where}: bytes differ from the sealed form")

@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eventlog.errors import AppendError, LogError
+from eventlog.errors import AppendError, LogError, RecordTooLargeError
 from eventlog.framing import GENESIS_HASH, FrameType, chain_next, encode_frame
 from eventlog.keys import KEY_EVENT_KIND, SigningKey, announcement, seal_body
 from eventlog.lock import DirectoryLock
@@ -174,10 +174,7 @@ class EventLog:
 
     def _enqueue(self, entry: Entry, packed: bytes, next_key: SigningKey | None) -> Pending:
         if len(packed) > self.options.max_record_bytes:
-            raise AppendError(
-                f"record of {len(packed)} bytes exceeds the limit of "
-                f"{self.options.max_record_bytes}"
-            )
+            raise RecordTooLargeError(len(packed), self.options.max_record_bytes)
         with self._cond:
             if self._closing:
                 raise AppendError("the log is closed")

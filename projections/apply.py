@@ -194,6 +194,8 @@ def apply_ddl(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
     definition = change.get("definition")
     if action == "create_schema":
         _put(conn, "schema", table, None)
+    elif action == "drop_schema":
+        conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'schema' AND name = ?", (table,))
     elif action == "drop_table":
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'table' AND name = ?", (table,))
     else:

@@ -45,3 +45,9 @@ class PipelineClosedError(ProjectionError):
 
 class AppendFailedError(ProjectionError):
     """The log could not make a write durable; the write changed nothing."""
+
+
+class StoreDamagedError(ProjectionError):
+    """The projection file is damaged (SQLite found it malformed); nothing read from it can
+    be trusted, so reads and writes are refused until it is rebuilt from the log (the next
+    start does that: a damaged store is never marked clean)."""

@@ -17,7 +17,7 @@ from projections.checkpoints import CheckpointStore
 from projections.errors import LsnOutOfRangeError
 from projections.folds import FoldRegistry
 from projections.fsync import publish_file
-from projections.meta import init_schema
+from projections.meta import configure, init_schema
 from projections.replay import Progress, fold_records
 from projections.source import LogSource
 
@@ -58,6 +58,7 @@ def replay_to_file(
         conn = sqlite3.connect(str(tmp), isolation_level=None)
         try:
             conn.execute("PRAGMA synchronous=OFF")
+            configure(conn)
             init_schema(conn)
             base = checkpoint.lsn if checkpoint else 0
             fold_records(conn, log.read(base + 1, lsn), registry, progress=progress)

@@ -8,10 +8,19 @@ crash the store resumes from `applied + 1` and never applies a record twice.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from projections.apply import ensure_internal_schema
+from projections.errors import ProjectionError
 
 APPLIED_TABLE = "_bkg_applied"
+DIVISOR_FUNCTION = "_bkg_divisor"
+"""The one function registered on every connection: ``_bkg_divisor(divisor, dividend)``
+returns the divisor, refusing a zero one under a non-NULL dividend. SQLite answers NULL for
+``x / 0`` and ``x % 0``; the SQL dialect wraps divisors in it so they fail like Postgres'
+``division by zero`` (SQLSTATE 22012) instead."""
+DIVISOR_ERROR = "user-defined function raised exception"
+"""What sqlite3 reports when the divisor function refuses (the only function registered)."""
 
 
 def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
@@ -23,9 +32,46 @@ def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
+    configure(conn)
     if read_only:
         conn.execute("PRAGMA query_only=ON")
     return conn
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    """Give a connection the semantics every statement, policy and replay relies on; call it
+    on every connection that runs statements or folds records (outside a transaction).
+
+    - ``foreign_keys``: REFERENCES, ON DELETE CASCADE / SET NULL are enforced (replay
+      defers the checks to commit, see ``projections.apply.apply_changes``);
+    - ``case_sensitive_like``: LIKE compares case-sensitively as in Postgres (ILIKE is
+      translated to ``lower(a) LIKE lower(b)``);
+    - the divisor function, so division by zero is an error as in Postgres.
+    """
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA case_sensitive_like=ON")
+    conn.create_function(DIVISOR_FUNCTION, 2, _divisor, deterministic=True)
+    # The pragma is deprecated; a SQLite built without it would silently fold case again.
+    if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
+        raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")
+
+
+def _divisor(value: Any, dividend: Any) -> Any:
+    """``value`` unchanged unless it is zero (as SQLite would read it as a number) and the
+    dividend is not NULL."""
+    if dividend is not None and _is_zero(value):
+        raise ZeroDivisionError("division by zero")
+    return value
+
+
+def _is_zero(value: Any) -> bool:
+    """True for 0, 0.0 and text SQLite's arithmetic reads as zero."""
+    if isinstance(value, str):
+        try:
+            return float(value) == 0
+        except ValueError:
+            return False
+    return not isinstance(value, bytes) and value == 0
 
 
 def init_schema(conn: sqlite3.Connection) -> None:

@@ -5,7 +5,9 @@ each in a savepoint of one open SQLite transaction, and lets the job submit its 
 (the LSN is assigned at once). It keeps going while jobs are queued, so the log can make a
 whole group durable with one fsync, and commits the SQLite transaction only when every
 record in it is durable: a reader never sees a write the log could still lose. A job that
-raises before submitting is rolled back to its savepoint and changes nothing. If the log
+raises before submitting is rolled back to its savepoint and changes nothing. A job that
+submits nothing (a write that changed nothing) appends no record: it is answered, once the
+records it may have seen are durable, with the LSN of the state it ran on. If the log
 fails an append, the transaction is rolled back, the records that did become durable are
 folded back in from the log, and the others fail.
 """
@@ -23,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from eventlog.record import Entry
 from eventlog.writer import Pending
-from projections.errors import AppendFailedError, PipelineClosedError
+from projections.errors import AppendFailedError, PipelineClosedError, StoreDamagedError
 from projections.folds import FoldRegistry, apply_event
 from projections.meta import set_applied_lsn
 from projections.replay import fold_records
@@ -70,6 +72,7 @@ class _Inflight:
     pending: Pending | None
     value: Any
     error: BaseException | None
+    read_lsn: int = 0  # the last record the job's state included (its answer without one)
 
 
 class CommitPipeline:
@@ -139,6 +142,7 @@ class CommitPipeline:
                 continue
             item = self._execute(job)
             if item is not None:
+                item.read_lsn = _last_lsn(inflight, self._store.applied_lsn)
                 inflight.append(item)
             elif not inflight and self._store.write_conn.in_transaction:
                 self._store.write_conn.execute("ROLLBACK")  # nothing to keep: end it now
@@ -146,7 +150,13 @@ class CommitPipeline:
                 inflight = self._flush(inflight)
 
     def _execute(self, job: _Job) -> _Inflight | None:
-        """Run one job in a savepoint; None if it failed before submitting (no effects)."""
+        """Run one job in a savepoint; None if it failed before submitting (no effects). A
+        damaged store takes no writes: their row images would be computed from bad pages."""
+        try:
+            self._store.check_usable()
+        except StoreDamagedError as exc:
+            job.future.set_exception(exc)
+            return None
         conn = self._store.write_conn
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
@@ -198,7 +208,7 @@ class CommitPipeline:
         records = last - self._store.applied_lsn
         self._store.committed(last)
         for item in inflight:
-            _resolve(item, last)
+            _resolve(item)
         if records and self._on_commit is not None:
             self._on_commit(last, records, size)
         return []
@@ -213,8 +223,8 @@ class CommitPipeline:
         error = AppendFailedError(f"the log could not make the write durable: {failure}")
         error.__cause__ = failure
         for item in inflight:
-            if item.pending is not None and item.pending.lsn <= durable:
-                _resolve(item, durable)
+            if _answer_lsn(item) <= durable:
+                _resolve(item)
             else:
                 item.job.future.set_exception(error)
 
@@ -260,10 +270,19 @@ def event_work(entry: Entry, registry: FoldRegistry) -> Work[None]:
     return work
 
 
-def _resolve(item: _Inflight, last: int) -> None:
-    """Hand a job its result (or its post-submit error) with its commit LSN."""
+def _last_lsn(inflight: list[_Inflight], applied: int) -> int:
+    """The LSN of the newest record submitted so far (``applied`` when none is in flight)."""
+    return next((i.pending.lsn for i in reversed(inflight) if i.pending is not None), applied)
+
+
+def _answer_lsn(item: _Inflight) -> int:
+    """The LSN a job is answered with: its record's, else that of the state it ran on."""
+    return item.pending.lsn if item.pending is not None else item.read_lsn
+
+
+def _resolve(item: _Inflight) -> None:
+    """Hand a job its result (or its post-submit error) with its LSN (see `_answer_lsn`)."""
     if item.error is not None:
         item.job.future.set_exception(item.error)
         return
-    lsn = item.pending.lsn if item.pending is not None else last
-    item.job.future.set_result(Committed(item.value, lsn))
+    item.job.future.set_result(Committed(item.value, _answer_lsn(item)))

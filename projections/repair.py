@@ -1,9 +1,10 @@
 """Opening the projection store in a state that matches the log.
 
 A store that was closed cleanly resumes from its applied LSN. A store that was not (a crash
-with synchronous=OFF may have left it torn or stale), one that claims more than the log
-holds, or one the operator asked to rebuild is discarded and rebuilt from the newest valid
-checkpoint (unless `from_scratch`) plus the log tail.
+with synchronous=OFF may have left it torn or stale), one whose file no longer has the
+SHA-256 its clean-shutdown marker recorded (damaged while stopped), one that claims more
+than the log holds, or one the operator asked to rebuild is discarded and rebuilt from the
+newest valid checkpoint (unless `from_scratch`) plus the log tail, with its progress logged.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventlog.keys import KeyRing
+from eventlog.segments import file_sha256
 from projections.checkpoints import CheckpointStore
 from projections.folds import FoldRegistry
 from projections.fsync import publish_file
 from projections.replay import Progress, fold_records
 from projections.source import LogSource, record_at
-from projections.store import STORE_FILE, ProjectionStore, StoreLock, discard_store_files
+from projections.store import (
+    DIGEST_PREFIX,
+    STORE_FILE,
+    ProjectionStore,
+    StoreLock,
+    discard_store_files,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +72,12 @@ def open_store(
     except BaseException:
         lock.release()
         raise
-    if reason not in ("", "requested", "no store yet"):
-        logger.warning("rebuilding projection store (%s)", reason)
     from_lsn = store.applied_lsn + 1
+    if reason not in ("", "requested", "no store yet"):
+        logger.warning(
+            "rebuilding projection store (%s): LSNs %d..%d", reason, from_lsn, log.head_lsn
+        )
+        progress = progress or _logged_progress(log.head_lsn)
     try:
         store.applied_lsn = fold_records(
             store.write_conn, log.read(from_lsn), registry, progress=progress
@@ -107,10 +118,15 @@ def _dirty_reason(lock: StoreLock, log: LogSource) -> str:
     claim = lock.take_clean_marker()
     if claim is None:
         return "unclean shutdown"
-    if not claim:
+    parts = claim.decode(errors="replace").split()
+    if parts and parts[-1].startswith(DIGEST_PREFIX):
+        digest = parts.pop().removeprefix(DIGEST_PREFIX)
+        if file_sha256(lock.directory / STORE_FILE) != digest:
+            return "store file changed since its clean shutdown (damaged on disk)"
+    if not parts:
         return ""
     try:
-        lsn_text, chain_hex = claim.decode().split()
+        lsn_text, chain_hex = parts
         lsn = int(lsn_text)
     except ValueError:
         return "unreadable clean-shutdown marker"
@@ -118,6 +134,21 @@ def _dirty_reason(lock: StoreLock, log: LogSource) -> str:
     if record is None or record.chain_hash.hex() != chain_hex:
         return f"store does not match the log at LSN {lsn}"
     return ""
+
+
+def _logged_progress(head_lsn: int, every_s: float = 2.0) -> Progress:
+    """A progress callback that logs how far a rebuild has come, at most every `every_s`."""
+    last = time.monotonic()
+
+    def report(lsn: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= every_s or lsn >= head_lsn:
+            last = now
+            share = 100 * lsn // max(head_lsn, 1)
+            logger.warning("rebuilding projection store: LSN %d of %d (%d%%)", lsn, head_lsn, share)
+
+    return report
 
 
 def _reset(

@@ -2,13 +2,18 @@
 
 The store file may be stale or torn after a crash (it runs with synchronous=OFF); a marker
 file written by a clean `close()` and removed by `open()` tells the two apart, and
-`projections.repair` rebuilds a store that was not closed cleanly. An exclusive lock on
+`projections.repair` rebuilds a store that was not closed cleanly. The marker also holds
+the SHA-256 of the closed file, so a file damaged while the server was stopped is rebuilt
+rather than trusted (hashing runs at about 1 GB/s, a quarter of a second for a 230 MiB
+store). A store found malformed while serving is marked damaged: it answers nothing more
+and is not marked clean, so the next open rebuilds it. An exclusive lock on
 data/projections/LOCK keeps two processes from folding into the same store.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import queue
 import sqlite3
@@ -16,15 +21,17 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-from eventlog.segments import fsync_dir, write_atomic
-from projections.errors import StoreLockedError
+from eventlog.segments import file_sha256, fsync_dir, write_atomic
+from projections.errors import StoreDamagedError, StoreLockedError
 from projections.fsync import fsync_path
 from projections.meta import connect, init_schema, read_applied_lsn
 from projections.source import LogSource, record_at
 
+logger = logging.getLogger(__name__)
 STORE_FILE = "store.sqlite"
 CLEAN_MARKER = "CLEAN"
 LOCK_FILE = "LOCK"
+DIGEST_PREFIX = "sha256="
 
 
 class StoreLock:
@@ -132,6 +139,28 @@ class ProjectionStore:
         self.write_conn = connect(str(self.path))
         init_schema(self.write_conn)
         self.applied_lsn = read_applied_lsn(self.write_conn)
+        self.damaged = ""
+
+    def mark_damaged(self, reason: str) -> StoreDamagedError:
+        """Refuse every further read and write: the file is damaged (``reason``); returns
+        the error to raise."""
+        if not self.damaged:
+            logger.error(
+                "projection store %s is damaged: %s; restart to rebuild", self.path, reason
+            )
+        self.damaged = self.damaged or reason
+        return self._damaged_error()
+
+    def check_usable(self) -> None:
+        """Raise `StoreDamagedError` once the store has been found damaged."""
+        if self.damaged:
+            raise self._damaged_error()
+
+    def _damaged_error(self) -> StoreDamagedError:
+        return StoreDamagedError(
+            f"the projection is damaged ({self.damaged}); it is rebuilt from the log on the "
+            "next start (or by `bkgdb rebuild`)"
+        )
 
     def snapshot(self) -> _Lease:
         """A consistent read transaction and the applied LSN it sees (read in the same
@@ -158,6 +187,7 @@ class ProjectionStore:
 
     def acquire(self) -> Snapshot:
         """Borrow a snapshot of the newest committed state; give it back with `release`."""
+        self.check_usable()
         try:
             snapshot = self._readers.get_nowait()
         except queue.Empty:
@@ -182,15 +212,20 @@ class ProjectionStore:
         """Fold the WAL into the main file, mark the store clean and release the lock.
 
         With `log`, the marker also names the applied LSN and the log's chain hash there,
-        so that a store later paired with a different log is noticed and rebuilt.
+        so that a store later paired with a different log is noticed and rebuilt; it always
+        holds the file's SHA-256. A damaged store is abandoned instead (never marked clean).
         """
+        if self.damaged:
+            self.abandon()
+            return
         for reader in self._all_readers:
             reader.end()
         self.write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close_connections()
         fsync_path(self.path)
         record = record_at(log, self.applied_lsn) if log and self.applied_lsn else None
-        claim = f"{record.lsn} {record.chain_hash.hex()}" if record else ""
+        claim = f"{record.lsn} {record.chain_hash.hex()} " if record else ""
+        claim += DIGEST_PREFIX + file_sha256(self.path)
         self.lock.mark_clean(claim.encode())
         self.lock.release()
 

@@ -18,7 +18,7 @@ from eventlog.keys import KeyRing
 from projections.checkpoints import CheckpointStore
 from projections.errors import LsnOutOfRangeError
 from projections.folds import FoldRegistry
-from projections.meta import init_schema
+from projections.meta import configure, init_schema
 from projections.replay import fold_records
 from projections.source import LogSource
 
@@ -105,6 +105,7 @@ class TimeTravel:
     def _materialise(self, lsn: int) -> _State:
         """Build the state at `lsn` from the best base and the log records after it."""
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        configure(conn)
         base = self._load_base(conn, lsn)
         if base < lsn:
             fold_records(conn, self._log.read(base + 1, lsn), self._registry)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from api.auth.errors import KeySpecError, UnauthorizedError
+from api.sql.limits import MAX_IDENTIFIER_BYTES
 from api.sql.names import namespace_problem
 
 SCOPES = ("admin", "namespace")
@@ -98,6 +99,9 @@ def new_api_key(
 ) -> tuple[str, ApiKeyRecord]:
     """Mint a key: return the plaintext (shown once) and the record that may be stored."""
     validate_key_spec(scope, namespace, ttl_seconds)
+    # Key names are recorded in the log like every other name: an identifier's bound.
+    if name is not None and len(name.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
+        raise KeySpecError(f"a key name is at most {MAX_IDENTIFIER_BYTES} bytes")
     secret = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
     plaintext = f"{KEY_PREFIX}{scope}_{secret}"
     salt = secrets.token_bytes(16)

@@ -70,14 +70,40 @@ def _app(backend: Backend, handlers: Sequence[ControllerRouterHandler]) -> ASGIA
         debug=False,
     )
     complete_document(app)
-    return RequestMetrics(app, backend)
+    return RequestMetrics(NoSniff(app), backend)
+
+
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+class NoSniff:
+    """Adds `X-Content-Type-Options: nosniff` to every HTTP response (JSON, errors, the
+    dashboard's files, objects), so no browser runs a body as a type it was not sent as."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if cast("dict[str, Any]", scope)["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or ())
+                if all(name.lower() != NOSNIFF[0] for name, _ in headers):
+                    headers.append(NOSNIFF)
+                message = cast("Message", {**message, "headers": headers})
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
 
 
 class RequestMetrics:
     """Counts and times every request by route template and status (outermost layer, so
     that 404s and errors raised before routing are counted too)."""
 
-    def __init__(self, app: Litestar, backend: Backend) -> None:
+    def __init__(self, app: ASGIApp, backend: Backend) -> None:
         self.app = app
         self._metrics = backend.metrics
 

@@ -116,7 +116,8 @@ async def read_body(request: Request[Any, Any, Any], model: type[T]) -> tuple[T,
     For the hot path: Litestar's body parameter decodes to Python objects first and converts
     after, and its reader parses the headers again; together they cost a point read a
     quarter of its time. The size limit is enforced on the bytes received, like Litestar's
-    (413). Malformed JSON or UTF-8 is a 400, a body that does not match `model` a 422."""
+    (413). Malformed or too deeply nested JSON or bad UTF-8 is a 400, a body that does not
+    match `model` a 422."""
     body = await _receive_body(request, backend_of(request).config.max_body_bytes)
     try:
         return msgspec.json.decode(body, type=model), body
@@ -124,6 +125,8 @@ async def read_body(request: Request[Any, Any, Any], model: type[T]) -> tuple[T,
         raise ApiError("VALIDATION_ERROR", "the request body does not match", str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise ApiError("BAD_REQUEST", f"the request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError("BAD_REQUEST", "the request body is nested too deeply") from exc
 
 
 async def _receive_body(request: Request[Any, Any, Any], limit: int) -> bytes:

@@ -9,6 +9,7 @@ traceback goes to the server log, never to the client).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import msgspec
@@ -33,10 +34,13 @@ from api.auth.errors import (
 )
 from api.rls.errors import RlsError
 from api.sql.errors import SqlError
-from eventlog import LogError
-from projections.errors import LsnOutOfRangeError, ProjectionError
+from api.sql.limits import record_too_large
+from api.sql.sqlite_errors import is_corruption
+from eventlog import LogError, RecordTooLargeError
+from projections.errors import LsnOutOfRangeError, ProjectionError, StoreDamagedError
 
 log = logging.getLogger("bkgdb.http")
+RETRY_AFTER_S = "5"
 
 STATUS_OF_CODE = {
     "SYNTAX_ERROR": 400,
@@ -106,6 +110,8 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
 
 
 def _sql_error(_: Request[Any, Any, Any], exc: SqlError) -> Response[Any]:
+    if exc.code == "UNAVAILABLE":
+        return _unavailable(exc.message)
     return error_response(exc.code, exc.message, exc.detail)
 
 
@@ -125,15 +131,33 @@ def _auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[Any]:
 
 
 def _log_error(_: Request[Any, Any, Any], exc: LogError) -> Response[Any]:
+    if isinstance(exc, RecordTooLargeError):  # retrying can never help: the client's error
+        error = record_too_large(exc)
+        return error_response(error.code, error.message, error.detail)
     log.error("the log refused a write: %s", exc)
-    return error_response("UNAVAILABLE", "the log cannot accept writes now; retry later")
+    return _unavailable("the log cannot accept writes now; retry later")
 
 
 def _projection_error(_: Request[Any, Any, Any], exc: ProjectionError) -> Response[Any]:
     if isinstance(exc, LsnOutOfRangeError):
         return error_response("VALIDATION_ERROR", str(exc), {"head_lsn": exc.head_lsn})
+    if isinstance(exc, StoreDamagedError):
+        return _unavailable(str(exc))
     log.error("projection failure: %s", exc)
-    return error_response("UNAVAILABLE", "the projection cannot answer now; retry later")
+    return _unavailable("the projection cannot answer now; retry later")
+
+
+def _sqlite_error(request: Request[Any, Any, Any], exc: sqlite3.DatabaseError) -> Response[Any]:
+    """A SQLite error no lower layer translated: a damaged projection file is a 503 (and
+    the store stops answering until rebuilt); anything else is a 500."""
+    if not is_corruption(exc):
+        return _internal(exc)
+    store = request.app.state.backend.db.store
+    return _unavailable(str(store.mark_damaged(str(exc))))
+
+
+def _unavailable(message: str) -> Response[Any]:
+    return error_response("UNAVAILABLE", message, headers={"Retry-After": RETRY_AFTER_S})
 
 
 def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -162,6 +186,11 @@ def _bad_encoding(_: Request[Any, Any, Any], exc: UnicodeError) -> Response[Any]
     return error_response("BAD_REQUEST", "the request is not valid UTF-8")
 
 
+def _too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body or value nested deeper than the decoder or a recursive check can follow."""
+    return error_response("BAD_REQUEST", "the input is nested too deeply")
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _internal(exc)
 
@@ -180,5 +209,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ProjectionError: _projection_error,
     HTTPException: _http_exception,
     UnicodeError: _bad_encoding,
+    sqlite3.DatabaseError: _sqlite_error,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

@@ -36,6 +36,7 @@ from api.http.deps import (
     json_response,
 )
 from api.http.errors import error_response
+from api.http.object_headers import object_headers
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
 from api.storage.blobstore import BlobStore
@@ -152,14 +153,17 @@ def _declared_length(request: Request[Any, Any, Any]) -> int | None:
 
 def _metadata(request: Request[Any, Any, Any]) -> dict[str, Any]:
     raw = request.headers.get("x-bkg-metadata")
-    if raw is None:
-        return {}
+    return {} if raw is None else _json_object(raw, "x-bkg-metadata")
+
+
+def _json_object(raw: str, what: str) -> dict[str, Any]:
+    """Object metadata sent as JSON text: anything but an object is a 400."""
     try:
         value = json.loads(raw)
-    except ValueError as exc:
-        raise errors.BadObjectRequestError("x-bkg-metadata must be a JSON object") from exc
+    except (ValueError, RecursionError) as exc:
+        raise errors.BadObjectRequestError(f"{what} must be a JSON object") from exc
     if not isinstance(value, dict):
-        raise errors.BadObjectRequestError("x-bkg-metadata must be a JSON object")
+        raise errors.BadObjectRequestError(f"{what} must be a JSON object")
     return value
 
 
@@ -278,6 +282,7 @@ def _open_download(
     (`If-None-Match` naming its ETag, the SHA-256) gets 304 and no bytes."""
     found = storage.service.stat_object(principal, bucket, name)
     headers = {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}
+    headers.update(object_headers(found.content_type, name))
     if _matches(reading.if_none_match, headers["ETag"]):
         return Download(304, headers, found.content_type)
     span = parse_range(reading.ranged, found.size)
@@ -431,7 +436,9 @@ async def tus_create(
     fields = _tus_metadata(request.headers.get("upload-metadata", ""))
     if "bucket" not in fields or "name" not in fields:
         raise errors.BadObjectRequestError("Upload-Metadata needs bucket and name")
-    extra = json.loads(fields["metadata"]) if "metadata" in fields else {}
+    extra = (
+        _json_object(fields["metadata"], "Upload-Metadata metadata") if "metadata" in fields else {}
+    )
     info = await _in_thread(
         storage.uploads.create, principal, fields["bucket"], fields["name"], int(length),
         fields.get("contentType"), extra,

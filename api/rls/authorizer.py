@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from api.auth.principal import Principal
 from api.rls.names import split_physical
+from projections.meta import DIVISOR_FUNCTION
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 
@@ -112,6 +113,7 @@ ALLOWED_FUNCTIONS = frozenset(
         "first_value",
         "last_value",
         "nth_value",
+        DIVISOR_FUNCTION,  # the dialect's guard on every divisor (division by zero fails)
     ]
 )
 _ROW_ACTIONS = {

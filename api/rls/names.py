@@ -7,6 +7,8 @@ the catalogue; such names are refused wherever a principal can write one.
 
 from __future__ import annotations
 
+from api.sql.limits import MAX_IDENTIFIER_BYTES
+
 INTERNAL_PREFIXES = ("_bkg", "sqlite_", "pragma_")
 
 
@@ -17,9 +19,12 @@ def is_reserved(name: str) -> bool:
 
 
 def check_identifier(name: str, error: type[Exception]) -> None:
-    """Raise ``error`` unless ``name`` is a plain, non-reserved identifier."""
+    """Raise ``error`` unless ``name`` is a plain, non-reserved identifier of at most
+    ``MAX_IDENTIFIER_BYTES`` bytes."""
     if not name or "." in name or "\x00" in name or '"' in name:
-        raise error(f"identifier {name!r} is not allowed")
+        raise error(f"identifier {name[:64]!r} is not allowed")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
+        raise error(f"identifier {name[:24] + '...'!r} is longer than {MAX_IDENTIFIER_BYTES} bytes")
     if is_reserved(name):
         raise error(f"{name!r} names an internal table")
 

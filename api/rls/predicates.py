@@ -19,6 +19,7 @@ from sqlglot.errors import ParseError
 
 from api.rls.errors import PolicyError
 from api.rls.names import check_identifier
+from api.sql.limits import check_text, check_tree, guarded
 
 _ALLOWED: tuple[type[exp.Expr], ...] = (
     # values and references
@@ -48,6 +49,8 @@ _ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.Between,
     exp.Like,
     exp.ILike,
+    exp.Escape,
+    exp.StartsWith,
     exp.NullSafeEQ,
     exp.NullSafeNEQ,
     # arithmetic, text and conditionals
@@ -98,8 +101,9 @@ AUTH_FUNCTIONS = ("uid", "jwt")
 def parse_predicate(text: str, namespace: str) -> exp.Expr:
     """Parse and validate a predicate; tables in its subqueries are qualified with
     ``namespace`` (a policy may only look at tables of its own namespace)."""
+    check_text(text)
     try:
-        parsed = sqlglot.parse(text, read="postgres")
+        parsed = guarded(lambda: sqlglot.parse(text, read="postgres"))
     except ParseError as exc:
         raise PolicyError(f"predicate does not parse: {exc.errors[0]['description']}") from exc
     if len(parsed) != 1 or parsed[0] is None:
@@ -107,6 +111,7 @@ def parse_predicate(text: str, namespace: str) -> exp.Expr:
     predicate = parsed[0]
     if isinstance(predicate, exp.Query) or not isinstance(predicate, exp.Condition):
         raise PolicyError("a predicate is an expression, not a statement")
+    check_tree(predicate)
     for node in predicate.walk():
         _check_node(node, namespace)
     return predicate

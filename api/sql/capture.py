@@ -1,14 +1,19 @@
 """Capture the row images a DML statement produces, in execution order.
 
 Each user table gets TEMP ``AFTER INSERT/UPDATE/DELETE`` triggers (per connection, never in
-the database file) that copy ``rowid`` and the full OLD/NEW rows into the temp table
-``_bkg_cap``.  Triggers see exactly what SQLite did: an ``ON CONFLICT DO UPDATE`` fires the
-update trigger, not the insert trigger; foreign-key cascades fire the triggers of the tables
-they touch; values are the stored values after type coercion, and ``_bkg_cap``'s columns
-have no type so storage classes are kept.
+the database file) that note ``(seq, table, op, rowid)`` in the journal ``_bkg_cap`` and copy
+the full OLD/NEW rows into that table's own image table ``_bkg_capimg_<n>``: one column per
+table column, the row's rowid ``2 * seq`` for the old image and ``2 * seq + 1`` for the new
+one.  An image table is exactly as wide as its table, so no table, however wide, limits the
+capture of another (one shared image table would have to be as wide as the widest table
+twice over, and one 1000-column table would push it past SQLite's column limit and stop
+every tenant's writes).  Triggers see exactly what SQLite did: an ``ON CONFLICT DO UPDATE``
+fires the update trigger, not the insert trigger; foreign-key actions (ON DELETE CASCADE,
+SET NULL) fire the triggers of the tables they touch; values are the stored values after
+type coercion, and the image columns have no type so storage classes are kept.
 
-Installed triggers are valid for one catalogue token, recorded in ``_bkg_cap_state``; both
-live in the temp schema, so a rolled-back transaction rolls them back together.
+Installed triggers are valid for one catalogue token, recorded in ``_bkg_cap_state``; all of
+it lives in the temp schema, so a rolled-back transaction rolls it back together.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from projections.apply import CAPTURE_STATE as _STATE
 from projections.apply import CAPTURE_TABLE as _CAP
 from projections.apply import CAPTURE_TRIGGER_PREFIX as _TRIGGER_PREFIX
 from projections.apply import drop_capture, quote_ident
+
+_IMAGES = "_bkg_capimg_"
+_KEEP_ROWS = 1024
+"""Journal rows left in place between statements (each statement reads only the rows after
+its starting position) before the next statement empties the capture tables first."""
 
 
 def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> int:
@@ -36,74 +46,123 @@ def ensure_capture(conn: sqlite3.Connection, catalog: Catalog) -> int:
     except sqlite3.OperationalError:
         row = None
     if row is not None and row[0] == catalog.token:
-        return int(row[1] or 0)
+        position = int(row[1] or 0)
+        if position < _KEEP_ROWS:
+            return position
+        _clear(conn)
+        return 0
     _install(conn, catalog)
     return 0
 
 
 def _install(conn: sqlite3.Connection, catalog: Catalog) -> None:
-    """(Re)create the capture table, one trigger per table and operation, and the state."""
+    """(Re)create the journal, one image table per table, its triggers, and the state."""
     drop_capture(conn)
-    width = max([8, *(2 * len(t.columns) for t in catalog.tables.values())])
-    values = ", ".join(f"v{i}" for i in range(width))
+    stale = conn.execute(
+        "SELECT name FROM temp.sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
+        (len(_IMAGES), _IMAGES),
+    ).fetchall()
+    for (name,) in stale:
+        conn.execute(f"DROP TABLE temp.{quote_ident(name)}")
     conn.execute(f"DROP TABLE IF EXISTS temp.{_CAP}")
-    conn.execute(f"CREATE TEMP TABLE {_CAP} (seq INTEGER PRIMARY KEY, tbl, op, rid, {values})")
+    conn.execute(f"CREATE TEMP TABLE {_CAP} (seq INTEGER PRIMARY KEY, tbl, op, rid)")
     for number, table in enumerate(catalog.tables.values()):
-        for op in ("insert", "update", "delete"):
-            conn.execute(_trigger_sql(f"{_TRIGGER_PREFIX}{number}_{op}", table, op))
+        _install_table(conn, number, table)
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STATE} (token TEXT)")
     conn.execute(f"DELETE FROM temp.{_STATE}")
     conn.execute(f"INSERT INTO temp.{_STATE} (token) VALUES (?)", (catalog.token,))
 
 
-def _trigger_sql(name: str, table: TableDef, op: str) -> str:
-    """CREATE TEMP TRIGGER statement copying one operation's row images into ``_bkg_cap``."""
+def _install_table(conn: sqlite3.Connection, number: int, table: TableDef) -> None:
+    """One table's image table and triggers. If SQLite refuses them (a limit on columns or
+    statement length set on this connection), writes to that table alone are refused
+    instead: no table can stop the capture of another, and none is written uncaptured."""
+    values = ", ".join(f"v{i}" for i in range(len(table.columns)))
+    try:
+        conn.execute(f"CREATE TEMP TABLE {_IMAGES}{number} ({values})")
+        for op in ("insert", "update", "delete"):
+            conn.execute(_trigger_sql(number, table, op))
+    except sqlite3.Error:
+        text = f"table {table.name} cannot be written: its row images cannot be captured"
+        message = text.replace("'", "''")
+        for op in ("insert", "update", "delete"):
+            conn.execute(f"DROP TRIGGER IF EXISTS temp.{quote_ident(_trigger_name(number, op))}")
+            conn.execute(
+                f"CREATE TEMP TRIGGER {quote_ident(_trigger_name(number, op))} BEFORE "
+                f"{op.upper()} ON main.{quote_ident(table.name)} BEGIN SELECT "
+                f"RAISE(ABORT, '{message}'); END"
+            )
+
+
+def _trigger_name(number: int, op: str) -> str:
+    """Name of the capture trigger of table ``number`` for ``op``."""
+    return f"{_TRIGGER_PREFIX}{number}_{op}"
+
+
+def _trigger_sql(number: int, table: TableDef, op: str) -> str:
+    """CREATE TEMP TRIGGER statement journaling one operation and copying its row images.
+
+    Inside a trigger ``last_insert_rowid()`` is the row the trigger inserted last: the
+    journal entry (seq) for the first image, which gets rowid 2 * seq, so the second image
+    (an update's NEW row) gets that plus one."""
     cols = [quote_ident(c) for c in table.column_names()]
-    if op == "insert":
-        images, rid = [f"NEW.{c}" for c in cols], "NEW.rowid"
-    elif op == "delete":
-        images, rid = [f"OLD.{c}" for c in cols], "OLD.rowid"
-    else:
-        images, rid = [f"OLD.{c}" for c in cols] + [f"NEW.{c}" for c in cols], "NEW.rowid"
-    targets = ", ".join(["tbl", "op", "rid", *(f"v{i}" for i in range(len(images)))])
-    literal = "'" + table.name.replace("'", "''") + "'"
-    values = ", ".join([literal, f"'{op}'", rid, *images])
+    targets = ", ".join(["rowid", *(f"v{i}" for i in range(len(cols)))])
+    sides = {
+        "insert": [("NEW", "2 * last_insert_rowid() + 1")],
+        "delete": [("OLD", "2 * last_insert_rowid()")],
+        "update": [("OLD", "2 * last_insert_rowid()"), ("NEW", "last_insert_rowid() + 1")],
+    }
+    images = "".join(
+        f"INSERT INTO {_IMAGES}{number} ({targets}) VALUES "
+        f"({key}, {', '.join(f'{row}.{c}' for c in cols)}); "
+        for row, key in sides[op]
+    )
+    rid = "OLD.rowid" if op == "delete" else "NEW.rowid"
     return (
-        f"CREATE TEMP TRIGGER {quote_ident(name)} AFTER {op.upper()} ON "
-        f"main.{quote_ident(table.name)} BEGIN INSERT INTO {_CAP} ({targets}) "
-        f"VALUES ({values}); END"
+        f"CREATE TEMP TRIGGER {quote_ident(_trigger_name(number, op))} AFTER "
+        f"{op.upper()} ON main.{quote_ident(table.name)} BEGIN INSERT INTO {_CAP} "
+        f"(tbl, op, rid) VALUES ({number}, '{op}', {rid}); {images}END"
     )
 
 
 def collect(conn: sqlite3.Connection, catalog: Catalog, after: int) -> list[dict[str, Any]]:
-    """Drain the images captured after position ``after`` into change dicts (payload
-    contract), in execution order; older rows are discarded."""
-    rows = conn.execute(f"SELECT * FROM temp.{_CAP} WHERE seq > ? ORDER BY seq", (after,))
-    changes = [_change(row, catalog) for row in rows.fetchall()]
-    if changes or after:
-        conn.execute(f"DELETE FROM temp.{_CAP}")
-    return changes
+    """The images captured after position ``after`` as change dicts (payload contract), in
+    execution order. They stay in the capture tables (a later statement starts after them)
+    until ``ensure_capture`` empties the tables."""
+    journal = conn.execute(
+        f"SELECT seq, tbl, op, rid FROM temp.{_CAP} WHERE seq > ? ORDER BY seq", (after,)
+    ).fetchall()
+    tables = list(catalog.tables.values())
+    images: dict[int, tuple[Any, ...]] = {}
+    for number in {row[1] for row in journal}:
+        found = conn.execute(
+            f"SELECT rowid, * FROM temp.{_IMAGES}{number} WHERE rowid >= ?", (2 * after + 2,)
+        )
+        images.update((row[0], row[1:]) for row in found.fetchall())
+    return [_change(row, tables[row[1]], images) for row in journal]
 
 
-def _change(row: tuple[Any, ...], catalog: Catalog) -> dict[str, Any]:
-    """One change dict from one ``_bkg_cap`` row."""
-    _, table_name, op, rowid = row[:4]
-    table = catalog.table(table_name)
+def _clear(conn: sqlite3.Connection) -> None:
+    """Empty the journal and every image table it names."""
+    used = conn.execute(f"SELECT DISTINCT tbl FROM temp.{_CAP}").fetchall()
+    for (number,) in used:
+        conn.execute(f"DELETE FROM temp.{_IMAGES}{int(number)}")
+    conn.execute(f"DELETE FROM temp.{_CAP}")
+
+
+def _change(
+    row: tuple[Any, ...], table: TableDef, images: dict[int, tuple[Any, ...]]
+) -> dict[str, Any]:
+    """One change dict from one journal row and its images."""
+    seq, _, op, rowid = row
     names = table.column_names()
-    width = len(names)
-    first = dict(zip(names, row[4 : 4 + width], strict=True))
-    old = new = None
-    if op == "insert":
-        new = first
-    elif op == "delete":
-        old = first
-    else:
-        old, new = first, dict(zip(names, row[4 + width : 4 + 2 * width], strict=True))
+    old = dict(zip(names, images[2 * seq], strict=True)) if op != "insert" else None
+    new = dict(zip(names, images[2 * seq + 1], strict=True)) if op != "delete" else None
     image = new if new is not None else old
     assert image is not None
     pk_cols = table.primary_key()
     pk = {c: image[c] for c in pk_cols} if pk_cols else {"rowid": rowid}
-    return {"op": op, "table": table_name, "rowid": rowid, "pk": pk, "old": old, "new": new}
+    return {"op": op, "table": table.name, "rowid": rowid, "pk": pk, "old": old, "new": new}
 
 
 def sequence_value(conn: sqlite3.Connection, table: TableDef) -> int | None:

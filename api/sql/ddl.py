@@ -15,6 +15,7 @@ from api.sql.catalog import Catalog, ColumnDef, IndexDef, TableDef
 from api.sql.ddl_alter import plan_alter
 from api.sql.ddl_build import (
     Change,
+    check_width,
     column_def,
     ddl_change,
     qualify,
@@ -22,6 +23,7 @@ from api.sql.ddl_build import (
     sqlite_create_table,
     table_constraint,
 )
+from api.sql.ddl_schema import plan_drop_schema
 from api.sql.errors import (
     ConflictError,
     NotFoundError,
@@ -39,6 +41,8 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
     kind = str(statement.args.get("kind") or "").upper()
     if isinstance(statement, exp.Create) and kind == "SCHEMA":
         return _create_schema(statement, catalog)
+    if isinstance(statement, exp.Drop) and kind == "SCHEMA":
+        return plan_drop_schema(statement, info.target or "", catalog)
     if isinstance(statement, exp.Create) and kind == "TABLE":
         return _create_table(statement, info, catalog)
     if isinstance(statement, exp.Create) and kind == "INDEX":
@@ -76,6 +80,7 @@ def _create_table(statement: exp.Create, info: StatementInfo, catalog: Catalog) 
     _check_new_table(name, catalog, bool(statement.args.get("exists")))
     if name in catalog.tables:
         return []
+    check_width(name, sum(isinstance(i, exp.ColumnDef) for i in schema.expressions))
     columns: list[ColumnDef] = []
     pg_constraints, sqlite_constraints, pk = [], [], None
     for item in schema.expressions:

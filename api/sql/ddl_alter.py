@@ -10,6 +10,7 @@ from sqlglot import exp
 from api.sql.catalog import Catalog, IndexDef, TableDef
 from api.sql.ddl_build import (
     Change,
+    check_width,
     column_def,
     ddl_change,
     qualify,
@@ -54,6 +55,7 @@ def _add_column(
         raise NotSupportedError("ADD COLUMN with PRIMARY KEY, UNIQUE or serial")
     if column.default is not None and not isinstance(parse_fragment(column.default), exp.Literal):
         raise NotSupportedError("ADD COLUMN with a non-constant DEFAULT")
+    check_width(table.name, len(table.columns) + 1)
     definition = table.with_columns([*table.columns, column])
     sqlite = f"ALTER TABLE {quote_ident(table.name)} ADD COLUMN " + sqlite_column(
         column, single_pk=False, bare_default=True

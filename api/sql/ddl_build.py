@@ -7,14 +7,31 @@ from typing import Any
 from sqlglot import exp
 
 from api.sql.catalog import Catalog, ColumnDef, TableDef
-from api.sql.errors import NotFoundError, NotSupportedError
+from api.sql.errors import (
+    LimitExceededError,
+    NotFoundError,
+    NotSupportedError,
+    with_sqlstate,
+)
 from api.sql.parse import logical_name
 from api.sql.translate import generate, parse_fragment
 from api.sql.typemap import lookup
 from projections.apply import quote_ident
 
 Change = dict[str, Any]
+MAX_COLUMNS = 1600
+"""Columns per table, as in Postgres; the capture of a table's row images is as wide."""
 _FK_ACTIONS = ("CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION")
+
+
+def check_width(table: str, columns: int) -> None:
+    """Refuse a table of more than MAX_COLUMNS columns (Postgres: SQLSTATE 54011)."""
+    if columns > MAX_COLUMNS:
+        error = LimitExceededError(
+            f"tables can have at most {MAX_COLUMNS} columns ({table} would have {columns})",
+            {"limit": "columns_per_table", "value": MAX_COLUMNS},
+        )
+        raise with_sqlstate(error, "54011")
 
 
 def column_def(node: exp.ColumnDef, namespace: str, catalog: Catalog) -> ColumnDef:

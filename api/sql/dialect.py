@@ -1,8 +1,13 @@
 """sqlglot's SQLite dialect, adjusted so Postgres functions and types run on SQLite.
 
 Timestamps are stored as text ``YYYY-MM-DD HH:MM:SS.SSS`` (UTC), the format SQLite's date
-functions read and write.  Everything here is plain SQL: no user functions need to be
-registered on a connection, so reads work on any connection to a projection.
+functions read and write.  Everything here is plain SQL except divisors, which go through the
+one function ``projections.meta.configure`` registers on every projection connection (with
+the pragmas that make LIKE case-sensitive and foreign keys enforced).
+
+Postgres semantics kept here: LIKE is case-sensitive (the pragma) with ``\\`` as its default
+escape character, ILIKE compares ``lower()`` of both sides, ``x / 0`` and ``x % 0`` fail with
+``division by zero``, ``starts_with(s, prefix)`` is an exact prefix test.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
 from api.sql.errors import NotSupportedError
+from projections.meta import DIVISOR_FUNCTION
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
 # A version-4 UUID from random() and printf() only (functions every principal may call).
@@ -104,6 +110,45 @@ def _at_time_zone_sql(gen: SQLiteGenerator, node: exp.AtTimeZone) -> str:
     return gen.sql(node, "this")
 
 
+def _needs_guard(divisor: exp.Expr) -> bool:
+    """False for divisors that cannot be zero (non-zero number literals) or already guarded."""
+    if isinstance(divisor, exp.Anonymous) and divisor.name == DIVISOR_FUNCTION:
+        return False
+    if isinstance(divisor, exp.Literal) and not divisor.is_string:
+        try:
+            return float(divisor.this) == 0
+        except ValueError:
+            return True
+    return True
+
+
+def _guard_divisor(node: exp.Binary) -> None:
+    """Route the divisor of ``node`` through the divisor function (in place, idempotent).
+
+    The function also sees the dividend: Postgres' division is strict, so ``NULL / 0`` is
+    NULL, and only a non-NULL dividend over zero is an error."""
+    divisor = node.expression
+    if _needs_guard(divisor):
+        guard = exp.Anonymous(this=DIVISOR_FUNCTION, expressions=[divisor, _dividend(node)])
+        node.set("expression", guard)
+
+
+def _dividend(node: exp.Binary) -> exp.Expr:
+    """What the guard tests for NULL: a copy of the dividend, or ``1`` when copying it could
+    multiply work (a dividend holding a division would be copied once per nesting level, a
+    subquery run twice); such a dividend over zero is an error even when it is NULL."""
+    dividend: exp.Expr = node.this
+    if dividend.find(exp.Div, exp.Mod, exp.IntDiv, exp.Query) is not None:
+        return exp.Literal.number(1)
+    return dividend.copy()
+
+
+def _starts_with_sql(gen: SQLiteGenerator, node: exp.StartsWith) -> str:
+    """starts_with(s, prefix): an exact, case-sensitive prefix test (instr finds the first
+    occurrence, so it is 1 exactly when ``prefix`` starts ``s``); each side runs once."""
+    return f"(INSTR({gen.sql(node, 'this')}, {gen.sql(node, 'expression')}) = 1)"
+
+
 class BkgSQLiteGenerator(SQLiteGenerator):
     """SQLite generator with Postgres function and type translations."""
 
@@ -114,7 +159,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
     }
 
     TRANSFORMS = {
-        **SQLiteGenerator.TRANSFORMS,
+        **{k: v for k, v in SQLiteGenerator.TRANSFORMS.items() if k is not exp.ILike},
         exp.Uuid: lambda *_: UUID_SQL,
         exp.CurrentTimestamp: lambda *_: NOW_SQL,
         exp.TimestampTrunc: _trunc_sql,
@@ -123,6 +168,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.Concat: _concat_sql,
         exp.Rand: lambda self, e: RANDOM_SQL,
         exp.AtTimeZone: _at_time_zone_sql,
+        exp.StartsWith: _starts_with_sql,
         exp.ArrayAgg: lambda self, e: self.func("JSON_GROUP_ARRAY", e.this),
         exp.Left: lambda self, e: self.func("SUBSTR", e.this, exp.Literal.number(1), e.expression),
         exp.Right: lambda self, e: self.func("SUBSTR", e.this, exp.Neg(this=e.expression)),
@@ -130,6 +176,34 @@ class BkgSQLiteGenerator(SQLiteGenerator):
             "DATETIME", e.this, exp.Literal.string("unixepoch")
         ),
     }
+
+    def preprocess(self, expression: exp.Expr) -> exp.Expr:
+        """Guard every divisor (on the generator's own copy of the tree; not in ``div_sql``,
+        because chains such as ``a / b / c`` are generated without visiting the inner
+        divisions one by one)."""
+        expression = super().preprocess(expression)
+        for node in list(expression.find_all(exp.Div, exp.Mod, exp.IntDiv)):
+            _guard_divisor(node)
+        return expression
+
+    def like_sql(self, expression: exp.Like) -> str:
+        """LIKE with Postgres' default escape character (``\\``) unless ESCAPE names one."""
+        return self._pattern_sql(expression, fold=False)
+
+    def ilike_sql(self, expression: exp.ILike) -> str:
+        """ILIKE as ``lower(a) LIKE lower(b)`` (LIKE itself is case-sensitive)."""
+        return self._pattern_sql(expression, fold=True)
+
+    def _pattern_sql(self, expression: exp.Like | exp.ILike, fold: bool) -> str:
+        """One [NOT] LIKE; quantified patterns (LIKE ANY (...)) expand into several."""
+        if isinstance(expression.expression, exp.All | exp.Any):
+            return super()._like_sql(expression)
+        this, pattern = self.sql(expression, "this"), self.sql(expression, "expression")
+        if fold:
+            this, pattern = f"LOWER({this})", f"LOWER({pattern})"
+        op = "NOT LIKE" if expression.args.get("negate") else "LIKE"
+        escape = "" if isinstance(expression.parent, exp.Escape) else " ESCAPE '\\'"
+        return f"{this} {op} {pattern}{escape}"
 
     def jsonextractscalar_sql(self, expression: exp.JSONExtractScalar) -> str:
         """`->>` yields text in Postgres (`'5'`, `'true'`), where SQLite's yields the JSON

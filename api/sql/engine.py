@@ -25,6 +25,7 @@ from api.sql.capture import (
 from api.sql.catalog import Catalog
 from api.sql.ddl import plan_ddl
 from api.sql.errors import BadRequestError
+from api.sql.limits import check_param
 from api.sql.lru import LRU
 from api.sql.parse import Parsed, Parser, StatementInfo
 from api.sql.results import typed_rows
@@ -225,6 +226,8 @@ def _bind(params: Params, translated: Translated) -> dict[str, Any] | tuple[Any,
         if isinstance(params, Mapping):
             if translated.positional:
                 raise BadRequestError("$n parameters need a list of params")
+            for name in translated.params:
+                check_param(f":{name}", params[name])
             named = {name: to_storage(params[name]) for name in translated.params}
             for key, family in translated.coercions:
                 named[str(key)] = coerce(named[str(key)], family)
@@ -246,6 +249,8 @@ def _bind_positional(params: Sequence[Any], translated: Translated) -> tuple[Any
         raise BadRequestError(
             f"statement takes {translated.positional} parameters, {len(params)} given"
         )
+    for number, value in enumerate(params, 1):
+        check_param(f"${number}", value)
     values = [to_storage(v) for v in params]
     for key, family in translated.coercions:
         values[int(key) - 1] = coerce(values[int(key) - 1], family)

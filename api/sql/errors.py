@@ -9,7 +9,7 @@ return to any client.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 
 class SqlError(Exception):
@@ -72,6 +72,12 @@ class UnacceptableNameError(SqlValidationError):
     sqlstate = "42939"
 
 
+class OutOfRangeError(SqlValidationError):
+    """A value outside its type's range, e.g. an integer parameter beyond 64 bits."""
+
+    sqlstate = "22003"
+
+
 class ConflictError(SqlError):
     """UNIQUE, PRIMARY KEY or FOREIGN KEY violation, or an object that already exists."""
 
@@ -93,3 +99,22 @@ class LimitExceededError(SqlError):
 
     code = "LIMIT_EXCEEDED"
     sqlstate = "54000"
+
+
+E = TypeVar("E", bound=SqlError)
+
+
+def with_sqlstate(error: E, sqlstate: str) -> E:
+    """``error`` reporting ``sqlstate``, a more precise state than its class's general one
+    (e.g. 23503 foreign_key_violation for a ConflictError, 22012 division_by_zero)."""
+    error.sqlstate = sqlstate
+    return error
+
+
+class StoreCorruptError(SqlError):
+    """SQLite found the projection file malformed while running the statement: the store
+    must be rebuilt from the log; until then nothing read from it can be trusted. Not the
+    client's fault, so the API answers 503 (Postgres: XX001, data_corrupted)."""
+
+    code = "UNAVAILABLE"
+    sqlstate = "XX001"

@@ -17,7 +17,9 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from api.sql.errors import BadRequestError, ForbiddenError, NotSupportedError, SqlSyntaxError
+from api.sql.limits import check_text, check_tree, guarded
 from api.sql.lru import LRU
+from api.sql.reader import BkgPostgres
 
 _LEADING_COMMENTS = r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
 _FORBIDDEN_START = re.compile(
@@ -113,7 +115,8 @@ class Parser:
         return parsed
 
     def _analyse(self, sql: str, namespace: str) -> Parsed:
-        """Parse without the cache."""
+        """Parse without the cache; input limits are checked before sqlglot runs."""
+        check_text(sql)
         match = _FORBIDDEN_START.match(sql)
         if match:
             raise ForbiddenError(f"{match.group(1).upper()} is not allowed")
@@ -121,8 +124,9 @@ class Parser:
         if match:
             construct = " ".join(match.group(1).upper().split())
             raise NotSupportedError(f"{construct} is not supported")
-        expression = _parse_one(sql)
+        expression = guarded(lambda: _parse_one(sql))
         self.parses += 1
+        check_tree(expression)
         _check_forbidden(expression)
         expression = _normalise(expression)
         return Parsed(expression, classify(expression, namespace))
@@ -131,7 +135,7 @@ class Parser:
 def _parse_one(sql: str) -> exp.Expression:
     """Exactly one statement, or a SqlError."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=BkgPostgres) if s is not None]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         detail = {"line": first.get("line"), "col": first.get("col")}
@@ -218,7 +222,13 @@ def _ddl_target(expression: exp.Create | exp.Drop | exp.Alter, namespace: str) -
     """Logical name of the object a DDL statement is about (schema name for CREATE SCHEMA)."""
     kind = str(expression.args.get("kind") or "").upper()
     if kind == "SCHEMA":
-        name = str(expression.this.db or expression.this.name).lower()
+        tables = (expression.args.get("tables") or []) if isinstance(expression, exp.Drop) else []
+        if len(tables) > 1:
+            raise NotSupportedError("DROP SCHEMA of several schemas is not supported")
+        node = tables[0] if tables else expression.this
+        if not isinstance(node, exp.Table):
+            raise SqlSyntaxError("syntax error: a schema name is missing")
+        name = str(node.db or node.name).lower()
         if "." in name:
             raise BadRequestError("schema names may not contain '.'")
         return name

@@ -23,6 +23,7 @@ _BOOLEAN_NODES = (
     exp.Boolean,
     exp.LogicalAnd,
     exp.LogicalOr,
+    exp.StartsWith,
 )
 
 

@@ -7,6 +7,7 @@ import sqlglot
 from sqlglot import exp
 
 from api.sql.errors import NotSupportedError
+from api.sql.reader import BkgPostgres
 
 _TEMPLATE = (
     "SELECT * FROM (WITH RECURSIVE _series(value) AS (SELECT {start} UNION ALL"
@@ -39,7 +40,7 @@ def expand_series(expression: exp.Expr) -> None:
                 cmp=">=" if parts["step"].lstrip("(").startswith("-") else "<=",
                 column=exp.to_identifier(column).sql("postgres"),
             ),
-            read="postgres",
+            read=BkgPostgres,
         )
         name = alias.name if alias and alias.name else "generate_series"
         table.replace(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(name))))

@@ -16,7 +16,13 @@ from api.sql.errors import (
     NotSupportedError,
     SqlError,
     SqlValidationError,
+    StoreCorruptError,
+    with_sqlstate,
 )
+from projections.meta import DIVISOR_ERROR
+
+# SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is damaged.
+_CORRUPTION_CODES = frozenset({11, 26})
 
 _RULES: tuple[tuple[str, type[SqlError]], ...] = (
     ("UNIQUE constraint failed", ConflictError),
@@ -44,13 +50,23 @@ _RULES: tuple[tuple[str, type[SqlError]], ...] = (
     ("integer overflow", SqlValidationError),
 )
 _CHECK_EXPR = re.compile(r"(CHECK constraint failed):.*", re.DOTALL)
+# Postgres SQLSTATEs of failures one error class covers with a more general one.
+_SQLSTATES = {
+    "FOREIGN KEY constraint failed": "23503",
+    "NOT NULL constraint failed": "23502",
+    "CHECK constraint failed": "23514",
+}
 
 
 def translate_error(exc: sqlite3.Error) -> SqlError:
     """The SqlError for a sqlite3 exception raised while running a statement."""
     message = str(exc)
+    if is_corruption(exc):
+        return StoreCorruptError(f"the projection file is damaged ({message})")
     if isinstance(exc, sqlite3.ProgrammingError):
         return BadRequestError(message)
+    if message == DIVISOR_ERROR:
+        return with_sqlstate(SqlValidationError("division by zero"), "22012")
     for needle, error in _RULES:
         if needle in message:
             if error is NotSupportedError and needle == "syntax error":
@@ -58,5 +74,18 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
             if needle == "no such function":
                 name = message.split(":", 1)[-1].strip()
                 return error(f"function {name.lower()} is not supported")
-            return error(_CHECK_EXPR.sub(r"\1", message))
+            found = error(_CHECK_EXPR.sub(r"\1", message))
+            return with_sqlstate(found, _SQLSTATES.get(needle, found.sqlstate))
     return SqlValidationError(message)
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """Whether `exc` says the database file is damaged (not that the statement is wrong)."""
+    if isinstance(exc, StoreCorruptError):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.DatabaseError)
+        and code is not None
+        and code & 0xFF in _CORRUPTION_CODES
+    )

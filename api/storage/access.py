@@ -8,7 +8,10 @@ object's `bucket`, `name`, `owner`, `metadata` (JSON text) and `namespace`, with
 `auth.uid()` and `auth.jwt() ->> 'claim'`, e.g. users write under their own folder:
 
     {"name": "own folder", "table": "storage.objects", "actions": ["insert", "select"],
-     "using": "name LIKE auth.uid() || '/%'", "check": "name LIKE auth.uid() || '/%'"}
+     "using": "starts_with(name, auth.uid() || '/')",
+     "check": "starts_with(name, auth.uid() || '/')"}
+
+(Never put an identity inside a LIKE pattern: `_` and `%` in it are wildcards.)
 
 Actions: `select` (download, list, sign a GET), `insert` (create), `update` (replace: the
 old object must pass `using`, the new one `check`), `delete`. A public bucket lets anyone,
@@ -27,6 +30,7 @@ from sqlglot import exp
 from api.auth.principal import Principal
 from api.rls.policy import OBJECT_POLICY_TABLE, PolicySet
 from api.rls.predicates import bind_predicate
+from api.sql.translate import generate
 from api.storage.errors import ForbiddenError, NotFoundError
 from api.storage.meta import Bucket
 
@@ -98,7 +102,7 @@ def allowed(
     image = exp.select(
         *[exp.alias_(exp.Placeholder(this=c), c, quoted=True) for c in COLUMNS]
     ).subquery("objects")
-    sql = exp.select("1").from_(image).where(exp.or_(*predicates)).sql(dialect="sqlite")
+    sql = generate(exp.select("1").from_(image).where(exp.or_(*predicates)))
     params = {c: row[c] for c in COLUMNS}
     return conn.execute(sql, params).fetchone() is not None
 

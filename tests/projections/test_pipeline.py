@@ -15,7 +15,7 @@ from eventlog import AppendError, Entry, EventLog, Pending, Record
 from projections.apply import apply_changes
 from projections.errors import AppendFailedError, FoldError
 from projections.folds import Event, FoldRegistry, fold_sql
-from projections.pipeline import CommitPipeline, Submit, event_work
+from projections.pipeline import CommitPipeline, Committed, Submit, event_work
 from tests.projections.projkit import Env, create_table, insert, rows, sql_entry
 
 
@@ -84,6 +84,32 @@ def test_nothing_is_visible_before_it_is_durable(env: Env) -> None:
         assert [f.result(5).lsn for f in futures] == [3, 4, 5, 6, 7]
         with store.snapshot() as snap:
             assert snap.lsn == 7 and len(rows(snap.conn)) == 5
+    finally:
+        gated.gate.set()
+        pipeline.close()
+        store.close()
+
+
+def test_a_job_that_submits_nothing_waits_for_what_it_saw_and_gets_its_lsn(env: Env) -> None:
+    env.log.append(sql_entry(create_table()))
+    store = env.open_store()
+    gated = GatedLog(env.log)
+    pipeline = CommitPipeline(store, gated, env.registry)
+
+    def look(conn: sqlite3.Connection, submit: Submit) -> int:
+        return len(rows(conn))
+
+    try:
+        first = pipeline.submit(look)
+        assert first.result(5) == Committed(0, 2)  # nothing in flight: the applied LSN
+        written = pipeline.submit(sql_work(insert(1, "a")))
+        seen = pipeline.submit(look)
+        env.log.wait_for(3, timeout=5)
+        assert not seen.done()  # it saw record 3, which is not durable yet
+        gated.gate.set()
+        assert written.result(5).lsn == 3
+        assert seen.result(5) == Committed(1, 3)
+        assert env.log.head_lsn == 3
     finally:
         gated.gate.set()
         pipeline.close()

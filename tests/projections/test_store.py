@@ -87,10 +87,10 @@ def test_clean_store_resumes_and_dirty_store_is_rebuilt(env: Env) -> None:
     _, report = _reopen(env)
     assert (report.rebuilt, report.reason, report.from_lsn) == (True, "unclean shutdown", 1)
 
-    # So is one that is garbled, even if marked clean.
+    # So is one that is garbled, even if marked clean: its digest no longer matches.
     (env.root / "projections" / STORE_FILE).write_bytes(b"not a database" * 100)
     _, report = _reopen(env, close=False)
-    assert report.rebuilt and "unreadable" in report.reason
+    assert report.rebuilt and "damaged on disk" in report.reason
 
 
 def test_store_ahead_of_the_log_is_rebuilt(env: Env) -> None:

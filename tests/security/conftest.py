@@ -14,6 +14,7 @@ from sqlglot import exp
 from api.auth.principal import Principal, user_principal
 from api.rls.policy import PolicySet, created_event, parse_policy
 from api.rls.rewrite import RlsRewriter
+from projections.meta import connect
 
 Runner = Callable[..., list[tuple[Any, ...]]]
 
@@ -58,7 +59,7 @@ def build_db(
     keep: Callable[[str, tuple[Any, ...]], bool] = lambda stmt, row: True,
 ) -> sqlite3.Connection:
     """The fixture database in memory, with the rows ``keep`` accepts."""
-    db = sqlite3.connect(":memory:", isolation_level=None)
+    db = connect(":memory:")
     for statement in SCHEMA:
         db.execute(statement)
     for statement, rows in ROWS:

@@ -9,12 +9,13 @@ import pytest
 
 from api.sql import SqlEngine
 from projections.apply import ensure_internal_schema
+from projections.meta import connect
 
 
 def projection() -> sqlite3.Connection:
-    """An in-memory projection in autocommit mode with foreign keys enforced."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
+    """An in-memory projection connected exactly as the store connects (autocommit,
+    foreign keys, case-sensitive LIKE, the divisor guard)."""
+    conn = connect(":memory:")
     ensure_internal_schema(conn)
     return conn
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from api.sql import SqlEngine, SqlError
 from projections.apply import apply_changes, ensure_internal_schema
+from projections.meta import connect
 
 TYPES = {"int": "INTEGER", "text": "TEXT", "real": "REAL"}
 VALUES: dict[str, list[str]] = {
@@ -169,9 +170,9 @@ def programs(draw: st.DrawFn) -> tuple[list[Table], list[tuple[str, str]]]:
 
 
 def _connect() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+    """A connection set up as the store sets up its own (the reference C gets the same
+    pragmas, so it enforces the same foreign keys)."""
+    return connect(":memory:")
 
 
 def _contents(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:

@@ -24,6 +24,7 @@ from sqlglot.tokenizer_core import TokenType
 
 from api.sql import NotSupportedError, Outcome, SqlEngine, SqlError
 from projections.apply import apply_changes, ensure_internal_schema
+from projections.meta import connect
 from tests.sqllogictest.slt_format import HASH_LINE, Record, read_records
 
 ENGINE_NAME = "sqlite"
@@ -183,9 +184,8 @@ def split_statements(sql: str) -> list[str]:
 
 
 def _projection() -> sqlite3.Connection:
-    """A fresh in-memory projection database in autocommit mode."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
+    """A fresh in-memory projection database, connected as the store connects."""
+    conn = connect(":memory:")
     ensure_internal_schema(conn)
     return conn
 

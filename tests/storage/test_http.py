@@ -20,8 +20,8 @@ OWN_FOLDER = {
     "name": "own folder",
     "table": "storage.objects",
     "actions": ["select", "insert", "update", "delete"],
-    "using": "name LIKE auth.uid() || '/%'",
-    "check": "name LIKE auth.uid() || '/%'",
+    "using": "starts_with(name, auth.uid() || '/')",
+    "check": "starts_with(name, auth.uid() || '/')",
 }
 
 

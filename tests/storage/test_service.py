@@ -37,8 +37,8 @@ OWN_FOLDER = {
     "name": "own folder",
     "table": "storage.objects",
     "actions": ["select", "insert", "update", "delete"],
-    "using": "name LIKE auth.uid() || '/%'",
-    "check": "name LIKE auth.uid() || '/%' AND bucket = 'files'",
+    "using": "starts_with(name, auth.uid() || '/')",
+    "check": "starts_with(name, auth.uid() || '/') AND bucket = 'files'",
 }
 
 

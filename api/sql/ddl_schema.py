@@ -1,0 +1,71 @@
+"""Plan DROP SCHEMA [IF EXISTS] name [RESTRICT | CASCADE].
+
+RESTRICT (the default) refuses a schema that still holds tables, as Postgres does (2BP01,
+``dependent_objects_still_exist``); CASCADE drops its tables first, each one only after the
+tables that reference it, as ordinary ``drop_table`` changes, then the schema.  A table of
+another schema that references one of them keeps the drop from happening: Postgres would
+drop that foreign-key constraint, which bkg-db cannot do to a table in place.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from api.sql.catalog import Catalog, TableDef
+from api.sql.ddl_build import Change, ddl_change, references_table
+from api.sql.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    NotSupportedError,
+    with_sqlstate,
+)
+from projections.apply import DEFAULT_NAMESPACE, quote_ident
+
+
+def plan_drop_schema(statement: exp.Drop, name: str, catalog: Catalog) -> list[Change]:
+    """The changes of one DROP SCHEMA statement (none for IF EXISTS of a missing schema)."""
+    if name == DEFAULT_NAMESPACE:
+        raise ForbiddenError(f"schema {name} cannot be dropped")
+    if name not in catalog.schemas:
+        if statement.args.get("exists"):
+            return []
+        raise with_sqlstate(NotFoundError(f"schema {name} does not exist"), "3F000")
+    inside = [t for t in catalog.tables.values() if t.schema == name]
+    if inside and not statement.args.get("cascade"):
+        names = ", ".join(sorted(t.name for t in inside))
+        raise _dependents(f"cannot drop schema {name} because other objects depend on it: {names}")
+    changes = [
+        ddl_change(
+            "drop_table", table.name, statement, [f"DROP TABLE {quote_ident(table.name)}"], None
+        )
+        for table in _drop_order(inside, catalog)
+    ]
+    return [*changes, ddl_change("drop_schema", name, statement, [], None)]
+
+
+def _drop_order(inside: list[TableDef], catalog: Catalog) -> list[TableDef]:
+    """The schema's tables, each after every other table that references it."""
+    names = {t.name for t in inside}
+    for other in catalog.tables.values():
+        referenced = [t.name for t in inside if references_table(other, t.name)]
+        if other.name not in names and referenced:
+            raise _dependents(f"table {other.name} references {referenced[0]}")
+    ordered: list[TableDef] = []
+    remaining = list(inside)
+    while remaining:
+        free = [
+            t
+            for t in remaining
+            if not any(o is not t and references_table(o, t.name) for o in remaining)
+        ]
+        if not free:
+            raise NotSupportedError("dropping tables that reference each other in a cycle")
+        ordered.extend(free)
+        remaining = [t for t in remaining if t not in free]
+    return ordered
+
+
+def _dependents(message: str) -> ConflictError:
+    """Postgres' ``dependent_objects_still_exist`` (2BP01)."""
+    return with_sqlstate(ConflictError(message), "2BP01")
