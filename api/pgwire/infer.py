@@ -16,6 +16,7 @@ from sqlglot.errors import ParseError, TokenError
 from api.pgwire import types as t
 from api.sql.catalog import Catalog, TableDef
 from api.sql.parse import logical_name
+from api.sql.reader import BkgPostgres
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike)
 
@@ -24,7 +25,7 @@ def parameter_types(sql: str, namespace: str, catalog: Catalog, declared: list[i
     """One OID per `$n` of `sql`: the client's declared one where given (non-zero), else
     the inferred one, else text."""
     try:
-        statement = sqlglot.parse_one(sql, read="postgres")
+        statement = sqlglot.parse_one(sql, read=BkgPostgres)
     except (ParseError, TokenError, ValueError):
         return [oid or t.TEXT for oid in declared]
     params = list(statement.find_all(exp.Parameter))
@@ -112,7 +113,7 @@ def _insert_oid(param: exp.Parameter, row: exp.Tuple, tables: dict[str, TableDef
 def returning_columns(sql: str, namespace: str, catalog: Catalog) -> list[tuple[str, int]]:
     """Name and OID of each column a write's RETURNING list answers (none without one)."""
     try:
-        statement = sqlglot.parse_one(sql, read="postgres")
+        statement = sqlglot.parse_one(sql, read=BkgPostgres)
     except (ParseError, TokenError, ValueError):
         return []
     returning = statement.args.get("returning")

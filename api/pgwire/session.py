@@ -22,7 +22,7 @@ from api.pgwire.errors import PgError, to_pg_error
 from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
-from api.pgwire.statements import Control, control, spaced_placeholders, split
+from api.pgwire.statements import Control, control, split
 
 FLUSH_BYTES = 1 << 16
 log = logging.getLogger("bkgdb.pgwire")
@@ -266,7 +266,7 @@ class Session:
 
     async def _parse(self, body: bytes) -> None:
         payload = codec.Payload(body)
-        name, sql = payload.cstring(), spaced_placeholders(payload.cstring())
+        name, sql = payload.cstring(), payload.cstring()
         declared = payload.int32s()
         if name and name in self.prepared:
             raise PgError("42P05", f'prepared statement "{name}" already exists')

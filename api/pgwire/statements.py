@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import TokenType
 
-_DIALECT = Postgres()
+from api.sql.reader import BkgPostgres
+
+_DIALECT = BkgPostgres()
 _COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 _WORDS = re.compile(r"[A-Za-z_]+")
 _SET = re.compile(
@@ -145,20 +146,3 @@ def returns_rows(sql: str) -> bool:
     """Whether the statement may produce a RowDescription (before it runs)."""
     words = first_words(sql, 1)
     return bool(words) and words[0] in ("SELECT", "WITH", "VALUES", "TABLE", "SHOW")
-
-
-_SKIP = re.compile(
-    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|(\$[A-Za-z_]\w*\$|\$\$).*?\1"
-    r"|\$(\d+)(?=[^\s\d])",
-    re.DOTALL,
-)
-
-
-def spaced_placeholders(sql: str) -> str:
-    """`$1,$2` -> `$1 ,$2`: the parser would read `$1,$` as the start of a dollar-quoted
-    string. Literals, quoted names, comments and dollar quotes are left as they are."""
-
-    def space(match: re.Match[str]) -> str:
-        return match.group(0) + " " if match.group(2) else match.group(0)
-
-    return _SKIP.sub(space, sql)
