@@ -152,6 +152,11 @@ def data_row(values: Sequence[bytes | None]) -> bytes:
     return message(b"D", b"".join(parts))
 
 
+def copy_response(kind: bytes, columns: int) -> bytes:
+    """CopyInResponse (G) or CopyOutResponse (H), text format for every column."""
+    return message(kind, b"\0" + _I16.pack(columns) + _I16.pack(0) * columns)
+
+
 def parameter_description(oids: Sequence[int]) -> bytes:
     return message(b"t", _I16.pack(len(oids)) + b"".join(_I32.pack(oid) for oid in oids))
 

@@ -14,7 +14,7 @@ nothing is written, as Postgres does under SERIALIZABLE.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from api.database import Database, Result
 from api.pgwire.answers import Answer
 from api.pgwire.errors import PgError
 from api.pgwire.infer import parameter_types, returning_columns
+from api.pgwire.types import oid_of_declared
 from api.sql.catalog import Catalog
 from api.sql.engine import Outcome, Params
 
@@ -143,6 +144,36 @@ class Runner:
             return Answer("", [name for name, _ in columns], [oid for _, oid in columns])
 
         return await self.call(find)
+
+    async def columns_of(
+        self, table: str, names: list[str], namespace: str
+    ) -> tuple[str, list[str], list[int]]:
+        """A table's logical name, and the names and OIDs of `names` (all if empty)."""
+
+        def find() -> tuple[str, list[str], list[int]]:
+            logical = table.replace('"', "")
+            logical = logical if "." in logical else f"{namespace}.{logical}"
+            with self.db.store.snapshot() as snap:
+                definition = Catalog.load(snap.conn).table(logical)
+            wanted = [n.replace('"', "") for n in names] or definition.column_names()
+            columns = [definition.column(n) for n in wanted]
+            missing = [n for n, c in zip(wanted, columns, strict=True) if c is None]
+            if missing:
+                raise PgError("42703", f'column "{missing[0]}" of {logical} does not exist')
+            oids = [oid_of_declared(c.type) for c in columns if c is not None]
+            return logical, wanted, oids
+
+        return await self.call(find)
+
+    async def write_batch(
+        self, block: Block | None, statements: Sequence[tuple[str, Params]], principal: Principal
+    ) -> None:
+        """Statements that must all apply or none: one record, or part of the open block."""
+        if block is None:
+            await self.call(lambda: self.db.execute_batch(statements, principal))
+            return
+        for sql, params in statements:
+            await self.in_block(block, sql, params, principal)
 
     def _rehearse(self, statements: list[tuple[str, Params]], principal: Principal) -> Result:
         def stop(outcomes: list[Outcome]) -> None:

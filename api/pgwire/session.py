@@ -18,6 +18,7 @@ from api.pgwire import codec
 from api.pgwire import types as t
 from api.pgwire.answers import Answer, data_rows, formats_for, row_description
 from api.pgwire.catalog import Emulator
+from api.pgwire.copy import MAX_COPY_BYTES, Copy, insert_statements, lines_out, parse_copy, rows_in
 from api.pgwire.errors import PgError, to_pg_error
 from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
@@ -124,6 +125,8 @@ class Session:
             kind, body = await codec.read_message(self.reader, self.max_message_bytes)
             if kind == b"X":
                 return
+            if kind in (b"d", b"c", b"f"):
+                continue  # COPY data after a failed COPY: ignored, as Postgres does
             handler = self._handlers.get(kind)
             if handler is None:
                 raise codec.protocol_error(f"invalid frontend message type {kind[0]}")
@@ -205,6 +208,9 @@ class Session:
             )
         if ctl is not None:
             return self._control(ctl)
+        copy = parse_copy(sql)
+        if copy is not None:
+            return await (self._copy_in(copy) if copy.direction == "in" else self._copy_out(copy))
         emulated = await self.emulator.answer(sql, params)
         if emulated is not None:
             return emulated
@@ -213,6 +219,54 @@ class Session:
         else:
             result = await self.runner.execute(sql, params, self.principal)
         return Answer.of_result(sql, result)
+
+    async def _copy_in(self, copy: Copy) -> Answer:
+        assert copy.table is not None
+        namespace = self.principal.default_namespace
+        table, columns, oids = await self.runner.columns_of(copy.table, copy.columns, namespace)
+        self.send(codec.copy_response(b"G", len(columns)))
+        await self.flush()
+        data = await self._receive_copy()
+        rows = await self.runner.call(lambda: rows_in(copy, data))
+        statements = await self.runner.call(
+            lambda: list(insert_statements(table, columns, oids, rows))
+        )
+        if statements:
+            await self.runner.write_batch(self.block, statements, self.principal)
+        return Answer(f"COPY {len(rows)}")
+
+    async def _receive_copy(self) -> bytes:
+        """The CopyData of a load, up to CopyDone (CopyFail: the COPY fails)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            kind, body = await codec.read_message(self.reader, self.max_message_bytes)
+            if kind == b"d":
+                size += len(body)
+                chunks.append(body)
+                if size > MAX_COPY_BYTES:
+                    raise PgError("54000", f"COPY data exceeds {MAX_COPY_BYTES} bytes", fatal=True)
+            elif kind == b"c":
+                return b"".join(chunks)
+            elif kind == b"f":
+                reason = codec.Payload(body).cstring()
+                raise PgError("57014", f"COPY from stdin failed: {reason}")
+            elif kind not in (b"H", b"S"):
+                raise codec.protocol_error(f"unexpected message type {kind[0]} during COPY")
+
+    async def _copy_out(self, copy: Copy) -> Answer:
+        sql = copy.select()
+        if self.block is not None:
+            result = await self.runner.in_block(self.block, sql, None, self.principal)
+        else:
+            result = await self.runner.execute(sql, None, self.principal)
+        answer = Answer.of_result(sql, result)
+        self.send(codec.copy_response(b"H", len(answer.columns)))
+        for line in lines_out(copy, answer.columns, answer.oids, answer.rows):
+            self.send(codec.message(b"d", line))
+            await self._maybe_flush()
+        self.send(codec.message(b"c"))
+        return Answer(f"COPY {len(answer.rows)}")
 
     def _control(self, ctl: Control) -> Answer:
         if ctl.kind == "begin":

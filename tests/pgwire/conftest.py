@@ -68,12 +68,13 @@ class Pg:
         raise AssertionError(f"no audit line for LSN {lsn}")
 
     def psql(
-        self, password: str, *args: str, database: str = "shop"
+        self, password: str, *args: str, database: str = "shop", stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"}
         command = [PSQL, "-X", "-v", "VERBOSITY=verbose", "-h", "127.0.0.1", "-p", str(self.port)]
         return subprocess.run(
             [*command, "-U", "tester", "-d", database, *args],
+            input=stdin,
             capture_output=True,
             text=True,
             env=env,
