@@ -80,8 +80,21 @@ class Runner:
         return await asyncio.to_thread(fn)
 
     async def execute(self, sql: str, params: Params, principal: Principal) -> Result:
-        """One autocommit statement: a read on a snapshot, a write as one record."""
-        return await self.call(lambda: self.db.execute(sql, params, principal))
+        """One autocommit statement: a read on a snapshot (parsed and read on a thread), a
+        write as one record (classified on the thread, then awaited on the commit
+        pipeline without holding a thread while its record is made durable)."""
+        namespace = principal.default_namespace
+
+        def read() -> Result | None:
+            if self.db.engine.is_write(sql, namespace):
+                return None
+            return self.db.execute(sql, params, principal)
+
+        result = await self.call(read)
+        if result is not None:
+            return result
+        batch = await self.db.execute_batch_async([(sql, params)], principal)
+        return batch.results[0]
 
     async def in_block(
         self, block: Block, sql: str, params: Params, principal: Principal

@@ -69,8 +69,9 @@ class Server:
 
 
 @contextmanager
-def running_server() -> Iterator[Server]:
-    """Initialise a scratch directory, start `bkgdb serve` on it, load the bench rows."""
+def running_server(pg_port: int = 0) -> Iterator[Server]:
+    """Initialise a scratch directory, start `bkgdb serve` on it (with the PostgreSQL
+    protocol on `pg_port` unless 0), load the bench rows."""
     with tempfile.TemporaryDirectory(prefix="bkg-bench-http-") as scratch:
         root = Path(scratch) / "data"
         cli = [sys.executable, "-m", "api.cli", "--data-dir", str(root)]
@@ -78,7 +79,8 @@ def running_server() -> Iterator[Server]:
         admin_key = json.loads(init.stdout)["admin_key"]
         port = _free_port()
         rate_off = ["--rate-limit", "admin=off", "--rate-limit", "user=off"]
-        command = [*cli, "serve", "--port", str(port), *rate_off]
+        rate_off += ["--rate-limit", "namespace=off"]
+        command = [*cli, "serve", "--port", str(port), "--pg-port", str(pg_port), *rate_off]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         server = Server(port, admin_key, process)
         try:
