@@ -52,6 +52,8 @@ class Block:
     """Open savepoints: name, statements before it, whether those wrote."""
 
     def savepoint(self, name: str) -> None:
+        if len(self.savepoints) >= MAX_BLOCK_STATEMENTS:
+            raise PgError("54000", f"a transaction holds at most {MAX_BLOCK_STATEMENTS} savepoints")
         self.savepoints.append((name, len(self.statements), self.writes))
 
     def release(self, name: str, rollback: bool) -> None:

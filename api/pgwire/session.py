@@ -26,6 +26,8 @@ from api.pgwire.startup import Startup
 from api.pgwire.statements import Control, control, split
 
 FLUSH_BYTES = 1 << 16
+MAX_PREPARED = 10_000
+"""Prepared statements (and, separately, portals) one session may hold."""
 log = logging.getLogger("bkgdb.pgwire")
 _IDLE, _IN_BLOCK, _FAILED = b"I", b"T", b"E"
 
@@ -324,6 +326,8 @@ class Session:
         declared = payload.int32s()
         if name and name in self.prepared:
             raise PgError("42P05", f'prepared statement "{name}" already exists')
+        if len(self.prepared) >= MAX_PREPARED:
+            raise PgError("54000", f"a session holds at most {MAX_PREPARED} prepared statements")
         namespace = self.principal.default_namespace
         oids = await self.runner.parameter_types(sql, namespace, declared)
         self.prepared[name] = Prepared(sql, oids)
@@ -349,6 +353,8 @@ class Session:
         ]
         if portal and portal in self.portals:
             raise PgError("42P03", f'portal "{portal}" already exists')
+        if len(self.portals) >= MAX_PREPARED:
+            raise PgError("54000", f"a session holds at most {MAX_PREPARED} portals")
         self.portals[portal] = Portal(prepared, params, None, result_codes)
         self.send(codec.BIND_COMPLETE)
 
