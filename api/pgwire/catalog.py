@@ -104,9 +104,18 @@ def parse(sql: str) -> exp.Expr:
 
 
 def _over_empty(statement: exp.Expr) -> bool:
-    """Whether a query reads a catalogue we keep empty (publications, statistics, ...):
-    then, if SQLite cannot run it, its answer is known to be empty anyway."""
-    return any(table.name.lower() in EMPTY_TABLES for table in statement.find_all(exp.Table))
+    """Whether a query is driven by a catalogue we keep empty (publications, statistics,
+    ...: the first table of its every SELECT): then, if SQLite cannot run it, its answer is
+    known to be empty anyway."""
+    selects = list(statement.find_all(exp.Select))
+    for select in selects:
+        if select.parent_select is not None:
+            continue
+        source = select.args.get("from_") or select.args.get("from")
+        table = source.this if isinstance(source, exp.From) else None
+        if not isinstance(table, exp.Table) or table.name.lower() not in EMPTY_TABLES:
+            return False
+    return bool(selects)
 
 
 def _names(statement: exp.Expr) -> list[str]:
@@ -123,6 +132,9 @@ def _portable(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Cast) and node.to.sql("postgres").lower() in _OID_TYPES:
         kind = exp.Literal.string(node.to.sql("postgres").lower())
         return exp.Anonymous(this="bkg_oid", expressions=[kind, node.this])
+    if isinstance(node, exp.Order) and isinstance(node.parent, exp.AggFunc):
+        ordered: exp.Expr = node.this  # array_agg(x ORDER BY y): drop the input's order
+        return ordered
     if isinstance(node, exp.ByteString):
         return exp.Literal.string(node.this.encode().decode("unicode_escape"))
     if isinstance(node, exp.Array):
@@ -130,6 +142,7 @@ def _portable(node: exp.Expr) -> exp.Expr:
             return exp.Null()  # ARRAY(SELECT ...): only over catalogues we keep empty
         return exp.Anonymous(this="bkg_array", expressions=list(node.expressions))
     if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
-        call = exp.Anonymous(this="bkg_in", expressions=[node.this, node.expression.this])
+        members = node.expression.this.transform(_portable)  # not revisited otherwise
+        call = exp.Anonymous(this="bkg_in", expressions=[node.this.transform(_portable), members])
         return exp.EQ(this=call, expression=exp.Literal.number(1))
     return node

@@ -8,10 +8,11 @@ Object identifiers are assigned in a stable order per catalogue version.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from api.pgwire import types as t
 from api.pgwire.settings import DEFAULTS
@@ -50,7 +51,7 @@ _PG_TABLES: dict[str, str] = {
     "pg_tablespace": "oid, spcname",
 }
 _EMPTY = (
-    "pg_inherits(inhrelid, inhparent, inhseqno)",
+    "pg_inherits(inhrelid, inhparent, inhseqno, inhdetachpending)",
     "pg_policy(oid, polname, polrelid, polcmd, polpermissive, polroles, polqual, polwithcheck)",
     "pg_trigger(oid, tgrelid, tgname, tgisinternal, tgenabled, tgparentid)",
     "pg_rewrite(oid, rulename, ev_class)",
@@ -64,7 +65,7 @@ _EMPTY = (
     "pg_extension(oid, extname, extversion, extnamespace)",
     "pg_enum(oid, enumtypid, enumlabel, enumsortorder)",
     "pg_range(rngtypid, rngsubtype)",
-    "pg_sequence(seqrelid)",
+    "pg_sequence(seqrelid, seqtypid, seqstart, seqincrement, seqmax, seqmin, seqcache, seqcycle)",
     "pg_depend(classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype)",
     "pg_shdescription(objoid, classoid, description)",
     "pg_auth_members(roleid, member)",
@@ -255,17 +256,21 @@ class CatalogDb:
             "to_regtype": (1, lambda name: self._oid("regtype", name)),
             "pg_relation_size": (1, lambda _oid: 0),
             "pg_total_relation_size": (1, lambda _oid: 0),
+            "pg_table_size": (1, lambda _oid: 0),
+            "pg_indexes_size": (1, lambda _oid: 0),
             "pg_size_pretty": (1, lambda _size: "0 bytes"),
             "has_table_privilege": (2, lambda _a, _b: 1),
             "has_schema_privilege": (2, lambda _a, _b: 1),
             "bkg_array": (-1, lambda *items: "{" + ",".join(map(str, items)) + "}"),
             "bkg_in": (2, _member),
+            "json_build_object": (-1, _json_object),
         }
         for name, (arity, fn) in functions.items():
             # any number of arguments: the trailing ones (`pretty`, a column number) are
             # presentation details these answers do not vary by
             wrapper = fn if arity < 0 else (lambda *a, f=fn, n=arity: f(*a[:n]))
             self.conn.create_function(name, -1, wrapper, deterministic=True)
+        self.conn.create_aggregate("array_agg", 1, cast(Any, _ArrayAgg))
         for name in _NULL_FUNCTIONS:  # over catalogues we keep empty
             self.conn.create_function(name, -1, lambda *_args: None)
 
@@ -342,6 +347,23 @@ def _sql_name(oid: int) -> str:
         t.TIMESTAMPTZ: "timestamp with time zone", t.TIME: "time without time zone",
     }  # fmt: skip
     return names.get(oid, t.TYPE_NAMES.get(oid, "unknown"))
+
+
+class _ArrayAgg:
+    """`array_agg(x)` as Postgres' text form of an array, `{a,b}`."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def step(self, value: Any) -> None:
+        self.items.append("NULL" if value is None else str(value))
+
+    def finalize(self) -> str:
+        return "{" + ",".join(self.items) + "}"
+
+
+def _json_object(*pairs: Any) -> str:
+    return json.dumps(dict(zip(pairs[::2], pairs[1::2], strict=True)))
 
 
 def _member(value: Any, array: Any) -> int:

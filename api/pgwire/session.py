@@ -72,6 +72,7 @@ class Session:
         self.principal: Principal = startup.principal
         self.startup = startup
         self.settings = Settings(startup.options)
+        self.settings.values["session_authorization"] = startup.user
         self.max_message_bytes = max_message_bytes
         self.charge = charge
         self.block: Block | None = None
@@ -277,6 +278,13 @@ class Session:
             self.block = self.block or Block()
             self.implicit = False
             return Answer("BEGIN")
+        if ctl.kind == "deallocate":
+            if ctl.name.upper() == "ALL":
+                self.prepared.clear()
+                return Answer("DEALLOCATE ALL")
+            if self.prepared.pop(ctl.name, None) is None:
+                raise PgError("26000", f'prepared statement "{ctl.name}" does not exist')
+            return Answer("DEALLOCATE")
         if ctl.kind == "savepoint":
             self._in_block("SAVEPOINT").savepoint(ctl.name)
             return Answer("SAVEPOINT")

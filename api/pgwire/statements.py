@@ -21,6 +21,11 @@ _SET = re.compile(
 )
 _SET_TIME_ZONE = re.compile(r"^SET\s+(?:SESSION\s+|LOCAL\s+)?TIME\s+ZONE\s+(.*?)\s*;?\s*$", re.I)
 _SHOW = re.compile(r"^SHOW\s+([A-Za-z_][\w.]*|ALL)\s*;?\s*$", re.IGNORECASE)
+_SHOW_ALIASES = {
+    "transaction isolation level": "transaction_isolation",
+    "time zone": "timezone",
+    "session authorization": "session_authorization",
+}
 _RESET = re.compile(r"^RESET\s+([A-Za-z_][\w.]*|ALL)\s*;?\s*$", re.IGNORECASE)
 _SAVEPOINT = re.compile(
     r"^(?:SAVEPOINT|RELEASE(?:\s+SAVEPOINT)?|ROLLBACK(?:\s+WORK|\s+TRANSACTION)?\s+TO"
@@ -67,7 +72,7 @@ def first_words(sql: str, count: int = 2) -> list[str]:
 @dataclass(frozen=True)
 class Control:
     """A session-control statement: `kind` is begin, commit, rollback, savepoint,
-    release, rollback_to, set, reset, show or noop; `name` (and `value` for set)."""
+    release, rollback_to, set, reset, show, deallocate or noop; `name` (and `value` for set)."""
 
     kind: str
     name: str = ""
@@ -98,12 +103,20 @@ def control(sql: str) -> Control | None:
         return Control(_TRANSACTION[head])
     if head == "SET":
         return _set(text)
-    if head == "SHOW" and (match := _SHOW.match(text)):
-        return Control("show", match.group(1).lower())
+    if head == "SHOW":
+        spelled = " ".join(text.rstrip(" ;").split()[1:]).lower()
+        if spelled in _SHOW_ALIASES:
+            return Control("show", _SHOW_ALIASES[spelled])
+        if match := _SHOW.match(text):
+            return Control("show", match.group(1).lower())
     if head == "RESET" and (match := _RESET.match(text)):
         return Control("reset", match.group(1).lower())
     if head == "DISCARD":
         return Control("reset", "all")
+    if head == "DEALLOCATE":
+        rest = text.rstrip(" ;").split()[1:]
+        rest = rest[1:] if rest and rest[0].upper() == "PREPARE" else rest
+        return Control("deallocate", rest[0].strip('"') if rest else "")
     return None
 
 
