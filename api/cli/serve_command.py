@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from typing import Any
 
@@ -87,6 +88,16 @@ def add_pg_flags(parser: argparse.ArgumentParser) -> None:
         "--pg-host", default=None, help="address of the PostgreSQL listener (default: --host)"
     )
     parser.add_argument(
+        "--pg-tls-cert",
+        default=os.environ.get("BKG_PG_TLS_CERT"),
+        help="PEM certificate offered to PostgreSQL clients (default: $BKG_PG_TLS_CERT)",
+    )
+    parser.add_argument(
+        "--pg-tls-key",
+        default=os.environ.get("BKG_PG_TLS_KEY"),
+        help="its private key (default: $BKG_PG_TLS_KEY)",
+    )
+    parser.add_argument(
         "--pg-max-connections",
         type=int,
         default=100,
@@ -96,13 +107,20 @@ def add_pg_flags(parser: argparse.ArgumentParser) -> None:
 
 def pg_listener(args: argparse.Namespace, backend: Any) -> list[Any]:
     """The PostgreSQL listener the flags ask for (none for --pg-port 0)."""
-    from api.pgwire.server import PgServer, PgSettings
+    from api.pgwire.server import PgServer, PgSettings, tls_context
 
     if args.pg_port == 0:
         return []
     if not 0 < args.pg_port < 65536 or args.pg_max_connections < 1:
         raise CommandError("--pg-port takes 1-65535 (0: off), --pg-max-connections >= 1")
+    if bool(args.pg_tls_cert) != bool(args.pg_tls_key):
+        raise CommandError("--pg-tls-cert and --pg-tls-key go together")
+    try:
+        tls = tls_context(args.pg_tls_cert, args.pg_tls_key) if args.pg_tls_cert else None
+    except (OSError, ssl.SSLError) as exc:
+        raise CommandError(f"--pg-tls-cert/--pg-tls-key: {exc}") from exc
     settings = PgSettings(
+        tls=tls,
         host=args.pg_host or args.host,
         port=args.pg_port,
         max_connections=args.pg_max_connections,

@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import ssl
 from dataclasses import dataclass
 
 from api.auth.principal import Principal
@@ -37,6 +38,8 @@ class PgSettings:
     max_connections: int = 100
     max_message_bytes: int = 1 << 20
     handshake_timeout_s: float = 10.0
+    tls: ssl.SSLContext | None = None
+    """Offered to clients that send an SSLRequest (None: answered `N`)."""
 
 
 class PgServer:
@@ -89,7 +92,7 @@ class PgServer:
         if self.connections > self.settings.max_connections:
             refusal = PgError("53300", "sorry, too many clients already", fatal=True)
         async with asyncio.timeout(self.settings.handshake_timeout_s):
-            startup = await negotiate(reader, writer, self, local, refusal)
+            startup = await negotiate(reader, writer, self, local, refusal, self.settings.tls)
         if startup is None:
             return
         session = Session(
@@ -111,6 +114,14 @@ class PgServer:
             await session.serve()
         finally:
             del self.sessions[key]
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """The server's TLS context from a PEM certificate (chain) and its key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def _is_loopback(writer: asyncio.StreamWriter) -> bool:

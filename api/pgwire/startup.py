@@ -4,14 +4,16 @@ authentication.
 The password is a bearer credential (an API key or a JWT), resolved exactly as the HTTP
 door resolves `Authorization: Bearer` (`Backend.principal`: the same verification, key
 registry, revocation and rate budget). It travels in cleartext inside the protocol, so it
-is only asked for on a loopback connection (TLS and SCRAM are not offered: see
-docs/pgwire.md). A failed attempt is answered after a short delay, as Postgres'
-`auth_delay` does, so guessing is slow even before the rate limit applies.
+is only asked for over TLS (`--pg-tls-cert`/`--pg-tls-key`) or on a loopback connection
+(SCRAM is not offered: see docs/pgwire.md). A failed attempt is answered after a short
+delay, as Postgres' `auth_delay` does, so guessing is slow even before the rate limit
+applies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import struct
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -57,13 +59,22 @@ async def negotiate(
     gate: Gate,
     local: bool,
     refusal: PgError | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Startup | None:
-    """Run the startup phase; None when the connection was a cancel request. A `refusal`
-    (too many clients) is raised once the client has sent its startup message, where
-    clients expect errors."""
+    """Run the startup phase; None when the connection was a cancel request. An
+    SSLRequest is answered `S` and the connection upgraded when `tls` is given, else `N`. A
+    `refusal` (too many clients) is raised once the client has sent its startup message,
+    where clients expect errors."""
+    secure = False
     while True:
         body = codec.Payload(await codec.read_startup(reader))
         code = body.int32()
+        if code == SSL_REQUEST and tls is not None and not secure:
+            writer.write(b"S")
+            await writer.drain()
+            await writer.start_tls(tls)
+            secure = True
+            continue
         if code in (SSL_REQUEST, GSSENC_REQUEST):
             writer.write(b"N")
             await writer.drain()
@@ -79,7 +90,7 @@ async def negotiate(
             raise refusal
         if code != PROTOCOL_3:
             writer.write(_negotiate_version(options))
-        return await _authenticate(reader, writer, gate, local, options)
+        return await _authenticate(reader, writer, gate, local or secure, options)
 
 
 def _options(body: codec.Payload) -> dict[str, str]:
@@ -102,17 +113,15 @@ async def _authenticate(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     gate: Gate,
-    local: bool,
+    trusted: bool,
     options: dict[str, str],
 ) -> Startup:
     user = options.get("user", "")
     if not user:
         raise PgError("28000", "no user name in the startup packet", fatal=True)
-    if not local:
+    if not trusted:
         raise PgError(
-            "28000",
-            "password authentication needs a loopback connection (TLS is not offered)",
-            fatal=True,
+            "28000", "password authentication needs TLS or a loopback connection", fatal=True
         )
     writer.write(codec.auth_request(3))  # AuthenticationCleartextPassword
     await writer.drain()
