@@ -51,7 +51,16 @@ class PgServer:
         self.runner = Runner(backend.db)
         self.sessions: dict[tuple[int, int], Session] = {}
         self.connections = 0
+        self.refused = 0
         self._server: asyncio.Server | None = None
+        backend.metrics.gauge(
+            "bkg_pgwire_connections", "PostgreSQL protocol connections open now.", self._open
+        )
+        backend.metrics.counter(
+            "bkg_pgwire_refused_total",
+            "PostgreSQL protocol connections refused beyond --pg-max-connections.",
+            lambda: self.refused,
+        )
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
@@ -66,6 +75,9 @@ class PgServer:
     async def authenticate(self, password: str) -> Principal:
         """A password is a bearer credential, resolved as the HTTP door resolves one."""
         return await self.runner.call(lambda: self.backend.principal(password))
+
+    def _open(self) -> float:
+        return float(self.connections)
 
     def cancel(self, pid: int, secret: int) -> None:
         session = self.sessions.get((pid, secret))
@@ -90,11 +102,20 @@ class PgServer:
         local = _is_loopback(writer)
         refusal = None
         if self.connections > self.settings.max_connections:
+            self.refused += 1
             refusal = PgError("53300", "sorry, too many clients already", fatal=True)
         async with asyncio.timeout(self.settings.handshake_timeout_s):
             startup = await negotiate(reader, writer, self, local, refusal, self.settings.tls)
         if startup is None:
             return
+        peer = writer.get_extra_info("peername")
+        log.info(
+            "pgwire session: user %r as %s, database %r, from %s",
+            startup.user,
+            startup.principal.id,
+            startup.database,
+            peer[0] if peer else "unix socket",
+        )
         session = Session(
             reader,
             writer,

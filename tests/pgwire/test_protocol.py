@@ -8,6 +8,7 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import psycopg
 import pytest
 
@@ -157,10 +158,14 @@ def test_connections_beyond_the_limit_are_refused_with_53300(pg: Pg) -> None:
     try:
         with pytest.raises(psycopg.OperationalError, match="too many clients"):
             psycopg.connect(pg.dsn(pg.namespace_key), connect_timeout=5)
+        metrics = httpx.get(f"{pg.served.url}/metrics", timeout=5).text
     finally:
         for sock in held:
             sock.close()
     still_serving(pg)
+    assert "bkg_pgwire_connections 20" in metrics
+    refused = [line for line in metrics.splitlines() if line.startswith("bkg_pgwire_refused_total")]
+    assert float(refused[0].split()[-1]) >= 1
 
 
 def test_extended_protocol_error_skips_to_sync(pg: Pg) -> None:
