@@ -3,7 +3,8 @@ principals, row-level security, rate budgets and log (docs/pgwire.md).
 
 - ``server``: the asyncio listener (connection limit, handshake timeout, cancel keys);
 - ``startup``: SSL/GSS negotiation, protocol version, password authentication;
-- ``session``: the message loop, simple and extended query, transaction state;
+- ``session``: the message loop, simple query, COPY, transaction state;
+- ``extended``: the extended query protocol (prepared statements and portals);
 - ``runner``: statements on the `Database` off the event loop; transaction blocks;
 - ``codec``: framing; ``types``: OIDs, text and binary formats; ``answers``: results;
 - ``statements``: splitting, session-control statements, command tags;

@@ -10,48 +10,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 from api.auth.principal import Principal
 from api.pgwire import codec
-from api.pgwire import types as t
-from api.pgwire.answers import Answer, data_rows, formats_for, row_description
+from api.pgwire.answers import Answer, data_rows, row_description
 from api.pgwire.catalog import Emulator
 from api.pgwire.copy import MAX_COPY_BYTES, Copy, insert_statements, lines_out, parse_copy, rows_in
 from api.pgwire.errors import PgError, to_pg_error
+from api.pgwire.extended import Extended
 from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
 from api.pgwire.statements import Control, control, split
 
 FLUSH_BYTES = 1 << 16
-MAX_PREPARED = 10_000
-"""Prepared statements (and, separately, portals) one session may hold."""
 log = logging.getLogger("bkgdb.pgwire")
 _IDLE, _IN_BLOCK, _FAILED = b"I", b"T", b"E"
-
-
-@dataclass
-class Prepared:
-    """A parsed (named or unnamed) statement: its text and parameter types."""
-
-    sql: str
-    param_oids: list[int]
-    described: Answer | None = None
-
-
-@dataclass
-class Portal:
-    """A bound statement: parameter values, result formats, and its answer once run."""
-
-    prepared: Prepared
-    params: list[Any]
-    binary: list[bool] | None
-    result_codes: list[int]
-    answer: Answer | None = None
-    sent: int = 0
-    described: bool = field(default=False)
 
 
 class Session:
@@ -77,21 +52,20 @@ class Session:
         self.charge = charge
         self.block: Block | None = None
         self.implicit = False
-        self.prepared: dict[str, Prepared] = {}
-        self.portals: dict[str, Portal] = {}
+        self.extended = Extended(self)
         self.skipping = False
         self.emulator = Emulator(runner, startup)
         self._out: list[bytes] = []
         self._size = 0
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
             b"Q": self._query,
-            b"P": self._parse,
-            b"B": self._bind,
-            b"D": self._describe,
-            b"E": self._execute,
-            b"C": self._close,
+            b"P": self.extended.parse,
+            b"B": self.extended.bind,
+            b"D": self.extended.describe,
+            b"E": self.extended.execute,
+            b"C": self.extended.close,
             b"H": self._flush_message,
-            b"S": self._sync,
+            b"S": self.extended.sync,
         }
 
     def cancel(self) -> None:
@@ -114,7 +88,7 @@ class Session:
         if self._size >= FLUSH_BYTES:
             await self.flush()
 
-    def _ready(self) -> None:
+    def ready(self) -> None:
         status = _IDLE if self.block is None else (_FAILED if self.block.failed else _IN_BLOCK)
         self.send(codec.ready_for_query(status))
 
@@ -122,7 +96,7 @@ class Session:
 
     async def serve(self) -> None:
         """The message loop; returns on Terminate, raises PgError when fatal."""
-        self._ready()
+        self.ready()
         await self.flush()
         while True:
             kind, body = await codec.read_message(self.reader, self.max_message_bytes)
@@ -171,16 +145,16 @@ class Session:
         try:
             for piece in pieces:
                 answer = await self.answer(piece, None)
-                self._send_answer(answer, [False] * len(answer.columns), describe=True, limit=0)
+                self.send_answer(answer, [False] * len(answer.columns), describe=True, limit=0)
                 await self._maybe_flush()
             if self.implicit and self.block is not None:
                 block, self.block, self.implicit = self.block, None, False
                 await self.runner.commit(block, self.principal)
         except Exception as exc:  # every failure is reported to the client
             self._fail(_fatal_or(exc))
-        self._ready()
+        self.ready()
 
-    def _send_answer(self, answer: Answer, binary: list[bool], describe: bool, limit: int) -> int:
+    def send_answer(self, answer: Answer, binary: list[bool], describe: bool, limit: int) -> int:
         """RowDescription (if asked), DataRows and CommandComplete; returns rows sent. With
         a `limit`, stops early (the caller sends PortalSuspended)."""
         if describe and answer.columns:
@@ -279,10 +253,11 @@ class Session:
             self.implicit = False
             return Answer("BEGIN")
         if ctl.kind == "deallocate":
+            prepared = self.extended.prepared
             if ctl.name.upper() == "ALL":
-                self.prepared.clear()
+                prepared.clear()
                 return Answer("DEALLOCATE ALL")
-            if self.prepared.pop(ctl.name, None) is None:
+            if prepared.pop(ctl.name, None) is None:
                 raise PgError("26000", f'prepared statement "{ctl.name}" does not exist')
             return Answer("DEALLOCATE")
         if ctl.kind == "savepoint":
@@ -311,6 +286,9 @@ class Session:
             raise PgError("25P01", f"{command} can only be used in transaction blocks")
         return self.block
 
+    async def _flush_message(self, body: bytes) -> None:
+        await self.flush()
+
     def _report_changes(self) -> None:
         for name, value in self.settings.changed:
             self.send(codec.parameter_status(name, value))
@@ -325,140 +303,6 @@ class Session:
             return Answer("ROLLBACK")
         await self.runner.commit(block, self.principal)
         return Answer("COMMIT")
-
-    # -- extended query -----------------------------------------------------------------------
-
-    async def _parse(self, body: bytes) -> None:
-        payload = codec.Payload(body)
-        name, sql = payload.cstring(), payload.cstring()
-        declared = payload.int32s()
-        if name and name in self.prepared:
-            raise PgError("42P05", f'prepared statement "{name}" already exists')
-        if len(self.prepared) >= MAX_PREPARED:
-            raise PgError("54000", f"a session holds at most {MAX_PREPARED} prepared statements")
-        namespace = self.principal.default_namespace
-        oids = await self.runner.parameter_types(sql, namespace, declared)
-        self.prepared[name] = Prepared(sql, oids)
-        self.send(codec.PARSE_COMPLETE)
-
-    async def _bind(self, body: bytes) -> None:
-        payload = codec.Payload(body)
-        portal, name = payload.cstring(), payload.cstring()
-        prepared = self._statement(name)
-        codes = payload.int16s()
-        values = payload.values()
-        result_codes = payload.int16s()
-        if len(values) != len(prepared.param_oids):
-            raise PgError(
-                "08P01",
-                f"bind message supplies {len(values)} parameters, "
-                f"but prepared statement requires {len(prepared.param_oids)}",
-            )
-        binary = formats_for(codes, len(values))
-        params = [
-            None if value is None else t.decode(value, oid, flag)
-            for value, oid, flag in zip(values, prepared.param_oids, binary, strict=True)
-        ]
-        if portal and portal in self.portals:
-            raise PgError("42P03", f'portal "{portal}" already exists')
-        if len(self.portals) >= MAX_PREPARED:
-            raise PgError("54000", f"a session holds at most {MAX_PREPARED} portals")
-        self.portals[portal] = Portal(prepared, params, None, result_codes)
-        self.send(codec.BIND_COMPLETE)
-
-    async def _describe(self, body: bytes) -> None:
-        payload = codec.Payload(body)
-        what, name = payload.byte(), payload.cstring()
-        if what == b"S":
-            prepared = self._statement(name)
-            self.send(codec.parameter_description(prepared.param_oids))
-            if prepared.described is None:
-                prepared.described = await self._shape(prepared)
-            self._describe_answer(prepared.described, [])
-            return
-        if what != b"P":
-            raise codec.protocol_error("Describe takes S or P")
-        portal = self._portal(name)
-        await self._run_portal(portal)
-        assert portal.answer is not None
-        portal.described = True
-        self._describe_answer(portal.answer, portal.result_codes)
-
-    def _describe_answer(self, answer: Answer, codes: list[int]) -> None:
-        if answer.columns:
-            self.send(row_description(answer, formats_for(codes, len(answer.columns))))
-        else:
-            self.send(codec.NO_DATA)
-
-    async def _shape(self, prepared: Prepared) -> Answer:
-        """The columns a statement will answer, without changing anything: control and
-        catalogue statements and reads run with NULL parameters; a write's columns come
-        from its RETURNING list."""
-        ctl = control(prepared.sql)
-        if ctl is not None:
-            if ctl.kind == "show":
-                return Answer.text("SHOW", [ctl.name if ctl.name != "all" else "name"], [])
-            return Answer("")
-        nulls: list[Any] = [None] * len(prepared.param_oids)
-        emulated = await self.emulator.answer(prepared.sql, nulls)
-        if emulated is not None:
-            return emulated
-        return await self.runner.shape(prepared.sql, nulls, self.principal)
-
-    async def _run_portal(self, portal: Portal) -> None:
-        if portal.answer is None:
-            self.charge(self.principal)
-            portal.answer = await self.answer(portal.prepared.sql, portal.params)
-            described = portal.prepared.described
-            if described is not None and len(described.oids) == len(portal.answer.oids):
-                portal.answer.oids = described.oids
-
-    async def _execute(self, body: bytes) -> None:
-        payload = codec.Payload(body)
-        portal = self._portal(payload.cstring())
-        limit = payload.int32()
-        await self._run_portal(portal)
-        answer = portal.answer
-        assert answer is not None
-        if not answer.tag and not answer.columns:
-            self.send(codec.EMPTY_QUERY)
-            return
-        binary = formats_for(portal.result_codes, len(answer.columns))
-        remaining = Answer(answer.tag, answer.columns, answer.oids, answer.rows[portal.sent :])
-        portal.sent += self._send_answer(remaining, binary, describe=False, limit=limit)
-        if 0 < limit < len(remaining.rows):
-            self.send(codec.PORTAL_SUSPENDED)
-
-    async def _close(self, body: bytes) -> None:
-        payload = codec.Payload(body)
-        what, name = payload.byte(), payload.cstring()
-        if what == b"S":
-            self.prepared.pop(name, None)
-        elif what == b"P":
-            self.portals.pop(name, None)
-        else:
-            raise codec.protocol_error("Close takes S or P")
-        self.send(codec.CLOSE_COMPLETE)
-
-    async def _flush_message(self, body: bytes) -> None:
-        await self.flush()
-
-    async def _sync(self, body: bytes) -> None:
-        self.skipping = False
-        self.portals.pop("", None)
-        self._ready()
-
-    def _statement(self, name: str) -> Prepared:
-        found = self.prepared.get(name)
-        if found is None:
-            raise PgError("26000", f'prepared statement "{name}" does not exist')
-        return found
-
-    def _portal(self, name: str) -> Portal:
-        found = self.portals.get(name)
-        if found is None:
-            raise PgError("34000", f'portal "{name}" does not exist')
-        return found
 
 
 def _notice(sqlstate: str, message: str) -> bytes:
