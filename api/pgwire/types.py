@@ -183,6 +183,8 @@ def _numeric_binary(value: decimal.Decimal) -> bytes:
     assert isinstance(exponent, int)
     scale = max(0, -exponent)
     text = "".join(map(str, digits))
+    if exponent < 0:
+        text = text.rjust(1 - exponent, "0")  # 1E-4 -> "00001": integer "0", fraction "0001"
     integer = text[: len(text) + exponent] if exponent < 0 else text + "0" * exponent
     fraction = text[len(text) + exponent :] if exponent < 0 else ""
     integer = integer.lstrip("0")
