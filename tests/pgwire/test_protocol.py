@@ -3,6 +3,7 @@ server keeps serving everyone else."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from contextlib import contextmanager
 import httpx
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.pgwire.conftest import Pg
 
@@ -186,3 +189,21 @@ def test_extended_protocol_error_skips_to_sync(pg: Pg) -> None:
         assert error_code(first[2][1]) == "42P01"
         second = until_ready(sock)
         assert [kind for kind, _ in second] == [b"T", b"D", b"C", b"Z"]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from([b"P", b"B", b"D", b"E", b"C", b"Q", b"H", b"d", b"f", b"p"]),
+    body=st.binary(max_size=64),
+)
+def test_random_frames_get_an_answer_or_a_close_never_a_stall(
+    pg: Pg, kind: bytes, body: bytes
+) -> None:
+    sock = logged_in(pg)
+    with sock:
+        sock.sendall(message(kind, body) + message(b"S", b""))
+        with contextlib.suppress(ConnectionError):  # a fatal error closed the connection
+            until_ready(sock)
+    still_serving(pg)
