@@ -45,3 +45,8 @@ class PipelineClosedError(ProjectionError):
 
 class AppendFailedError(ProjectionError):
     """The log could not make a write durable; the write changed nothing."""
+
+
+class StatementCanceledError(ProjectionError):
+    """Work ran past its deadline or was cancelled; it changed nothing (the message says
+    why, in Postgres' words)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from projections.apply import ensure_internal_schema
+from projections.limits import apply_limits
 
 APPLIED_TABLE = "_bkg_applied"
 
@@ -18,9 +19,10 @@ def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
     """Open a projection database in WAL mode with explicit transactions.
 
     synchronous=OFF trades the store's own durability for speed: the log is the truth and an
-    unclean shutdown is repaired from checkpoint + log (see `projections.repair`).
+    unclean shutdown is repaired from checkpoint + log (see `projections.repair`). Every
+    connection runs under the resource limits of `projections.limits`.
     """
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = apply_limits(sqlite3.connect(path, isolation_level=None, check_same_thread=False))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     if read_only:

@@ -31,6 +31,7 @@ from api.auth.errors import (
     RateLimitedError,
     UnauthorizedError,
 )
+from api.readers import OverloadedError
 from api.rls.errors import RlsError
 from api.sql.errors import SqlError
 from eventlog import LogError
@@ -124,6 +125,11 @@ def _auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[Any]:
     return error_response(code, str(exc), headers=headers)
 
 
+def _overloaded(_: Request[Any, Any, Any], exc: OverloadedError) -> Response[Any]:
+    retry = {"retry_after": exc.retry_after}
+    return error_response("UNAVAILABLE", str(exc), retry, {"Retry-After": str(exc.retry_after)})
+
+
 def _log_error(_: Request[Any, Any, Any], exc: LogError) -> Response[Any]:
     log.error("the log refused a write: %s", exc)
     return error_response("UNAVAILABLE", "the log cannot accept writes now; retry later")
@@ -177,6 +183,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     RlsError: _rls_error,
     AuthError: _auth_error,
     LogError: _log_error,
+    OverloadedError: _overloaded,
     ProjectionError: _projection_error,
     HTTPException: _http_exception,
     UnicodeError: _bad_encoding,

@@ -12,10 +12,28 @@ import sqlite3
 from api.sql.errors import (
     BadRequestError,
     ConflictError,
+    LimitExceededError,
     NotFoundError,
     NotSupportedError,
+    QueryCanceledError,
     SqlError,
     SqlValidationError,
+)
+from projections.deadline import TIMEOUT_MESSAGE
+from projections.limits import LIMITS
+
+# SQLite's messages for a statement beyond one of `projections.limits.LIMITS`, by limit.
+_LIMIT_MESSAGES: tuple[tuple[str, str], ...] = (
+    ("string or blob too big", "length"),
+    ("query string is too large", "sql_length"),
+    ("statement too long", "sql_length"),
+    ("Expression tree is too large", "expr_depth"),
+    ("too many terms in compound SELECT", "compound_select"),
+    ("too many SQL variables", "variable_number"),
+    ("too many arguments on function", "function_arg"),
+    ("LIKE or GLOB pattern too complex", "like_pattern_length"),
+    ("too many attached databases", "attached"),
+    ("too many levels of trigger recursion", "trigger_depth"),
 )
 
 _RULES: tuple[tuple[str, type[SqlError]], ...] = (
@@ -40,7 +58,6 @@ _RULES: tuple[tuple[str, type[SqlError]], ...] = (
     ("already exists", ConflictError),
     ("syntax error", NotSupportedError),
     ("not supported", NotSupportedError),
-    ("too big", SqlValidationError),
     ("integer overflow", SqlValidationError),
 )
 _CHECK_EXPR = re.compile(r"(CHECK constraint failed):.*", re.DOTALL)
@@ -49,6 +66,11 @@ _CHECK_EXPR = re.compile(r"(CHECK constraint failed):.*", re.DOTALL)
 def translate_error(exc: sqlite3.Error) -> SqlError:
     """The SqlError for a sqlite3 exception raised while running a statement."""
     message = str(exc)
+    if message == "interrupted":
+        return QueryCanceledError(TIMEOUT_MESSAGE)
+    limit = next((name for needle, name in _LIMIT_MESSAGES if needle in message), None)
+    if limit is not None:
+        return limit_error(limit)
     if isinstance(exc, sqlite3.ProgrammingError):
         return BadRequestError(message)
     for needle, error in _RULES:
@@ -60,3 +82,11 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
                 return error(f"function {name.lower()} is not supported")
             return error(_CHECK_EXPR.sub(r"\1", message))
     return SqlValidationError(message)
+
+
+def limit_error(name: str) -> LimitExceededError:
+    """The error of a statement beyond SQLite limit `name` (of `LIMITS`)."""
+    value = LIMITS[name][1]
+    return LimitExceededError(
+        f"the statement exceeds the {name} limit ({value})", {"limit": name, "value": value}
+    )
