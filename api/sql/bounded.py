@@ -38,10 +38,11 @@ def fetch_bounded(cursor: sqlite3.Cursor, limits: ResultLimits) -> list[tuple[An
     size = 0
     while chunk := cursor.fetchmany(CHUNK_ROWS):
         rows.extend(chunk)
-        if len(rows) > max_rows:
-            raise _exceeded("max_result_rows", limits.max_rows, "rows")
         size += sum(_value_bytes(value) for row in chunk for value in row)
-        if size > max_bytes:
+        if len(rows) > max_rows or size > max_bytes:
+            cursor.close()  # reset the statement: it must not outlive the request
+            if len(rows) > max_rows:
+                raise _exceeded("max_result_rows", limits.max_rows, "rows")
             raise _exceeded("max_result_bytes", limits.max_bytes, "bytes")
     return rows
 
