@@ -75,8 +75,12 @@ def register(subparsers: Any) -> None:
 
 
 def add_governance_flags(parser: argparse.ArgumentParser) -> None:
-    """Statement deadlines, result limits and the reader pool (each with an env variable)."""
-    env = os.environ.get
+    """Statement deadlines, result limits and the reader pool (each with an env variable;
+    an empty one means the default)."""
+
+    def env(name: str, default: str | None = None) -> str | None:
+        return os.environ.get(name) or default
+
     parser.add_argument(
         "--statement-timeout",
         action="append",
@@ -188,7 +192,7 @@ def governance(args: argparse.Namespace) -> dict[str, Any]:
     from api.readers import PoolSettings
     from api.sql.bounded import ResultLimits
 
-    from_env = os.environ.get("BKG_STATEMENT_TIMEOUT")
+    from_env = os.environ.get("BKG_STATEMENT_TIMEOUT") or None
     default = DEFAULT_STATEMENT_TIMEOUT_S if from_env is None else _seconds(from_env, from_env)
     kinds = dict(DEFAULT_KIND_TIMEOUTS_S)
     for spec in args.statement_timeout:
