@@ -108,9 +108,12 @@ class Background:
             self.error = exc
         self.seconds = time.monotonic() - began
 
-    def wait(self, timeout: float = 60) -> httpx.Response:
+    def join(self, timeout: float = 60) -> None:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "the request did not finish"
+
+    def wait(self, timeout: float = 60) -> httpx.Response:
+        self.join(timeout)
         assert self.error is None, self.error
         assert self.response is not None
         return self.response
