@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from api.auth.errors import RateLimitedError
 from api.auth.keyfiles import ensure_token_signing_key, load_jwt_secret, load_token_signing_key
@@ -37,7 +37,10 @@ from eventlog.segments import list_segments
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import Deadline
 
+T = TypeVar("T")
 IDEMPOTENCY_FILE = "idempotency.sqlite"
+ADMIN_READERS = "*admin"
+"""The reader-pool key of admin principals (namespaces are keyed by their name)."""
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0
 DEFAULT_KIND_TIMEOUTS_S = {"namespace": 15.0, "user": 8.0}
 """Lower statement deadlines per principal kind (admins get the server default)."""
@@ -150,6 +153,12 @@ class Backend:
             limits.append(timeout_ms / 1000)
         given = [seconds for seconds in limits if seconds is not None]
         return Deadline(min(given) if given else None)
+
+    async def off_loop(self, principal: Principal, work: Callable[[], T]) -> T:
+        """Run `work` (parsing, planning, reading user SQL) on the reader pool, in the share
+        of the principal's namespace (admins share one); 503 when it is full."""
+        key = ADMIN_READERS if principal.kind == "admin" else principal.default_namespace
+        return await self.readers.run(key, work)
 
     async def append(self, kind: str, payload: dict[str, object], principal: Principal) -> int:
         """Append an auth or policy event and make the security layer see it."""

@@ -53,8 +53,6 @@ from api.sql.errors import BadRequestError
 from projections.deadline import Deadline
 
 MAX_STATEMENTS = 1000
-ADMIN_READERS = "*admin"
-"""The reader-pool key of admin principals (namespaces are keyed by their name)."""
 QUERY_ERRORS = error_responses(400, 401, 403, 404, 408, 409, 413, 422, 429, 501, 503)
 
 
@@ -78,7 +76,7 @@ async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | Batch
     statements = _statements(data)
     deadline = backend.deadline(principal, data.timeout_ms)
     read = partial(_read, backend, data, statements, principal, deadline)
-    encoded = await backend.readers.run(_readers_key(principal), read)
+    encoded = await backend.off_loop(principal, read)
     if encoded is not None:
         answer: Response[Any] = Response(content=encoded, media_type=JSON)
         return answer
@@ -134,11 +132,6 @@ def _read(
         result = db.execute(sql, params, principal, data.as_of_lsn, deadline=deadline)
         return msgspec.json.encode(_result(result))
     return msgspec.json.encode(_batch(db.execute_batch(statements, principal, deadline=deadline)))
-
-
-def _readers_key(principal: Principal) -> str:
-    """Whose share of the reader pool a request uses: its namespace's (admins: their own)."""
-    return ADMIN_READERS if principal.kind == "admin" else principal.default_namespace
 
 
 def _statements(data: QueryRequest) -> list[tuple[str, Params]]:
