@@ -9,6 +9,15 @@ Security plugs in through `AccessControl`: for a principal it may supply a query
 (row-level security), a SQLite authorizer (the second wall) and a check of the rows each
 write statement produced (its captured changes, before the record is submitted). A
 principal of None is admin and gets none of them.
+
+Governance: every statement runs under a `Deadline` (`projections.deadline`): the caller's
+(`deadline=`, which it may `cancel()` from another thread, e.g. on a client's cancel
+request), else one of `timeout=` seconds, else the database's default
+(`DatabaseOptions.statement_timeout_s`, None for embedded use: no deadline). A statement
+past its deadline, or cancelled, raises `QueryCanceledError` and changes nothing; reads,
+the write work in the commit pipeline and the replay behind `as_of_lsn` are all bounded.
+`cancel_all()` cancels every running statement (a stopping server). A result larger than
+`DatabaseOptions.result_limits` raises `LimitExceededError` while it is fetched.
 """
 
 from __future__ import annotations
@@ -25,12 +34,15 @@ from api.auth.store import fold_auth
 from api.datadir import DataDir
 from api.rls.store import fold_policy
 from api.sql import Outcome, Rewrite, SqlEngine
+from api.sql.bounded import UNLIMITED, ResultLimits
 from api.sql.engine import Params
-from api.sql.errors import BadRequestError, StoreCorruptError
+from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
 from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
 from projections.checkpoints import Checkpoint, CheckpointStore
+from projections.deadline import TIMEOUT_MESSAGE, Deadline, RunningStatements
+from projections.errors import StatementCanceledError
 from projections.folds import REGISTRY, FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
 from projections.policy import Checkpointer, CheckpointPolicy
@@ -133,6 +145,10 @@ class DatabaseOptions:
     time_travel_cache_bytes: int = DEFAULT_CACHE_BYTES
     access: AccessControl | None = None
     folds: FoldRegistry = field(default_factory=default_folds)
+    statement_timeout_s: float | None = None
+    """Deadline of a statement given none (None: unbounded, the embedded default)."""
+    result_limits: ResultLimits = UNLIMITED
+    """The most rows and bytes one statement may return."""
 
 
 class Database:
@@ -157,6 +173,13 @@ class Database:
         self.pipeline = CommitPipeline(
             self.store, log, options.folds, on_commit=self.checkpointer.on_commit
         )
+        self._govern(options)
+
+    def _govern(self, options: DatabaseOptions) -> None:
+        """Set up what bounds statements: default deadline, result limits, the running set."""
+        self.statement_timeout_s = options.statement_timeout_s
+        self.result_limits = options.result_limits
+        self.running = RunningStatements()
 
     @classmethod
     def open(cls, data_dir: str | Path, options: DatabaseOptions | None = None) -> Database:
@@ -190,44 +213,87 @@ class Database:
         params: Params = None,
         principal: PrincipalLike | None = None,
         as_of_lsn: int | None = None,
+        *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Result:
-        """Run one statement: a read on a snapshot (or a past state), a write durably."""
+        """Run one statement: a read on a snapshot (or a past state), a write durably; under
+        `deadline`, else `timeout` seconds, else the default (see the module docstring)."""
         ctx = self._context(principal)
-        is_write = self.engine.is_write(sql, ctx.default_namespace)
-        if as_of_lsn is not None and is_write:
-            raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
-        if not is_write:
-            snapshot = self.store.acquire()  # the hot path: no context-manager objects
-            try:
-                if as_of_lsn is None or as_of_lsn == snapshot.lsn:
-                    return _result(self._run(snapshot.conn, ctx, sql, params), snapshot.lsn)
-            finally:
-                self.store.release(snapshot)
-            with self.time_travel.state_at(as_of_lsn) as conn:
-                return _result(self._run(conn, ctx, sql, params), as_of_lsn)
-        committed = self.pipeline.submit(self._write_work(ctx, [(sql, params)])).result()
-        return _result(committed.value[0], committed.lsn)
+        deadline = self.deadline(timeout, deadline)
+        self.running.start(deadline)
+        try:
+            is_write = self.engine.is_write(sql, ctx.default_namespace)
+            if as_of_lsn is not None and is_write:
+                raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
+            if not is_write:
+                return self._read(ctx, sql, params, as_of_lsn, deadline)
+            work = self._write_work(ctx, [(sql, params)], deadline)
+            committed = self.pipeline.submit(work).result()
+            return _result(committed.value[0], committed.lsn)
+        except (QueryCanceledError, StatementCanceledError) as exc:
+            raise self._canceled(deadline) from exc
+        finally:
+            self.running.finish(deadline)
+
+    def deadline(self, timeout: float | None = None, deadline: Deadline | None = None) -> Deadline:
+        """The deadline a statement runs under: `deadline`, else one of `timeout` seconds,
+        else one of the default timeout (no deadline when that is None)."""
+        if deadline is not None:
+            return deadline
+        return Deadline(timeout if timeout is not None else self.statement_timeout_s)
+
+    def cancel_all(self, reason: str | None = None) -> int:
+        """Cancel every running statement, and every one started from now on (a stopping
+        server); returns how many were running."""
+        return self.running.cancel_all(*(() if reason is None else (reason,)))
+
+    def _read(
+        self, ctx: _Context, sql: str, params: Params, as_of_lsn: int | None, deadline: Deadline
+    ) -> Result:
+        """A read on a pooled snapshot of the newest state, or on the state at `as_of_lsn`."""
+        snapshot = self.store.acquire()  # the hot path: no context-manager objects
+        try:
+            if as_of_lsn is None or as_of_lsn == snapshot.lsn:
+                return _result(self._run(snapshot.conn, ctx, sql, params, deadline), snapshot.lsn)
+        finally:
+            self.store.release(snapshot)
+        with self.time_travel.state_at(as_of_lsn, deadline) as conn:
+            return _result(self._run(conn, ctx, sql, params, deadline), as_of_lsn)
 
     def execute_batch(
         self,
         statements: Sequence[tuple[str, Params]],
         principal: PrincipalLike | None = None,
         *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
         verify: Verify | None = None,
     ) -> BatchResult:
         """Run statements atomically as one transaction and one log record (reads only: on
-        one snapshot, no record). `verify`, if given, sees the outcomes before anything is
-        logged; raising refuses the batch, which then changes nothing (the wire protocol's
-        transactions check that a commit answers what the client was shown)."""
+        one snapshot, no record), all under one deadline. `verify`, if given, sees the
+        outcomes before anything is logged; raising refuses the batch, which then changes
+        nothing (the wire protocol's transactions check that a commit answers what the
+        client was shown)."""
         ctx = self._context(principal)
-        if not any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
-            with self.store.snapshot() as snap:
-                outcomes = [self._run(snap.conn, ctx, sql, params) for sql, params in statements]
-                if verify is not None:
-                    verify(outcomes)
-                return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
-        committed = self.pipeline.submit(self._write_work(ctx, statements, verify)).result()
-        return _batch_result(committed)
+        deadline = self.deadline(timeout, deadline)
+        self.running.start(deadline)
+        try:
+            if not any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
+                with self.store.snapshot() as snap:
+                    outcomes = [
+                        self._run(snap.conn, ctx, sql, params, deadline)
+                        for sql, params in statements
+                    ]
+                    if verify is not None:
+                        verify(outcomes)
+                    return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
+            work = self._write_work(ctx, statements, deadline, verify)
+            return _batch_result(self.pipeline.submit(work).result())
+        except (QueryCanceledError, StatementCanceledError) as exc:
+            raise self._canceled(deadline) from exc
+        finally:
+            self.running.finish(deadline)
 
     def append_event(self, entry: Entry) -> int:
         """Append a non-SQL event (auth, policy, storage) through the same serialised commit
@@ -240,30 +306,65 @@ class Database:
         params: Params = None,
         principal: PrincipalLike | None = None,
         as_of_lsn: int | None = None,
+        *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Result:
-        """`execute` for asyncio: writes wait on the pipeline's future, reads in a thread."""
+        """`execute` for asyncio: writes wait on the pipeline's future, reads in a thread.
+        (The caller that already knows the statement writes, parsed off the event loop,
+        awaits `write_async`.)"""
         ctx = self._context(principal)
         if as_of_lsn is None and self.engine.is_write(sql, ctx.default_namespace):
-            future = self.pipeline.submit(self._write_work(ctx, [(sql, params)]))
-            committed = await asyncio.wrap_future(future)
-            return _result(committed.value[0], committed.lsn)
-        return await asyncio.to_thread(self.execute, sql, params, principal, as_of_lsn)
+            batch = await self.write_async([(sql, params)], principal, timeout, deadline)
+            return batch.results[0]
+        return await asyncio.to_thread(
+            self.execute, sql, params, principal, as_of_lsn, timeout=timeout, deadline=deadline
+        )
 
     async def execute_batch_async(
         self,
         statements: Sequence[tuple[str, Params]],
         principal: PrincipalLike | None = None,
         *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
         verify: Verify | None = None,
     ) -> BatchResult:
         """`execute_batch` for asyncio: a write batch waits on the pipeline's future (no
         thread held while it waits for the fsync), a read-only batch runs in a thread."""
         ctx = self._context(principal)
         if any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
-            future = self.pipeline.submit(self._write_work(ctx, statements, verify))
-            committed = await asyncio.wrap_future(future)
-            return _batch_result(committed)
-        return await asyncio.to_thread(self.execute_batch, statements, principal, verify=verify)
+            return await self.write_async(statements, principal, timeout, deadline, verify)
+        return await asyncio.to_thread(
+            self.execute_batch,
+            statements,
+            principal,
+            timeout=timeout,
+            deadline=deadline,
+            verify=verify,
+        )
+
+    async def write_async(
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
+        verify: Verify | None = None,
+    ) -> BatchResult:
+        """Statements known to write (classified by the caller), as one transaction and one
+        log record, awaited on the pipeline's future without holding a thread (`verify`:
+        see `execute_batch`)."""
+        ctx = self._context(principal)
+        deadline = self.deadline(timeout, deadline)
+        self.running.start(deadline)
+        try:
+            future = self.pipeline.submit(self._write_work(ctx, statements, deadline, verify))
+            return _batch_result(await asyncio.wrap_future(future))
+        except (QueryCanceledError, StatementCanceledError) as exc:
+            raise self._canceled(deadline) from exc
+        finally:
+            self.running.finish(deadline)
 
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
@@ -313,12 +414,34 @@ class Database:
             check=access.check_writes(principal) if access else None,
         )
 
-    def _run(self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params) -> Outcome:
+    def _canceled(self, deadline: Deadline) -> QueryCanceledError:
+        """A cancellation (by the deadline, a cancel request or a stopping server) as the
+        caller sees it: `QueryCanceledError` saying why, counted."""
+        reason = deadline.reason or TIMEOUT_MESSAGE
+        self.running.count_cancelled(reason)
+        return QueryCanceledError(reason)
+
+    def _run(
+        self,
+        conn: sqlite3.Connection,
+        ctx: _Context,
+        sql: str,
+        params: Params,
+        deadline: Deadline,
+        interruptible: bool = True,
+    ) -> Outcome:
+        """One statement on `conn` as the context's principal, under `deadline`."""
+        deadline.check()
         try:
-            if ctx.authorizer is None:
-                return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
-            with _authorized(conn, ctx.authorizer):
-                return self.engine.execute(conn, sql, params, ctx.default_namespace, ctx.rewrite)
+            with deadline.watching(conn, interruptible=interruptible):
+                if ctx.authorizer is None:
+                    return self.engine.execute(
+                        conn, sql, params, ctx.default_namespace, ctx.rewrite, self.result_limits
+                    )
+                with _authorized(conn, ctx.authorizer):
+                    return self.engine.execute(
+                        conn, sql, params, ctx.default_namespace, ctx.rewrite, self.result_limits
+                    )
         except (sqlite3.DatabaseError, StoreCorruptError) as exc:
             if not is_corruption(exc):
                 raise
@@ -327,10 +450,12 @@ class Database:
             raise self.store.mark_damaged(str(exc)) from exc
 
     def _run_write(
-        self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params
+        self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params, deadline: Deadline
     ) -> Outcome:
-        """One statement of a write request, then the principal's check of what it wrote."""
-        outcome = self._run(conn, ctx, sql, params)
+        """One statement of a write request (on the write connection, which is never
+        interrupted from outside: see `projections.deadline`), then the principal's check
+        of what it wrote."""
+        outcome = self._run(conn, ctx, sql, params, deadline, interruptible=False)
         if ctx.check is not None and outcome.is_write:
             ctx.check(conn, outcome)
         return outcome
@@ -339,6 +464,7 @@ class Database:
         self,
         ctx: _Context,
         statements: Sequence[tuple[str, Params]],
+        deadline: Deadline,
         verify: Verify | None = None,
     ) -> Callable[[sqlite3.Connection, Submit], list[Outcome]]:
         """The pipeline job of a write request: run every statement, then log one record,
@@ -346,7 +472,9 @@ class Database:
         then no record, and the answer carries the LSN of the state it ran on."""
 
         def work(conn: sqlite3.Connection, submit: Submit) -> list[Outcome]:
-            outcomes = [self._run_write(conn, ctx, sql, params) for sql, params in statements]
+            outcomes = [
+                self._run_write(conn, ctx, sql, params, deadline) for sql, params in statements
+            ]
             if verify is not None:
                 verify(outcomes)
             changes = [change for o in outcomes for change in o.changes]

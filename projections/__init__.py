@@ -9,6 +9,8 @@
 - `repair`, `replay`, `export`, `timetravel`: opening (and repairing) the store, folding log
   records, a past state as a file, reads of past states.
 - `consumers`: log consumers with durable cursors (realtime, Kafka mirror, ...).
+- `deadline`, `limits`: statement deadlines and cancellation; SQLite resource limits of
+  every connection that runs statements.
 - `archive`: continuous backup of the log (and checkpoints) to an object store, and restore.
 
 Exceptions (`projections.errors`):
@@ -20,5 +22,6 @@ Exceptions (`projections.errors`):
     │   └── InvalidCheckpointError   signature, digest, chain hash or format is wrong
     ├── FoldError               a fold raised on a durable record (rolled back, LSN advanced)
     ├── PipelineClosedError     the commit pipeline is closed or stopped after a failure
-    └── AppendFailedError       the log could not make a write durable; it changed nothing
+    ├── AppendFailedError       the log could not make a write durable; it changed nothing
+    └── StatementCanceledError  work ran past its deadline or was cancelled (`deadline`)
 """

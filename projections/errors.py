@@ -51,3 +51,8 @@ class StoreDamagedError(ProjectionError):
     """The projection file is damaged (SQLite found it malformed); nothing read from it can
     be trusted, so reads and writes are refused until it is rebuilt from the log (the next
     start does that: a damaged store is never marked clean)."""
+
+
+class StatementCanceledError(ProjectionError):
+    """Work ran past its deadline or was cancelled; it changed nothing (the message says
+    why, in Postgres' words)."""

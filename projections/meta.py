@@ -12,6 +12,7 @@ from typing import Any
 
 from projections.apply import ensure_internal_schema
 from projections.errors import ProjectionError
+from projections.limits import apply_limits
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
@@ -27,9 +28,10 @@ def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
     """Open a projection database in WAL mode with explicit transactions.
 
     synchronous=OFF trades the store's own durability for speed: the log is the truth and an
-    unclean shutdown is repaired from checkpoint + log (see `projections.repair`).
+    unclean shutdown is repaired from checkpoint + log (see `projections.repair`). Every
+    connection runs under the resource limits of `projections.limits`.
     """
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = apply_limits(sqlite3.connect(path, isolation_level=None, check_same_thread=False))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     configure(conn)

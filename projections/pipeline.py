@@ -10,6 +10,12 @@ submits nothing (a write that changed nothing) appends no record: it is answered
 records it may have seen are durable, with the LSN of the state it ran on. If the log
 fails an append, the transaction is rolled back, the records that did become durable are
 folded back in from the log, and the others fail.
+
+A job cancelled by its deadline (`projections.deadline`) while a write statement runs makes
+SQLite roll back the whole open transaction, the effects of earlier jobs of the group
+included. Their records are in the log already, so the pipeline waits until they are
+durable and folds them back in from the log (as after a failed append): they succeed, the
+cancelled job alone fails, and the pipeline goes on.
 """
 
 from __future__ import annotations
@@ -146,6 +152,8 @@ class CommitPipeline:
                 inflight.append(item)
             elif not inflight and self._store.write_conn.in_transaction:
                 self._store.write_conn.execute("ROLLBACK")  # nothing to keep: end it now
+            if inflight and not self._store.write_conn.in_transaction:
+                inflight = self._rescue(inflight)  # SQLite dropped the group's effects
             if len(inflight) >= self._max_group:
                 inflight = self._flush(inflight)
 
@@ -172,8 +180,9 @@ class CommitPipeline:
         try:
             value = job.work(conn, submit)
         except BaseException as exc:
-            conn.execute("ROLLBACK TO bkg_job")
-            conn.execute("RELEASE bkg_job")
+            if conn.in_transaction:  # else SQLite rolled everything back itself (interrupt)
+                conn.execute("ROLLBACK TO bkg_job")
+                conn.execute("RELEASE bkg_job")
             if not submitted:
                 job.future.set_exception(exc)
                 return None
@@ -197,8 +206,7 @@ class CommitPipeline:
             last, size = item.pending.lsn, size + len(item.pending.body)
         try:
             if failure is not None:
-                self._recover(inflight, failure)
-                return []
+                return self._refold(inflight, failure)
             if conn.in_transaction:
                 set_applied_lsn(conn, last)
                 conn.execute("COMMIT")
@@ -213,11 +221,27 @@ class CommitPipeline:
             self._on_commit(last, records, size)
         return []
 
-    def _recover(self, inflight: list[_Inflight], failure: BaseException) -> None:
-        """After a failed append: drop the transaction, fold back in what is durable, fail
-        the rest."""
+    def _rescue(self, inflight: list[_Inflight]) -> list[_Inflight]:
+        """`_refold` after an interrupt; if even that fails, stop taking writes."""
+        try:
+            return self._refold(inflight, None)
+        except BaseException as exc:
+            self._stop(inflight, exc)
+            return []
+
+    def _refold(self, inflight: list[_Inflight], failure: BaseException | None) -> list[_Inflight]:
+        """The open transaction is lost (a failed append, or SQLite rolled it back after an
+        interrupt): drop what is left of it, wait for the submitted records, fold back in
+        from the log what became durable, resolve those jobs and fail the rest."""
         conn = self._store.write_conn
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        for item in inflight:
+            if item.pending is not None and failure is None:
+                try:
+                    item.pending.future.result()
+                except BaseException as exc:
+                    failure = exc
         durable = fold_records(conn, self._log.read(self._store.applied_lsn + 1), self._registry)
         self._store.committed(durable)
         error = AppendFailedError(f"the log could not make the write durable: {failure}")
@@ -227,6 +251,7 @@ class CommitPipeline:
                 _resolve(item)
             else:
                 item.job.future.set_exception(error)
+        return []
 
     def _stop(self, inflight: list[_Inflight], exc: BaseException) -> None:
         """The store could not commit: stop taking writes; the next open repairs the store."""

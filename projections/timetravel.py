@@ -3,6 +3,8 @@
 The base is the newest of: a cached state at or below N, a valid checkpoint at or below N,
 or an empty database. The state is materialised in memory and kept in an LRU cache bounded
 by bytes (page count x page size), so a series of reads near one LSN pays for replay once.
+Materialising runs under the reader's deadline: it is checked between replayed records and
+inside each, and a cancelled materialisation leaves nothing cached.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass, field
 
 from eventlog.keys import KeyRing
 from projections.checkpoints import CheckpointStore
+from projections.deadline import Deadline
 from projections.errors import LsnOutOfRangeError
 from projections.folds import FoldRegistry
+from projections.limits import apply_limits
 from projections.meta import configure, init_schema
 from projections.replay import fold_records
 from projections.source import LogSource
@@ -60,13 +64,14 @@ class TimeTravel:
         self._lock = threading.Lock()
 
     @contextmanager
-    def state_at(self, lsn: int) -> Iterator[sqlite3.Connection]:
+    def state_at(self, lsn: int, deadline: Deadline | None = None) -> Iterator[sqlite3.Connection]:
         """A connection holding the state after record `lsn` (use it only inside the block;
-        it is shared with other readers of the same LSN, one at a time)."""
+        it is shared with other readers of the same LSN, one at a time). Building it stops
+        with `StatementCanceledError` once `deadline` passes."""
         head = self._log.head_lsn
         if lsn < 0 or lsn > head:
             raise LsnOutOfRangeError(f"LSN {lsn} is outside 0..{head}", lsn, head)
-        state = self._acquire(lsn)
+        state = self._acquire(lsn, deadline or Deadline())
         try:
             yield state.conn
         finally:
@@ -74,7 +79,7 @@ class TimeTravel:
                 state.close()
             state.lock.release()
 
-    def _acquire(self, lsn: int) -> _State:
+    def _acquire(self, lsn: int, deadline: Deadline) -> _State:
         """The state at `lsn` with its lock held, from the cache or newly materialised."""
         while True:
             with self._lock:
@@ -82,7 +87,7 @@ class TimeTravel:
                 if state is not None:
                     self._states.move_to_end(lsn)
             if state is None:
-                state = self._materialise(lsn)
+                state = self._materialise(lsn, deadline)
                 self._remember(lsn, state)
             state.lock.acquire()
             if not state.closed:
@@ -102,13 +107,22 @@ class TimeTravel:
             with state.lock:
                 state.close()
 
-    def _materialise(self, lsn: int) -> _State:
+    def _materialise(self, lsn: int, deadline: Deadline) -> _State:
         """Build the state at `lsn` from the best base and the log records after it."""
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn = apply_limits(
+            sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        )
         configure(conn)
-        base = self._load_base(conn, lsn)
-        if base < lsn:
-            fold_records(conn, self._log.read(base + 1, lsn), self._registry)
+        try:
+            base = self._load_base(conn, lsn)
+            if base < lsn:
+                with deadline.watching(conn):
+                    records = deadline.bounded(self._log.read(base + 1, lsn))
+                    fold_records(conn, records, self._registry)
+        except BaseException:
+            conn.close()
+            deadline.check()  # an interrupted fold is reported as the cancellation it is
+            raise
         page_count = conn.execute("PRAGMA page_count").fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         conn.execute("PRAGMA query_only=ON")

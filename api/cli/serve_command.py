@@ -74,6 +74,59 @@ def register(subparsers: Any) -> None:
         default=3600.0,
         help="seconds a rotated key keeps working (default 3600)",
     )
+    add_governance_flags(parser)
+
+
+def add_governance_flags(parser: argparse.ArgumentParser) -> None:
+    """Statement deadlines, result limits and the reader pool (each with an env variable;
+    an empty one means the default)."""
+
+    def env(name: str, default: str | None = None) -> str | None:
+        return os.environ.get(name) or default
+
+    parser.add_argument(
+        "--statement-timeout",
+        action="append",
+        default=[],
+        metavar="[KIND=]SECONDS",
+        help="deadline of every statement, 0 for none (default: $BKG_STATEMENT_TIMEOUT, else 30);"
+        " KIND=SECONDS lowers it for admin, namespace or user principals"
+        " (defaults: namespace=15 user=8)",
+    )
+    parser.add_argument(
+        "--max-result-rows",
+        type=int,
+        default=env("BKG_MAX_RESULT_ROWS", "100000"),
+        help="most rows one statement may return, 0 for no limit"
+        " (default: $BKG_MAX_RESULT_ROWS, else 100000)",
+    )
+    parser.add_argument(
+        "--max-result-bytes",
+        type=int,
+        default=env("BKG_MAX_RESULT_BYTES", str(64 << 20)),
+        help="most bytes (approximately) one statement may return, 0 for no limit"
+        " (default: $BKG_MAX_RESULT_BYTES, else 64 MiB)",
+    )
+    parser.add_argument(
+        "--readers",
+        type=int,
+        default=env("BKG_READERS", "8"),
+        help="threads that parse and read statements (default: $BKG_READERS, else 8)",
+    )
+    parser.add_argument(
+        "--reader-queue",
+        type=int,
+        default=env("BKG_READER_QUEUE", "128"),
+        help="requests that may wait for a reader before 503"
+        " (default: $BKG_READER_QUEUE, else 128)",
+    )
+    parser.add_argument(
+        "--readers-per-namespace",
+        type=int,
+        default=env("BKG_READERS_PER_NAMESPACE"),
+        help="readers one namespace may hold at once"
+        " (default: $BKG_READERS_PER_NAMESPACE, else half of --readers)",
+    )
 
 
 def add_pg_flags(parser: argparse.ArgumentParser) -> None:
@@ -157,6 +210,7 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         jwt_issuer=args.jwt_issuer or None,
         jwt_audience=args.jwt_audience or None,
         webhook_secret=args.webhook_secret.encode() if args.webhook_secret else None,
+        **governance(args),
     )
     try:
         backend = Backend.open(config)
@@ -232,6 +286,48 @@ def _cap(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
     return value
+
+
+def governance(args: argparse.Namespace) -> dict[str, Any]:
+    """The `ServerConfig` fields of the governance flags (see `add_governance_flags`)."""
+    from api.http.backend import DEFAULT_KIND_TIMEOUTS_S, DEFAULT_STATEMENT_TIMEOUT_S
+    from api.readers import PoolSettings
+    from api.sql.bounded import ResultLimits
+
+    from_env = os.environ.get("BKG_STATEMENT_TIMEOUT") or None
+    default = DEFAULT_STATEMENT_TIMEOUT_S if from_env is None else _seconds(from_env, from_env)
+    kinds = dict(DEFAULT_KIND_TIMEOUTS_S)
+    for spec in args.statement_timeout:
+        kind, _, value = spec.rpartition("=")
+        seconds = _seconds(spec, value)
+        if not kind:
+            default = seconds
+        elif kind in RATE_KINDS and seconds is not None:
+            kinds[kind] = seconds
+        else:
+            raise CommandError(f"--statement-timeout takes SECONDS or KIND=SECONDS, not {spec!r}")
+    for name in ("readers", "reader_queue", "max_result_rows", "max_result_bytes"):
+        if getattr(args, name) < (1 if name.startswith("reader") else 0):
+            raise CommandError(f"--{name.replace('_', '-')} is out of range")
+    if args.readers_per_namespace is not None and args.readers_per_namespace < 1:
+        raise CommandError("--readers-per-namespace must be at least 1")
+    return {
+        "statement_timeout_s": default if default else None,
+        "kind_timeouts_s": kinds,
+        "result_limits": ResultLimits(args.max_result_rows or None, args.max_result_bytes or None),
+        "readers": PoolSettings(args.readers, args.reader_queue, args.readers_per_namespace),
+    }
+
+
+def _seconds(spec: str, value: str) -> float | None:
+    """A --statement-timeout value: positive seconds, or 0 for none."""
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise CommandError(f"--statement-timeout {spec}: not a number of seconds") from exc
+    if seconds < 0:
+        raise CommandError(f"--statement-timeout {spec}: must not be negative")
+    return seconds or None
 
 
 def rate_limits(specs: list[str]) -> dict[str, float]:

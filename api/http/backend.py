@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from api.auth.errors import RateLimitedError
 from api.auth.keyfiles import ensure_token_signing_key, load_jwt_secret, load_token_signing_key
@@ -29,12 +29,23 @@ from api.http.idempotency import IdempotencyStore
 from api.http.key_usage import KeyUsage
 from api.http.metrics import Labels, Metrics
 from api.http.principals import Principals
+from api.readers import PoolSettings, ReaderPool
 from api.rls.access import SecurityLayer
+from api.sql.bounded import ResultLimits
 from eventlog import Entry, EventLog
 from eventlog.segments import list_segments
 from projections.checkpoints import Checkpoint, CheckpointStore
+from projections.deadline import Deadline
 
+T = TypeVar("T")
 IDEMPOTENCY_FILE = "idempotency.sqlite"
+ADMIN_READERS = "*admin"
+"""The reader-pool key of admin principals (namespaces are keyed by their name)."""
+DEFAULT_STATEMENT_TIMEOUT_S = 30.0
+DEFAULT_KIND_TIMEOUTS_S = {"namespace": 15.0, "user": 8.0}
+"""Lower statement deadlines per principal kind (admins get the server default)."""
+DEFAULT_MAX_RESULT_ROWS = 100_000
+DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
 KEY_USAGE_FILE = "key_usage.json"
 log = logging.getLogger("bkgdb.http")
 
@@ -58,6 +69,15 @@ class ServerConfig:
     max_streams_per_principal: int = 32
     max_keys_per_namespace: int = 100
     max_keys: int = 1000
+    statement_timeout_s: float | None = DEFAULT_STATEMENT_TIMEOUT_S
+    """Every statement's deadline (None: none); per kind lowered by `kind_timeouts_s`."""
+    kind_timeouts_s: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_KIND_TIMEOUTS_S)
+    )
+    result_limits: ResultLimits = field(
+        default_factory=lambda: ResultLimits(DEFAULT_MAX_RESULT_ROWS, DEFAULT_MAX_RESULT_BYTES)
+    )
+    readers: PoolSettings = field(default_factory=PoolSettings)
 
 
 class Backend:
@@ -81,6 +101,7 @@ class Backend:
         self._deliveries: set[asyncio.Task[Delivery]] = set()
         self._principals = Principals(layer)
         self.key_usage = KeyUsage(db.data.consumers / KEY_USAGE_FILE)
+        self.readers = ReaderPool(config.readers)
         self.closers: list[Callable[[], None]] = []
         """Parts set up on first use (storage) that must finish before the database."""
         db.log.commit_observer = self.metrics.on_group_commit
@@ -103,7 +124,11 @@ class Backend:
         )
         layer = SecurityLayer(tokens)
         access = RememberedAccess(layer)
-        options = DatabaseOptions(access=access)
+        options = DatabaseOptions(
+            access=access,
+            statement_timeout_s=config.statement_timeout_s,
+            result_limits=config.result_limits,
+        )
         if config.segment_bytes is not None:
             options.log_options = data.log_options(config.segment_bytes)
         db = Database.open(data.root, options)
@@ -122,6 +147,21 @@ class Backend:
             self.metrics.rate_limited.inc((("kind", principal.kind),))
             raise RateLimitedError(wait)
         return principal
+
+    def deadline(self, principal: Principal, timeout_ms: int | None = None) -> Deadline:
+        """The deadline of a request's statements: the server's statement timeout, lowered
+        for the principal's kind, lowered again by the request's own `timeout_ms`."""
+        limits = [self.config.statement_timeout_s, self.config.kind_timeouts_s.get(principal.kind)]
+        if timeout_ms is not None:
+            limits.append(timeout_ms / 1000)
+        given = [seconds for seconds in limits if seconds is not None]
+        return Deadline(min(given) if given else None)
+
+    async def off_loop(self, principal: Principal, work: Callable[[], T]) -> T:
+        """Run `work` (parsing, planning, reading user SQL) on the reader pool, in the share
+        of the principal's namespace (admins share one); 503 when it is full."""
+        key = ADMIN_READERS if principal.kind == "admin" else principal.default_namespace
+        return await self.readers.run(key, work)
 
     async def append(self, kind: str, payload: dict[str, object], principal: Principal) -> int:
         """Append an auth or policy event and make the security layer see it."""
@@ -155,7 +195,12 @@ class Backend:
             self.layer.refresh(snap.conn)
         self.access.forget()
 
+    def stop_statements(self) -> int:
+        """Cancel every running statement and every later one (the server is stopping)."""
+        return self.db.cancel_all()
+
     def close(self) -> None:
+        self.readers.close()
         for close in reversed(self.closers):
             close()
         self.idempotency.close()
@@ -173,6 +218,7 @@ class Backend:
             "Durable records not yet visible to readers.",
             lambda: max(0, db.log.head_lsn - db.applied_lsn),
         )
+        self._attach_governance_gauges()
         metrics.gauge(
             "bkg_uptime_seconds",
             "Seconds since the server started.",
@@ -180,6 +226,27 @@ class Backend:
         )
         if isinstance(db.log, EventLog):  # a read replica has no log files or checkpoints
             self._attach_file_gauges()
+
+    def _attach_governance_gauges(self) -> None:
+        readers, running, metrics = self.readers, self.db.running, self.metrics
+        threads = readers.settings.threads
+        metrics.gauge("bkg_readers", "Threads of the reader pool.", lambda: threads)
+        metrics.gauge("bkg_readers_busy", "Reader threads running work now.", lambda: readers.busy)
+        metrics.gauge(
+            "bkg_reader_queue_length", "Requests waiting for a reader.", lambda: readers.queued
+        )
+        metrics.counter(
+            "bkg_reader_admissions_refused_total",
+            "Requests refused with 503 because the reader pool and its queue were full.",
+            lambda: readers.refused,
+        )
+        metrics.gauge("bkg_statements_running", "Statements running now.", lambda: len(running))
+        metrics.labelled_gauge(
+            "bkg_statements_cancelled_total",
+            "Statements cancelled, by reason (statement timeout, server shutdown, request).",
+            lambda: {(("reason", r.rpartition(" ")[2]),): n for r, n in running.cancelled.items()},
+            kind="counter",
+        )
 
     def _attach_file_gauges(self) -> None:
         db, metrics = self.db, self.metrics

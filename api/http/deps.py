@@ -33,12 +33,14 @@ ERROR_DESCRIPTIONS = {
     403: "FORBIDDEN: the principal may not do this",
     404: "NOT_FOUND: unknown table, key, policy or route",
     405: "BAD_REQUEST: method not allowed on this route",
+    408: "QUERY_CANCELED: the statement ran past its deadline or was cancelled; nothing changed",
     409: "CONFLICT: constraint violation, or Idempotency-Key reused for another request",
-    413: "BAD_REQUEST: the request body is too large",
+    413: "LIMIT_EXCEEDED (a result or value beyond a limit, named in detail) or BAD_REQUEST"
+    " (the request body is too large)",
     422: "VALIDATION_ERROR: the body does not match its schema, unknown column, type mismatch",
     429: "RATE_LIMIT_EXCEEDED: retry after the Retry-After header's seconds",
     501: "CAPABILITY_NOT_SUPPORTED: a valid construct bkg-db does not implement",
-    503: "UNAVAILABLE: the log cannot accept writes now",
+    503: "UNAVAILABLE: the log cannot accept writes now, or the server is busy (Retry-After)",
 }
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 

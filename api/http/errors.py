@@ -32,6 +32,7 @@ from api.auth.errors import (
     RateLimitedError,
     UnauthorizedError,
 )
+from api.readers import OverloadedError
 from api.rls.errors import RlsError
 from api.sql.errors import SqlError
 from api.sql.limits import record_too_large
@@ -130,6 +131,11 @@ def _auth_error(_: Request[Any, Any, Any], exc: AuthError) -> Response[Any]:
     return error_response(code, str(exc), headers=headers)
 
 
+def _overloaded(_: Request[Any, Any, Any], exc: OverloadedError) -> Response[Any]:
+    retry = {"retry_after": exc.retry_after}
+    return error_response("UNAVAILABLE", str(exc), retry, {"Retry-After": str(exc.retry_after)})
+
+
 def _log_error(_: Request[Any, Any, Any], exc: LogError) -> Response[Any]:
     if isinstance(exc, RecordTooLargeError):  # retrying can never help: the client's error
         error = record_too_large(exc)
@@ -206,6 +212,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     RlsError: _rls_error,
     AuthError: _auth_error,
     LogError: _log_error,
+    OverloadedError: _overloaded,
     ProjectionError: _projection_error,
     HTTPException: _http_exception,
     UnicodeError: _bad_encoding,

@@ -91,14 +91,21 @@ class Gauge:
 
 
 class LabelledGauge:
-    """Values read when scraped, one sample per label set (e.g. one per log consumer)."""
+    """Values read when scraped, one sample per label set (e.g. one per log consumer); of
+    type counter when they only grow."""
 
-    def __init__(self, name: str, help_text: str, read: Callable[[], dict[Labels, float]]) -> None:
-        self.name, self.help, self.read = name, help_text, read
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        read: Callable[[], dict[Labels, float]],
+        kind: str = "gauge",
+    ) -> None:
+        self.name, self.help, self.read, self.kind = name, help_text, read, kind
 
     def render(self) -> Iterable[str]:
         yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
+        yield f"# TYPE {self.name} {self.kind}"
         for labels, value in self.read().items():
             yield f"{self.name}{_labels(labels)} {_number(value)}"
 
@@ -144,10 +151,15 @@ class Metrics:
         self._gauges.append(Gauge(name, help_text, read, "counter"))
 
     def labelled_gauge(
-        self, name: str, help_text: str, read: Callable[[], dict[Labels, float]]
+        self,
+        name: str,
+        help_text: str,
+        read: Callable[[], dict[Labels, float]],
+        kind: str = "gauge",
     ) -> None:
-        """Add a gauge with one sample per label set, read at scrape time."""
-        self._gauges.append(LabelledGauge(name, help_text, read))
+        """Add a gauge (or a counter kept elsewhere) with one sample per label set, read at
+        scrape time."""
+        self._gauges.append(LabelledGauge(name, help_text, read, kind))
 
     def on_group_commit(self, records: int, seconds: float) -> None:
         """The log's commit observer."""

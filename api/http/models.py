@@ -7,7 +7,7 @@ that a misspelt field is an error, not a silently ignored option.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -22,12 +22,14 @@ class Statement(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class QueryRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """Either `sql` (one statement) or `statements` (an atomic batch), not both."""
+    """Either `sql` (one statement) or `statements` (an atomic batch), not both.
+    `timeout_ms` lowers the request's statement deadline (it never raises it)."""
 
     sql: str | None = None
     params: Params = None
     as_of_lsn: int | None = None
     statements: list[Statement] | None = None
+    timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=86_400_000)] | None = None
 
 
 class QueryResult(msgspec.Struct):

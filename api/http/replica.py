@@ -31,7 +31,7 @@ from api.auth.keyfiles import (
     load_token_signing_key,
 )
 from api.auth.tokens import TokenConfig, TokenService
-from api.database import BatchResult, Database, PrincipalLike, Result, Verify
+from api.database import BatchResult, Database, DatabaseOptions, PrincipalLike, Result, Verify
 from api.datadir import DataDir
 from api.http.access import RememberedAccess
 from api.http.backend import Backend, ServerConfig
@@ -43,6 +43,7 @@ from eventlog import EventLog
 from projections.consumers.errors import StreamVerifyError
 from projections.consumers.replica import KafkaReplica
 from projections.consumers.replica_history import ReplicaHistory
+from projections.deadline import Deadline
 from projections.store import STORE_FILE, ProjectionStore, StoreLock
 
 log = logging.getLogger("bkgdb.replica")
@@ -58,8 +59,14 @@ class ReadOnlyDatabase(Database):
     is not run."""
 
     def __init__(
-        self, data: DataDir, store: ProjectionStore, access: RememberedAccess, primary: str | None
+        self,
+        data: DataDir,
+        store: ProjectionStore,
+        access: RememberedAccess,
+        primary: str | None,
+        options: DatabaseOptions | None = None,
     ) -> None:
+        self._govern(options or DatabaseOptions())
         self.data = data
         self.store = store
         self.engine = SqlEngine()
@@ -76,6 +83,9 @@ class ReadOnlyDatabase(Database):
         params: Params = None,
         principal: PrincipalLike | None = None,
         as_of_lsn: int | None = None,
+        *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Result:
         self._refuse_writes([sql], principal)
         if as_of_lsn is not None and as_of_lsn != self.store.applied_lsn:
@@ -84,17 +94,21 @@ class ReadOnlyDatabase(Database):
                 "a replica answers at its applied LSN only; ask the primary for past states",
                 {"applied_lsn": self.store.applied_lsn},
             )
-        return super().execute(sql, params, principal, None)
+        return super().execute(sql, params, principal, None, timeout=timeout, deadline=deadline)
 
     def execute_batch(
         self,
         statements: Sequence[tuple[str, Params]],
         principal: PrincipalLike | None = None,
         *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
         verify: Verify | None = None,
     ) -> BatchResult:
         self._refuse_writes([sql for sql, _ in statements], principal)
-        return super().execute_batch(statements, principal, verify=verify)
+        return super().execute_batch(
+            statements, principal, timeout=timeout, deadline=deadline, verify=verify
+        )
 
     async def execute_async(
         self,
@@ -102,17 +116,41 @@ class ReadOnlyDatabase(Database):
         params: Params = None,
         principal: PrincipalLike | None = None,
         as_of_lsn: int | None = None,
+        *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Result:
-        return await asyncio.to_thread(self.execute, sql, params, principal, as_of_lsn)
+        return await asyncio.to_thread(
+            self.execute, sql, params, principal, as_of_lsn, timeout=timeout, deadline=deadline
+        )
 
     async def execute_batch_async(
         self,
         statements: Sequence[tuple[str, Params]],
         principal: PrincipalLike | None = None,
         *,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
         verify: Verify | None = None,
     ) -> BatchResult:
-        return await asyncio.to_thread(self.execute_batch, statements, principal, verify=verify)
+        return await asyncio.to_thread(
+            self.execute_batch,
+            statements,
+            principal,
+            timeout=timeout,
+            deadline=deadline,
+            verify=verify,
+        )
+
+    async def write_async(
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        timeout: float | None = None,
+        deadline: Deadline | None = None,
+        verify: Verify | None = None,
+    ) -> BatchResult:
+        raise self._unavailable()
 
     def append_event(self, entry: Any) -> int:
         raise self._unavailable()
@@ -198,7 +236,10 @@ def open_replica_backend(config: ServerConfig, store_path: Path, primary: str | 
     access = RememberedAccess(layer)
     data.consumers.mkdir(parents=True, exist_ok=True)
     store = ProjectionStore(StoreLock(store_path.parent))
-    db = ReadOnlyDatabase(data, store, access, primary)
+    options = DatabaseOptions(
+        statement_timeout_s=config.statement_timeout_s, result_limits=config.result_limits
+    )
+    db = ReadOnlyDatabase(data, store, access, primary, options)
     try:
         return Backend(config, db, layer, access)
     except BaseException:

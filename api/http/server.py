@@ -3,13 +3,24 @@
 In-process matters: the database (and the log's writer lock) is opened before the port is
 bound, so a second server on the same directory fails at once and names the holder. Why
 granian and not uvicorn: see docs/operations.md (measured on this machine).
+
+Graceful stop: the first SIGTERM or SIGINT stops accepting connections, cancels every
+running statement (each in-flight request then answers, with its result or
+QUERY_CANCELED), ends realtime streams and lets the caller stop the consumers and close the
+database. If that has not finished within `STOP_GRACE_S`, or on a second signal, the
+process exits at once with status 1: what is acknowledged is durable in the log, and the
+projection, not marked clean, is repaired from the log at the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import os
 import signal
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -20,6 +31,10 @@ from litestar.types import ASGIApp
 from api.http.app import create_app
 from api.http.backend import Backend
 from api.http.realtime_routes import close_streams
+
+STOP_GRACE_S = 9.0
+"""Seconds from the first stop signal until the process exits whatever it is doing."""
+log = logging.getLogger("bkgdb.http")
 
 
 class Listener(Protocol):
@@ -59,8 +74,17 @@ async def _serve(
         backlog=1024,
     )
     loop = asyncio.get_running_loop()
+    stopping = threading.Event()
 
     def stop() -> None:
+        if stopping.is_set():
+            exit_now("second stop signal")
+        stopping.set()
+        watchdog = threading.Timer(STOP_GRACE_S, exit_now, ("graceful stop took too long",))
+        watchdog.daemon = True
+        watchdog.start()
+        cancelled = backend.stop_statements()
+        log.info("stopping: %d running statement(s) cancelled", cancelled)
         close_streams(backend)  # open SSE streams would hold granian's graceful drain forever
         loop.call_soon(server.stop)
 
@@ -73,3 +97,12 @@ async def _serve(
     finally:
         for listener in listeners:
             await listener.close()
+
+
+def exit_now(reason: str) -> None:
+    """Leave the process at once (status 1) after flushing its output; nothing durable is
+    lost, and the projection is repaired from the log at the next start."""
+    print(f"bkg-db: {reason}; exiting now", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from api.sql.bounded import UNLIMITED, ResultLimits, fetch_bounded
 from api.sql.capture import (
     collect,
     ensure_capture,
@@ -89,8 +90,10 @@ class SqlEngine:
         params: Params = None,
         namespace: str = DEFAULT_NAMESPACE,
         rewrite: Rewrite | None = None,
+        limits: ResultLimits = UNLIMITED,
     ) -> Outcome:
-        """Run one statement on ``conn``; raises SqlError subclasses, changing nothing."""
+        """Run one statement on ``conn``; raises SqlError subclasses, changing nothing.
+        A result larger than ``limits`` raises ``LimitExceededError`` while it is fetched."""
         parsed = self._parser.parse(sql, namespace)
         info = parsed.info
         catalog = Catalog.load(conn)
@@ -101,7 +104,7 @@ class SqlEngine:
         bindings = _bind(params, translated)
         if not info.is_write:
             cursor = _run(conn, translated.sql, bindings)
-            rows = cursor.fetchall()
+            rows = _fetch(cursor, limits)
             columns = [d[0] for d in cursor.description or []]
             typed = typed_rows(rows, translated.families)
             return Outcome(
@@ -112,7 +115,7 @@ class SqlEngine:
                 tables=tables,
                 families=translated.families,
             )
-        return self._run_dml(conn, sql, translated, bindings, catalog, tables)
+        return self._run_dml(conn, sql, translated, bindings, catalog, tables, limits)
 
     def _translation(
         self, sql: str, parsed: Parsed, catalog: Catalog, rewrite: Rewrite | None
@@ -142,6 +145,7 @@ class SqlEngine:
         bindings: dict[str, Any] | tuple[Any, ...],
         catalog: Catalog,
         tables: list[str],
+        limits: ResultLimits,
     ) -> Outcome:
         """Run a DML statement in a savepoint, capturing its row images."""
         target = translated.target
@@ -150,7 +154,7 @@ class SqlEngine:
             pins = translated.pins_sequence and target is not None
             sequence = sequence_value(conn, target) if pins and target else None
             cursor = conn.execute(translated.sql, bindings)
-            rows = cursor.fetchall()
+            rows = fetch_bounded(cursor, limits)
             columns = [d[0] for d in cursor.description or []]
             rowcount = len(rows) if columns else cursor.rowcount
             changes = collect(conn, catalog, position)
@@ -201,15 +205,28 @@ def _run(
         raise translate_error(exc) from exc
 
 
+def _fetch(cursor: sqlite3.Cursor, limits: ResultLimits) -> list[tuple[Any, ...]]:
+    """A read's rows within ``limits``, mapping SQLite errors raised while stepping."""
+    try:
+        return fetch_bounded(cursor, limits)
+    except sqlite3.Error as exc:
+        raise translate_error(exc) from exc
+
+
 @contextlib.contextmanager
 def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run a write so that, if it fails, everything it did is undone (SQLite errors mapped)."""
+    """Run a write so that, if it fails, everything it did is undone (SQLite errors mapped).
+
+    An interrupted write makes SQLite roll back the whole transaction itself (savepoints
+    included); there is then nothing left to roll back here, and the caller, who owns the
+    transaction, sees it ended."""
     conn.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
         yield
     except BaseException as exc:
-        conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
-        conn.execute(f"RELEASE {_SAVEPOINT}")
+        if conn.in_transaction:
+            conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+            conn.execute(f"RELEASE {_SAVEPOINT}")
         if isinstance(exc, sqlite3.Error):
             raise translate_error(exc) from exc
         raise

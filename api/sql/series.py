@@ -1,17 +1,22 @@
 """Postgres set-returning and array constructs rewritten into SQL that SQLite runs:
-``generate_series`` in FROM and ``= ANY(...)``."""
+``generate_series`` in FROM and ``= ANY(...)``.
+
+A zero step is refused as Postgres refuses it (22023, "step size cannot equal zero") when it
+is a literal; a step known only at run time is guarded in the recursion (a zero or NULL step
+yields the first value once instead of looping forever), and the statement's deadline bounds
+everything else."""
 
 from __future__ import annotations
 
 import sqlglot
 from sqlglot import exp
 
-from api.sql.errors import NotSupportedError
+from api.sql.errors import BadRequestError, NotSupportedError
 from api.sql.reader import BkgPostgres
 
 _TEMPLATE = (
     "SELECT * FROM (WITH RECURSIVE _series(value) AS (SELECT {start} UNION ALL"
-    " SELECT value + {step} FROM _series WHERE value + {step} {cmp} {stop})"
+    " SELECT value + {step} FROM _series WHERE {step} <> 0 AND value + {step} {cmp} {stop})"
     " SELECT value AS {column} FROM _series)"
 )
 
@@ -28,6 +33,8 @@ def expand_series(expression: exp.Expr) -> None:
         if len(columns) > 1:
             raise NotSupportedError("generate_series with several column aliases")
         column = columns[0].name if columns else "generate_series"
+        if _is_zero(series.args.get("step")):
+            raise BadRequestError("step size cannot equal zero")
         parts = {
             key: (series.args.get(key) or exp.Literal.number(1)).sql("postgres")
             for key in ("start", "end", "step")
@@ -44,6 +51,18 @@ def expand_series(expression: exp.Expr) -> None:
         )
         name = alias.name if alias and alias.name else "generate_series"
         table.replace(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(name))))
+
+
+def _is_zero(step: exp.Expr | None) -> bool:
+    """True for a literal step of zero (``0``, ``0.0``, ``-0``, ``(0)``)."""
+    while isinstance(step, exp.Paren | exp.Neg):
+        step = step.this
+    if not isinstance(step, exp.Literal) or step.is_string:
+        return False
+    try:
+        return float(step.this) == 0
+    except ValueError:
+        return False
 
 
 def expand_any(expression: exp.Expr) -> None:

@@ -12,17 +12,35 @@ import sqlite3
 from api.sql.errors import (
     BadRequestError,
     ConflictError,
+    LimitExceededError,
     NotFoundError,
     NotSupportedError,
+    QueryCanceledError,
     SqlError,
     SqlValidationError,
     StoreCorruptError,
     with_sqlstate,
 )
+from projections.deadline import TIMEOUT_MESSAGE
+from projections.limits import LIMITS
 from projections.meta import DIVISOR_ERROR
 
 # SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is damaged.
 _CORRUPTION_CODES = frozenset({11, 26})
+
+# SQLite's messages for a statement beyond one of `projections.limits.LIMITS`, by limit.
+_LIMIT_MESSAGES: tuple[tuple[str, str], ...] = (
+    ("string or blob too big", "length"),
+    ("query string is too large", "sql_length"),
+    ("statement too long", "sql_length"),
+    ("Expression tree is too large", "expr_depth"),
+    ("too many terms in compound SELECT", "compound_select"),
+    ("too many SQL variables", "variable_number"),
+    ("too many arguments on function", "function_arg"),
+    ("LIKE or GLOB pattern too complex", "like_pattern_length"),
+    ("too many attached databases", "attached"),
+    ("too many levels of trigger recursion", "trigger_depth"),
+)
 
 _RULES: tuple[tuple[str, type[SqlError]], ...] = (
     ("UNIQUE constraint failed", ConflictError),
@@ -46,7 +64,6 @@ _RULES: tuple[tuple[str, type[SqlError]], ...] = (
     ("already exists", ConflictError),
     ("syntax error", NotSupportedError),
     ("not supported", NotSupportedError),
-    ("too big", SqlValidationError),
     ("integer overflow", SqlValidationError),
 )
 _CHECK_EXPR = re.compile(r"(CHECK constraint failed):.*", re.DOTALL)
@@ -63,6 +80,11 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
     message = str(exc)
     if is_corruption(exc):
         return StoreCorruptError(f"the projection file is damaged ({message})")
+    if message == "interrupted":
+        return QueryCanceledError(TIMEOUT_MESSAGE)
+    limit = next((name for needle, name in _LIMIT_MESSAGES if needle in message), None)
+    if limit is not None:
+        return limit_error(limit)
     if isinstance(exc, sqlite3.ProgrammingError):
         return BadRequestError(message)
     if message == DIVISOR_ERROR:
@@ -88,4 +110,12 @@ def is_corruption(exc: BaseException) -> bool:
         isinstance(exc, sqlite3.DatabaseError)
         and code is not None
         and code & 0xFF in _CORRUPTION_CODES
+    )
+
+
+def limit_error(name: str) -> LimitExceededError:
+    """The error of a statement beyond SQLite limit `name` (of `LIMITS`)."""
+    value = LIMITS[name][1]
+    return LimitExceededError(
+        f"the statement exceeds the {name} limit ({value})", {"limit": name, "value": value}
     )

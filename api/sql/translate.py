@@ -19,6 +19,7 @@ from api.sql.coerce import coerce_assignments
 from api.sql.dialect import BkgSQLite
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo, logical_name, table_refs
+from api.sql.printf import guard_printf
 from api.sql.results import families_of
 from api.sql.series import expand_any, expand_series
 
@@ -42,6 +43,7 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     """Translate a (private, mutable) statement; raises SqlError subclasses."""
     expand_series(expression)
     expand_any(expression)
+    guard_printf(expression)
     scope = _resolve_tables(expression, info.namespace, catalog)
     params, positional = _rename_params(expression)
     target = catalog.table(info.target) if info.target else None

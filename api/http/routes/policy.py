@@ -8,6 +8,7 @@ with `?namespace=` (default: the caller's namespace, `public` for admins).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, delete, get, post
@@ -59,16 +60,15 @@ async def create_policy(
 ) -> Response[PolicyDocument]:
     """Validate and record a policy; one with the same name in the namespace is replaced."""
     _require_manager(principal)
-    policy = parse_policy(
-        {
-            "name": data.name,
-            "table": data.table,
-            "actions": data.actions,
-            "roles": data.roles,
-            "using": data.using,
-            "check": data.check,
-        }
-    )
+    document = {
+        "name": data.name,
+        "table": data.table,
+        "actions": data.actions,
+        "roles": data.roles,
+        "using": data.using,
+        "check": data.check,
+    }
+    policy = await backend.off_loop(principal, partial(parse_policy, document))  # parses SQL
     _require_namespace(principal, policy.namespace)
     if policy.qualified_table == OBJECT_POLICY_TABLE and principal.kind != "admin":
         raise ForbiddenError("object policies apply to every namespace's buckets: admins only")

@@ -3,13 +3,20 @@
 Statements run as the authenticated principal: the database's access hook applies the
 namespace and row-level-security rewrite and the SQLite authorizer, so nothing here decides
 what a caller may read; these handlers only shape requests and answers.
+
+Nothing heavy runs on the event loop: a request's statements are parsed, planned, read and
+their answer encoded on the reader pool (`api.readers`, one hand-off per request, admitted
+per namespace); a write found there goes back to the loop only to wait for the commit
+pipeline. Every statement runs under the request's deadline (`Backend.deadline`).
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 
 from api.auth.principal import Principal
@@ -19,11 +26,13 @@ from api.http.backend import Backend
 from api.http.deps import (
     AUTHED_ERRORS,
     GUARDS,
+    JSON,
     SECURITY,
     BackendDep,
     Caller,
     backend_of,
     bearer_of,
+    error_responses,
     idempotent,
     json_response,
     read_body,
@@ -40,15 +49,18 @@ from api.http.models import (
 )
 from api.sql import Catalog, TableDef
 from api.sql.engine import Params
+from api.sql.errors import BadRequestError
+from projections.deadline import Deadline
 
 MAX_STATEMENTS = 1000
+QUERY_ERRORS = error_responses(400, 401, 403, 404, 408, 409, 413, 422, 429, 501, 503)
 
 
 @post(
     "/query",
     status_code=200,
     summary="Run one statement, or an atomic batch",
-    responses=AUTHED_ERRORS,
+    responses=QUERY_ERRORS,
     security=SECURITY,
 )
 async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | BatchResult]:
@@ -62,24 +74,21 @@ async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | Batch
     principal = backend.principal(bearer_of(request))
     data, body = await read_body(request, QueryRequest)
     statements = _statements(data)
-    namespace = principal.default_namespace
-    writes = any(backend.db.engine.is_write(sql, namespace) for sql, _ in statements)
+    deadline = backend.deadline(principal, data.timeout_ms)
+    read = partial(_read, backend, data, statements, principal, deadline)
+    encoded = await backend.off_loop(principal, read)
+    if encoded is not None:
+        answer: Response[Any] = Response(content=encoded, media_type=JSON)
+        return answer
 
     async def run() -> Response[Any]:
         began = time.perf_counter()
+        batch = await backend.db.write_async(statements, principal, deadline=deadline)
+        backend.metrics.commit_latency.observe(time.perf_counter() - began)
         if data.statements is None:
-            result = await backend.db.execute_async(
-                statements[0][0], statements[0][1], principal, data.as_of_lsn
-            )
-            answer: QueryResult | BatchResult = _result(result)
-        else:
-            answer = _batch(await backend.db.execute_batch_async(statements, principal))
-        if writes:
-            backend.metrics.commit_latency.observe(time.perf_counter() - began)
-        return json_response(answer)
+            return json_response(_result(batch.results[0]))
+        return json_response(_batch(batch))
 
-    if not writes:
-        return json_response(await _read(backend, data, statements, principal))
     return await idempotent(request, principal, run, body)
 
 
@@ -104,19 +113,25 @@ async def schema(principal: Caller, backend: BackendDep) -> SchemaResponse:
     return SchemaResponse(lsn=lsn, tables=tables)
 
 
-async def _read(
-    backend: Backend, data: QueryRequest, statements: list[tuple[str, Params]], principal: Principal
-) -> QueryResult | BatchResult:
-    """Reads of the current state run on the event loop: a snapshot read of an indexed row
-    costs less than the hand-off to a worker thread and back. Reads of a past state may
-    replay the log first, so they go to a thread."""
+def _read(
+    backend: Backend,
+    data: QueryRequest,
+    statements: list[tuple[str, Params]],
+    principal: Principal,
+    deadline: Deadline,
+) -> bytes | None:
+    """On a reader thread: the encoded answer of a read, or None when a statement writes
+    (parsing is cached, so the commit pipeline does not parse it again)."""
+    db, namespace = backend.db, principal.default_namespace
+    if any(db.engine.is_write(sql, namespace) for sql, _ in statements):
+        if data.as_of_lsn is not None:
+            raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
+        return None
     if data.statements is None:
         sql, params = statements[0]
-        if data.as_of_lsn is not None:
-            past = await backend.db.execute_async(sql, params, principal, data.as_of_lsn)
-            return _result(past)
-        return _result(backend.db.execute(sql, params, principal))
-    return _batch(backend.db.execute_batch(statements, principal))
+        result = db.execute(sql, params, principal, data.as_of_lsn, deadline=deadline)
+        return msgspec.json.encode(_result(result))
+    return msgspec.json.encode(_batch(db.execute_batch(statements, principal, deadline=deadline)))
 
 
 def _statements(data: QueryRequest) -> list[tuple[str, Params]]:

@@ -1,0 +1,138 @@
+"""Statement deadlines: when a statement must stop, and the means to stop it.
+
+A `Deadline` is created per statement (or per request) by whoever runs it; `watching(conn)`
+installs it as the connection's SQLite progress handler for the duration of the work, so the
+statement fails with `interrupted` within a few thousand VM steps of the deadline passing or
+of `cancel()` (server stop, a client's cancel request). Work that is not one SQLite
+statement (replaying log records for a past state) calls `check()` between its steps.
+
+The write connection is never `interrupt()`ed from outside: an interrupt that arrived while
+the commit pipeline runs its COMMIT would fail a commit of other requests. The progress
+handler only fires inside the watched work, so it cannot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from projections.errors import StatementCanceledError
+
+T = TypeVar("T")
+
+PROGRESS_STEPS = 1000
+"""SQLite VM instructions between two deadline checks (a point read runs fewer than that,
+so it never pays for one; a scan pays one Python call per ~thousand rows' work)."""
+TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
+SHUTDOWN_MESSAGE = "canceling statement due to server shutdown"
+USER_MESSAGE = "canceling statement due to user request"
+
+
+class Deadline:
+    """A point in (monotonic) time after which a statement must stop; `cancel` stops it
+    before. Shared by every connection the statement's work touches."""
+
+    __slots__ = ("_conns", "_lock", "at", "reason")
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.at = time.monotonic() + seconds if seconds is not None else float("inf")
+        self.reason: str | None = None
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @property
+    def remaining(self) -> float:
+        """Seconds left (0 once past; inf without a deadline)."""
+        return 0.0 if self.reason else max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        """True once the deadline passed or the statement was cancelled."""
+        if self.reason is not None:
+            return True
+        if time.monotonic() < self.at:
+            return False
+        self.reason = TIMEOUT_MESSAGE
+        return True
+
+    def check(self) -> None:
+        """Raise `StatementCanceledError` if the statement must stop."""
+        if self.expired():
+            raise StatementCanceledError(self.reason or TIMEOUT_MESSAGE)
+
+    def cancel(self, reason: str = USER_MESSAGE) -> None:
+        """Stop the statement now: the progress handler fires at its next check, and reader
+        connections it runs on are interrupted at once."""
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+            for conn in self._conns:
+                conn.interrupt()
+
+    @contextmanager
+    def watching(self, conn: sqlite3.Connection, *, interruptible: bool = True) -> Iterator[None]:
+        """Enforce the deadline on `conn` while the block runs. `interruptible=False` for the
+        write connection (see the module docstring)."""
+        conn.set_progress_handler(self._tick, PROGRESS_STEPS)
+        if interruptible:
+            with self._lock:
+                self._conns.append(conn)
+        try:
+            yield
+        finally:
+            if interruptible:
+                with self._lock:
+                    self._conns.remove(conn)
+            conn.set_progress_handler(None, 0)
+
+    def bounded(self, items: Iterable[T]) -> Iterator[T]:
+        """`items`, checking the deadline before each one (for work made of many steps)."""
+        for item in items:
+            self.check()
+            yield item
+
+    def _tick(self) -> int:
+        return 1 if self.expired() else 0
+
+
+class RunningStatements:
+    """The deadlines of the statements running now, so that a stopping server can cancel
+    them all (and every statement that starts after it began to stop)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[Deadline] = set()
+        self.stopping: str | None = None
+        self.cancelled: dict[str, int] = {}
+        """Statements cancelled so far, by reason (`TIMEOUT_MESSAGE`, ...)."""
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def start(self, deadline: Deadline) -> None:
+        """Track `deadline` until `finish` (cancelled at once while stopping)."""
+        with self._lock:
+            self._running.add(deadline)
+            stopping = self.stopping
+        if stopping is not None:
+            deadline.cancel(stopping)
+
+    def finish(self, deadline: Deadline) -> None:
+        with self._lock:
+            self._running.discard(deadline)
+
+    def count_cancelled(self, reason: str) -> None:
+        with self._lock:
+            self.cancelled[reason] = self.cancelled.get(reason, 0) + 1
+
+    def cancel_all(self, reason: str = SHUTDOWN_MESSAGE) -> int:
+        """Cancel every running statement and every later one; how many were running."""
+        with self._lock:
+            self.stopping = reason
+            running = list(self._running)
+        for deadline in running:
+            deadline.cancel(reason)
+        return len(running)
