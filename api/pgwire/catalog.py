@@ -63,7 +63,8 @@ class Emulator:
                 return Answer.text("SELECT 1", [match.group(2) or name], [[value]])
         if _CATALOGUE.search(sql) is None:
             return None
-        return await self.runner.call(lambda: self._query(sql, params or []))
+        principal = self.startup.principal
+        return await self.runner.call(principal, lambda: self._query(sql, params or []))
 
     def _query(self, sql: str, params: list[Any]) -> Answer:
         statement = parse(sql)

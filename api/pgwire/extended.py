@@ -60,8 +60,7 @@ class Extended:
             raise PgError("42P05", f'prepared statement "{name}" already exists')
         if len(self.prepared) >= MAX_PREPARED:
             raise PgError("54000", f"a session holds at most {MAX_PREPARED} prepared statements")
-        namespace = self.session.principal.default_namespace
-        oids = await self.session.runner.parameter_types(sql, namespace, declared)
+        oids = await self.session.runner.parameter_types(sql, self.session.principal, declared)
         self.prepared[name] = Prepared(sql, oids)
         self.session.send(codec.PARSE_COMPLETE)
 
@@ -126,7 +125,10 @@ class Extended:
         emulated = await self.session.emulator.answer(prepared.sql, nulls)
         if emulated is not None:
             return emulated
-        return await self.session.runner.shape(prepared.sql, nulls, self.session.principal)
+        with self.session.governed() as deadline:
+            return await self.session.runner.shape(
+                prepared.sql, nulls, self.session.principal, deadline
+            )
 
     async def _run_portal(self, portal: Portal) -> None:
         if portal.answer is None:

@@ -48,7 +48,7 @@ class PgServer:
     def __init__(self, backend: Backend, settings: PgSettings) -> None:
         self.backend = backend
         self.settings = settings
-        self.runner = Runner(backend.db)
+        self.runner = Runner(backend)
         self.sessions: dict[tuple[int, int], Session] = {}
         self.connections = 0
         self.refused = 0
@@ -68,13 +68,17 @@ class PgServer:
         )
 
     async def close(self) -> None:
+        """Stop listening and end every session (the server is stopping; their running
+        statements were cancelled with the rest)."""
         if self._server is not None:
             self._server.close()
+            for session in list(self.sessions.values()):
+                session.writer.close()
             await self._server.wait_closed()
 
     async def authenticate(self, password: str) -> Principal:
         """A password is a bearer credential, resolved as the HTTP door resolves one."""
-        return await self.runner.call(lambda: self.backend.principal(password))
+        return await asyncio.to_thread(self.backend.principal, password)
 
     def _open(self) -> float:
         return float(self.connections)

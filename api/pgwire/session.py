@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from api.auth.principal import Principal
+from api.database import Result
 from api.pgwire import codec
 from api.pgwire.answers import Answer, data_rows, row_description
 from api.pgwire.catalog import Emulator
@@ -23,6 +25,7 @@ from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
 from api.pgwire.statements import Control, control, split
+from projections.deadline import Deadline
 
 FLUSH_BYTES = 1 << 16
 log = logging.getLogger("bkgdb.pgwire")
@@ -54,6 +57,7 @@ class Session:
         self.implicit = False
         self.extended = Extended(self)
         self.skipping = False
+        self.running: Deadline | None = None
         self.emulator = Emulator(runner, startup)
         self._out: list[bytes] = []
         self._size = 0
@@ -69,7 +73,10 @@ class Session:
         }
 
     def cancel(self) -> None:
-        """A CancelRequest named this session: stop the statement it runs now."""
+        """A CancelRequest named this session: stop the statement it runs now (none
+        running: nothing to do, as in Postgres)."""
+        if self.running is not None:
+            self.running.cancel()
 
     # -- output ---------------------------------------------------------------------------
 
@@ -137,7 +144,7 @@ class Session:
         sql = codec.Payload(body).cstring()
         self.skipping = False
         self.charge(self.principal)
-        pieces = await self.runner.call(lambda: split(sql))
+        pieces = await self.runner.call(self.principal, lambda: split(sql))
         if not pieces:
             self.send(codec.EMPTY_QUERY)
         if self.block is None and len(pieces) > 1:
@@ -149,7 +156,8 @@ class Session:
                 await self._maybe_flush()
             if self.implicit and self.block is not None:
                 block, self.block, self.implicit = self.block, None, False
-                await self.runner.commit(block, self.principal)
+                with self.governed() as deadline:
+                    await self.runner.commit(block, self.principal, deadline)
         except Exception as exc:  # every failure is reported to the client
             self._fail(_fatal_or(exc))
         self.ready()
@@ -168,13 +176,30 @@ class Session:
 
     # -- one statement ----------------------------------------------------------------------
 
+    @contextmanager
+    def governed(self) -> Iterator[Deadline]:
+        """The deadline of the statement about to run: the server's and the principal's
+        statement timeout, lowered by the session's `statement_timeout`; a CancelRequest
+        for this session cancels it while it runs."""
+        deadline = self.runner.deadline(self.principal, self.settings.statement_timeout_s)
+        self.running = deadline
+        try:
+            yield deadline
+        finally:
+            self.running = None
+
     async def answer(self, sql: str, params: list[Any] | None) -> Answer:
-        """Run one statement (control, emulated catalogue, or the engine's)."""
+        """Run one statement (control, emulated catalogue, or the engine's) under its
+        deadline."""
+        with self.governed() as deadline:
+            return await self._answer(sql, params, deadline)
+
+    async def _answer(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Answer:
         if not sql.strip():
             return Answer("")
         ctl = control(sql)
         if ctl is not None and ctl.kind in ("commit", "rollback"):
-            return await self._end_block(ctl)
+            return await self._end_block(ctl, deadline)
         if ctl is not None and ctl.kind == "rollback_to":
             self._in_block("ROLLBACK").release(ctl.name, rollback=True)
             return Answer("ROLLBACK")
@@ -187,29 +212,34 @@ class Session:
             return self._control(ctl)
         copy = parse_copy(sql)
         if copy is not None:
-            return await (self._copy_in(copy) if copy.direction == "in" else self._copy_out(copy))
+            if copy.direction == "in":
+                return await self._copy_in(copy, deadline)
+            return await self._copy_out(copy, deadline)
         emulated = await self.emulator.answer(sql, params)
         if emulated is not None:
             return emulated
-        if self.block is not None:
-            result = await self.runner.in_block(self.block, sql, params, self.principal)
-        else:
-            result = await self.runner.execute(sql, params, self.principal)
-        return Answer.of_result(sql, result)
+        return Answer.of_result(sql, await self._run(sql, params, deadline))
 
-    async def _copy_in(self, copy: Copy) -> Answer:
+    async def _run(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Result:
+        """An engine statement: in the open block, else on its own."""
+        if self.block is not None:
+            return await self.runner.in_block(self.block, sql, params, self.principal, deadline)
+        return await self.runner.execute(sql, params, self.principal, deadline)
+
+    async def _copy_in(self, copy: Copy, deadline: Deadline) -> Answer:
         assert copy.table is not None
-        namespace = self.principal.default_namespace
-        table, columns, oids = await self.runner.columns_of(copy.table, copy.columns, namespace)
+        table, columns, oids = await self.runner.columns_of(
+            copy.table, copy.columns, self.principal
+        )
         self.send(codec.copy_response(b"G", len(columns)))
         await self.flush()
         data = await self._receive_copy()
-        rows = await self.runner.call(lambda: rows_in(copy, data))
+        rows = await self.runner.call(self.principal, lambda: rows_in(copy, data))
         statements = await self.runner.call(
-            lambda: list(insert_statements(table, columns, oids, rows))
+            self.principal, lambda: list(insert_statements(table, columns, oids, rows))
         )
         if statements:
-            await self.runner.write_batch(self.block, statements, self.principal)
+            await self.runner.write_batch(self.block, statements, self.principal, deadline)
         return Answer(f"COPY {len(rows)}")
 
     async def _receive_copy(self) -> bytes:
@@ -231,13 +261,9 @@ class Session:
             elif kind not in (b"H", b"S"):
                 raise codec.protocol_error(f"unexpected message type {kind[0]} during COPY")
 
-    async def _copy_out(self, copy: Copy) -> Answer:
+    async def _copy_out(self, copy: Copy, deadline: Deadline) -> Answer:
         sql = copy.select()
-        if self.block is not None:
-            result = await self.runner.in_block(self.block, sql, None, self.principal)
-        else:
-            result = await self.runner.execute(sql, None, self.principal)
-        answer = Answer.of_result(sql, result)
+        answer = Answer.of_result(sql, await self._run(sql, None, deadline))
         self.send(codec.copy_response(b"H", len(answer.columns)))
         for line in lines_out(copy, answer.columns, answer.oids, answer.rows):
             self.send(codec.message(b"d", line))
@@ -294,14 +320,14 @@ class Session:
             self.send(codec.parameter_status(name, value))
         self.settings.changed.clear()
 
-    async def _end_block(self, ctl: Control) -> Answer:
+    async def _end_block(self, ctl: Control, deadline: Deadline) -> Answer:
         block, self.block, self.implicit = self.block, None, False
         if block is None:
             self.send(_notice("25P01", "there is no transaction in progress"))
             return Answer("COMMIT" if ctl.kind == "commit" else "ROLLBACK")
         if ctl.kind == "rollback" or block.failed:
             return Answer("ROLLBACK")
-        await self.runner.commit(block, self.principal)
+        await self.runner.commit(block, self.principal, deadline)
         return Answer("COMMIT")
 
 
