@@ -1,13 +1,16 @@
 """psycopg 3 against a served bkg-db: every listed type in text and binary, transactions as
-one log record, SQLSTATEs, row-level security as a user, and a write seen over HTTP."""
+one log record, SQLSTATEs, row-level security as a user, and a write seen over HTTP, in the
+audit trail and on /realtime."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import uuid
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg.types.json import Json, Jsonb
@@ -188,3 +191,23 @@ def test_session_settings(pg: Pg) -> None:
         assert conn.execute("SHOW statement_timeout").fetchone() == ("2000ms",)
         row = conn.execute("SELECT current_database()").fetchone()
         assert row == ("shop",)
+
+
+def test_a_write_is_delivered_on_realtime(pg: Pg) -> None:
+    with connect(pg, pg.namespace_key) as conn:
+        conn.execute("INSERT INTO todos (id, owner, title) VALUES (%s, %s, %s)", (40, "rt", "live"))
+    head = pg.head()
+    response = httpx.get(
+        f"{pg.served.url}/realtime",
+        params={"tables": "shop.todos", "from_lsn": head - 1, "until_lsn": head},
+        headers={"Authorization": f"Bearer {pg.admin_key}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    inserts = [
+        json.loads(line.removeprefix("data: "))
+        for line in response.text.splitlines()
+        if line.startswith("data: ") and '"op":"insert"' in line
+    ]
+    assert [(e["new"]["id"], e["new"]["title"]) for e in inserts] == [(40, "live")]
+    assert inserts[0]["lsn"] == head and inserts[0]["actor"].startswith("key:")
