@@ -9,10 +9,19 @@ statement (replaying log records for a past state) calls `check()` between its s
 The write connection is never `interrupt()`ed from outside: an interrupt that arrived while
 the commit pipeline runs its COMMIT would fail a commit of other requests. The progress
 handler only fires inside the watched work, so it cannot.
+
+Reads are watched from outside instead: one watchdog thread (`Watchdog`) looks at the
+running reads every `WATCH_INTERVAL_S`, interrupts those past their deadline and demotes
+those running longer than `DEMOTE_AFTER_S` to the lowest CPU priority (Linux nice 19, per
+thread) until they end. So a runaway read never takes the GIL while it runs (a progress
+handler would, thousands of times a second, and crowd the event loop out), and a tenant's
+long scans take only the CPU that the event loop, the writer and everyone's short
+statements leave.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -25,8 +34,13 @@ from projections.errors import StatementCanceledError
 T = TypeVar("T")
 
 PROGRESS_STEPS = 1000
-"""SQLite VM instructions between two deadline checks (a point read runs fewer than that,
-so it never pays for one; a scan pays one Python call per ~thousand rows' work)."""
+"""SQLite VM instructions between two deadline checks of a write (a point write runs fewer
+than that, so it never pays for one)."""
+WATCH_INTERVAL_S = 0.01
+"""How often the watchdog looks at the running reads (a read's deadline is kept to that)."""
+DEMOTE_AFTER_S = 0.1
+"""How long a read runs at normal CPU priority before its thread is demoted."""
+LOWEST_NICE = 19
 TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 SHUTDOWN_MESSAGE = "canceling statement due to server shutdown"
 USER_MESSAGE = "canceling statement due to user request"
@@ -76,17 +90,24 @@ class Deadline:
     def watching(self, conn: sqlite3.Connection, *, interruptible: bool = True) -> Iterator[None]:
         """Enforce the deadline on `conn` while the block runs. `interruptible=False` for the
         write connection (see the module docstring)."""
-        conn.set_progress_handler(self._tick, PROGRESS_STEPS)
-        if interruptible:
-            with self._lock:
-                self._conns.append(conn)
+        if not interruptible:
+            conn.set_progress_handler(self._tick, PROGRESS_STEPS)
+            try:
+                yield
+            finally:
+                conn.set_progress_handler(None, 0)
+            return
+        read = _Read(self, conn, threading.get_native_id(), time.monotonic() + DEMOTE_AFTER_S)
+        with self._lock:
+            self._conns.append(conn)
+        WATCHDOG.watch(read)
         try:
             yield
         finally:
-            if interruptible:
-                with self._lock:
-                    self._conns.remove(conn)
-            conn.set_progress_handler(None, 0)
+            WATCHDOG.forget(read)
+            with self._lock:
+                self._conns.remove(conn)
+            read.restore()
 
     def bounded(self, items: Iterable[T]) -> Iterator[T]:
         """`items`, checking the deadline before each one (for work made of many steps)."""
@@ -96,6 +117,82 @@ class Deadline:
 
     def _tick(self) -> int:
         return 1 if self.expired() else 0
+
+
+class _Read:
+    """One read being watched: its deadline, connection and thread, and when (and whether)
+    the thread is demoted. Giving the priority back needs the right to raise it (root, or
+    an RLIMIT_NICE that allows it); without it the reader thread stays demoted, which only
+    puts readers further behind the event loop and the writer."""
+
+    __slots__ = ("conn", "deadline", "demote_at", "saved", "thread")
+
+    def __init__(
+        self, deadline: Deadline, conn: sqlite3.Connection, thread: int, demote_at: float
+    ) -> None:
+        self.deadline = deadline
+        self.conn = conn
+        self.thread = thread
+        self.demote_at = demote_at
+        self.saved: int | None = None
+
+    def look(self, now: float) -> None:
+        """Interrupt the read if it must stop; demote its thread if it has run long."""
+        if self.deadline.expired():
+            self.conn.interrupt()
+        elif self.saved is None and now >= self.demote_at:
+            try:
+                self.saved = os.getpriority(os.PRIO_PROCESS, self.thread)
+                os.setpriority(os.PRIO_PROCESS, self.thread, LOWEST_NICE)
+            except OSError:
+                self.demote_at = float("inf")
+
+    def restore(self) -> None:
+        """Give the thread its priority back (called on the thread, after the read)."""
+        if self.saved is None:
+            return
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.thread, self.saved)
+        except OSError:
+            return
+
+
+class Watchdog:
+    """The thread that watches running reads (see the module docstring); started on the
+    first read and idle (blocked) while none runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reads: set[_Read] = set()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, read: _Read) -> None:
+        with self._lock:
+            self._reads.add(read)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="bkg-watchdog", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def forget(self, read: _Read) -> None:
+        with self._lock:
+            self._reads.discard(read)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:  # held while looking: a forgotten read is never touched
+                if not self._reads:
+                    self._wake.clear()
+                    continue
+                now = time.monotonic()
+                for read in self._reads:
+                    read.look(now)
+            time.sleep(WATCH_INTERVAL_S)
+
+
+WATCHDOG = Watchdog()
 
 
 class RunningStatements:

@@ -69,9 +69,9 @@ class Server:
 
 
 @contextmanager
-def running_server(pg_port: int = 0) -> Iterator[Server]:
-    """Initialise a scratch directory, start `bkgdb serve` on it (with the PostgreSQL
-    protocol on `pg_port` unless 0), load the bench rows."""
+def running_server(*flags: str) -> Iterator[Server]:
+    """Initialise a scratch directory, start `bkgdb serve` on it (with extra `flags`), load
+    the bench rows."""
     with tempfile.TemporaryDirectory(prefix="bkg-bench-http-") as scratch:
         root = Path(scratch) / "data"
         cli = [sys.executable, "-m", "api.cli", "--data-dir", str(root)]
@@ -79,8 +79,7 @@ def running_server(pg_port: int = 0) -> Iterator[Server]:
         admin_key = json.loads(init.stdout)["admin_key"]
         port = _free_port()
         rate_off = ["--rate-limit", "admin=off", "--rate-limit", "user=off"]
-        rate_off += ["--rate-limit", "namespace=off"]
-        command = [*cli, "serve", "--port", str(port), "--pg-port", str(pg_port), *rate_off]
+        command = [*cli, "serve", "--port", str(port), *rate_off, *flags]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         server = Server(port, admin_key, process)
         try:
@@ -163,16 +162,23 @@ def insert(token: str) -> Request:
 def _request(
     conn: http.client.HTTPConnection, method: str, path: str, body: Any, token: str | None
 ) -> Any:
+    status, data = send(conn, method, path, body, token)
+    if status not in (200, 201):
+        raise PeerFailedError(f"{method} {path} answered {status}: {data[:200]!r}")
+    return json.loads(data)
+
+
+def send(
+    conn: http.client.HTTPConnection, method: str, path: str, body: Any, token: str | None
+) -> tuple[int, bytes]:
+    """One request on `conn`: its status and raw body, whatever the status."""
     headers = {"Content-Type": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     payload = None if body is None else json.dumps(body).encode()
     conn.request(method, path, body=payload, headers=headers)
     response = conn.getresponse()
-    data = response.read()
-    if response.status not in (200, 201):
-        raise PeerFailedError(f"{method} {path} answered {response.status}: {data[:200]!r}")
-    return json.loads(data)
+    return response.status, response.read()
 
 
 def _free_port() -> int:

@@ -75,7 +75,7 @@ def insert_request() -> Request:
 def run(quick: bool) -> Outcome:
     requests = scaled(FULL_REQUESTS, quick=quick, minimum=max(CONCURRENCY))
     pg_port = _free_port()
-    with running_server(pg_port) as server, temporary_postgres() as cluster:
+    with running_server("--pg-port", str(pg_port)) as server, temporary_postgres() as cluster:
         _load_postgres(cluster)
         ours = f"postgresql://bench:{server.admin_key}@127.0.0.1:{pg_port}/public"
         peers = {

@@ -4,6 +4,7 @@ change nothing, and leave the database serving."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,14 @@ from api.cli.init_command import initialise
 from api.database import ADMIN_CONTEXT, Database
 from api.datadir import DataDir
 from api.sql.errors import QueryCanceledError
-from projections.deadline import SHUTDOWN_MESSAGE, TIMEOUT_MESSAGE, USER_MESSAGE, Deadline
+from projections.deadline import (
+    DEMOTE_AFTER_S,
+    LOWEST_NICE,
+    SHUTDOWN_MESSAGE,
+    TIMEOUT_MESSAGE,
+    USER_MESSAGE,
+    Deadline,
+)
 from tests.governance.conftest import RUNAWAY, RUNAWAY_INSERT
 
 
@@ -116,3 +124,23 @@ def test_as_of_lsn_replay_is_cancelled_and_caches_nothing(db: Database) -> None:
         db.execute("SELECT count(*) FROM t", as_of_lsn=target, timeout=0.005)
     assert target not in db.time_travel.cached_lsns()  # stopped before the state was built
     assert db.execute("SELECT count(*) FROM t", as_of_lsn=target).rows == [[300]]
+
+
+def test_a_long_read_runs_at_the_lowest_cpu_priority_until_it_ends(db: Database) -> None:
+    """The watchdog demotes a read that has run past `DEMOTE_AFTER_S` (so a tenant's
+    runaway takes only spare CPU) and the thread gets its priority back afterwards."""
+    seen: dict[str, int] = {}
+
+    def run() -> None:
+        seen["thread"] = threading.get_native_id()
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, seen["thread"])
+        _cancelled(db, RUNAWAY, timeout=1.5)
+        seen["after"] = os.getpriority(os.PRIO_PROCESS, seen["thread"])
+
+    reader = threading.Thread(target=run)
+    reader.start()
+    time.sleep(DEMOTE_AFTER_S + 0.5)
+    during = os.getpriority(os.PRIO_PROCESS, seen["thread"])
+    reader.join(10)
+    assert during == LOWEST_NICE
+    assert seen["after"] == seen["before"] != LOWEST_NICE
