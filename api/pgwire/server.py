@@ -27,6 +27,8 @@ from api.pgwire.settings import REPORTED
 from api.pgwire.startup import negotiate
 
 log = logging.getLogger("bkgdb.pgwire")
+CLOSE_WAIT_S = 2.0
+SHUTDOWN = PgError("57P01", "terminating connection due to administrator command", fatal=True)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class PgServer:
         self.connections = 0
         self.refused = 0
         self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         backend.metrics.gauge(
             "bkg_pgwire_connections", "PostgreSQL protocol connections open now.", self._open
         )
@@ -68,13 +71,18 @@ class PgServer:
         )
 
     async def close(self) -> None:
-        """Stop listening and end every session (the server is stopping; their running
-        statements were cancelled with the rest)."""
-        if self._server is not None:
-            self._server.close()
-            for session in list(self.sessions.values()):
-                session.writer.close()
-            await self._server.wait_closed()
+        """Stop listening and end every session with FATAL 57P01, as a stopping Postgres
+        does (their running statements were cancelled with the rest), waiting a moment for
+        their handlers to finish."""
+        if self._server is None:
+            return
+        self._server.close()
+        for session in list(self.sessions.values()):
+            session.writer.write(codec.error_response(SHUTDOWN))
+            session.writer.close()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
+        await self._server.wait_closed()
 
     async def authenticate(self, password: str) -> Principal:
         """A password is a bearer credential, resolved as the HTTP door resolves one."""
@@ -90,6 +98,10 @@ class PgServer:
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         try:
             await self._serve(reader, writer)
         except PgError as exc:

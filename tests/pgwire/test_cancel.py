@@ -5,14 +5,17 @@ stalls other clients."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
+from pathlib import Path
 
 import asyncpg
 import httpx
 import psycopg
 import pytest
 
+from tests.http.conftest import free_port, serving
 from tests.pgwire.conftest import Pg
 
 RUNAWAY = (
@@ -77,3 +80,29 @@ def test_a_cancelled_write_in_a_block_changes_nothing(pg: Pg) -> None:
             conn.execute(f"INSERT INTO todos (id, owner) SELECT x, 'z' FROM ({RUNAWAY}) AS r")
         conn.execute("COMMIT")
     assert pg.head() == before
+
+
+def test_a_stopping_server_ends_sessions_with_57p01(tmp_path: Path) -> None:
+    port = free_port()
+    with serving(tmp_path / "data", args=["--pg-port", str(port)]) as served:
+        dsn = f"postgresql://t:{served.admin_key}@127.0.0.1:{port}/postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            outcome: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    conn.execute(RUNAWAY)
+                except psycopg.Error as exc:
+                    outcome.append(exc)
+
+            worker = threading.Thread(target=run)
+            worker.start()
+            time.sleep(0.5)
+            began = time.monotonic()
+            served.process.send_signal(signal.SIGTERM)
+            _, stderr = served.process.communicate(timeout=15)
+            worker.join(10)
+        assert time.monotonic() - began < 10
+        assert served.process.returncode == 0, stderr
+        assert "Traceback" not in stderr
+        assert isinstance(outcome[0], psycopg.errors.AdminShutdown | psycopg.errors.QueryCanceled)
