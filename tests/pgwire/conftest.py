@@ -1,4 +1,4 @@
-"""One real `bkgdb serve --pg-port` process for the module, with the shop data and policies
+"""One real `bkgdb serve --pg-port` process for the suite, with the shop data and policies
 (tests/http's SHOP_SETUP), a namespace key and user tokens, set up through the HTTP API."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _setup(served: ServedProcess) -> tuple[str, str, str]:
     return key.json()["key"], tokens[0], tokens[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pg]:
     root: Path = tmp_path_factory.mktemp("pgwire") / "data"
     port = free_port()
