@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= ./data
 HOST ?= 127.0.0.1
 PORT ?= 8080
+PG_PORT ?= 5433
 
 .PHONY: run test lint format bench clean
 
@@ -19,7 +20,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/bkgdb --data-dir $(DATA_DIR) init --if-missing
-	$(BIN)/bkgdb --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT)
+	@echo "PostgreSQL: postgresql://bkg@$(HOST):$(PG_PORT)/public (password: an API key or a JWT)"
+	$(BIN)/bkgdb --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT) --pg-port $(PG_PORT)
 
 test: $(STAMP)
 	bash scripts/ensure-chromium.sh

@@ -51,6 +51,7 @@ from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 WriteCheck = Callable[[sqlite3.Connection, Outcome], None]
+Verify = Callable[[list[Outcome]], None]
 DEFAULT_NAMESPACE = "public"
 
 
@@ -90,6 +91,8 @@ class Result:
     rows: list[list[Any]]
     rowcount: int
     lsn: int
+    families: tuple[str | None, ...] | None = None
+    """Type family of each column where the engine knows it (see `api.sql.typemap`)."""
 
 
 @dataclass(frozen=True)
@@ -265,9 +268,13 @@ class Database:
         *,
         timeout: float | None = None,
         deadline: Deadline | None = None,
+        verify: Verify | None = None,
     ) -> BatchResult:
         """Run statements atomically as one transaction and one log record (reads only: on
-        one snapshot, no record), all under one deadline."""
+        one snapshot, no record), all under one deadline. `verify`, if given, sees the
+        outcomes before anything is logged; raising refuses the batch, which then changes
+        nothing (the wire protocol's transactions check that a commit answers what the
+        client was shown)."""
         ctx = self._context(principal)
         deadline = self.deadline(timeout, deadline)
         self.running.start(deadline)
@@ -278,8 +285,10 @@ class Database:
                         self._run(snap.conn, ctx, sql, params, deadline)
                         for sql, params in statements
                     ]
+                    if verify is not None:
+                        verify(outcomes)
                     return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
-            work = self._write_work(ctx, statements, deadline)
+            work = self._write_work(ctx, statements, deadline, verify)
             return _batch_result(self.pipeline.submit(work).result())
         except (QueryCanceledError, StatementCanceledError) as exc:
             raise self._canceled(deadline) from exc
@@ -319,14 +328,20 @@ class Database:
         *,
         timeout: float | None = None,
         deadline: Deadline | None = None,
+        verify: Verify | None = None,
     ) -> BatchResult:
         """`execute_batch` for asyncio: a write batch waits on the pipeline's future (no
         thread held while it waits for the fsync), a read-only batch runs in a thread."""
         ctx = self._context(principal)
         if any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
-            return await self.write_async(statements, principal, timeout, deadline)
+            return await self.write_async(statements, principal, timeout, deadline, verify)
         return await asyncio.to_thread(
-            self.execute_batch, statements, principal, timeout=timeout, deadline=deadline
+            self.execute_batch,
+            statements,
+            principal,
+            timeout=timeout,
+            deadline=deadline,
+            verify=verify,
         )
 
     async def write_async(
@@ -335,14 +350,16 @@ class Database:
         principal: PrincipalLike | None = None,
         timeout: float | None = None,
         deadline: Deadline | None = None,
+        verify: Verify | None = None,
     ) -> BatchResult:
         """Statements known to write (classified by the caller), as one transaction and one
-        log record, awaited on the pipeline's future without holding a thread."""
+        log record, awaited on the pipeline's future without holding a thread (`verify`:
+        see `execute_batch`)."""
         ctx = self._context(principal)
         deadline = self.deadline(timeout, deadline)
         self.running.start(deadline)
         try:
-            future = self.pipeline.submit(self._write_work(ctx, statements, deadline))
+            future = self.pipeline.submit(self._write_work(ctx, statements, deadline, verify))
             return _batch_result(await asyncio.wrap_future(future))
         except (QueryCanceledError, StatementCanceledError) as exc:
             raise self._canceled(deadline) from exc
@@ -444,7 +461,11 @@ class Database:
         return outcome
 
     def _write_work(
-        self, ctx: _Context, statements: Sequence[tuple[str, Params]], deadline: Deadline
+        self,
+        ctx: _Context,
+        statements: Sequence[tuple[str, Params]],
+        deadline: Deadline,
+        verify: Verify | None = None,
     ) -> Callable[[sqlite3.Connection, Submit], list[Outcome]]:
         """The pipeline job of a write request: run every statement, then log one record,
         unless nothing changed (0-row UPDATE/DELETE, IF [NOT] EXISTS with nothing to do):
@@ -454,6 +475,8 @@ class Database:
             outcomes = [
                 self._run_write(conn, ctx, sql, params, deadline) for sql, params in statements
             ]
+            if verify is not None:
+                verify(outcomes)
             changes = [change for o in outcomes for change in o.changes]
             if not changes:
                 return outcomes
@@ -492,7 +515,7 @@ def _batch_result(committed: Committed[list[Outcome]]) -> BatchResult:
 def _result(outcome: Outcome, lsn: int) -> Result:
     """The client's view of an outcome (the engine hands over fresh lists it keeps no
     reference to, so they are not copied)."""
-    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn)
+    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn, outcome.families)
 
 
 __all__ = [

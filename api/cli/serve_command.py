@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from typing import Any
 
@@ -66,6 +67,7 @@ def register(subparsers: Any) -> None:
         help="stamp and require this 'aud' on tokens (default: $BKG_JWT_AUDIENCE, none)",
     )
     add_cap_flags(parser)
+    add_pg_flags(parser)
     parser.add_argument(
         "--rotation-grace",
         type=float,
@@ -127,6 +129,59 @@ def add_governance_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_pg_flags(parser: argparse.ArgumentParser) -> None:
+    """The PostgreSQL protocol listener's flags (docs/pgwire.md)."""
+    parser.add_argument(
+        "--pg-port",
+        type=int,
+        default=int(os.environ.get("BKG_PG_PORT", "0")),
+        help="also serve the PostgreSQL protocol on this port (default: $BKG_PG_PORT, else 0: off)",
+    )
+    parser.add_argument(
+        "--pg-host", default=None, help="address of the PostgreSQL listener (default: --host)"
+    )
+    parser.add_argument(
+        "--pg-tls-cert",
+        default=os.environ.get("BKG_PG_TLS_CERT"),
+        help="PEM certificate offered to PostgreSQL clients (default: $BKG_PG_TLS_CERT)",
+    )
+    parser.add_argument(
+        "--pg-tls-key",
+        default=os.environ.get("BKG_PG_TLS_KEY"),
+        help="its private key (default: $BKG_PG_TLS_KEY)",
+    )
+    parser.add_argument(
+        "--pg-max-connections",
+        type=int,
+        default=100,
+        help="PostgreSQL connections served at once; more are refused (default 100)",
+    )
+
+
+def pg_listener(args: argparse.Namespace, backend: Any) -> list[Any]:
+    """The PostgreSQL listener the flags ask for (none for --pg-port 0)."""
+    from api.pgwire.server import PgServer, PgSettings, tls_context
+
+    if args.pg_port == 0:
+        return []
+    if not 0 < args.pg_port < 65536 or args.pg_max_connections < 1:
+        raise CommandError("--pg-port takes 1-65535 (0: off), --pg-max-connections >= 1")
+    if bool(args.pg_tls_cert) != bool(args.pg_tls_key):
+        raise CommandError("--pg-tls-cert and --pg-tls-key go together")
+    try:
+        tls = tls_context(args.pg_tls_cert, args.pg_tls_key) if args.pg_tls_cert else None
+    except (OSError, ssl.SSLError) as exc:
+        raise CommandError(f"--pg-tls-cert/--pg-tls-key: {exc}") from exc
+    settings = PgSettings(
+        tls=tls,
+        host=args.pg_host or args.host,
+        port=args.pg_port,
+        max_connections=args.pg_max_connections,
+        max_message_bytes=max(args.max_body_bytes, 1 << 20),
+    )
+    return [PgServer(backend, settings)]
+
+
 def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     from api.database import NotInitialisedError
     from api.http import Backend, ServerConfig
@@ -174,16 +229,27 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     consumers.register_gauges(backend.metrics.labelled_gauge)
     consumers.start()
     try:
+        listeners = pg_listener(args, backend)
         address = f"http://{args.host}:{args.port}"
+        pg_url = f"postgresql://{args.pg_host or args.host}:{args.pg_port}/" if listeners else None
         if args.json:
-            emit_json({"url": address, "head_lsn": backend.db.log.head_lsn, "pid": os.getpid()})
+            emit_json(
+                {
+                    "url": address,
+                    "pg_url": pg_url,
+                    "head_lsn": backend.db.log.head_lsn,
+                    "pid": os.getpid(),
+                }
+            )
         else:
             print(
                 f"bkg-db serving {data_dir.root} on {address} (head LSN {backend.db.log.head_lsn})"
             )
+            if pg_url:
+                print(f"PostgreSQL protocol on {pg_url} (password: an API key or a JWT)")
         sys.stdout.flush()
         with running_archive(args, backend):
-            serve(backend, args.host, args.port)
+            serve(backend, args.host, args.port, listeners=listeners)
     finally:
         consumers.stop()
         backend.close()

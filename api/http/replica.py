@@ -31,7 +31,7 @@ from api.auth.keyfiles import (
     load_token_signing_key,
 )
 from api.auth.tokens import TokenConfig, TokenService
-from api.database import BatchResult, Database, DatabaseOptions, PrincipalLike, Result
+from api.database import BatchResult, Database, DatabaseOptions, PrincipalLike, Result, Verify
 from api.datadir import DataDir
 from api.http.access import RememberedAccess
 from api.http.backend import Backend, ServerConfig
@@ -103,9 +103,12 @@ class ReadOnlyDatabase(Database):
         *,
         timeout: float | None = None,
         deadline: Deadline | None = None,
+        verify: Verify | None = None,
     ) -> BatchResult:
         self._refuse_writes([sql for sql, _ in statements], principal)
-        return super().execute_batch(statements, principal, timeout=timeout, deadline=deadline)
+        return super().execute_batch(
+            statements, principal, timeout=timeout, deadline=deadline, verify=verify
+        )
 
     async def execute_async(
         self,
@@ -128,9 +131,15 @@ class ReadOnlyDatabase(Database):
         *,
         timeout: float | None = None,
         deadline: Deadline | None = None,
+        verify: Verify | None = None,
     ) -> BatchResult:
         return await asyncio.to_thread(
-            self.execute_batch, statements, principal, timeout=timeout, deadline=deadline
+            self.execute_batch,
+            statements,
+            principal,
+            timeout=timeout,
+            deadline=deadline,
+            verify=verify,
         )
 
     async def write_async(
@@ -139,6 +148,7 @@ class ReadOnlyDatabase(Database):
         principal: PrincipalLike | None = None,
         timeout: float | None = None,
         deadline: Deadline | None = None,
+        verify: Verify | None = None,
     ) -> BatchResult:
         raise self._unavailable()
 

@@ -21,7 +21,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from granian.constants import Interfaces
 from granian.server.embed import Server
@@ -36,24 +37,34 @@ STOP_GRACE_S = 9.0
 log = logging.getLogger("bkgdb.http")
 
 
+class Listener(Protocol):
+    """Another front door served on the same event loop (the PostgreSQL protocol)."""
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+
+
 def serve(
     backend: Backend,
     host: str,
     port: int,
     factory: Callable[[Backend], ASGIApp] = create_app,
+    listeners: Sequence[Listener] = (),
 ) -> None:
-    """Serve the app `factory` builds (a replica's: `create_replica_app`) until a stop
-    signal; the caller closes the backend afterwards.
+    """Serve the app `factory` builds (a replica's: `create_replica_app`) and `listeners`
+    until a stop signal; the caller closes the backend afterwards.
 
     What start-up left alive (modules, parse caches, the app) is frozen out of the cyclic
     garbage collector first: full collections during requests then scan only what requests
     allocated, so they pause the event loop for less long."""
     gc.collect()
     gc.freeze()
-    asyncio.run(_serve(factory(backend), backend, host, port))
+    asyncio.run(_serve(factory(backend), backend, host, port, listeners))
 
 
-async def _serve(app: ASGIApp, backend: Backend, host: str, port: int) -> None:
+async def _serve(
+    app: ASGIApp, backend: Backend, host: str, port: int, listeners: Sequence[Listener]
+) -> None:
     server = Server(
         app,
         address=host,
@@ -79,7 +90,13 @@ async def _serve(app: ASGIApp, backend: Backend, host: str, port: int) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop)
-    await server.serve()
+    for listener in listeners:
+        await listener.start()
+    try:
+        await server.serve()
+    finally:
+        for listener in listeners:
+            await listener.close()
 
 
 def exit_now(reason: str) -> None:

@@ -55,6 +55,8 @@ class Outcome:
     target: str | None = None
     """The table a DML statement writes (its own changes are those on this table; others
     come from foreign-key actions)."""
+    families: tuple[str | None, ...] | None = None
+    """Type family of each result column where known (the wire protocol's column types)."""
 
 
 class SqlEngine:
@@ -105,7 +107,14 @@ class SqlEngine:
             rows = _fetch(cursor, limits)
             columns = [d[0] for d in cursor.description or []]
             typed = typed_rows(rows, translated.families)
-            return Outcome(columns, typed, len(rows), statement={"sql": sql}, tables=tables)
+            return Outcome(
+                columns,
+                typed,
+                len(rows),
+                statement={"sql": sql},
+                tables=tables,
+                families=translated.families,
+            )
         return self._run_dml(conn, sql, translated, bindings, catalog, tables, limits)
 
     def _translation(
@@ -161,6 +170,7 @@ class SqlEngine:
             is_write=True,
             tables=tables,
             target=target.name if target is not None else None,
+            families=translated.families,
         )
 
     def _run_ddl(

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,18 +74,22 @@ class ServedProcess:
 
 @contextmanager
 def serving(
-    root: Path, env: Mapping[str, str] | None = None, admin_key: str | None = None
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    admin_key: str | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[ServedProcess]:
-    """A real `bkgdb serve` process on `root` (with `env` added to the environment), up
-    and answering `/healthz`; killed afterwards if still running. `root` is initialised
-    first unless its `admin_key` is given (a directory served before)."""
+    """A real `bkgdb serve` process on `root` (with `env` added to the environment and
+    `args` to its flags), up and answering `/healthz`; killed afterwards if still running.
+    `root` is initialised first unless its `admin_key` is given (a directory served
+    before)."""
     if admin_key is None:
         init = bkgdb(root, "init", "--json")
         assert init.returncode == 0, init.stderr
         admin_key = json.loads(init.stdout)["admin_key"]
     port = free_port()
     process = subprocess.Popen(
-        [*CLI, "--data-dir", str(root), "serve", "--port", str(port)],
+        [*CLI, "--data-dir", str(root), "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,180 @@
+"""The PostgreSQL listener: an asyncio server on the same loop (and the same `Backend`) as
+the HTTP API.
+
+Per connection: a bounded startup phase (`handshake_timeout_s`), then a `Session`. Beyond
+`max_connections` a new connection is told FATAL 53300 and closed; a connection that errs
+in any way is closed without disturbing the others. Each session gets a BackendKeyData
+(process id, random secret) under which a CancelRequest on a new connection finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import secrets
+import ssl
+from dataclasses import dataclass
+
+from api.auth.principal import Principal
+from api.http.backend import Backend
+from api.pgwire import codec
+from api.pgwire.errors import PgError
+from api.pgwire.runner import Runner
+from api.pgwire.session import Session
+from api.pgwire.settings import REPORTED
+from api.pgwire.startup import negotiate
+
+log = logging.getLogger("bkgdb.pgwire")
+CLOSE_WAIT_S = 2.0
+SHUTDOWN = PgError("57P01", "terminating connection due to administrator command", fatal=True)
+
+
+@dataclass(frozen=True)
+class PgSettings:
+    """The listener's flags (`bkgdb serve --pg-*`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5433
+    max_connections: int = 100
+    max_message_bytes: int = 1 << 20
+    handshake_timeout_s: float = 10.0
+    tls: ssl.SSLContext | None = None
+    """Offered to clients that send an SSLRequest (None: answered `N`)."""
+
+
+class PgServer:
+    """Accepts connections and runs their sessions; `start` binds, `close` stops."""
+
+    def __init__(self, backend: Backend, settings: PgSettings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.runner = Runner(backend)
+        self.sessions: dict[tuple[int, int], Session] = {}
+        self.connections = 0
+        self.refused = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        backend.metrics.gauge(
+            "bkg_pgwire_connections", "PostgreSQL protocol connections open now.", self._open
+        )
+        backend.metrics.counter(
+            "bkg_pgwire_refused_total",
+            "PostgreSQL protocol connections refused beyond --pg-max-connections.",
+            lambda: self.refused,
+        )
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._connection, self.settings.host, self.settings.port, backlog=1024
+        )
+
+    async def close(self) -> None:
+        """Stop listening and end every session with FATAL 57P01, as a stopping Postgres
+        does (their running statements were cancelled with the rest), waiting a moment for
+        their handlers to finish."""
+        if self._server is None:
+            return
+        self._server.close()
+        for session in list(self.sessions.values()):
+            session.writer.write(codec.error_response(SHUTDOWN))
+            session.writer.close()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_WAIT_S)
+        await self._server.wait_closed()
+
+    async def authenticate(self, password: str) -> Principal:
+        """A password is a bearer credential, resolved as the HTTP door resolves one."""
+        return await asyncio.to_thread(self.backend.principal, password)
+
+    def _open(self) -> float:
+        return float(self.connections)
+
+    def cancel(self, pid: int, secret: int) -> None:
+        session = self.sessions.get((pid, secret))
+        if session is not None:
+            session.cancel()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        try:
+            await self._serve(reader, writer)
+        except PgError as exc:
+            writer.write(codec.error_response(exc))
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            pass
+        except Exception:  # one connection's failure must not touch others
+            log.exception("pgwire connection failed")
+        finally:
+            self.connections -= 1
+            await _close(writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        local = _is_loopback(writer)
+        refusal = None
+        if self.connections > self.settings.max_connections:
+            self.refused += 1
+            refusal = PgError("53300", "sorry, too many clients already", fatal=True)
+        async with asyncio.timeout(self.settings.handshake_timeout_s):
+            startup = await negotiate(reader, writer, self, local, refusal, self.settings.tls)
+        if startup is None:
+            return
+        peer = writer.get_extra_info("peername")
+        log.info(
+            "pgwire session: user %r as %s, database %r, from %s",
+            startup.user,
+            startup.principal.id,
+            startup.database,
+            peer[0] if peer else "unix socket",
+        )
+        session = Session(
+            reader,
+            writer,
+            self.runner,
+            startup,
+            self.settings.max_message_bytes,
+            self.backend.limiter.check,
+        )
+        key = (os.getpid() & 0x7FFFFFFF, secrets.randbits(31))
+        session.send(codec.AUTH_OK)
+        for name in REPORTED:
+            session.send(codec.parameter_status(name, session.settings.values[name.lower()]))
+        session.send(codec.parameter_status("session_authorization", startup.user))
+        session.send(codec.backend_key_data(*key))
+        self.sessions[key] = session
+        try:
+            await session.serve()
+        finally:
+            del self.sessions[key]
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """The server's TLS context from a PEM certificate (chain) and its key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def _is_loopback(writer: asyncio.StreamWriter) -> bool:
+    peer = writer.get_extra_info("peername")
+    if not peer:
+        return True  # a Unix socket
+    try:
+        return ipaddress.ip_address(peer[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    try:
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass

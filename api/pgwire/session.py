@@ -1,0 +1,342 @@
+"""One client connection after startup: the message loop, simple and extended query
+protocols, and the transaction state reported in ReadyForQuery.
+
+Nothing here blocks the event loop: splitting, parsing, reading and committing go through
+the `Runner` (threads); the loop only frames messages and encodes answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from api.auth.principal import Principal
+from api.database import Result
+from api.pgwire import codec
+from api.pgwire.answers import Answer, data_rows, row_description
+from api.pgwire.catalog import Emulator
+from api.pgwire.copy import MAX_COPY_BYTES, Copy, insert_statements, lines_out, parse_copy, rows_in
+from api.pgwire.errors import PgError, to_pg_error
+from api.pgwire.extended import Extended
+from api.pgwire.runner import Block, Runner
+from api.pgwire.settings import Settings
+from api.pgwire.startup import Startup
+from api.pgwire.statements import Control, control, split
+from projections.deadline import Deadline
+
+FLUSH_BYTES = 1 << 16
+log = logging.getLogger("bkgdb.pgwire")
+_IDLE, _IN_BLOCK, _FAILED = b"I", b"T", b"E"
+
+
+class Session:
+    """Serves one authenticated connection until Terminate or a fatal error."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        runner: Runner,
+        startup: Startup,
+        max_message_bytes: int,
+        charge: Callable[[Principal], None],
+    ) -> None:
+        """`charge` takes one request from the principal's rate budget (or raises), once
+        per Query and per portal run: the HTTP door charges once per request."""
+        self.reader, self.writer, self.runner = reader, writer, runner
+        self.principal: Principal = startup.principal
+        self.startup = startup
+        self.settings = Settings(startup.options)
+        self.settings.values["session_authorization"] = startup.user
+        self.max_message_bytes = max_message_bytes
+        self.charge = charge
+        self.block: Block | None = None
+        self.implicit = False
+        self.extended = Extended(self)
+        self.skipping = False
+        self.running: Deadline | None = None
+        self.emulator = Emulator(runner, startup)
+        self._out: list[bytes] = []
+        self._size = 0
+        self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
+            b"Q": self._query,
+            b"P": self.extended.parse,
+            b"B": self.extended.bind,
+            b"D": self.extended.describe,
+            b"E": self.extended.execute,
+            b"C": self.extended.close,
+            b"H": self._flush_message,
+            b"S": self.extended.sync,
+        }
+
+    def cancel(self) -> None:
+        """A CancelRequest named this session: stop the statement it runs now (none
+        running: nothing to do, as in Postgres)."""
+        if self.running is not None:
+            self.running.cancel()
+
+    # -- output ---------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        self._out.append(data)
+        self._size += len(data)
+
+    async def flush(self) -> None:
+        if self._out:
+            self.writer.write(b"".join(self._out))
+            self._out.clear()
+            self._size = 0
+        await self.writer.drain()
+
+    async def _maybe_flush(self) -> None:
+        if self._size >= FLUSH_BYTES:
+            await self.flush()
+
+    def ready(self) -> None:
+        status = _IDLE if self.block is None else (_FAILED if self.block.failed else _IN_BLOCK)
+        self.send(codec.ready_for_query(status))
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """The message loop; returns on Terminate, raises PgError when fatal."""
+        self.ready()
+        await self.flush()
+        while True:
+            kind, body = await codec.read_message(self.reader, self.max_message_bytes)
+            if kind == b"X":
+                return
+            if kind in (b"d", b"c", b"f"):
+                continue  # COPY data after a failed COPY: ignored, as Postgres does
+            handler = self._handlers.get(kind)
+            if handler is None:
+                raise codec.protocol_error(f"invalid frontend message type {kind[0]}")
+            if self.skipping and kind not in (b"S", b"Q", b"H"):
+                continue
+            try:
+                await handler(body)
+            except Exception as exc:  # every failure is reported to the client
+                self._fail(_fatal_or(exc))
+                self.skipping = kind != b"Q"
+                await self.flush()
+            if kind in (b"Q", b"S", b"H"):
+                await self.flush()
+
+    def _fail(self, exc: BaseException) -> None:
+        """Report an error and put an open block into the failed state (an implicit one,
+        that of a multi-statement query, is rolled back)."""
+        error = to_pg_error(exc)
+        if error.sqlstate == "XX000":
+            log.error("pgwire statement failed", exc_info=exc)
+        self.send(codec.error_response(error))
+        if self.block is not None:
+            if self.implicit:
+                self.block, self.implicit = None, False
+            else:
+                self.block.failed = True
+
+    # -- simple query ---------------------------------------------------------------------
+
+    async def _query(self, body: bytes) -> None:
+        sql = codec.Payload(body).cstring()
+        self.skipping = False
+        self.charge(self.principal)
+        pieces = await self.runner.call(self.principal, lambda: split(sql))
+        if not pieces:
+            self.send(codec.EMPTY_QUERY)
+        if self.block is None and len(pieces) > 1:
+            self.block, self.implicit = Block(), True
+        try:
+            for piece in pieces:
+                answer = await self.answer(piece, None)
+                self.send_answer(answer, [False] * len(answer.columns), describe=True, limit=0)
+                await self._maybe_flush()
+            if self.implicit and self.block is not None:
+                block, self.block, self.implicit = self.block, None, False
+                with self.governed() as deadline:
+                    await self.runner.commit(block, self.principal, deadline)
+        except Exception as exc:  # every failure is reported to the client
+            self._fail(_fatal_or(exc))
+        self.ready()
+
+    def send_answer(self, answer: Answer, binary: list[bool], describe: bool, limit: int) -> int:
+        """RowDescription (if asked), DataRows and CommandComplete; returns rows sent. With
+        a `limit`, stops early (the caller sends PortalSuspended)."""
+        if describe and answer.columns:
+            self.send(row_description(answer, binary))
+        rows = answer.rows if limit <= 0 else answer.rows[:limit]
+        for message in data_rows(rows, answer.oids, binary):
+            self.send(message)
+        if limit <= 0 or len(answer.rows) <= limit:
+            self.send(codec.command_complete(answer.tag))
+        return len(rows)
+
+    # -- one statement ----------------------------------------------------------------------
+
+    @contextmanager
+    def governed(self) -> Iterator[Deadline]:
+        """The deadline of the statement about to run: the server's and the principal's
+        statement timeout, lowered by the session's `statement_timeout`; a CancelRequest
+        for this session cancels it while it runs."""
+        deadline = self.runner.deadline(self.principal, self.settings.statement_timeout_s)
+        self.running = deadline
+        try:
+            yield deadline
+        finally:
+            self.running = None
+
+    async def answer(self, sql: str, params: list[Any] | None) -> Answer:
+        """Run one statement (control, emulated catalogue, or the engine's) under its
+        deadline."""
+        with self.governed() as deadline:
+            return await self._answer(sql, params, deadline)
+
+    async def _answer(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Answer:
+        if not sql.strip():
+            return Answer("")
+        ctl = control(sql)
+        if ctl is not None and ctl.kind in ("commit", "rollback"):
+            return await self._end_block(ctl, deadline)
+        if ctl is not None and ctl.kind == "rollback_to":
+            self._in_block("ROLLBACK").release(ctl.name, rollback=True)
+            return Answer("ROLLBACK")
+        if self.block is not None and self.block.failed:
+            raise PgError(
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )
+        if ctl is not None:
+            return self._control(ctl)
+        copy = parse_copy(sql)
+        if copy is not None:
+            if copy.direction == "in":
+                return await self._copy_in(copy, deadline)
+            return await self._copy_out(copy, deadline)
+        emulated = await self.emulator.answer(sql, params)
+        if emulated is not None:
+            return emulated
+        return Answer.of_result(sql, await self._run(sql, params, deadline))
+
+    async def _run(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Result:
+        """An engine statement: in the open block, else on its own."""
+        if self.block is not None:
+            return await self.runner.in_block(self.block, sql, params, self.principal, deadline)
+        return await self.runner.execute(sql, params, self.principal, deadline)
+
+    async def _copy_in(self, copy: Copy, deadline: Deadline) -> Answer:
+        assert copy.table is not None
+        table, columns, oids = await self.runner.columns_of(
+            copy.table, copy.columns, self.principal
+        )
+        self.send(codec.copy_response(b"G", len(columns)))
+        await self.flush()
+        data = await self._receive_copy()
+        rows = await self.runner.call(self.principal, lambda: rows_in(copy, data))
+        statements = await self.runner.call(
+            self.principal, lambda: list(insert_statements(table, columns, oids, rows))
+        )
+        if statements:
+            await self.runner.write_batch(self.block, statements, self.principal, deadline)
+        return Answer(f"COPY {len(rows)}")
+
+    async def _receive_copy(self) -> bytes:
+        """The CopyData of a load, up to CopyDone (CopyFail: the COPY fails)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            kind, body = await codec.read_message(self.reader, self.max_message_bytes)
+            if kind == b"d":
+                size += len(body)
+                chunks.append(body)
+                if size > MAX_COPY_BYTES:
+                    raise PgError("54000", f"COPY data exceeds {MAX_COPY_BYTES} bytes", fatal=True)
+            elif kind == b"c":
+                return b"".join(chunks)
+            elif kind == b"f":
+                reason = codec.Payload(body).cstring()
+                raise PgError("57014", f"COPY from stdin failed: {reason}")
+            elif kind not in (b"H", b"S"):
+                raise codec.protocol_error(f"unexpected message type {kind[0]} during COPY")
+
+    async def _copy_out(self, copy: Copy, deadline: Deadline) -> Answer:
+        sql = copy.select()
+        answer = Answer.of_result(sql, await self._run(sql, None, deadline))
+        self.send(codec.copy_response(b"H", len(answer.columns)))
+        for line in lines_out(copy, answer.columns, answer.oids, answer.rows):
+            self.send(codec.message(b"d", line))
+            await self._maybe_flush()
+        self.send(codec.message(b"c"))
+        return Answer(f"COPY {len(answer.rows)}")
+
+    def _control(self, ctl: Control) -> Answer:
+        if ctl.kind == "begin":
+            if self.block is not None and not self.implicit:
+                self.send(_notice("25001", "there is already a transaction in progress"))
+            self.block = self.block or Block()
+            self.implicit = False
+            return Answer("BEGIN")
+        if ctl.kind == "deallocate":
+            prepared = self.extended.prepared
+            if ctl.name.upper() == "ALL":
+                prepared.clear()
+                return Answer("DEALLOCATE ALL")
+            if prepared.pop(ctl.name, None) is None:
+                raise PgError("26000", f'prepared statement "{ctl.name}" does not exist')
+            return Answer("DEALLOCATE")
+        if ctl.kind == "savepoint":
+            self._in_block("SAVEPOINT").savepoint(ctl.name)
+            return Answer("SAVEPOINT")
+        if ctl.kind == "release":
+            self._in_block("RELEASE").release(ctl.name, rollback=False)
+            return Answer("RELEASE")
+        if ctl.kind == "set":
+            self.settings.set(ctl.name, ctl.value)
+            self._report_changes()
+            return Answer("SET")
+        if ctl.kind == "reset":
+            self.settings.reset(ctl.name)
+            self._report_changes()
+            return Answer("RESET")
+        if ctl.kind == "show":
+            if ctl.name == "all":
+                rows = [[k, self.settings.show(k), ""] for k in sorted(self.settings.values)]
+                return Answer.text("SHOW", ["name", "setting", "description"], rows)
+            return Answer.text("SHOW", [ctl.name], [[self.settings.show(ctl.name)]])
+        return Answer("SET")
+
+    def _in_block(self, command: str) -> Block:
+        if self.block is None:
+            raise PgError("25P01", f"{command} can only be used in transaction blocks")
+        return self.block
+
+    async def _flush_message(self, body: bytes) -> None:
+        await self.flush()
+
+    def _report_changes(self) -> None:
+        for name, value in self.settings.changed:
+            self.send(codec.parameter_status(name, value))
+        self.settings.changed.clear()
+
+    async def _end_block(self, ctl: Control, deadline: Deadline) -> Answer:
+        block, self.block, self.implicit = self.block, None, False
+        if block is None:
+            self.send(_notice("25P01", "there is no transaction in progress"))
+            return Answer("COMMIT" if ctl.kind == "commit" else "ROLLBACK")
+        if ctl.kind == "rollback" or block.failed:
+            return Answer("ROLLBACK")
+        await self.runner.commit(block, self.principal, deadline)
+        return Answer("COMMIT")
+
+
+def _notice(sqlstate: str, message: str) -> bytes:
+    return codec.error_response(PgError(sqlstate, message), notice=True)
+
+
+def _fatal_or(exc: Exception) -> Exception:
+    """Fatal protocol errors and a lost connection propagate; everything else is reported."""
+    if (isinstance(exc, PgError) and exc.fatal) or isinstance(exc, ConnectionError):
+        raise exc
+    return exc
