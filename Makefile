@@ -25,6 +25,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-pgjdbc.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
