@@ -1,6 +1,6 @@
 """Bound the arguments that make SQLite's string functions quadratic (see
 `projections.bounds`): the needle of instr/position/strpos/starts_with and replace, the set
-of the trim family, the pattern of LIKE/ILIKE/GLOB.
+of the trim family, the pattern of LIKE/ILIKE/GLOB, the patch of json_patch.
 
 A literal argument is measured here, when the statement is generated (no cost at run time):
 one beyond its bound is refused as LIMIT_EXCEEDED. Any other is routed through the bound
@@ -26,6 +26,11 @@ _BOUNDED: dict[type[exp.Expr], tuple[str, str]] = {
     exp.ILike: ("expression", "like_tail_characters"),
     exp.Glob: ("expression", "glob_tail_characters"),
 }
+# SQLite functions sqlglot keeps by name -> (index of the bounded argument, limit name)
+_BOUNDED_CALLS = {
+    "json_patch": (1, "json_patch_bytes"),
+    "jsonb_patch": (1, "json_patch_bytes"),
+}
 
 
 def guard_arguments(expression: exp.Expr) -> None:
@@ -35,10 +40,21 @@ def guard_arguments(expression: exp.Expr) -> None:
         key, limit = _BOUNDED[type(node)]
         argument = node.args.get(key)
         if isinstance(argument, exp.Expr) and _needs_guard(argument, limit):
-            guard = exp.Anonymous(
-                this=BOUND_FUNCTION, expressions=[argument, exp.Literal.string(limit)]
-            )
-            node.set(key, guard)
+            node.set(key, _guard(argument, limit))
+    for call in list(expression.find_all(exp.Anonymous)):
+        bounded = _BOUNDED_CALLS.get(call.name.lower())
+        if bounded is not None and len(call.expressions) > bounded[0]:
+            index, limit = bounded
+            argument = call.expressions[index]
+            if _needs_guard(argument, limit):
+                arguments = list(call.expressions)
+                arguments[index] = _guard(argument, limit)
+                call.set("expressions", arguments)
+
+
+def _guard(argument: exp.Expr, limit: str) -> exp.Expr:
+    """``_bkg_bound(argument, 'limit')``."""
+    return exp.Anonymous(this=BOUND_FUNCTION, expressions=[argument, exp.Literal.string(limit)])
 
 
 def _needs_guard(argument: exp.Expr, limit: str) -> bool:

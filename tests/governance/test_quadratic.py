@@ -15,8 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api.auth.principal import user_principal
+from api.rls.policy import PolicySet, created_event, parse_policy
+from api.rls.rowfilter import RowFilter
+from projections.bounds import Refusal, take_refusal
 from tests.governance.conftest import Background, Tenants, tenants
 from tests.http.conftest import Api, make_data_dir, open_api
+from tests.security.conftest import build_db
 
 NEEDLE, TRIM, TAIL = 1024, 8, 16
 LONG_NEEDLE = "x" * 2000
@@ -54,6 +59,7 @@ CASES = [
     ("v ILIKE {a}", "like_tail_characters", TAIL, "%" + "a" * (TAIL + 1)),
     ("v LIKE {a}", "like_tail_characters", TAIL, "%" + "a\\%" * 9),  # escapes count
     ("v GLOB {a}", "glob_tail_characters", TAIL, "*" + "a" * (TAIL + 1)),
+    ("json_patch('{{}}', {a})", "json_patch_bytes", NEEDLE, '{"a": "' + "x" * NEEDLE + '"}'),
 ]
 
 
@@ -98,7 +104,14 @@ def test_an_oversized_insert_select_appends_nothing(
 
 @pytest.mark.parametrize(
     "call",
-    ["instr(v, p)", "replace(v, p, '')", "trim(v, p)", "v LIKE '%' || p", "v GLOB '*' || p"],
+    [
+        "instr(v, p)",
+        "replace(v, p, '')",
+        "trim(v, p)",
+        "v LIKE '%' || p",
+        "v GLOB '*' || p",
+        "json_patch('{}', json_object('p', p))",
+    ],
 )
 def test_an_oversized_column_is_refused(api: Api, call: str) -> None:
     response = api.query(f"SELECT {call} FROM q.t ORDER BY id")
@@ -113,6 +126,8 @@ def test_arguments_at_the_bound_are_accepted(api: Api) -> None:
     )
     params = ["b" * NEEDLE, "abcdefgh", "%" + "a" * TAIL, "*" + "a" * TAIL]
     assert api.rows(sql, params=params) == [[0, "abc", "", False, False]]
+    patch = '{"a": "' + "x" * (NEEDLE - 10) + '"}'
+    assert api.rows("SELECT length(json_patch('{}', $1))", params=[patch]) == [[NEEDLE - 2]]
     assert api.rows(f"SELECT instr(v, {_literal('b' * NEEDLE)}) FROM q.t WHERE id = 2") == [[0]]
 
 
@@ -207,3 +222,21 @@ def test_a_users_read_with_a_long_pattern_is_refused_quickly(served: Tenants) ->
     )
     assert response.status_code == 413, response.text
     assert time.monotonic() - began < 5
+
+
+def test_a_realtime_row_filter_is_bounded_too() -> None:
+    """Row images pushed to subscribers are judged by the same generated predicates."""
+    conn = build_db()
+    search = {
+        "name": "prefix", "table": "shop.todos", "actions": ["select"],
+        "using": "starts_with(title, owner)",
+    }  # fmt: skip
+    policies = PolicySet()
+    policies.apply(created_event(parse_policy(search)))
+    rows = RowFilter(policies, user_principal("alice", "shop"))
+    assert rows.visible(conn, "shop.todos", {"id": 1, "owner": "ab", "title": "abc"})
+    assert not rows.visible(conn, "shop.todos", {"id": 1, "owner": "b", "title": "abc"})
+    with pytest.raises(sqlite3.OperationalError):
+        rows.visible(conn, "shop.todos", {"id": 1, "owner": "a" * 2000, "title": "abc"})
+    assert take_refusal() == Refusal("needle_bytes", NEEDLE)
+    conn.close()
