@@ -11,17 +11,20 @@ import sqlite3
 from typing import Any
 
 from projections.apply import ensure_internal_schema
+from projections.bounds import BOUND_FUNCTION, Refusal, bound, record_refusal
 from projections.errors import ProjectionError
 from projections.limits import apply_limits
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
-"""The one function registered on every connection: ``_bkg_divisor(divisor, dividend)``
+"""Registered on every connection (with `projections.bounds.BOUND_FUNCTION`):
+``_bkg_divisor(divisor, dividend)``
 returns the divisor, refusing a zero one under a non-NULL dividend. SQLite answers NULL for
 ``x / 0`` and ``x % 0``; the SQL dialect wraps divisors in it so they fail like Postgres'
 ``division by zero`` (SQLSTATE 22012) instead."""
 DIVISOR_ERROR = "user-defined function raised exception"
-"""What sqlite3 reports when the divisor function refuses (the only function registered)."""
+"""What sqlite3 reports when a registered function refuses (the divisor function or the
+argument bound); `projections.bounds.take_refusal` tells which."""
 
 
 def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
@@ -48,11 +51,14 @@ def configure(conn: sqlite3.Connection) -> None:
       defers the checks to commit, see ``projections.apply.apply_changes``);
     - ``case_sensitive_like``: LIKE compares case-sensitively as in Postgres (ILIKE is
       translated to ``lower(a) LIKE lower(b)``);
-    - the divisor function, so division by zero is an error as in Postgres.
+    - the divisor function, so division by zero is an error as in Postgres;
+    - the argument bound of `projections.bounds`, so no quadratic string function can hold
+      the connection for long.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
     conn.create_function(DIVISOR_FUNCTION, 2, _divisor, deterministic=True)
+    conn.create_function(BOUND_FUNCTION, 2, bound, deterministic=True)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")
@@ -62,6 +68,7 @@ def _divisor(value: Any, dividend: Any) -> Any:
     """``value`` unchanged unless it is zero (as SQLite would read it as a number) and the
     dividend is not NULL."""
     if dividend is not None and _is_zero(value):
+        record_refusal(Refusal(None))
         raise ZeroDivisionError("division by zero")
     return value
 

@@ -80,9 +80,7 @@ async def _serve(
         if stopping.is_set():
             exit_now("second stop signal")
         stopping.set()
-        watchdog = threading.Timer(STOP_GRACE_S, exit_now, ("graceful stop took too long",))
-        watchdog.daemon = True
-        watchdog.start()
+        arm_watchdog(STOP_GRACE_S)
         cancelled = backend.stop_statements()
         log.info("stopping: %d running statement(s) cancelled", cancelled)
         close_streams(backend)  # open SSE streams would hold granian's graceful drain forever
@@ -97,6 +95,17 @@ async def _serve(
     finally:
         for listener in listeners:
             await listener.close()
+
+
+def arm_watchdog(seconds: float) -> threading.Timer:
+    """Exit the process (`exit_now`) in `seconds` unless it has ended by then: a graceful
+    stop waits for running statements, and a step SQLite cannot interrupt (a bounded
+    quadratic string function, see `projections.bounds`) or a stuck drain must not hold it
+    longer than that."""
+    watchdog = threading.Timer(seconds, exit_now, ("graceful stop took too long",))
+    watchdog.daemon = True
+    watchdog.start()
+    return watchdog
 
 
 def exit_now(reason: str) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from api.auth.principal import Principal
 from api.rls.names import split_physical
+from projections.bounds import BOUND_FUNCTION
 from projections.meta import DIVISOR_FUNCTION
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
@@ -114,6 +115,7 @@ ALLOWED_FUNCTIONS = frozenset(
         "last_value",
         "nth_value",
         DIVISOR_FUNCTION,  # the dialect's guard on every divisor (division by zero fails)
+        BOUND_FUNCTION,  # the dialect's bound on arguments that make string functions quadratic
     ]
 )
 _ROW_ACTIONS = {

@@ -1,9 +1,10 @@
 """sqlglot's SQLite dialect, adjusted so Postgres functions and types run on SQLite.
 
 Timestamps are stored as text ``YYYY-MM-DD HH:MM:SS.SSS`` (UTC), the format SQLite's date
-functions read and write.  Everything here is plain SQL except divisors, which go through the
-one function ``projections.meta.configure`` registers on every projection connection (with
-the pragmas that make LIKE case-sensitive and foreign keys enforced).
+functions read and write.  Everything here is plain SQL except divisors and the arguments of
+`api.sql.quadratic`, which go through the two functions ``projections.meta.configure``
+registers on every projection connection (with the pragmas that make LIKE case-sensitive and
+foreign keys enforced).
 
 Postgres semantics kept here: LIKE is case-sensitive (the pragma) with ``\\`` as its default
 escape character, ILIKE compares ``lower()`` of both sides, ``x / 0`` and ``x % 0`` fail with
@@ -17,6 +18,7 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
 from api.sql.errors import NotSupportedError
+from api.sql.quadratic import guard_arguments
 from projections.meta import DIVISOR_FUNCTION
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
@@ -178,12 +180,13 @@ class BkgSQLiteGenerator(SQLiteGenerator):
     }
 
     def preprocess(self, expression: exp.Expr) -> exp.Expr:
-        """Guard every divisor (on the generator's own copy of the tree; not in ``div_sql``,
-        because chains such as ``a / b / c`` are generated without visiting the inner
-        divisions one by one)."""
+        """Guard every divisor and every argument that makes a string function quadratic
+        (on the generator's own copy of the tree; not in ``div_sql``, because chains such as
+        ``a / b / c`` are generated without visiting the inner divisions one by one)."""
         expression = super().preprocess(expression)
         for node in list(expression.find_all(exp.Div, exp.Mod, exp.IntDiv)):
             _guard_divisor(node)
+        guard_arguments(expression)
         return expression
 
     def like_sql(self, expression: exp.Like) -> str:

@@ -21,6 +21,8 @@ from api.sql.errors import (
     StoreCorruptError,
     with_sqlstate,
 )
+from projections.bounds import LIMITS as BOUNDS
+from projections.bounds import Refusal, take_refusal
 from projections.deadline import TIMEOUT_MESSAGE
 from projections.limits import LIMITS
 from projections.meta import DIVISOR_ERROR
@@ -88,7 +90,7 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
     if isinstance(exc, sqlite3.ProgrammingError):
         return BadRequestError(message)
     if message == DIVISOR_ERROR:
-        return with_sqlstate(SqlValidationError("division by zero"), "22012")
+        return _refusal_error(take_refusal())
     for needle, error in _RULES:
         if needle in message:
             if error is NotSupportedError and needle == "syntax error":
@@ -99,6 +101,22 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
             found = error(_CHECK_EXPR.sub(r"\1", message))
             return with_sqlstate(found, _SQLSTATES.get(needle, found.sqlstate))
     return SqlValidationError(message)
+
+
+def _refusal_error(refusal: Refusal | None) -> SqlError:
+    """The error of a registered function's refusal: an argument beyond its bound, or (what
+    the divisor function refuses) division by zero."""
+    if refusal is None or refusal.limit is None:
+        return with_sqlstate(SqlValidationError("division by zero"), "22012")
+    return bound_error(refusal.limit)
+
+
+def bound_error(name: str) -> LimitExceededError:
+    """The error of a function argument beyond bound `name` (of `projections.bounds`)."""
+    value = BOUNDS[name]
+    return LimitExceededError(
+        f"a function argument exceeds the {name} limit ({value})", {"limit": name, "value": value}
+    )
 
 
 def is_corruption(exc: BaseException) -> bool:
