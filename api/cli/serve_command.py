@@ -134,7 +134,7 @@ def add_pg_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pg-port",
         type=int,
-        default=int(os.environ.get("BKG_PG_PORT", "0")),
+        default=int(os.environ.get("BKG_PG_PORT") or "0"),
         help="also serve the PostgreSQL protocol on this port (default: $BKG_PG_PORT, else 0: off)",
     )
     parser.add_argument(
@@ -142,12 +142,12 @@ def add_pg_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pg-tls-cert",
-        default=os.environ.get("BKG_PG_TLS_CERT"),
+        default=os.environ.get("BKG_PG_TLS_CERT") or None,
         help="PEM certificate offered to PostgreSQL clients (default: $BKG_PG_TLS_CERT)",
     )
     parser.add_argument(
         "--pg-tls-key",
-        default=os.environ.get("BKG_PG_TLS_KEY"),
+        default=os.environ.get("BKG_PG_TLS_KEY") or None,
         help="its private key (default: $BKG_PG_TLS_KEY)",
     )
     parser.add_argument(
