@@ -15,11 +15,12 @@ characters 2.3 s; json_patch with a 1 KiB patch into a 12 MiB object of a millio
 0.27 s).
 
 The SQL dialect checks literal arguments when it generates a statement and routes every
-other one through ``_bkg_bound(value, limit)``, registered on every connection with the
-divisor function (`projections.meta.configure`). sqlite3 reports any exception raised by a
-registered function as the same generic error, so the functions record which refusal it
-was (per thread: statements run and their errors are mapped in one thread) for the SQL
-layer to read back with `take_refusal`.
+other one through ``_bkg_bound(value, limit)`` (LIKE/GLOB patterns through
+``_bkg_bound_match(value, pattern, limit)``, which weighs the tail against the value),
+registered on every connection with the divisor function (`projections.meta.configure`).
+sqlite3 reports any exception raised by a registered function as the same generic error,
+so the functions record which refusal it was (per thread: statements run and their errors
+are mapped in one thread) for the SQL layer to read back with `take_refusal`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 BOUND_FUNCTION = "_bkg_bound"
+MATCH_FUNCTION = "_bkg_bound_match"
 
 LIMITS: dict[str, int] = {
     # instr/position/strpos/starts_with and replace: bytes of the needle
@@ -41,6 +43,11 @@ LIMITS: dict[str, int] = {
     # json_patch: bytes of the patch (each of its keys is looked up among the target's)
     "json_patch_bytes": 1024,
 }
+MATCH_WORK = 16 << 26
+"""LIKE/GLOB: the most pattern-tail characters times value characters one match may cost
+(16 characters over a 64 MiB value, the measured ~2 s). A tail longer than its limit is
+allowed against values short enough: `'%' || a long search term || '%'` over a title is
+fine, over a 64 MiB value it is refused."""
 _BYTES = frozenset({"needle_bytes", "json_patch_bytes"})
 _WILDCARDS = {"like_tail_characters": "%", "glob_tail_characters": "*"}
 
@@ -104,3 +111,20 @@ def bound(value: Any, limit: str) -> Any:
         record_refusal(Refusal(limit, LIMITS[limit]))
         raise ValueError(f"argument exceeds the {limit} limit")
     return value
+
+
+def bound_match(value: Any, pattern: Any, limit: str) -> Any:
+    """``_bkg_bound_match(value, pattern, limit)``: `pattern` unchanged if its tail is within
+    `limit`, or if the tail times the length of `value` is within `MATCH_WORK`; else an
+    error."""
+    tail = measure(limit, pattern)
+    if tail <= LIMITS[limit] or tail * _length(value) <= MATCH_WORK:
+        return pattern
+    record_refusal(Refusal(limit, LIMITS[limit]))
+    raise ValueError(f"pattern exceeds the {limit} limit for a value this long")
+
+
+def _length(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return len(value)
+    return 0 if value is None else len(str(value))

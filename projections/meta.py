@@ -11,7 +11,14 @@ import sqlite3
 from typing import Any
 
 from projections.apply import ensure_internal_schema
-from projections.bounds import BOUND_FUNCTION, Refusal, bound, record_refusal
+from projections.bounds import (
+    BOUND_FUNCTION,
+    MATCH_FUNCTION,
+    Refusal,
+    bound,
+    bound_match,
+    record_refusal,
+)
 from projections.errors import ProjectionError
 from projections.limits import apply_limits
 
@@ -59,6 +66,7 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA case_sensitive_like=ON")
     conn.create_function(DIVISOR_FUNCTION, 2, _divisor, deterministic=True)
     conn.create_function(BOUND_FUNCTION, 2, bound, deterministic=True)
+    conn.create_function(MATCH_FUNCTION, 3, bound_match, deterministic=True)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

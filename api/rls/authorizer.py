@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 
 from api.auth.principal import Principal
 from api.rls.names import split_physical
-from projections.bounds import BOUND_FUNCTION
+from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
 from projections.meta import DIVISOR_FUNCTION
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
@@ -116,6 +116,7 @@ ALLOWED_FUNCTIONS = frozenset(
         "nth_value",
         DIVISOR_FUNCTION,  # the dialect's guard on every divisor (division by zero fails)
         BOUND_FUNCTION,  # the dialect's bound on arguments that make string functions quadratic
+        MATCH_FUNCTION,  # the same for LIKE/GLOB patterns, weighed against the value
     ]
 )
 _ROW_ACTIONS = {

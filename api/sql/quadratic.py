@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from api.sql.sqlite_errors import bound_error
-from projections.bounds import BOUND_FUNCTION, within
+from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION, within
 
 # node type -> (argument holding the bounded value, limit name)
 _BOUNDED: dict[type[exp.Expr], tuple[str, str]] = {
@@ -33,6 +33,9 @@ _BOUNDED_CALLS = {
 }
 
 
+_WEIGHED = frozenset({"like_tail_characters", "glob_tail_characters"})
+
+
 def guard_arguments(expression: exp.Expr) -> None:
     """Check or wrap the bounded argument of every such call in `expression` (in place,
     idempotent)."""
@@ -40,7 +43,7 @@ def guard_arguments(expression: exp.Expr) -> None:
         key, limit = _BOUNDED[type(node)]
         argument = node.args.get(key)
         if isinstance(argument, exp.Expr) and _needs_guard(argument, limit):
-            node.set(key, _guard(argument, limit))
+            node.set(key, _guard(argument, limit, node))
     for call in list(expression.find_all(exp.Anonymous)):
         bounded = _BOUNDED_CALLS.get(call.name.lower())
         if bounded is not None and len(call.expressions) > bounded[0]:
@@ -52,9 +55,15 @@ def guard_arguments(expression: exp.Expr) -> None:
                 call.set("expressions", arguments)
 
 
-def _guard(argument: exp.Expr, limit: str) -> exp.Expr:
-    """``_bkg_bound(argument, 'limit')``."""
-    return exp.Anonymous(this=BOUND_FUNCTION, expressions=[argument, exp.Literal.string(limit)])
+def _guard(argument: exp.Expr, limit: str, node: exp.Expr | None = None) -> exp.Expr:
+    """``_bkg_bound(argument, 'limit')``; for a LIKE/GLOB pattern
+    ``_bkg_bound_match(value, pattern, 'limit')``, which weighs the pattern against the
+    value it is matched with."""
+    name = exp.Literal.string(limit)
+    if isinstance(node, exp.Like | exp.ILike | exp.Glob):
+        value = node.this.copy()
+        return exp.Anonymous(this=MATCH_FUNCTION, expressions=[value, argument, name])
+    return exp.Anonymous(this=BOUND_FUNCTION, expressions=[argument, name])
 
 
 def _needs_guard(argument: exp.Expr, limit: str) -> bool:
@@ -62,10 +71,12 @@ def _needs_guard(argument: exp.Expr, limit: str) -> bool:
     LIKEs before this) and arguments already guarded; a string literal is measured now."""
     if isinstance(argument, exp.Null | exp.All | exp.Any):
         return False
-    if isinstance(argument, exp.Anonymous) and argument.name == BOUND_FUNCTION:
+    if isinstance(argument, exp.Anonymous) and argument.name in (BOUND_FUNCTION, MATCH_FUNCTION):
         return False
     if isinstance(argument, exp.Literal):
         if argument.is_string and not within(limit, argument.this):
+            if limit in _WEIGHED:
+                return True  # a long pattern may still be matched against short values
             raise bound_error(limit)
         return False
     return True
