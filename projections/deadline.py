@@ -12,11 +12,13 @@ handler only fires inside the watched work, so it cannot.
 
 Reads are watched from outside instead: one watchdog thread (`Watchdog`) looks at the
 running reads every `WATCH_INTERVAL_S`, interrupts those past their deadline and demotes
-those running longer than `DEMOTE_AFTER_S` to the lowest CPU priority (Linux nice 19, per
-thread) until they end. So a runaway read never takes the GIL while it runs (a progress
-handler would, thousands of times a second, and crowd the event loop out), and a tenant's
-long scans take only the CPU that the event loop, the writer and everyone's short
-statements leave.
+those running longer than `DEMOTE_AFTER_S` to the lowest CPU priority until they end:
+Linux's SCHED_IDLE policy, per thread, which any ordinary thread preempts the moment it
+wakes (a nice value only shares CPU time: the scheduler still lets a niced thread finish
+its slice, milliseconds, before the event loop runs). So a runaway read never takes the
+GIL while it runs (a progress handler would, thousands of times a second, and crowd the
+event loop out), and a tenant's long scans take only the CPU that the event loop, the
+writer and everyone's short statements leave.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ T = TypeVar("T")
 PROGRESS_STEPS = 1000
 """SQLite VM instructions between two deadline checks of a write (a point write runs fewer
 than that, so it never pays for one)."""
-WATCH_INTERVAL_S = 0.01
+WATCH_INTERVAL_S = 0.005
 """How often the watchdog looks at the running reads (a read's deadline is kept to that)."""
-DEMOTE_AFTER_S = 0.1
+DEMOTE_AFTER_S = 0.02
 """How long a read runs at normal CPU priority before its thread is demoted."""
-LOWEST_NICE = 19
+REPEAT_WINDOW_S = 60.0
+"""How long an owner whose read ran out its deadline has its reads demoted from the start."""
+_PARAM = os.sched_param(0)
 TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 SHUTDOWN_MESSAGE = "canceling statement due to server shutdown"
 USER_MESSAGE = "canceling statement due to user request"
@@ -50,10 +54,13 @@ class Deadline:
     """A point in (monotonic) time after which a statement must stop; `cancel` stops it
     before. Shared by every connection the statement's work touches."""
 
-    __slots__ = ("_conns", "_lock", "at", "reason")
+    __slots__ = ("_conns", "_lock", "at", "owner", "reason")
 
-    def __init__(self, seconds: float | None = None) -> None:
+    def __init__(self, seconds: float | None = None, owner: str | None = None) -> None:
         self.at = time.monotonic() + seconds if seconds is not None else float("inf")
+        self.owner = owner
+        """Whose statement this is (a namespace): an owner whose read ran out its deadline
+        recently has its next reads demoted from their start (see `Watchdog`)."""
         self.reason: str | None = None
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -100,6 +107,8 @@ class Deadline:
         read = _Read(self, conn, threading.get_native_id(), time.monotonic() + DEMOTE_AFTER_S)
         with self._lock:
             self._conns.append(conn)
+        if WATCHDOG.timed_out_recently(self.owner):
+            read.demote()
         WATCHDOG.watch(read)
         try:
             yield
@@ -121,11 +130,11 @@ class Deadline:
 
 class _Read:
     """One read being watched: its deadline, connection and thread, and when (and whether)
-    the thread is demoted. Giving the priority back needs the right to raise it (root, or
-    an RLIMIT_NICE that allows it); without it the reader thread stays demoted, which only
-    puts readers further behind the event loop and the writer."""
+    the thread is demoted. Giving the priority back needs the right to raise it (root,
+    CAP_SYS_NICE, or an RLIMIT_NICE that allows it); without it the reader thread stays
+    demoted, which only puts readers further behind the event loop and the writer."""
 
-    __slots__ = ("conn", "deadline", "demote_at", "saved", "thread")
+    __slots__ = ("conn", "deadline", "demote_at", "demoted", "thread")
 
     def __init__(
         self, deadline: Deadline, conn: sqlite3.Connection, thread: int, demote_at: float
@@ -134,25 +143,29 @@ class _Read:
         self.conn = conn
         self.thread = thread
         self.demote_at = demote_at
-        self.saved: int | None = None
+        self.demoted = False
 
     def look(self, now: float) -> None:
         """Interrupt the read if it must stop; demote its thread if it has run long."""
         if self.deadline.expired():
             self.conn.interrupt()
-        elif self.saved is None and now >= self.demote_at:
-            try:
-                self.saved = os.getpriority(os.PRIO_PROCESS, self.thread)
-                os.setpriority(os.PRIO_PROCESS, self.thread, LOWEST_NICE)
-            except OSError:
-                self.demote_at = float("inf")
+        elif not self.demoted and now >= self.demote_at:
+            self.demote()
+
+    def demote(self) -> None:
+        """Put the thread under SCHED_IDLE (once; if the system refuses, never again)."""
+        try:
+            os.sched_setscheduler(self.thread, os.SCHED_IDLE, _PARAM)
+            self.demoted = True
+        except OSError:
+            self.demote_at = float("inf")
 
     def restore(self) -> None:
         """Give the thread its priority back (called on the thread, after the read)."""
-        if self.saved is None:
+        if not self.demoted:
             return
         try:
-            os.setpriority(os.PRIO_PROCESS, self.thread, self.saved)
+            os.sched_setscheduler(self.thread, os.SCHED_OTHER, _PARAM)
         except OSError:
             return
 
@@ -164,6 +177,7 @@ class Watchdog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._reads: set[_Read] = set()
+        self._timeouts: dict[str, float] = {}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -179,6 +193,15 @@ class Watchdog:
         with self._lock:
             self._reads.discard(read)
 
+    def timed_out_recently(self, owner: str | None) -> bool:
+        """Whether a read of `owner` ran out its deadline within `REPEAT_WINDOW_S`: its
+        next reads start demoted, so a tenant sending runaway after runaway gets no CPU
+        at normal priority even for the first milliseconds of each."""
+        if owner is None:
+            return False
+        at = self._timeouts.get(owner)
+        return at is not None and time.monotonic() - at < REPEAT_WINDOW_S
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
@@ -189,6 +212,8 @@ class Watchdog:
                 now = time.monotonic()
                 for read in self._reads:
                     read.look(now)
+                    if read.deadline.reason == TIMEOUT_MESSAGE and read.deadline.owner:
+                        self._timeouts[read.deadline.owner] = now
             time.sleep(WATCH_INTERVAL_S)
 
 

@@ -155,7 +155,8 @@ class Backend:
         if timeout_ms is not None:
             limits.append(timeout_ms / 1000)
         given = [seconds for seconds in limits if seconds is not None]
-        return Deadline(min(given) if given else None)
+        owner = None if principal.kind == "admin" else principal.default_namespace
+        return Deadline(min(given) if given else None, owner)
 
     async def off_loop(self, principal: Principal, work: Callable[[], T]) -> T:
         """Run `work` (parsing, planning, reading user SQL) on the reader pool, in the share

@@ -18,7 +18,6 @@ from api.datadir import DataDir
 from api.sql.errors import QueryCanceledError
 from projections.deadline import (
     DEMOTE_AFTER_S,
-    LOWEST_NICE,
     SHUTDOWN_MESSAGE,
     TIMEOUT_MESSAGE,
     USER_MESSAGE,
@@ -133,14 +132,37 @@ def test_a_long_read_runs_at_the_lowest_cpu_priority_until_it_ends(db: Database)
 
     def run() -> None:
         seen["thread"] = threading.get_native_id()
-        seen["before"] = os.getpriority(os.PRIO_PROCESS, seen["thread"])
+        seen["before"] = os.sched_getscheduler(seen["thread"])
         _cancelled(db, RUNAWAY, timeout=1.5)
-        seen["after"] = os.getpriority(os.PRIO_PROCESS, seen["thread"])
+        seen["after"] = os.sched_getscheduler(seen["thread"])
 
     reader = threading.Thread(target=run)
     reader.start()
     time.sleep(DEMOTE_AFTER_S + 0.5)
-    during = os.getpriority(os.PRIO_PROCESS, seen["thread"])
+    during = os.sched_getscheduler(seen["thread"])
     reader.join(10)
-    assert during == LOWEST_NICE
-    assert seen["after"] == seen["before"] != LOWEST_NICE
+    assert during == os.SCHED_IDLE
+    assert seen["after"] == seen["before"] == os.SCHED_OTHER
+
+
+def test_an_owner_whose_read_timed_out_starts_its_next_reads_demoted(db: Database) -> None:
+    """After one of its reads ran out its deadline, a tenant's reads are under SCHED_IDLE
+    from their first step (a runaway sent again and again never runs at normal priority);
+    another tenant's are not."""
+    with pytest.raises(QueryCanceledError):
+        db.execute(RUNAWAY, deadline=Deadline(0.2, owner="hostile"))
+    policies: dict[str, int] = {}
+
+    def policy_of(owner: str) -> None:
+        conn = db.store.acquire()
+        try:
+            with Deadline(5, owner=owner).watching(conn.conn):
+                policies[owner] = os.sched_getscheduler(threading.get_native_id())
+        finally:
+            db.store.release(conn)
+
+    for owner in ("hostile", "calm"):
+        reader = threading.Thread(target=policy_of, args=(owner,))
+        reader.start()
+        reader.join(10)
+    assert policies == {"hostile": os.SCHED_IDLE, "calm": os.SCHED_OTHER}
