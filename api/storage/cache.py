@@ -133,16 +133,20 @@ class CachedBlobStore:
 
     def _read_through(self, key: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """Pass a whole blob through, keeping a copy if it is small enough and is read to
-        its end (a reader that stops early leaves nothing behind)."""
+        its end (a reader that stops early leaves nothing behind). One chunk is read ahead,
+        so the copy is kept before the last chunk goes out: a reader that knows the length
+        stops once it has every byte and never asks for the end of the stream."""
         copy, size = _Copy(self._tmp()), 0
         try:
-            for chunk in chunks:
+            ahead = next(chunks, None)
+            while ahead is not None:
+                chunk, ahead = ahead, next(chunks, None)
                 size += len(chunk)
                 if self._cacheable(size):
                     copy.write(chunk)
+                if ahead is None and copy.finish() and self._cacheable(size):
+                    self._keep(key, copy.path, size)
                 yield chunk
-            if copy.finish() and self._cacheable(size):
-                self._keep(key, copy.path, size)
         finally:
             copy.discard()
             close = getattr(chunks, "close", None)
