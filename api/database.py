@@ -220,21 +220,15 @@ class Database:
         """Run one statement: a read on a snapshot (or a past state), a write durably; under
         `deadline`, else `timeout` seconds, else the default (see the module docstring)."""
         ctx = self._context(principal)
-        deadline = self.deadline(timeout, deadline)
-        self.running.start(deadline)
-        try:
+        with self._governed(timeout, deadline) as governed:
             is_write = self.engine.is_write(sql, ctx.default_namespace)
             if as_of_lsn is not None and is_write:
                 raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
             if not is_write:
-                return self._read(ctx, sql, params, as_of_lsn, deadline)
-            work = self._write_work(ctx, [(sql, params)], deadline)
+                return self._read(ctx, sql, params, as_of_lsn, governed)
+            work = self._write_work(ctx, [(sql, params)], governed)
             committed = self.pipeline.submit(work).result()
             return _result(committed.value[0], committed.lsn)
-        except (QueryCanceledError, StatementCanceledError) as exc:
-            raise self._canceled(deadline) from exc
-        finally:
-            self.running.finish(deadline)
 
     def deadline(self, timeout: float | None = None, deadline: Deadline | None = None) -> Deadline:
         """The deadline a statement runs under: `deadline`, else one of `timeout` seconds,
@@ -276,24 +270,18 @@ class Database:
         nothing (the wire protocol's transactions check that a commit answers what the
         client was shown)."""
         ctx = self._context(principal)
-        deadline = self.deadline(timeout, deadline)
-        self.running.start(deadline)
-        try:
+        with self._governed(timeout, deadline) as governed:
             if not any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
                 with self.store.snapshot() as snap:
                     outcomes = [
-                        self._run(snap.conn, ctx, sql, params, deadline)
+                        self._run(snap.conn, ctx, sql, params, governed)
                         for sql, params in statements
                     ]
                     if verify is not None:
                         verify(outcomes)
                     return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
-            work = self._write_work(ctx, statements, deadline, verify)
+            work = self._write_work(ctx, statements, governed, verify)
             return _batch_result(self.pipeline.submit(work).result())
-        except (QueryCanceledError, StatementCanceledError) as exc:
-            raise self._canceled(deadline) from exc
-        finally:
-            self.running.finish(deadline)
 
     def append_event(self, entry: Entry) -> int:
         """Append a non-SQL event (auth, policy, storage) through the same serialised commit
@@ -356,15 +344,9 @@ class Database:
         log record, awaited on the pipeline's future without holding a thread (`verify`:
         see `execute_batch`)."""
         ctx = self._context(principal)
-        deadline = self.deadline(timeout, deadline)
-        self.running.start(deadline)
-        try:
-            future = self.pipeline.submit(self._write_work(ctx, statements, deadline, verify))
+        with self._governed(timeout, deadline) as governed:
+            future = self.pipeline.submit(self._write_work(ctx, statements, governed, verify))
             return _batch_result(await asyncio.wrap_future(future))
-        except (QueryCanceledError, StatementCanceledError) as exc:
-            raise self._canceled(deadline) from exc
-        finally:
-            self.running.finish(deadline)
 
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
@@ -414,12 +396,21 @@ class Database:
             check=access.check_writes(principal) if access else None,
         )
 
-    def _canceled(self, deadline: Deadline) -> QueryCanceledError:
-        """A cancellation (by the deadline, a cancel request or a stopping server) as the
-        caller sees it: `QueryCanceledError` saying why, counted."""
-        reason = deadline.reason or TIMEOUT_MESSAGE
-        self.running.count_cancelled(reason)
-        return QueryCanceledError(reason)
+    @contextmanager
+    def _governed(self, timeout: float | None, deadline: Deadline | None) -> Iterator[Deadline]:
+        """The deadline a call's statements run under (see `deadline`), tracked while they
+        run so that `cancel_all` reaches them; a cancellation (by the deadline, a cancel
+        request or a stopping server) leaves as `QueryCanceledError` saying why, counted."""
+        governed = self.deadline(timeout, deadline)
+        self.running.start(governed)
+        try:
+            yield governed
+        except (QueryCanceledError, StatementCanceledError) as exc:
+            reason = governed.reason or TIMEOUT_MESSAGE
+            self.running.count_cancelled(reason)
+            raise QueryCanceledError(reason) from exc
+        finally:
+            self.running.finish(governed)
 
     def _run(
         self,
