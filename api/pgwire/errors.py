@@ -1,9 +1,10 @@
 """Errors as Postgres reports them: severity, SQLSTATE, message.
 
 Every error the engine raises already carries a `sqlstate` (`api.sql.errors`,
-`api.rls.errors`); several of our classes are coarser than Postgres' codes (one class for
-NOT NULL, CHECK and unknown columns), so `refine` narrows them by what the message names,
-which is what a client branching on SQLSTATE needs.
+`api.rls.errors`; failures SQLite reports get their precise code where they are translated,
+`api.sql.sqlite_errors`); a few raised by our own DDL planning still carry their class's
+coarser code, so `refine` narrows those by what the message names, which is what a client
+branching on SQLSTATE needs.
 """
 
 from __future__ import annotations
@@ -13,16 +14,7 @@ from api.auth.errors import ForbiddenError as AuthForbiddenError
 
 # (class sqlstate, words in the message) -> the precise Postgres code.
 _REFINE: tuple[tuple[str, str, str], ...] = (
-    ("22000", "NOT NULL constraint", "23502"),
-    ("22000", "CHECK constraint", "23514"),
-    ("22000", "no such column", "42703"),
     ("22000", "does not exist", "42703"),
-    ("22000", "ambiguous column", "42702"),
-    ("22000", "cannot store", "22P02"),
-    ("22000", "datatype mismatch", "42804"),
-    ("22000", "integer overflow", "22003"),
-    ("22000", "too big", "54000"),
-    ("23505", "FOREIGN KEY constraint", "23503"),
     ("23505", "is referenced by", "2BP01"),
     ("23505", "schema", "42P06"),
     ("23505", "already exists", "42P07"),

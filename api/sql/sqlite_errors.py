@@ -74,6 +74,11 @@ _SQLSTATES = {
     "FOREIGN KEY constraint failed": "23503",
     "NOT NULL constraint failed": "23502",
     "CHECK constraint failed": "23514",
+    "no such column": "42703",
+    "ambiguous column": "42702",
+    "cannot store": "22P02",
+    "datatype mismatch": "42804",
+    "integer overflow": "22003",
 }
 
 
