@@ -54,7 +54,7 @@ class Deadline:
     """A point in (monotonic) time after which a statement must stop; `cancel` stops it
     before. Shared by every connection the statement's work touches."""
 
-    __slots__ = ("_conns", "_lock", "at", "owner", "reason")
+    __slots__ = ("at", "owner", "reason")
 
     def __init__(self, seconds: float | None = None, owner: str | None = None) -> None:
         self.at = time.monotonic() + seconds if seconds is not None else float("inf")
@@ -62,8 +62,6 @@ class Deadline:
         """Whose statement this is (a namespace): an owner whose read ran out its deadline
         recently has its next reads demoted from their start (see `Watchdog`)."""
         self.reason: str | None = None
-        self._conns: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
 
     @property
     def remaining(self) -> float:
@@ -85,13 +83,10 @@ class Deadline:
             raise StatementCanceledError(self.reason or TIMEOUT_MESSAGE)
 
     def cancel(self, reason: str = USER_MESSAGE) -> None:
-        """Stop the statement now: the progress handler fires at its next check, and reader
-        connections it runs on are interrupted at once."""
-        with self._lock:
-            if self.reason is None:
-                self.reason = reason
-            for conn in self._conns:
-                conn.interrupt()
+        """Stop the statement now: a write's progress handler fires at its next check, and
+        the watchdog interrupts a read within `WATCH_INTERVAL_S`."""
+        if self.reason is None:
+            self.reason = reason
 
     @contextmanager
     def watching(self, conn: sqlite3.Connection, *, interruptible: bool = True) -> Iterator[None]:
@@ -105,8 +100,6 @@ class Deadline:
                 conn.set_progress_handler(None, 0)
             return
         read = _Read(self, conn, threading.get_native_id(), time.monotonic() + DEMOTE_AFTER_S)
-        with self._lock:
-            self._conns.append(conn)
         if WATCHDOG.timed_out_recently(self.owner):
             read.demote()
         WATCHDOG.watch(read)
@@ -114,8 +107,6 @@ class Deadline:
             yield
         finally:
             WATCHDOG.forget(read)
-            with self._lock:
-                self._conns.remove(conn)
             read.restore()
 
     def bounded(self, items: Iterable[T]) -> Iterator[T]:
