@@ -12,10 +12,10 @@ import pytest
 from api.cli import main
 from api.database import Database, default_folds
 from api.sql import SqlEngine
+from bench.peers.kafka import TansuBroker
 from projections.consumers.replica import KafkaReplica
 from projections.consumers.replica_history import HISTORY_TABLE
 from projections.folds import Event, FoldRegistry, fold_sql
-from tests.kafka.brokers import TansuBroker
 from tests.kafka.kafkit import open_database, write_workload
 from tests.kafka.test_mirror import start_mirror
 

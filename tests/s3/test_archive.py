@@ -17,11 +17,11 @@ from api.database import Database
 from api.datadir import DataDir
 from api.http import Backend, ServerConfig
 from api.storage.s3 import S3BlobStore, S3Location
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 from eventlog import LogReader
 from eventlog.verify import verify_log
 from projections.archive.archiver import Archiver, wait_for
 from tests.s3.conftest import TEST_BUCKET, S3Area
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 SEGMENT_BYTES = 8192
 

@@ -13,8 +13,8 @@ from api.storage.blobstore import BlobStore
 from api.storage.cache import CachedBlobStore
 from api.storage.local import LocalBlobStore
 from api.storage.s3 import S3BlobStore, S3Location
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY
 from tests.s3.conftest import S3Area, s3_area, seaweed
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
 
 __all__ = ["s3_area", "seaweed"]
 BACKENDS = ("local", "s3", "s3-cached")
