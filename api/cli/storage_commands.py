@@ -111,9 +111,9 @@ def export_flags(args: argparse.Namespace) -> None:
 def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
     """Run the continuous archive beside `serve` while the block runs (when S3 is set)."""
     from api.storage.backup import blob_attachments
-    from api.storage.s3 import S3BlobStore
     from api.storage.settings import StorageSettings
     from projections.archive.archiver import Archiver
+    from projections.blobs.s3 import S3BlobStore
 
     export_flags(args)
     settings, retain = StorageSettings.from_env(), retain_setting(args)
@@ -182,7 +182,6 @@ def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
     from api.storage.backup import restore_blobs
-    from api.storage.s3 import S3BlobStore
     from eventlog import SigningKey
     from projections.archive.restore import (
         fetch_checkpoint,
@@ -190,6 +189,7 @@ def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
         list_archive,
         restore_log,
     )
+    from projections.blobs.s3 import S3BlobStore
 
     remote = S3BlobStore(_location(args))
     data_dir.create_layout()
@@ -230,7 +230,7 @@ def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
 
 
 def _location(args: argparse.Namespace) -> Any:
-    from api.storage.s3 import S3Location
+    from projections.blobs.s3 import S3Location
 
     parsed = urlparse(args.source)
     if parsed.scheme != "s3" or not parsed.netloc:

@@ -39,13 +39,13 @@ from api.http.errors import error_response
 from api.http.object_headers import object_headers
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
-from api.storage.blobstore import BlobStore
-from api.storage.cache import CachedBlobStore
 from api.storage.meta import Bucket
 from api.storage.presign import Grant, UrlSigner, expiry, load_url_key
 from api.storage.service import ObjectService
 from api.storage.settings import StorageSettings
 from api.storage.tus import UPLOADS_DIR, UploadInfo, Uploads
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.cache import CachedBlobStore
 
 T = TypeVar("T")
 TUS_VERSION = "1.0.0"

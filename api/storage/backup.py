@@ -21,12 +21,12 @@ from pathlib import Path
 
 from api.storage import meta
 from api.storage.errors import LengthMismatchError, StorageError
-from api.storage.local import LocalBlobStore
 from api.storage.names import check_object_name
 from eventlog import Record
 from projections.archive.attachments import Attachments
 from projections.archive.errors import RestoreError
 from projections.archive.remote import Remote, list_all
+from projections.blobs.local import LocalBlobStore
 
 ARCHIVED_BLOBS = "archive/objects/"
 S3_BACKEND_BLOBS = "objects/"

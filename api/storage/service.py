@@ -22,7 +22,6 @@ from api.auth.principal import Principal
 from api.database import Database
 from api.rls.policy import PolicySet
 from api.storage import access, meta
-from api.storage.blobstore import BlobStore
 from api.storage.errors import (
     ConflictError,
     ForbiddenError,
@@ -32,6 +31,7 @@ from api.storage.errors import (
 )
 from api.storage.names import check_bucket_name, check_object_name, check_prefix, new_blob_key
 from eventlog import Entry
+from projections.blobs.blobstore import BlobStore
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_MAX_OBJECT_BYTES = 5 << 30

@@ -1,7 +1,7 @@
 """What the archive writes to: a flat key space of byte streams (an S3 bucket and prefix).
 
-`api.storage.s3.S3BlobStore` and `api.storage.local.LocalBlobStore` both satisfy `Remote`
-structurally; the archive only names keys and streams bytes.
+`projections.blobs.s3.S3BlobStore` and `projections.blobs.local.LocalBlobStore` both satisfy
+`Remote` structurally; the archive only names keys and streams bytes.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.storage.blobstore import BlobStore
 from api.storage.errors import LengthMismatchError, NotFoundError
-from api.storage.s3 import S3BlobStore
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.s3 import S3BlobStore
 
 
 def chunks_of(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:

@@ -16,7 +16,6 @@ from api.database import Database
 from api.datadir import DataDir
 from api.rls.policy import PolicySet, parse_policy
 from api.storage import meta
-from api.storage.blobstore import BlobStore
 from api.storage.errors import (
     ConflictError,
     ForbiddenError,
@@ -27,6 +26,7 @@ from api.storage.errors import (
 )
 from api.storage.service import ObjectService
 from api.storage.tus import Uploads
+from projections.blobs.blobstore import BlobStore
 from tests.storage.test_blobstore import chunks_of
 
 SHOP = Principal(kind="namespace", id="key:shop", namespace="shop")

@@ -25,13 +25,13 @@ from minio.commonconfig import CopySource
 from minio.error import S3Error
 from urllib3.exceptions import HTTPError
 
-from api.storage.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
 from api.storage.errors import (
     BackendUnavailableError,
     LengthMismatchError,
     NotFoundError,
     StorageError,
 )
+from projections.blobs.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
 
 PART_BYTES = 16 << 20
 SINGLE_PUT_MAX = 5 << 30

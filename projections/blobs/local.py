@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from api.storage.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
 from api.storage.errors import ConflictError, NotFoundError
 from eventlog.segments import fsync_dir
+from projections.blobs.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
 
 TMP_DIR = ".tmp"
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 
-from api.storage.blobstore import BlobInfo, BlobStore, Written
-from api.storage.local import read_file
+from projections.blobs.blobstore import BlobInfo, BlobStore, Written
+from projections.blobs.local import read_file
 
 CACHE_DIR = ".cache"
 COPY_QUEUE = 8

@@ -1,0 +1,1 @@
+"""The blob layer: byte streams under keys, on local disk or S3, with a local cache."""
