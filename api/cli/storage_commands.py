@@ -157,13 +157,14 @@ def _retain(archiver: Any, retain: int) -> None:
 def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
     from api.storage.errors import StorageError
     from projections.archive.errors import ArchiveError
+    from projections.blobs.errors import BlobError
 
     root = data_dir.root
     if root.exists() and any(root.iterdir()):
         raise CommandError(f"{root} is not empty; restore needs a missing or empty directory")
     try:
         summary = _restore(args, data_dir)
-    except (ArchiveError, StorageError, ValueError) as exc:
+    except (ArchiveError, StorageError, BlobError, ValueError) as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise CommandError(str(exc)) from exc
     if args.json:

@@ -20,12 +20,13 @@ from contextlib import suppress
 from pathlib import Path
 
 from api.storage import meta
-from api.storage.errors import LengthMismatchError, StorageError
+from api.storage.errors import StorageError
 from api.storage.names import check_object_name
 from eventlog import Record
 from projections.archive.attachments import Attachments
 from projections.archive.errors import RestoreError
 from projections.archive.remote import Remote, list_all
+from projections.blobs.errors import BlobError, LengthMismatchError
 from projections.blobs.local import LocalBlobStore
 
 ARCHIVED_BLOBS = "archive/objects/"
@@ -95,10 +96,10 @@ def _fetch(remote: Remote, store: LocalBlobStore, found: meta.ObjectMeta) -> int
         written = store.put(found.blob, remote.get(ARCHIVED_BLOBS + found.blob), found.size)
     except LengthMismatchError as exc:
         raise RestoreError(f"{name}: the archived blob is not {found.size} bytes: {exc}") from exc
-    except StorageError as exc:
+    except (StorageError, BlobError) as exc:
         raise RestoreError(f"{name}: its bytes could not be restored: {exc}") from exc
     if written.sha256 != found.sha256:
-        with suppress(StorageError):
+        with suppress(BlobError):
             store.delete(found.blob)
         raise RestoreError(f"{name}: the archived bytes do not match its SHA-256")
     return written.size

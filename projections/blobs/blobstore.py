@@ -1,10 +1,11 @@
-"""The one interface between object storage and where bytes live: `BlobStore`.
+"""The one interface between the users of blobs and where bytes live: `BlobStore`.
 
-A blob store maps keys (`/`-separated, already validated by `api.storage.names`) to byte
-strings. Every implementation streams: bytes go in as an iterator of chunks and come out as
-one, so no object is ever held whole in memory. Implementations: `LocalBlobStore` (files
-under data/objects/, the default) and `S3BlobStore` (any S3-compatible service via minio).
-The same test suite (tests/storage/test_blobstore.py) runs against both.
+A blob store maps keys (`/`-separated, validated by its user: `api.storage.names` for
+objects, `projections.archive.layout` for the archive) to byte strings. Every
+implementation streams: bytes go in as an iterator of chunks and come out as one, so no
+blob is ever held whole in memory. Implementations: `LocalBlobStore` (files under one
+directory; data/objects/ for objects, the default) and `S3BlobStore` (any S3-compatible
+service via minio). The same test suite (tests/storage/test_blobstore.py) runs against both.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from api.storage.errors import LengthMismatchError
+from projections.blobs.errors import LengthMismatchError
 
 CHUNK_BYTES = 1 << 20
 _HASHERS = ThreadPoolExecutor(2, thread_name_prefix="bkg-hash")
@@ -50,11 +51,11 @@ class BlobStore(Protocol):
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """The bytes of `key` from `offset`, `length` of them (None: to the end), in chunks.
-        Raises `NotFoundError` (before the first chunk) if there is no such blob."""
+        Raises `BlobNotFoundError` (before the first chunk) if there is no such blob."""
         ...
 
     def stat(self, key: str) -> BlobInfo:
-        """Size of `key`; `NotFoundError` if there is no such blob."""
+        """Size of `key`; `BlobNotFoundError` if there is no such blob."""
         ...
 
     def delete(self, key: str) -> None:
@@ -68,7 +69,7 @@ class BlobStore(Protocol):
 
     def copy(self, source: str, target: str) -> None:
         """Copy `source` to `target` inside the store, replacing `target` atomically;
-        `NotFoundError` if `source` is missing."""
+        `BlobNotFoundError` if `source` is missing."""
         ...
 
     def direct_url(self, key: str, expires_s: int) -> str | None:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from api.storage.errors import BackendUnavailableError
 from eventlog import Entry, EventLog, LogOptions, Record, SigningKey
 from projections.archive.archiver import Archiver
 from projections.archive.attachments import Attachments
 from projections.blobs.blobstore import BlobInfo, Written
+from projections.blobs.errors import BlobUnavailableError as BackendUnavailableError
 from projections.blobs.local import LocalBlobStore
 
 

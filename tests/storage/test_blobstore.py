@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.storage.errors import LengthMismatchError, NotFoundError
 from projections.blobs.blobstore import BlobStore
+from projections.blobs.errors import BlobNotFoundError as NotFoundError
+from projections.blobs.errors import LengthMismatchError
 from projections.blobs.s3 import S3BlobStore
 
 

@@ -20,13 +20,13 @@ from api.storage.errors import (
     ConflictError,
     ForbiddenError,
     InvalidKeyError,
-    LengthMismatchError,
     NotFoundError,
     TooLargeError,
 )
 from api.storage.service import ObjectService
 from api.storage.tus import Uploads
 from projections.blobs.blobstore import BlobStore
+from projections.blobs.errors import LengthMismatchError
 from tests.storage.test_blobstore import chunks_of
 
 SHOP = Principal(kind="namespace", id="key:shop", namespace="shop")
