@@ -25,7 +25,7 @@ from api.storage.names import check_object_name
 from eventlog import Record
 from projections.archive.attachments import Attachments
 from projections.archive.errors import RestoreError
-from projections.archive.remote import Remote, list_all
+from projections.blobs.blobstore import BlobStore, list_all
 from projections.blobs.errors import BlobError, LengthMismatchError
 from projections.blobs.local import LocalBlobStore
 
@@ -52,7 +52,7 @@ def blob_attachments(objects_dir: Path) -> Attachments:
 
 
 def restore_blobs(
-    remote: Remote,
+    remote: BlobStore,
     objects: list[meta.ObjectMeta],
     objects_dir: Path,
     progress: Progress | None = None,
@@ -75,7 +75,7 @@ def restore_blobs(
     return len(wanted), done
 
 
-def _check_elsewhere(remote: Remote, objects: list[meta.ObjectMeta]) -> None:
+def _check_elsewhere(remote: BlobStore, objects: list[meta.ObjectMeta]) -> None:
     """Objects whose blobs the archive lacks must be on the s3 backend."""
     if not objects:
         return
@@ -88,7 +88,7 @@ def _check_elsewhere(remote: Remote, objects: list[meta.ObjectMeta]) -> None:
             )
 
 
-def _fetch(remote: Remote, store: LocalBlobStore, found: meta.ObjectMeta) -> int:
+def _fetch(remote: BlobStore, store: LocalBlobStore, found: meta.ObjectMeta) -> int:
     """One blob, streamed into place and checked; a blob that does not match is removed."""
     name = f"object {found.bucket}/{found.name} (LSN {found.lsn}, blob {found.blob})"
     try:

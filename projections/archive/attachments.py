@@ -22,7 +22,7 @@ from eventlog.framing import HEADER_SIZE
 from eventlog.record import Record, unpack_body
 from eventlog.segments import SEGMENT_HEADER_SIZE
 from eventlog.walk import Cursor, walk_events
-from projections.archive.remote import CHUNK_BYTES, Remote
+from projections.blobs.blobstore import CHUNK_BYTES, BlobStore
 
 Attachments = Callable[[Record], Iterable[tuple[str, Path]]]
 
@@ -38,7 +38,7 @@ def records_in(path: Path, start: int, end: int, after_lsn: int) -> Iterator[Rec
             yield Record(lsn, ts_us, kind, actor, namespace, payload, version, b"", frame)
 
 
-def upload_file(remote: Remote, name: str, path: Path) -> bool:
+def upload_file(remote: BlobStore, name: str, path: Path) -> bool:
     """Stream one local file to `name`; False (nothing uploaded) if the file is gone. Once
     open, the file is read to its end even if it is removed meanwhile."""
     try:

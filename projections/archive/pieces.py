@@ -11,29 +11,13 @@ restore walks it instead.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
-from collections.abc import Iterator
 from pathlib import Path
 
 from eventlog.framing import HEADER, HEADER_SIZE, FrameType
 from eventlog.keys import SigningKey, parse_seal
 from eventlog.segments import SEGMENT_HEADER_SIZE, Manifest
-
-
-class HashedChunks:
-    """Chunks passed through while their SHA-256 and size are taken."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self.digest.update(chunk)
-            self.size += len(chunk)
-            yield chunk
+from projections.blobs.blobstore import Written
 
 
 def last_seal(path: Path, offset: int, end: int) -> tuple[str, bytes] | None:
@@ -58,10 +42,11 @@ def piece_manifest(
     last_lsn: int,
     prev_chain: bytes,
     chain_head: bytes,
-    hashed: HashedChunks,
+    written: Written,
     key: SigningKey,
 ) -> Manifest:
-    """The signed manifest of one uploaded piece."""
+    """The signed manifest of one uploaded piece (`written`: what the blob store measured
+    of it while it streamed)."""
     return Manifest(
         segment=name,
         first_lsn=first_lsn,
@@ -69,7 +54,7 @@ def piece_manifest(
         count=last_lsn - first_lsn + 1,
         prev_hash=prev_chain.hex(),
         chain_head=chain_head.hex(),
-        sha256=hashed.digest.hexdigest(),
-        size=hashed.size,
+        sha256=written.sha256,
+        size=written.size,
         key_id=key.key_id,
     ).signed_by(key)

@@ -31,7 +31,7 @@ from projections.archive import layout
 from projections.archive.check import ArchiveChecker, MarkScanner, Piece
 from projections.archive.errors import RestoreError
 from projections.archive.handover import cut_log, hand_over
-from projections.archive.remote import Remote, list_all
+from projections.blobs.blobstore import BlobStore, list_all
 
 Progress = Callable[[int, int], None]
 PARALLEL_DOWNLOADS = 4
@@ -63,7 +63,7 @@ class RestoreReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def list_archive(remote: Remote) -> ArchiveListing:
+def list_archive(remote: BlobStore) -> ArchiveListing:
     listing = ArchiveListing()
     for key in list_all(remote, layout.LOG):
         parsed = layout.parse_segment_key(key)
@@ -84,7 +84,7 @@ def list_archive(remote: Remote) -> ArchiveListing:
 
 
 def download_log(
-    remote: Remote,
+    remote: BlobStore,
     listing: ArchiveListing,
     log_dir: Path,
     to_lsn: int | None,
@@ -118,7 +118,7 @@ def download_log(
     return done
 
 
-def _manifest(remote: Remote, base: int) -> Manifest:
+def _manifest(remote: BlobStore, base: int) -> Manifest:
     raw = b"".join(remote.get(layout.segment_key(base, "manifest")))
     try:
         return Manifest.from_json(raw)
@@ -136,7 +136,7 @@ class Fetched:
     last_mark: int
 
 
-def _fetch_sealed(remote: Remote, base: int, log_dir: Path) -> Fetched:
+def _fetch_sealed(remote: BlobStore, base: int, log_dir: Path) -> Fetched:
     """One sealed segment, hashed and scanned for key announcements while it streams in."""
     path = log_dir / format_segment_name(base)
     digest, size, marks = hashlib.sha256(), 0, MarkScanner()
@@ -152,7 +152,7 @@ def _fetch_sealed(remote: Remote, base: int, log_dir: Path) -> Fetched:
 
 
 def _fetch_pieces(
-    remote: Remote, listing: ArchiveListing, base: int, log_dir: Path
+    remote: BlobStore, listing: ArchiveListing, base: int, log_dir: Path
 ) -> tuple[Fetched, list[Piece]]:
     """The active segment, from pieces that must follow each other from offset 0, each
     hashed as it streams in, with their manifests."""
@@ -179,7 +179,7 @@ def _fetch_pieces(
 
 
 def restore_log(
-    remote: Remote,
+    remote: BlobStore,
     log_dir: Path,
     key: SigningKey,
     to_lsn: int | None = None,
@@ -211,13 +211,13 @@ def restore_log(
     )
 
 
-def fetch_config(remote: Remote, listing: ArchiveListing) -> bytes | None:
+def fetch_config(remote: BlobStore, listing: ArchiveListing) -> bytes | None:
     """The archived `log/config.json`, if the archive has one."""
     return b"".join(remote.get(layout.CONFIG)) if listing.has_config else None
 
 
 def fetch_checkpoint(
-    remote: Remote, listing: ArchiveListing, directory: Path, max_lsn: int
+    remote: BlobStore, listing: ArchiveListing, directory: Path, max_lsn: int
 ) -> int | None:
     """Download the newest archived checkpoint at or below `max_lsn` (it is validated
     like any checkpoint when the database opens); returns its LSN."""

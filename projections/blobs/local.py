@@ -14,10 +14,16 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from eventlog.segments import fsync_dir
-from projections.blobs.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
+from projections.blobs.blobstore import (
+    CHUNK_BYTES,
+    PAGE,
+    BlobInfo,
+    HashingChunks,
+    Written,
+    read_file,
+)
 from projections.blobs.errors import BlobConflictError, BlobNotFoundError
 
 TMP_DIR = ".tmp"
@@ -81,7 +87,7 @@ class LocalBlobStore:
             return
         fsync_dir(path.parent)
 
-    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list(self, prefix: str, after: str = "", limit: int = PAGE) -> list[BlobInfo]:
         folder, _, _ = prefix.rpartition("/")
         keys = sorted(key for key in self._walk(folder) if key.startswith(prefix) and key > after)[
             :limit
@@ -116,19 +122,3 @@ class LocalBlobStore:
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
-
-
-def read_file(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
-    """Chunks of an open file from `offset`, at most `length` bytes; closes the file."""
-    try:
-        handle.seek(offset)
-        left = length
-        while left is None or left > 0:
-            chunk = handle.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
-            if not chunk:
-                return
-            if left is not None:
-                left -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()

@@ -25,7 +25,7 @@ from minio.commonconfig import CopySource
 from minio.error import S3Error
 from urllib3.exceptions import HTTPError
 
-from projections.blobs.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
+from projections.blobs.blobstore import CHUNK_BYTES, PAGE, BlobInfo, HashingChunks, Written
 from projections.blobs.errors import (
     BlobError,
     BlobNotFoundError,
@@ -165,7 +165,7 @@ class S3BlobStore:
         with _translated(key):
             self.client.remove_object(self.location.bucket, self._name(key))
 
-    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list(self, prefix: str, after: str = "", limit: int = PAGE) -> list[BlobInfo]:
         found: list[BlobInfo] = []
         with _translated(prefix):
             listing = self.client.list_objects(
