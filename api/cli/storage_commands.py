@@ -268,7 +268,6 @@ def _trusted(path: Path | None) -> dict[str, bytes] | None:
 def _rebuild(data_dir: DataDir) -> list[ObjectMeta]:
     """Open the restored directory once, which folds the log into a fresh projection;
     returns the objects live in it."""
-    import api.rls.access  # noqa: F401 - registers the auth and policy folds
     from api.database import Database
     from api.storage import meta
 
