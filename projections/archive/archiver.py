@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Protocol
 
 from eventlog.keys import SigningKey
-from eventlog.reader import Span
+from eventlog.reader import Span, records_in
 from eventlog.segments import Manifest, format_segment_name, manifest_path, write_atomic
+from eventlog.walk import last_seal
 from projections.archive import layout
-from projections.archive.attachments import Attachments, records_in, upload_file
+from projections.archive.attachments import Attachments, upload_file
 from projections.archive.errors import ArchiveError
-from projections.archive.pieces import last_seal, piece_manifest
+from projections.archive.pieces import piece_manifest
 from projections.blobs.blobstore import BlobStore, exists, file_chunks, list_all
 from projections.checkpoints import parse_checkpoint_name
 

@@ -11,29 +11,9 @@ restore walks it instead.
 
 from __future__ import annotations
 
-import mmap
-from pathlib import Path
-
-from eventlog.framing import HEADER, HEADER_SIZE, FrameType
-from eventlog.keys import SigningKey, parse_seal
-from eventlog.segments import SEGMENT_HEADER_SIZE, Manifest
+from eventlog.keys import SigningKey
+from eventlog.segments import Manifest
 from projections.blobs.blobstore import Written
-
-
-def last_seal(path: Path, offset: int, end: int) -> tuple[str, bytes] | None:
-    """(key id, chain head) of the last seal in bytes `offset..end` of a segment, found by
-    hopping frame headers (the bytes are the writer's own, durable and sealed)."""
-    found = None
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
-        position = max(offset, SEGMENT_HEADER_SIZE)
-        while position + HEADER_SIZE <= end:
-            length, _, frame_type, _ = HEADER.unpack_from(data, position)
-            frame_end = position + HEADER_SIZE + length
-            if frame_type == FrameType.SEAL:
-                key_id, _, head = parse_seal(data[position + HEADER_SIZE : frame_end])
-                found = (key_id, head)
-            position = frame_end
-    return found
 
 
 def piece_manifest(

@@ -25,12 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventlog.handover import cut_log, hand_over
+from eventlog.incoming import ArchiveChecker, MarkScanner, Piece
 from eventlog.keys import SigningKey
 from eventlog.segments import Manifest, format_segment_name, list_segments, manifest_path
 from projections.archive import layout
-from projections.archive.check import ArchiveChecker, MarkScanner, Piece
 from projections.archive.errors import RestoreError
-from projections.archive.handover import cut_log, hand_over
 from projections.blobs.blobstore import BlobStore, list_all
 
 Progress = Callable[[int, int], None]
