@@ -5,7 +5,9 @@
 - `eventlog` imports nothing of `projections`, `api` or `bench`; `projections` nothing of
   `api` or `bench`; `api` nothing of `bench` (dependencies point eventlog <- projections <-
   api; `bench` and `tests` use all three);
-- no shipped module (anything outside `tests/`) imports `tests`.
+- no shipped module (anything outside `tests/`) imports `tests`;
+- the archive and the blob layer use only the log's public API (`eventlog/__init__.py`):
+  log bytes are read and written by `eventlog` alone.
 
 An edge is an import naming a project module: `from a.b import c` points at `a.b.c` when
 that is a module, else at `a.b`. Importing `a.b.c` also runs the package `a.b`, but that
@@ -29,6 +31,8 @@ FORBIDDEN = {
     "bench": ("tests",),
 }
 """Which top-level packages each shipped package must not import."""
+PUBLIC_LOG_ONLY = ("projections.archive", "projections.blobs")
+"""Packages that may import `eventlog` itself but none of its modules."""
 
 KNOWN_CYCLES: frozenset[tuple[str, str]] = frozenset(
     {
@@ -187,5 +191,16 @@ def test_dependencies_point_down() -> None:
         for module, targets in graph().items()
         for imported in targets
         if imported.split(".")[0] in FORBIDDEN.get(module.split(".")[0], ())
+    )
+    assert wrong == []
+
+
+def test_the_archive_uses_only_the_public_log_api() -> None:
+    wrong = sorted(
+        f"{module} imports {imported}"
+        for module, targets in graph().items()
+        if module.startswith(PUBLIC_LOG_ONLY)
+        for imported in targets
+        if imported.startswith("eventlog.")
     )
     assert wrong == []

@@ -34,10 +34,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from eventlog.keys import SigningKey
-from eventlog.reader import Span, records_in
-from eventlog.segments import Manifest, format_segment_name, manifest_path, write_atomic
-from eventlog.walk import last_seal
+from eventlog import (
+    Manifest,
+    SigningKey,
+    Span,
+    format_segment_name,
+    last_seal,
+    manifest_path,
+    records_in,
+    write_atomic,
+)
 from projections.archive import layout
 from projections.archive.attachments import Attachments, upload_file
 from projections.archive.errors import ArchiveError

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
-from eventlog.record import Record
+from eventlog import Record
 from projections.blobs.blobstore import CHUNK_BYTES, BlobStore
 
 Attachments = Callable[[Record], Iterable[tuple[str, Path]]]

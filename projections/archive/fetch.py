@@ -16,8 +16,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from eventlog.errors import CorruptLogError
-from eventlog.segments import Manifest, file_sha256, format_segment_name, manifest_path
+from eventlog import CorruptLogError, Manifest, file_sha256, format_segment_name, manifest_path
 from projections.archive import layout
 from projections.blobs.blobstore import BlobStore
 from projections.blobs.errors import LengthMismatchError

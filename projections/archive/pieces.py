@@ -11,8 +11,7 @@ restore walks it instead.
 
 from __future__ import annotations
 
-from eventlog.keys import SigningKey
-from eventlog.segments import Manifest
+from eventlog import Manifest, SigningKey
 from projections.blobs.blobstore import Written
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from eventlog.segments import Manifest
+from eventlog import Manifest
 from projections.archive import layout
 from projections.archive.archiver import ArchiveCursor
 from projections.blobs.blobstore import BlobStore, exists

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from eventlog.segments import fsync_dir
+from eventlog import fsync_dir
 from projections.blobs.blobstore import (
     CHUNK_BYTES,
     PAGE,
