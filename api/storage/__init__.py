@@ -1,6 +1,9 @@
 """Object storage: buckets and objects whose metadata lives in the log, bytes in a blob store.
 
-- `blobstore`: the `BlobStore` interface; `local` (data/objects/, default) and `s3` (minio).
+The bytes are kept by the blob layer (`projections.blobs`: local disk under data/objects/
+by default, or S3 with a local cache); `settings` chooses which.
+
+- `settings`: where objects and the archive go (`--s3-*`, `BKG_S3_*`, `BKG_STORAGE_*`).
 - `names`: validation of bucket and object names (no traversal out of a bucket).
 - `meta`: "storage" events folded into the projection (buckets, objects), read back.
 - `access`: object policies (`/policy` entries on `storage.objects`) and namespaces.
