@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from api.auth.store import fold_auth
 from api.datadir import DataDir
-from api.rls.store import fold_policy
+from api.folds import all_folds
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
 from api.sql.engine import Params
@@ -43,7 +42,7 @@ from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import TIMEOUT_MESSAGE, Deadline, RunningStatements
 from projections.errors import StatementCanceledError
-from projections.folds import REGISTRY, FoldRegistry
+from projections.folds import FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
 from projections.policy import Checkpointer, CheckpointPolicy
 from projections.repair import OpenReport, open_store
@@ -122,17 +121,6 @@ class NotInitialisedError(Exception):
     """The data directory has no log yet (`bkgdb init` creates one)."""
 
 
-def default_folds() -> FoldRegistry:
-    """The fold registry with every fold the product registers (SQL, auth, policy, ...).
-
-    Registering them here (idempotent) makes the live store, rebuild and replay agree on
-    which kinds are folded, whichever modules a process happened to import.
-    """
-    REGISTRY.register("auth", fold_auth)
-    REGISTRY.register("policy", fold_policy)
-    return REGISTRY
-
-
 ADMIN_CONTEXT = _Context(actor="admin", namespace=None)
 
 
@@ -144,7 +132,7 @@ class DatabaseOptions:
     checkpoint_policy: CheckpointPolicy = field(default_factory=CheckpointPolicy)
     time_travel_cache_bytes: int = DEFAULT_CACHE_BYTES
     access: AccessControl | None = None
-    folds: FoldRegistry = field(default_factory=default_folds)
+    folds: FoldRegistry = field(default_factory=all_folds)
     statement_timeout_s: float | None = None
     """Deadline of a statement given none (None: unbounded, the embedded default)."""
     result_limits: ResultLimits = UNLIMITED

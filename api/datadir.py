@@ -172,7 +172,7 @@ class DataDir:
         location = StorageSettings.from_env().archive_location()
         if location is None:
             return None
-        from api.storage.s3 import S3BlobStore
         from projections.archive.fetch import ArchiveFetcher
+        from projections.blobs.s3 import S3BlobStore
 
         return ArchiveFetcher(S3BlobStore(location), self.log, self.log_cache)

@@ -6,6 +6,7 @@
     ├── AppendError           an append could not be made durable (I/O error, disk full, closed)
     │   └── RecordTooLargeError   the record is over `max_record_bytes`; nothing was queued
     ├── PrunedSegmentError    a pruned segment was read and no source can supply it
+    ├── CutError              a log cannot be cut after a record it does not hold
     └── KeyError_             signing-key problems (bad key file, unknown key id)
 
 Callers above `eventlog` translate these into their own errors at their boundary.
@@ -67,3 +68,7 @@ class PrunedSegmentError(LogError):
     def __init__(self, message: str, base_lsn: int) -> None:
         super().__init__(message)
         self.base_lsn = base_lsn
+
+
+class CutError(LogError):
+    """A log cannot be cut after the record asked for: it does not hold it."""

@@ -13,9 +13,11 @@ import mmap
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from eventlog.framing import HEADER, HEADER_SIZE, MAX_BODY, FrameError, FrameType
 from eventlog.keys import KeyRing, parse_seal, seal_message
+from eventlog.segments import SEGMENT_HEADER_SIZE
 
 
 class ChainBreakError(ValueError):
@@ -118,3 +120,19 @@ def _check_seal(
         reason = "unknown signing key" if key_id not in ring else "bad seal signature"
         raise ChainBreakError(f"{reason} ({key_id})", cursor.sealed_lsn + 1, offset)
     cursor.seal_key_id, cursor.seal_signature = key_id, signature
+
+
+def last_seal(path: Path, offset: int, end: int) -> tuple[str, bytes] | None:
+    """(key id, chain head) of the last seal in bytes `offset..end` of a segment, found by
+    hopping frame headers (the bytes are the writer's own, durable and sealed)."""
+    found = None
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
+        position = max(offset, SEGMENT_HEADER_SIZE)
+        while position + HEADER_SIZE <= end:
+            length, _, frame_type, _ = HEADER.unpack_from(data, position)
+            frame_end = position + HEADER_SIZE + length
+            if frame_type == FrameType.SEAL:
+                key_id, _, head = parse_seal(data[position + HEADER_SIZE : frame_end])
+                found = (key_id, head)
+            position = frame_end
+    return found

@@ -1,9 +1,11 @@
 """The fold registry: which function folds a log record of a given kind into the projection.
 
-"ddl" and "dml" records carry row images and are applied with `projections.apply`; other
-packages register folds for their own kinds ("auth", "policy", "storage", ...) at import time
-with `register_fold`. A kind without a fold only advances the applied LSN, so old stores keep
-working when new kinds appear. Every fold runs inside a savepoint: a fold that raises is
+"ddl" and "dml" records carry row images and are applied with `fold_sql`; the folds of the
+other kinds ("auth", "policy", "storage") live with the packages that own them. Which kinds
+are folded is decided in one place, `api.folds.all_folds()`, which builds the registry
+every database, rebuild, replay and replica uses; this package keeps no registry of its
+own. A kind without a fold only advances the applied LSN, so old stores keep working when
+new kinds appear. Every fold runs inside a savepoint: a fold that raises is
 rolled back and reported, and the record still counts as applied, so the live store and every
 replay of the log end in the same state.
 """
@@ -92,13 +94,3 @@ def apply_event(conn: sqlite3.Connection, event: Event, registry: FoldRegistry) 
         return error
     conn.execute("RELEASE bkg_fold")
     return None
-
-
-REGISTRY = FoldRegistry()
-REGISTRY.register("ddl", fold_sql)
-REGISTRY.register("dml", fold_sql)
-
-
-def register_fold(kind: str, fold: Fold) -> None:
-    """Register a fold for `kind` in the default registry used by `api.Database`."""
-    REGISTRY.register(kind, fold)

@@ -14,7 +14,7 @@ from typing import Any
 
 from api.auth.apikeys import ApiKeyRecord
 from api.auth.registry import KeyRegistry, KeyState, key_transition
-from projections.folds import Event, register_fold
+from projections.folds import Event
 
 KEYS_TABLE = "_bkg_api_keys"
 META_TABLE = "_bkg_security_meta"
@@ -100,6 +100,3 @@ def _row(state: KeyState) -> tuple[Any, ...]:
 def _state(row: tuple[Any, ...]) -> KeyState:
     record = ApiKeyRecord(*row[:8])
     return KeyState(record, revoked_at=row[8], rotated_to=row[9], grace_until=row[10])
-
-
-register_fold("auth", fold_auth)

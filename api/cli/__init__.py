@@ -17,6 +17,7 @@ from api.cli.output import CommandError, emit_json
 from api.datadir import DataDir, SettingsError
 from api.storage.errors import StorageError
 from eventlog import LogError
+from projections.blobs.errors import BlobError
 
 Handler = Callable[[argparse.Namespace, DataDir], int]
 
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args, DataDir(args.data_dir)))
-    except (CommandError, LogError, OSError, SettingsError, StorageError) as exc:
+    except (CommandError, LogError, OSError, SettingsError, StorageError, BlobError) as exc:
         code = exc.exit_code if isinstance(exc, CommandError) else 1
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if getattr(args, "json", False):

@@ -218,7 +218,7 @@ def _cursors(data_dir: DataDir) -> list[Path]:
 def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
     from aiokafka.errors import KafkaError
 
-    from api.database import default_folds
+    from api.folds import all_folds
     from api.sql.errors import SqlError
 
     if not args.kafka_bootstrap:
@@ -229,9 +229,7 @@ def run_replica(args: argparse.Namespace, data_dir: DataDir) -> int:
     if args.history_records is not None and args.history_records < 0:
         raise CommandError("--history-records must be 0 or more")
     try:
-        replica = KafkaReplica(
-            store, args.kafka_bootstrap, default_folds(), seed, args.history_records
-        )
+        replica = KafkaReplica(store, args.kafka_bootstrap, all_folds(), seed, args.history_records)
     except ConsumerError as exc:
         raise CommandError(str(exc)) from exc
     try:

@@ -171,10 +171,10 @@ def _log_sign_keyless(args: argparse.Namespace, data_dir: DataDir) -> None:
 
 def _log_prune(args: argparse.Namespace, data_dir: DataDir) -> None:
     """Prune what the archive holds beyond the newest N sealed segments (default 0)."""
-    from api.storage.s3 import S3BlobStore
     from api.storage.settings import StorageSettings
     from projections.archive.archiver import CURSOR_FILE, ArchiveCursor
     from projections.archive.retention import prune
+    from projections.blobs.s3 import S3BlobStore
 
     export_flags(args)
     location = StorageSettings.from_env().archive_location()

@@ -19,8 +19,9 @@ from typing import Any
 from api.auth.principal import Principal
 from api.cli.as_user import security_layer, user_principal
 from api.cli.output import CommandError, Progress, emit_json, jsonable
-from api.database import Database, DatabaseOptions, Result, default_folds
+from api.database import Database, DatabaseOptions, Result
 from api.datadir import DataDir
+from api.folds import all_folds
 from api.sql import SqlEngine
 from api.sql.engine import Params
 from api.sql.errors import SqlError
@@ -108,7 +109,7 @@ def run_rebuild(args: argparse.Namespace, data_dir: DataDir) -> int:
             log,
             CheckpointStore(data_dir.checkpoints),
             ring,
-            default_folds(),
+            all_folds(),
             rebuild=True,
             from_scratch=args.from_scratch,
             progress=progress,
@@ -137,7 +138,7 @@ def run_replay(args: argparse.Namespace, data_dir: DataDir) -> int:
             log,
             CheckpointStore(data_dir.checkpoints),
             ring,
-            default_folds(),
+            all_folds(),
             args.to_lsn,
             args.out,
             from_scratch=args.from_scratch,
@@ -191,7 +192,7 @@ def _read_while_held(
     log, ring = _read_only_log(data_dir)
     lsn = log.head_lsn if as_of_lsn is None else as_of_lsn
     checkpoints = CheckpointStore(data_dir.checkpoints)
-    travel = TimeTravel(log, checkpoints, ring, default_folds(), cache_bytes=0)
+    travel = TimeTravel(log, checkpoints, ring, all_folds(), cache_bytes=0)
     with travel.state_at(lsn) as conn:
         if principal is None:
             outcome = engine.execute(conn, sql, params)

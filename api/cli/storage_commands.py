@@ -111,9 +111,9 @@ def export_flags(args: argparse.Namespace) -> None:
 def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
     """Run the continuous archive beside `serve` while the block runs (when S3 is set)."""
     from api.storage.backup import blob_attachments
-    from api.storage.s3 import S3BlobStore
     from api.storage.settings import StorageSettings
     from projections.archive.archiver import Archiver
+    from projections.blobs.s3 import S3BlobStore
 
     export_flags(args)
     settings, retain = StorageSettings.from_env(), retain_setting(args)
@@ -157,13 +157,14 @@ def _retain(archiver: Any, retain: int) -> None:
 def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
     from api.storage.errors import StorageError
     from projections.archive.errors import ArchiveError
+    from projections.blobs.errors import BlobError
 
     root = data_dir.root
     if root.exists() and any(root.iterdir()):
         raise CommandError(f"{root} is not empty; restore needs a missing or empty directory")
     try:
         summary = _restore(args, data_dir)
-    except (ArchiveError, StorageError, ValueError) as exc:
+    except (ArchiveError, StorageError, BlobError, ValueError) as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise CommandError(str(exc)) from exc
     if args.json:
@@ -182,7 +183,6 @@ def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
     from api.storage.backup import restore_blobs
-    from api.storage.s3 import S3BlobStore
     from eventlog import SigningKey
     from projections.archive.restore import (
         fetch_checkpoint,
@@ -190,6 +190,7 @@ def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
         list_archive,
         restore_log,
     )
+    from projections.blobs.s3 import S3BlobStore
 
     remote = S3BlobStore(_location(args))
     data_dir.create_layout()
@@ -230,7 +231,7 @@ def _restore(args: argparse.Namespace, data_dir: DataDir) -> dict[str, Any]:
 
 
 def _location(args: argparse.Namespace) -> Any:
-    from api.storage.s3 import S3Location
+    from projections.blobs.s3 import S3Location
 
     parsed = urlparse(args.source)
     if parsed.scheme != "s3" or not parsed.netloc:
@@ -267,7 +268,6 @@ def _trusted(path: Path | None) -> dict[str, bytes] | None:
 def _rebuild(data_dir: DataDir) -> list[ObjectMeta]:
     """Open the restored directory once, which folds the log into a fresh projection;
     returns the objects live in it."""
-    import api.rls.access  # noqa: F401 - registers the auth and policy folds
     from api.database import Database
     from api.storage import meta
 

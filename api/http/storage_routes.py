@@ -39,13 +39,20 @@ from api.http.errors import error_response
 from api.http.object_headers import object_headers
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
-from api.storage.blobstore import BlobStore
-from api.storage.cache import CachedBlobStore
 from api.storage.meta import Bucket
 from api.storage.presign import Grant, UrlSigner, expiry, load_url_key
 from api.storage.service import ObjectService
 from api.storage.settings import StorageSettings
 from api.storage.tus import UPLOADS_DIR, UploadInfo, Uploads
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.cache import CachedBlobStore
+from projections.blobs.errors import (
+    BlobConflictError,
+    BlobError,
+    BlobNotFoundError,
+    BlobUnavailableError,
+    LengthMismatchError,
+)
 
 T = TypeVar("T")
 TUS_VERSION = "1.0.0"
@@ -507,18 +514,23 @@ async def tus_delete(upload_id: FromPath[str], principal: Caller, storage: Stora
 
 # -- errors ------------------------------------------------------------------------------
 
-_CODES: tuple[tuple[type[errors.StorageError], str, int | None], ...] = (
+_CODES: tuple[tuple[type[Exception], str, int | None], ...] = (
     (errors.TooLargeError, "BAD_REQUEST", 413),
     (errors.RangeNotSatisfiableError, "BAD_REQUEST", 416),
     (errors.NotFoundError, "NOT_FOUND", None),
     (errors.BadObjectRequestError, "BAD_REQUEST", None),
     (errors.ConflictError, "CONFLICT", None),
     (errors.ForbiddenError, "FORBIDDEN", None),
-    (errors.BackendUnavailableError, "UNAVAILABLE", None),
+    (BlobNotFoundError, "NOT_FOUND", None),
+    (LengthMismatchError, "BAD_REQUEST", None),
+    (BlobConflictError, "CONFLICT", None),
+    (BlobUnavailableError, "UNAVAILABLE", None),
 )
 
 
-def _storage_error(_: Request[Any, Any, Any], exc: errors.StorageError) -> Response[Any]:
+def _storage_error(
+    _: Request[Any, Any, Any], exc: errors.StorageError | BlobError
+) -> Response[Any]:
     code, status = next(((c, s) for t, c, s in _CODES if isinstance(exc, t)), ("UNAVAILABLE", None))
     response = error_response(code, str(exc))
     if status is not None:
@@ -538,7 +550,7 @@ def storage_router() -> Router:
             tus_patch, tus_delete,
         ],
         dependencies={"storage": Provide(_provide_storage)},
-        exception_handlers={errors.StorageError: _storage_error},
+        exception_handlers={errors.StorageError: _storage_error, BlobError: _storage_error},
         request_max_body_size=None,
         tags=["storage"],
     )  # fmt: skip

@@ -34,7 +34,7 @@ from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 from litestar.types import Receive, Send, TypeEncodersMap
 
-from api.storage.blobstore import CHUNK_BYTES
+from projections.blobs.blobstore import CHUNK_BYTES
 
 PULL_BYTES = CHUNK_BYTES
 """The least a worker pulls from the connection per hand-off (less only at the end): the

@@ -14,7 +14,7 @@ import sqlite3
 from api.auth.store import bump_version
 from api.rls.errors import PolicyError
 from api.rls.policy import POLICY_CREATED, POLICY_DROPPED, PolicySet, parse_policy
-from projections.folds import Event, register_fold
+from projections.folds import Event
 
 POLICIES_TABLE = "_bkg_policies"
 logger = logging.getLogger(__name__)
@@ -63,6 +63,3 @@ def load_policies(conn: sqlite3.Connection) -> PolicySet:
         except PolicyError as exc:
             logger.warning("policy %s.%s is not loaded: %s", namespace, name, exc)
     return PolicySet(policies)
-
-
-register_fold("policy", fold_policy)

@@ -1,6 +1,9 @@
 """Object storage: buckets and objects whose metadata lives in the log, bytes in a blob store.
 
-- `blobstore`: the `BlobStore` interface; `local` (data/objects/, default) and `s3` (minio).
+The bytes are kept by the blob layer (`projections.blobs`: local disk under data/objects/
+by default, or S3 with a local cache); `settings` chooses which.
+
+- `settings`: where objects and the archive go (`--s3-*`, `BKG_S3_*`, `BKG_STORAGE_*`).
 - `names`: validation of bucket and object names (no traversal out of a bucket).
 - `meta`: "storage" events folded into the projection (buckets, objects), read back.
 - `access`: object policies (`/policy` entries on `storage.objects`) and namespaces.
@@ -16,9 +19,15 @@ Exceptions (`api.storage.errors`), translated to HTTP only in `api.http.storage_
     ├── BadObjectRequestError      can never succeed as sent              400 BAD_REQUEST
     │   ├── InvalidKeyError        empty, too long, or escapes its bucket
     │   ├── TooLargeError          over the size limit                    413
-    │   ├── LengthMismatchError    body length differs from the announced one
     │   └── RangeNotSatisfiableError                                      416
     ├── ConflictError              bucket exists, wrong upload offset      409 CONFLICT
-    ├── ForbiddenError             policy says no, bad or expired signed URL  403 FORBIDDEN
-    └── BackendUnavailableError    disk or S3 failed; nothing recorded     503 UNAVAILABLE
+    └── ForbiddenError             policy says no, bad or expired signed URL  403 FORBIDDEN
+
+The blob stores' errors (`projections.blobs.errors`) reach the same routes::
+
+    BlobError
+    ├── BlobNotFoundError          an object's blob is missing            404 NOT_FOUND
+    ├── BlobConflictError          a blob key clashes with a folder       409 CONFLICT
+    ├── LengthMismatchError        body length differs from the announced one  400 BAD_REQUEST
+    └── BlobUnavailableError       S3 failed; nothing recorded            503 UNAVAILABLE
 """

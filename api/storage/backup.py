@@ -20,13 +20,14 @@ from contextlib import suppress
 from pathlib import Path
 
 from api.storage import meta
-from api.storage.errors import LengthMismatchError, StorageError
-from api.storage.local import LocalBlobStore
+from api.storage.errors import StorageError
 from api.storage.names import check_object_name
 from eventlog import Record
 from projections.archive.attachments import Attachments
 from projections.archive.errors import RestoreError
-from projections.archive.remote import Remote, list_all
+from projections.blobs.blobstore import BlobStore, list_all
+from projections.blobs.errors import BlobError, LengthMismatchError
+from projections.blobs.local import LocalBlobStore
 
 ARCHIVED_BLOBS = "archive/objects/"
 S3_BACKEND_BLOBS = "objects/"
@@ -51,7 +52,7 @@ def blob_attachments(objects_dir: Path) -> Attachments:
 
 
 def restore_blobs(
-    remote: Remote,
+    remote: BlobStore,
     objects: list[meta.ObjectMeta],
     objects_dir: Path,
     progress: Progress | None = None,
@@ -74,7 +75,7 @@ def restore_blobs(
     return len(wanted), done
 
 
-def _check_elsewhere(remote: Remote, objects: list[meta.ObjectMeta]) -> None:
+def _check_elsewhere(remote: BlobStore, objects: list[meta.ObjectMeta]) -> None:
     """Objects whose blobs the archive lacks must be on the s3 backend."""
     if not objects:
         return
@@ -87,7 +88,7 @@ def _check_elsewhere(remote: Remote, objects: list[meta.ObjectMeta]) -> None:
             )
 
 
-def _fetch(remote: Remote, store: LocalBlobStore, found: meta.ObjectMeta) -> int:
+def _fetch(remote: BlobStore, store: LocalBlobStore, found: meta.ObjectMeta) -> int:
     """One blob, streamed into place and checked; a blob that does not match is removed."""
     name = f"object {found.bucket}/{found.name} (LSN {found.lsn}, blob {found.blob})"
     try:
@@ -95,10 +96,10 @@ def _fetch(remote: Remote, store: LocalBlobStore, found: meta.ObjectMeta) -> int
         written = store.put(found.blob, remote.get(ARCHIVED_BLOBS + found.blob), found.size)
     except LengthMismatchError as exc:
         raise RestoreError(f"{name}: the archived blob is not {found.size} bytes: {exc}") from exc
-    except StorageError as exc:
+    except (StorageError, BlobError) as exc:
         raise RestoreError(f"{name}: its bytes could not be restored: {exc}") from exc
     if written.sha256 != found.sha256:
-        with suppress(StorageError):
+        with suppress(BlobError):
             store.delete(found.blob)
         raise RestoreError(f"{name}: the archived bytes do not match its SHA-256")
     return written.size

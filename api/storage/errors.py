@@ -1,5 +1,6 @@
 """Exceptions of object storage (tree drawn in `api.storage`); HTTP codes in brackets are
-what `api.http.storage_routes` turns them into."""
+what `api.http.storage_routes` turns them into. The blob stores below raise their own
+(`projections.blobs.errors`), which the routes translate too."""
 
 from __future__ import annotations
 
@@ -24,10 +25,6 @@ class TooLargeError(BadObjectRequestError):
     """An upload larger than the bucket's or the server's limit."""
 
 
-class LengthMismatchError(BadObjectRequestError):
-    """The body did not have the length the request announced."""
-
-
 class RangeNotSatisfiableError(BadObjectRequestError):
     """A Range header outside the object [416]."""
 
@@ -43,7 +40,3 @@ class ConflictError(StorageError):
 class ForbiddenError(StorageError):
     """The caller may not do this to this object, or a signed URL is expired or tampered
     with [403 FORBIDDEN]."""
-
-
-class BackendUnavailableError(StorageError):
-    """The object backend (disk or S3) failed; nothing was recorded [503 UNAVAILABLE]."""

@@ -18,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from projections.folds import Event, register_fold
+from projections.folds import Event
 
 BUCKETS = "_bkg_storage_buckets"
 OBJECTS = "_bkg_storage_objects"
@@ -183,6 +183,3 @@ def _object(row: tuple[Any, ...]) -> ObjectMeta:
     return ObjectMeta(
         namespace, bucket, name, blob, size, sha, ctype, owner, json.loads(metadata), lsn, updated
     )
-
-
-register_fold("storage", fold_storage)

@@ -22,16 +22,16 @@ from api.auth.principal import Principal
 from api.database import Database
 from api.rls.policy import PolicySet
 from api.storage import access, meta
-from api.storage.blobstore import BlobStore
 from api.storage.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
-    StorageError,
     TooLargeError,
 )
 from api.storage.names import check_bucket_name, check_object_name, check_prefix, new_blob_key
 from eventlog import Entry
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.errors import BlobError
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_MAX_OBJECT_BYTES = 5 << 30
@@ -191,7 +191,7 @@ class ObjectService:
             self._append(principal, bucket, payload)
         except BaseException:
             if new_blob is not None:
-                with suppress(StorageError):
+                with suppress(BlobError):
                     self.blobs.delete(new_blob)
             raise
         if old_blob is not None:
@@ -209,7 +209,7 @@ class ObjectService:
     def _delete_when_due(self, blob: str, due: float) -> None:
         """Removals run in the order they were asked for, so each waits out its own grace."""
         self._closing.wait(max(0.0, due - time.monotonic()))
-        with suppress(StorageError):
+        with suppress(BlobError):
             self.blobs.delete(blob)
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 
 Objects are kept on local disk under data/objects/ unless `BKG_STORAGE_BACKEND=s3`, in
 which case they go to the S3 bucket under `<prefix>/objects/`, with a local copy of recent
-blobs (`BKG_STORAGE_CACHE_BYTES`, 1 GiB by default, 0 for none; see `api.storage.cache`).
+blobs (`BKG_STORAGE_CACHE_BYTES`, 1 GiB by default, 0 for none; see `projections.blobs.cache`).
 The continuous archive, when an S3 endpoint and bucket are set, goes under `<prefix>/`
 (unless `BKG_ARCHIVE=off`), with the bytes of objects on the local backend under
 `<prefix>/archive/objects/` (`api.storage.backup`).
@@ -16,12 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from api.storage.blobstore import BlobStore
-from api.storage.cache import CACHE_DIR, CachedBlobStore
 from api.storage.errors import BadObjectRequestError
-from api.storage.local import LocalBlobStore
-from api.storage.s3 import S3BlobStore, S3Location
 from api.storage.service import DEFAULT_MAX_OBJECT_BYTES
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.cache import CACHE_DIR, CachedBlobStore
+from projections.blobs.local import LocalBlobStore
+from projections.blobs.s3 import S3BlobStore, S3Location
 
 N = TypeVar("N", int, float)
 BACKENDS = ("local", "s3")

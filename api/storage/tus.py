@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from api.auth.principal import Principal, PrincipalKind
-from api.storage.blobstore import CHUNK_BYTES
 from api.storage.errors import ConflictError, ForbiddenError, NotFoundError, TooLargeError
 from api.storage.meta import ObjectMeta
 from api.storage.service import ObjectService
 from eventlog.segments import write_atomic
+from projections.blobs.blobstore import CHUNK_BYTES
 
 UPLOADS_DIR = ".uploads"
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -10,4 +10,8 @@
 Every peer is a context manager (:class:`bench.load.Managed`): entering creates its store
 under the directory it is given, leaving closes it; the caller owns (and removes) the
 directory.
+
+Besides the peers, the servers that scenarios start and that tests reuse (shipped here
+because shipped code never imports ``tests``): ``kafka`` (a Tansu Kafka-protocol broker)
+and ``seaweed`` (SeaweedFS with its S3 gateway).
 """

@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.errors import PeerFailedError
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
+from bench.peers.kafka import TansuBroker
 from bench.scenarios._eventlog import SUBJECT
 from bench.sizing import rounds, scaled, smoke
 from eventlog import Entry, EventLog, LogOptions, SealedRecord, SigningKey
@@ -37,7 +38,6 @@ from projections.consumers.cdc import Message, change_messages, log_message
 from projections.consumers.cursor import CursorFile
 from projections.consumers.kafka_mirror import KafkaMirror, MirrorConfig, send_in_batches
 from projections.consumers.runner import ConsumerRunner
-from tests.kafka.brokers import TansuBroker
 
 PEER = "aiokafka"
 BATCH_PEER = "aiokafka_batch"

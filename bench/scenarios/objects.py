@@ -32,10 +32,10 @@ from minio import Minio
 
 from bench.errors import PeerFailedError
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 from bench.scenarios._eventlog import SUBJECT
 from bench.scenarios._http import _free_port, stop_server
 from bench.sizing import rounds, scaled
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 MIB = 1 << 20
 SIZES = {"1mib": (1 * MIB, 100), "64mib": (64 * MIB, 4)}

@@ -18,7 +18,8 @@ from typing import Any
 
 import sqlite_utils
 
-from api.database import Database, default_folds
+from api.database import Database
+from api.folds import all_folds
 from bench.model import Figure, Outcome, Ratio, Scenario, ratio_key
 from bench.scenarios._database import new_database
 from bench.scenarios._eventlog import SUBJECT
@@ -75,7 +76,7 @@ def _rebuild_rate(db: Database, rows: int) -> float:
         db.log,
         CheckpointStore(target / "no-checkpoints"),
         KeyRing({key.key_id: key.public_bytes}),
-        default_folds(),
+        all_folds(),
         rebuild=True,
         from_scratch=True,
     )

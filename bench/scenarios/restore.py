@@ -18,16 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from api.storage.s3 import S3BlobStore, S3Location
 from bench.errors import PeerFailedError
 from bench.load import PAYLOAD
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 from bench.scenarios._eventlog import SUBJECT
 from bench.sizing import rounds, scaled
 from eventlog import Entry, EventLog, LogOptions, SigningKey
 from projections.archive.archiver import Archiver
 from projections.archive.restore import restore_log
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
+from projections.blobs.s3 import S3BlobStore, S3Location
 
 PEER = "minio_download"
 BUCKET = "bkg-bench"

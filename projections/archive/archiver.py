@@ -34,14 +34,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from eventlog.keys import SigningKey
-from eventlog.reader import Span
-from eventlog.segments import Manifest, format_segment_name, manifest_path, write_atomic
+from eventlog import (
+    Manifest,
+    SigningKey,
+    Span,
+    format_segment_name,
+    last_seal,
+    manifest_path,
+    records_in,
+    write_atomic,
+)
 from projections.archive import layout
-from projections.archive.attachments import Attachments, records_in, upload_file
+from projections.archive.attachments import Attachments, upload_file
 from projections.archive.errors import ArchiveError
-from projections.archive.pieces import HashedChunks, last_seal, piece_manifest
-from projections.archive.remote import Remote, exists, file_chunks, list_all
+from projections.archive.pieces import piece_manifest
+from projections.blobs.blobstore import BlobStore, exists, file_chunks, list_all
 from projections.checkpoints import parse_checkpoint_name
 
 logger = logging.getLogger(__name__)
@@ -94,7 +101,7 @@ class Archiver:
         log_dir: Path,
         checkpoints_dir: Path,
         consumers_dir: Path,
-        remote: Remote,
+        remote: BlobStore,
         interval_s: float = 1.0,
         attachments: Attachments | None = None,
     ) -> None:
@@ -222,13 +229,12 @@ class Archiver:
         prev_chain = span.prev_chain if start == 0 else bytes.fromhex(cursor.chain)
         self._drop_stale_pieces(span.base_lsn, start)
         self._archive_attachments(span.path, start, end, cursor.lsn)
-        hashed = HashedChunks(file_chunks(span.path, start, end))
-        self.remote.put(layout.part_key(span.base_lsn, start), hashed)
+        name = layout.part_key(span.base_lsn, start)
+        written = self.remote.put(name, file_chunks(span.path, start, end))
         seal = last_seal(span.path, start, end)
         key = self.log.signing_key
         if seal is not None and seal[0] == key.key_id:
-            name = layout.part_key(span.base_lsn, start)
-            manifest = piece_manifest(name, first_lsn, last_lsn, prev_chain, seal[1], hashed, key)
+            manifest = piece_manifest(name, first_lsn, last_lsn, prev_chain, seal[1], written, key)
             self.remote.put(layout.part_manifest_key(span.base_lsn, start), [manifest.to_json()])
         cursor.offset, cursor.lsn = end, last_lsn
         cursor.chain = seal[1].hex() if seal is not None else ""

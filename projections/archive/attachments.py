@@ -12,33 +12,18 @@ stalls the archive.
 
 from __future__ import annotations
 
-import mmap
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
-from eventlog.framing import HEADER_SIZE
-from eventlog.record import Record, unpack_body
-from eventlog.segments import SEGMENT_HEADER_SIZE
-from eventlog.walk import Cursor, walk_events
-from projections.archive.remote import CHUNK_BYTES, Remote
+from eventlog import Record
+from projections.blobs.blobstore import CHUNK_BYTES, BlobStore
 
 Attachments = Callable[[Record], Iterable[tuple[str, Path]]]
 
 
-def records_in(path: Path, start: int, end: int, after_lsn: int) -> Iterator[Record]:
-    """The records in bytes `start..end` of a segment, whose first event is `after_lsn + 1`
-    (the bytes are the writer's own, durable and sealed: CRCs and order are checked, the
-    hash chain is not recomputed)."""
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), end, prot=mmap.PROT_READ) as data:
-        cursor = Cursor.at(after_lsn, b"", max(start, SEGMENT_HEADER_SIZE))
-        for lsn, _, frame, _ in walk_events(data, cursor, chain=False):
-            version, ts_us, kind, actor, namespace, payload = unpack_body(frame[HEADER_SIZE:])
-            yield Record(lsn, ts_us, kind, actor, namespace, payload, version, b"", frame)
-
-
-def upload_file(remote: Remote, name: str, path: Path) -> bool:
+def upload_file(remote: BlobStore, name: str, path: Path) -> bool:
     """Stream one local file to `name`; False (nothing uploaded) if the file is gone. Once
     open, the file is read to its end even if it is removed meanwhile."""
     try:

@@ -11,45 +11,8 @@ restore walks it instead.
 
 from __future__ import annotations
 
-import hashlib
-import mmap
-from collections.abc import Iterator
-from pathlib import Path
-
-from eventlog.framing import HEADER, HEADER_SIZE, FrameType
-from eventlog.keys import SigningKey, parse_seal
-from eventlog.segments import SEGMENT_HEADER_SIZE, Manifest
-
-
-class HashedChunks:
-    """Chunks passed through while their SHA-256 and size are taken."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self.digest.update(chunk)
-            self.size += len(chunk)
-            yield chunk
-
-
-def last_seal(path: Path, offset: int, end: int) -> tuple[str, bytes] | None:
-    """(key id, chain head) of the last seal in bytes `offset..end` of a segment, found by
-    hopping frame headers (the bytes are the writer's own, durable and sealed)."""
-    found = None
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
-        position = max(offset, SEGMENT_HEADER_SIZE)
-        while position + HEADER_SIZE <= end:
-            length, _, frame_type, _ = HEADER.unpack_from(data, position)
-            frame_end = position + HEADER_SIZE + length
-            if frame_type == FrameType.SEAL:
-                key_id, _, head = parse_seal(data[position + HEADER_SIZE : frame_end])
-                found = (key_id, head)
-            position = frame_end
-    return found
+from eventlog import Manifest, SigningKey
+from projections.blobs.blobstore import Written
 
 
 def piece_manifest(
@@ -58,10 +21,11 @@ def piece_manifest(
     last_lsn: int,
     prev_chain: bytes,
     chain_head: bytes,
-    hashed: HashedChunks,
+    written: Written,
     key: SigningKey,
 ) -> Manifest:
-    """The signed manifest of one uploaded piece."""
+    """The signed manifest of one uploaded piece (`written`: what the blob store measured
+    of it while it streamed)."""
     return Manifest(
         segment=name,
         first_lsn=first_lsn,
@@ -69,7 +33,7 @@ def piece_manifest(
         count=last_lsn - first_lsn + 1,
         prev_hash=prev_chain.hex(),
         chain_head=chain_head.hex(),
-        sha256=hashed.digest.hexdigest(),
-        size=hashed.size,
+        sha256=written.sha256,
+        size=written.size,
         key_id=key.key_id,
     ).signed_by(key)

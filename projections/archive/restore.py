@@ -1,6 +1,6 @@
 """Restore a data directory's log from the archive, verified, to its head or any LSN.
 
-1. Download and verify, segment by segment in log order (`projections.archive.check`):
+1. Download and verify, segment by segment in log order (`eventlog.SegmentChecker`):
    sealed ones whole, hashed as they stream in and authenticated by their signed manifests
    (digest, size, chain ends joining up, signature by a key announced in the log), the
    active one from its pieces (which must join up from offset 0), walked frame by frame up
@@ -20,18 +20,29 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eventlog.keys import SigningKey
-from eventlog.segments import Manifest, format_segment_name, list_segments, manifest_path
+from eventlog import (
+    CorruptLogError,
+    CutError,
+    Manifest,
+    MarkScanner,
+    Piece,
+    SegmentChecker,
+    SigningKey,
+    cut_log,
+    format_segment_name,
+    hand_over,
+    list_segments,
+    manifest_path,
+)
 from projections.archive import layout
-from projections.archive.check import ArchiveChecker, MarkScanner, Piece
 from projections.archive.errors import RestoreError
-from projections.archive.handover import cut_log, hand_over
-from projections.archive.remote import Remote, list_all
+from projections.blobs.blobstore import BlobStore, list_all
 
 Progress = Callable[[int, int], None]
 PARALLEL_DOWNLOADS = 4
@@ -63,7 +74,7 @@ class RestoreReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def list_archive(remote: Remote) -> ArchiveListing:
+def list_archive(remote: BlobStore) -> ArchiveListing:
     listing = ArchiveListing()
     for key in list_all(remote, layout.LOG):
         parsed = layout.parse_segment_key(key)
@@ -84,11 +95,11 @@ def list_archive(remote: Remote) -> ArchiveListing:
 
 
 def download_log(
-    remote: Remote,
+    remote: BlobStore,
     listing: ArchiveListing,
     log_dir: Path,
     to_lsn: int | None,
-    checker: ArchiveChecker,
+    checker: SegmentChecker,
     progress: Progress | None = None,
 ) -> int:
     """Download the segments a restore to `to_lsn` needs, several at a time, and verify
@@ -99,7 +110,8 @@ def download_log(
     after_sealed = max((m.last_lsn for m in manifests.values()), default=0) + 1
     active = [b for b in listing.pieces if b == after_sealed <= limit and b not in listing.sealed]
     total, done = sum(m.size for m in manifests.values()), 0
-    with ThreadPoolExecutor(PARALLEL_DOWNLOADS, thread_name_prefix="bkg-restore") as pool:
+    pool = ThreadPoolExecutor(PARALLEL_DOWNLOADS, thread_name_prefix="bkg-restore")
+    with pool, _verified():
         sealed = {base: pool.submit(_fetch_sealed, remote, base, log_dir) for base in manifests}
         pieces = pool.submit(_fetch_pieces, remote, listing, active[0], log_dir) if active else None
         for base, manifest in manifests.items():
@@ -118,7 +130,16 @@ def download_log(
     return done
 
 
-def _manifest(remote: Remote, base: int) -> Manifest:
+@contextmanager
+def _verified() -> Iterator[None]:
+    """A segment that fails its check fails the restore, naming the first bad LSN."""
+    try:
+        yield
+    except CorruptLogError as exc:
+        raise RestoreError(f"the archive fails verification at LSN {exc.lsn}: {exc}") from exc
+
+
+def _manifest(remote: BlobStore, base: int) -> Manifest:
     raw = b"".join(remote.get(layout.segment_key(base, "manifest")))
     try:
         return Manifest.from_json(raw)
@@ -136,7 +157,7 @@ class Fetched:
     last_mark: int
 
 
-def _fetch_sealed(remote: Remote, base: int, log_dir: Path) -> Fetched:
+def _fetch_sealed(remote: BlobStore, base: int, log_dir: Path) -> Fetched:
     """One sealed segment, hashed and scanned for key announcements while it streams in."""
     path = log_dir / format_segment_name(base)
     digest, size, marks = hashlib.sha256(), 0, MarkScanner()
@@ -152,7 +173,7 @@ def _fetch_sealed(remote: Remote, base: int, log_dir: Path) -> Fetched:
 
 
 def _fetch_pieces(
-    remote: Remote, listing: ArchiveListing, base: int, log_dir: Path
+    remote: BlobStore, listing: ArchiveListing, base: int, log_dir: Path
 ) -> tuple[Fetched, list[Piece]]:
     """The active segment, from pieces that must follow each other from offset 0, each
     hashed as it streams in, with their manifests."""
@@ -179,7 +200,7 @@ def _fetch_pieces(
 
 
 def restore_log(
-    remote: Remote,
+    remote: BlobStore,
     log_dir: Path,
     key: SigningKey,
     to_lsn: int | None = None,
@@ -191,14 +212,17 @@ def restore_log(
     if log_dir.exists() and any(log_dir.iterdir()):
         raise RestoreError(f"{log_dir} is not empty")
     listing = list_archive(remote)
-    checker = ArchiveChecker(trusted)
+    checker = SegmentChecker(trusted)
     fetched = download_log(remote, listing, log_dir, to_lsn, checker, progress)
     target = checker.head_lsn if to_lsn is None else to_lsn
     if not 1 <= target <= checker.head_lsn:
         raise RestoreError(f"LSN {target} is outside the archive (1..{checker.head_lsn})")
     last = checker.last_piece
-    cut = cut_log(log_dir, target, last[:2] if last and target >= last[2] else None)
-    record_lsn, new_key = hand_over(cut, key, "archive")
+    try:
+        cut = cut_log(log_dir, target, last[:2] if last and target >= last[2] else None)
+        record_lsn, new_key = hand_over(cut, key, "archive")
+    except CutError as exc:
+        raise RestoreError(str(exc)) from exc
     return RestoreReport(
         head_lsn=checker.head_lsn,
         restored_lsn=target,
@@ -211,13 +235,13 @@ def restore_log(
     )
 
 
-def fetch_config(remote: Remote, listing: ArchiveListing) -> bytes | None:
+def fetch_config(remote: BlobStore, listing: ArchiveListing) -> bytes | None:
     """The archived `log/config.json`, if the archive has one."""
     return b"".join(remote.get(layout.CONFIG)) if listing.has_config else None
 
 
 def fetch_checkpoint(
-    remote: Remote, listing: ArchiveListing, directory: Path, max_lsn: int
+    remote: BlobStore, listing: ArchiveListing, directory: Path, max_lsn: int
 ) -> int | None:
     """Download the newest archived checkpoint at or below `max_lsn` (it is validated
     like any checkpoint when the database opens); returns its LSN."""

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from eventlog.segments import Manifest
+from eventlog import Manifest
 from projections.archive import layout
 from projections.archive.archiver import ArchiveCursor
-from projections.archive.remote import Remote, exists
+from projections.blobs.blobstore import BlobStore, exists
 
 
 class PrunableLog(Protocol):
@@ -49,7 +49,7 @@ class PruneReport:
     stopped: str = ""
 
 
-def prune(log: PrunableLog, retain: int, cursor: ArchiveCursor, remote: Remote) -> PruneReport:
+def prune(log: PrunableLog, retain: int, cursor: ArchiveCursor, remote: BlobStore) -> PruneReport:
     """Prune what the rules above allow; never anything the archive has not confirmed."""
     if retain < 0:
         raise ValueError("the number of local segments to retain cannot be negative")
@@ -72,13 +72,13 @@ def prune(log: PrunableLog, retain: int, cursor: ArchiveCursor, remote: Remote) 
     return report
 
 
-def _archived_checkpoint(cursor: ArchiveCursor, remote: Remote) -> int:
+def _archived_checkpoint(cursor: ArchiveCursor, remote: BlobStore) -> int:
     """The newest checkpoint's LSN that the archive confirmed (0 if none)."""
     key = layout.checkpoint_key(cursor.checkpoint_lsn, "manifest")
     return cursor.checkpoint_lsn if cursor.checkpoint_lsn and exists(remote, key) else 0
 
 
-def _blocker(manifest: Manifest, cursor: ArchiveCursor, checkpoint: int, remote: Remote) -> str:
+def _blocker(manifest: Manifest, cursor: ArchiveCursor, checkpoint: int, remote: BlobStore) -> str:
     """Why this segment must stay local, or "" if it may go."""
     name, base = manifest.segment, manifest.first_lsn
     if checkpoint == 0:

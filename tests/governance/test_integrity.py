@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.cli.init_command import initialise
-from api.database import Database, default_folds
+from api.database import Database
 from api.datadir import DataDir
+from api.folds import all_folds
 from api.sql import ConflictError, SqlError, SqlValidationError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
@@ -172,7 +173,7 @@ def _assert_rebuilds(
             LogReader(data.log),
             CheckpointStore(data.checkpoints),
             ring,
-            default_folds(),
+            all_folds(),
             head,
             out,
             from_scratch=from_scratch,

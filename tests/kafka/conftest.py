@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.peers.kafka import TansuBroker
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 from tests.http.conftest import Api, make_data_dir, open_api
-from tests.kafka.brokers import TansuBroker
 from tests.kafka.replicas import Replica, jwt_secret, running_replica
 from tests.kafka.test_mirror import start_mirror
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.peers.kafka import free_port
 from tests.http.conftest import bearer
-from tests.kafka.brokers import free_port
 from tests.realtime.conftest import Server
 
 PRIMARY_URL = "http://primary.example:8080"

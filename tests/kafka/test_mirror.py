@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 from api.database import Database
+from bench.peers.kafka import TansuBroker
 from eventlog import Record
 from projections.consumers.cdc import DEBEZIUM_OPS
 from projections.consumers.cursor import CursorFile
 from projections.consumers.kafka_mirror import MIRROR_NAME, KafkaMirror, MirrorConfig
 from projections.consumers.runner import ConsumerRunner
-from tests.kafka.brokers import TansuBroker
 from tests.kafka.kafkit import (
     Messages,
     consume,

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from api.database import Database
 from api.http.metrics import Metrics
+from bench.peers.kafka import TansuBroker
 from projections.consumers.cursor import CursorFile
 from projections.consumers.kafka_mirror import MIRROR_NAME, KafkaMirror, MirrorConfig
 from projections.consumers.runner import ConsumerRunner
 from projections.consumers.service import ConsumerService
-from tests.kafka.brokers import TansuBroker
 from tests.kafka.kafkit import (
     consume,
     has_lsns_up_to,

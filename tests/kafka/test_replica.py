@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from api.database import Database, default_folds
+from api.database import Database
+from api.folds import all_folds
 from api.sql import SqlEngine
+from bench.peers.kafka import TansuBroker
 from projections.consumers.replica import KafkaReplica
 from projections.consumers.replica_history import HISTORY_TABLE
 from projections.folds import Event, FoldRegistry, fold_sql
-from tests.kafka.brokers import TansuBroker
 from tests.kafka.kafkit import open_database, write_workload
 from tests.kafka.test_mirror import start_mirror
 
@@ -53,12 +54,12 @@ def test_replica_matches_primary_and_resumes(tmp_path: Path, broker: TansuBroker
     try:
         write_workload(db, rows=20)
         more_writes(db, 0)
-        replica = KafkaReplica(store, broker.bootstrap, default_folds())
+        replica = KafkaReplica(store, broker.bootstrap, all_folds())
         assert replica.follow_sync(until_lsn=db.log.head_lsn, idle_timeout_s=30) == db.log.head_lsn
         assert_same_answers(db, replica)
         replica.close()
         more_writes(db, 100)
-        replica = KafkaReplica(store, broker.bootstrap, default_folds())
+        replica = KafkaReplica(store, broker.bootstrap, all_folds())
         replica.follow_sync(until_lsn=db.log.head_lsn, idle_timeout_s=30)
         assert_same_answers(db, replica)
         replica.close()

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from bench.peers.kafka import TansuBroker
 from tests.http.conftest import Api, bearer
-from tests.kafka.brokers import TansuBroker
 from tests.kafka.replicas import Replica, jwt_secret, running_replica
 from tests.realtime.conftest import Event, Server, Stream
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.peers.kafka import TansuBroker, free_port
 from projections.consumers.audit_verify import trail_lines
-from tests.kafka.brokers import TansuBroker, free_port
 from tests.kafka.kafkit import consume, has_lsns_up_to, verified_log
 
 ROOT = Path(__file__).resolve().parents[2]

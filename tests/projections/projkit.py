@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from api.folds import all_folds
 from eventlog import Entry, EventLog, KeyRing, SigningKey
 from projections.checkpoints import CheckpointStore
-from projections.folds import REGISTRY, FoldRegistry
+from projections.folds import FoldRegistry
 from projections.repair import open_store
 from projections.store import ProjectionStore
 
@@ -61,7 +62,7 @@ class Env:
     root: Path
     key: SigningKey
     log: EventLog
-    registry: FoldRegistry = field(default_factory=lambda: REGISTRY)
+    registry: FoldRegistry = field(default_factory=all_folds)
 
     @property
     def ring(self) -> KeyRing:

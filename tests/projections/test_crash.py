@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from api.cli.init_command import initialise
-from api.database import Database, default_folds
+from api.database import Database
 from api.datadir import DataDir
+from api.folds import all_folds
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file
@@ -77,7 +78,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path, acks_before_kill: in
         LogReader(data.log),
         CheckpointStore(data.checkpoints),
         KeyRing({key.key_id: key.public_bytes}),
-        default_folds(),
+        all_folds(),
         head,
         out,
         from_scratch=True,

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from api.cli.init_command import initialise
-from api.database import Database, default_folds
+from api.database import Database
 from api.datadir import DataDir
+from api.folds import all_folds
 from api.sql.errors import SqlError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
@@ -137,7 +138,7 @@ def _check_rebuilds(
     for from_scratch in (True, False):
         out = root / f"replay-{from_scratch}.sqlite"
         report = replay_to_file(
-            log, checkpoints, ring, default_folds(), head, out, from_scratch=from_scratch
+            log, checkpoints, ring, all_folds(), head, out, from_scratch=from_scratch
         )
         assert report.checkpoint_lsn == (None if from_scratch else checkpoint_lsn)
         conn = sqlite3.connect(out)

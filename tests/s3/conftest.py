@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from api.storage.s3 import S3BlobStore
 from api.storage.settings import StorageSettings
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
+from projections.blobs.s3 import S3BlobStore
 
 TEST_BUCKET = "bkg-tests"
 

@@ -16,12 +16,12 @@ from api.cli.storage_commands import FLAG_ENV, running_archive
 from api.database import Database
 from api.datadir import DataDir
 from api.http import Backend, ServerConfig
-from api.storage.s3 import S3BlobStore, S3Location
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 from eventlog import LogReader
 from eventlog.verify import verify_log
 from projections.archive.archiver import Archiver, wait_for
+from projections.blobs.s3 import S3BlobStore, S3Location
 from tests.s3.conftest import TEST_BUCKET, S3Area
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 
 SEGMENT_BYTES = 8192
 

@@ -16,10 +16,10 @@ import pytest
 from api.cli import build_parser, main
 from api.cli.storage_commands import running_archive
 from api.storage.backup import ARCHIVED_BLOBS
-from api.storage.local import LocalBlobStore
-from api.storage.s3 import S3BlobStore
 from eventlog import LogReader
 from projections.archive.archiver import CURSOR_FILE, ArchiveCursor
+from projections.blobs.local import LocalBlobStore
+from projections.blobs.s3 import S3BlobStore
 from tests.http.conftest import Api, bearer, make_data_dir, open_api
 from tests.s3.conftest import S3Area
 from tests.s3.test_archive import restore_args

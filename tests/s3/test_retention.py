@@ -17,13 +17,13 @@ from api.cli.storage_commands import running_archive
 from api.database import Database
 from api.datadir import DataDir
 from api.http import Backend, ServerConfig
-from api.storage.s3 import S3BlobStore
 from eventlog import CorruptLogError, LogReader, PrunedSegmentError
 from eventlog.segments import file_sha256, format_segment_name, manifest_path
 from projections.archive import layout
 from projections.archive.archiver import CURSOR_FILE, ArchiveCursor, Archiver
 from projections.archive.fetch import ArchiveFetcher
 from projections.archive.retention import prune
+from projections.blobs.s3 import S3BlobStore
 
 SEGMENT_BYTES = 4096
 ALL_ROWS = "SELECT id, v FROM t ORDER BY id"

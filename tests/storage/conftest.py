@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from api.storage.blobstore import BlobStore
-from api.storage.cache import CachedBlobStore
-from api.storage.local import LocalBlobStore
-from api.storage.s3 import S3BlobStore, S3Location
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.cache import CachedBlobStore
+from projections.blobs.local import LocalBlobStore
+from projections.blobs.s3 import S3BlobStore, S3Location
 from tests.s3.conftest import S3Area, s3_area, seaweed
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
 
 __all__ = ["s3_area", "seaweed"]
 BACKENDS = ("local", "s3", "s3-cached")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from api.storage.blobstore import BlobInfo, Written
-from api.storage.errors import BackendUnavailableError
-from api.storage.local import LocalBlobStore
 from eventlog import Entry, EventLog, LogOptions, Record, SigningKey
 from projections.archive.archiver import Archiver
 from projections.archive.attachments import Attachments
+from projections.blobs.blobstore import BlobInfo, Written
+from projections.blobs.errors import BlobUnavailableError as BackendUnavailableError
+from projections.blobs.local import LocalBlobStore
 
 
 class Failing:

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.storage.blobstore import BlobStore
-from api.storage.errors import LengthMismatchError, NotFoundError
-from api.storage.s3 import S3BlobStore
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.errors import BlobNotFoundError as NotFoundError
+from projections.blobs.errors import LengthMismatchError
+from projections.blobs.s3 import S3BlobStore
 
 
 def chunks_of(data: bytes, size: int = 1 << 16) -> Iterator[bytes]:

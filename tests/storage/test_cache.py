@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from api.storage.cache import CachedBlobStore
-from api.storage.errors import LengthMismatchError
-from api.storage.s3 import S3BlobStore
+from projections.blobs.cache import CachedBlobStore
+from projections.blobs.errors import LengthMismatchError
+from projections.blobs.s3 import S3BlobStore
 from tests.s3.conftest import S3Area
 from tests.storage.conftest import s3_location
 from tests.storage.test_blobstore import chunks_of, read_all

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY
 from tests.http.conftest import Api, bearer, make_data_dir, open_api
 from tests.s3.conftest import S3Area
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
 
 OWN_FOLDER = {
     "name": "own folder",

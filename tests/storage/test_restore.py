@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from api.storage.local import LocalBlobStore
 from eventlog import Entry, EventLog, LogOptions, LogReader, SigningKey
+from eventlog.incoming import MarkScanner
 from eventlog.verify import verify_log
 from projections.archive.archiver import Archiver
-from projections.archive.check import MarkScanner
 from projections.archive.errors import ArchiveError, RestoreError
 from projections.archive.restore import restore_log
+from projections.blobs.local import LocalBlobStore
 
 
 @pytest.fixture

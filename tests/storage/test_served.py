@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY
 from tests.http.conftest import bearer, serving
 from tests.s3.conftest import S3Area
-from tests.s3.seaweed import ACCESS_KEY, SECRET_KEY
 
 MIB = 1 << 20
 

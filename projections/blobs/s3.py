@@ -6,7 +6,7 @@ are hashed once (by `HashingChunks`, not again by minio to sign them) and are ne
 buffered, and S3 stores nothing unless all of them arrive. An upload of unknown size goes
 through minio's `put_object` as a multipart upload, which S3 publishes atomically when it
 completes (and discards if it does not). Downloads stream with ranged GETs. Errors of the
-service become `BackendUnavailableError`; a missing key is `NotFoundError`.
+service become `BlobUnavailableError`; a missing key is `BlobNotFoundError`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from minio.commonconfig import CopySource
 from minio.error import S3Error
 from urllib3.exceptions import HTTPError
 
-from api.storage.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
-from api.storage.errors import (
-    BackendUnavailableError,
+from projections.blobs.blobstore import CHUNK_BYTES, PAGE, BlobInfo, HashingChunks, Written
+from projections.blobs.errors import (
+    BlobError,
+    BlobNotFoundError,
+    BlobUnavailableError,
     LengthMismatchError,
-    NotFoundError,
-    StorageError,
 )
 
 PART_BYTES = 16 << 20
@@ -165,7 +165,7 @@ class S3BlobStore:
         with _translated(key):
             self.client.remove_object(self.location.bucket, self._name(key))
 
-    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list(self, prefix: str, after: str = "", limit: int = PAGE) -> list[BlobInfo]:
         found: list[BlobInfo] = []
         with _translated(prefix):
             listing = self.client.list_objects(
@@ -209,23 +209,23 @@ def _stream(response: Any) -> Iterator[bytes]:
         response.release_conn()
 
 
-def _refusal(key: str, status: int, body: bytes) -> StorageError:
+def _refusal(key: str, status: int, body: bytes) -> BlobError:
     """The error of an S3 answer to a request made without minio (its XML `Code`)."""
     code = re.search(rb"<Code>([^<]{1,64})</Code>", body)
     name = code.group(1).decode() if code else f"HTTP {status}"
     if name in MISSING:
-        return NotFoundError(f"no blob {key}")
-    return BackendUnavailableError(f"S3 refused {key}: {name}")
+        return BlobNotFoundError(f"no blob {key}")
+    return BlobUnavailableError(f"S3 refused {key}: {name}")
 
 
 @contextmanager
 def _translated(key: str) -> Iterator[None]:
-    """Turn minio and connection errors into storage errors."""
+    """Turn minio and connection errors into blob errors."""
     try:
         yield
     except S3Error as exc:
         if exc.code in MISSING:
-            raise NotFoundError(f"no blob {key}") from exc
-        raise BackendUnavailableError(f"S3 refused {key}: {exc.code}") from exc
+            raise BlobNotFoundError(f"no blob {key}") from exc
+        raise BlobUnavailableError(f"S3 refused {key}: {exc.code}") from exc
     except (HTTPError, OSError) as exc:
-        raise BackendUnavailableError(f"S3 unreachable: {exc}") from exc
+        raise BlobUnavailableError(f"S3 unreachable: {exc}") from exc

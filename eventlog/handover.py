@@ -1,4 +1,4 @@
-"""Cutting a restored log at an LSN and handing it over to the key that writes on.
+"""Cutting a log at an LSN and handing it over to the key that writes on (a restore).
 
 The cut keeps records 1..N byte for byte, and the seal right after N if N ends a group.
 Then one system record is appended at N+1 and sealed by the restored copy's signing key,
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eventlog.errors import CutError
 from eventlog.framing import HEADER, HEADER_SIZE, FrameType, chain_next, encode_frame
 from eventlog.keys import KEY_EVENT_KIND, SigningKey, parse_seal, restore_announcement, seal_body
 from eventlog.record import Entry, pack_body, pack_payload, unpack_body
@@ -28,7 +29,6 @@ from eventlog.segments import (
     list_segments,
     manifest_path,
 )
-from projections.archive.errors import RestoreError
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def cut_log(log_dir: Path, lsn: int, hint: tuple[int, bytes] | None = None) -> C
     segments = list_segments(log_dir)
     position = max((i for i, (base, _) in enumerate(segments) if base <= lsn), default=-1)
     if position < 0:
-        raise RestoreError(f"the archive holds no record {lsn}")
+        raise CutError(f"the log holds no record {lsn}")
     for _, later in segments[position + 1 :]:
         for path in (later, manifest_path(later), index_path(later)):
             path.unlink(missing_ok=True)
@@ -104,7 +104,7 @@ def _hop_to(path: Path, data: mmap.mmap, lsn: int, sealer: str, offset: int, cha
                 end, event_start = frame_end, offset
         offset = frame_end
     if end is None:
-        raise RestoreError(f"record {lsn} is not in {path.name}")
+        raise CutError(f"record {lsn} is not in {path.name}")
     for start, stop in events_since_seal:
         chain = chain_next(chain, data[start:stop])
     length = HEADER.unpack_from(data, event_start)[0]

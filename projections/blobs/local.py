@@ -4,7 +4,7 @@ A key `a/b/c` is the file `<root>/a/b/c`. A put streams into a temporary file un
 `<root>/.tmp/` (top-level folders starting with a dot are never listed), fsyncs it, renames
 it over the target and fsyncs the directory, so after a crash a key holds the old bytes or
 the new, never a torn file. The file system cannot hold both `a` and `a/b`; such a put is a
-`ConflictError`.
+`BlobConflictError`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,17 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
-from api.storage.blobstore import CHUNK_BYTES, BlobInfo, HashingChunks, Written
-from api.storage.errors import ConflictError, NotFoundError
-from eventlog.segments import fsync_dir
+from eventlog import fsync_dir
+from projections.blobs.blobstore import (
+    CHUNK_BYTES,
+    PAGE,
+    BlobInfo,
+    HashingChunks,
+    Written,
+    read_file,
+)
+from projections.blobs.errors import BlobConflictError, BlobNotFoundError
 
 TMP_DIR = ".tmp"
 
@@ -55,20 +61,22 @@ class LocalBlobStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
         except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
-            raise ConflictError(f"{target.relative_to(self.root)} clashes with a folder") from exc
+            raise BlobConflictError(
+                f"{target.relative_to(self.root)} clashes with a folder"
+            ) from exc
         fsync_dir(target.parent)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         try:
             handle = open(self._path(key), "rb")  # noqa: SIM115 - closed by the generator
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-            raise NotFoundError(f"no blob {key}") from exc
+            raise BlobNotFoundError(f"no blob {key}") from exc
         return read_file(handle, offset, length)
 
     def stat(self, key: str) -> BlobInfo:
         path = self._path(key)
         if not path.is_file():
-            raise NotFoundError(f"no blob {key}")
+            raise BlobNotFoundError(f"no blob {key}")
         return BlobInfo(key, path.stat().st_size)
 
     def delete(self, key: str) -> None:
@@ -79,7 +87,7 @@ class LocalBlobStore:
             return
         fsync_dir(path.parent)
 
-    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list(self, prefix: str, after: str = "", limit: int = PAGE) -> list[BlobInfo]:
         folder, _, _ = prefix.rpartition("/")
         keys = sorted(key for key in self._walk(folder) if key.startswith(prefix) and key > after)[
             :limit
@@ -104,7 +112,7 @@ class LocalBlobStore:
                 os.fsync(dst.fileno())
             self._publish(tmp, self._path(target))
         except (FileNotFoundError, IsADirectoryError) as exc:
-            raise NotFoundError(f"no blob {source}") from exc
+            raise BlobNotFoundError(f"no blob {source}") from exc
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -114,19 +122,3 @@ class LocalBlobStore:
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
-
-
-def read_file(handle: BinaryIO, offset: int, length: int | None) -> Iterator[bytes]:
-    """Chunks of an open file from `offset`, at most `length` bytes; closes the file."""
-    try:
-        handle.seek(offset)
-        left = length
-        while left is None or left > 0:
-            chunk = handle.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
-            if not chunk:
-                return
-            if left is not None:
-                left -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from minio import Minio
 
-from tests.kafka.brokers import WEED, free_port, stop_process, wait_for_port
+from bench.peers.kafka import WEED, free_port, stop_process, wait_for_port
 
 ACCESS_KEY = "bkgs3test"
 SECRET_KEY = "bkgs3testsecret"

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 
-from api.storage.blobstore import BlobInfo, BlobStore, Written
-from api.storage.local import read_file
+from projections.blobs.blobstore import PAGE, BlobInfo, BlobStore, Written, read_file
 
 CACHE_DIR = ".cache"
 COPY_QUEUE = 8
@@ -102,7 +101,7 @@ class CachedBlobStore:
         self.inner.delete(key)
         self._forget(key)
 
-    def list(self, prefix: str, after: str = "", limit: int = 1000) -> list[BlobInfo]:
+    def list(self, prefix: str, after: str = "", limit: int = PAGE) -> list[BlobInfo]:
         return self.inner.list(prefix, after, limit)
 
     def copy(self, source: str, target: str) -> None:
