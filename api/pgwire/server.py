@@ -13,21 +13,27 @@ import asyncio
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import ssl
+import time
 from dataclasses import dataclass
 
-from api.auth.principal import Principal
+from api.auth.errors import RateLimitedError, UnauthorizedError
+from api.auth.principal import Principal, key_principal
 from api.http.backend import Backend
 from api.pgwire import codec
 from api.pgwire.errors import PgError
 from api.pgwire.runner import Runner
+from api.pgwire.scram import Verifier
 from api.pgwire.session import Session
 from api.pgwire.settings import REPORTED
 from api.pgwire.startup import negotiate
 
 log = logging.getLogger("bkgdb.pgwire")
 CLOSE_WAIT_S = 2.0
+KEY_NAME = re.compile(r"^(?:[0-9a-f]{16}|bkg_(?:admin|namespace)_[A-Za-z0-9]{8})$")
+"""A user name that designates an API key: its id or its visible prefix."""
 SHUTDOWN = PgError("57P01", "terminating connection due to administrator command", fatal=True)
 
 
@@ -55,6 +61,7 @@ class PgServer:
         self.connections = 0
         self.refused = 0
         self._server: asyncio.Server | None = None
+        self._mock_seed = secrets.token_bytes(32)
         self._tasks: set[asyncio.Task[None]] = set()
         backend.metrics.gauge(
             "bkg_pgwire_connections", "PostgreSQL protocol connections open now.", self._open
@@ -87,6 +94,32 @@ class PgServer:
     async def authenticate(self, password: str) -> Principal:
         """A password is a bearer credential, resolved as the HTTP door resolves one."""
         return await asyncio.to_thread(self.backend.principal, password)
+
+    def verifier(self, user: str) -> Verifier | None:
+        """A key's SCRAM verifier when the user name designates one (a key minted before
+        verifiers were kept is proven in cleartext); a mock one for a name shaped like a
+        key's that designates no key."""
+        if not KEY_NAME.match(user):
+            return None
+        state = self.backend.layer.keys.named(user)
+        if state is None:
+            return Verifier.mock(self._mock_seed, user)
+        if state.record.scram is None:
+            return None
+        return Verifier.parse(state.record.scram)
+
+    async def key_principal(self, user: str) -> Principal:
+        """The proven key's principal, charged to its rate budget as `Backend.principal`
+        charges a bearer's."""
+        state = self.backend.layer.keys.named(user)
+        if state is None or not state.valid_at(time.time()):
+            raise UnauthorizedError("invalid API key")
+        principal = key_principal(state.record)
+        self.backend.key_usage.record(principal)
+        wait = self.backend.limiter.try_acquire(principal)
+        if wait > 0:
+            raise RateLimitedError(wait)
+        return principal
 
     def _open(self) -> float:
         return float(self.connections)
