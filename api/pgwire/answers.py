@@ -21,6 +21,8 @@ class Answer:
     columns: list[str] = field(default_factory=list)
     oids: list[int] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
+    deferred: bool = False
+    """Only the shape of a write that has not run yet (see `api.pgwire.extended`)."""
 
     @classmethod
     def of_result(cls, sql: str, result: Result) -> Answer:

@@ -116,6 +116,29 @@ class Runner:
         batch = await self.db.write_async([(sql, params)], principal, deadline=deadline)
         return batch.results[0]
 
+    async def read_or_shape(
+        self, sql: str, params: Params, principal: Principal, deadline: Deadline
+    ) -> Result | Answer:
+        """A read's result, or a write's shape (its RETURNING columns, `deferred`) without
+        running it, in one trip to the reader pool."""
+        namespace = principal.default_namespace
+
+        def read() -> Result | Answer:
+            if not self.db.engine.is_write(sql, namespace):
+                return self.db.execute(sql, params, principal, deadline=deadline)
+            answer = self._returning(sql, namespace)
+            answer.deferred = True
+            return answer
+
+        return await self.call(principal, read)
+
+    async def write_alone(
+        self, sql: str, params: Params, principal: Principal, deadline: Deadline
+    ) -> Answer:
+        """A write as one record, awaited on the commit pipeline."""
+        batch = await self.db.write_async([(sql, params)], principal, deadline=deadline)
+        return Answer.of_result(sql, batch.results[0])
+
     async def in_block(
         self, block: Block, sql: str, params: Params, principal: Principal, deadline: Deadline
     ) -> Result:
@@ -178,12 +201,15 @@ class Runner:
             if not self.db.engine.is_write(sql, namespace):
                 result = self.db.execute(sql, params, principal, deadline=deadline)
                 return Answer.of_result(sql, result)
-            with self.db.store.snapshot() as snap:
-                catalog = Catalog.load(snap.conn)
-            columns = returning_columns(sql, namespace, catalog)
-            return Answer("", [name for name, _ in columns], [oid for _, oid in columns])
+            return self._returning(sql, namespace)
 
         return await self.call(principal, find)
+
+    def _returning(self, sql: str, namespace: str) -> Answer:
+        with self.db.store.snapshot() as snap:
+            catalog = Catalog.load(snap.conn)
+        columns = returning_columns(sql, namespace, catalog)
+        return Answer("", [name for name, _ in columns], [oid for _, oid in columns])
 
     async def columns_of(
         self, table: str, names: list[str], principal: Principal

@@ -114,18 +114,24 @@ class Session:
             handler = self._handlers.get(kind)
             if handler is None:
                 raise codec.protocol_error(f"invalid frontend message type {kind[0]}")
+            if self.extended.pending is not None:
+                try:
+                    await self.extended.settle(syncing=kind in (b"S", b"Q"))
+                except Exception as exc:  # the deferred write's failure ends its batch
+                    self.fail(_fatal_or(exc))
+                    self.skipping = True
             if self.skipping and kind not in (b"S", b"Q", b"H"):
                 continue
             try:
                 await handler(body)
             except Exception as exc:  # every failure is reported to the client
-                self._fail(_fatal_or(exc))
+                self.fail(_fatal_or(exc))
                 self.skipping = kind != b"Q"
                 await self.flush()
             if kind in (b"Q", b"S", b"H"):
                 await self.flush()
 
-    def _fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException) -> None:
         """Report an error and put an open block into the failed state (an implicit one,
         that of a multi-statement query, is rolled back)."""
         error = to_pg_error(exc)
@@ -159,7 +165,7 @@ class Session:
                 with self.governed() as deadline:
                     await self.runner.commit(block, self.principal, deadline)
         except Exception as exc:  # every failure is reported to the client
-            self._fail(_fatal_or(exc))
+            self.fail(_fatal_or(exc))
         self.ready()
 
     def send_answer(self, answer: Answer, binary: list[bool], describe: bool, limit: int) -> int:
@@ -188,13 +194,28 @@ class Session:
         finally:
             self.running = None
 
-    async def answer(self, sql: str, params: list[Any] | None) -> Answer:
+    async def answer(self, sql: str, params: list[Any] | None, defer: bool = False) -> Answer:
         """Run one statement (control, emulated catalogue, or the engine's) under its
-        deadline."""
+        deadline. With `defer`, a write outside any block is not run: its shape comes back
+        (`Answer.deferred`) for the extended protocol to run later."""
         with self.governed() as deadline:
-            return await self._answer(sql, params, deadline)
+            return await self._answer(sql, params, deadline, defer)
 
-    async def _answer(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Answer:
+    def open_implicit(self) -> None:
+        """Start the implicit block of an extended-protocol batch (none open yet)."""
+        if self.block is None:
+            self.block, self.implicit = Block(), True
+
+    async def commit_implicit(self) -> None:
+        """Commit the implicit block of a batch at its Sync (one record)."""
+        if self.block is not None and self.implicit:
+            block, self.block, self.implicit = self.block, None, False
+            with self.governed() as deadline:
+                await self.runner.commit(block, self.principal, deadline)
+
+    async def _answer(
+        self, sql: str, params: list[Any] | None, deadline: Deadline, defer: bool
+    ) -> Answer:
         if not sql.strip():
             return Answer("")
         ctl = control(sql)
@@ -218,6 +239,9 @@ class Session:
         emulated = await self.emulator.answer(sql, params)
         if emulated is not None:
             return emulated
+        if defer and self.block is None:
+            found = await self.runner.read_or_shape(sql, params, self.principal, deadline)
+            return found if isinstance(found, Answer) else Answer.of_result(sql, found)
         return Answer.of_result(sql, await self._run(sql, params, deadline))
 
     async def _run(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Result:
