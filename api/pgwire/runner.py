@@ -256,5 +256,5 @@ class Runner:
             self.db.execute_batch(statements, principal, deadline=deadline, verify=stop)
         except _RehearsedError as rehearsed:
             last = rehearsed.outcomes[-1]
-            return Result(last.columns, last.rows, last.rowcount, 0, last.families)
+            return Result(last.columns, last.rows, last.rowcount, 0, last.types)
         raise AssertionError("a rehearsal always stops before committing")
