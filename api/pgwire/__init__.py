@@ -3,6 +3,7 @@ principals, row-level security, rate budgets and log (docs/pgwire.md).
 
 - ``server``: the asyncio listener (connection limit, handshake timeout, cancel keys);
 - ``startup``: SSL/GSS negotiation, protocol version, password authentication;
+- ``scram``: the SCRAM-SHA-256 exchange (sans-IO);
 - ``session``: the message loop, simple query, COPY, transaction state;
 - ``extended``: the extended query protocol (prepared statements and portals);
 - ``runner``: statements on the `Database` off the event loop; transaction blocks;
@@ -13,5 +14,5 @@ principals, row-level security, rate budgets and log (docs/pgwire.md).
 - ``copy``: COPY FROM STDIN / TO STDOUT; ``errors``: SQLSTATEs.
 
 Errors reach clients as ``PgError`` (severity, SQLSTATE, message); the engine's errors carry
-their SQLSTATE already and are narrowed by ``errors.refine``.
+their precise SQLSTATE from where they are raised.
 """
