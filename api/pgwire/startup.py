@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -70,12 +71,13 @@ async def negotiate(
     writer: asyncio.StreamWriter,
     gate: Gate,
     local: bool,
-    refusal: PgError | None = None,
+    admit: Callable[[], None],
     tls: ssl.SSLContext | None = None,
 ) -> Startup | None:
     """Run the startup phase; None when the connection was a cancel request. An
     SSLRequest is answered `S` and the connection upgraded when `tls` is given, else `N`. A
-    `refusal` (too many clients) is raised once the client has sent its startup message,
+    `admit` (raising 53300 beyond the session limit) is called once the client has sent its
+    startup message,
     where clients expect errors."""
     secure = False
     while True:
@@ -98,8 +100,7 @@ async def negotiate(
             major, minor = code >> 16, code & 0xFFFF
             raise PgError("0A000", f"unsupported frontend protocol {major}.{minor}", fatal=True)
         options = _options(body)
-        if refusal is not None:
-            raise refusal
+        admit()
         if code != PROTOCOL_3:
             writer.write(_negotiate_version(options))
         return await _authenticate(reader, writer, gate, local or secure, options)
