@@ -19,7 +19,6 @@ from api.pgwire.pg_catalog import (
     EMPTY_TABLES,
     ORDERED_ARRAY_AGG,
     CatalogDb,
-    array_items,
 )
 from api.pgwire.runner import Runner
 from api.pgwire.settings import SERVER_VERSION
@@ -177,12 +176,12 @@ def _is_array_agg(node: exp.Expr) -> bool:
 def _type_arrays(answer: Answer, positions: set[int]) -> None:
     """Array columns as `int4[]` (every item an integer) or `text[]`, in the `{a,b}` form."""
     for index in positions:
-        values = [array_items(row[index]) for row in answer.rows if row[index] is not None]
+        values = [t.array_items(row[index]) for row in answer.rows if row[index] is not None]
         numeric = all(item.lstrip("-").isdigit() for items in values for item in items)
         answer.oids[index] = t.INT4_ARRAY if numeric else t.TEXT_ARRAY
         for row in answer.rows:
             if row[index] is not None:
-                row[index] = "{" + ",".join(array_items(row[index])) + "}"
+                row[index] = "{" + ",".join(t.array_items(row[index])) + "}"
 
 
 _VECTORS = frozenset({"indkey", "indoption", "indclass", "indcollation"})

@@ -105,7 +105,6 @@ BOOLEAN_COLUMNS = frozenset({
     "rolbypassrls", "polpermissive", "tgisinternal", "puballtables",
 })  # fmt: skip
 """Columns Postgres types `bool` (SQLite keeps 0/1; clients such as psql compare to `t`)."""
-_ARRAYS = {t.TEXT_ARRAY: t.TEXT, t.INT2_ARRAY: t.INT2, t.INT4_ARRAY: t.INT4, t.OID_ARRAY: t.OID}
 
 
 class CatalogDb:
@@ -163,7 +162,7 @@ class CatalogDb:
 
     def _types(self) -> Iterable[tuple[Any, ...]]:
         for oid, name in t.TYPE_NAMES.items():
-            element = _ARRAYS.get(oid, 0)
+            element = t.ARRAY_ELEMENTS.get(oid, 0)
             category = "A" if element else _CATEGORY.get(oid, "S")
             yield (
                 oid, name, 11, t.type_length(oid), "b", category,
@@ -486,21 +485,11 @@ class _BoolAnd:
         return self.result
 
 
-def array_items(value: Any) -> list[str]:
-    """The items of an array in Postgres' text form: `{a,b}` (an array) or `1 2` (an
-    int2vector such as `indkey`)."""
-    text = str(value).strip()
-    if text.startswith("{"):
-        inner = text[1:-1]
-        return [item.strip().strip('"') for item in inner.split(",")] if inner else []
-    return text.split()
-
-
 def _json_array(value: Any) -> str | None:
     """An array as JSON, for `json_each` (see `catalog._set_returning`)."""
     if value is None:
         return None
-    items = array_items(value)
+    items = t.array_items(value)
     return json.dumps([int(i) if i.lstrip("-").isdigit() else i for i in items])
 
 
@@ -512,7 +501,7 @@ def _member(value: Any, array: Any) -> int:
     """`value = ANY(array)` for an array given as `{a,b}` text (or a single value)."""
     if value is None or array is None:
         return 0
-    return int(str(value) in array_items(array))
+    return int(str(value) in t.array_items(array))
 
 
 def _regexp(pattern: str | None, value: Any) -> int | None:

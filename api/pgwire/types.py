@@ -41,6 +41,7 @@ TYPE_LENGTHS: dict[int, int] = {
     TIMESTAMP: 8, TIMESTAMPTZ: 8, UUID: 16, CHAR: 1, NAME: 64, REGTYPE: 4, REGPROC: 4,
     REGCLASS: 4, XID: 4,
 }  # fmt: skip
+ARRAY_ELEMENTS = {TEXT_ARRAY: TEXT, INT2_ARRAY: INT2, INT4_ARRAY: INT4, OID_ARRAY: OID}
 _BY_NAME = {name: oid for oid, name in TYPE_NAMES.items()} | {
     "integer": INT4, "int": INT4, "smallint": INT2, "bigint": INT8, "boolean": BOOL,
     "real": FLOAT4, "double precision": FLOAT8, "float": FLOAT8, "decimal": NUMERIC,
@@ -141,7 +142,26 @@ def _float_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def array_items(value: Any) -> list[str]:
+    """The items of an array in Postgres' text form: `{a,b}` (an array) or `1 2` (an
+    int2vector such as `indkey`)."""
+    text = str(value).strip()
+    if text.startswith("{"):
+        inner = text[1:-1]
+        return [item.strip().strip('"') for item in inner.split(",")] if inner else []
+    return text.split()
+
+
+def _array_binary(value: Any, element: int) -> bytes:
+    """A one-dimensional array (given in its text form) in the binary format."""
+    items = [None if i == "NULL" else _encode_binary(i, element) for i in array_items(value)]
+    head = struct.pack("!iiiii", 1, int(None in items), element, len(items), 1)
+    return head + b"".join(_I.pack(-1) if i is None else _I.pack(len(i)) + i for i in items)
+
+
 def _encode_binary(value: Any, oid: int) -> bytes:
+    if oid in ARRAY_ELEMENTS:
+        return _array_binary(value, ARRAY_ELEMENTS[oid])
     if oid in _INTS:
         return _INTS[oid].pack(int(value))
     if oid in _FLOATS:

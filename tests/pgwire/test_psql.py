@@ -91,4 +91,4 @@ def test_describe_lists_foreign_keys_both_ways(pg: Pg) -> None:
     parent = pg.psql(pg.namespace_key, "-c", r"\d psql_parent")
     assert parent.returncode == 0, parent.stderr
     assert "Referenced by:" in parent.stdout
-    assert "TABLE \"psql_child\" CONSTRAINT \"psql_child_parent_id_fkey\"" in parent.stdout
+    assert 'TABLE "psql_child" CONSTRAINT "psql_child_parent_id_fkey"' in parent.stdout
