@@ -13,6 +13,7 @@ nothing is written, as Postgres does under SERIALIZABLE.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,9 +28,13 @@ from api.pgwire.types import oid_of_declared
 from api.readers import OverloadedError
 from api.sql.catalog import Catalog
 from api.sql.engine import Outcome, Params
+from api.sql.lru import LRU
 from projections.deadline import Deadline
 
 T = TypeVar("T")
+CACHE_SIZE = 1024
+"""Statements whose classification and parameter types are remembered (per server)."""
+_RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
 MAX_BLOCK_STATEMENTS = 1000
 """Statements in one transaction block (each is rehearsed with all before it)."""
 
@@ -81,6 +86,11 @@ class Runner:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.db = backend.db
+        self._writes: LRU[tuple[str, str], bool] = LRU(CACHE_SIZE)
+        """Whether a statement (in a namespace) writes, as the engine classified it."""
+        self._parameters: LRU[tuple[str, str, tuple[int, ...], str], list[int]] = LRU(CACHE_SIZE)
+        """Inferred parameter types by statement, namespace, declared types and catalogue
+        version (inference parses the statement again)."""
 
     def deadline(self, principal: Principal, timeout_s: float | None) -> Deadline:
         """A statement's deadline: the server's and the principal kind's statement timeout,
@@ -122,9 +132,13 @@ class Runner:
         """A read's result, or a write's shape (its RETURNING columns, `deferred`) without
         running it, in one trip to the reader pool."""
         namespace = principal.default_namespace
+        if self._writes.get((sql, namespace)) and _RETURNING.search(sql) is None:
+            return Answer("", deferred=True)  # a known write answering no rows: no trip
 
         def read() -> Result | Answer:
-            if not self.db.engine.is_write(sql, namespace):
+            writes = self.db.engine.is_write(sql, namespace)
+            self._writes.put((sql, namespace), writes)
+            if not writes:
                 return self.db.execute(sql, params, principal, deadline=deadline)
             answer = self._returning(sql, namespace)
             answer.deferred = True
@@ -186,7 +200,12 @@ class Runner:
         def infer() -> list[int]:
             with self.db.store.snapshot() as snap:
                 catalog = Catalog.load(snap.conn)
-            return parameter_types(sql, namespace, catalog, declared)
+            key = (sql, namespace, tuple(declared), catalog.token)
+            found = self._parameters.get(key)
+            if found is None:
+                found = parameter_types(sql, namespace, catalog, declared)
+                self._parameters.put(key, found)
+            return list(found)
 
         return await self.call(principal, infer)
 
