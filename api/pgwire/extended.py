@@ -25,6 +25,7 @@ from api.pgwire import codec
 from api.pgwire import types as t
 from api.pgwire.answers import Answer, formats_for, row_description
 from api.pgwire.catalog import Emulator
+from api.pgwire.cursors import Cursors, cursor_statement
 from api.pgwire.errors import PgError
 from api.pgwire.runner import Block, Runner
 from api.pgwire.statements import control
@@ -60,6 +61,7 @@ class Conversation(Protocol):
     runner: Runner
     principal: Principal
     emulator: Emulator
+    cursors: Cursors
     charge: Callable[[Principal], None]
     skipping: bool
     block: Block | None
@@ -103,7 +105,9 @@ class Extended:
             raise PgError("42P05", f'prepared statement "{name}" already exists')
         if len(self.prepared) >= MAX_PREPARED:
             raise PgError("54000", f"a session holds at most {MAX_PREPARED} prepared statements")
-        oids = await self.session.runner.parameter_types(sql, self.session.principal, declared)
+        cursor = cursor_statement(sql)
+        typed = cursor.query if cursor is not None and cursor.kind == "declare" else sql
+        oids = await self.session.runner.parameter_types(typed, self.session.principal, declared)
         self.prepared[name] = Prepared(sql, oids)
         self.session.send(codec.PARSE_COMPLETE)
 
@@ -144,6 +148,10 @@ class Extended:
             return
         if what != b"P":
             raise codec.protocol_error("Describe takes S or P")
+        cursor = self.session.cursors.open.get(name) if name not in self.portals else None
+        if cursor is not None:  # a DECLAREd cursor is a portal too (psycopg describes it)
+            self._describe_answer(cursor.shape(), [])
+            return
         portal = self._portal(name)
         await self._run_portal(portal)
         assert portal.answer is not None
@@ -163,6 +171,11 @@ class Extended:
         if ctl is not None:
             if ctl.kind == "show":
                 return Answer.text("SHOW", [ctl.name if ctl.name != "all" else "name"], [])
+            return Answer("")
+        cursor = cursor_statement(prepared.sql)
+        if cursor is not None:
+            if cursor.kind == "fetch":
+                return self.session.cursors.get(cursor.name).shape()
             return Answer("")
         nulls: list[Any] = [None] * len(prepared.param_oids)
         emulated = await self.session.emulator.answer(prepared.sql, nulls)

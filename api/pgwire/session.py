@@ -19,12 +19,13 @@ from api.pgwire import codec
 from api.pgwire.answers import Answer, data_rows, row_description
 from api.pgwire.catalog import Emulator
 from api.pgwire.copy import MAX_COPY_BYTES, Copy, insert_statements, lines_out, parse_copy, rows_in
+from api.pgwire.cursors import Cursors, CursorStatement, cursor_statement
 from api.pgwire.errors import PgError, to_pg_error
 from api.pgwire.extended import Extended
 from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
-from api.pgwire.statements import Control, control, split
+from api.pgwire.statements import Control, control, returns_rows, split
 from projections.deadline import Deadline
 
 FLUSH_BYTES = 1 << 16
@@ -59,6 +60,7 @@ class Session:
         self.skipping = False
         self.running: Deadline | None = None
         self.emulator = Emulator(runner, startup)
+        self.cursors = Cursors()
         self._out: list[bytes] = []
         self._size = 0
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
@@ -231,6 +233,9 @@ class Session:
             )
         if ctl is not None:
             return self._control(ctl)
+        cursor = cursor_statement(sql)
+        if cursor is not None:
+            return await self._cursor(cursor, params, deadline)
         copy = parse_copy(sql)
         if copy is not None:
             if copy.direction == "in":
@@ -249,6 +254,23 @@ class Session:
         if self.block is not None:
             return await self.runner.in_block(self.block, sql, params, self.principal, deadline)
         return await self.runner.execute(sql, params, self.principal, deadline)
+
+    async def _cursor(
+        self, cursor: CursorStatement, params: list[Any] | None, deadline: Deadline
+    ) -> Answer:
+        """DECLARE runs its query now and keeps the answer; FETCH and CLOSE use it."""
+        if cursor.kind == "fetch":
+            return self.cursors.get(cursor.name).fetch(cursor.count)
+        if cursor.kind == "close":
+            return self.cursors.close(cursor.name)
+        if not cursor.hold and (self.block is None or self.implicit):
+            raise PgError("25P01", "DECLARE CURSOR can only be used in transaction blocks")
+        if not returns_rows(cursor.query) or cursor.query.lstrip()[:4].upper() == "SHOW":
+            raise PgError("42601", "a cursor's query must be a SELECT or VALUES")
+        result = await self._run(cursor.query, params, deadline)
+        return self.cursors.declare(
+            cursor.name, Answer.of_result(cursor.query, result), cursor.hold
+        )
 
     async def _copy_in(self, copy: Copy, deadline: Deadline) -> Answer:
         assert copy.table is not None
@@ -346,6 +368,7 @@ class Session:
 
     async def _end_block(self, ctl: Control, deadline: Deadline) -> Answer:
         block, self.block, self.implicit = self.block, None, False
+        self.cursors.end_block()
         if block is None:
             self.send(_notice("25P01", "there is no transaction in progress"))
             return Answer("COMMIT" if ctl.kind == "commit" else "ROLLBACK")
