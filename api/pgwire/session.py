@@ -277,7 +277,7 @@ class Session:
         table, columns, oids = await self.runner.columns_of(
             copy.table, copy.columns, self.principal
         )
-        self.send(codec.copy_response(b"G", len(columns)))
+        self.send(codec.copy_response(b"G", len(columns), copy.binary))
         await self.flush()
         data = await self._receive_copy()
         rows = await self.runner.call(self.principal, lambda: rows_in(copy, data))
@@ -310,7 +310,7 @@ class Session:
     async def _copy_out(self, copy: Copy, deadline: Deadline) -> Answer:
         sql = copy.select()
         answer = Answer.of_result(sql, await self._run(sql, None, deadline))
-        self.send(codec.copy_response(b"H", len(answer.columns)))
+        self.send(codec.copy_response(b"H", len(answer.columns), copy.binary))
         for line in lines_out(copy, answer.columns, answer.oids, answer.rows):
             self.send(codec.message(b"d", line))
             await self._maybe_flush()
