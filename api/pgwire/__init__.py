@@ -11,7 +11,8 @@ principals, row-level security, rate budgets and log (docs/pgwire.md).
 - ``statements``: splitting, session-control statements, command tags;
 - ``infer``: parameter types from the catalogue; ``settings``: SET/SHOW, ParameterStatus;
 - ``catalog``, ``pg_catalog``: catalogue emulation filtered by principal;
-- ``copy``: COPY FROM STDIN / TO STDOUT; ``errors``: SQLSTATEs.
+- ``copy``: COPY FROM STDIN / TO STDOUT; ``cursors``: DECLARE/FETCH/CLOSE;
+- ``notify``: LISTEN/NOTIFY between sessions; ``errors``: SQLSTATEs.
 
 Errors reach clients as ``PgError`` (severity, SQLSTATE, message); the engine's errors carry
 their precise SQLSTATE from where they are raised.

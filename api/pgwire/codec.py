@@ -113,6 +113,10 @@ def message(kind: bytes, body: bytes = b"") -> bytes:
     return kind + _I32.pack(len(body) + 4) + body
 
 
+def int32(value: int) -> bytes:
+    return _I32.pack(value)
+
+
 def cstr(text: str) -> bytes:
     return text.encode() + b"\0"
 

@@ -27,6 +27,7 @@ from api.pgwire.answers import Answer, formats_for, row_description
 from api.pgwire.catalog import Emulator
 from api.pgwire.cursors import Cursors, cursor_statement
 from api.pgwire.errors import PgError
+from api.pgwire.notify import notify_statement
 from api.pgwire.runner import Block, Runner
 from api.pgwire.statements import control
 from projections.deadline import Deadline
@@ -176,6 +177,8 @@ class Extended:
         if cursor is not None:
             if cursor.kind == "fetch":
                 return self.session.cursors.get(cursor.name).shape()
+            return Answer("")
+        if notify_statement(prepared.sql) is not None:
             return Answer("")
         nulls: list[Any] = [None] * len(prepared.param_oids)
         emulated = await self.session.emulator.answer(prepared.sql, nulls)

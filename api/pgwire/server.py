@@ -29,6 +29,7 @@ from api.auth.principal import Principal, key_principal
 from api.http.backend import Backend
 from api.pgwire import codec
 from api.pgwire.errors import PgError
+from api.pgwire.notify import Notifier
 from api.pgwire.runner import Runner
 from api.pgwire.scram import Verifier
 from api.pgwire.session import Session
@@ -66,6 +67,7 @@ class PgServer:
         self.backend = backend
         self.settings = settings
         self.runner = Runner(backend)
+        self.notifier = Notifier()
         self.sessions: dict[tuple[int, int], Session] = {}
         self.connections = 0
         self.admitted = 0
@@ -203,6 +205,7 @@ class PgServer:
             startup.database,
             peer[0] if peer else "unix socket",
         )
+        key = (os.getpid() & 0x7FFFFFFF, secrets.randbits(31))
         session = Session(
             reader,
             writer,
@@ -210,8 +213,9 @@ class PgServer:
             startup,
             self.settings.max_message_bytes,
             self.backend.limiter.check,
+            self.notifier,
+            key[0],
         )
-        key = (os.getpid() & 0x7FFFFFFF, secrets.randbits(31))
         session.send(codec.AUTH_OK)
         for name in REPORTED:
             session.send(codec.parameter_status(name, session.settings.values[name.lower()]))

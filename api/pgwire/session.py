@@ -22,6 +22,7 @@ from api.pgwire.copy import MAX_COPY_BYTES, Copy, insert_statements, lines_out, 
 from api.pgwire.cursors import Cursors, CursorStatement, cursor_statement
 from api.pgwire.errors import PgError, to_pg_error
 from api.pgwire.extended import Extended
+from api.pgwire.notify import Listening, Notifier, notify_statement
 from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
@@ -44,9 +45,13 @@ class Session:
         startup: Startup,
         max_message_bytes: int,
         charge: Callable[[Principal], None],
+        notifier: Notifier,
+        pid: int,
     ) -> None:
         """`charge` takes one request from the principal's rate budget (or raises), once
-        per Query and per portal run: the HTTP door charges once per request."""
+        per Query and per portal run: the HTTP door charges once per request. `pid` is
+        the process id of the session's BackendKeyData (senders of notifications are
+        named by it)."""
         self.reader, self.writer, self.runner = reader, writer, runner
         self.principal: Principal = startup.principal
         self.startup = startup
@@ -61,6 +66,11 @@ class Session:
         self.running: Deadline | None = None
         self.emulator = Emulator(runner, startup)
         self.cursors = Cursors()
+        self.pid = pid
+        self.idle = False
+        self.listening = Listening(
+            notifier, self.principal.default_namespace, id(self), self._deliver
+        )
         self._out: list[bytes] = []
         self._size = 0
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
@@ -103,12 +113,29 @@ class Session:
 
     # -- the loop -------------------------------------------------------------------------
 
+    def _deliver(self, pid: int, channel: str, payload: str) -> None:
+        """A NotificationResponse: at once when the session waits for its client, else
+        after the answer it is building."""
+        message = codec.message(b"A", codec.int32(pid) + codec.cstr(channel) + codec.cstr(payload))
+        if self.idle and not self._out:
+            self.writer.write(message)
+        else:
+            self.send(message)
+
     async def serve(self) -> None:
         """The message loop; returns on Terminate, raises PgError when fatal."""
+        try:
+            await self._loop()
+        finally:
+            self.listening.close()
+
+    async def _loop(self) -> None:
         self.ready()
         await self.flush()
         while True:
+            self.idle = True
             kind, body = await codec.read_message(self.reader, self.max_message_bytes)
+            self.idle = False
             if kind == b"X":
                 return
             if kind in (b"d", b"c", b"f"):
@@ -143,6 +170,7 @@ class Session:
         if self.block is not None:
             if self.implicit:
                 self.block, self.implicit = None, False
+                self.listening.end_block(committed=False, pid=self.pid)
             else:
                 self.block.failed = True
 
@@ -165,7 +193,7 @@ class Session:
             if self.implicit and self.block is not None:
                 block, self.block, self.implicit = self.block, None, False
                 with self.governed() as deadline:
-                    await self.runner.commit(block, self.principal, deadline)
+                    await self._commit(block, deadline)
         except Exception as exc:  # every failure is reported to the client
             self.fail(_fatal_or(exc))
         self.ready()
@@ -213,7 +241,16 @@ class Session:
         if self.block is not None and self.implicit:
             block, self.block, self.implicit = self.block, None, False
             with self.governed() as deadline:
-                await self.runner.commit(block, self.principal, deadline)
+                await self._commit(block, deadline)
+
+    async def _commit(self, block: Block, deadline: Deadline) -> None:
+        """Commit a block (one record); then, and only then, deliver what it notified."""
+        try:
+            await self.runner.commit(block, self.principal, deadline)
+        except BaseException:
+            self.listening.end_block(committed=False, pid=self.pid)
+            raise
+        self.listening.end_block(committed=True, pid=self.pid)
 
     async def _answer(
         self, sql: str, params: list[Any] | None, deadline: Deadline, defer: bool
@@ -236,6 +273,9 @@ class Session:
         cursor = cursor_statement(sql)
         if cursor is not None:
             return await self._cursor(cursor, params, deadline)
+        notify = notify_statement(sql)
+        if notify is not None:
+            return Answer(self.listening.run(notify, self.block is not None, self.pid))
         copy = parse_copy(sql)
         if copy is not None:
             if copy.direction == "in":
@@ -373,8 +413,9 @@ class Session:
             self.send(_notice("25P01", "there is no transaction in progress"))
             return Answer("COMMIT" if ctl.kind == "commit" else "ROLLBACK")
         if ctl.kind == "rollback" or block.failed:
+            self.listening.end_block(committed=False, pid=self.pid)
             return Answer("ROLLBACK")
-        await self.runner.commit(block, self.principal, deadline)
+        await self._commit(block, deadline)
         return Answer("COMMIT")
 
 
