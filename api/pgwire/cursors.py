@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from api.pgwire.answers import Answer
 from api.pgwire.errors import PgError
 
-MAX_CURSORS = 1000
-"""Cursors one session may hold open at once."""
+MAX_CURSORS = 64
+"""Cursors one session may hold open at once (each keeps its bounded answer)."""
 _NAME = r'("[^"]+"|[A-Za-z_]\w*)'
 _DECLARE = re.compile(
     rf"^\s*DECLARE\s+{_NAME}\s+(BINARY\s+)?((?:NO\s+)?SCROLL\s+)?(?:ASENSITIVE\s+|INSENSITIVE\s+)?"

@@ -30,6 +30,8 @@ from api.pgwire.statements import Control, control, returns_rows, split
 from projections.deadline import Deadline
 
 FLUSH_BYTES = 1 << 16
+NOTIFY_BACKLOG_BYTES = 1 << 20
+"""Output a listener may leave unread before it is disconnected rather than buffered for."""
 log = logging.getLogger("bkgdb.pgwire")
 _IDLE, _IN_BLOCK, _FAILED = b"I", b"T", b"E"
 
@@ -117,6 +119,10 @@ class Session:
         """A NotificationResponse: at once when the session waits for its client, else
         after the answer it is building."""
         message = codec.message(b"A", codec.int32(pid) + codec.cstr(channel) + codec.cstr(payload))
+        if self._size + self.writer.transport.get_write_buffer_size() > NOTIFY_BACKLOG_BYTES:
+            log.warning("pgwire listener %s does not read its notifications: closed", self.pid)
+            self.writer.transport.abort()
+            return
         if self.idle and not self._out:
             self.writer.write(message)
         else:

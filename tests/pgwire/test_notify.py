@@ -4,13 +4,17 @@ a rollback, and only within the sender's namespace."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from typing import Any
 
 import asyncpg
+import httpx
 import psycopg
 import pytest
 
 from tests.pgwire.conftest import Pg
+from tests.pgwire.test_protocol import logged_in, message
 
 
 def connect(pg: Pg, password: str, database: str = "shop") -> psycopg.Connection[Any]:
@@ -69,3 +73,26 @@ def test_bad_notify_statements(pg: Pg, sql: str, state: str) -> None:
     with connect(pg, pg.namespace_key) as conn, pytest.raises(psycopg.Error) as caught:
         conn.execute(sql)
     assert caught.value.sqlstate == state
+
+
+def test_a_listener_that_never_reads_is_disconnected_not_buffered_for(pg: Pg) -> None:
+    before = connections(pg)
+    sock = logged_in(pg)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(message(b"Q", b"LISTEN flood\0"))
+    with connect(pg, pg.namespace_key) as sender:
+        payload = "x" * 7900
+        for _ in range(2000):  # ~16 MB: beyond the socket buffers and the 1 MiB backlog
+            sender.execute(f"NOTIFY flood, '{payload}'")
+        assert sender.execute("SELECT 1").fetchone() == (1,)
+    deadline = time.monotonic() + 10
+    while connections(pg) > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert connections(pg) == before  # the listener's session ended
+    sock.close()
+
+
+def connections(pg: Pg) -> int:
+    metrics = httpx.get(f"{pg.served.url}/metrics", timeout=5).text
+    gauge = [line for line in metrics.splitlines() if line.startswith("bkg_pgwire_connections ")]
+    return int(float(gauge[0].split()[-1]))
