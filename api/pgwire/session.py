@@ -118,11 +118,14 @@ class Session:
     def _deliver(self, pid: int, channel: str, payload: str) -> None:
         """A NotificationResponse: at once when the session waits for its client, else
         after the answer it is building."""
-        message = codec.message(b"A", codec.int32(pid) + codec.cstr(channel) + codec.cstr(payload))
-        if self._size + self.writer.transport.get_write_buffer_size() > NOTIFY_BACKLOG_BYTES:
-            log.warning("pgwire listener %s does not read its notifications: closed", self.pid)
-            self.writer.transport.abort()
+        transport = self.writer.transport
+        if transport.is_closing():
             return
+        if self._size + transport.get_write_buffer_size() > NOTIFY_BACKLOG_BYTES:
+            log.warning("pgwire listener %s does not read its notifications: closed", self.pid)
+            transport.abort()
+            return
+        message = codec.message(b"A", codec.int32(pid) + codec.cstr(channel) + codec.cstr(payload))
         if self.idle and not self._out:
             self.writer.write(message)
         else:
