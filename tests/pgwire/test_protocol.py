@@ -188,10 +188,10 @@ def test_sessions_beyond_the_limit_are_refused_with_53300(pg: Pg) -> None:
 
 
 def test_a_flood_of_idle_sockets_does_not_lock_out_a_client(pg: Pg) -> None:
-    """Far more sockets than sessions allowed (20) and than handshakes kept (256) connect
-    and send nothing: the oldest are told 53300 and closed to make room, and a client that
+    """10,000 sockets, far more than sessions allowed (20) and handshakes kept (256),
+    connect and send nothing: the oldest are told 53300 and closed to make room, and a client that
     completes its startup gets in at once."""
-    idle = [socket.create_connection(("127.0.0.1", pg.port), timeout=5) for _ in range(400)]
+    idle = [socket.create_connection(("127.0.0.1", pg.port), timeout=5) for _ in range(10_000)]
     try:
         started = time.monotonic()
         with psycopg.connect(pg.dsn(pg.namespace_key), connect_timeout=5) as conn:
