@@ -90,8 +90,9 @@ class Result:
     rows: list[list[Any]]
     rowcount: int
     lsn: int
-    families: tuple[str | None, ...] | None = None
-    """Type family of each column where the engine knows it (see `api.sql.typemap`)."""
+    types: tuple[str | None, ...] | None = None
+    """Declared type of each column where the engine knows it (`int4`, `numeric(10,2)`,
+    `timestamptz`...; its family is `api.sql.typemap.family_of`)."""
 
 
 @dataclass(frozen=True)
@@ -494,7 +495,7 @@ def _batch_result(committed: Committed[list[Outcome]]) -> BatchResult:
 def _result(outcome: Outcome, lsn: int) -> Result:
     """The client's view of an outcome (the engine hands over fresh lists it keeps no
     reference to, so they are not copied)."""
-    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn, outcome.families)
+    return Result(outcome.columns, outcome.rows, outcome.rowcount, lsn, outcome.types)
 
 
 __all__ = [

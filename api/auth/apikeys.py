@@ -10,6 +10,7 @@ data directory gets fresh secrets, and keys must keep working from the hashes in
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -28,6 +29,8 @@ SECRET_ALPHABET = string.ascii_letters + string.digits
 SECRET_LENGTH = 40
 VISIBLE_SECRET_CHARS = 8
 HASH_SCHEME = "sha256"
+SCRAM_SCHEME = "SCRAM-SHA-256"
+SCRAM_ITERATIONS = 4096
 _KEY_RE = re.compile(r"^bkg_(admin|namespace)_([A-Za-z0-9]{40})$")
 
 
@@ -43,6 +46,10 @@ class ApiKeyRecord:
     name: str | None
     created_at: float
     expires_at: float | None
+    scram: str | None = None
+    """A SCRAM-SHA-256 verifier of the key (`scram_verifier`), for protocols that prove
+    knowledge of the key without sending it (PostgreSQL's SASL); None for keys minted
+    before verifiers were kept."""
 
     def to_event_payload(self) -> dict[str, Any]:
         """Payload of the ``Entry(kind="auth")`` that announces this key."""
@@ -60,6 +67,7 @@ class ApiKeyRecord:
             name=payload.get("name"),
             created_at=float(payload["created_at"]),
             expires_at=None if payload.get("expires_at") is None else float(payload["expires_at"]),
+            scram=None if payload.get("scram") is None else str(payload["scram"]),
         )
 
     def is_expired(self, now_s: float) -> bool:
@@ -114,6 +122,7 @@ def new_api_key(
         name=name,
         created_at=now_s,
         expires_at=None if ttl_seconds is None else now_s + ttl_seconds,
+        scram=scram_verifier(plaintext, secrets.token_bytes(16), SCRAM_ITERATIONS),
     )
     return plaintext, record
 
@@ -136,3 +145,19 @@ def key_prefix(plaintext: str) -> str:
 
 def _digest(salt: bytes, plaintext: str) -> bytes:
     return hashlib.sha256(salt + plaintext.encode("utf-8")).digest()
+
+
+def scram_verifier(plaintext: str, salt: bytes, iterations: int) -> str:
+    """A SCRAM-SHA-256 verifier in PostgreSQL's notation,
+    ``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`` (base64; RFC 5802). It
+    lets a server check a proof of the key without the key; like the hash beside it, it
+    cannot be turned back into the key (the secret has ~238 bits)."""
+    salted = hashlib.pbkdf2_hmac("sha256", plaintext.encode("utf-8"), salt, iterations)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+    b64 = base64.b64encode
+    return (
+        f"{SCRAM_SCHEME}${iterations}:{b64(salt).decode()}"
+        f"${b64(stored_key).decode()}:{b64(server_key).decode()}"
+    )

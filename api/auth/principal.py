@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import quote
 
-from api.auth.apikeys import looks_like_api_key
+from api.auth.apikeys import ApiKeyRecord, looks_like_api_key
 from api.auth.errors import UnauthorizedError
 from api.auth.registry import KeyRegistry
 from api.auth.tokens import KEY_CLAIM, TokenService
@@ -96,6 +96,12 @@ def user_principal(
     )
 
 
+def key_principal(record: ApiKeyRecord) -> Principal:
+    """The principal an API key stands for, once the key was proven."""
+    kind: PrincipalKind = "admin" if record.scope == "admin" else "namespace"
+    return Principal(kind=kind, id=f"key:{record.id}", namespace=record.namespace, key_id=record.id)
+
+
 def resolve_principal(
     bearer: str | None,
     keys: KeyRegistry,
@@ -107,11 +113,7 @@ def resolve_principal(
         raise UnauthorizedError("missing bearer token")
     now = time.time() if now_s is None else now_s
     if looks_like_api_key(bearer):
-        record = keys.verify(bearer, now)
-        kind: PrincipalKind = "admin" if record.scope == "admin" else "namespace"
-        return Principal(
-            kind=kind, id=f"key:{record.id}", namespace=record.namespace, key_id=record.id
-        )
+        return key_principal(keys.verify(bearer, now))
     claims = tokens.verify(bearer, now_s=now_s)
     sub = str(claims["sub"])
     key_id = check_derived(claims, keys, now)

@@ -117,6 +117,17 @@ class KeyRegistry:
         state = self._by_id.get(key_id)
         return state is not None and state.valid_at(now_s)
 
+    def named(self, name: str) -> KeyState | None:
+        """The key a name designates without its secret: its id, or its visible prefix
+        when exactly one key has it (what a PostgreSQL user name may carry, so that the
+        server can start a SCRAM exchange before any proof of the key arrives)."""
+        with self._lock:
+            state = self._by_id.get(name)
+            if state is not None:
+                return state
+            ids = self._by_prefix.get(name, set())
+            return self._by_id[next(iter(ids))] if len(ids) == 1 else None
+
     def states(self) -> list[KeyState]:
         """All keys, oldest first."""
         return sorted(self._by_id.values(), key=lambda s: (s.record.created_at, s.record.id))

@@ -20,7 +20,7 @@ KEYS_TABLE = "_bkg_api_keys"
 META_TABLE = "_bkg_security_meta"
 _COLUMNS = (
     "id", "prefix", "hash", "scope", "namespace", "name", "created_at", "expires_at",
-    "revoked_at", "rotated_to", "grace_until",
+    "revoked_at", "rotated_to", "grace_until", "scram",
 )  # fmt: skip
 
 
@@ -30,8 +30,11 @@ def ensure_table(conn: sqlite3.Connection) -> None:
         f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (id TEXT PRIMARY KEY, prefix TEXT NOT NULL,"
         " hash TEXT NOT NULL, scope TEXT NOT NULL, namespace TEXT, name TEXT,"
         " created_at REAL NOT NULL, expires_at REAL, revoked_at REAL, rotated_to TEXT,"
-        " grace_until REAL)"
+        " grace_until REAL, scram TEXT)"
     )
+    known = {row[1] for row in conn.execute(f"PRAGMA table_info({KEYS_TABLE})").fetchall()}
+    if "scram" not in known:  # a projection folded before verifiers were kept
+        conn.execute(f"ALTER TABLE {KEYS_TABLE} ADD COLUMN scram TEXT")
 
 
 def bump_version(conn: sqlite3.Connection, kind: str) -> None:
@@ -75,10 +78,11 @@ def fold_auth(conn: sqlite3.Connection, event: Event) -> None:
 
 def load_key_registry(conn: sqlite3.Connection) -> KeyRegistry:
     """The registry as the projection holds it."""
-    try:
-        rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM {KEYS_TABLE}").fetchall()
-    except sqlite3.OperationalError:
+    known = {row[1] for row in conn.execute(f"PRAGMA table_info({KEYS_TABLE})").fetchall()}
+    if not known:
         return KeyRegistry()
+    columns = [name if name in known else f"NULL AS {name}" for name in _COLUMNS]
+    rows = conn.execute(f"SELECT {', '.join(columns)} FROM {KEYS_TABLE}").fetchall()
     return KeyRegistry(_state(row) for row in rows)
 
 
@@ -93,10 +97,10 @@ def _row(state: KeyState) -> tuple[Any, ...]:
     r = state.record
     return (
         r.id, r.prefix, r.hash, r.scope, r.namespace, r.name, r.created_at, r.expires_at,
-        state.revoked_at, state.rotated_to, state.grace_until,
+        state.revoked_at, state.rotated_to, state.grace_until, r.scram,
     )  # fmt: skip
 
 
 def _state(row: tuple[Any, ...]) -> KeyState:
-    record = ApiKeyRecord(*row[:8])
+    record = ApiKeyRecord(*row[:8], *row[11:12])
     return KeyState(record, revoked_at=row[8], rotated_to=row[9], grace_until=row[10])

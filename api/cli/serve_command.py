@@ -153,8 +153,8 @@ def add_pg_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pg-max-connections",
         type=int,
-        default=100,
-        help="PostgreSQL connections served at once; more are refused (default 100)",
+        default=512,
+        help="PostgreSQL sessions served at once; more are refused (default 512)",
     )
 
 

@@ -21,16 +21,19 @@ class Answer:
     columns: list[str] = field(default_factory=list)
     oids: list[int] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
+    deferred: bool = False
+    """Only the shape of a write that has not run yet (see `api.pgwire.extended`)."""
 
     @classmethod
     def of_result(cls, sql: str, result: Result) -> Answer:
-        """The answer of an engine statement (column OIDs from families, else values)."""
-        families = result.families or (None,) * len(result.columns)
-        if len(families) != len(result.columns):
-            families = (None,) * len(result.columns)
+        """The answer of an engine statement (column OIDs from declared types, else
+        values)."""
+        types = result.types or (None,) * len(result.columns)
+        if len(types) != len(result.columns):
+            types = (None,) * len(result.columns)
         oids = [
-            t.oid_of_column(family, [row[index] for row in result.rows[:100]])
-            for index, family in enumerate(families)
+            t.oid_of_column(declared, [row[index] for row in result.rows[:100]])
+            for index, declared in enumerate(types)
         ]
         return cls(command_tag(sql, result.rowcount), list(result.columns), oids, result.rows)
 

@@ -113,6 +113,10 @@ def message(kind: bytes, body: bytes = b"") -> bytes:
     return kind + _I32.pack(len(body) + 4) + body
 
 
+def int32(value: int) -> bytes:
+    return _I32.pack(value)
+
+
 def cstr(text: str) -> bytes:
     return text.encode() + b"\0"
 
@@ -152,9 +156,10 @@ def data_row(values: Sequence[bytes | None]) -> bytes:
     return message(b"D", b"".join(parts))
 
 
-def copy_response(kind: bytes, columns: int) -> bytes:
-    """CopyInResponse (G) or CopyOutResponse (H), text format for every column."""
-    return message(kind, b"\0" + _I16.pack(columns) + _I16.pack(0) * columns)
+def copy_response(kind: bytes, columns: int, binary: bool = False) -> bytes:
+    """CopyInResponse (G) or CopyOutResponse (H), every column in text (or binary)."""
+    flag = int(binary)
+    return message(kind, bytes([flag]) + _I16.pack(columns) + _I16.pack(flag) * columns)
 
 
 def parameter_description(oids: Sequence[int]) -> bytes:

@@ -1,4 +1,4 @@
-"""`COPY ... FROM STDIN` and `COPY ... TO STDOUT` in text and CSV formats.
+"""`COPY ... FROM STDIN` and `COPY ... TO STDOUT` in text, CSV and binary formats.
 
 A load is one atomic write, as in Postgres: its rows become multi-row INSERTs of one batch
 (one log record), so row-level security, constraints and the record size limit apply as
@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,11 @@ _NULL = re.compile(r"\bNULL\s+(?:AS\s+)?'([^']*)'", re.IGNORECASE)
 _HEADER = re.compile(r"\bHEADER\b(?!\s+(?:false|off|0)\b)", re.IGNORECASE)
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
 _TEXT_ESCAPE = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_BINARY = re.compile(r"\bBINARY\b", re.IGNORECASE)
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+"""The binary format's header starts so; flags and an extension length follow."""
+_I16 = struct.Struct("!h")
+_I32 = struct.Struct("!i")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Copy:
     header: bool
     delimiter: str
     null: str
+    binary: bool = False
 
     def select(self) -> str:
         """The query whose rows COPY TO sends."""
@@ -79,14 +86,18 @@ def parse_copy(sql: str) -> Copy | None:
         _HEADER.search(options) is not None,
         delimiter.group(1) if delimiter else ("," if is_csv else "\t"),
         null.group(1) if null else ("" if is_csv else "\\N"),
+        _BINARY.search(options) is not None,
     )
 
 
 # -- in -----------------------------------------------------------------------------------
 
 
-def rows_in(copy: Copy, data: bytes) -> list[list[str | None]]:
-    """The fields of each row of a load (NULL as None)."""
+def rows_in(copy: Copy, data: bytes) -> list[list[str | None]] | list[list[bytes | None]]:
+    """The fields of each row of a load (NULL as None): text, or bytes in the binary
+    format."""
+    if copy.binary:
+        return binary_rows(data)
     try:
         text = data.decode()
     except UnicodeDecodeError as exc:
@@ -99,6 +110,33 @@ def rows_in(copy: Copy, data: bytes) -> list[list[str | None]]:
     else:
         rows = [_text_row(line, copy) for line in text.split("\n") if line and line != "\\."]
     return rows[1:] if copy.header else rows
+
+
+def binary_rows(data: bytes) -> list[list[bytes | None]]:
+    """The rows of a load in the binary format: signature, flags, header extension, then
+    per row a field count and length-prefixed fields (-1: NULL), ended by a count of -1."""
+    if not data.startswith(SIGNATURE) or len(data) < len(SIGNATURE) + 8:
+        raise PgError("22P04", "COPY file signature not recognized")
+    try:
+        position = len(SIGNATURE) + 4
+        position += 4 + _I32.unpack_from(data, position)[0]
+        rows: list[list[bytes | None]] = []
+        while True:
+            count = _I16.unpack_from(data, position)[0]
+            position += 2
+            if count == -1:
+                return rows
+            row: list[bytes | None] = []
+            for _ in range(count):
+                size = _I32.unpack_from(data, position)[0]
+                position += 4
+                if size < -1 or position + max(size, 0) > len(data):
+                    raise PgError("22P04", "invalid field size in binary COPY data")
+                row.append(None if size == -1 else data[position : position + size])
+                position += max(size, 0)
+            rows.append(row)
+    except struct.error as exc:
+        raise PgError("22P04", "unexpected end of binary COPY data") from exc
 
 
 def _text_row(line: str, copy: Copy) -> list[str | None]:
@@ -124,9 +162,13 @@ def _unescape(field: str) -> str:
 
 
 def insert_statements(
-    table: str, columns: Sequence[str], oids: Sequence[int], rows: list[list[str | None]]
+    table: str,
+    columns: Sequence[str],
+    oids: Sequence[int],
+    rows: Sequence[Sequence[str | bytes | None]],
 ) -> Iterator[tuple[str, list[Any]]]:
-    """Multi-row INSERTs (with parameters decoded by column type) for the rows of a load."""
+    """Multi-row INSERTs (with parameters decoded by column type, from text or, for bytes
+    fields, the binary format) for the rows of a load."""
     width = len(columns)
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
@@ -136,9 +178,7 @@ def insert_statements(
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         params = [
-            None if field is None else t.decode(field.encode(), oid, False)
-            for row in chunk
-            for field, oid in zip(row, oids, strict=True)
+            _parameter(field, oid) for row in chunk for field, oid in zip(row, oids, strict=True)
         ]
         tuples = ", ".join(
             "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
@@ -147,13 +187,34 @@ def insert_statements(
         yield f"INSERT INTO {table} ({names}) VALUES {tuples}", params
 
 
+def _parameter(field: str | bytes | None, oid: int) -> Any:
+    if field is None:
+        return None
+    if isinstance(field, bytes):
+        return t.decode(field, oid, True)
+    return t.decode(field.encode(), oid, False)
+
+
 # -- out ----------------------------------------------------------------------------------
 
 
 def lines_out(
     copy: Copy, columns: Sequence[str], oids: Sequence[int], rows: list[list[Any]]
 ) -> Iterator[bytes]:
-    """The CopyData payloads of a dump: one line per row (and a header line for CSV)."""
+    """The CopyData payloads of a dump: one line per row (and a header line for CSV), or
+    in the binary format a header, one tuple per row and the trailer."""
+    if copy.binary:
+        header = SIGNATURE + _I32.pack(0) + _I32.pack(0)  # sent with the first tuple, as
+        for row in rows:  # Postgres does (psycopg expects them in one message)
+            encoded = [t.encode(v, oid, True) for v, oid in zip(row, oids, strict=True)]
+            yield (
+                header
+                + _I16.pack(len(encoded))
+                + b"".join(_I32.pack(-1) if f is None else _I32.pack(len(f)) + f for f in encoded)
+            )
+            header = b""
+        yield header + _I16.pack(-1)
+        return
     if copy.csv:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=copy.delimiter, lineterminator="\n")

@@ -4,21 +4,33 @@ and unnamed prepared statements and portals.
 A portal runs when it is first described or executed and keeps its answer, so Describe
 (which must name the columns before Execute) and Execute with a row limit (PortalSuspended)
 read the same rows.
+
+Outside an explicit block, everything executed between two Syncs is one implicit
+transaction, as in Postgres: an error skips to Sync and nothing of the batch commits. The
+common case, one write followed by Sync, is not rehearsed: a write outside any block is
+*deferred* (described from its RETURNING list) and, when Sync comes next, runs on its own as
+one record. Any other message first *promotes* it into an implicit block (rehearsed there);
+the block commits at Sync.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from api.auth.principal import Principal
 from api.pgwire import codec
 from api.pgwire import types as t
 from api.pgwire.answers import Answer, formats_for, row_description
+from api.pgwire.catalog import Emulator
+from api.pgwire.cursors import Cursors, cursor_statement
 from api.pgwire.errors import PgError
+from api.pgwire.notify import notify_statement
+from api.pgwire.runner import Block, Runner
 from api.pgwire.statements import control
-
-if TYPE_CHECKING:
-    from api.pgwire.session import Session
+from projections.deadline import Deadline
 
 MAX_PREPARED = 10_000
 """Prepared statements (and, separately, portals) one session may hold."""
@@ -44,13 +56,47 @@ class Portal:
     sent: int = 0
 
 
+class Conversation(Protocol):
+    """What the extended protocol needs of its session."""
+
+    runner: Runner
+    principal: Principal
+    emulator: Emulator
+    cursors: Cursors
+    charge: Callable[[Principal], None]
+    skipping: bool
+    block: Block | None
+
+    def send(self, data: bytes) -> None: ...
+
+    def ready(self) -> None: ...
+
+    def governed(self) -> AbstractContextManager[Deadline]: ...
+
+    def answer(
+        self, sql: str, params: list[Any] | None, defer: bool = False
+    ) -> Coroutine[Any, Any, Answer]: ...
+
+    def send_answer(
+        self, answer: Answer, binary: list[bool], describe: bool, limit: int
+    ) -> int: ...
+
+    def fail(self, exc: Exception) -> None: ...
+
+    def open_implicit(self) -> None: ...
+
+    def commit_implicit(self) -> Coroutine[Any, Any, None]: ...
+
+
 class Extended:
     """One session's prepared statements and portals, and the messages that use them."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Conversation) -> None:
         self.session = session
         self.prepared: dict[str, Prepared] = {}
         self.portals: dict[str, Portal] = {}
+        self.pending: tuple[Portal, int] | None = None
+        """A deferred write executed with its row limit, run when the next message comes."""
 
     async def parse(self, body: bytes) -> None:
         payload = codec.Payload(body)
@@ -60,7 +106,9 @@ class Extended:
             raise PgError("42P05", f'prepared statement "{name}" already exists')
         if len(self.prepared) >= MAX_PREPARED:
             raise PgError("54000", f"a session holds at most {MAX_PREPARED} prepared statements")
-        oids = await self.session.runner.parameter_types(sql, self.session.principal, declared)
+        cursor = cursor_statement(sql)
+        typed = cursor.query if cursor is not None and cursor.kind == "declare" else sql
+        oids = await self.session.runner.parameter_types(typed, self.session.principal, declared)
         self.prepared[name] = Prepared(sql, oids)
         self.session.send(codec.PARSE_COMPLETE)
 
@@ -101,6 +149,10 @@ class Extended:
             return
         if what != b"P":
             raise codec.protocol_error("Describe takes S or P")
+        cursor = self.session.cursors.open.get(name) if name not in self.portals else None
+        if cursor is not None:  # a DECLAREd cursor is a portal too (psycopg describes it)
+            self._describe_answer(cursor.shape(), [])
+            return
         portal = self._portal(name)
         await self._run_portal(portal)
         assert portal.answer is not None
@@ -121,6 +173,13 @@ class Extended:
             if ctl.kind == "show":
                 return Answer.text("SHOW", [ctl.name if ctl.name != "all" else "name"], [])
             return Answer("")
+        cursor = cursor_statement(prepared.sql)
+        if cursor is not None:
+            if cursor.kind == "fetch":
+                return self.session.cursors.get(cursor.name).shape()
+            return Answer("")
+        if notify_statement(prepared.sql) is not None:
+            return Answer("")
         nulls: list[Any] = [None] * len(prepared.param_oids)
         emulated = await self.session.emulator.answer(prepared.sql, nulls)
         if emulated is not None:
@@ -131,18 +190,34 @@ class Extended:
             )
 
     async def _run_portal(self, portal: Portal) -> None:
+        """Run a portal not run yet; a write outside any block may come back deferred."""
         if portal.answer is None:
             self.session.charge(self.session.principal)
-            portal.answer = await self.session.answer(portal.prepared.sql, portal.params)
-            described = portal.prepared.described
-            if described is not None and len(described.oids) == len(portal.answer.oids):
-                portal.answer.oids = described.oids
+            defer = self.pending is None
+            answer = await self.session.answer(portal.prepared.sql, portal.params, defer)
+            self._keep(portal, answer)
+
+    def _keep(self, portal: Portal, answer: Answer) -> None:
+        described = portal.prepared.described
+        if described is not None and len(described.oids) == len(answer.oids):
+            answer.oids = described.oids
+        portal.answer = answer
 
     async def execute(self, body: bytes) -> None:
         payload = codec.Payload(body)
         portal = self._portal(payload.cstring())
         limit = payload.int32()
         await self._run_portal(portal)
+        answer = portal.answer
+        assert answer is not None
+        if answer.deferred:
+            if self.pending is None and self.session.block is None:
+                self.pending = (portal, limit)
+                return
+            await self._run_deferred(portal, in_block=True)
+        self._send_rows(portal, limit)
+
+    def _send_rows(self, portal: Portal, limit: int) -> None:
         answer = portal.answer
         assert answer is not None
         if not answer.tag and not answer.columns:
@@ -153,6 +228,34 @@ class Extended:
         portal.sent += self.session.send_answer(remaining, binary, describe=False, limit=limit)
         if 0 < limit < len(remaining.rows):
             self.session.send(codec.PORTAL_SUSPENDED)
+
+    async def _run_deferred(self, portal: Portal, in_block: bool) -> None:
+        """Run a deferred write: alone as one record, or rehearsed in the implicit block."""
+        shape = portal.answer
+        assert shape is not None
+        portal.answer = None
+        sql, params = portal.prepared.sql, portal.params
+        if in_block:
+            self.session.open_implicit()
+            answer = await self.session.answer(sql, params)
+        else:
+            with self.session.governed() as deadline:
+                answer = await self.session.runner.write_alone(
+                    sql, params, self.session.principal, deadline
+                )
+        if len(answer.oids) == len(shape.oids):
+            answer.oids = shape.oids
+        portal.answer = answer
+
+    async def settle(self, syncing: bool) -> None:
+        """Run the deferred write before the next message: alone when that message is a
+        Sync (or a simple Query), else in the implicit block the batch now needs."""
+        if self.pending is None:
+            return
+        portal, limit = self.pending
+        self.pending = None
+        await self._run_deferred(portal, in_block=not syncing)
+        self._send_rows(portal, limit)
 
     async def close(self, body: bytes) -> None:
         payload = codec.Payload(body)
@@ -166,6 +269,12 @@ class Extended:
         self.session.send(codec.CLOSE_COMPLETE)
 
     async def sync(self, body: bytes) -> None:
+        """End of a batch: its implicit transaction commits (unless it failed)."""
+        if not self.session.skipping:
+            try:
+                await self.session.commit_implicit()
+            except Exception as exc:  # reported like any failure of the batch
+                self.session.fail(exc)
         self.session.skipping = False
         self.portals.pop("", None)
         self.session.ready()

@@ -19,6 +19,7 @@ from api.pgwire.settings import DEFAULTS
 from api.sql.catalog import Catalog, TableDef
 
 OWNER = "bkg"
+ORDERED_ARRAY_AGG = "bkg_array_agg_ordered"
 _SYSTEM = {"pg_catalog": 11, "public": 2200, "information_schema": 13000}
 _PG_TABLES: dict[str, str] = {
     "pg_namespace": "oid, nspname, nspowner, nspacl",
@@ -104,7 +105,6 @@ BOOLEAN_COLUMNS = frozenset({
     "rolbypassrls", "polpermissive", "tgisinternal", "puballtables",
 })  # fmt: skip
 """Columns Postgres types `bool` (SQLite keeps 0/1; clients such as psql compare to `t`)."""
-_ARRAYS = {t.TEXT_ARRAY: t.TEXT, t.INT2_ARRAY: t.INT2, t.INT4_ARRAY: t.INT4, t.OID_ARRAY: t.OID}
 
 
 class CatalogDb:
@@ -157,10 +157,12 @@ class CatalogDb:
         self._insert("information_schema.schemata", ((database, n, OWNER) for n in schemas))
         for index, table in enumerate(tables):
             self._table(20000 + index * 100, spaces[table.schema], table, database)
+        for table in tables:
+            self._foreign_keys(spaces[table.schema], table, search_path)
 
     def _types(self) -> Iterable[tuple[Any, ...]]:
         for oid, name in t.TYPE_NAMES.items():
-            element = _ARRAYS.get(oid, 0)
+            element = t.ARRAY_ELEMENTS.get(oid, 0)
             category = "A" if element else _CATEGORY.get(oid, "S")
             yield (
                 oid, name, 11, t.type_length(oid), "b", category,
@@ -215,7 +217,7 @@ class CatalogDb:
             )
             self._insert("pg_index", [(
                 index_oid, oid, int(unique), int(primary), 0, 1, keys, len(columns), len(columns),
-                0, "0", None, None, 0, 1, "0", "0", 0, 1,
+                0, " ".join("0" * len(columns)), None, None, 0, 1, "0", "0", 0, 1,
             )])  # fmt: skip
             if primary or unique:
                 kind = "p" if primary else "u"
@@ -235,6 +237,41 @@ class CatalogDb:
                     for i, c in enumerate(columns, start=1)
                 ))  # fmt: skip
 
+    def _foreign_keys(self, space: int, table: TableDef, search_path: str) -> None:
+        """`pg_constraint` rows (contype `f`) of a table's foreign keys, with the
+        definition `pg_get_constraintdef` gives (the target unqualified when it is in the
+        search path, as Postgres prints it)."""
+        oid = self.names[table.name]
+        numbers = {c.name.lower(): i for i, c in enumerate(table.columns, start=1)}
+        for offset, (columns, target, targets, on_delete) in enumerate(_references(table)):
+            target_oid = self.names.get(target, 0)
+            schema, _, short = target.rpartition(".")
+            shown = short if schema == search_path else target
+            action = f" ON DELETE {on_delete}" if on_delete else ""
+            definition = (
+                f"FOREIGN KEY ({', '.join(columns)}) REFERENCES {shown}({', '.join(targets)})"
+                f"{action}"
+            )
+            keys = "{" + ",".join(str(numbers.get(c.lower(), 0)) for c in columns) + "}"
+            target_keys = "{" + ",".join(self._attnums(target_oid, targets)) + "}"
+            name = f"{table.short_name}_{'_'.join(columns)}_fkey"
+            self.conn.execute(  # psql lists foreign keys of tables with triggers only
+                "UPDATE pg_class SET relhastriggers = 1 WHERE oid IN (?, ?)", (oid, target_oid)
+            )
+            self._insert("pg_constraint", [(
+                oid + 80 + offset, name, space, "f", oid, target_oid, keys, target_keys,
+                0, 0, 1, 0, 1, 0, 1, 0, "a", _ACTIONS.get(on_delete or "", "a"), "s", 0,
+                definition,
+            )])  # fmt: skip
+
+    def _attnums(self, table_oid: int, names: list[str]) -> list[str]:
+        found = dict(
+            self.conn.execute(
+                "SELECT lower(attname), attnum FROM pg_attribute WHERE attrelid = ?", (table_oid,)
+            ).fetchall()
+        )
+        return [str(found.get(n.lower(), 0)) for n in names]
+
     # -- functions ------------------------------------------------------------------------
 
     def _functions(self) -> None:
@@ -253,6 +290,7 @@ class CatalogDb:
             "pg_get_indexdef": (1, self._indexdef),
             "pg_get_constraintdef": (1, self._constraintdef),
             "bkg_oid": (2, self._oid),
+            "bkg_name": (2, self._name),
             "to_regtype": (1, lambda name: self._oid("regtype", name)),
             "pg_relation_size": (1, lambda _oid: 0),
             "pg_total_relation_size": (1, lambda _oid: 0),
@@ -263,6 +301,7 @@ class CatalogDb:
             "has_schema_privilege": (2, lambda _a, _b: 1),
             "bkg_array": (-1, lambda *items: "{" + ",".join(map(str, items)) + "}"),
             "bkg_in": (2, _member),
+            "bkg_json_array": (1, _json_array),
             "json_build_object": (-1, _json_object),
         }
         for name, (arity, fn) in functions.items():
@@ -271,6 +310,8 @@ class CatalogDb:
             wrapper = fn if arity < 0 else (lambda *a, f=fn, n=arity: f(*a[:n]))
             self.conn.create_function(name, -1, wrapper, deterministic=True)
         self.conn.create_aggregate("array_agg", 1, cast(Any, _ArrayAgg))
+        self.conn.create_aggregate("bool_and", 1, cast(Any, _BoolAnd))
+        self.conn.create_aggregate(ORDERED_ARRAY_AGG, 3, cast(Any, _OrderedArrayAgg))
         for name in _NULL_FUNCTIONS:  # over catalogues we keep empty
             self.conn.create_function(name, -1, lambda *_args: None)
 
@@ -309,6 +350,23 @@ class CatalogDb:
         row = self.conn.execute("SELECT condef FROM pg_constraint WHERE oid = ?", (oid,)).fetchone()
         return None if row is None else str(row[0])
 
+    def _name(self, kind: str, value: Any) -> str | None:
+        """`x::regclass` (or regtype) as an answer: the object's name, as Postgres shows it
+        (a table unqualified when it is in the search path)."""
+        oid = self._oid(kind, value)
+        if oid is None:
+            return None
+        if kind == "regtype":
+            return _sql_name(oid)
+        row = self.conn.execute(
+            "SELECT c.relname, n.nspname, c.relnamespace FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?",
+            (oid,),
+        ).fetchone()
+        if row is None:
+            return str(oid)
+        return str(row[0]) if row[2] in self.visible else f"{row[1]}.{row[0]}"
+
     def _oid(self, kind: str, value: Any) -> int | None:
         """`'name'::regclass` (or regtype, oid): the OID of a name, or the number itself."""
         if value is None or isinstance(value, int):
@@ -323,6 +381,32 @@ class CatalogDb:
                 else None
             )
         return self.names.get(text.split(".")[-1].strip('"'))
+
+
+_ACTIONS = {"CASCADE": "c", "SET NULL": "n", "SET DEFAULT": "d", "RESTRICT": "r"}
+"""`confdeltype` codes of ON DELETE actions (`a`: no action)."""
+_FOREIGN_KEY = re.compile(
+    r"FOREIGN KEY \((?P<columns>[^)]*)\) REFERENCES (?P<target>[\w.\"]+)\s*"
+    r"\((?P<targets>[^)]*)\)(?: ON DELETE (?P<action>[A-Z ]+))?",
+    re.IGNORECASE,
+)
+
+
+def _references(table: TableDef) -> list[tuple[list[str], str, list[str], str | None]]:
+    """A table's foreign keys: (columns, target table, target columns, ON DELETE action),
+    from its columns' REFERENCES and its FOREIGN KEY constraints."""
+    found = []
+    for column in table.columns:
+        if column.references is not None:
+            target, _, rest = column.references.partition("(")
+            found.append(([column.name], target, [rest.rstrip(")")], column.on_delete))
+    for constraint in table.constraints:
+        match = _FOREIGN_KEY.search(constraint)
+        if match is not None:
+            split = [n.strip().strip('"') for n in match["columns"].split(",")]
+            targets = [n.strip().strip('"') for n in match["targets"].split(",")]
+            found.append((split, match["target"].replace('"', ""), targets, match["action"]))
+    return found
 
 
 def _class_row(
@@ -362,6 +446,53 @@ class _ArrayAgg:
         return "{" + ",".join(self.items) + "}"
 
 
+class _OrderedArrayAgg(_ArrayAgg):
+    """`array_agg(x ORDER BY key [DESC])`, as `bkg_array_agg_ordered(x, key, desc)`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: list[tuple[Any, Any]] = []
+        self.descending = False
+
+    def step(self, value: Any, key: Any, descending: Any = 0) -> None:  # type: ignore[override]
+        self.pairs.append((key, value))
+        self.descending = bool(descending)
+
+    def finalize(self) -> str:
+        ordered = sorted(self.pairs, key=_sort_key, reverse=self.descending)
+        for _, value in ordered:
+            super().step(value)
+        return super().finalize()
+
+
+def _sort_key(pair: tuple[Any, Any]) -> tuple[bool, bool, Any]:
+    """Orders keys of mixed kinds (numbers, then text, then NULLs) without failing."""
+    key = pair[0]
+    return (key is None, isinstance(key, str), 0 if key is None else key)
+
+
+class _BoolAnd:
+    """`bool_and(x)`: true when every non-null input is (NULL when none is)."""
+
+    def __init__(self) -> None:
+        self.result: int | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.result = int(bool(value)) & (1 if self.result is None else self.result)
+
+    def finalize(self) -> int | None:
+        return self.result
+
+
+def _json_array(value: Any) -> str | None:
+    """An array as JSON, for `json_each` (see `catalog._set_returning`)."""
+    if value is None:
+        return None
+    items = t.array_items(value)
+    return json.dumps([int(i) if i.lstrip("-").isdigit() else i for i in items])
+
+
 def _json_object(*pairs: Any) -> str:
     return json.dumps(dict(zip(pairs[::2], pairs[1::2], strict=True)))
 
@@ -370,8 +501,7 @@ def _member(value: Any, array: Any) -> int:
     """`value = ANY(array)` for an array given as `{a,b}` text (or a single value)."""
     if value is None or array is None:
         return 0
-    items = str(array).strip("{}").split(",")
-    return int(str(value) in [item.strip().strip('"') for item in items])
+    return int(str(value) in t.array_items(array))
 
 
 def _regexp(pattern: str | None, value: Any) -> int | None:

@@ -13,6 +13,7 @@ nothing is written, as Postgres does under SERIALIZABLE.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,9 +28,13 @@ from api.pgwire.types import oid_of_declared
 from api.readers import OverloadedError
 from api.sql.catalog import Catalog
 from api.sql.engine import Outcome, Params
+from api.sql.lru import LRU
 from projections.deadline import Deadline
 
 T = TypeVar("T")
+CACHE_SIZE = 1024
+"""Statements whose classification and parameter types are remembered (per server)."""
+_RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
 MAX_BLOCK_STATEMENTS = 1000
 """Statements in one transaction block (each is rehearsed with all before it)."""
 
@@ -81,6 +86,11 @@ class Runner:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.db = backend.db
+        self._writes: LRU[tuple[str, str], bool] = LRU(CACHE_SIZE)
+        """Whether a statement (in a namespace) writes, as the engine classified it."""
+        self._parameters: LRU[tuple[str, str, tuple[int, ...], str], list[int]] = LRU(CACHE_SIZE)
+        """Inferred parameter types by statement, namespace, declared types and catalogue
+        version (inference parses the statement again)."""
 
     def deadline(self, principal: Principal, timeout_s: float | None) -> Deadline:
         """A statement's deadline: the server's and the principal kind's statement timeout,
@@ -115,6 +125,33 @@ class Runner:
             return result
         batch = await self.db.write_async([(sql, params)], principal, deadline=deadline)
         return batch.results[0]
+
+    async def read_or_shape(
+        self, sql: str, params: Params, principal: Principal, deadline: Deadline
+    ) -> Result | Answer:
+        """A read's result, or a write's shape (its RETURNING columns, `deferred`) without
+        running it, in one trip to the reader pool."""
+        namespace = principal.default_namespace
+        if self._writes.get((sql, namespace)) and _RETURNING.search(sql) is None:
+            return Answer("", deferred=True)  # a known write answering no rows: no trip
+
+        def read() -> Result | Answer:
+            writes = self.db.engine.is_write(sql, namespace)
+            self._writes.put((sql, namespace), writes)
+            if not writes:
+                return self.db.execute(sql, params, principal, deadline=deadline)
+            answer = self._returning(sql, namespace)
+            answer.deferred = True
+            return answer
+
+        return await self.call(principal, read)
+
+    async def write_alone(
+        self, sql: str, params: Params, principal: Principal, deadline: Deadline
+    ) -> Answer:
+        """A write as one record, awaited on the commit pipeline."""
+        batch = await self.db.write_async([(sql, params)], principal, deadline=deadline)
+        return Answer.of_result(sql, batch.results[0])
 
     async def in_block(
         self, block: Block, sql: str, params: Params, principal: Principal, deadline: Deadline
@@ -163,7 +200,12 @@ class Runner:
         def infer() -> list[int]:
             with self.db.store.snapshot() as snap:
                 catalog = Catalog.load(snap.conn)
-            return parameter_types(sql, namespace, catalog, declared)
+            key = (sql, namespace, tuple(declared), catalog.token)
+            found = self._parameters.get(key)
+            if found is None:
+                found = parameter_types(sql, namespace, catalog, declared)
+                self._parameters.put(key, found)
+            return list(found)
 
         return await self.call(principal, infer)
 
@@ -178,12 +220,15 @@ class Runner:
             if not self.db.engine.is_write(sql, namespace):
                 result = self.db.execute(sql, params, principal, deadline=deadline)
                 return Answer.of_result(sql, result)
-            with self.db.store.snapshot() as snap:
-                catalog = Catalog.load(snap.conn)
-            columns = returning_columns(sql, namespace, catalog)
-            return Answer("", [name for name, _ in columns], [oid for _, oid in columns])
+            return self._returning(sql, namespace)
 
         return await self.call(principal, find)
+
+    def _returning(self, sql: str, namespace: str) -> Answer:
+        with self.db.store.snapshot() as snap:
+            catalog = Catalog.load(snap.conn)
+        columns = returning_columns(sql, namespace, catalog)
+        return Answer("", [name for name, _ in columns], [oid for _, oid in columns])
 
     async def columns_of(
         self, table: str, names: list[str], principal: Principal
@@ -230,5 +275,5 @@ class Runner:
             self.db.execute_batch(statements, principal, deadline=deadline, verify=stop)
         except _RehearsedError as rehearsed:
             last = rehearsed.outcomes[-1]
-            return Result(last.columns, last.rows, last.rowcount, 0, last.families)
+            return Result(last.columns, last.rows, last.rowcount, 0, last.types)
         raise AssertionError("a rehearsal always stops before committing")

@@ -19,15 +19,19 @@ from api.pgwire import codec
 from api.pgwire.answers import Answer, data_rows, row_description
 from api.pgwire.catalog import Emulator
 from api.pgwire.copy import MAX_COPY_BYTES, Copy, insert_statements, lines_out, parse_copy, rows_in
+from api.pgwire.cursors import Cursors, CursorStatement, cursor_statement
 from api.pgwire.errors import PgError, to_pg_error
 from api.pgwire.extended import Extended
+from api.pgwire.notify import Listening, Notifier, notify_statement
 from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
-from api.pgwire.statements import Control, control, split
+from api.pgwire.statements import Control, control, returns_rows, split
 from projections.deadline import Deadline
 
 FLUSH_BYTES = 1 << 16
+NOTIFY_BACKLOG_BYTES = 1 << 20
+"""Output a listener may leave unread before it is disconnected rather than buffered for."""
 log = logging.getLogger("bkgdb.pgwire")
 _IDLE, _IN_BLOCK, _FAILED = b"I", b"T", b"E"
 
@@ -43,9 +47,13 @@ class Session:
         startup: Startup,
         max_message_bytes: int,
         charge: Callable[[Principal], None],
+        notifier: Notifier,
+        pid: int,
     ) -> None:
         """`charge` takes one request from the principal's rate budget (or raises), once
-        per Query and per portal run: the HTTP door charges once per request."""
+        per Query and per portal run: the HTTP door charges once per request. `pid` is
+        the process id of the session's BackendKeyData (senders of notifications are
+        named by it)."""
         self.reader, self.writer, self.runner = reader, writer, runner
         self.principal: Principal = startup.principal
         self.startup = startup
@@ -59,6 +67,12 @@ class Session:
         self.skipping = False
         self.running: Deadline | None = None
         self.emulator = Emulator(runner, startup)
+        self.cursors = Cursors()
+        self.pid = pid
+        self.idle = False
+        self.listening = Listening(
+            notifier, self.principal.default_namespace, id(self), self._deliver
+        )
         self._out: list[bytes] = []
         self._size = 0
         self._handlers: dict[bytes, Callable[[bytes], Coroutine[Any, Any, None]]] = {
@@ -101,12 +115,36 @@ class Session:
 
     # -- the loop -------------------------------------------------------------------------
 
+    def _deliver(self, pid: int, channel: str, payload: str) -> None:
+        """A NotificationResponse: at once when the session waits for its client, else
+        after the answer it is building."""
+        transport = self.writer.transport
+        if transport.is_closing():
+            return
+        if self._size + transport.get_write_buffer_size() > NOTIFY_BACKLOG_BYTES:
+            log.warning("pgwire listener %s does not read its notifications: closed", self.pid)
+            transport.abort()
+            return
+        message = codec.message(b"A", codec.int32(pid) + codec.cstr(channel) + codec.cstr(payload))
+        if self.idle and not self._out:
+            self.writer.write(message)
+        else:
+            self.send(message)
+
     async def serve(self) -> None:
         """The message loop; returns on Terminate, raises PgError when fatal."""
+        try:
+            await self._loop()
+        finally:
+            self.listening.close()
+
+    async def _loop(self) -> None:
         self.ready()
         await self.flush()
         while True:
+            self.idle = True
             kind, body = await codec.read_message(self.reader, self.max_message_bytes)
+            self.idle = False
             if kind == b"X":
                 return
             if kind in (b"d", b"c", b"f"):
@@ -114,18 +152,24 @@ class Session:
             handler = self._handlers.get(kind)
             if handler is None:
                 raise codec.protocol_error(f"invalid frontend message type {kind[0]}")
+            if self.extended.pending is not None:
+                try:
+                    await self.extended.settle(syncing=kind in (b"S", b"Q"))
+                except Exception as exc:  # the deferred write's failure ends its batch
+                    self.fail(_fatal_or(exc))
+                    self.skipping = True
             if self.skipping and kind not in (b"S", b"Q", b"H"):
                 continue
             try:
                 await handler(body)
             except Exception as exc:  # every failure is reported to the client
-                self._fail(_fatal_or(exc))
+                self.fail(_fatal_or(exc))
                 self.skipping = kind != b"Q"
                 await self.flush()
             if kind in (b"Q", b"S", b"H"):
                 await self.flush()
 
-    def _fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException) -> None:
         """Report an error and put an open block into the failed state (an implicit one,
         that of a multi-statement query, is rolled back)."""
         error = to_pg_error(exc)
@@ -135,6 +179,7 @@ class Session:
         if self.block is not None:
             if self.implicit:
                 self.block, self.implicit = None, False
+                self.listening.end_block(committed=False, pid=self.pid)
             else:
                 self.block.failed = True
 
@@ -157,9 +202,9 @@ class Session:
             if self.implicit and self.block is not None:
                 block, self.block, self.implicit = self.block, None, False
                 with self.governed() as deadline:
-                    await self.runner.commit(block, self.principal, deadline)
+                    await self._commit(block, deadline)
         except Exception as exc:  # every failure is reported to the client
-            self._fail(_fatal_or(exc))
+            self.fail(_fatal_or(exc))
         self.ready()
 
     def send_answer(self, answer: Answer, binary: list[bool], describe: bool, limit: int) -> int:
@@ -188,13 +233,37 @@ class Session:
         finally:
             self.running = None
 
-    async def answer(self, sql: str, params: list[Any] | None) -> Answer:
+    async def answer(self, sql: str, params: list[Any] | None, defer: bool = False) -> Answer:
         """Run one statement (control, emulated catalogue, or the engine's) under its
-        deadline."""
+        deadline. With `defer`, a write outside any block is not run: its shape comes back
+        (`Answer.deferred`) for the extended protocol to run later."""
         with self.governed() as deadline:
-            return await self._answer(sql, params, deadline)
+            return await self._answer(sql, params, deadline, defer)
 
-    async def _answer(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Answer:
+    def open_implicit(self) -> None:
+        """Start the implicit block of an extended-protocol batch (none open yet)."""
+        if self.block is None:
+            self.block, self.implicit = Block(), True
+
+    async def commit_implicit(self) -> None:
+        """Commit the implicit block of a batch at its Sync (one record)."""
+        if self.block is not None and self.implicit:
+            block, self.block, self.implicit = self.block, None, False
+            with self.governed() as deadline:
+                await self._commit(block, deadline)
+
+    async def _commit(self, block: Block, deadline: Deadline) -> None:
+        """Commit a block (one record); then, and only then, deliver what it notified."""
+        try:
+            await self.runner.commit(block, self.principal, deadline)
+        except BaseException:
+            self.listening.end_block(committed=False, pid=self.pid)
+            raise
+        self.listening.end_block(committed=True, pid=self.pid)
+
+    async def _answer(
+        self, sql: str, params: list[Any] | None, deadline: Deadline, defer: bool
+    ) -> Answer:
         if not sql.strip():
             return Answer("")
         ctl = control(sql)
@@ -210,6 +279,12 @@ class Session:
             )
         if ctl is not None:
             return self._control(ctl)
+        cursor = cursor_statement(sql)
+        if cursor is not None:
+            return await self._cursor(cursor, params, deadline)
+        notify = notify_statement(sql)
+        if notify is not None:
+            return Answer(self.listening.run(notify, self.block is not None, self.pid))
         copy = parse_copy(sql)
         if copy is not None:
             if copy.direction == "in":
@@ -218,6 +293,9 @@ class Session:
         emulated = await self.emulator.answer(sql, params)
         if emulated is not None:
             return emulated
+        if defer and self.block is None:
+            found = await self.runner.read_or_shape(sql, params, self.principal, deadline)
+            return found if isinstance(found, Answer) else Answer.of_result(sql, found)
         return Answer.of_result(sql, await self._run(sql, params, deadline))
 
     async def _run(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Result:
@@ -226,12 +304,29 @@ class Session:
             return await self.runner.in_block(self.block, sql, params, self.principal, deadline)
         return await self.runner.execute(sql, params, self.principal, deadline)
 
+    async def _cursor(
+        self, cursor: CursorStatement, params: list[Any] | None, deadline: Deadline
+    ) -> Answer:
+        """DECLARE runs its query now and keeps the answer; FETCH and CLOSE use it."""
+        if cursor.kind == "fetch":
+            return self.cursors.get(cursor.name).fetch(cursor.count)
+        if cursor.kind == "close":
+            return self.cursors.close(cursor.name)
+        if not cursor.hold and (self.block is None or self.implicit):
+            raise PgError("25P01", "DECLARE CURSOR can only be used in transaction blocks")
+        if not returns_rows(cursor.query) or cursor.query.lstrip()[:4].upper() == "SHOW":
+            raise PgError("42601", "a cursor's query must be a SELECT or VALUES")
+        result = await self._run(cursor.query, params, deadline)
+        return self.cursors.declare(
+            cursor.name, Answer.of_result(cursor.query, result), cursor.hold
+        )
+
     async def _copy_in(self, copy: Copy, deadline: Deadline) -> Answer:
         assert copy.table is not None
         table, columns, oids = await self.runner.columns_of(
             copy.table, copy.columns, self.principal
         )
-        self.send(codec.copy_response(b"G", len(columns)))
+        self.send(codec.copy_response(b"G", len(columns), copy.binary))
         await self.flush()
         data = await self._receive_copy()
         rows = await self.runner.call(self.principal, lambda: rows_in(copy, data))
@@ -264,7 +359,7 @@ class Session:
     async def _copy_out(self, copy: Copy, deadline: Deadline) -> Answer:
         sql = copy.select()
         answer = Answer.of_result(sql, await self._run(sql, None, deadline))
-        self.send(codec.copy_response(b"H", len(answer.columns)))
+        self.send(codec.copy_response(b"H", len(answer.columns), copy.binary))
         for line in lines_out(copy, answer.columns, answer.oids, answer.rows):
             self.send(codec.message(b"d", line))
             await self._maybe_flush()
@@ -322,12 +417,14 @@ class Session:
 
     async def _end_block(self, ctl: Control, deadline: Deadline) -> Answer:
         block, self.block, self.implicit = self.block, None, False
+        self.cursors.end_block()
         if block is None:
             self.send(_notice("25P01", "there is no transaction in progress"))
             return Answer("COMMIT" if ctl.kind == "commit" else "ROLLBACK")
         if ctl.kind == "rollback" or block.failed:
+            self.listening.end_block(committed=False, pid=self.pid)
             return Answer("ROLLBACK")
-        await self.runner.commit(block, self.principal, deadline)
+        await self._commit(block, deadline)
         return Answer("COMMIT")
 
 

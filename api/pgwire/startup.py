@@ -4,10 +4,11 @@ authentication.
 The password is a bearer credential (an API key or a JWT), resolved exactly as the HTTP
 door resolves `Authorization: Bearer` (`Backend.principal`: the same verification, key
 registry, revocation and rate budget). It travels in cleartext inside the protocol, so it
-is only asked for over TLS (`--pg-tls-cert`/`--pg-tls-key`) or on a loopback connection
-(SCRAM is not offered: see docs/pgwire.md). A failed attempt is answered after a short
-delay, as Postgres' `auth_delay` does, so guessing is slow even before the rate limit
-applies.
+is only asked for over TLS (`--pg-tls-cert`/`--pg-tls-key`) or on a loopback connection.
+When the user name designates an API key (its id or visible prefix) the key is proven by
+SCRAM-SHA-256 instead, over any connection (`api.pgwire.scram`). A failed attempt is
+answered after a short delay, as Postgres' `auth_delay` does, so guessing is slow even
+before the rate limit applies.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -22,6 +24,7 @@ from api.auth.errors import AuthError, RateLimitedError
 from api.auth.principal import Principal
 from api.pgwire import codec
 from api.pgwire.errors import PgError
+from api.pgwire.scram import MECHANISM, Exchange, Verifier
 
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
@@ -36,6 +39,16 @@ class Gate(Protocol):
 
     async def authenticate(self, password: str) -> Principal:
         """The principal of a credential (raises the auth errors the HTTP door raises)."""
+        ...
+
+    def verifier(self, user: str) -> Verifier | None:
+        """The SCRAM verifier of the key a user name designates (a mock one for a name
+        shaped like a key's that designates none); None: the name designates no key."""
+        ...
+
+    async def key_principal(self, user: str) -> Principal:
+        """The principal of the key a user name designates, once proven by SCRAM (raises
+        the auth errors of a revoked or expired key, and a rate limit's)."""
         ...
 
     def cancel(self, pid: int, secret: int) -> None:
@@ -58,12 +71,13 @@ async def negotiate(
     writer: asyncio.StreamWriter,
     gate: Gate,
     local: bool,
-    refusal: PgError | None = None,
+    admit: Callable[[], None],
     tls: ssl.SSLContext | None = None,
 ) -> Startup | None:
     """Run the startup phase; None when the connection was a cancel request. An
     SSLRequest is answered `S` and the connection upgraded when `tls` is given, else `N`. A
-    `refusal` (too many clients) is raised once the client has sent its startup message,
+    `admit` (raising 53300 beyond the session limit) is called once the client has sent its
+    startup message,
     where clients expect errors."""
     secure = False
     while True:
@@ -86,8 +100,7 @@ async def negotiate(
             major, minor = code >> 16, code & 0xFFFF
             raise PgError("0A000", f"unsupported frontend protocol {major}.{minor}", fatal=True)
         options = _options(body)
-        if refusal is not None:
-            raise refusal
+        admit()
         if code != PROTOCOL_3:
             writer.write(_negotiate_version(options))
         return await _authenticate(reader, writer, gate, local or secure, options)
@@ -119,27 +132,61 @@ async def _authenticate(
     user = options.get("user", "")
     if not user:
         raise PgError("28000", "no user name in the startup packet", fatal=True)
-    if not trusted:
+    verifier = gate.verifier(user)
+    if verifier is None and not trusted:
         raise PgError(
             "28000", "password authentication needs TLS or a loopback connection", fatal=True
         )
-    writer.write(codec.auth_request(3))  # AuthenticationCleartextPassword
-    await writer.drain()
-    kind, body = await codec.read_message(reader, codec.MAX_STARTUP_BYTES)
-    if kind != b"p":
-        raise codec.protocol_error("expected a password message")
-    password = codec.Payload(body).cstring()
     try:
-        principal = await gate.authenticate(password)
+        if verifier is not None:
+            await _scram(reader, writer, Exchange(verifier))
+            principal = await gate.key_principal(user)
+        else:
+            principal = await gate.authenticate(await _cleartext(reader, writer))
     except RateLimitedError as exc:
         raise PgError("53400", str(exc), fatal=True) from exc
-    except AuthError as exc:
+    except (AuthError, PgError) as exc:
+        if isinstance(exc, PgError) and exc.sqlstate != "28P01":
+            raise
         await asyncio.sleep(FAILED_AUTH_DELAY_S)
         raise PgError(
             "28P01", f'password authentication failed for user "{user}"', fatal=True
         ) from exc
     database = options.get("database", user)
     return Startup(_for_database(principal, database, user), user, database, options)
+
+
+async def _cleartext(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> str:
+    writer.write(codec.auth_request(3))  # AuthenticationCleartextPassword
+    await writer.drain()
+    kind, body = await codec.read_message(reader, codec.MAX_STARTUP_BYTES)
+    if kind != b"p":
+        raise codec.protocol_error("expected a password message")
+    return codec.Payload(body).cstring()
+
+
+async def _scram(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, exchange: Exchange
+) -> None:
+    """AuthenticationSASL, SASLInitialResponse, SASLContinue, SASLResponse, SASLFinal;
+    raises 28P01 for a wrong proof and 08P01 for anything malformed."""
+    writer.write(codec.auth_request(10, codec.cstr(MECHANISM) + b"\0"))  # AuthenticationSASL
+    await writer.drain()
+    body = codec.Payload(await _password_message(reader))
+    if body.cstring() != MECHANISM:
+        raise codec.protocol_error("client selected an invalid SASL authentication mechanism")
+    size = body.int32()
+    writer.write(codec.auth_request(11, exchange.first(body.raw(size))))  # SASLContinue
+    await writer.drain()
+    final = exchange.final(await _password_message(reader))
+    writer.write(codec.auth_request(12, final))  # AuthenticationSASLFinal
+
+
+async def _password_message(reader: asyncio.StreamReader) -> bytes:
+    kind, body = await codec.read_message(reader, codec.MAX_STARTUP_BYTES)
+    if kind != b"p":
+        raise codec.protocol_error("expected a SASL response")
+    return body
 
 
 def _for_database(principal: Principal, database: str, user: str) -> Principal:

@@ -1,7 +1,8 @@
 """Postgres type OIDs and the text and binary formats of their values.
 
-Result columns get their OID from the engine's type family (`api.sql.typemap`); where the
-engine cannot know it (an expression) from the Python values of the column. Parameters are
+Result columns get their OID from the type the engine knows for them (a column's declared
+type, a cast's; `api.sql.results`); where the engine cannot know it (an expression) from
+the Python values of the column. Parameters are
 decoded by the OID the client declared or the one inferred for it (`api.pgwire.infer`);
 an unknown OID is read as text.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from api.pgwire.errors import PgError
+from api.sql.typemap import base_type, family_of
 
 BOOL, BYTEA, NAME, INT8, INT2, INT4, TEXT, OID = 16, 17, 19, 20, 21, 23, 25, 26
 JSON, FLOAT4, FLOAT8, UNKNOWN, BPCHAR, VARCHAR = 114, 700, 701, 705, 1042, 1043
@@ -39,6 +41,7 @@ TYPE_LENGTHS: dict[int, int] = {
     TIMESTAMP: 8, TIMESTAMPTZ: 8, UUID: 16, CHAR: 1, NAME: 64, REGTYPE: 4, REGPROC: 4,
     REGCLASS: 4, XID: 4,
 }  # fmt: skip
+ARRAY_ELEMENTS = {TEXT_ARRAY: TEXT, INT2_ARRAY: INT2, INT4_ARRAY: INT4, OID_ARRAY: OID}
 _BY_NAME = {name: oid for oid, name in TYPE_NAMES.items()} | {
     "integer": INT4, "int": INT4, "smallint": INT2, "bigint": INT8, "boolean": BOOL,
     "real": FLOAT4, "double precision": FLOAT8, "float": FLOAT8, "decimal": NUMERIC,
@@ -47,6 +50,8 @@ _BY_NAME = {name: oid for oid, name in TYPE_NAMES.items()} | {
     "timestamp without time zone": TIMESTAMP, "timestamp with time zone": TIMESTAMPTZ,
     "time without time zone": TIME,
 }  # fmt: skip
+_DECLARED = _BY_NAME | {"char": BPCHAR}
+"""OIDs by declared type name (SQL's `char(n)` is bpchar, not the one-byte `"char"`)."""
 _BY_FAMILY = {
     "integer": INT8, "real": FLOAT8, "boolean": BOOL, "text": TEXT, "json": JSONB,
     "timestamp": TIMESTAMP, "timestamptz": TIMESTAMPTZ, "date": DATE, "time": TIME,
@@ -65,14 +70,14 @@ _NUMERIC_HEAD = struct.Struct("!hhhh")
 
 def oid_of_declared(declared: str) -> int:
     """The OID of a declared column type (`varchar(20)` -> varchar); text if unknown."""
-    base = declared.split("(", 1)[0].strip().lower()
-    return _BY_NAME.get(base, TEXT)
+    return _DECLARED.get(base_type(declared), TEXT)
 
 
-def oid_of_column(family: str | None, values: Sequence[Any]) -> int:
-    """A result column's OID: from its family, else from its first non-null value."""
-    if family is not None:
-        return _BY_FAMILY.get(family, TEXT)
+def oid_of_column(declared: str | None, values: Sequence[Any]) -> int:
+    """A result column's OID: from its declared type, else from its first non-null value."""
+    if declared is not None:
+        found = _DECLARED.get(base_type(declared))
+        return found if found is not None else _BY_FAMILY.get(family_of(declared) or "", TEXT)
     for value in values:
         if value is None:
             continue
@@ -137,7 +142,26 @@ def _float_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def array_items(value: Any) -> list[str]:
+    """The items of an array in Postgres' text form: `{a,b}` (an array) or `1 2` (an
+    int2vector such as `indkey`)."""
+    text = str(value).strip()
+    if text.startswith("{"):
+        inner = text[1:-1]
+        return [item.strip().strip('"') for item in inner.split(",")] if inner else []
+    return text.split()
+
+
+def _array_binary(value: Any, element: int) -> bytes:
+    """A one-dimensional array (given in its text form) in the binary format."""
+    items = [None if i == "NULL" else _encode_binary(i, element) for i in array_items(value)]
+    head = struct.pack("!iiiii", 1, int(None in items), element, len(items), 1)
+    return head + b"".join(_I.pack(-1) if i is None else _I.pack(len(i)) + i for i in items)
+
+
 def _encode_binary(value: Any, oid: int) -> bytes:
+    if oid in ARRAY_ELEMENTS:
+        return _array_binary(value, ARRAY_ELEMENTS[oid])
     if oid in _INTS:
         return _INTS[oid].pack(int(value))
     if oid in _FLOATS:

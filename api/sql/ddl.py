@@ -30,6 +30,7 @@ from api.sql.errors import (
     NotSupportedError,
     SqlValidationError,
     UnacceptableNameError,
+    with_sqlstate,
 )
 from api.sql.names import namespace_problem
 from api.sql.parse import StatementInfo, logical_name
@@ -65,7 +66,7 @@ def _create_schema(statement: exp.Create, catalog: Catalog) -> list[Change]:
     if name in catalog.schemas:
         if statement.args.get("exists"):
             return []
-        raise ConflictError(f"schema {name} already exists")
+        raise with_sqlstate(ConflictError(f"schema {name} already exists"), "42P06")
     return [ddl_change("create_schema", name, statement, [], None)]
 
 
@@ -105,9 +106,9 @@ def _check_new_table(name: str, catalog: Catalog, if_not_exists: bool) -> None:
     """The schema must exist; the table must not, unless IF NOT EXISTS."""
     schema = name.split(".", 1)[0]
     if schema not in catalog.schemas:
-        raise NotFoundError(f"schema {schema} does not exist")
+        raise with_sqlstate(NotFoundError(f"schema {schema} does not exist"), "3F000")
     if name in catalog.tables and not if_not_exists:
-        raise ConflictError(f"table {name} already exists")
+        raise with_sqlstate(ConflictError(f"table {name} already exists"), "42P07")
 
 
 def _with_primary_key(definition: TableDef, pk: list[str] | None) -> TableDef:
@@ -119,7 +120,10 @@ def _with_primary_key(definition: TableDef, pk: list[str] | None) -> TableDef:
         lowered = {p.lower() for p in pk}
         missing = lowered - {c.name.lower() for c in columns}
         if missing:
-            raise SqlValidationError(f"primary key column {sorted(missing)[0]} does not exist")
+            raise with_sqlstate(
+                SqlValidationError(f"primary key column {sorted(missing)[0]} does not exist"),
+                "42703",
+            )
         columns = [
             replace(c, primary_key=True, nullable=False) if c.name.lower() in lowered else c
             for c in columns
@@ -148,13 +152,15 @@ def _create_index(statement: exp.Create, info: StatementInfo, catalog: Catalog) 
     names = [o.this.name for o in ordered]
     for column in names:
         if table.column(column) is None:
-            raise SqlValidationError(f"column {column} of {table.name} does not exist")
+            raise with_sqlstate(
+                SqlValidationError(f"column {column} of {table.name} does not exist"), "42703"
+            )
     short = index.name or f"{table.short_name}_{'_'.join(names)}_idx"
     logical = f"{table.schema}.{short.lower()}"
     if catalog.index_owner(logical) is not None:
         if statement.args.get("exists"):
             return []
-        raise ConflictError(f"index {logical} already exists")
+        raise with_sqlstate(ConflictError(f"index {logical} already exists"), "42P07")
     unique = bool(statement.args.get("unique"))
     cols = ", ".join(
         quote_ident(o.this.name) + (" DESC" if o.args.get("desc") else "") for o in ordered
@@ -178,7 +184,9 @@ def _drop_table(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> l
         raise NotFoundError(f"table {name} does not exist")
     for other in catalog.tables.values():
         if other.name != name and references_table(other, name):
-            raise ConflictError(f"table {name} is referenced by {other.name}")
+            raise with_sqlstate(
+                ConflictError(f"table {name} is referenced by {other.name}"), "2BP01"
+            )
     sqlite = [f"DROP TABLE {quote_ident(name)}"]
     return [ddl_change("drop_table", name, qualify(statement, info.namespace), sqlite, None)]
 
@@ -193,7 +201,7 @@ def _drop_index(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> l
     if owner is None:
         if statement.args.get("exists"):
             return []
-        raise NotFoundError(f"index {logical} does not exist")
+        raise with_sqlstate(NotFoundError(f"index {logical} does not exist"), "42704")
     definition = replace(owner, indexes=[i for i in owner.indexes if i.name != logical])
     sqlite = [f"DROP INDEX {quote_ident(logical)}"]
     qualified = qualify(statement, info.namespace)

@@ -17,7 +17,7 @@ from api.sql.ddl_build import (
     references_table,
     sqlite_column,
 )
-from api.sql.errors import ConflictError, NotSupportedError, SqlValidationError
+from api.sql.errors import ConflictError, NotSupportedError, SqlValidationError, with_sqlstate
 from api.sql.parse import StatementInfo
 from api.sql.translate import parse_fragment
 from projections.apply import quote_ident
@@ -50,7 +50,9 @@ def _add_column(
     if table.column(column.name) is not None:
         if node.args.get("exists"):
             return []
-        raise ConflictError(f"column {column.name} of {table.name} already exists")
+        raise with_sqlstate(
+            ConflictError(f"column {column.name} of {table.name} already exists"), "42701"
+        )
     if column.primary_key or column.unique or column.type.endswith("serial"):
         raise NotSupportedError("ADD COLUMN with PRIMARY KEY, UNIQUE or serial")
     if column.default is not None and not isinstance(parse_fragment(column.default), exp.Literal):
@@ -72,7 +74,9 @@ def _drop_column(action: exp.Drop, table: TableDef, qualified: exp.Expr) -> list
     if column is None:
         if action.args.get("exists"):
             return []
-        raise SqlValidationError(f"column {name} of {table.name} does not exist")
+        raise with_sqlstate(
+            SqlValidationError(f"column {name} of {table.name} does not exist"), "42703"
+        )
     if column.primary_key or any(column.name in i.columns for i in table.indexes):
         raise NotSupportedError("dropping a key or indexed column")
     definition = table.with_columns([c for c in table.columns if c is not column])
@@ -85,9 +89,14 @@ def _rename_column(action: exp.RenameColumn, table: TableDef, qualified: exp.Exp
     old = table.column(action.this.name)
     new_name = action.args["to"].name
     if old is None:
-        raise SqlValidationError(f"column {action.this.name} of {table.name} does not exist")
+        raise with_sqlstate(
+            SqlValidationError(f"column {action.this.name} of {table.name} does not exist"),
+            "42703",
+        )
     if table.column(new_name) is not None:
-        raise ConflictError(f"column {new_name} of {table.name} already exists")
+        raise with_sqlstate(
+            ConflictError(f"column {new_name} of {table.name} already exists"), "42701"
+        )
     columns = [replace(c, name=new_name) if c is old else c for c in table.columns]
     columns = [replace(c, check=_rename_in(c.check, old.name, new_name)) for c in columns]
     indexes = [
@@ -126,7 +135,7 @@ def _rename_table(
     if any(references_table(other, table.name) for other in catalog.tables.values()):
         raise NotSupportedError(f"renaming {table.name}, which other tables reference")
     if new_name in catalog.tables:
-        raise ConflictError(f"table {new_name} already exists")
+        raise with_sqlstate(ConflictError(f"table {new_name} already exists"), "42P07")
     definition = replace(table, name=new_name)
     sqlite = f"ALTER TABLE {quote_ident(table.name)} RENAME TO {quote_ident(new_name)}"
     return [ddl_change("alter_table", table.name, qualified, [sqlite], definition)]

@@ -85,7 +85,9 @@ def reference_parts(
         raise NotSupportedError("multi-column REFERENCES on a column is not supported")
     column = columns[0] if columns else (target.primary_key() or [""])[0]
     if not column or target.column(column) is None:
-        raise NotFoundError(f"referenced column {target.name}({column}) does not exist")
+        raise with_sqlstate(
+            NotFoundError(f"referenced column {target.name}({column}) does not exist"), "42703"
+        )
     on_delete = None
     for option in reference.args.get("options") or []:
         text = str(option).upper()

@@ -55,8 +55,9 @@ class Outcome:
     target: str | None = None
     """The table a DML statement writes (its own changes are those on this table; others
     come from foreign-key actions)."""
-    families: tuple[str | None, ...] | None = None
-    """Type family of each result column where known (the wire protocol's column types)."""
+    types: tuple[str | None, ...] | None = None
+    """Declared type of each result column where known (the wire protocol's column types;
+    its family is `typemap.family_of`)."""
 
 
 class SqlEngine:
@@ -106,14 +107,14 @@ class SqlEngine:
             cursor = _run(conn, translated.sql, bindings)
             rows = _fetch(cursor, limits)
             columns = [d[0] for d in cursor.description or []]
-            typed = typed_rows(rows, translated.families)
+            typed = typed_rows(rows, translated.types)
             return Outcome(
                 columns,
                 typed,
                 len(rows),
                 statement={"sql": sql},
                 tables=tables,
-                families=translated.families,
+                types=translated.types,
             )
         return self._run_dml(conn, sql, translated, bindings, catalog, tables, limits)
 
@@ -160,7 +161,7 @@ class SqlEngine:
             changes = collect(conn, catalog, position)
             if pins and target is not None:
                 pin_sequence(conn, target, sequence, changes)
-        typed = typed_rows(rows, translated.families)
+        typed = typed_rows(rows, translated.types)
         return Outcome(
             columns,
             typed,
@@ -170,7 +171,7 @@ class SqlEngine:
             is_write=True,
             tables=tables,
             target=target.name if target is not None else None,
-            families=translated.families,
+            types=translated.types,
         )
 
     def _run_ddl(

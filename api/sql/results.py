@@ -1,8 +1,10 @@
-"""Typing of result columns: which declared type family each output column has.
+"""Typing of result columns: which declared type each output column has.
 
-SQLite returns storage values (booleans as 0/1, JSON and timestamps as text).  The family of
-an output column is known when it is a table column, a cast, a JSON ``->`` or a predicate;
-``typed_rows`` then converts values the way a Postgres client would see them.
+SQLite returns storage values (booleans as 0/1, JSON and timestamps as text).  The type of
+an output column is known when it is a table column (its declared type: ``int4``,
+``numeric(10,2)``...), a cast, a JSON ``->`` or a predicate; ``typed_rows`` then converts
+values by the type's family the way a Postgres client would see them, and the wire protocol
+reports the type itself.
 """
 
 from __future__ import annotations
@@ -27,38 +29,39 @@ _BOOLEAN_NODES = (
 )
 
 
-def families_of(
+def declared_types(
     projections: Sequence[exp.Expr],
     scope: dict[str, TableDef],
     ordered: list[TableDef] | None,
 ) -> tuple[str | None, ...] | None:
-    """Families of a projection list; None when a ``*`` cannot be expanded."""
-    families: list[str | None] = []
+    """Declared types of a projection list; None when a ``*`` cannot be expanded."""
+    types: list[str | None] = []
     for node in projections:
         if isinstance(node, exp.Star):
             if ordered is None:
                 return None
             for table in ordered:
-                families.extend(family_of(c.type) for c in table.columns)
+                types.extend(c.type for c in table.columns)
             continue
         if isinstance(node, exp.Column) and isinstance(node.this, exp.Star):
             definition = scope.get(node.table.lower())
             if definition is None:
                 return None
-            families.extend(family_of(c.type) for c in definition.columns)
+            types.extend(c.type for c in definition.columns)
             continue
-        families.append(_family(node.unalias(), scope))
-    return tuple(families)
+        types.append(_type(node.unalias(), scope))
+    return tuple(types)
 
 
-def _family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
-    """Family of one output expression, or None when not known."""
+def _type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
+    """Type of one output expression, or None when not known."""
     if isinstance(node, exp.Paren):
-        return _family(node.this, scope)
+        return _type(node.this, scope)
     if isinstance(node, exp.Column):
-        return _column_family(node, scope)
+        return _column_type(node, scope)
     if isinstance(node, exp.Cast):
-        return family_of(node.to.sql("postgres"))
+        declared = node.to.sql("postgres").lower()
+        return declared if family_of(declared) is not None else None
     if isinstance(node, exp.CurrentTimestamp):
         return "timestamptz"
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
@@ -70,27 +73,28 @@ def _family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
     if isinstance(node, _BOOLEAN_NODES):
         return "boolean"
     if isinstance(node, exp.Coalesce | exp.Max | exp.Min):
-        return _family(node.this, scope)
+        return _type(node.this, scope)
     return None
 
 
-def _column_family(column: exp.Column, scope: dict[str, TableDef]) -> str | None:
-    """Family of a column reference resolved against the FROM scope."""
+def _column_type(column: exp.Column, scope: dict[str, TableDef]) -> str | None:
+    """Declared type of a column reference resolved against the FROM scope."""
     if column.table:
         definition = scope.get(column.table.lower())
         found = definition.column(column.name) if definition else None
-        return family_of(found.type) if found else None
+        return found.type if found else None
     for definition in scope.values():
         found = definition.column(column.name)
         if found is not None:
-            return family_of(found.type)
+            return found.type
     return None
 
 
 def typed_rows(
-    rows: list[tuple[Any, ...]], families: tuple[str | None, ...] | None
+    rows: list[tuple[Any, ...]], types: tuple[str | None, ...] | None
 ) -> list[list[Any]]:
-    """Rows as lists, with values converted per column family."""
-    if families is None or not rows or len(families) != len(rows[0]) or not any(families):
+    """Rows as lists, with values converted per column type family."""
+    if types is None or not rows or len(types) != len(rows[0]) or not any(types):
         return [list(row) for row in rows]
+    families = [family_of(declared) for declared in types]
     return [[to_client(v, f) for v, f in zip(row, families, strict=True)] for row in rows]

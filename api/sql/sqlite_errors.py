@@ -75,6 +75,8 @@ _SQLSTATES = {
     "NOT NULL constraint failed": "23502",
     "CHECK constraint failed": "23514",
     "no such column": "42703",
+    "no such index": "42704",
+    "already exists": "42P07",
     "ambiguous column": "42702",
     "cannot store": "22P02",
     "datatype mismatch": "42804",

@@ -20,7 +20,7 @@ from api.sql.dialect import BkgSQLite
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
-from api.sql.results import families_of
+from api.sql.results import declared_types
 from api.sql.series import expand_any, expand_series
 
 _DIALECT = BkgSQLite()
@@ -31,7 +31,7 @@ class Translated:
     """SQLite text plus what is needed to bind and type it."""
 
     sql: str
-    families: tuple[str | None, ...] | None
+    types: tuple[str | None, ...] | None
     params: tuple[str, ...]
     positional: int
     target: TableDef | None
@@ -57,10 +57,10 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
         coercions = coerce_assignments(expression, target, columns)
     if isinstance(expression, exp.Delete) and expression.args.get("using"):
         _using_to_exists(expression)
-    families = _result_families(expression, scope, target)
+    types = _result_types(expression, scope, target)
     _name_outputs(expression)
     pins = _may_skip_counter(expression) and target is not None and target.autoincrement
-    return Translated(generate(expression), families, params, positional, target, pins, coercions)
+    return Translated(generate(expression), types, params, positional, target, pins, coercions)
 
 
 def _may_skip_counter(expression: exp.Expr) -> bool:
@@ -253,15 +253,15 @@ def _unqualify_returning(statement: exp.Expr, target: TableDef) -> None:
             column.set("table", None)
 
 
-def _result_families(
+def _result_types(
     expression: exp.Expr, scope: dict[str, TableDef], target: TableDef | None
 ) -> tuple[str | None, ...] | None:
-    """Type family of each result column, or None when it cannot be known."""
+    """Declared type of each result column, or None when it cannot be known."""
     returning = expression.args.get("returning")
     if returning is not None and target is not None:
         if not isinstance(expression, exp.Insert):
             _unqualify_returning(expression, target)
-        return families_of(returning.expressions, {target.short_name: target}, [target])
+        return declared_types(returning.expressions, {target.short_name: target}, [target])
     query = expression
     while isinstance(query, exp.SetOperation):
         query = query.this
@@ -269,9 +269,9 @@ def _result_families(
         return None
     sources = _from_sources(query, scope)
     if sources is None:
-        return families_of(query.expressions, {}, None)
+        return declared_types(query.expressions, {}, None)
     local = {alias: d for alias, d in sources}
-    return families_of(query.expressions, local, [d for _, d in sources])
+    return declared_types(query.expressions, local, [d for _, d in sources])
 
 
 def _from_sources(

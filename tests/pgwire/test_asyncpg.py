@@ -86,3 +86,13 @@ def test_user_jwt_rls(pg: Pg) -> None:
 
     every, own = run(pg, pg.alice, body)
     assert every == own and 1 in own and 3 not in every
+
+
+def test_catalogue_arrays_arrive_as_lists_in_binary(pg: Pg) -> None:
+    async def body(conn: asyncpg.Connection) -> Any:
+        return await conn.fetchval(
+            "SELECT array_agg(relname ORDER BY relname DESC) FROM pg_catalog.pg_class"
+            " WHERE relname IN ('todos', 'notes')"
+        )
+
+    assert run(pg, pg.namespace_key, body) == ["todos", "notes"]

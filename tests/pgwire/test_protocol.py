@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import psycopg
@@ -156,19 +158,53 @@ def test_cancel_request_for_an_unknown_key_just_closes(pg: Pg) -> None:
         assert closed(sock)
 
 
-def test_connections_beyond_the_limit_are_refused_with_53300(pg: Pg) -> None:
-    held = [socket.create_connection(("127.0.0.1", pg.port), timeout=5) for _ in range(20)]
+def open_connections(pg: Pg) -> int:
+    """The `bkg_pgwire_connections` gauge once evicted handshakes have closed."""
+    for _ in range(50):
+        metrics = httpx.get(f"{pg.served.url}/metrics", timeout=5).text
+        gauge = [line for line in metrics.splitlines() if line.startswith("bkg_pgwire_conn")]
+        value = int(float(gauge[0].split()[-1]))
+        if value <= 256:
+            return value
+        time.sleep(0.05)
+    return value
+
+
+def test_sessions_beyond_the_limit_are_refused_with_53300(pg: Pg) -> None:
+    """The served process allows 20 sessions (--pg-max-connections 20)."""
+    held: list[psycopg.Connection[Any]] = []
     try:
         with pytest.raises(psycopg.OperationalError, match="too many clients"):
-            psycopg.connect(pg.dsn(pg.namespace_key), connect_timeout=5)
+            for _ in range(21):
+                held.append(psycopg.connect(pg.dsn(pg.namespace_key), connect_timeout=5))
+        assert len(held) <= 20
         metrics = httpx.get(f"{pg.served.url}/metrics", timeout=5).text
     finally:
-        for sock in held:
-            sock.close()
+        for conn in held:
+            conn.close()
     still_serving(pg)
-    assert "bkg_pgwire_connections 20" in metrics
     refused = [line for line in metrics.splitlines() if line.startswith("bkg_pgwire_refused_total")]
     assert float(refused[0].split()[-1]) >= 1
+
+
+def test_a_flood_of_idle_sockets_does_not_lock_out_a_client(pg: Pg) -> None:
+    """10,000 sockets, far more than sessions allowed (20) and handshakes kept (256),
+    connect and send nothing: the oldest are told 53300 and closed to make room, and a client that
+    completes its startup gets in at once."""
+    idle = [socket.create_connection(("127.0.0.1", pg.port), timeout=5) for _ in range(10_000)]
+    try:
+        started = time.monotonic()
+        with psycopg.connect(pg.dsn(pg.namespace_key), connect_timeout=5) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert time.monotonic() - started < 2
+        kind, body = read_message(idle[0])
+        assert kind == b"E" and error_code(body) == "53300"
+        assert closed(idle[0])
+        assert open_connections(pg) <= 257  # the kept handshakes (and perhaps one closing)
+    finally:
+        for sock in idle:
+            sock.close()
+    still_serving(pg)
 
 
 def test_extended_protocol_error_skips_to_sync(pg: Pg) -> None:

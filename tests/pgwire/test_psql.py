@@ -76,3 +76,19 @@ def test_version_and_settings(pg: Pg) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["PostgreSQL 15.0 (bkg-db)", "15.0", "shop"]
+
+
+def test_describe_lists_foreign_keys_both_ways(pg: Pg) -> None:
+    pg.http("CREATE TABLE shop.psql_parent (id integer PRIMARY KEY)")
+    pg.http(
+        "CREATE TABLE shop.psql_child (id integer PRIMARY KEY,"
+        " parent_id integer REFERENCES shop.psql_parent(id))"
+    )
+    child = pg.psql(pg.namespace_key, "-c", r"\d psql_child")
+    assert child.returncode == 0, child.stderr
+    assert "Foreign-key constraints:" in child.stdout
+    assert "FOREIGN KEY (parent_id) REFERENCES psql_parent(id)" in child.stdout
+    parent = pg.psql(pg.namespace_key, "-c", r"\d psql_parent")
+    assert parent.returncode == 0, parent.stderr
+    assert "Referenced by:" in parent.stdout
+    assert 'TABLE "psql_child" CONSTRAINT "psql_child_parent_id_fkey"' in parent.stdout

@@ -211,3 +211,20 @@ def test_a_write_is_delivered_on_realtime(pg: Pg) -> None:
     ]
     assert [(e["new"]["id"], e["new"]["title"]) for e in inserts] == [(40, "live")]
     assert inserts[0]["lsn"] == head and inserts[0]["actor"].startswith("key:")
+
+
+@pytest.mark.parametrize(
+    ("sql", "state"),
+    [
+        ("CREATE SCHEMA shop", "42P06"),
+        ("CREATE TABLE nowhere.t (id int)", "3F000"),
+        ("CREATE INDEX todos_owner_dup ON todos (nosuch)", "42703"),
+        ("DROP INDEX shop.nosuch_index", "42704"),
+        ("ALTER TABLE todos ADD COLUMN owner text", "42701"),
+        ("ALTER TABLE todos DROP COLUMN nosuch", "42703"),
+        ("ALTER TABLE todos RENAME TO notes", "42P07"),
+        ("CREATE TABLE shop.pkless (id int, PRIMARY KEY (nosuch))", "42703"),
+    ],
+)
+def test_ddl_failures_carry_their_own_sqlstate(pg: Pg, sql: str, state: str) -> None:
+    assert sqlstate(pg, pg.admin_key, sql) == state

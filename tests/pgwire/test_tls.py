@@ -9,10 +9,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
-from tests.http.conftest import ServedProcess, free_port, serving
+from tests.http.conftest import ServedProcess, bearer, free_port, serving
 
 
 def outside_address() -> str | None:
@@ -63,3 +64,27 @@ def test_another_host_needs_tls(tls_server: tuple[ServedProcess, int]) -> None:
         psycopg.connect(dsn(served.admin_key, host, port, "disable"))
     with psycopg.connect(dsn(served.admin_key, host, port, "require")) as conn:
         assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_scram_needs_no_tls_and_refuses_channel_binding(
+    tls_server: tuple[ServedProcess, int],
+) -> None:
+    """A key named in the user name is proven by SCRAM, so another host may use it without
+    TLS; channel binding is not offered, so a client that requires it is refused."""
+    served, port = tls_server
+    created = httpx.post(
+        f"{served.url}/auth/keys",
+        json={"scope": "namespace", "namespace": "public"},
+        headers=bearer(served.admin_key),
+        timeout=10,
+    ).json()
+    user = created["id"]
+    host = outside_address() or "127.0.0.1"
+    plain = f"postgresql://{user}:{created['key']}@{host}:{port}/public?sslmode=disable"
+    with psycopg.connect(plain) as conn:
+        assert conn.execute("SELECT 3").fetchone() == (3,)
+    secure = plain.replace("sslmode=disable", "sslmode=require&channel_binding=prefer")
+    with psycopg.connect(secure) as conn:
+        assert conn.pgconn.ssl_in_use
+    with pytest.raises(psycopg.OperationalError, match="channel binding"):
+        psycopg.connect(secure.replace("channel_binding=prefer", "channel_binding=require"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import struct
 import uuid
 from typing import Any
 
@@ -68,3 +69,15 @@ def test_malformed_parameters_are_22p02_and_22p03() -> None:
         else:
             raise AssertionError("accepted")
     assert t.decode(uuid.UUID(int=1).bytes, t.UUID, True) == uuid.UUID(int=1)
+
+
+def test_arrays_in_binary_match_postgres_layout() -> None:
+    """A one-dimensional text[] / int4[] as Postgres sends it (catalogue answers)."""
+    encoded = t.encode("{a,NULL}", t.TEXT_ARRAY, True)
+    assert encoded == (
+        struct.pack("!iiiii", 1, 1, t.TEXT, 2, 1) + struct.pack("!i", 1) + b"a" + b"\xff" * 4
+    )
+    assert t.encode("{1,2}", t.INT4_ARRAY, True) == struct.pack(
+        "!iiiiiiiii", 1, 0, 23, 2, 1, 4, 1, 4, 2
+    )
+    assert t.encode("{}", t.INT4_ARRAY, False) == b"{}"
