@@ -49,9 +49,6 @@ KNOWN_CYCLES: frozenset[tuple[str, str]] = frozenset(
         ("api.cli.serve_command", "api.cli"),
         ("api.cli.sql_commands", "api.cli"),
         ("api.cli.storage_commands", "api.cli"),
-        # api/pgwire/extended <-> api/pgwire/session: being removed by the branch that
-        # splits the PostgreSQL session.
-        ("api.pgwire.extended", "api.pgwire.session"),
     }
 )
 """Import edges of cycles that other branches are removing, so that this test can land
