@@ -1,4 +1,5 @@
 """The `/rest/v1` router: tables, the OpenAPI description, `rpc/` (not yet: PGRST202).
+`OPTIONS` is Litestar's own answer (204 with `Allow`).
 
 Each request authenticates (`Authorization: Bearer`, else the `apikey` header), picks its
 schema (`Accept-Profile` for reads, `Content-Profile` for writes; default: the caller's
@@ -64,14 +65,6 @@ async def table_route(request: Request[Any, Any, Any], table: FromPath[str]) -> 
     if request.method in READ_METHODS:
         return await _read(request, table)
     return await write.handle(open_call(request, "content-profile"), table)
-
-
-@route("/{table:str}", http_method=["OPTIONS"])
-async def options(request: Request[Any, Any, Any], table: FromPath[str]) -> Response[Any]:
-    """The methods a table allows (PostgREST answers OPTIONS the same way)."""
-    return Response(
-        b"", status_code=200, headers={"Allow": "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"}
-    )
 
 
 async def _read(request: Request[Any, Any, Any], name: str) -> Response[Any]:
@@ -144,7 +137,7 @@ def rest_router() -> Router:
     """The router mounted at `/rest/v1` (the one mounting point in `api.http.app`)."""
     return Router(
         path="/rest/v1",
-        route_handlers=[root, rpc, table_route, options],
+        route_handlers=[root, rpc, table_route],
         exception_handlers={
             RestError: _rest_error,
             SqlError: _sql_error,
