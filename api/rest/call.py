@@ -110,6 +110,7 @@ def respond_rows(
         headers["Preference-Applied"] = call.prefer.applied()
     if total is not None and status == 200 and len(rows) < total:
         status = 206
-    body = b"" if head else encode_rows(rows, media)
+    strip = "nulls=stripped" in (call.request.headers.get("accept") or "").replace(" ", "")
+    body = b"" if head else encode_rows(rows, media, strip)
     content_type = {JSON: JSON, OBJECT: OBJECT, CSV: CSV}[media] + "; charset=utf-8"
     return Response(body, status_code=status, headers=headers, media_type=content_type)
