@@ -67,6 +67,14 @@ async def table_route(request: Request[Any, Any, Any], table: FromPath[str]) -> 
     return await write.handle(open_call(request, "content-profile"), table)
 
 
+@route("/{table:str}/{rest:path}", http_method=ALL_METHODS)
+async def deeper(
+    request: Request[Any, Any, Any], table: FromPath[str], rest: FromPath[str]
+) -> Response[Any]:
+    """A path below a table names nothing: PostgREST's PGRST125."""
+    raise RestError(404, "PGRST125", "Invalid path specified in request URL")
+
+
 async def _read(request: Request[Any, Any, Any], name: str) -> Response[Any]:
     call = open_call(request, "accept-profile")
     media = negotiate(request.headers.get("accept"))
@@ -137,7 +145,7 @@ def rest_router() -> Router:
     """The router mounted at `/rest/v1` (the one mounting point in `api.http.app`)."""
     return Router(
         path="/rest/v1",
-        route_handlers=[root, rpc, table_route],
+        route_handlers=[root, rpc, table_route, deeper],
         exception_handlers={
             RestError: _rest_error,
             SqlError: _sql_error,

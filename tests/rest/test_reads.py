@@ -142,6 +142,9 @@ def test_head_options_openapi_and_rpc(lib: Library) -> None:
     assert document["swagger"] == "2.0"
     assert {"/books", "/authors", "/todos"} <= set(document["paths"])
     assert "title" in document["definitions"]["books"]["properties"]
+    deeper = lib.get("books/1")
+    assert deeper.status_code == 404
+    assert deeper.json()["code"] == "PGRST125"
     for method in ("GET", "POST"):
         missing = lib.request(method, "rpc/anything", json={})
         assert missing.status_code == 404
