@@ -166,3 +166,15 @@ def test_ambiguous_embeds_need_a_hint(lib: Library) -> None:
     assert hinted == [{"id": 1, "from": {"name": "Ursula"}, "to": {"name": "Terry"}}]
     lent = rows(lib, "authors?select=name,loans!lender(id)&id=eq.1")
     assert lent == [{"name": "Ursula", "loans": [{"id": 1}]}]
+
+
+def test_filter_values_take_their_column_type(lib: Library) -> None:
+    assert ids(lib, "notices?select=id&public=eq.true") == [1]
+    assert ids(lib, "notices?select=id&public=eq.false") == [2]
+    assert ids(lib, "notices?select=id&public=in.(t,f)&order=id") == [1, 2]
+    assert ids(lib, "books?select=id&pages=in.(243,284)&order=id") == [3, 4]
+    for query, kind in (("books?id=eq.abc", "integer"), ("notices?public=eq.maybe", "boolean")):
+        response = lib.get(query)
+        assert response.status_code == 400
+        assert response.json()["code"] == "22P02"
+        assert kind in response.json()["message"]
