@@ -29,9 +29,14 @@ from api.auth.errors import UnauthorizedError
 from api.auth.registry import KeyRegistry
 from api.auth.tokens import KEY_CLAIM, TokenService
 
-PrincipalKind = Literal["admin", "namespace", "user"]
+PrincipalKind = Literal["admin", "namespace", "user", "anon"]
 DEFAULT_NAMESPACE = "public"
 _NO_NAMESPACE = "*"
+_KEY_KINDS: Mapping[str, PrincipalKind] = MappingProxyType(
+    {"admin": "admin", "namespace": "namespace", "anon": "anon"}
+)
+"""The principal an API key of each scope stands for: an anon key (publishable, per
+namespace) is subject to row-level security with the role ``anon``."""
 
 
 def identity_key(kind: str, namespace: str | None, principal_id: str) -> str:
@@ -72,7 +77,13 @@ class Principal:
     @property
     def bypasses_rls(self) -> bool:
         """Admins and namespace keys are not subject to row-level security."""
-        return self.kind != "user"
+        return self.kind in ("admin", "namespace")
+
+    @property
+    def is_end_user(self) -> bool:
+        """Users and anon keys: they read and write rows under policies, and manage
+        nothing (keys, tokens, policies, buckets)."""
+        return self.kind in ("user", "anon")
 
 
 ADMIN = Principal(kind="admin", id="admin")
@@ -98,8 +109,12 @@ def user_principal(
 
 def key_principal(record: ApiKeyRecord) -> Principal:
     """The principal an API key stands for, once the key was proven."""
-    kind: PrincipalKind = "admin" if record.scope == "admin" else "namespace"
-    return Principal(kind=kind, id=f"key:{record.id}", namespace=record.namespace, key_id=record.id)
+    return Principal(
+        kind=_KEY_KINDS[record.scope],
+        id=f"key:{record.id}",
+        namespace=record.namespace,
+        key_id=record.id,
+    )
 
 
 def resolve_principal(
