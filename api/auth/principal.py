@@ -29,7 +29,7 @@ from api.auth.errors import UnauthorizedError
 from api.auth.registry import KeyRegistry
 from api.auth.tokens import KEY_CLAIM, TokenService
 
-PrincipalKind = Literal["admin", "namespace", "user"]
+PrincipalKind = Literal["admin", "namespace", "user", "anon"]
 DEFAULT_NAMESPACE = "public"
 _NO_NAMESPACE = "*"
 

@@ -26,6 +26,7 @@ from api.http.openapi import complete_document
 from api.http.realtime_routes import realtime_handlers
 from api.http.routes import HANDLERS, REPLICA_HANDLERS
 from api.http.storage_routes import storage_router
+from api.rest.routes import rest_router
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 TITLE = "bkg-db"
@@ -34,7 +35,10 @@ VERSION = "0.1.0"
 
 def create_app(backend: Backend) -> ASGIApp:
     """The ASGI application serving `backend`, wrapped in request metrics."""
-    return _app(backend, [*HANDLERS, *realtime_handlers(), admin_router(), storage_router()])
+    return _app(
+        backend,
+        [*HANDLERS, *realtime_handlers(), admin_router(), storage_router(), rest_router()],
+    )
 
 
 def create_replica_app(backend: Backend) -> ASGIApp:

@@ -1,0 +1,155 @@
+"""The `/rest/v1` router: tables, the OpenAPI description, `rpc/` (not yet: PGRST202).
+
+Each request authenticates (`Authorization: Bearer`, else the `apikey` header), picks its
+schema (`Accept-Profile` for reads, `Content-Profile` for writes; default: the caller's
+namespace, admin: `public`), parses its query string, and runs its statements as the caller
+on the reader pool (reads) or the commit pipeline (writes: one transaction, one record),
+under the caller's deadline, exactly as `/query` does. Errors leave in PostgREST's shape.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, route
+from litestar.exceptions import HTTPException
+from litestar.types import Method as HttpMethodName
+
+from api.auth.errors import AuthError
+from api.auth.principal import Principal
+from api.rest import write
+from api.rest.ast import ReadQuery
+from api.rest.call import Call, open_call, respond_rows
+from api.rest.errors import RestError
+from api.rest.headers import negotiate, parse_range
+from api.rest.openapi import describe
+from api.rest.read import Window, plan, run
+from api.rest.translate import from_auth, from_rls, from_sql
+from api.rls.errors import RlsError
+from api.sql.errors import SqlError
+
+READ_METHODS: list[HttpMethodName] = ["GET", "HEAD"]
+ALL_METHODS: list[HttpMethodName] = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
+
+
+@route("/", http_method=READ_METHODS)
+async def root(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The OpenAPI (Swagger 2.0) description of the tables in the schema."""
+    call = open_call(request, "accept-profile")
+    document = describe(call.catalog, call.schema, str(request.base_url).rstrip("/"))
+    body = b"" if request.method == "HEAD" else msgspec.json.encode(document)
+    return Response(body, media_type="application/openapi+json; charset=utf-8")
+
+
+@route("/rpc/{function:str}", http_method=["GET", "POST", "HEAD"])
+async def rpc(request: Request[Any, Any, Any], function: str) -> Response[Any]:
+    """SQL functions do not exist yet: every name is PostgREST's PGRST202."""
+    call = open_call(request, "content-profile" if request.method == "POST" else "accept-profile")
+    raise RestError(
+        404,
+        "PGRST202",
+        f"Could not find the function {call.schema}.{function} without parameters"
+        " in the schema cache",
+        f"Searched for the function {call.schema}.{function} without parameters,"
+        " but no matches were found in the schema cache.",
+    )
+
+
+@route("/{table:str}", http_method=ALL_METHODS)
+async def table_route(request: Request[Any, Any, Any], table: str) -> Response[Any]:
+    """Reads (GET, HEAD) and writes (POST, PATCH, PUT, DELETE) of one table."""
+    if request.method in READ_METHODS:
+        return await _read(request, table)
+    return await write.handle(open_call(request, "content-profile"), table)
+
+
+@route("/{table:str}", http_method=["OPTIONS"])
+async def options(request: Request[Any, Any, Any], table: str) -> Response[Any]:
+    """The methods a table allows (PostgREST answers OPTIONS the same way)."""
+    return Response(
+        b"", status_code=200, headers={"Allow": "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"}
+    )
+
+
+async def _read(request: Request[Any, Any, Any], name: str) -> Response[Any]:
+    call = open_call(request, "accept-profile")
+    media = negotiate(request.headers.get("accept"))
+    table = call.table(name)
+    query = call.query()
+    level = plan(call.catalog, table, query)
+    window = _window(query, parse_range(request.headers.get("range")))
+    count = call.prefer.get("count") is not None
+    deadline = call.backend.deadline(call.principal)
+    runner = partial(_run_read, call, deadline)
+    rows, total = await call.backend.off_loop(
+        call.principal, partial(run, runner, level, query, window, count)
+    )
+    return respond_rows(call, media, rows, total, window.offset, request.method == "HEAD")
+
+
+def _run_read(call: Call, deadline: Any, sql: str, params: list[Any]) -> Any:
+    return call.backend.db.execute(sql, params, call.principal, deadline=deadline)
+
+
+def _window(query: ReadQuery, ranged: tuple[int, int | None] | None) -> Window:
+    """`limit`/`offset` of the query string, narrowed by a `Range` header."""
+    offset = query.offset.get((), 0)
+    limit = query.limit.get(())
+    if ranged is not None:
+        start, size = ranged
+        offset += start
+        if size is not None:
+            limit = size if limit is None else min(limit, max(0, limit - start))
+    return Window(offset, limit)
+
+
+# -- errors in PostgREST's shape ------------------------------------------------------------------
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal | None:
+    found: Principal | None = getattr(request.state, "rest_principal", None)
+    return found
+
+
+def _rest_error(_: Request[Any, Any, Any], exc: RestError) -> Response[Any]:
+    return Response(
+        msgspec.json.encode(exc.body()),
+        status_code=exc.status,
+        headers=exc.headers,
+        media_type="application/json; charset=utf-8",
+    )
+
+
+def _sql_error(request: Request[Any, Any, Any], exc: SqlError) -> Response[Any]:
+    return _rest_error(request, from_sql(exc, _principal(request)))
+
+
+def _rls_error(request: Request[Any, Any, Any], exc: RlsError) -> Response[Any]:
+    return _rest_error(request, from_rls(exc, _principal(request)))
+
+
+def _auth_error(request: Request[Any, Any, Any], exc: AuthError) -> Response[Any]:
+    return _rest_error(request, from_auth(exc))
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = {404: "PGRST125", 405: "PGRST117", 413: "PGRST413"}.get(exc.status_code, "PGRST100")
+    return _rest_error(request, RestError(exc.status_code, code, str(exc.detail)))
+
+
+def rest_router() -> Router:
+    """The router mounted at `/rest/v1` (the one mounting point in `api.http.app`)."""
+    return Router(
+        path="/rest/v1",
+        route_handlers=[root, rpc, table_route, options],
+        exception_handlers={
+            RestError: _rest_error,
+            SqlError: _sql_error,
+            RlsError: _rls_error,
+            AuthError: _auth_error,
+            HTTPException: _http_error,
+        },
+        include_in_schema=False,
+    )
