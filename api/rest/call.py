@@ -13,7 +13,7 @@ from api.http.deps import backend_of
 from api.rest.ast import ReadQuery
 from api.rest.errors import RestError, not_found_table
 from api.rest.grammar import parse_query
-from api.rest.headers import CSV, JSON, OBJECT, Prefer, parse_prefer, token_of
+from api.rest.headers import CSV, OBJECT, Prefer, parse_prefer, token_of
 from api.rest.output import encode_rows
 from api.sql import Catalog, TableDef
 
@@ -111,5 +111,6 @@ def respond_rows(
     if total is not None and status == 200 and len(rows) < total:
         status = 206
     body = b"" if head else encode_rows(rows, media)
-    content_type = {JSON: JSON, OBJECT: OBJECT, CSV: CSV}[media] + "; charset=utf-8"
+    # Litestar appends "; charset=utf-8" to text/* media types itself.
+    content_type = CSV if media == CSV else f"{media}; charset=utf-8"
     return Response(body, status_code=status, headers=headers, media_type=content_type)
