@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.http.conftest import serving
-from tests.rest.conformance import Case, Conformance, load_specs
+from tests.rest.conformance import RATE_OFF, Case, Conformance, load_specs
 
 CASES = [case for spec in load_specs() for case in spec.cases]
 
@@ -26,7 +26,7 @@ def _param(case: Case) -> object:
 @pytest.fixture(scope="module")
 def conformance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conformance]:
     root: Path = tmp_path_factory.mktemp("conformance") / "data"
-    with serving(root) as served:
+    with serving(root, args=RATE_OFF) as served:
         runner = Conformance(served.url, served.admin_key)
         try:
             runner.load()

@@ -20,6 +20,8 @@ import yaml
 HERE = Path(__file__).parent
 METHODS = ("get", "head", "post", "patch", "put", "delete", "options")
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
+RATE_OFF = ("--rate-limit", "admin=off", "--rate-limit", "namespace=off")
+"""`bkgdb serve` flags for a conformance run: a few hundred requests in seconds are no abuse."""
 
 
 @dataclass(frozen=True)
