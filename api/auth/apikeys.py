@@ -22,13 +22,13 @@ from api.auth.errors import KeySpecError, UnauthorizedError
 from api.sql.limits import MAX_IDENTIFIER_BYTES
 from api.sql.names import namespace_problem
 
-SCOPES = ("admin", "namespace")
+SCOPES = ("admin", "namespace", "anon")
 KEY_PREFIX = "bkg_"
 SECRET_ALPHABET = string.ascii_letters + string.digits
 SECRET_LENGTH = 40
 VISIBLE_SECRET_CHARS = 8
 HASH_SCHEME = "sha256"
-_KEY_RE = re.compile(r"^bkg_(admin|namespace)_([A-Za-z0-9]{40})$")
+_KEY_RE = re.compile(r"^bkg_(admin|namespace|anon)_([A-Za-z0-9]{40})$")
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,10 @@ def validate_key_spec(scope: str, namespace: str | None, ttl_seconds: int | None
     """Raise :class:`KeySpecError` unless scope, namespace and ttl fit together."""
     if scope not in SCOPES:
         raise KeySpecError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
-    if scope == "namespace":
+    if scope in ("namespace", "anon"):
         problem = "no namespace given" if namespace is None else namespace_problem(namespace)
         if problem is not None:
-            raise KeySpecError(f"a namespace key needs a valid namespace name: {problem}")
+            raise KeySpecError(f"a {scope} key needs a valid namespace name: {problem}")
     if scope == "admin" and namespace is not None:
         raise KeySpecError("an admin key has no namespace")
     if ttl_seconds is not None and ttl_seconds <= 0:

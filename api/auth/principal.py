@@ -32,6 +32,11 @@ from api.auth.tokens import KEY_CLAIM, TokenService
 PrincipalKind = Literal["admin", "namespace", "user", "anon"]
 DEFAULT_NAMESPACE = "public"
 _NO_NAMESPACE = "*"
+_KEY_KINDS: Mapping[str, PrincipalKind] = MappingProxyType(
+    {"admin": "admin", "namespace": "namespace", "anon": "anon"}
+)
+"""The principal an API key of each scope stands for: an anon key (publishable, per
+namespace) is subject to row-level security with the role ``anon``."""
 
 
 def identity_key(kind: str, namespace: str | None, principal_id: str) -> str:
@@ -72,7 +77,13 @@ class Principal:
     @property
     def bypasses_rls(self) -> bool:
         """Admins and namespace keys are not subject to row-level security."""
-        return self.kind != "user"
+        return self.kind in ("admin", "namespace")
+
+    @property
+    def is_end_user(self) -> bool:
+        """Users and anon keys: they read and write rows under policies, and manage
+        nothing (keys, tokens, policies, buckets)."""
+        return self.kind in ("user", "anon")
 
 
 ADMIN = Principal(kind="admin", id="admin")
@@ -108,7 +119,7 @@ def resolve_principal(
     now = time.time() if now_s is None else now_s
     if looks_like_api_key(bearer):
         record = keys.verify(bearer, now)
-        kind: PrincipalKind = "admin" if record.scope == "admin" else "namespace"
+        kind = _KEY_KINDS[record.scope]
         return Principal(
             kind=kind, id=f"key:{record.id}", namespace=record.namespace, key_id=record.id
         )

@@ -19,7 +19,7 @@ from api.auth.errors import RateLimitedError
 from api.auth.principal import Principal
 
 DEFAULT_PER_MINUTE: Mapping[str, float] = MappingProxyType(
-    {"admin": 1000.0, "namespace": 100.0, "user": 50.0}
+    {"admin": 1000.0, "namespace": 100.0, "user": 50.0, "anon": 50.0}
 )
 _SWEEP_EVERY = 1024
 

@@ -42,7 +42,7 @@ IDEMPOTENCY_FILE = "idempotency.sqlite"
 ADMIN_READERS = "*admin"
 """The reader-pool key of admin principals (namespaces are keyed by their name)."""
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0
-DEFAULT_KIND_TIMEOUTS_S = {"namespace": 15.0, "user": 8.0}
+DEFAULT_KIND_TIMEOUTS_S = {"namespace": 15.0, "user": 8.0, "anon": 8.0}
 """Lower statement deadlines per principal kind (admins get the server default)."""
 DEFAULT_MAX_RESULT_ROWS = 100_000
 DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024

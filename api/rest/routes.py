@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, route
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 from litestar.types import Method as HttpMethodName
 
 from api.auth.errors import AuthError
@@ -44,7 +45,7 @@ async def root(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @route("/rpc/{function:str}", http_method=["GET", "POST", "HEAD"])
-async def rpc(request: Request[Any, Any, Any], function: str) -> Response[Any]:
+async def rpc(request: Request[Any, Any, Any], function: FromPath[str]) -> Response[Any]:
     """SQL functions do not exist yet: every name is PostgREST's PGRST202."""
     call = open_call(request, "content-profile" if request.method == "POST" else "accept-profile")
     raise RestError(
@@ -58,7 +59,7 @@ async def rpc(request: Request[Any, Any, Any], function: str) -> Response[Any]:
 
 
 @route("/{table:str}", http_method=ALL_METHODS)
-async def table_route(request: Request[Any, Any, Any], table: str) -> Response[Any]:
+async def table_route(request: Request[Any, Any, Any], table: FromPath[str]) -> Response[Any]:
     """Reads (GET, HEAD) and writes (POST, PATCH, PUT, DELETE) of one table."""
     if request.method in READ_METHODS:
         return await _read(request, table)
@@ -66,7 +67,7 @@ async def table_route(request: Request[Any, Any, Any], table: str) -> Response[A
 
 
 @route("/{table:str}", http_method=["OPTIONS"])
-async def options(request: Request[Any, Any, Any], table: str) -> Response[Any]:
+async def options(request: Request[Any, Any, Any], table: FromPath[str]) -> Response[Any]:
     """The methods a table allows (PostgREST answers OPTIONS the same way)."""
     return Response(
         b"", status_code=200, headers={"Allow": "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"}

@@ -174,9 +174,12 @@ def _value(value: Any) -> Any:
 def _columns(
     call: Call, table: TableDef, query: ReadQuery, rows: list[dict[str, Any]]
 ) -> list[str]:
-    """The columns written: `columns=`, else the keys every object must share (PGRST102)."""
+    """The columns written: `columns=`, else the keys every object must share (PGRST102),
+    or with `missing=default` the keys of any object."""
     if query.columns is not None:
         names = list(query.columns)
+    elif call.prefer.get("missing") == "default":
+        names = list(dict.fromkeys(name for row in rows for name in row))
     else:
         names = list(rows[0])
         first = set(names)
@@ -239,12 +242,12 @@ def _insert(
 
 def _conflict(call: Call, table: TableDef, query: ReadQuery, names: list[str]) -> str:
     """` ON CONFLICT ...` for `Prefer: resolution=`, on `on_conflict=` or the primary key."""
-    resolution = call.prefer.get("resolution")
-    if resolution is None:
-        return ""
     target = list(query.on_conflict or table.primary_key())
     for name in target:
         column(table, name)
+    resolution = call.prefer.get("resolution")
+    if resolution is None:
+        return ""
     if not target:
         raise RestError(400, "PGRST100", "an upsert needs on_conflict= or a primary key")
     on = f" ON CONFLICT ({', '.join(quote(n) for n in target)})"

@@ -25,7 +25,9 @@ from api.rls.predicates import parse_predicate
 from api.sql.names import namespace_problem
 
 ACTIONS = ("select", "insert", "update", "delete")
-ROLES = ("user",)
+ROLES = ("user", "anon")
+ROLE_ALIASES = {"authenticated": "user"}
+"""Supabase's name of the signed-in role, accepted and stored as ``user``."""
 POLICY_CREATED = "policy.created"
 POLICY_DROPPED = "policy.dropped"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,62}$")
@@ -75,7 +77,7 @@ def parse_policy(document: Mapping[str, Any]) -> Policy:
         raise PolicyError("policy name must be 1-63 letters, digits, '_', '-' or spaces")
     namespace, table = _parse_table(document.get("table"))
     actions = _parse_choices(document.get("actions"), ACTIONS, "actions")
-    roles = _parse_choices(document.get("roles", ["user"]), ROLES, "roles")
+    roles = _parse_choices(_roles(document.get("roles", ["user"])), ROLES, "roles")
     using = _optional_text(document, "using")
     check = _optional_text(document, "check")
     reads = {"select", "update", "delete"}.intersection(actions)
@@ -119,6 +121,13 @@ def _parse_choices(value: Any, allowed: tuple[str, ...], what: str) -> tuple[str
     if unknown:
         raise PolicyError(f"unknown {what}: {', '.join(sorted(unknown))}")
     return tuple(v for v in allowed if v in chosen)
+
+
+def _roles(value: Any) -> Any:
+    """The roles with Supabase's aliases replaced (anything else is left for the check)."""
+    if not isinstance(value, list):
+        return value
+    return [ROLE_ALIASES.get(v.lower(), v) if isinstance(v, str) else v for v in value]
 
 
 def _optional_text(document: Mapping[str, Any], key: str) -> str | None:

@@ -32,7 +32,7 @@ KEY_FILE = "storage_url.key"
 METHODS = ("GET", "PUT")
 MAX_EXPIRES_S = 7 * 24 * 3600
 _REQUIRED = ("method", "expires", "kind", "id", "sig")
-_KINDS = ("admin", "namespace", "user")
+_KINDS = ("admin", "namespace", "user", "anon")
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,8 @@ class ObjectService:
     ) -> meta.Bucket:
         """A new bucket in the principal's namespace (admins: `public`); users may not."""
         check_bucket_name(name)
-        if principal.kind == "user":
-            raise ForbiddenError("users cannot create buckets")
+        if principal.is_end_user:
+            raise ForbiddenError("users and anon keys cannot create buckets")
         if size_limit is not None and size_limit <= 0:
             raise TooLargeError("size_limit must be positive")
         with self._snapshot() as conn:

@@ -100,7 +100,7 @@ async def create_key(
     namespace = data.namespace
     if principal.kind == "namespace":
         namespace = principal.namespace if namespace is None else namespace
-        if data.scope != "namespace" or namespace != principal.namespace:
+        if data.scope not in ("namespace", "anon") or namespace != principal.namespace:
             raise ForbiddenError("a namespace key creates only keys of its own namespace")
     _require_manager(principal)
 
@@ -227,8 +227,8 @@ def _check_key_caps(backend: Backend, namespace: str | None) -> None:
 
 
 def _require_manager(principal: Principal) -> None:
-    if principal.kind == "user":
-        raise ForbiddenError("users cannot manage API keys")
+    if principal.is_end_user:
+        raise ForbiddenError("users and anon keys cannot manage API keys")
 
 
 def _visible(principal: Principal, state: KeyState) -> bool:
@@ -272,8 +272,8 @@ def _token_ttl(requested: int | None, default: int, most: int) -> int:
 
 def _user_namespace(caller: Principal, requested: str | None) -> str:
     """Where a minted user token lives: the caller's namespace (admins choose, default public)."""
-    if caller.kind == "user":
-        raise ForbiddenError("users cannot mint tokens")
+    if caller.is_end_user:
+        raise ForbiddenError("users and anon keys cannot mint tokens")
     if caller.kind == "namespace":
         if requested not in (None, caller.namespace):
             raise ForbiddenError("a namespace key mints tokens for its own namespace only")

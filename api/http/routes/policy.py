@@ -111,8 +111,8 @@ async def drop_policy(
 
 
 def _require_manager(principal: Principal) -> None:
-    if principal.kind == "user":
-        raise ForbiddenError("users cannot manage policies")
+    if principal.is_end_user:
+        raise ForbiddenError("users and anon keys cannot manage policies")
 
 
 def _require_namespace(principal: Principal, namespace: str) -> None:
