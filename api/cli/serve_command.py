@@ -12,7 +12,7 @@ from api.cli.output import CommandError, emit_json
 from api.cli.storage_commands import add_s3_flags, export_flags, running_archive
 from api.datadir import DataDir
 
-RATE_KINDS = ("admin", "namespace", "user")
+RATE_KINDS = ("admin", "namespace", "user", "anon")
 
 
 def register(subparsers: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.rest.ast import Condition, Field, Filter, Logic
+from api.rest.coerce import typed_value
 from api.rest.errors import RestError, unknown_column
 from api.sql import TableDef
 from api.sql.catalog import ColumnDef
@@ -148,17 +149,25 @@ def _filter_sql(table: TableDef, alias: str | None, flt: Filter, params: Params)
             f"bkg-db does not implement {UNSUPPORTED[op]}",
         )
     if op in COMPARISONS:
-        return f"{target} {COMPARISONS[op]} {params.add(flt.value)}"
+        return f"{target} {COMPARISONS[op]} {params.add(_typed(table, flt, flt.value))}"
     if op in ("like", "ilike"):
         pattern = params.add(flt.value.replace("*", "%"))
         return f"{target} {op.upper()} {pattern}"
     if op == "is":
         return f"{target} {IS_SQL[flt.value.lower()]}"
     if op == "isdistinct":
-        return f"{target} IS DISTINCT FROM {params.add(flt.value)}"
+        return f"{target} IS DISTINCT FROM {params.add(_typed(table, flt, flt.value))}"
     if not flt.values:
         return "1 = 0"
-    return f"{target} IN ({', '.join(params.add(v) for v in flt.values)})"
+    values = ", ".join(params.add(_typed(table, flt, v)) for v in flt.values)
+    return f"{target} IN ({values})"
+
+
+def _typed(table: TableDef, flt: Filter, text: str) -> Any:
+    """A value compared with a column as the column's type; with a JSON path, text."""
+    if flt.field.path:
+        return text
+    return typed_value(column(table, flt.field.name), text)
 
 
 def where_sql(parts: list[str]) -> str:

@@ -8,10 +8,9 @@ from typing import Any
 from litestar import Request, Response
 
 from api.auth.principal import Principal
-from api.http.backend import Backend
-from api.http.deps import backend_of
 from api.rest.ast import ReadQuery
 from api.rest.errors import RestError, not_found_table
+from api.rest.governed import Governed, governed
 from api.rest.grammar import parse_query
 from api.rest.headers import CSV, OBJECT, Prefer, parse_prefer, token_of
 from api.rest.output import encode_rows
@@ -27,7 +26,7 @@ class Call:
     def __init__(
         self,
         request: Request[Any, Any, Any],
-        backend: Backend,
+        backend: Governed,
         principal: Principal,
         schema: str,
         catalog: Catalog,
@@ -53,7 +52,7 @@ class Call:
 
 def open_call(request: Request[Any, Any, Any], profile_header: str) -> Call:
     """Authenticate, choose the schema, load the catalogue."""
-    backend = backend_of(request)
+    backend = governed(request)
     headers = request.headers
     principal = backend.principal(token_of(headers.get("authorization"), headers.get("apikey")))
     request.state.rest_principal = principal
@@ -110,7 +109,8 @@ def respond_rows(
         headers["Preference-Applied"] = call.prefer.applied()
     if total is not None and status == 200 and len(rows) < total:
         status = 206
-    body = b"" if head else encode_rows(rows, media)
+    strip = "nulls=stripped" in (call.request.headers.get("accept") or "").replace(" ", "")
+    body = b"" if head else encode_rows(rows, media, strip)
     # Litestar appends "; charset=utf-8" to text/* media types itself.
     content_type = CSV if media == CSV else f"{media}; charset=utf-8"
     return Response(body, status_code=status, headers=headers, media_type=content_type)

@@ -11,12 +11,24 @@ import msgspec
 from api.rest.headers import CSV, OBJECT
 
 
-def encode_rows(rows: list[dict[str, Any]], media: str) -> bytes:
+def encode_rows(rows: list[dict[str, Any]], media: str, strip_nulls: bool = False) -> bytes:
+    """The body; `strip_nulls` (`Accept: ...;nulls=stripped`) drops null-valued keys of
+    JSON objects at every depth, as PostgREST's `json_strip_nulls` does."""
+    if strip_nulls and media != CSV:
+        rows = [_stripped(row) for row in rows]
     if media == OBJECT:
         return msgspec.json.encode(rows[0])
     if media == CSV:
         return _csv(rows)
     return msgspec.json.encode(rows)
+
+
+def _stripped(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stripped(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_stripped(v) for v in value]
+    return value
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:

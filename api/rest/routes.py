@@ -1,4 +1,5 @@
 """The `/rest/v1` router: tables, the OpenAPI description, `rpc/` (not yet: PGRST202).
+`OPTIONS` is Litestar's own answer (204 with `Allow`).
 
 Each request authenticates (`Authorization: Bearer`, else the `apikey` header), picks its
 schema (`Accept-Profile` for reads, `Content-Profile` for writes; default: the caller's
@@ -66,12 +67,12 @@ async def table_route(request: Request[Any, Any, Any], table: FromPath[str]) -> 
     return await write.handle(open_call(request, "content-profile"), table)
 
 
-@route("/{table:str}", http_method=["OPTIONS"])
-async def options(request: Request[Any, Any, Any], table: FromPath[str]) -> Response[Any]:
-    """The methods a table allows (PostgREST answers OPTIONS the same way)."""
-    return Response(
-        b"", status_code=200, headers={"Allow": "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"}
-    )
+@route("/{table:str}/{rest:path}", http_method=ALL_METHODS)
+async def deeper(
+    request: Request[Any, Any, Any], table: FromPath[str], rest: FromPath[str]
+) -> Response[Any]:
+    """A path below a table names nothing: PostgREST's PGRST125."""
+    raise RestError(404, "PGRST125", "Invalid path specified in request URL")
 
 
 async def _read(request: Request[Any, Any, Any], name: str) -> Response[Any]:
@@ -144,7 +145,7 @@ def rest_router() -> Router:
     """The router mounted at `/rest/v1` (the one mounting point in `api.http.app`)."""
     return Router(
         path="/rest/v1",
-        route_handlers=[root, rpc, table_route, options],
+        route_handlers=[root, rpc, table_route, deeper],
         exception_handlers={
             RestError: _rest_error,
             SqlError: _sql_error,

@@ -7,6 +7,8 @@ anonymous role and 403 otherwise, 42P01 and 42883 → 404, 25006 → 405, 53* �
 
 from __future__ import annotations
 
+import msgspec
+
 from api.auth.errors import AuthError, RateLimitedError, UnauthorizedError
 from api.auth.principal import Principal
 from api.rest.errors import RestError
@@ -33,7 +35,7 @@ def status_of(sqlstate: str, anonymous: bool) -> int:
 
 def from_sql(exc: SqlError, principal: Principal | None) -> RestError:
     anonymous = principal is not None and principal.kind == "anon"
-    details = None if exc.detail is None else str(exc.detail)
+    details = None if exc.detail is None else msgspec.json.encode(exc.detail).decode()
     return RestError(status_of(exc.sqlstate, anonymous), exc.sqlstate, exc.message, details)
 
 

@@ -33,9 +33,10 @@ from api.rest.headers import OBJECT, negotiate
 from api.sql import TableDef
 from api.sql.engine import Outcome
 
-MAX_BOUND = 30_000
-"""Values bound per INSERT statement (SQLite allows 32766); larger bodies are split into
-several statements of the same batch."""
+MAX_BOUND = 8_000
+"""Values bound per INSERT statement: each costs about two tokens of the SQL layer's 32,768
+per statement (`api/sql/limits.py`); larger bodies are split into several statements of the
+same batch (one transaction, one record)."""
 
 
 class RolledBackError(Exception):
@@ -212,7 +213,7 @@ def _inserts(
         groups.setdefault(present, []).append(row)
     statements = []
     for present, members in groups.items():
-        per = max(1, MAX_BOUND // max(1, len(present)))
+        per = max(1, MAX_BOUND // (len(present) + 1))
         for start in range(0, len(members), per):
             statements.append(
                 _insert(table, present, members[start : start + per], conflict, returning)

@@ -121,6 +121,10 @@ def test_single_object_and_csv(lib: Library) -> None:
     assert csv.status_code == 200
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text == "id,genre\n4,fantasy\n5,\n"
+    stripped = lib.get(
+        "books?select=id,genre&id=eq.5", headers={"Accept": "application/json;nulls=stripped"}
+    )
+    assert stripped.json() == [{"id": 5}]
     refused = lib.get("books", headers={"Accept": "application/xml"})
     assert refused.status_code == 406
     assert refused.json()["code"] == "PGRST107"
@@ -138,7 +142,39 @@ def test_head_options_openapi_and_rpc(lib: Library) -> None:
     assert document["swagger"] == "2.0"
     assert {"/books", "/authors", "/todos"} <= set(document["paths"])
     assert "title" in document["definitions"]["books"]["properties"]
+    deeper = lib.get("books/1")
+    assert deeper.status_code == 404
+    assert deeper.json()["code"] == "PGRST125"
     for method in ("GET", "POST"):
         missing = lib.request(method, "rpc/anything", json={})
         assert missing.status_code == 404
         assert missing.json()["code"] == "PGRST202"
+
+
+def test_ambiguous_embeds_need_a_hint(lib: Library) -> None:
+    lib.api.ok(
+        "CREATE TABLE lib.loans (id INTEGER PRIMARY KEY,"
+        " lender INTEGER REFERENCES lib.authors(id), borrower INTEGER REFERENCES lib.authors(id))"
+    )
+    lib.api.ok("INSERT INTO lib.loans VALUES (1, 1, 2)")
+    ambiguous = lib.get("loans?select=id,authors(name)")
+    assert ambiguous.status_code == 300
+    assert ambiguous.json()["code"] == "PGRST201"
+    hinted = rows(
+        lib, "loans?select=id,from:authors!lender(name),to:authors!loans_borrower_fkey(name)"
+    )
+    assert hinted == [{"id": 1, "from": {"name": "Ursula"}, "to": {"name": "Terry"}}]
+    lent = rows(lib, "authors?select=name,loans!lender(id)&id=eq.1")
+    assert lent == [{"name": "Ursula", "loans": [{"id": 1}]}]
+
+
+def test_filter_values_take_their_column_type(lib: Library) -> None:
+    assert ids(lib, "notices?select=id&public=eq.true") == [1]
+    assert ids(lib, "notices?select=id&public=eq.false") == [2]
+    assert ids(lib, "notices?select=id&public=in.(t,f)&order=id") == [1, 2]
+    assert ids(lib, "books?select=id&pages=in.(243,284)&order=id") == [3, 4]
+    for query, kind in (("books?id=eq.abc", "integer"), ("notices?public=eq.maybe", "boolean")):
+        response = lib.get(query)
+        assert response.status_code == 400
+        assert response.json()["code"] == "22P02"
+        assert kind in response.json()["message"]

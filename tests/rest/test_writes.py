@@ -31,6 +31,17 @@ def test_insert_one_and_many(lib: Library) -> None:
     assert located.headers["location"] == "/authors?id=eq.14"
 
 
+def test_a_large_body_is_one_record(lib: Library) -> None:
+    head = lib.api.head
+    rows = [{"id": 1000 + i, "name": f"n{i}", "born": i} for i in range(12_000)]
+    created = lib.request("POST", "authors", json=rows, headers={"Prefer": "count=exact"})
+    assert created.status_code == 201, created.text
+    assert created.headers["content-range"] == "*/12000"
+    assert lib.api.head == head + 1
+    counted = lib.get("authors?select=id&limit=1", headers={"Prefer": "count=exact"})
+    assert counted.headers["content-range"] == "0-0/12003"
+
+
 def test_missing_default_and_json_values(lib: Library) -> None:
     created = lib.request(
         "POST",
