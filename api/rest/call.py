@@ -3,17 +3,20 @@ answer of rows, shared by reads and writes."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response
 
 from api.auth.principal import Principal
+from api.database import Result
 from api.rest.ast import ReadQuery
 from api.rest.errors import RestError, not_found_table
 from api.rest.governed import Governed, governed
 from api.rest.grammar import parse_query
 from api.rest.headers import CSV, OBJECT, Prefer, parse_prefer, token_of
 from api.rest.output import encode_rows
+from api.rest.read import Level, Window, run
 from api.sql import Catalog, TableDef
 
 MAX_QUERY_STRING = 32 * 1024
@@ -34,6 +37,19 @@ class Call:
         self.request, self.backend, self.principal = request, backend, principal
         self.schema, self.catalog = schema, catalog
         self.prefer: Prefer = parse_prefer(request.headers.getall("prefer", []))
+
+    async def read(
+        self, level: Level, query: ReadQuery, window: Window, count: bool
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Run a planned read as the caller on the reader pool, under one deadline."""
+        deadline = self.backend.deadline(self.principal)
+        db, principal = self.backend.db, self.principal
+
+        def statement(sql: str, params: list[Any]) -> Result:
+            return db.execute(sql, params, principal, deadline=deadline)
+
+        work = partial(run, statement, level, query, window, count)
+        return await self.backend.off_loop(principal, work)
 
     def table(self, name: str) -> TableDef:
         found = self.catalog.tables.get(f"{self.schema}.{name}")

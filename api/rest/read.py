@@ -245,7 +245,7 @@ def run(
             total = int(result.rows[0][0])
         if len(lsns) <= 1:
             break
-    return [_visible(level, row) for row in rows], total
+    return [_visible(row) for row in rows], total
 
 
 def _fetch(
@@ -284,10 +284,10 @@ def _attach(
     for row, key in zip(rows, parent_keys, strict=True):
         matches = found.get(key, [])[offset:]
         matches = matches if limit is None else matches[:limit]
-        shown = [_visible(child, m) for m in matches]
+        shown = [_visible(m) for m in matches]
         row[label] = (shown[0] if shown else None) if relation.to_one else shown
 
 
-def _visible(level: Level, row: dict[str, Any]) -> dict[str, Any]:
+def _visible(row: dict[str, Any]) -> dict[str, Any]:
     """The row without the keys fetched only to attach embeds."""
     return {k: v for k, v in row.items() if not k.startswith(HIDDEN)}

@@ -10,7 +10,6 @@ under the caller's deadline, exactly as `/query` does. Errors leave in PostgREST
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import msgspec
@@ -23,11 +22,11 @@ from api.auth.errors import AuthError
 from api.auth.principal import Principal
 from api.rest import write
 from api.rest.ast import ReadQuery
-from api.rest.call import Call, open_call, respond_rows
+from api.rest.call import open_call, respond_rows
 from api.rest.errors import RestError
 from api.rest.headers import negotiate, parse_range
 from api.rest.openapi import describe
-from api.rest.read import Window, plan, run
+from api.rest.read import Window, plan
 from api.rest.translate import from_auth, from_rls, from_sql
 from api.rls.errors import RlsError
 from api.sql.errors import SqlError
@@ -83,16 +82,8 @@ async def _read(request: Request[Any, Any, Any], name: str) -> Response[Any]:
     level = plan(call.catalog, table, query)
     window = _window(query, parse_range(request.headers.get("range")))
     count = call.prefer.get("count") is not None
-    deadline = call.backend.deadline(call.principal)
-    runner = partial(_run_read, call, deadline)
-    rows, total = await call.backend.off_loop(
-        call.principal, partial(run, runner, level, query, window, count)
-    )
+    rows, total = await call.read(level, query, window, count)
     return respond_rows(call, media, rows, total, window.offset, request.method == "HEAD")
-
-
-def _run_read(call: Call, deadline: Any, sql: str, params: list[Any]) -> Any:
-    return call.backend.db.execute(sql, params, call.principal, deadline=deadline)
 
 
 def _window(query: ReadQuery, ranged: tuple[int, int | None] | None) -> Window:

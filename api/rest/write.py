@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 from litestar import Response
 
-from api.rest.ast import Column, Embed, Filter, ReadQuery, Star
+from api.rest import represent
+from api.rest.ast import Column, Filter, ReadQuery, Star
 from api.rest.build import (
     Params,
     cast_sql,
@@ -55,10 +56,17 @@ async def handle(call: Call, name: str) -> Response[Any]:
     media = negotiate(request.headers.get("accept"))
     if any(path for path in query.conditions) or query.order.keys() - {()}:
         raise RestError(400, "PGRST108", "filters on embedded resources are for reads")
-    returning = _returning(table, query) if _wants_rows(call) else ""
+    embeds = _wants_rows(call) and represent.has_embeds(query.select)
+    if embeds:
+        represent.checked(call, table, query.select)
+        returning = represent.key_returning(table)
+    else:
+        returning = _returning(table, query) if _wants_rows(call) else ""
     statements = await _statements(call, table, query, returning)
-    outcomes = await _run(call, statements, media, bool(returning))
+    outcomes, committed = await _run(call, statements, media, bool(returning))
     rows = [dict(zip(o.columns, r, strict=True)) for o in outcomes for r in o.rows]
+    if embeds and committed and rows:
+        rows = await represent.read_back(call, table, query.select, rows)
     affected = sum(o.rowcount for o in outcomes)
     status = 201 if request.method == "POST" else 200
     if call.prefer.get("return") == "representation":
@@ -111,8 +119,9 @@ async def _body(call: Call) -> Any:
 
 async def _run(
     call: Call, statements: list[tuple[str, list[Any]]], media: str, returns: bool
-) -> list[Outcome]:
-    """The batch on the commit pipeline; `verify` refuses it before it is logged."""
+) -> tuple[list[Outcome], bool]:
+    """The batch on the commit pipeline, and whether it committed; `verify` refuses it
+    before it is logged."""
     prefer = call.prefer
 
     def verify(outcomes: list[Outcome]) -> None:
@@ -135,21 +144,21 @@ async def _run(
             raise RolledBackError(outcomes)
 
     if not statements:
-        return []
+        return [], True
     deadline = call.backend.deadline(call.principal)
     db = call.backend.db
     try:
         batch = await db.write_async(statements, call.principal, deadline=deadline, verify=verify)
     except RolledBackError as rolled:
-        return rolled.outcomes
-    return [Outcome(r.columns, r.rows, r.rowcount) for r in batch.results]
+        return rolled.outcomes, False
+    return [Outcome(r.columns, r.rows, r.rowcount) for r in batch.results], True
 
 
 # -- SQL of each method ---------------------------------------------------------------------------
 
 
 def _returning(table: TableDef, query: ReadQuery) -> str:
-    """` RETURNING ...` for the `select=` of a write (columns only, no embeds)."""
+    """` RETURNING ...` for the `select=` of a write without embeds."""
     outputs: list[str] = []
     for item in query.select:
         if isinstance(item, Star):
@@ -157,13 +166,6 @@ def _returning(table: TableDef, query: ReadQuery) -> str:
         elif isinstance(item, Column):
             expr = cast_sql(field_sql(table, None, item.field), item.cast)
             outputs.append(f"{expr} AS {quote(label_of(item.field, item.alias))}")
-        elif isinstance(item, Embed):
-            raise RestError(
-                400,
-                "PGRST100",
-                "embedded resources are not returned by writes",
-                f"select {item.label} in a read after the write",
-            )
     return " RETURNING " + ", ".join(outputs)
 
 

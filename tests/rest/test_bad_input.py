@@ -100,3 +100,23 @@ def test_bad_writes(
     if code is not None:
         assert payload["code"] == code
     assert lib.api.head == head
+
+
+def test_aliases_are_only_ever_names(lib: Library) -> None:
+    head = lib.api.head
+    alias = "x) FROM other.secrets --"
+    found = lib.get(f'books?select="{alias}":id&id=eq.1')
+    assert found.status_code == 200, found.text
+    assert found.json() == [{alias: 1}]
+    nested = lib.get(f'books?select=id,"{alias}":authors(name)&id=eq.1')
+    assert nested.json() == [{"id": 1, alias: {"name": "Ursula"}}]
+    for path, code in (
+        ('books?select="a""b":id', "PGRST100"),
+        ('books?columns=id,"title; --"', "PGRST204"),
+        ('books?on_conflict="id) DO NOTHING; --"', "42703"),
+    ):
+        method = "GET" if "select" in path else "POST"
+        body = None if method == "GET" else {"id": 30, "title": "t"}
+        response = lib.request(method, path, json=body)
+        assert response.json()["code"] == code, response.text
+    assert lib.api.head == head

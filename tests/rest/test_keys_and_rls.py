@@ -106,3 +106,25 @@ def test_anon_keys_are_created_per_namespace_and_manage_nothing(lib: Library) ->
     assert ddl.status_code == 403
     via_query = lib.api.rows("SELECT body FROM notices", lib.anon)
     assert via_query == [["open day"]]
+
+
+def test_embedded_tables_are_filtered_by_their_own_policies(lib: Library) -> None:
+    books = lib.get("books?select=id,authors(name)&order=id", key=lib.anon).json()
+    assert [b["authors"] for b in books] == [None] * 5  # no anon policy on authors
+    assert lib.get("books?select=id,authors!inner(name)", key=lib.anon).json() == []
+    hidden = lib.get("authors?select=name,books(id)", key=lib.anon).json()
+    assert hidden == []
+    ordered = lib.get(
+        "books?select=id&order=authors(name).desc&authors.name=eq.Terry", key=lib.anon
+    )
+    assert ordered.status_code == 400  # ordering by an embed that is not selected
+
+
+def test_writes_are_recorded_as_their_caller(lib: Library) -> None:
+    created = lib.request(
+        "POST", "todos", key=lib.anon, headers=bearer(lib.alice), json={"id": 8, "owner": "alice"}
+    )
+    assert created.status_code == 201
+    record = lib.api.last_record()
+    assert (record.kind, record.actor, record.namespace) == ("dml", "user:alice", "lib")
+    assert [c["table"] for c in record.payload["changes"]] == ["lib.todos"]

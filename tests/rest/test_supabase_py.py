@@ -162,6 +162,10 @@ def test_order_range_count_embeds_single(project: Project) -> None:
     ]
     json_path = client.table("authors").select("id, data->>main").eq("id", 1).execute()
     assert json_path.data == [{"id": 1, "main": "sf"}]
+    counted = client.table("books").select("*", count="exact", head=True).execute()
+    assert counted.count == 5
+    csv = client.table("books").select("id,genre").in_("id", [4, 5]).order("id").csv().execute()
+    assert csv.data == "id,genre\n4,fantasy\n5,\n"
     single = client.table("books").select("title").eq("id", 4).single().execute()
     assert single.data == {"title": "Mort"}
     with pytest.raises(APIError) as caught:

@@ -146,3 +146,34 @@ def test_constraint_errors(lib: Library) -> None:
     assert bad_json.status_code == 400
     assert bad_json.json()["code"] == "PGRST102"
     assert lib.api.head == head
+
+
+def test_written_rows_come_back_with_their_embeds(lib: Library) -> None:
+    created = lib.request(
+        "POST",
+        "books?select=title,authors(name)",
+        json=[
+            {"id": 20, "title": "Guards! Guards!", "author_id": 2},
+            {"id": 21, "title": "Solo", "author_id": None},
+        ],
+        headers=REPRESENT,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json() == [
+        {"title": "Guards! Guards!", "authors": {"name": "Terry"}},
+        {"title": "Solo", "authors": None},
+    ]
+    patched = lib.request(
+        "PATCH",
+        "authors?id=eq.1&select=name,books(id)",
+        json={"name": "U. K. Le Guin"},
+        headers=REPRESENT,
+    )
+    assert patched.json() == [{"name": "U. K. Le Guin", "books": [{"id": 1}, {"id": 2}]}]
+    head = lib.api.head
+    bad = lib.request(
+        "POST", "books?select=id,nowhere(id)", json={"id": 22, "title": "x"}, headers=REPRESENT
+    )
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "PGRST200"
+    assert lib.api.head == head
