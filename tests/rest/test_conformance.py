@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.http.conftest import serving
-from tests.rest.conformance import RATE_OFF, Case, Conformance, load_specs
+from tests.rest.conformance import RATE_OFF, Case, Conformance, judge, load_specs
 
 CASES = [case for spec in load_specs() for case in spec.cases]
 
@@ -43,3 +44,18 @@ def test_the_ported_set_is_meaningful() -> None:
 def test_postgrest_example(conformance: Conformance, case: Case) -> None:
     problem = conformance.run(case)
     assert problem is None, problem
+
+
+def _answer(status: int, body: str, **headers: str) -> httpx.Response:
+    return httpx.Response(status, content=body.encode(), headers=headers)
+
+
+def test_the_judge_tells_a_wrong_answer() -> None:
+    wanted = {"json": [{"done": True}], "headers": {"Content-Range": "0-0/*"}}
+    assert judge(wanted, _answer(200, '[{"done":true}]', **{"Content-Range": "0-0/*"})) is None
+    assert judge(wanted, _answer(200, '[{"done":1}]', **{"Content-Range": "0-0/*"}))
+    assert judge(wanted, _answer(200, '[{"done":true}]', **{"Content-Range": "0-0/1"}))
+    assert judge(wanted, _answer(201, '[{"done":true}]', **{"Content-Range": "0-0/*"}))
+    assert judge({"json_has": {"code": "PGRST100"}}, _answer(200, '{"code":"PGRST101"}'))
+    assert judge({"headers": {"Location": None}}, _answer(200, "", Location="/x"))
+    assert judge({"keys": ["code", "message"]}, _answer(200, '{"code":1}'))
