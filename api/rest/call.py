@@ -14,7 +14,7 @@ from api.rest.ast import ReadQuery
 from api.rest.errors import RestError, not_found_table
 from api.rest.governed import Governed, governed
 from api.rest.grammar import parse_query
-from api.rest.headers import CSV, JSON, OBJECT, Prefer, parse_prefer, token_of
+from api.rest.headers import CSV, OBJECT, Prefer, parse_prefer, token_of
 from api.rest.output import encode_rows
 from api.rest.read import Level, Window, run
 from api.sql import Catalog, TableDef
@@ -127,5 +127,6 @@ def respond_rows(
         status = 206
     strip = "nulls=stripped" in (call.request.headers.get("accept") or "").replace(" ", "")
     body = b"" if head else encode_rows(rows, media, strip)
-    content_type = {JSON: JSON, OBJECT: OBJECT, CSV: CSV}[media] + "; charset=utf-8"
+    # Litestar appends "; charset=utf-8" to text/* media types itself.
+    content_type = CSV if media == CSV else f"{media}; charset=utf-8"
     return Response(body, status_code=status, headers=headers, media_type=content_type)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.errors import PeerFailedError
 from bench.load import Throughput, Write, measure
@@ -94,10 +94,19 @@ def running_server(*flags: str) -> Iterator[Server]:
             stop_server(process)
 
 
+class Reachable(Protocol):
+    """A server on a loopback port: ours, or a peer such as PocketBase."""
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on at 127.0.0.1."""
+        ...
+
+
 class HttpPeer:
     """One kind of request as a load peer: each thread gets its own keep-alive connection."""
 
-    def __init__(self, name: str, server: Server, request: Request) -> None:
+    def __init__(self, name: str, server: Reachable, request: Request) -> None:
         self.name = name
         self._server = server
         self._request = request

@@ -215,6 +215,30 @@ def test_keys_are_shown_once_copied_revoked_and_rotated(
     dashboard.shot("keys")
 
 
+def test_keys_page_creates_and_shows_anon_keys(dashboard: Dashboard, server: Server) -> None:
+    page = dashboard.page
+    dashboard.sign_in(server.admin_key)
+    dashboard.open("keys")
+    page.get_by_label("Scope").select_option("anon")
+    expect(page.locator("#scope-hint")).to_contain_text("Publishable")
+    page.get_by_label("Namespace", exact=True).first.fill("public")
+    page.get_by_label("Name", exact=True).fill("web app")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#secret")).to_contain_text("(anon in public)")
+    secret = page.locator("#new-key").inner_text()
+    page.get_by_role("button", name="Done").click()
+    row = page.locator("tr[data-key]", has_text="web app")
+    expect(row).to_contain_text("anon")
+    expect(row).to_contain_text("publishable")
+    expect(row).to_contain_text("public")
+    admin = {"Authorization": f"Bearer {server.admin_key}"}
+    listed = httpx.get(f"{server.url}/auth/keys", headers=admin)
+    anon = [k for k in listed.json()["keys"] if k["name"] == "web app"]
+    assert [(k["scope"], k["namespace"]) for k in anon] == [("anon", "public")]
+    assert secret.startswith(anon[0]["prefix"])
+    dashboard.shot("keys-anon")
+
+
 def test_audit_page_shows_the_trail_filters_it_and_verifies(
     dashboard: Dashboard, server: Server
 ) -> None:

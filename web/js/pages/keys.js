@@ -1,5 +1,7 @@
 // Users & keys: API keys (never their secrets, except once at creation or rotation),
 // create, revoke, rotate; and minting a user token for an application's user id.
+// An anon key is publishable (Supabase's anon key): it may ship in a browser or an app, and
+// what it reaches is decided by row-level security policies for the role anon.
 
 import { api, describe, getToken } from "../api.js";
 import { clear, errorBox, field, h, listTable, notice, pagedList, panel, toast, when } from "../dom.js";
@@ -41,7 +43,7 @@ async function drawList(box, secretBox, reload) {
   clear(box, lastUse ? null : h("p", { class: "meta" }, "This server does not record when a key was last used."), pagedList(keys, 15, (items) => listTable(columns, items.map((k) => {
       const [label, cls] = state(k);
       return h("tr", { "data-key": k.id },
-        h("td", { class: "mono" }, `${k.prefix}…`), h("td", {}, k.name ?? "—"), h("td", {}, k.scope),
+        h("td", { class: "mono" }, `${k.prefix}…`), h("td", {}, k.name ?? "—"), h("td", {}, k.scope, k.scope === "anon" ? h("span", { class: "badge", title: "Safe to ship in a client: row-level security applies with role anon" }, "publishable") : null),
         h("td", {}, k.namespace ?? "all"), h("td", {}, when(k.created_at)), h("td", {}, k.expires_at ? when(k.expires_at) : "never"),
         lastUse ? h("td", {}, when(k.last_used_at)) : null,
         h("td", {}, h("span", { class: `badge ${cls}` }, label), mine.startsWith(k.prefix) ? h("span", { class: "badge" }, "this session") : null),
@@ -110,18 +112,31 @@ function showSecret(box, created, message) {
   copy.focus();
 }
 
+const SCOPE_HINTS = {
+  namespace: "Full access inside one namespace, bypassing row-level security (Supabase's service_role). Keep it on servers.",
+  anon: "Publishable: safe in a browser or an app. Requests with it are subject to row-level security with role anon.",
+  admin: "Everything, everywhere. Keep it on servers you trust.",
+};
+
 function createForm(secretBox, reload) {
-  const scope = h("select", { name: "scope" }, h("option", { value: "namespace" }, "namespace"), h("option", { value: "admin" }, "admin"));
+  const scope = h("select", { name: "scope" }, h("option", { value: "namespace" }, "namespace"),
+    h("option", { value: "anon" }, "anon (publishable)"), h("option", { value: "admin" }, "admin"));
   const namespace = h("input", { name: "namespace", value: "public", autocomplete: "off" });
   const name = h("input", { name: "key-name", autocomplete: "off", placeholder: "billing service" });
   const days = h("input", { name: "ttl-days", type: "number", min: "1", step: "1", placeholder: "never expires", class: "narrow" });
   const status = h("div", { "aria-live": "polite" });
   const nsField = field("Namespace", namespace);
-  scope.addEventListener("change", () => { nsField.hidden = scope.value === "admin"; });
+  const hint = h("p", { class: "meta", id: "scope-hint" });
+  const explain = () => {
+    nsField.hidden = scope.value === "admin";
+    hint.textContent = SCOPE_HINTS[scope.value];
+  };
+  scope.addEventListener("change", explain);
+  explain();
   return h("form", { onsubmit: async (ev) => {
     ev.preventDefault();
     const body = { scope: scope.value, name: name.value.trim() || null };
-    if (scope.value === "namespace") body.namespace = namespace.value.trim();
+    if (scope.value !== "admin") body.namespace = namespace.value.trim();
     if (days.value) body.ttl_seconds = Math.round(Number(days.value) * 86400);
     try {
       const created = await api.post("/auth/keys", body);
@@ -131,7 +146,7 @@ function createForm(secretBox, reload) {
     } catch (err) {
       clear(status, h("div", { class: "error", role: "alert" }, `Not created. ${describe(err)}`));
     }
-  } }, field("Scope", scope), nsField, field("Name", name), field("Expires after (days)", days),
+  } }, field("Scope", scope), hint, nsField, field("Name", name), field("Expires after (days)", days),
   h("button", { type: "submit", class: "primary" }, "Create key"), status);
 }
 
