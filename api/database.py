@@ -40,12 +40,12 @@ from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptErro
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
 from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
+from projections.checkpoint_policy import Checkpointer, CheckpointPolicy
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import TIMEOUT_MESSAGE, Deadline, RunningStatements
 from projections.errors import StatementCanceledError
 from projections.folds import REGISTRY, FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
-from projections.policy import Checkpointer, CheckpointPolicy
 from projections.repair import OpenReport, open_store
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 

@@ -30,7 +30,7 @@ from litestar.types import ASGIApp
 
 from api.http.app import create_app
 from api.http.backend import Backend
-from api.http.realtime_routes import close_streams
+from api.http.routes.realtime import close_streams
 
 STOP_GRACE_S = 9.0
 """Seconds from the first stop signal until the process exits whatever it is doing."""
