@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.cli.replica_serve import add_serve_arguments, serve_replica, serve_store
 from api.datadir import DataDir
@@ -53,8 +54,6 @@ from projections.errors import ProjectionError
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     audit = add_command(
         subparsers, "audit", run_audit, "export, verify or keyless-sign the signed audit trail"
     )

@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.datadir import DataDir
 from eventlog import Entry, EventLog, LogOptions
@@ -14,8 +15,6 @@ DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     parser = add_command(subparsers, "init", run, "create a data directory, its keys and log")
     parser.add_argument(
         "--segment-bytes", type=int, default=None, help="rotate log segments at this size"

@@ -14,6 +14,7 @@ from typing import Any
 from api.auth.apikeys import SCOPES, new_api_key
 from api.auth.errors import AuthError
 from api.auth.registry import KeyRegistry, KeyState, key_info, revoke_event
+from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.datadir import DataDir
 from eventlog import Entry, LogReader
@@ -22,8 +23,6 @@ ACTOR = "cli"
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     keys = subparsers.add_parser("keys", help="create, list and revoke API keys")
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = add_command(actions, "create", run_create, "create an API key (shown once)")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, Progress, emit_json, jsonable
 from api.cli.storage_commands import add_s3_flags, export_flags, retain_setting
 from api.datadir import DataDir
@@ -28,8 +29,6 @@ FOLLOW_POLL_S = 0.2
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     tail = add_command(subparsers, "tail", run_tail, "print log records")
     tail.add_argument("--from-lsn", type=int, default=None, help="first LSN (default: last 10)")
     tail.add_argument("--follow", action="store_true", help="keep printing new records")

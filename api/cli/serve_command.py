@@ -8,6 +8,7 @@ import ssl
 import sys
 from typing import Any
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.cli.storage_commands import add_s3_flags, export_flags, running_archive
 from api.datadir import DataDir
@@ -16,8 +17,6 @@ RATE_KINDS = ("admin", "namespace", "user")
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     parser = add_command(subparsers, "serve", run, "serve the HTTP API")
     add_s3_flags(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

@@ -18,6 +18,7 @@ from typing import Any
 
 from api.auth.principal import Principal
 from api.cli.as_user import security_layer, user_principal
+from api.cli.command import add_command
 from api.cli.output import CommandError, Progress, emit_json, jsonable
 from api.database import Database, DatabaseOptions, Result, default_folds
 from api.datadir import DataDir
@@ -34,8 +35,6 @@ from projections.timetravel import TimeTravel
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     sql = add_command(subparsers, "sql", run_sql, "run one SQL statement")
     sql.add_argument("statement", help="the SQL statement (Postgres dialect)")
     sql.add_argument("--params", help="parameters as JSON: a list for $1.., an object for :name")

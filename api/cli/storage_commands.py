@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, Progress, emit_json
 from api.datadir import DataDir
 
@@ -51,8 +52,6 @@ logger = logging.getLogger("bkg.archive")
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     parser = add_command(subparsers, "restore", run_restore, "restore a data directory from S3")
     parser.add_argument("--from", dest="source", required=True, help="s3://bucket/prefix")
     parser.add_argument("--to-lsn", type=int, default=None, help="restore the state after N")
