@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from api.cli.init_command import initialise
 from api.database import Database, default_folds
 from api.datadir import DataDir
+from api.initialise import initialise
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file

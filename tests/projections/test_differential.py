@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from api.cli.init_command import initialise
 from api.database import Database, default_folds
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.sql.errors import SqlError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore

@@ -14,9 +14,9 @@ from api.auth.keyfiles import load_jwt_secret
 from api.auth.principal import Principal, user_principal
 from api.auth.registry import revoke_event
 from api.auth.tokens import TokenConfig, TokenService
-from api.cli.init_command import initialise
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.rls.access import RlsHook, SecurityLayer
 from api.rls.errors import AccessDeniedError, PolicyViolationError
 from api.rls.policy import created_event, dropped_event, parse_policy
