@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from api.auth.store import fold_auth
 from api.datadir import DataDir
+from api.logs import log_options, segment_source
 from api.rls.store import fold_policy
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
@@ -40,6 +41,7 @@ from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptErro
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
 from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
+from eventlog.pruned import SegmentSource
 from projections.checkpoint_policy import Checkpointer, CheckpointPolicy
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import TIMEOUT_MESSAGE, Deadline, RunningStatements
@@ -149,6 +151,9 @@ class DatabaseOptions:
     """Deadline of a statement given none (None: unbounded, the embedded default)."""
     result_limits: ResultLimits = UNLIMITED
     """The most rows and bytes one statement may return."""
+    segment_source: SegmentSource | None = None
+    """Where reads of pruned segments fetch them (None: the S3 archive `BKG_S3_*` names,
+    if any; see `api.logs`)."""
 
 
 class Database:
@@ -189,11 +194,9 @@ class Database:
         data = DataDir(Path(data_dir))
         if not data.is_initialised():
             raise NotInitialisedError(f"{data.root} is not an initialised data directory")
-        if options.log_options is None:
-            log = data.open_log()
-        else:
-            log = EventLog.open(data.log, data.signing_key(), options.log_options)
-            log.segment_source = data.segment_source()
+        chosen = options.log_options or log_options(data)
+        source = options.segment_source or segment_source(data)
+        log = EventLog.open(data.log, data.signing_key(), chosen, source)
         try:
             return cls(data, log, options)
         except BaseException:

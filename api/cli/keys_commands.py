@@ -17,6 +17,7 @@ from api.auth.registry import KeyRegistry, KeyState, key_info, revoke_event
 from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.datadir import DataDir
+from api.logs import open_log, segment_source
 from eventlog import Entry, LogReader
 
 ACTOR = "cli"
@@ -86,7 +87,7 @@ def _registry(data_dir: DataDir) -> KeyRegistry:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not an initialised data directory")
     registry = KeyRegistry()
-    for record in LogReader(data_dir.log, data_dir.segment_source()).read():
+    for record in LogReader(data_dir.log, segment_source(data_dir)).read():
         if record.kind == "auth" and isinstance(record.payload, dict):
             registry.apply(record.payload)
     return registry
@@ -96,5 +97,5 @@ def _append(data_dir: DataDir, payload: dict[str, Any]) -> int:
     """Append one auth event (takes the writer lock; LogLockedError names the holder)."""
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not an initialised data directory")
-    with data_dir.open_log() as log:
+    with open_log(data_dir) as log:
         return log.append(Entry("auth", payload, actor=ACTOR))

@@ -22,6 +22,7 @@ from api.cli.command import add_command
 from api.cli.output import CommandError, Progress, emit_json, jsonable
 from api.database import Database, DatabaseOptions, Result, default_folds
 from api.datadir import DataDir
+from api.logs import segment_source
 from api.sql import SqlEngine
 from api.sql.engine import Params
 from api.sql.errors import SqlError
@@ -208,7 +209,7 @@ def _read_only_log(data_dir: DataDir) -> tuple[LogReader, KeyRing]:
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     key = data_dir.signing_key()
     ring = KeyRing({key.key_id: key.public_bytes})
-    return LogReader(data_dir.log, data_dir.segment_source()), ring
+    return LogReader(data_dir.log, segment_source(data_dir)), ring
 
 
 @contextmanager

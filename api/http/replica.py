@@ -15,28 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, cast
 
 from aiokafka.errors import KafkaError
 
-from api.auth.keyfiles import (
-    JWT_SECRET_FILE,
-    SECRET_ENV,
-    load_jwt_secret,
-    load_token_signing_key,
-)
-from api.auth.tokens import TokenConfig, TokenService
 from api.database import BatchResult, Database, DatabaseOptions, PrincipalLike, Result, Verify
 from api.datadir import DataDir
 from api.http.access import RememberedAccess
-from api.http.backend import Backend, ServerConfig
+from api.http.backend import Backend
 from api.http.errors import ApiError
-from api.rls.access import SecurityLayer
 from api.sql import SqlEngine
 from api.sql.engine import Params
 from eventlog import EventLog
@@ -44,7 +33,7 @@ from projections.consumers.errors import StreamVerifyError
 from projections.consumers.replica import KafkaReplica
 from projections.consumers.replica_history import ReplicaHistory
 from projections.deadline import Deadline
-from projections.store import STORE_FILE, ProjectionStore, StoreLock
+from projections.store import ProjectionStore
 
 log = logging.getLogger("bkgdb.replica")
 RETRY_S = 1.0
@@ -215,41 +204,3 @@ class ReplicaFollower:
             except KafkaError as exc:
                 log.warning("Kafka: %s; retrying", exc)
                 self._stopping.wait(RETRY_S)
-
-
-def open_replica_backend(config: ServerConfig, store_path: Path, primary: str | None) -> Backend:
-    """A `Backend` serving the replica store at `store_path` (a `store.sqlite` in a
-    directory this process then holds, as a primary holds its projection's)."""
-    if store_path.name != STORE_FILE:
-        raise ValueError(f"a served replica store is named {STORE_FILE}, not {store_path.name}")
-    data = DataDir(config.data_dir)
-    tokens = TokenService(
-        TokenConfig(
-            secret=_jwt_secret(data),
-            signing_key=load_token_signing_key(data.keys),
-            default_ttl_s=config.token_ttl_s,
-            issuer=config.jwt_issuer,
-            audience=config.jwt_audience,
-        )
-    )
-    layer = SecurityLayer(tokens)
-    access = RememberedAccess(layer)
-    data.consumers.mkdir(parents=True, exist_ok=True)
-    store = ProjectionStore(StoreLock(store_path.parent))
-    options = DatabaseOptions(
-        statement_timeout_s=config.statement_timeout_s, result_limits=config.result_limits
-    )
-    db = ReadOnlyDatabase(data, store, access, primary, options)
-    try:
-        return Backend(config, db, layer, access)
-    except BaseException:
-        db.close()
-        raise
-
-
-def _jwt_secret(data: DataDir) -> bytes:
-    """The project secret (`BKG_JWT_SECRET` or the replica's `keys/jwt_secret`), so that user
-    tokens work as on the primary; without one, a random secret: API keys only."""
-    if os.environ.get(SECRET_ENV) or (data.keys / JWT_SECRET_FILE).exists():
-        return load_jwt_secret(data.keys)
-    return secrets.token_bytes(32)

@@ -15,7 +15,6 @@ import logging
 import os
 import secrets
 import ssl
-from dataclasses import dataclass
 
 from api.auth.principal import Principal
 from api.http.backend import Backend
@@ -25,23 +24,11 @@ from api.pgwire.runner import Runner
 from api.pgwire.session import Session
 from api.pgwire.settings import REPORTED
 from api.pgwire.startup import negotiate
+from api.settings import PgSettings
 
 log = logging.getLogger("bkgdb.pgwire")
 CLOSE_WAIT_S = 2.0
 SHUTDOWN = PgError("57P01", "terminating connection due to administrator command", fatal=True)
-
-
-@dataclass(frozen=True)
-class PgSettings:
-    """The listener's flags (`bkgdb serve --pg-*`)."""
-
-    host: str = "127.0.0.1"
-    port: int = 5433
-    max_connections: int = 100
-    max_message_bytes: int = 1 << 20
-    handshake_timeout_s: float = 10.0
-    tls: ssl.SSLContext | None = None
-    """Offered to clients that send an SSLRequest (None: answered `N`)."""
 
 
 class PgServer:

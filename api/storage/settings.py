@@ -21,11 +21,12 @@ from api.storage.cache import CACHE_DIR, CachedBlobStore
 from api.storage.errors import BadObjectRequestError
 from api.storage.local import LocalBlobStore
 from api.storage.s3 import S3BlobStore, S3Location
-from api.storage.service import DEFAULT_MAX_OBJECT_BYTES
 
 N = TypeVar("N", int, float)
 BACKENDS = ("local", "s3")
 DEFAULT_CACHE_BYTES = 1 << 30
+DEFAULT_MAX_OBJECT_BYTES = 5 << 30
+"""The largest object, unless `BKG_STORAGE_MAX_BYTES` (or a bucket's limit) says less."""
 DEFAULT_MAX_PENDING_UPLOADS = 16
 
 

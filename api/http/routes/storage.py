@@ -20,12 +20,10 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, head, patch, post, put, route
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth.principal import Principal
-from api.http.backend import Backend
 from api.http.deps import (
     AUTHED_ERRORS,
     GUARDS,
@@ -39,13 +37,10 @@ from api.http.errors import error_response
 from api.http.object_headers import object_headers
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
-from api.storage.blobstore import BlobStore
-from api.storage.cache import CachedBlobStore
 from api.storage.meta import Bucket
-from api.storage.presign import Grant, UrlSigner, expiry, load_url_key
-from api.storage.service import ObjectService
-from api.storage.settings import StorageSettings
-from api.storage.tus import UPLOADS_DIR, UploadInfo, Uploads
+from api.storage.presign import Grant, expiry
+from api.storage.served import Storage
+from api.storage.tus import UploadInfo
 
 T = TypeVar("T")
 TUS_VERSION = "1.0.0"
@@ -79,58 +74,14 @@ class SignRequest(msgspec.Struct):
     method: str = "GET"
 
 
-@dataclass(frozen=True)
-class Storage:
-    """What the storage handlers share: the service, resumable uploads, the URL signer."""
-
-    service: ObjectService
-    uploads: Uploads
-    signer: UrlSigner
-
-
-def storage_of(backend: Backend, state: State) -> Storage:
-    """The storage of a served directory, set up on first use from the environment."""
-    found: Storage | None = state.get("storage")
-    if found is None:
-        settings = StorageSettings.from_env()
-        data = backend.db.data
-        service = ObjectService(
-            backend.db,
-            settings.blob_store(data.objects),
-            lambda: backend.layer.policies,
-            settings.max_object_bytes,
-        )
-        found = Storage(
-            service,
-            Uploads(data.objects / UPLOADS_DIR, service, settings.max_pending_uploads),
-            UrlSigner(load_url_key(data.keys)),
-        )
-        backend.closers.append(service.close)
-        _attach_gauges(backend, service.blobs)
-        state["storage"] = found
-    return found
-
-
-def _attach_gauges(backend: Backend, blobs: BlobStore) -> None:
-    """The object cache's figures in `/metrics`, when objects have one."""
-    if not isinstance(blobs, CachedBlobStore):
-        return
-    stats, metrics = blobs.stats, backend.metrics
-    metrics.gauge(
-        "bkg_object_cache_hits", "Downloads served from the object cache.", lambda: stats.hits
-    )
-    metrics.gauge(
-        "bkg_object_cache_misses", "Downloads that had to fetch from S3.", lambda: stats.misses
-    )
-    metrics.gauge("bkg_object_cache_bytes", "Bytes in the object cache.", lambda: stats.bytes)
-    metrics.gauge("bkg_object_cache_blobs", "Blobs in the object cache.", lambda: stats.blobs)
-
-
 StorageDep = NamedDependency[Storage]
 
 
 async def _provide_storage(request: Request[Any, Any, Any]) -> Storage:
-    return storage_of(request.app.state.backend, request.app.state)
+    storage: Storage | None = request.app.state.backend.storage
+    if storage is None:
+        raise errors.StorageError("this server holds no object storage")
+    return storage
 
 
 async def _in_thread(call: Callable[..., T], *args: Any) -> T:
