@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from api.auth.store import fold_auth
 from api.datadir import DataDir
+from api.initialise import DEFAULT_SEGMENT_BYTES, initialise
 from api.logs import log_options, segment_source
 from api.rls.store import fold_policy
 from api.sql import Outcome, Rewrite, SqlEngine
@@ -187,13 +188,17 @@ class Database:
         self.running = RunningStatements()
 
     @classmethod
-    def open(cls, data_dir: str | Path, options: DatabaseOptions | None = None) -> Database:
-        """Open an initialised data directory (see `bkgdb init`), repairing the projection
-        from checkpoint + log if it was not closed cleanly."""
+    def open(
+        cls, data_dir: str | Path, options: DatabaseOptions | None = None, *, create: bool = True
+    ) -> Database:
+        """Open a data directory, repairing the projection from checkpoint + log if it was
+        not closed cleanly. Like `sqlite3.connect`, a directory that does not exist (or is
+        empty) is created and initialised first, as `bkgdb init` would; `create=False`
+        refuses it with `NotInitialisedError` instead (as `bkgdb serve` does)."""
         options = options or DatabaseOptions()
         data = DataDir(Path(data_dir))
         if not data.is_initialised():
-            raise NotInitialisedError(f"{data.root} is not an initialised data directory")
+            _create(data, options, create)
         chosen = options.log_options or log_options(data)
         source = options.segment_source or segment_source(data)
         log = EventLog.open(data.log, data.signing_key(), chosen, source)
@@ -486,6 +491,16 @@ class Database:
             return outcomes
 
         return work
+
+
+def _create(data: DataDir, options: DatabaseOptions, create: bool) -> None:
+    """Initialise a missing or empty data directory, unless refused (`create=False`)."""
+    if not create:
+        raise NotInitialisedError(f"{data.root} is not an initialised data directory")
+    if data.root.exists() and any(data.root.iterdir()):
+        raise NotInitialisedError(f"{data.root} is not a data directory and is not empty")
+    chosen = options.log_options.segment_bytes if options.log_options else None
+    initialise(data, chosen or DEFAULT_SEGMENT_BYTES)
 
 
 @contextmanager

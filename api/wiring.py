@@ -124,7 +124,7 @@ def open_primary(settings: Settings) -> Backend:
     )
     if config.segment_bytes is not None:
         options.log_options = data.log_options(config.segment_bytes)
-    db = Database.open(data.root, options)
+    db = Database.open(data.root, options, create=False)
     try:
         storage = open_storage(db, settings.storage, lambda: layer.policies)
         return _backend(settings, db, layer, access, storage)

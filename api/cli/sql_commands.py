@@ -165,11 +165,11 @@ def _open(data_dir: DataDir, secured: bool = False) -> Iterator[Database]:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     if not secured:
-        with Database.open(data_dir.root) as db:
+        with Database.open(data_dir.root, create=False) as db:
             yield db
         return
     layer = security_layer(data_dir)
-    with Database.open(data_dir.root, DatabaseOptions(access=layer)) as db:
+    with Database.open(data_dir.root, DatabaseOptions(access=layer), create=False) as db:
         with db.store.snapshot() as snap:
             layer.refresh(snap.conn)
         yield db

@@ -228,5 +228,5 @@ def _rebuild(data_dir: DataDir) -> list[ObjectMeta]:
     from api.database import Database
     from api.storage import meta
 
-    with Database.open(data_dir.root) as db, db.store.snapshot() as snap:
+    with Database.open(data_dir.root, create=False) as db, db.store.snapshot() as snap:
         return meta.all_objects(snap.conn)
