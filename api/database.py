@@ -34,6 +34,7 @@ from api.auth.store import fold_auth
 from api.datadir import DataDir
 from api.initialise import DEFAULT_SEGMENT_BYTES, initialise
 from api.logs import log_options, segment_source
+from api.realtime.source import RecordSource
 from api.rls.store import fold_policy
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
@@ -41,7 +42,8 @@ from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
-from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
+from api.writers import LogWriter, ReadOnlyReplica, Writer
+from eventlog import Entry, EventLog, LogOptions, RecordTooLargeError
 from eventlog.pruned import SegmentSource
 from projections.checkpoint_policy import Checkpointer, CheckpointPolicy
 from projections.checkpoints import Checkpoint, CheckpointStore
@@ -49,7 +51,8 @@ from projections.deadline import TIMEOUT_MESSAGE, Deadline, RunningStatements
 from projections.errors import StatementCanceledError
 from projections.folds import REGISTRY, FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
-from projections.repair import OpenReport, open_store
+from projections.repair import OpenReport
+from projections.store import ProjectionStore
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
@@ -158,31 +161,16 @@ class DatabaseOptions:
 
 
 class Database:
-    """An open data directory: the log writer, the projection and its readers."""
+    """An open data directory: the projection and its readers, and behind them a `Writer`
+    (`api.writers`): a primary's log writer, or a read replica's follower-fed store."""
 
-    def __init__(self, data: DataDir, log: EventLog, options: DatabaseOptions) -> None:
-        key = log.signing_key
+    def __init__(self, data: DataDir, writer: Writer, options: DatabaseOptions) -> None:
         self.data = data
-        self.log = log
+        self.writer = writer
+        self.store = writer.store
         self.engine = SqlEngine()
         self._access = options.access
         self._folds = options.folds
-        ring = KeyRing({key.key_id: key.public_bytes})
-        self.checkpoints = CheckpointStore(data.checkpoints)
-        self.store, self.open_report = open_store(
-            data.projections, log, self.checkpoints, ring, options.folds
-        )
-        self.time_travel = TimeTravel(
-            log, self.checkpoints, ring, options.folds, cache_bytes=options.time_travel_cache_bytes
-        )
-        self.checkpointer = Checkpointer(options.checkpoint_policy, self._take_checkpoint)
-        self.pipeline = CommitPipeline(
-            self.store, log, options.folds, on_commit=self.checkpointer.on_commit
-        )
-        self._govern(options)
-
-    def _govern(self, options: DatabaseOptions) -> None:
-        """Set up what bounds statements: default deadline, result limits, the running set."""
         self.statement_timeout_s = options.statement_timeout_s
         self.result_limits = options.result_limits
         self.running = RunningStatements()
@@ -203,10 +191,63 @@ class Database:
         source = options.segment_source or segment_source(data)
         log = EventLog.open(data.log, data.signing_key(), chosen, source)
         try:
-            return cls(data, log, options)
+            writer = LogWriter(
+                data, log, options.folds, options.checkpoint_policy, options.time_travel_cache_bytes
+            )
         except BaseException:
             log.close()
             raise
+        return cls(data, writer, options)
+
+    @classmethod
+    def replica(
+        cls,
+        data: DataDir,
+        store: ProjectionStore,
+        primary: str | None,
+        options: DatabaseOptions | None = None,
+    ) -> Database:
+        """A read replica's database over `store` (folded by a follower of `bkg.log`): reads
+        run as on a primary, writes are refused naming `primary` (see `api.writers`)."""
+        return cls(data, ReadOnlyReplica(store, primary), options or DatabaseOptions())
+
+    @property
+    def history(self) -> RecordSource:
+        """The records readers may follow: the log, or a replica's applied records."""
+        return self.writer.history
+
+    @property
+    def log(self) -> EventLog:
+        """A primary's log writer (a replica has none: `ReadOnlyError`)."""
+        return self._primary().log
+
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        return self._primary().checkpoints
+
+    @property
+    def pipeline(self) -> CommitPipeline:
+        return self._primary().pipeline
+
+    @property
+    def time_travel(self) -> TimeTravel:
+        return self._primary().time_travel
+
+    @property
+    def checkpointer(self) -> Checkpointer:
+        return self._primary().checkpointer
+
+    @property
+    def open_report(self) -> OpenReport:
+        """What opening found and repaired (a primary's projection)."""
+        return self._primary().open_report
+
+    def _primary(self) -> LogWriter:
+        writer = self.writer
+        if not isinstance(writer, LogWriter):
+            writer.check_writable()
+            raise TypeError(f"{type(writer).__name__} is not a log writer")
+        return writer
 
     @property
     def applied_lsn(self) -> int:
@@ -230,12 +271,14 @@ class Database:
         ctx = self._context(principal)
         with self._governed(timeout, deadline) as governed:
             is_write = self.engine.is_write(sql, ctx.default_namespace)
+            if is_write:
+                self.writer.check_writable()
             if as_of_lsn is not None and is_write:
                 raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
             if not is_write:
                 return self._read(ctx, sql, params, as_of_lsn, governed)
             work = self._write_work(ctx, [(sql, params)], governed)
-            committed = self.pipeline.submit(work).result()
+            committed = self.writer.submit(work).result()
             return _result(committed.value[0], committed.lsn)
 
     def deadline(self, timeout: float | None = None, deadline: Deadline | None = None) -> Deadline:
@@ -260,7 +303,7 @@ class Database:
                 return _result(self._run(snapshot.conn, ctx, sql, params, deadline), snapshot.lsn)
         finally:
             self.store.release(snapshot)
-        with self.time_travel.state_at(as_of_lsn, deadline) as conn:
+        with self.writer.state_at(as_of_lsn, deadline) as conn:
             return _result(self._run(conn, ctx, sql, params, deadline), as_of_lsn)
 
     def execute_batch(
@@ -289,12 +332,12 @@ class Database:
                         verify(outcomes)
                     return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
             work = self._write_work(ctx, statements, governed, verify)
-            return _batch_result(self.pipeline.submit(work).result())
+            return _batch_result(self.writer.submit(work).result())
 
     def append_event(self, entry: Entry) -> int:
         """Append a non-SQL event (auth, policy, storage) through the same serialised commit
         path, folded into the projection by its registered fold; returns its LSN."""
-        return self.pipeline.submit(event_work(entry, self._folds)).result().lsn
+        return self.writer.submit(event_work(entry, self._folds)).result().lsn
 
     async def execute_async(
         self,
@@ -353,30 +396,23 @@ class Database:
         see `execute_batch`)."""
         ctx = self._context(principal)
         with self._governed(timeout, deadline) as governed:
-            future = self.pipeline.submit(self._write_work(ctx, statements, governed, verify))
+            future = self.writer.submit(self._write_work(ctx, statements, governed, verify))
             return _batch_result(await asyncio.wrap_future(future))
 
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
-        future = self.pipeline.submit(event_work(entry, self._folds))
+        future = self.writer.submit(event_work(entry, self._folds))
         return (await asyncio.wrap_future(future)).lsn
 
     # -- maintenance ---------------------------------------------------------------------
 
     def checkpoint(self) -> Checkpoint:
         """Take a checkpoint of the current state now (retiring old ones by the policy)."""
-        return self.checkpointer.checkpoint_now()
+        return self.writer.checkpoint()
 
     def close(self) -> None:
         """Finish queued writes, close the projection cleanly and release the log."""
-        self.checkpointer.close()
-        self.pipeline.close()
-        self.time_travel.clear()
-        if self.pipeline.broken is None:
-            self.store.close(self.log)
-        else:
-            self.store.abandon()
-        self.log.close()
+        self.writer.close()
 
     def __enter__(self) -> Database:
         return self
@@ -385,12 +421,6 @@ class Database:
         self.close()
 
     # -- internals -----------------------------------------------------------------------
-
-    def _take_checkpoint(self) -> Checkpoint:
-        self.store.check_usable()  # a damaged file must not become a checkpoint
-        checkpoint = self.checkpoints.take(self.store.path, self.log, self.log.signing_key)
-        self.checkpoints.retire(self.checkpointer.policy.keep)
-        return checkpoint
 
     def _context(self, principal: PrincipalLike | None) -> _Context:
         if principal is None:

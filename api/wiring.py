@@ -43,7 +43,7 @@ from api.datadir import DataDir
 from api.http.access import RememberedAccess
 from api.http.app import create_app, create_replica_app
 from api.http.backend import Backend
-from api.http.replica import ReadOnlyDatabase, ReplicaFollower
+from api.http.replica import ReplicaFollower
 from api.http.server import Listener
 from api.logs import segment_source
 from api.pgwire.server import PgServer
@@ -143,9 +143,11 @@ def open_replica(settings: Settings, store_path: Path, primary: str | None) -> B
     data.consumers.mkdir(parents=True, exist_ok=True)
     store = ProjectionStore(StoreLock(store_path.parent))
     options = DatabaseOptions(
-        statement_timeout_s=config.statement_timeout_s, result_limits=config.result_limits
+        access=access,
+        statement_timeout_s=config.statement_timeout_s,
+        result_limits=config.result_limits,
     )
-    db = ReadOnlyDatabase(data, store, access, primary, options)
+    db = Database.replica(data, store, primary, options)
     try:
         return _backend(settings, db, layer, access)
     except BaseException:
@@ -179,7 +181,7 @@ def _backend(
     """What the doors share, around an open database."""
     config = settings.server
     realtime = RealtimeService(
-        db.log, db.store, lambda: layer.policies, config.max_streams_per_principal
+        db.history, db.store, lambda: layer.policies, config.max_streams_per_principal
     )
     try:
         return Backend(config, db, layer, access, realtime, storage)

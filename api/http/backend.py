@@ -32,7 +32,8 @@ from api.rls.access import SecurityLayer
 from api.settings import ServerConfig
 from api.storage.cache import CachedBlobStore
 from api.storage.served import Storage
-from eventlog import Entry, EventLog
+from api.writers import LogWriter
+from eventlog import Entry
 from eventlog.segments import list_segments
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import Deadline
@@ -76,7 +77,8 @@ class Backend:
         self._principals = Principals(layer)
         self.key_usage = KeyUsage(db.data.consumers / KEY_USAGE_FILE)
         self.readers = ReaderPool(config.readers)
-        db.log.commit_observer = self.metrics.on_group_commit
+        if isinstance(db.writer, LogWriter):  # a read replica commits no groups of its own
+            db.log.commit_observer = self.metrics.on_group_commit
         self._attach_gauges()
         self.refresh()
 
@@ -152,14 +154,16 @@ class Backend:
 
     def _attach_gauges(self) -> None:
         db, metrics = self.db, self.metrics
-        metrics.gauge("bkg_log_head_lsn", "Last durable LSN of the log.", lambda: db.log.head_lsn)
+        metrics.gauge(
+            "bkg_log_head_lsn", "Last durable LSN of the log.", lambda: db.history.head_lsn
+        )
         metrics.gauge(
             "bkg_projection_applied_lsn", "LSN visible to readers.", lambda: db.applied_lsn
         )
         metrics.gauge(
             "bkg_projection_lag_records",
             "Durable records not yet visible to readers.",
-            lambda: max(0, db.log.head_lsn - db.applied_lsn),
+            lambda: max(0, db.history.head_lsn - db.applied_lsn),
         )
         self._attach_governance_gauges()
         metrics.gauge(
@@ -173,7 +177,7 @@ class Backend:
             "Live /realtime subscribers (joined to the hub).",
             lambda: float(realtime.subscribers),
         )
-        if isinstance(db.log, EventLog):  # a read replica has no log files or checkpoints
+        if isinstance(db.writer, LogWriter):  # a read replica has no log files or checkpoints
             self._attach_file_gauges()
         if self.storage is not None and isinstance(self.storage.service.blobs, CachedBlobStore):
             self._attach_cache_gauges(self.storage.service.blobs)

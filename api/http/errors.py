@@ -34,7 +34,7 @@ from api.auth.errors import (
 )
 from api.readers import OverloadedError
 from api.rls.errors import RlsError
-from api.sql.errors import SqlError
+from api.sql.errors import ReadOnlyError, SqlError
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
 from eventlog import LogError, RecordTooLargeError
@@ -111,7 +111,7 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
 
 
 def _sql_error(_: Request[Any, Any, Any], exc: SqlError) -> Response[Any]:
-    if exc.code == "UNAVAILABLE":
+    if exc.code == "UNAVAILABLE" and not isinstance(exc, ReadOnlyError):  # that one: no retry
         return _unavailable(exc.message)
     return error_response(exc.code, exc.message, exc.detail)
 

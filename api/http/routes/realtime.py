@@ -122,12 +122,14 @@ async def realtime(
     _check_tables(backend, principal, filters)
     hub = backend.realtime.hub()
     if start is not None:
-        await _check_start(backend.db.log, start)
+        await _check_start(backend.db.history, start)
     after = start if start is not None else Position(hub.position)
     subscriber = Subscriber(Access(principal, filters), after, buffer, heartbeat)
-    catchup = CatchUp(backend.db.log, store_connection(backend.db.store), hub.policies, subscriber)
+    catchup = CatchUp(
+        backend.db.history, store_connection(backend.db.store), hub.policies, subscriber
+    )
     if until_lsn is not None:
-        if not after.done_through <= until_lsn <= backend.db.log.head_lsn:
+        if not after.done_through <= until_lsn <= backend.db.history.head_lsn:
             raise ApiError("BAD_REQUEST", "until_lsn must lie between the start and the head")
         frames = history(subscriber, catchup, until_lsn)
     else:
