@@ -41,8 +41,8 @@ class QueryResult(msgspec.Struct):
     lsn: int
 
 
-class BatchResult(msgspec.Struct):
-    """The answers of an atomic batch, committed (or read) at one LSN."""
+class BatchResponse(msgspec.Struct):
+    """The body answering a `/query` batch: its statements' answers, at one LSN."""
 
     results: list[QueryResult]
     lsn: int
