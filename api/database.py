@@ -256,6 +256,26 @@ class Database:
 
     # -- statements ----------------------------------------------------------------------
 
+    def writes(
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        as_of_lsn: int | None = None,
+    ) -> bool:
+        """Whether any of `statements` writes, its names resolved in the principal's
+        namespace: the one place where read or write is decided, for this facade and for
+        every door (which classify on a reader thread, then await `write_async` without
+        holding one). Parsing is cached, so running them does not parse again. A write
+        at `as_of_lsn` is refused (past states cannot be written); so is any write to a
+        read replica (`ReadOnlyError`)."""
+        namespace = (principal.namespace if principal else None) or DEFAULT_NAMESPACE
+        if not any(self.engine.is_write(sql, namespace) for sql, _ in statements):
+            return False
+        self.writer.check_writable()
+        if as_of_lsn is not None:
+            raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
+        return True
+
     def execute(
         self,
         sql: str,
@@ -270,12 +290,7 @@ class Database:
         `deadline`, else `timeout` seconds, else the default (see the module docstring)."""
         ctx = self._context(principal)
         with self._governed(timeout, deadline) as governed:
-            is_write = self.engine.is_write(sql, ctx.default_namespace)
-            if is_write:
-                self.writer.check_writable()
-            if as_of_lsn is not None and is_write:
-                raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
-            if not is_write:
+            if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
             work = self._write_work(ctx, [(sql, params)], governed)
             committed = self.writer.submit(work).result()
@@ -322,7 +337,7 @@ class Database:
         client was shown)."""
         ctx = self._context(principal)
         with self._governed(timeout, deadline) as governed:
-            if not any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
+            if not self.writes(statements, principal):
                 with self.store.snapshot() as snap:
                     outcomes = [
                         self._run(snap.conn, ctx, sql, params, governed)
@@ -352,8 +367,7 @@ class Database:
         """`execute` for asyncio: writes wait on the pipeline's future, reads in a thread.
         (The caller that already knows the statement writes, parsed off the event loop,
         awaits `write_async`.)"""
-        ctx = self._context(principal)
-        if as_of_lsn is None and self.engine.is_write(sql, ctx.default_namespace):
+        if as_of_lsn is None and self.writes([(sql, params)], principal):
             batch = await self.write_async([(sql, params)], principal, timeout, deadline)
             return batch.results[0]
         return await asyncio.to_thread(
@@ -371,8 +385,7 @@ class Database:
     ) -> BatchResult:
         """`execute_batch` for asyncio: a write batch waits on the pipeline's future (no
         thread held while it waits for the fsync), a read-only batch runs in a thread."""
-        ctx = self._context(principal)
-        if any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
+        if self.writes(statements, principal):
             return await self.write_async(statements, principal, timeout, deadline, verify)
         return await asyncio.to_thread(
             self.execute_batch,

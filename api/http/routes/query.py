@@ -48,7 +48,6 @@ from api.http.models import (
 )
 from api.sql import Catalog, TableDef
 from api.sql.engine import Params
-from api.sql.errors import BadRequestError
 from projections.deadline import Deadline
 
 MAX_STATEMENTS = 1000
@@ -121,10 +120,8 @@ def _read(
 ) -> bytes | None:
     """On a reader thread: the encoded answer of a read, or None when a statement writes
     (parsing is cached, so the commit pipeline does not parse it again)."""
-    db, namespace = backend.db, principal.default_namespace
-    if any(db.engine.is_write(sql, namespace) for sql, _ in statements):
-        if data.as_of_lsn is not None:
-            raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
+    db = backend.db
+    if db.writes(statements, principal, data.as_of_lsn):
         return None
     if data.statements is None:
         sql, params = statements[0]
