@@ -65,7 +65,8 @@ class Backend:
         self.realtime = realtime
         self.storage = storage
         """Object storage (None on a read replica, which serves no storage routes)."""
-        self.tokens = layer.tokens
+        self.bearers = layer.bearers
+        self.tokens = layer.bearers.tokens
         self.metrics = Metrics()
         self.limiter = RateLimiter(per_minute=dict(config.rate_limits))
         self.idempotency = IdempotencyStore(
@@ -74,7 +75,7 @@ class Backend:
         self.started = time.time()
         self.webhooks = _webhook_sender(config)
         self._deliveries: set[asyncio.Task[Delivery]] = set()
-        self._principals = Principals(layer)
+        self._principals = Principals(layer.bearers)
         self.key_usage = KeyUsage(db.data.consumers / KEY_USAGE_FILE)
         self.readers = ReaderPool(config.readers)
         if isinstance(db.writer, LogWriter):  # a read replica commits no groups of its own

@@ -82,13 +82,13 @@ def still_valid(
     def check() -> bool:
         nonlocal checked
         key_id = principal.key_id
-        if key_id is not None and not backend.layer.keys.is_active(key_id, time.time()):
+        if key_id is not None and not backend.bearers.keys.is_active(key_id, time.time()):
             return False
         if time.monotonic() - checked < every_s:
             return True
         checked = time.monotonic()
         try:
-            backend.layer.resolve(token)
+            backend.bearers.resolve(token)
         except AuthError:
             return False
         return True

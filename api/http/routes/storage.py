@@ -350,7 +350,7 @@ async def use_signed_url(
     query = {k: str(v) for k, v in request.query_params.items()}
     grant = storage.signer.check(request.method, bucket, _name(path), query)
     key_id = grant.signer.key_id
-    if key_id is not None and not backend_of(request).layer.keys.is_active(key_id, time.time()):
+    if key_id is not None and not backend_of(request).bearers.keys.is_active(key_id, time.time()):
         raise errors.ForbiddenError("the API key this URL was signed with is no longer active")
     if request.method == "PUT":
         return await _upload(request, storage, grant.signer, bucket, grant.name)
