@@ -1,9 +1,9 @@
 """Every failure as `{"error": {"code", "message", "detail"?}}` with its HTTP status.
 
 The lower layers raise their own exceptions (`api.sql.errors`, `api.auth.errors`,
-`api.rls.errors`, `eventlog` errors); this module is the one place where they become HTTP
-responses. Anything not recognised is a 500 whose body says only "internal error" (the
-traceback goes to the server log, never to the client).
+`api.rls.errors`, `api.storage.errors`, `eventlog` errors); this module is the one place
+where they become HTTP responses. Anything not recognised is a 500 whose body says only
+"internal error" (the traceback goes to the server log, never to the client).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from api.rls.errors import RlsError
 from api.sql.errors import ReadOnlyError, SqlError
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
+from api.storage import errors as storage_errors
 from eventlog import LogError, RecordTooLargeError
 from projections.errors import LsnOutOfRangeError, ProjectionError, StoreDamagedError
 
@@ -206,6 +207,29 @@ def _internal(exc: BaseException) -> Response[Any]:
     return error_response("INTERNAL_ERROR", "internal error")
 
 
+_STORAGE_CODES: tuple[tuple[type[storage_errors.StorageError], str, int | None], ...] = (
+    (storage_errors.TooLargeError, "BAD_REQUEST", 413),
+    (storage_errors.RangeNotSatisfiableError, "BAD_REQUEST", 416),
+    (storage_errors.NotFoundError, "NOT_FOUND", None),
+    (storage_errors.BadObjectRequestError, "BAD_REQUEST", None),
+    (storage_errors.ConflictError, "CONFLICT", None),
+    (storage_errors.ForbiddenError, "FORBIDDEN", None),
+    (storage_errors.BackendUnavailableError, "UNAVAILABLE", None),
+)
+
+
+def _storage_error(_: Request[Any, Any, Any], exc: storage_errors.StorageError) -> Response[Any]:
+    code, status = next(
+        ((c, s) for t, c, s in _STORAGE_CODES if isinstance(exc, t)), ("UNAVAILABLE", None)
+    )
+    response = error_response(code, str(exc))
+    if status is not None:
+        response.status_code = status
+    if isinstance(exc, storage_errors.RangeNotSatisfiableError):
+        response.headers["Content-Range"] = f"bytes */{exc.size}"
+    return response
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     SqlError: _sql_error,
@@ -213,6 +237,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     AuthError: _auth_error,
     LogError: _log_error,
     OverloadedError: _overloaded,
+    storage_errors.StorageError: _storage_error,
     ProjectionError: _projection_error,
     HTTPException: _http_exception,
     UnicodeError: _bad_encoding,

@@ -1,5 +1,5 @@
 """Exceptions of object storage (tree drawn in `api.storage`); HTTP codes in brackets are
-what `api.http.routes.storage` turns them into."""
+what `api.http.errors` turns them into."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ records every change in the log. Request bodies stream from the connection into 
 store on a worker thread and responses stream out of it (`api.http.transfer`), so no
 object is held in memory; Litestar's body limit is lifted here because the storage service
 enforces its own (per bucket and `BKG_STORAGE_MAX_BYTES`). Storage errors become the DESIGN
-error codes in `_storage_error`, the only place they meet HTTP.
+error codes in `api.http.errors`, beside every other error.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import msgspec
 from litestar import Request, Response, Router, delete, get, head, patch, post, put, route
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -33,7 +32,7 @@ from api.http.deps import (
     bearer_of,
     json_response,
 )
-from api.http.errors import error_response
+from api.http.models import BucketRequest, CopyRequest, SignRequest
 from api.http.object_headers import object_headers
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
@@ -45,33 +44,6 @@ from api.storage.tus import UploadInfo
 T = TypeVar("T")
 TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
-
-
-class BucketRequest(msgspec.Struct):
-    """A bucket to create: public buckets serve downloads without a token."""
-
-    name: str
-    public: bool = False
-    size_limit: int | None = None
-
-
-class ObjectRef(msgspec.Struct):
-    bucket: str
-    name: str
-
-
-class CopyRequest(msgspec.Struct, rename={"source": "from", "target": "to"}):
-    """Copy `from` to `to` (both `{"bucket", "name"}`)."""
-
-    source: ObjectRef
-    target: ObjectRef
-
-
-class SignRequest(msgspec.Struct):
-    """A signed URL for `method` valid `expires_in` seconds (1 s to 7 days)."""
-
-    expires_in: int
-    method: str = "GET"
 
 
 StorageDep = NamedDependency[Storage]
@@ -456,29 +428,6 @@ async def tus_delete(upload_id: FromPath[str], principal: Caller, storage: Stora
     await _in_thread(storage.uploads.delete, principal, upload_id)
 
 
-# -- errors ------------------------------------------------------------------------------
-
-_CODES: tuple[tuple[type[errors.StorageError], str, int | None], ...] = (
-    (errors.TooLargeError, "BAD_REQUEST", 413),
-    (errors.RangeNotSatisfiableError, "BAD_REQUEST", 416),
-    (errors.NotFoundError, "NOT_FOUND", None),
-    (errors.BadObjectRequestError, "BAD_REQUEST", None),
-    (errors.ConflictError, "CONFLICT", None),
-    (errors.ForbiddenError, "FORBIDDEN", None),
-    (errors.BackendUnavailableError, "UNAVAILABLE", None),
-)
-
-
-def _storage_error(_: Request[Any, Any, Any], exc: errors.StorageError) -> Response[Any]:
-    code, status = next(((c, s) for t, c, s in _CODES if isinstance(exc, t)), ("UNAVAILABLE", None))
-    response = error_response(code, str(exc))
-    if status is not None:
-        response.status_code = status
-    if isinstance(exc, errors.RangeNotSatisfiableError):
-        response.headers["Content-Range"] = f"bytes */{exc.size}"
-    return response
-
-
 def storage_router() -> Router:
     """The `/storage` routes, for one application."""
     return Router(
@@ -489,7 +438,6 @@ def storage_router() -> Router:
             tus_patch, tus_delete,
         ],
         dependencies={"storage": Provide(_provide_storage)},
-        exception_handlers={errors.StorageError: _storage_error},
         request_max_body_size=None,
         tags=["storage"],
     )  # fmt: skip
