@@ -96,19 +96,28 @@ def build_server(
     a read replica that names `primary_url` in its answer to a write."""
     if replica is not None:
         backend = open_replica(settings, replica.path, primary_url)
-        follower = ReplicaFollower(replica, backend)
-        return Server(backend, create_replica_app(backend), follower=follower)
+        server = Server(backend, create_replica_app(backend))
+        with _closed_on_error(server):
+            server.follower = ReplicaFollower(replica, backend)
+        return server
     backend = open_primary(settings)
-    try:
-        consumers = _consumers(settings, backend)
-        archiver = _archiver(settings, backend)
-        listeners: list[Listener] = []
+    server = Server(backend, create_app(backend))
+    with _closed_on_error(server):
+        server.consumers = _consumers(settings, backend)
+        server.archiver = _archiver(settings, backend)
         if settings.pg is not None:
-            listeners.append(PgServer(backend, settings.pg))
+            server.listeners.append(PgServer(backend, settings.pg))
+    return server
+
+
+@contextmanager
+def _closed_on_error(server: Server) -> Iterator[None]:
+    """Close what is built of `server` so far if building the rest fails."""
+    try:
+        yield
     except BaseException:
-        backend.close()
+        server.close()
         raise
-    return Server(backend, create_app(backend), listeners, consumers, archiver)
 
 
 def open_primary(settings: Settings) -> Backend:
