@@ -156,8 +156,11 @@ class DatabaseOptions:
     result_limits: ResultLimits = UNLIMITED
     """The most rows and bytes one statement may return."""
     segment_source: SegmentSource | None = None
-    """Where reads of pruned segments fetch them (None: the S3 archive `BKG_S3_*` names,
-    if any; see `api.logs`)."""
+    """Where reads of pruned segments fetch them (None: nowhere, or see `environment`)."""
+    environment: bool = True
+    """Whether what is left unset here comes from the `BKG_*` environment (`api.logs`): the
+    segment size (`BKG_SEGMENT_BYTES`) and the archive pruned segments are fetched from
+    (`BKG_S3_*`). A server passes False: its `api.settings.Settings` say everything."""
 
 
 class Database:
@@ -187,9 +190,10 @@ class Database:
         data = DataDir(Path(data_dir))
         if not data.is_initialised():
             _create(data, options, create)
-        chosen = options.log_options or log_options(data)
-        source = options.segment_source or segment_source(data)
-        log = EventLog.open(data.log, data.signing_key(), chosen, source)
+        chosen, source = options.log_options, options.segment_source
+        if options.environment:
+            chosen, source = chosen or log_options(data), source or segment_source(data)
+        log = EventLog.open(data.log, data.signing_key(), chosen or data.log_options(), source)
         try:
             writer = LogWriter(
                 data, log, options.folds, options.checkpoint_policy, options.time_travel_cache_bytes

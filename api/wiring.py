@@ -129,10 +129,10 @@ def open_primary(settings: Settings) -> Backend:
         access=access,
         statement_timeout_s=config.statement_timeout_s,
         result_limits=config.result_limits,
+        log_options=data.log_options(config.segment_bytes) if config.segment_bytes else None,
         segment_source=segment_source(data, settings.storage),
+        environment=False,
     )
-    if config.segment_bytes is not None:
-        options.log_options = data.log_options(config.segment_bytes)
     db = Database.open(data.root, options, create=False)
     try:
         storage = open_storage(db, settings.storage, lambda: layer.policies)
