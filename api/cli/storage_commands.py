@@ -8,11 +8,12 @@ Then the bytes of the objects live at N that the archive holds (local backend) a
 downloaded into data/objects/ and checked against their SHA-256 (`api.storage.backup`).
 
 `serve` gets `--s3-endpoint/--s3-access-key/--s3-secret-key/--s3-bucket/--s3-prefix`,
-`--storage-backend` and `--archive-interval` (flags win over the `BKG_*` environment, which
-they are exported to for the storage routes); with an endpoint and bucket set, the archive
-runs beside the server and `/metrics` shows `bkg_archive_lag_records`; with the local
-backend it archives object bytes too (`bkg_archive_blobs_missing_total` counts those
-already removed locally when it got to them). With
+`--storage-backend` and `--archive-interval` (flags win over the `BKG_*` environment; both
+are read once into the server's `StorageSettings`, `storage_settings`); with an endpoint and
+bucket set, the archive runs beside the server (`api.wiring`) and `/metrics` shows
+`bkg_archive_lag_records`; with the local backend it archives object bytes too
+(`bkg_archive_blobs_missing_total` counts those already removed locally when it got to
+them). With
 `--retain-local-segments N` (or `BKG_RETAIN_LOCAL_SEGMENTS`) each archive pass then prunes
 local sealed segments the archive holds, beyond the newest N (`projections.archive.retention`).
 """
