@@ -32,20 +32,26 @@ from typing import Any, Protocol
 
 from api.datadir import DataDir
 from api.folds import all_folds
+from api.initialise import DEFAULT_SEGMENT_BYTES, initialise
+from api.logs import log_options, segment_source
+from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
-from eventlog import Entry, EventLog, KeyRing, LogOptions, RecordTooLargeError
+from api.writers import LogWriter, ReadOnlyReplica, Writer
+from eventlog import Entry, EventLog, LogOptions, RecordTooLargeError
+from eventlog.pruned import SegmentSource
+from projections.checkpoint_policy import Checkpointer, CheckpointPolicy
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import TIMEOUT_MESSAGE, Deadline, RunningStatements
 from projections.errors import StatementCanceledError
 from projections.folds import FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
-from projections.policy import Checkpointer, CheckpointPolicy
-from projections.repair import OpenReport, open_store
+from projections.repair import OpenReport
+from projections.store import ProjectionStore
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
@@ -138,56 +144,103 @@ class DatabaseOptions:
     """Deadline of a statement given none (None: unbounded, the embedded default)."""
     result_limits: ResultLimits = UNLIMITED
     """The most rows and bytes one statement may return."""
+    segment_source: SegmentSource | None = None
+    """Where reads of pruned segments fetch them (None: nowhere, or see `environment`)."""
+    environment: bool = True
+    """Whether what is left unset here comes from the `BKG_*` environment (`api.logs`): the
+    segment size (`BKG_SEGMENT_BYTES`) and the archive pruned segments are fetched from
+    (`BKG_S3_*`). A server passes False: its `api.settings.Settings` say everything."""
 
 
 class Database:
-    """An open data directory: the log writer, the projection and its readers."""
+    """An open data directory: the projection and its readers, and behind them a `Writer`
+    (`api.writers`): a primary's log writer, or a read replica's follower-fed store."""
 
-    def __init__(self, data: DataDir, log: EventLog, options: DatabaseOptions) -> None:
-        key = log.signing_key
+    def __init__(self, data: DataDir, writer: Writer, options: DatabaseOptions) -> None:
         self.data = data
-        self.log = log
+        self.writer = writer
+        self.store = writer.store
         self.engine = SqlEngine()
         self._access = options.access
         self._folds = options.folds
-        ring = KeyRing({key.key_id: key.public_bytes})
-        self.checkpoints = CheckpointStore(data.checkpoints)
-        self.store, self.open_report = open_store(
-            data.projections, log, self.checkpoints, ring, options.folds
-        )
-        self.time_travel = TimeTravel(
-            log, self.checkpoints, ring, options.folds, cache_bytes=options.time_travel_cache_bytes
-        )
-        self.checkpointer = Checkpointer(options.checkpoint_policy, self._take_checkpoint)
-        self.pipeline = CommitPipeline(
-            self.store, log, options.folds, on_commit=self.checkpointer.on_commit
-        )
-        self._govern(options)
-
-    def _govern(self, options: DatabaseOptions) -> None:
-        """Set up what bounds statements: default deadline, result limits, the running set."""
         self.statement_timeout_s = options.statement_timeout_s
         self.result_limits = options.result_limits
         self.running = RunningStatements()
 
     @classmethod
-    def open(cls, data_dir: str | Path, options: DatabaseOptions | None = None) -> Database:
-        """Open an initialised data directory (see `bkgdb init`), repairing the projection
-        from checkpoint + log if it was not closed cleanly."""
+    def open(
+        cls, data_dir: str | Path, options: DatabaseOptions | None = None, *, create: bool = True
+    ) -> Database:
+        """Open a data directory, repairing the projection from checkpoint + log if it was
+        not closed cleanly. Like `sqlite3.connect`, a directory that does not exist (or is
+        empty) is created and initialised first, as `bkgdb init` would; `create=False`
+        refuses it with `NotInitialisedError` instead (as `bkgdb serve` does)."""
         options = options or DatabaseOptions()
         data = DataDir(Path(data_dir))
         if not data.is_initialised():
-            raise NotInitialisedError(f"{data.root} is not an initialised data directory")
-        if options.log_options is None:
-            log = data.open_log()
-        else:
-            log = EventLog.open(data.log, data.signing_key(), options.log_options)
-            log.segment_source = data.segment_source()
+            _create(data, options, create)
+        chosen, source = options.log_options, options.segment_source
+        if options.environment:
+            chosen, source = chosen or log_options(data), source or segment_source(data)
+        log = EventLog.open(data.log, data.signing_key(), chosen or data.log_options(), source)
         try:
-            return cls(data, log, options)
+            writer = LogWriter(
+                data, log, options.folds, options.checkpoint_policy, options.time_travel_cache_bytes
+            )
         except BaseException:
             log.close()
             raise
+        return cls(data, writer, options)
+
+    @classmethod
+    def replica(
+        cls,
+        data: DataDir,
+        store: ProjectionStore,
+        primary: str | None,
+        options: DatabaseOptions | None = None,
+    ) -> Database:
+        """A read replica's database over `store` (folded by a follower of `bkg.log`): reads
+        run as on a primary, writes are refused naming `primary` (see `api.writers`)."""
+        return cls(data, ReadOnlyReplica(store, primary), options or DatabaseOptions())
+
+    @property
+    def history(self) -> RecordSource:
+        """The records readers may follow: the log, or a replica's applied records."""
+        return self.writer.history
+
+    @property
+    def log(self) -> EventLog:
+        """A primary's log writer (a replica has none: `ReadOnlyError`)."""
+        return self._primary().log
+
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        return self._primary().checkpoints
+
+    @property
+    def pipeline(self) -> CommitPipeline:
+        return self._primary().pipeline
+
+    @property
+    def time_travel(self) -> TimeTravel:
+        return self._primary().time_travel
+
+    @property
+    def checkpointer(self) -> Checkpointer:
+        return self._primary().checkpointer
+
+    @property
+    def open_report(self) -> OpenReport:
+        """What opening found and repaired (a primary's projection)."""
+        return self._primary().open_report
+
+    def _primary(self) -> LogWriter:
+        writer = self.writer
+        if not isinstance(writer, LogWriter):
+            writer.check_writable()
+            raise TypeError(f"{type(writer).__name__} is not a log writer")
+        return writer
 
     @property
     def applied_lsn(self) -> int:
@@ -195,6 +248,26 @@ class Database:
         return self.store.applied_lsn
 
     # -- statements ----------------------------------------------------------------------
+
+    def writes(
+        self,
+        statements: Sequence[tuple[str, Params]],
+        principal: PrincipalLike | None = None,
+        as_of_lsn: int | None = None,
+    ) -> bool:
+        """Whether any of `statements` writes, its names resolved in the principal's
+        namespace: the one place where read or write is decided, for this facade and for
+        every door (which classify on a reader thread, then await `write_async` without
+        holding one). Parsing is cached, so running them does not parse again. A write
+        at `as_of_lsn` is refused (past states cannot be written); so is any write to a
+        read replica (`ReadOnlyError`)."""
+        namespace = (principal.namespace if principal else None) or DEFAULT_NAMESPACE
+        if not any(self.engine.is_write(sql, namespace) for sql, _ in statements):
+            return False
+        self.writer.check_writable()
+        if as_of_lsn is not None:
+            raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
+        return True
 
     def execute(
         self,
@@ -210,13 +283,10 @@ class Database:
         `deadline`, else `timeout` seconds, else the default (see the module docstring)."""
         ctx = self._context(principal)
         with self._governed(timeout, deadline) as governed:
-            is_write = self.engine.is_write(sql, ctx.default_namespace)
-            if as_of_lsn is not None and is_write:
-                raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
-            if not is_write:
+            if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
             work = self._write_work(ctx, [(sql, params)], governed)
-            committed = self.pipeline.submit(work).result()
+            committed = self.writer.submit(work).result()
             return _result(committed.value[0], committed.lsn)
 
     def deadline(self, timeout: float | None = None, deadline: Deadline | None = None) -> Deadline:
@@ -241,7 +311,7 @@ class Database:
                 return _result(self._run(snapshot.conn, ctx, sql, params, deadline), snapshot.lsn)
         finally:
             self.store.release(snapshot)
-        with self.time_travel.state_at(as_of_lsn, deadline) as conn:
+        with self.writer.state_at(as_of_lsn, deadline) as conn:
             return _result(self._run(conn, ctx, sql, params, deadline), as_of_lsn)
 
     def execute_batch(
@@ -260,7 +330,7 @@ class Database:
         client was shown)."""
         ctx = self._context(principal)
         with self._governed(timeout, deadline) as governed:
-            if not any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
+            if not self.writes(statements, principal):
                 with self.store.snapshot() as snap:
                     outcomes = [
                         self._run(snap.conn, ctx, sql, params, governed)
@@ -270,12 +340,12 @@ class Database:
                         verify(outcomes)
                     return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
             work = self._write_work(ctx, statements, governed, verify)
-            return _batch_result(self.pipeline.submit(work).result())
+            return _batch_result(self.writer.submit(work).result())
 
     def append_event(self, entry: Entry) -> int:
         """Append a non-SQL event (auth, policy, storage) through the same serialised commit
         path, folded into the projection by its registered fold; returns its LSN."""
-        return self.pipeline.submit(event_work(entry, self._folds)).result().lsn
+        return self.writer.submit(event_work(entry, self._folds)).result().lsn
 
     async def execute_async(
         self,
@@ -290,8 +360,7 @@ class Database:
         """`execute` for asyncio: writes wait on the pipeline's future, reads in a thread.
         (The caller that already knows the statement writes, parsed off the event loop,
         awaits `write_async`.)"""
-        ctx = self._context(principal)
-        if as_of_lsn is None and self.engine.is_write(sql, ctx.default_namespace):
+        if as_of_lsn is None and self.writes([(sql, params)], principal):
             batch = await self.write_async([(sql, params)], principal, timeout, deadline)
             return batch.results[0]
         return await asyncio.to_thread(
@@ -309,8 +378,7 @@ class Database:
     ) -> BatchResult:
         """`execute_batch` for asyncio: a write batch waits on the pipeline's future (no
         thread held while it waits for the fsync), a read-only batch runs in a thread."""
-        ctx = self._context(principal)
-        if any(self.engine.is_write(sql, ctx.default_namespace) for sql, _ in statements):
+        if self.writes(statements, principal):
             return await self.write_async(statements, principal, timeout, deadline, verify)
         return await asyncio.to_thread(
             self.execute_batch,
@@ -334,30 +402,23 @@ class Database:
         see `execute_batch`)."""
         ctx = self._context(principal)
         with self._governed(timeout, deadline) as governed:
-            future = self.pipeline.submit(self._write_work(ctx, statements, governed, verify))
+            future = self.writer.submit(self._write_work(ctx, statements, governed, verify))
             return _batch_result(await asyncio.wrap_future(future))
 
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
-        future = self.pipeline.submit(event_work(entry, self._folds))
+        future = self.writer.submit(event_work(entry, self._folds))
         return (await asyncio.wrap_future(future)).lsn
 
     # -- maintenance ---------------------------------------------------------------------
 
     def checkpoint(self) -> Checkpoint:
         """Take a checkpoint of the current state now (retiring old ones by the policy)."""
-        return self.checkpointer.checkpoint_now()
+        return self.writer.checkpoint()
 
     def close(self) -> None:
         """Finish queued writes, close the projection cleanly and release the log."""
-        self.checkpointer.close()
-        self.pipeline.close()
-        self.time_travel.clear()
-        if self.pipeline.broken is None:
-            self.store.close(self.log)
-        else:
-            self.store.abandon()
-        self.log.close()
+        self.writer.close()
 
     def __enter__(self) -> Database:
         return self
@@ -366,12 +427,6 @@ class Database:
         self.close()
 
     # -- internals -----------------------------------------------------------------------
-
-    def _take_checkpoint(self) -> Checkpoint:
-        self.store.check_usable()  # a damaged file must not become a checkpoint
-        checkpoint = self.checkpoints.take(self.store.path, self.log, self.log.signing_key)
-        self.checkpoints.retire(self.checkpointer.policy.keep)
-        return checkpoint
 
     def _context(self, principal: PrincipalLike | None) -> _Context:
         if principal is None:
@@ -472,6 +527,16 @@ class Database:
             return outcomes
 
         return work
+
+
+def _create(data: DataDir, options: DatabaseOptions, create: bool) -> None:
+    """Initialise a missing or empty data directory, unless refused (`create=False`)."""
+    if not create:
+        raise NotInitialisedError(f"{data.root} is not an initialised data directory")
+    if data.root.exists() and any(data.root.iterdir()):
+        raise NotInitialisedError(f"{data.root} is not a data directory and is not empty")
+    chosen = options.log_options.segment_bytes if options.log_options else None
+    initialise(data, chosen or DEFAULT_SEGMENT_BYTES)
 
 
 @contextmanager

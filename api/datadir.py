@@ -1,8 +1,9 @@
-"""The data directory: where each part of bkg-db keeps its files.
+"""The data directory: where each part of bkg-db keeps its files, and its keys.
 
 Only `log/` and `keys/` are precious; everything else is derived from the log and may be
 deleted. Settings fixed at `init` (segment size) live in `log/config.json` so that they
-travel with the log.
+travel with the log. Nothing here reads the environment or builds a client: what a process
+adds (flags, `BKG_*`) is read in `api.settings` and `api.logs`.
 """
 
 from __future__ import annotations
@@ -142,37 +143,22 @@ class DataDir:
         return data
 
     def log_options(self, segment_bytes: int | None = None) -> LogOptions:
-        """Segment size: the flag, else BKG_SEGMENT_BYTES, else what `init` recorded."""
-        env = os.environ.get("BKG_SEGMENT_BYTES")
-        if env and not env.isdigit():
-            raise SettingsError(f"BKG_SEGMENT_BYTES must be a number of bytes, not {env!r}")
-        chosen = segment_bytes or (int(env) if env else self.config()["segment_bytes"])
+        """Segment size: `segment_bytes` when given, else what `init` recorded."""
+        chosen = segment_bytes or self.config()["segment_bytes"]
         try:
             return LogOptions(segment_bytes=chosen)
         except ValueError as exc:
             raise SettingsError(f"segment size {chosen}: {exc}") from exc
 
-    def open_log(self, segment_bytes: int | None = None) -> EventLog:
-        """Open the log for writing (one writer per directory: a second gets LogLockedError)."""
-        source, options = self.segment_source(), self.log_options(segment_bytes)
-        log = EventLog.open(self.log, self.signing_key(), options)
-        log.segment_source = source
-        return log
+    def open_log(
+        self, options: LogOptions | None = None, segment_source: SegmentSource | None = None
+    ) -> EventLog:
+        """Open the log for writing (one writer per directory: a second gets
+        LogLockedError); reads of pruned segments fetch them from `segment_source`."""
+        chosen = options or self.log_options()
+        return EventLog.open(self.log, self.signing_key(), chosen, segment_source)
 
     @property
     def log_cache(self) -> Path:
         """Local copies of pruned segments fetched from the archive (derived, deletable)."""
         return self.root / "log-cache"
-
-    def segment_source(self) -> SegmentSource | None:
-        """Where reads of pruned segments fetch them: the S3 archive when `BKG_S3_*` (or the
-        `--s3-*` flags) configure one, else nowhere (such reads fail, naming the segment)."""
-        from api.storage.settings import StorageSettings
-
-        location = StorageSettings.from_env().archive_location()
-        if location is None:
-            return None
-        from projections.archive.fetch import ArchiveFetcher
-        from projections.blobs.s3 import S3BlobStore
-
-        return ArchiveFetcher(S3BlobStore(location), self.log, self.log_cache)

@@ -61,14 +61,21 @@ class Pending:
 class EventLog:
     """The single writer of a log directory. Create with `create` or `open`."""
 
-    def __init__(self, log_dir: Path, key: SigningKey, options: LogOptions, lock: DirectoryLock):
+    def __init__(
+        self,
+        log_dir: Path,
+        key: SigningKey,
+        options: LogOptions,
+        lock: DirectoryLock,
+        segment_source: SegmentSource | None = None,
+    ):
         self.log_dir = log_dir
         self.options = options
         self.notes: list[str] = []
         # Called on the writer thread after each durable group: (records, seconds to write).
         self.commit_observer: Callable[[int, float], None] | None = None
         # Where reads of pruned segments get their bytes (None: such reads fail).
-        self.segment_source: SegmentSource | None = None
+        self.segment_source = segment_source
         self._key = key
         self._lock = lock
         self._cond = threading.Condition()
@@ -107,9 +114,14 @@ class EventLog:
 
     @classmethod
     def open(
-        cls, log_dir: Path, signing_key: SigningKey, options: LogOptions | None = None
+        cls,
+        log_dir: Path,
+        signing_key: SigningKey,
+        options: LogOptions | None = None,
+        segment_source: SegmentSource | None = None,
     ) -> EventLog:
-        """Open an existing log for writing, repairing a torn tail first."""
+        """Open an existing log for writing, repairing a torn tail first; reads of pruned
+        segments fetch them from `segment_source` (None: such reads fail, naming them)."""
         log_dir = Path(log_dir)
         if not log_dir.is_dir():
             raise LogError(f"{log_dir} is not a log directory (run `bkgdb init`)")
@@ -120,7 +132,7 @@ class EventLog:
         except BaseException:
             lock.release()
             raise
-        log = cls(log_dir, signing_key, options, lock)
+        log = cls(log_dir, signing_key, options, lock, segment_source)
         log._resume(recovered)
         log._thread.start()
         return log

@@ -34,26 +34,6 @@ FORBIDDEN = {
 PUBLIC_LOG_ONLY = ("projections.archive", "projections.blobs")
 """Packages that may import `eventlog` itself but none of its modules."""
 
-KNOWN_CYCLES: frozenset[tuple[str, str]] = frozenset(
-    {
-        # api/database -> api/datadir -> api/storage/settings -> api/storage/service ->
-        # api/database, held together by an import inside DataDir: being removed by the
-        # branch that gives the server one wiring (DataDir keeps paths only).
-        ("api.datadir", "api.storage.settings"),
-        # api/cli/__init__ imports every command module, whose `register` imports
-        # `add_command` back from the package: being removed by the same branch.
-        ("api.cli.consumer_commands", "api.cli"),
-        ("api.cli.init_command", "api.cli"),
-        ("api.cli.keys_commands", "api.cli"),
-        ("api.cli.log_commands", "api.cli"),
-        ("api.cli.serve_command", "api.cli"),
-        ("api.cli.sql_commands", "api.cli"),
-        ("api.cli.storage_commands", "api.cli"),
-    }
-)
-"""Import edges of cycles that other branches are removing, so that this test can land
-before them. Once they are merged, empty this set: the test then fails on any cycle."""
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -169,17 +149,7 @@ def test_the_cycle_finder_finds_cycles() -> None:
 
 
 def test_no_import_cycles() -> None:
-    edges = {
-        module: frozenset(t for t in targets if (module, t) not in KNOWN_CYCLES)
-        for module, targets in graph().items()
-    }
-    assert cycles(edges) == []
-
-
-def test_known_cycles_are_still_there() -> None:
-    """An edge of `KNOWN_CYCLES` that no longer exists must leave the list."""
-    gone = sorted(edge for edge in KNOWN_CYCLES if edge[1] not in graph().get(edge[0], ()))
-    assert gone == [], "these imports are gone: remove them from KNOWN_CYCLES"
+    assert cycles(graph()) == []
 
 
 def test_dependencies_point_down() -> None:

@@ -1,4 +1,5 @@
-"""`bkgdb`: the command line. Each command lives in a module with a `register` function.
+"""`bkgdb`: the command line. Each command lives in a module with a `register` function
+(which adds it with `api.cli.command.add_command`).
 
 Every command takes `--json` for scripts and fails with a non-zero exit status and one
 line on stderr naming the reason.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -18,8 +19,6 @@ from api.datadir import DataDir, SettingsError
 from api.storage.errors import StorageError
 from eventlog import LogError
 from projections.blobs.errors import BlobError
-
-Handler = Callable[[argparse.Namespace, DataDir], int]
 
 
 def command_modules() -> list[ModuleType]:
@@ -43,19 +42,6 @@ def command_modules() -> list[ModuleType]:
         consumer_commands,
         storage_commands,
     ]
-
-
-def add_command(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    handler: Handler,
-    help_text: str,
-) -> argparse.ArgumentParser:
-    """Add a subcommand that takes `--json` and runs `handler(args, data_dir)`."""
-    parser = subparsers.add_parser(name, help=help_text, description=help_text)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.set_defaults(handler=handler)
-    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,9 +19,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.cli.replica_serve import add_serve_arguments, serve_replica, serve_store
 from api.datadir import DataDir
+from api.logs import segment_source
 from api.sql import SqlEngine
 from eventlog import LogReader
 from eventlog.keyless import require_identity
@@ -53,8 +55,6 @@ from projections.errors import ProjectionError
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     audit = add_command(
         subparsers, "audit", run_audit, "export, verify or keyless-sign the signed audit trail"
     )
@@ -128,7 +128,7 @@ def _catch_up_trail(data_dir: DataDir) -> int | None:
     except AuditError:
         return None
     try:
-        reader = LogReader(data_dir.log, data_dir.segment_source())
+        reader = LogReader(data_dir.log, segment_source(data_dir))
         return asyncio.run(catch_up(trail, reader, trail))
     finally:
         trail.close()
@@ -137,7 +137,7 @@ def _catch_up_trail(data_dir: DataDir) -> int | None:
 def _verify(args: argparse.Namespace, data_dir: DataDir) -> int:
     if args.file is None:
         raise CommandError("audit verify needs a FILE (or the audit directory)")
-    reader = LogReader(data_dir.log, data_dir.segment_source())
+    reader = LogReader(data_dir.log, segment_source(data_dir))
     keyless = KeylessPolicy(args.sigstore_identity, args.sigstore_issuer)
     try:
         ring = log_key_ring(reader)
@@ -177,7 +177,7 @@ def _sign_keyless(args: argparse.Namespace, data_dir: DataDir) -> int:
     if target.is_file() and not seal_path(target).exists():
         raise CommandError(f"{target} has no seal: only closed, sealed files are signed")
     files = pending_files(target)
-    reader = LogReader(data_dir.log, data_dir.segment_source())
+    reader = LogReader(data_dir.log, segment_source(data_dir))
     try:
         written = sign_files(files, reader, log_key_ring(reader), token)
     except AuditVerifyError as exc:

@@ -14,16 +14,16 @@ from typing import Any
 from api.auth.apikeys import SCOPES, new_api_key
 from api.auth.errors import AuthError
 from api.auth.registry import KeyRegistry, KeyState, key_info, revoke_event
+from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.datadir import DataDir
+from api.logs import open_log, segment_source
 from eventlog import Entry, LogReader
 
 ACTOR = "cli"
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     keys = subparsers.add_parser("keys", help="create, list and revoke API keys")
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = add_command(actions, "create", run_create, "create an API key (shown once)")
@@ -87,7 +87,7 @@ def _registry(data_dir: DataDir) -> KeyRegistry:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not an initialised data directory")
     registry = KeyRegistry()
-    for record in LogReader(data_dir.log, data_dir.segment_source()).read():
+    for record in LogReader(data_dir.log, segment_source(data_dir)).read():
         if record.kind == "auth" and isinstance(record.payload, dict):
             registry.apply(record.payload)
     return registry
@@ -97,5 +97,5 @@ def _append(data_dir: DataDir, payload: dict[str, Any]) -> int:
     """Append one auth event (takes the writer lock; LogLockedError names the holder)."""
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not an initialised data directory")
-    with data_dir.open_log() as log:
+    with open_log(data_dir) as log:
         return log.append(Entry("auth", payload, actor=ACTOR))

@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, Progress, emit_json, jsonable
-from api.cli.storage_commands import add_s3_flags, export_flags, retain_setting
+from api.cli.storage_commands import add_s3_flags, retain_setting, storage_settings
 from api.datadir import DataDir
+from api.logs import open_log, segment_source
 from eventlog import LogReader, Record, SigningKey
 from eventlog.keyless import sign_pending
 from eventlog.keys import KEY_EVENT_KIND
@@ -28,8 +30,6 @@ FOLLOW_POLL_S = 0.2
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     tail = add_command(subparsers, "tail", run_tail, "print log records")
     tail.add_argument("--from-lsn", type=int, default=None, help="first LSN (default: last 10)")
     tail.add_argument("--follow", action="store_true", help="keep printing new records")
@@ -83,7 +83,7 @@ def _print_record(record: Record, as_json: bool) -> None:
 
 
 def run_tail(args: argparse.Namespace, data_dir: DataDir) -> int:
-    reader = LogReader(data_dir.log, data_dir.segment_source())
+    reader = LogReader(data_dir.log, segment_source(data_dir))
     next_lsn = args.from_lsn if args.from_lsn is not None else max(reader.head_lsn - 9, 1)
     while True:
         for record in reader.read(next_lsn):
@@ -102,8 +102,7 @@ def run_verify(args: argparse.Namespace, data_dir: DataDir) -> int:
         trusted = {key_id: bytes.fromhex(raw) for key_id, raw in pinned.items()}
     progress = Progress("verify")
     keyless = KeylessPolicy(args.sigstore_identity, args.sigstore_issuer)
-    export_flags(args)
-    fetch = data_dir.segment_source() if args.fetch_archived else None
+    fetch = segment_source(data_dir, storage_settings(args)) if args.fetch_archived else None
     if args.fetch_archived and fetch is None:
         raise CommandError("--fetch-archived needs the S3 archive: set --s3-endpoint, --s3-bucket")
     if trusted is None and fetch is None and pruned_manifests(data_dir.log):
@@ -151,7 +150,7 @@ def run_log(args: argparse.Namespace, data_dir: DataDir) -> int:
 
 
 def _log_rotate_key(args: argparse.Namespace, data_dir: DataDir) -> None:
-    with data_dir.open_log() as writer:
+    with open_log(data_dir) as writer:
         old = writer.signing_key.key_id
         new = data_dir.rotate_signing_key(writer)
         result = {"previous_key_id": old, "key_id": new.key_id, "lsn": writer.head_lsn}
@@ -171,18 +170,17 @@ def _log_sign_keyless(args: argparse.Namespace, data_dir: DataDir) -> None:
 
 def _log_prune(args: argparse.Namespace, data_dir: DataDir) -> None:
     """Prune what the archive holds beyond the newest N sealed segments (default 0)."""
-    from api.storage.settings import StorageSettings
     from projections.archive.archiver import CURSOR_FILE, ArchiveCursor
     from projections.archive.retention import prune
     from projections.blobs.s3 import S3BlobStore
 
-    export_flags(args)
-    location = StorageSettings.from_env().archive_location()
+    settings = storage_settings(args)
+    location = settings.archive_location()
     if location is None:
         raise CommandError("pruning needs the S3 archive: set --s3-endpoint and --s3-bucket")
     cursor = ArchiveCursor.load(data_dir.consumers / CURSOR_FILE)
     retain = retain_setting(args)
-    with data_dir.open_log() as writer:
+    with open_log(data_dir, settings) as writer:
         report = prune(writer, retain or 0, cursor, S3BlobStore(location))
     if args.json:
         emit_json(vars(report))
@@ -195,8 +193,7 @@ def _log_prune(args: argparse.Namespace, data_dir: DataDir) -> None:
 
 
 def _log_keys(args: argparse.Namespace, data_dir: DataDir) -> None:
-    export_flags(args)
-    keys = public_keys(LogReader(data_dir.log, data_dir.segment_source()))
+    keys = public_keys(LogReader(data_dir.log, segment_source(data_dir, storage_settings(args))))
     if args.json:
         emit_json(keys)
         return

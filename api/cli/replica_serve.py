@@ -46,20 +46,18 @@ def serve_replica(
     args: argparse.Namespace, data_dir: DataDir, replica: KafkaReplica, seed_lsn: int | None
 ) -> int:
     """Catch up to the seed checkpoint (if any), then serve and follow until stopped."""
-    from api.http import ServerConfig
-    from api.http.app import create_replica_app
-    from api.http.replica import ReplicaFollower, open_replica_backend
     from api.http.server import serve
+    from api.settings import ServerConfig, Settings
+    from api.wiring import build_server
 
     if seed_lsn is not None:
         replica.follow_sync(until_lsn=seed_lsn)
-    config = ServerConfig(data_dir=data_dir.root)
+    settings = Settings(ServerConfig(data_dir=data_dir.root))
     try:
-        backend = open_replica_backend(config, replica.path, args.primary_url or None)
+        server = build_server(settings, replica, args.primary_url or None)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    follower = ReplicaFollower(replica, backend)
-    follower.start()
+    server.start()
     try:
         address = f"http://{args.host}:{args.port}"
         applied = replica.applied_lsn
@@ -68,8 +66,7 @@ def serve_replica(
         else:
             print(f"bkg-db replica of bkg.log on {address} (applied LSN {applied})")
         sys.stdout.flush()
-        serve(backend, args.host, args.port, create_replica_app)
+        serve(server.backend, server.app, args.host, args.port)
     finally:
-        follower.stop()
-        backend.close()
+        server.close()
     return 0

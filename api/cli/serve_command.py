@@ -8,16 +8,17 @@ import ssl
 import sys
 from typing import Any
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
-from api.cli.storage_commands import add_s3_flags, export_flags, running_archive
+from api.cli.storage_commands import add_s3_flags, retain_setting, storage_settings
 from api.datadir import DataDir
+from api.logs import segment_bytes_setting
+from api.settings import PgSettings, ServerConfig, Settings
 
 RATE_KINDS = ("admin", "namespace", "user", "anon")
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     parser = add_command(subparsers, "serve", run, "serve the HTTP API")
     add_s3_flags(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -158,12 +159,12 @@ def add_pg_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def pg_listener(args: argparse.Namespace, backend: Any) -> list[Any]:
-    """The PostgreSQL listener the flags ask for (none for --pg-port 0)."""
-    from api.pgwire.server import PgServer, PgSettings, tls_context
+def pg_settings(args: argparse.Namespace) -> PgSettings | None:
+    """The PostgreSQL listener the flags ask for (None for --pg-port 0)."""
+    from api.pgwire.server import tls_context
 
     if args.pg_port == 0:
-        return []
+        return None
     if not 0 < args.pg_port < 65536 or args.pg_max_connections < 1:
         raise CommandError("--pg-port takes 1-65535 (0: off), --pg-max-connections >= 1")
     if bool(args.pg_tls_cert) != bool(args.pg_tls_key):
@@ -172,33 +173,23 @@ def pg_listener(args: argparse.Namespace, backend: Any) -> list[Any]:
         tls = tls_context(args.pg_tls_cert, args.pg_tls_key) if args.pg_tls_cert else None
     except (OSError, ssl.SSLError) as exc:
         raise CommandError(f"--pg-tls-cert/--pg-tls-key: {exc}") from exc
-    settings = PgSettings(
+    return PgSettings(
         tls=tls,
         host=args.pg_host or args.host,
         port=args.pg_port,
         max_connections=args.pg_max_connections,
         max_message_bytes=max(args.max_body_bytes, 1 << 20),
     )
-    return [PgServer(backend, settings)]
 
 
-def run(args: argparse.Namespace, data_dir: DataDir) -> int:
-    from api.database import NotInitialisedError
-    from api.http import Backend, ServerConfig
-    from api.http.server import serve
-    from projections.consumers.errors import ConsumerError
-    from projections.consumers.kafka_mirror import MirrorConfig
-    from projections.consumers.service import ConsumerService
-    from projections.errors import ProjectionError
-
-    if not data_dir.is_initialised():
-        raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
+def serve_settings(args: argparse.Namespace, data_dir: DataDir) -> Settings:
+    """The server's settings: every flag, each defaulting to its `BKG_*` variable, read
+    once here (nothing of the running server reads the environment)."""
     if args.webhook_url and not args.webhook_secret:
         raise CommandError("--webhook-url needs --webhook-secret (or BKG_WEBHOOK_SECRET)")
-    export_flags(args)  # before the log opens: reads of pruned segments use the archive
-    config = ServerConfig(
+    server = ServerConfig(
         data_dir=data_dir.root,
-        segment_bytes=args.segment_bytes,
+        segment_bytes=args.segment_bytes or segment_bytes_setting(),
         metrics_token=args.metrics_token or None,
         max_body_bytes=args.max_body_bytes,
         rate_limits=rate_limits(args.rate_limit),
@@ -212,26 +203,35 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
         webhook_secret=args.webhook_secret.encode() if args.webhook_secret else None,
         **governance(args),
     )
+    return Settings(
+        server=server,
+        storage=storage_settings(args),
+        pg=pg_settings(args),
+        kafka=args.kafka_bootstrap or None,
+        retain_local_segments=retain_setting(args),
+    )
+
+
+def run(args: argparse.Namespace, data_dir: DataDir) -> int:
+    from api.database import NotInitialisedError
+    from api.http.server import serve
+    from api.wiring import build_server
+    from projections.consumers.errors import ConsumerError
+    from projections.errors import ProjectionError
+
+    if not data_dir.is_initialised():
+        raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
+    settings = serve_settings(args, data_dir)
     try:
-        backend = Backend.open(config)
-    except (NotInitialisedError, ProjectionError) as exc:
+        server = build_server(settings)
+    except (NotInitialisedError, ProjectionError, ConsumerError) as exc:
         raise CommandError(str(exc)) from exc
+    backend = server.backend
+    server.start()
     try:
-        consumers = ConsumerService.for_log(
-            backend.db.log,
-            data_dir.consumers,
-            data_dir.audit,
-            MirrorConfig.from_env(args.kafka_bootstrap),
-        )
-    except ConsumerError as exc:
-        backend.close()
-        raise CommandError(str(exc)) from exc
-    consumers.register_gauges(backend.metrics.labelled_gauge)
-    consumers.start()
-    try:
-        listeners = pg_listener(args, backend)
         address = f"http://{args.host}:{args.port}"
-        pg_url = f"postgresql://{args.pg_host or args.host}:{args.pg_port}/" if listeners else None
+        pg = settings.pg
+        pg_url = f"postgresql://{pg.host}:{pg.port}/" if pg else None
         if args.json:
             emit_json(
                 {
@@ -248,11 +248,9 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
             if pg_url:
                 print(f"PostgreSQL protocol on {pg_url} (password: an API key or a JWT)")
         sys.stdout.flush()
-        with running_archive(args, backend):
-            serve(backend, args.host, args.port, listeners=listeners)
+        serve(backend, server.app, args.host, args.port, server.listeners)
     finally:
-        consumers.stop()
-        backend.close()
+        server.close()
     return 0
 
 
@@ -290,8 +288,8 @@ def _cap(text: str) -> int:
 
 def governance(args: argparse.Namespace) -> dict[str, Any]:
     """The `ServerConfig` fields of the governance flags (see `add_governance_flags`)."""
-    from api.http.backend import DEFAULT_KIND_TIMEOUTS_S, DEFAULT_STATEMENT_TIMEOUT_S
     from api.readers import PoolSettings
+    from api.settings import DEFAULT_KIND_TIMEOUTS_S, DEFAULT_STATEMENT_TIMEOUT_S
     from api.sql.bounded import ResultLimits
 
     from_env = os.environ.get("BKG_STATEMENT_TIMEOUT") or None

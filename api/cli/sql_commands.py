@@ -18,10 +18,12 @@ from typing import Any
 
 from api.auth.principal import Principal
 from api.cli.as_user import security_layer, user_principal
+from api.cli.command import add_command
 from api.cli.output import CommandError, Progress, emit_json, jsonable
 from api.database import Database, DatabaseOptions, Result
 from api.datadir import DataDir
 from api.folds import all_folds
+from api.logs import segment_source
 from api.sql import SqlEngine
 from api.sql.engine import Params
 from api.sql.errors import SqlError
@@ -35,8 +37,6 @@ from projections.timetravel import TimeTravel
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     sql = add_command(subparsers, "sql", run_sql, "run one SQL statement")
     sql.add_argument("statement", help="the SQL statement (Postgres dialect)")
     sql.add_argument("--params", help="parameters as JSON: a list for $1.., an object for :name")
@@ -166,11 +166,11 @@ def _open(data_dir: DataDir, secured: bool = False) -> Iterator[Database]:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     if not secured:
-        with Database.open(data_dir.root) as db:
+        with Database.open(data_dir.root, create=False) as db:
             yield db
         return
     layer = security_layer(data_dir)
-    with Database.open(data_dir.root, DatabaseOptions(access=layer)) as db:
+    with Database.open(data_dir.root, DatabaseOptions(access=layer), create=False) as db:
         with db.store.snapshot() as snap:
             layer.refresh(snap.conn)
         yield db
@@ -210,7 +210,7 @@ def _read_only_log(data_dir: DataDir) -> tuple[LogReader, KeyRing]:
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     key = data_dir.signing_key()
     ring = KeyRing({key.key_id: key.public_bytes})
-    return LogReader(data_dir.log, data_dir.segment_source()), ring
+    return LogReader(data_dir.log, segment_source(data_dir)), ring
 
 
 @contextmanager

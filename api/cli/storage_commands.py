@@ -8,11 +8,12 @@ Then the bytes of the objects live at N that the archive holds (local backend) a
 downloaded into data/objects/ and checked against their SHA-256 (`api.storage.backup`).
 
 `serve` gets `--s3-endpoint/--s3-access-key/--s3-secret-key/--s3-bucket/--s3-prefix`,
-`--storage-backend` and `--archive-interval` (flags win over the `BKG_*` environment, which
-they are exported to for the storage routes); with an endpoint and bucket set, the archive
-runs beside the server and `/metrics` shows `bkg_archive_lag_records`; with the local
-backend it archives object bytes too (`bkg_archive_blobs_missing_total` counts those
-already removed locally when it got to them). With
+`--storage-backend` and `--archive-interval` (flags win over the `BKG_*` environment; both
+are read once into the server's `StorageSettings`, `storage_settings`); with an endpoint and
+bucket set, the archive runs beside the server (`api.wiring`) and `/metrics` shows
+`bkg_archive_lag_records`; with the local backend it archives object bytes too
+(`bkg_archive_blobs_missing_total` counts those already removed locally when it got to
+them). With
 `--retain-local-segments N` (or `BKG_RETAIN_LOCAL_SEGMENTS`) each archive pass then prunes
 local sealed segments the archive holds, beyond the newest N (`projections.archive.retention`).
 """
@@ -24,15 +25,15 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from api.cli.command import add_command
 from api.cli.output import CommandError, Progress, emit_json
 from api.datadir import DataDir
+from api.initialise import DEFAULT_SEGMENT_BYTES
+from api.storage.settings import StorageSettings
 
 if TYPE_CHECKING:
     from api.storage.meta import ObjectMeta
@@ -46,13 +47,10 @@ FLAG_ENV = {
     "storage_backend": "BKG_STORAGE_BACKEND",
     "archive_interval": "BKG_ARCHIVE_INTERVAL",
 }
-DEFAULT_SEGMENT_BYTES = 64 << 20
 logger = logging.getLogger("bkg.archive")
 
 
 def register(subparsers: Any) -> None:
-    from api.cli import add_command
-
     parser = add_command(subparsers, "restore", run_restore, "restore a data directory from S3")
     parser.add_argument("--from", dest="source", required=True, help="s3://bucket/prefix")
     parser.add_argument("--to-lsn", type=int, default=None, help="restore the state after N")
@@ -99,59 +97,19 @@ def retain_setting(args: argparse.Namespace) -> int | None:
     return int(value) if value is not None else None
 
 
-def export_flags(args: argparse.Namespace) -> None:
-    """Flags given on the command line override the environment for this process."""
-    for flag, variable in FLAG_ENV.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            os.environ[variable] = str(value)
+def flag_env(args: argparse.Namespace) -> dict[str, str]:
+    """The environment as the S3 and storage flags given on the command line amend it (a
+    flag wins over its variable; the process's environment is left as it is)."""
+    given = {FLAG_ENV[flag]: getattr(args, flag, None) for flag in FLAG_ENV}
+    return {
+        **os.environ,
+        **{name: str(value) for name, value in given.items() if value is not None},
+    }
 
 
-@contextmanager
-def running_archive(args: argparse.Namespace, backend: Any) -> Iterator[None]:
-    """Run the continuous archive beside `serve` while the block runs (when S3 is set)."""
-    from api.storage.backup import blob_attachments
-    from api.storage.settings import StorageSettings
-    from projections.archive.archiver import Archiver
-    from projections.blobs.s3 import S3BlobStore
-
-    export_flags(args)
-    settings, retain = StorageSettings.from_env(), retain_setting(args)
-    location = settings.archive_location()
-    if location is None:
-        yield
-        return
-    data = backend.db.data
-    blobs = blob_attachments(data.objects) if settings.backend == "local" else None
-    archiver = Archiver(
-        backend.db.log, data.log, data.checkpoints, data.consumers, S3BlobStore(location),
-        settings.archive_interval_s, blobs,
-    )  # fmt: skip
-    backend.metrics.gauge(
-        "bkg_archive_lag_records",
-        "Acknowledged records not yet in the S3 archive.",
-        lambda: archiver.lag_records,
-    )
-    backend.metrics.counter(
-        "bkg_archive_blobs_missing_total",
-        "Object blobs the archive could not copy: removed locally before it got to them.",
-        lambda: archiver.attachments_missing,
-    )
-    if retain is not None:
-        archiver.after_pass = partial(_retain, archiver, retain)
-    archiver.start()
-    try:
-        yield
-    finally:
-        archiver.stop()
-
-
-def _retain(archiver: Any, retain: int) -> None:
-    from projections.archive.retention import prune
-
-    report = prune(archiver.log, retain, archiver.cursor, archiver.remote)
-    if report.pruned:
-        logger.info("pruned %s (archived); %s", ", ".join(report.pruned), report.stopped)
+def storage_settings(args: argparse.Namespace) -> StorageSettings:
+    """Where objects and the archive go, by the flags over the environment."""
+    return StorageSettings.from_env(flag_env(args))
 
 
 def run_restore(args: argparse.Namespace, data_dir: DataDir) -> int:
@@ -271,5 +229,5 @@ def _rebuild(data_dir: DataDir) -> list[ObjectMeta]:
     from api.database import Database
     from api.storage import meta
 
-    with Database.open(data_dir.root) as db, db.store.snapshot() as snap:
+    with Database.open(data_dir.root, create=False) as db, db.store.snapshot() as snap:
         return meta.all_objects(snap.conn)

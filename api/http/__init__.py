@@ -1,8 +1,8 @@
 """The HTTP API: a Litestar app over `api.Database` and the security layer.
 
-    backend = Backend.open(ServerConfig(data_dir))   # takes the log's writer lock
-    app = create_app(backend)                        # ASGI; routes of DESIGN.md
-    serve(app, host, port)                           # granian, in this process
+    server = api.wiring.build_server(settings)       # the Backend and what runs beside it
+    server.app                                       # ASGI (`create_app`); routes of DESIGN.md
+    serve(server.backend, server.app, host, port)   # granian, in this process
 
 Modules: `backend` (the open database, security layer, limits, metrics), `deps` (the
 authenticated principal, idempotent writes), `routes/` (one module per area), `errors` (the
@@ -17,6 +17,7 @@ the lower layers never see; every other error arrives from `api.sql`, `api.auth`
 """
 
 from api.http.app import create_app
-from api.http.backend import Backend, ServerConfig
+from api.http.backend import Backend
+from api.settings import ServerConfig
 
 __all__ = ["Backend", "ServerConfig", "create_app"]

@@ -18,14 +18,14 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
-from api.http.admin_routes import admin_router
 from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.openapi import complete_document
-from api.http.realtime_routes import realtime_handlers
 from api.http.routes import HANDLERS, REPLICA_HANDLERS
-from api.http.storage_routes import storage_router
+from api.http.routes.admin import admin_router
+from api.http.routes.realtime import realtime_handlers
+from api.http.routes.storage import storage_router
 from api.rest.routes import rest_router
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})

@@ -1,7 +1,9 @@
-"""What the HTTP handlers work with: the open database, the security layer, limits, metrics.
+"""What the HTTP handlers work with: the open database, the security layer, limits, metrics,
+object storage and the realtime hub.
 
-One `Backend` per served data directory. Opening it takes the log's writer lock (a second
-server on the same directory fails with `LogLockedError` naming the holder). Keys and
+One `Backend` per served data directory, built by `api.wiring` (for a primary, opening it
+takes the log's writer lock: a second server on the same directory fails with
+`LogLockedError` naming the holder). Keys and
 policies live in the projection; the security layer's cache is refreshed after every auth or
 policy event this server appends (it is the only writer, so nothing else changes them).
 """
@@ -11,29 +13,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from api.auth.errors import RateLimitedError
-from api.auth.keyfiles import ensure_token_signing_key, load_jwt_secret, load_token_signing_key
 from api.auth.principal import Principal
-from api.auth.ratelimit import DEFAULT_PER_MINUTE, RateLimiter
-from api.auth.tokens import TokenConfig, TokenService
+from api.auth.ratelimit import RateLimiter
 from api.auth.webhook import Delivery, WebhookConfig, WebhookSender
-from api.database import Database, DatabaseOptions
-from api.datadir import DataDir
+from api.database import Database
 from api.http.access import RememberedAccess
 from api.http.idempotency import IdempotencyStore
 from api.http.key_usage import KeyUsage
 from api.http.metrics import Labels, Metrics
 from api.http.principals import Principals
-from api.readers import PoolSettings, ReaderPool
+from api.readers import ReaderPool
+from api.realtime.service import RealtimeService
 from api.rls.access import SecurityLayer
-from api.sql.bounded import ResultLimits
-from eventlog import Entry, EventLog
+from api.settings import ServerConfig
+from api.storage.served import Storage
+from api.writers import LogWriter
+from eventlog import Entry
 from eventlog.segments import list_segments
+from projections.blobs.cache import CachedBlobStore
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import Deadline
 
@@ -41,56 +42,31 @@ T = TypeVar("T")
 IDEMPOTENCY_FILE = "idempotency.sqlite"
 ADMIN_READERS = "*admin"
 """The reader-pool key of admin principals (namespaces are keyed by their name)."""
-DEFAULT_STATEMENT_TIMEOUT_S = 30.0
-DEFAULT_KIND_TIMEOUTS_S = {"namespace": 15.0, "user": 8.0, "anon": 8.0}
-"""Lower statement deadlines per principal kind (admins get the server default)."""
-DEFAULT_MAX_RESULT_ROWS = 100_000
-DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
 KEY_USAGE_FILE = "key_usage.json"
 log = logging.getLogger("bkgdb.http")
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """Settings of one server (the `bkgdb serve` flags)."""
-
-    data_dir: Path
-    segment_bytes: int | None = None
-    metrics_token: str | None = None
-    max_body_bytes: int = 1 << 20
-    rate_limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PER_MINUTE))
-    rotation_grace_s: float = 3600.0
-    token_ttl_s: int = 3600
-    idempotency_window_s: float = 24 * 3600.0
-    webhook_url: str | None = None
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
-    webhook_secret: bytes | None = None
-    max_streams_per_principal: int = 32
-    max_keys_per_namespace: int = 100
-    max_keys: int = 1000
-    statement_timeout_s: float | None = DEFAULT_STATEMENT_TIMEOUT_S
-    """Every statement's deadline (None: none); per kind lowered by `kind_timeouts_s`."""
-    kind_timeouts_s: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_KIND_TIMEOUTS_S)
-    )
-    result_limits: ResultLimits = field(
-        default_factory=lambda: ResultLimits(DEFAULT_MAX_RESULT_ROWS, DEFAULT_MAX_RESULT_BYTES)
-    )
-    readers: PoolSettings = field(default_factory=PoolSettings)
 
 
 class Backend:
     """The database and everything the handlers need besides it."""
 
     def __init__(
-        self, config: ServerConfig, db: Database, layer: SecurityLayer, access: RememberedAccess
+        self,
+        config: ServerConfig,
+        db: Database,
+        layer: SecurityLayer,
+        access: RememberedAccess,
+        realtime: RealtimeService,
+        storage: Storage | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.layer = layer
         self.access = access
-        self.tokens = layer.tokens
+        self.realtime = realtime
+        self.storage = storage
+        """Object storage (None on a read replica, which serves no storage routes)."""
+        self.bearers = layer.bearers
+        self.tokens = layer.bearers.tokens
         self.metrics = Metrics()
         self.limiter = RateLimiter(per_minute=dict(config.rate_limits))
         self.idempotency = IdempotencyStore(
@@ -99,44 +75,13 @@ class Backend:
         self.started = time.time()
         self.webhooks = _webhook_sender(config)
         self._deliveries: set[asyncio.Task[Delivery]] = set()
-        self._principals = Principals(layer)
+        self._principals = Principals(layer.bearers)
         self.key_usage = KeyUsage(db.data.consumers / KEY_USAGE_FILE)
         self.readers = ReaderPool(config.readers)
-        self.closers: list[Callable[[], None]] = []
-        """Parts set up on first use (storage) that must finish before the database."""
-        db.log.commit_observer = self.metrics.on_group_commit
+        if isinstance(db.writer, LogWriter):  # a read replica commits no groups of its own
+            db.log.commit_observer = self.metrics.on_group_commit
         self._attach_gauges()
         self.refresh()
-
-    @classmethod
-    def open(cls, config: ServerConfig) -> Backend:
-        """Open the data directory for serving (takes the writer lock)."""
-        data = DataDir(config.data_dir)
-        ensure_token_signing_key(data.keys)
-        tokens = TokenService(
-            TokenConfig(
-                secret=load_jwt_secret(data.keys),
-                signing_key=load_token_signing_key(data.keys),
-                default_ttl_s=config.token_ttl_s,
-                issuer=config.jwt_issuer,
-                audience=config.jwt_audience,
-            )
-        )
-        layer = SecurityLayer(tokens)
-        access = RememberedAccess(layer)
-        options = DatabaseOptions(
-            access=access,
-            statement_timeout_s=config.statement_timeout_s,
-            result_limits=config.result_limits,
-        )
-        if config.segment_bytes is not None:
-            options.log_options = data.log_options(config.segment_bytes)
-        db = Database.open(data.root, options)
-        try:
-            return cls(config, db, layer, access)
-        except BaseException:
-            db.close()
-            raise
 
     def principal(self, bearer: str | None) -> Principal:
         """Authenticate a bearer string and take one request from its rate budget."""
@@ -202,22 +147,24 @@ class Backend:
 
     def close(self) -> None:
         self.readers.close()
-        for close in reversed(self.closers):
-            close()
+        if self.storage is not None:
+            self.storage.close()
         self.idempotency.close()
         self.key_usage.save()
         self.db.close()
 
     def _attach_gauges(self) -> None:
         db, metrics = self.db, self.metrics
-        metrics.gauge("bkg_log_head_lsn", "Last durable LSN of the log.", lambda: db.log.head_lsn)
+        metrics.gauge(
+            "bkg_log_head_lsn", "Last durable LSN of the log.", lambda: db.history.head_lsn
+        )
         metrics.gauge(
             "bkg_projection_applied_lsn", "LSN visible to readers.", lambda: db.applied_lsn
         )
         metrics.gauge(
             "bkg_projection_lag_records",
             "Durable records not yet visible to readers.",
-            lambda: max(0, db.log.head_lsn - db.applied_lsn),
+            lambda: max(0, db.history.head_lsn - db.applied_lsn),
         )
         self._attach_governance_gauges()
         metrics.gauge(
@@ -225,8 +172,16 @@ class Backend:
             "Seconds since the server started.",
             lambda: time.time() - self.started,
         )
-        if isinstance(db.log, EventLog):  # a read replica has no log files or checkpoints
+        realtime = self.realtime
+        metrics.gauge(
+            "bkg_realtime_subscribers",
+            "Live /realtime subscribers (joined to the hub).",
+            lambda: float(realtime.subscribers),
+        )
+        if isinstance(db.writer, LogWriter):  # a read replica has no log files or checkpoints
             self._attach_file_gauges()
+        if self.storage is not None and isinstance(self.storage.service.blobs, CachedBlobStore):
+            self._attach_cache_gauges(self.storage.service.blobs)
 
     def _attach_governance_gauges(self) -> None:
         readers, running, metrics = self.readers, self.db.running, self.metrics
@@ -273,6 +228,18 @@ class Backend:
                 time.time() - cp.path.stat().st_mtime if (cp := _newest(db.checkpoints)) else None
             ),
         )
+
+    def _attach_cache_gauges(self, blobs: CachedBlobStore) -> None:
+        """The object cache's figures, when objects have one."""
+        stats, metrics = blobs.stats, self.metrics
+        metrics.gauge(
+            "bkg_object_cache_hits", "Downloads served from the object cache.", lambda: stats.hits
+        )
+        metrics.gauge(
+            "bkg_object_cache_misses", "Downloads that had to fetch from S3.", lambda: stats.misses
+        )
+        metrics.gauge("bkg_object_cache_bytes", "Bytes in the object cache.", lambda: stats.bytes)
+        metrics.gauge("bkg_object_cache_blobs", "Blobs in the object cache.", lambda: stats.blobs)
 
 
 def _newest(checkpoints: CheckpointStore) -> Checkpoint | None:

@@ -1,9 +1,9 @@
 """Every failure as `{"error": {"code", "message", "detail"?}}` with its HTTP status.
 
 The lower layers raise their own exceptions (`api.sql.errors`, `api.auth.errors`,
-`api.rls.errors`, `eventlog` errors); this module is the one place where they become HTTP
-responses. Anything not recognised is a 500 whose body says only "internal error" (the
-traceback goes to the server log, never to the client).
+`api.rls.errors`, `api.storage.errors`, `eventlog` errors); this module is the one place
+where they become HTTP responses. Anything not recognised is a 500 whose body says only
+"internal error" (the traceback goes to the server log, never to the client).
 """
 
 from __future__ import annotations
@@ -34,10 +34,18 @@ from api.auth.errors import (
 )
 from api.readers import OverloadedError
 from api.rls.errors import RlsError
-from api.sql.errors import SqlError
+from api.sql.errors import ReadOnlyError, SqlError
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
+from api.storage import errors as storage_errors
 from eventlog import LogError, RecordTooLargeError
+from projections.blobs.errors import (
+    BlobConflictError,
+    BlobError,
+    BlobNotFoundError,
+    BlobUnavailableError,
+    LengthMismatchError,
+)
 from projections.errors import LsnOutOfRangeError, ProjectionError, StoreDamagedError
 
 log = logging.getLogger("bkgdb.http")
@@ -111,7 +119,7 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
 
 
 def _sql_error(_: Request[Any, Any, Any], exc: SqlError) -> Response[Any]:
-    if exc.code == "UNAVAILABLE":
+    if exc.code == "UNAVAILABLE" and not isinstance(exc, ReadOnlyError):  # that one: no retry
         return _unavailable(exc.message)
     return error_response(exc.code, exc.message, exc.detail)
 
@@ -206,6 +214,35 @@ def _internal(exc: BaseException) -> Response[Any]:
     return error_response("INTERNAL_ERROR", "internal error")
 
 
+_STORAGE_CODES: tuple[tuple[type[Exception], str, int | None], ...] = (
+    (storage_errors.TooLargeError, "BAD_REQUEST", 413),
+    (storage_errors.RangeNotSatisfiableError, "BAD_REQUEST", 416),
+    (storage_errors.NotFoundError, "NOT_FOUND", None),
+    (storage_errors.BadObjectRequestError, "BAD_REQUEST", None),
+    (storage_errors.ConflictError, "CONFLICT", None),
+    (storage_errors.ForbiddenError, "FORBIDDEN", None),
+    (BlobNotFoundError, "NOT_FOUND", None),
+    (LengthMismatchError, "BAD_REQUEST", None),
+    (BlobConflictError, "CONFLICT", None),
+    (BlobUnavailableError, "UNAVAILABLE", None),
+)
+"""Object storage's errors and those of the blob stores below it, with their HTTP codes."""
+
+
+def _storage_error(
+    _: Request[Any, Any, Any], exc: storage_errors.StorageError | BlobError
+) -> Response[Any]:
+    code, status = next(
+        ((c, s) for t, c, s in _STORAGE_CODES if isinstance(exc, t)), ("UNAVAILABLE", None)
+    )
+    response = error_response(code, str(exc))
+    if status is not None:
+        response.status_code = status
+    if isinstance(exc, storage_errors.RangeNotSatisfiableError):
+        response.headers["Content-Range"] = f"bytes */{exc.size}"
+    return response
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ApiError: _api_error,
     SqlError: _sql_error,
@@ -213,6 +250,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     AuthError: _auth_error,
     LogError: _log_error,
     OverloadedError: _overloaded,
+    storage_errors.StorageError: _storage_error,
+    BlobError: _storage_error,
     ProjectionError: _projection_error,
     HTTPException: _http_exception,
     UnicodeError: _bad_encoding,

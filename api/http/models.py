@@ -41,8 +41,8 @@ class QueryResult(msgspec.Struct):
     lsn: int
 
 
-class BatchResult(msgspec.Struct):
-    """The answers of an atomic batch, committed (or read) at one LSN."""
+class BatchResponse(msgspec.Struct):
+    """The body answering a `/query` batch: its statements' answers, at one LSN."""
 
     results: list[QueryResult]
     lsn: int
@@ -158,3 +158,30 @@ class Health(msgspec.Struct):
     status: str
     head_lsn: int
     applied_lsn: int
+
+
+class BucketRequest(msgspec.Struct):
+    """A bucket to create: public buckets serve downloads without a token."""
+
+    name: str
+    public: bool = False
+    size_limit: int | None = None
+
+
+class ObjectRef(msgspec.Struct):
+    bucket: str
+    name: str
+
+
+class CopyRequest(msgspec.Struct, rename={"source": "from", "target": "to"}):
+    """Copy `from` to `to` (both `{"bucket", "name"}`)."""
+
+    source: ObjectRef
+    target: ObjectRef
+
+
+class SignRequest(msgspec.Struct):
+    """A signed URL for `method` valid `expires_in` seconds (1 s to 7 days)."""
+
+    expires_in: int
+    method: str = "GET"

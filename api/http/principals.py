@@ -23,27 +23,27 @@ import time
 from typing import TypeVar
 
 from api.auth.apikeys import KEY_PREFIX
+from api.auth.bearers import Bearers
 from api.auth.principal import Principal
 from api.auth.registry import KeyRegistry, KeyState
-from api.rls.access import SecurityLayer
 
 MAX_REMEMBERED = 10_000
 V = TypeVar("V")
 
 
 class Principals:
-    """`resolve(bearer)` with memory; raises what `SecurityLayer.resolve` raises."""
+    """`resolve(bearer)` with memory; raises what `Bearers.resolve` raises."""
 
-    def __init__(self, layer: SecurityLayer) -> None:
-        self._layer = layer
+    def __init__(self, bearers: Bearers) -> None:
+        self._bearers = bearers
         self._lock = threading.Lock()
         self._tokens: dict[bytes, tuple[Principal, float]] = {}
         self._keys: dict[bytes, tuple[Principal, KeyRegistry, KeyState]] = {}
 
     def resolve(self, bearer: str | None) -> Principal:
-        """The principal a bearer stands for (401 errors come from the security layer)."""
+        """The principal a bearer stands for (401 errors come from `Bearers.resolve`)."""
         if bearer is None:
-            return self._layer.resolve(bearer)
+            return self._bearers.resolve(bearer)
         digest = hashlib.sha256(bearer.encode("utf-8", "surrogatepass")).digest()
         now = time.time()
         if bearer.startswith(KEY_PREFIX):
@@ -51,24 +51,24 @@ class Principals:
         token = self._tokens.get(digest)
         if token is not None and now < token[1] and self._key_active(token[0], now):
             return token[0]
-        principal = self._layer.resolve(bearer)
+        principal = self._bearers.resolve(bearer)
         self._remember(self._tokens, digest, (principal, float(principal.claims["exp"])))
         return principal
 
     def _api_key(self, bearer: str, digest: bytes, now: float) -> Principal:
-        registry = self._layer.keys
+        registry = self._bearers.keys
         known = self._keys.get(digest)
         if known is not None and known[1] is registry and known[2].valid_at(now):
             return known[0]
-        principal = self._layer.resolve(bearer)
+        principal = self._bearers.resolve(bearer)
         state = registry.get(str(principal.key_id))
-        if state is not None and registry is self._layer.keys:
+        if state is not None and registry is self._bearers.keys:
             self._remember(self._keys, digest, (principal, registry, state))
         return principal
 
     def _key_active(self, principal: Principal, now: float) -> bool:
         """Whether the API key a remembered token derives from (if any) still works."""
-        return principal.key_id is None or self._layer.keys.is_active(principal.key_id, now)
+        return principal.key_id is None or self._bearers.keys.is_active(principal.key_id, now)
 
     def _remember(self, memory: dict[bytes, V], key: bytes, value: V) -> None:
         with self._lock:

@@ -21,16 +21,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from granian.constants import Interfaces
 from granian.server.embed import Server
 from litestar.types import ASGIApp
 
-from api.http.app import create_app
 from api.http.backend import Backend
-from api.http.realtime_routes import close_streams
 
 STOP_GRACE_S = 9.0
 """Seconds from the first stop signal until the process exits whatever it is doing."""
@@ -46,20 +44,20 @@ class Listener(Protocol):
 
 def serve(
     backend: Backend,
+    app: ASGIApp,
     host: str,
     port: int,
-    factory: Callable[[Backend], ASGIApp] = create_app,
     listeners: Sequence[Listener] = (),
 ) -> None:
-    """Serve the app `factory` builds (a replica's: `create_replica_app`) and `listeners`
-    until a stop signal; the caller closes the backend afterwards.
+    """Serve `app` (built by `api.wiring` around `backend`) and `listeners` until a stop
+    signal; the caller closes the backend afterwards.
 
     What start-up left alive (modules, parse caches, the app) is frozen out of the cyclic
     garbage collector first: full collections during requests then scan only what requests
     allocated, so they pause the event loop for less long."""
     gc.collect()
     gc.freeze()
-    asyncio.run(_serve(factory(backend), backend, host, port, listeners))
+    asyncio.run(_serve(app, backend, host, port, listeners))
 
 
 async def _serve(
@@ -83,7 +81,7 @@ async def _serve(
         arm_watchdog(STOP_GRACE_S)
         cancelled = backend.stop_statements()
         log.info("stopping: %d running statement(s) cancelled", cancelled)
-        close_streams(backend)  # open SSE streams would hold granian's graceful drain forever
+        backend.realtime.close()  # open SSE streams would hold granian's graceful drain forever
         loop.call_soon(server.stop)
 
     for signum in (signal.SIGINT, signal.SIGTERM):

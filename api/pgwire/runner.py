@@ -113,10 +113,9 @@ class Runner:
         """One autocommit statement: a read on a snapshot (parsed and read on a thread), a
         write as one record (classified on the thread, then awaited on the commit
         pipeline without holding a thread while its record is made durable)."""
-        namespace = principal.default_namespace
 
         def read() -> Result | None:
-            if self.db.engine.is_write(sql, namespace):
+            if self.db.writes([(sql, params)], principal):
                 return None
             return self.db.execute(sql, params, principal, deadline=deadline)
 
@@ -161,7 +160,7 @@ class Runner:
         if len(block.statements) >= MAX_BLOCK_STATEMENTS:
             raise PgError("54000", f"a transaction holds at most {MAX_BLOCK_STATEMENTS} statements")
         writes = block.writes or await self.call(
-            principal, lambda: self.db.engine.is_write(sql, principal.default_namespace)
+            principal, lambda: self.db.writes([(sql, params)], principal)
         )
         if not writes:
             result = await self.execute(sql, params, principal, deadline)
@@ -217,7 +216,7 @@ class Runner:
         namespace = principal.default_namespace
 
         def find() -> Answer:
-            if not self.db.engine.is_write(sql, namespace):
+            if not self.db.writes([(sql, params)], principal):
                 result = self.db.execute(sql, params, principal, deadline=deadline)
                 return Answer.of_result(sql, result)
             return self._returning(sql, namespace)

@@ -22,7 +22,6 @@ import secrets
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from api.auth.errors import RateLimitedError, UnauthorizedError
 from api.auth.principal import Principal, key_principal
@@ -35,6 +34,7 @@ from api.pgwire.scram import Verifier
 from api.pgwire.session import Session
 from api.pgwire.settings import REPORTED
 from api.pgwire.startup import negotiate
+from api.settings import PgSettings
 
 log = logging.getLogger("bkgdb.pgwire")
 CLOSE_WAIT_S = 2.0
@@ -42,22 +42,6 @@ KEY_NAME = re.compile(r"^(?:[0-9a-f]{16}|bkg_(?:admin|namespace)_[A-Za-z0-9]{8})
 """A user name that designates an API key: its id or its visible prefix."""
 TOO_MANY = PgError("53300", "sorry, too many clients already", fatal=True)
 SHUTDOWN = PgError("57P01", "terminating connection due to administrator command", fatal=True)
-
-
-@dataclass(frozen=True)
-class PgSettings:
-    """The listener's flags (`bkgdb serve --pg-*`)."""
-
-    host: str = "127.0.0.1"
-    port: int = 5433
-    max_connections: int = 512
-    """Sessions (connections past their startup phase) served at once."""
-    max_handshakes: int = 256
-    """Connections in their startup phase at once (the oldest gives way beyond)."""
-    max_message_bytes: int = 1 << 20
-    handshake_timeout_s: float = 10.0
-    tls: ssl.SSLContext | None = None
-    """Offered to clients that send an SSLRequest (None: answered `N`)."""
 
 
 class PgServer:
@@ -115,7 +99,7 @@ class PgServer:
         key's that designates no key."""
         if not KEY_NAME.match(user):
             return None
-        state = self.backend.layer.keys.named(user)
+        state = self.backend.bearers.keys.named(user)
         if state is None:
             return Verifier.mock(self._mock_seed, user)
         if state.record.scram is None:
@@ -125,7 +109,7 @@ class PgServer:
     async def key_principal(self, user: str) -> Principal:
         """The proven key's principal, charged to its rate budget as `Backend.principal`
         charges a bearer's."""
-        state = self.backend.layer.keys.named(user)
+        state = self.backend.bearers.keys.named(user)
         if state is None or not state.valid_at(time.time()):
             raise UnauthorizedError("invalid API key")
         principal = key_principal(state.record)

@@ -1,11 +1,11 @@
-"""The security layer as the rest of bkg-db sees it: who a bearer is, and how to run their
-statements.
+"""The security layer as the rest of bkg-db sees it: how to run a principal's statements.
 
-:class:`SecurityLayer` caches the key registry and the policy set folded into the projection
-(``api.auth.store``, ``api.rls.store``) and reloads them when the projection's change counters
-move. It implements the ``AccessControl`` hooks of ``api.database``: a statement rewrite
-(namespaces and RLS), a SQLite authorizer (the second wall) and the check of the rows a write
-produced (``api.rls.checks``) per principal.
+:class:`SecurityLayer` caches the policy set folded into the projection (``api.rls.store``)
+and reloads it when the projection's change counter moves; who a bearer is, it leaves to
+its ``bearers`` (``api.auth.bearers``), refreshed with it. It implements the
+``AccessControl`` hooks of ``api.database``: a statement rewrite (namespaces and RLS), a
+SQLite authorizer (the second wall) and the check of the rows a write produced
+(``api.rls.checks``) per principal.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlglot import exp
 
+from api.auth.bearers import Bearers
 from api.auth.errors import UnauthorizedError
-from api.auth.principal import Principal, resolve_principal
-from api.auth.registry import KeyRegistry
-from api.auth.store import load_key_registry, read_version
+from api.auth.principal import Principal
+from api.auth.store import read_version
 from api.auth.tokens import TokenService
 from api.rls.authorizer import Authorizer, make_authorizer
 from api.rls.checks import WriteChecker
@@ -37,17 +37,12 @@ class SecurityLayer:
     """Keys, policies and tokens of one data directory, and the per-principal hooks."""
 
     def __init__(self, tokens: TokenService, extra_functions: tuple[str, ...] = ()) -> None:
-        self.tokens = tokens
+        self.bearers = Bearers(tokens)
         self._extra_functions = extra_functions
         self._lock = threading.Lock()
-        self._keys = KeyRegistry()
         self._policies = PolicySet()
-        self._versions = (-1, -1)
+        self._version = -1
         self._hooks: OrderedDict[tuple[str, ...], tuple[RlsRewriter, WriteChecker]] = OrderedDict()
-
-    @property
-    def keys(self) -> KeyRegistry:
-        return self._keys
 
     @property
     def policies(self) -> PolicySet:
@@ -55,17 +50,14 @@ class SecurityLayer:
 
     def refresh(self, conn: sqlite3.Connection) -> None:
         """Reload keys and policies from a projection connection if they changed there."""
-        versions = (read_version(conn, "keys"), read_version(conn, "policies"))
-        if versions == self._versions:
+        self.bearers.refresh(conn)
+        version = read_version(conn, "policies")
+        if version == self._version:
             return
-        keys, policies = load_key_registry(conn), load_policies(conn)
+        policies = load_policies(conn)
         with self._lock:
-            self._keys, self._policies, self._versions = keys, policies, versions
+            self._policies, self._version = policies, version
             self._hooks.clear()
-
-    def resolve(self, bearer: str | None, now_s: float | None = None) -> Principal:
-        """The principal behind a bearer string (API key or JWT)."""
-        return resolve_principal(bearer, self._keys, self.tokens, now_s)
 
     def rewrite_for(self, principal: Any) -> Rewrite | None:
         """Namespace and RLS rewrite for a principal; None for admins (nothing to rewrite)."""
@@ -100,8 +92,8 @@ class SecurityLayer:
                     self._hooks.popitem(last=False)
             else:
                 self._hooks.move_to_end(key)
-            versions = self._versions
-        return (*key, *map(str, versions)), hooks[0], hooks[1]
+            version = self._version
+        return (*key, str(version)), hooks[0], hooks[1]
 
     def authorizer_for(self, principal: Any) -> Authorizer | None:
         """The SQLite authorizer installed while the principal's statements run; None for

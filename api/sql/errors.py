@@ -118,3 +118,11 @@ class StoreCorruptError(SqlError):
 
     code = "UNAVAILABLE"
     sqlstate = "XX001"
+
+
+class ReadOnlyError(SqlError):
+    """A write sent to a read replica; ``detail`` names the primary when one is configured.
+    The API answers 503 (write to the primary); Postgres: 25006, read_only_sql_transaction."""
+
+    code = "UNAVAILABLE"
+    sqlstate = "25006"

@@ -12,7 +12,7 @@ by default, or S3 with a local cache); `settings` chooses which.
 - `tus`: resumable uploads (TUS 1.0 core + creation), parked under data/objects/.uploads/.
 - `backup`: local blobs in the continuous S3 archive, and back into data/objects/ on restore.
 
-Exceptions (`api.storage.errors`), translated to HTTP only in `api.http.storage_routes`::
+Exceptions (`api.storage.errors`), translated to HTTP only in `api.http.errors`::
 
     StorageError
     ├── NotFoundError              unknown bucket, object or upload       404 NOT_FOUND

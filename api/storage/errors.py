@@ -1,6 +1,5 @@
 """Exceptions of object storage (tree drawn in `api.storage`); HTTP codes in brackets are
-what `api.http.storage_routes` turns them into. The blob stores below raise their own
-(`projections.blobs.errors`), which the routes translate too."""
+what `api.http.errors` turns them into."""
 
 from __future__ import annotations
 

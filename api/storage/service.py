@@ -29,12 +29,12 @@ from api.storage.errors import (
     TooLargeError,
 )
 from api.storage.names import check_bucket_name, check_object_name, check_prefix, new_blob_key
+from api.storage.settings import DEFAULT_MAX_OBJECT_BYTES
 from eventlog import Entry
 from projections.blobs.blobstore import BlobStore
 from projections.blobs.errors import BlobError
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-DEFAULT_MAX_OBJECT_BYTES = 5 << 30
 BLOB_GRACE_S = 30.0
 """How long a blob no object names any more is kept, for downloads that opened it before."""
 MAX_PAGE = 1000

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from api.storage.errors import BadObjectRequestError
-from api.storage.service import DEFAULT_MAX_OBJECT_BYTES
 from projections.blobs.blobstore import BlobStore
 from projections.blobs.cache import CACHE_DIR, CachedBlobStore
 from projections.blobs.local import LocalBlobStore
@@ -26,6 +25,8 @@ from projections.blobs.s3 import S3BlobStore, S3Location
 N = TypeVar("N", int, float)
 BACKENDS = ("local", "s3")
 DEFAULT_CACHE_BYTES = 1 << 30
+DEFAULT_MAX_OBJECT_BYTES = 5 << 30
+"""The largest object, unless `BKG_STORAGE_MAX_BYTES` (or a bucket's limit) says less."""
 DEFAULT_MAX_PENDING_UPLOADS = 16
 
 

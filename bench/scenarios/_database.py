@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from bench.load import Write
 from bench.scenarios._eventlog import SUBJECT
 

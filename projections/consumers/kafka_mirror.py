@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
@@ -46,12 +45,6 @@ class MirrorConfig:
     max_request_size: int = 8 * 1024 * 1024
     max_batch_size: int = 512 * 1024
     linger_ms: int = 0
-
-    @classmethod
-    def from_env(cls, bootstrap: str | None = None) -> MirrorConfig | None:
-        """The flag's value, else BKG_KAFKA_BOOTSTRAP, else None (mirror off)."""
-        chosen = bootstrap or os.environ.get(BOOTSTRAP_ENV)
-        return cls(chosen) if chosen else None
 
 
 class KafkaMirror:

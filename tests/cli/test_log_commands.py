@@ -11,6 +11,7 @@ import pytest
 
 from api.cli import main
 from api.datadir import DataDir
+from api.logs import log_options
 from eventlog import Entry, LogOptions
 from eventlog.segments import list_segments
 from tests.cli.runner import bkgdb
@@ -96,10 +97,10 @@ def test_read_commands_work_while_a_writer_holds_the_directory(data_dir: Path) -
 def test_segment_size_comes_from_init_or_the_environment(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert DataDir(data_dir).log_options() == LogOptions(segment_bytes=4096)
+    assert log_options(DataDir(data_dir)) == LogOptions(segment_bytes=4096)
     monkeypatch.setenv("BKG_SEGMENT_BYTES", "8192")
-    assert DataDir(data_dir).log_options().segment_bytes == 8192
-    assert DataDir(data_dir).log_options(16384).segment_bytes == 16384
+    assert log_options(DataDir(data_dir)).segment_bytes == 8192
+    assert log_options(DataDir(data_dir), 16384).segment_bytes == 16384
 
 
 def test_rotate_key_switches_signing_and_verifies(data_dir: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from eventlog import LogReader
 from projections.consumers.audit import AuditOptions, AuditTrail
 from projections.consumers.audit_files import audit_files, parse_audit_name, seal_path

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from api.cli.init_command import initialise
 from api.database import ADMIN_CONTEXT, Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.sql.errors import QueryCanceledError
 from projections.deadline import (
     DEMOTE_AFTER_S,

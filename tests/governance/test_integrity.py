@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
 from api.folds import all_folds
+from api.initialise import initialise
 from api.sql import ConflictError, SqlError, SqlValidationError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore

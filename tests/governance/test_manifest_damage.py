@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from eventlog import LogOptions
 from eventlog.segments import list_segments, manifest_path
 from eventlog.verify import verify_log

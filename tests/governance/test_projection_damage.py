@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from projections.errors import StoreDamagedError
 from projections.store import CLEAN_MARKER, DIGEST_PREFIX, STORE_FILE
 from tests.http.conftest import bearer, make_data_dir, open_api, serving

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from api.cli.init_command import initialise
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.sql.errors import LimitExceededError
 from eventlog import LogOptions
 from tests.http.conftest import Api, make_data_dir, open_api

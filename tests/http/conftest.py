@@ -19,9 +19,12 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from api.cli.init_command import initialise
 from api.datadir import DataDir
 from api.http import Backend, ServerConfig, create_app
+from api.initialise import initialise
+from api.settings import Settings
+from api.storage.settings import StorageSettings
+from api.wiring import open_primary
 from eventlog import Record
 from tests.cli.runner import bkgdb
 
@@ -181,12 +184,19 @@ def open_api(root: Path, **config: Any) -> Generator[Api, None, None]:
     """Serve an initialised directory in-process until the generator is closed."""
     admin_key = (root / "admin_key").read_text()
     options: dict[str, Any] = {"rate_limits": UNLIMITED, **config}
-    backend = Backend.open(ServerConfig(data_dir=root, **options))
+    backend = open_backend(root, **options)
     try:
         with TestClient(create_app(backend), raise_server_exceptions=False) as client:
             yield Api(client, backend, admin_key)
     finally:
         backend.close()
+
+
+def open_backend(root: Path, **config: Any) -> Backend:
+    """The backend `bkgdb serve` would build for `root` (storage settings from the
+    environment), without consumers or archive."""
+    settings = Settings(ServerConfig(data_dir=root, **config), StorageSettings.from_env())
+    return open_primary(settings)
 
 
 def make_data_dir(tmp_path: Path) -> Path:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from eventlog import Record
 from projections.consumers.stream_verify import StreamVerifier
 

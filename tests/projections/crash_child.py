@@ -10,7 +10,7 @@ import sys
 import threading
 
 from api.database import Database, DatabaseOptions
-from projections.policy import CheckpointPolicy
+from projections.checkpoint_policy import CheckpointPolicy
 
 
 def main() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from eventlog import KeyRing, SigningKey
+from projections.checkpoint_policy import Checkpointer, CheckpointPolicy
 from projections.checkpoints import CheckpointManifest, CheckpointStore, validate
 from projections.errors import InvalidCheckpointError, LsnOutOfRangeError
 from projections.export import replay_to_file
-from projections.policy import Checkpointer, CheckpointPolicy
 from tests.projections.projkit import Env, create_table, insert, rows, sql_entry
 
 

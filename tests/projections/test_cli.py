@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
 from api.folds import all_folds
+from api.initialise import initialise
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore
 from projections.export import replay_to_file

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlglot import exp
 
-from api.cli.init_command import initialise
 from api.database import Authorizer, Database, DatabaseOptions, PrincipalLike, WriteCheck
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.sql import StatementInfo
 from api.sql.errors import BadRequestError, SqlError
 from eventlog import Entry

@@ -14,10 +14,10 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
 from api.folds import all_folds
+from api.initialise import initialise
 from api.sql.errors import SqlError
 from eventlog import KeyRing, LogReader
 from projections.checkpoints import CheckpointStore

@@ -11,16 +11,18 @@ import pytest
 
 from api.auth.store import load_key_registry
 from api.cli import build_parser, main
-from api.cli.init_command import initialise
-from api.cli.storage_commands import FLAG_ENV, running_archive
+from api.cli.serve_command import serve_settings
+from api.cli.storage_commands import FLAG_ENV
 from api.database import Database
 from api.datadir import DataDir
-from api.http import Backend, ServerConfig
+from api.initialise import initialise
+from api.wiring import running_archive
 from bench.peers.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedS3
 from eventlog import LogReader
 from eventlog.verify import verify_log
 from projections.archive.archiver import Archiver, wait_for
 from projections.blobs.s3 import S3BlobStore, S3Location
+from tests.http.conftest import open_backend
 from tests.s3.conftest import TEST_BUCKET, S3Area
 
 SEGMENT_BYTES = 8192
@@ -163,7 +165,7 @@ def test_serve_runs_the_archive_and_reports_its_lag(
 ) -> None:
     root = tmp_path / "data"
     initialise(DataDir(root), SEGMENT_BYTES)
-    backend = Backend.open(ServerConfig(data_dir=root))
+    backend = open_backend(root)
     args = build_parser().parse_args(
         ["--data-dir", str(root), "serve", "--s3-endpoint", s3_area.server.url,
          "--s3-access-key", ACCESS_KEY, "--s3-secret-key", SECRET_KEY,
@@ -173,7 +175,7 @@ def test_serve_runs_the_archive_and_reports_its_lag(
     for variable in FLAG_ENV.values():
         monkeypatch.setenv(variable, "")  # restored after the flags are exported
     try:
-        with running_archive(args, backend):
+        with running_archive(serve_settings(args, DataDir(root)), backend):
             lsn = backend.db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)").lsn
             remote = remote_at(s3_area.server, s3_area.prefix)
             deadline = time.monotonic() + 5

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from api.cli import build_parser, main
-from api.cli.storage_commands import running_archive
+from api.cli.serve_command import serve_settings
+from api.datadir import DataDir
 from api.storage.backup import ARCHIVED_BLOBS
+from api.wiring import running_archive
 from eventlog import LogReader
 from projections.archive.archiver import CURSOR_FILE, ArchiveCursor
 from projections.blobs.local import LocalBlobStore
@@ -37,7 +39,7 @@ def archiving(root: Path, interval: str = "0.1") -> Iterator[Api]:
     served = open_api(root)
     api = next(served)
     try:
-        with running_archive(args, api.backend):
+        with running_archive(serve_settings(args, DataDir(root)), api.backend):
             yield api
     finally:
         served.close()

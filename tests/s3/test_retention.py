@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from api.cli import build_parser, main
-from api.cli.init_command import initialise
-from api.cli.storage_commands import running_archive
+from api.cli.serve_command import serve_settings
 from api.database import Database
 from api.datadir import DataDir
-from api.http import Backend, ServerConfig
+from api.initialise import initialise
+from api.wiring import running_archive
 from eventlog import CorruptLogError, LogReader, PrunedSegmentError
 from eventlog.segments import file_sha256, format_segment_name, manifest_path
 from projections.archive import layout
@@ -24,6 +24,7 @@ from projections.archive.archiver import CURSOR_FILE, ArchiveCursor, Archiver
 from projections.archive.fetch import ArchiveFetcher
 from projections.archive.retention import prune
 from projections.blobs.s3 import S3BlobStore
+from tests.http.conftest import open_backend
 
 SEGMENT_BYTES = 4096
 ALL_ROWS = "SELECT id, v FROM t ORDER BY id"
@@ -186,14 +187,14 @@ def test_a_tampered_download_is_never_read(remote: S3BlobStore, tmp_path: Path) 
 def test_serve_prunes_by_its_retention_setting(remote: S3BlobStore, tmp_path: Path) -> None:
     root = tmp_path / "data"
     initialise(DataDir(root), SEGMENT_BYTES)
-    backend = Backend.open(ServerConfig(data_dir=root))
+    backend = open_backend(root)
     args = build_parser().parse_args(
         ["--data-dir", str(root), "serve", "--archive-interval", "0.1",
          "--retain-local-segments", "2"]
     )  # fmt: skip
     db = backend.db
     try:
-        with running_archive(args, backend):
+        with running_archive(serve_settings(args, DataDir(root)), backend):
             db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             write_rows(db, range(60))
             full = db.execute(ALL_ROWS).rows

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.sql import LimitExceededError
 from api.sql.ddl_build import MAX_COLUMNS
 

@@ -14,9 +14,9 @@ from api.auth.keyfiles import load_jwt_secret
 from api.auth.principal import Principal, user_principal
 from api.auth.registry import revoke_event
 from api.auth.tokens import TokenConfig, TokenService
-from api.cli.init_command import initialise
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.rls.access import RlsHook, SecurityLayer
 from api.rls.errors import AccessDeniedError, PolicyViolationError
 from api.rls.policy import created_event, dropped_event, parse_policy
@@ -151,7 +151,7 @@ def test_dropping_a_policy_hides_the_rows(env: Env, alice: Principal) -> None:
 
 
 def test_keys_and_policies_come_back_after_a_rebuild(env: Env, alice: Principal) -> None:
-    admin = env.layer.resolve(env.admin_key)
+    admin = env.layer.bearers.resolve(env.admin_key)
     assert admin.kind == "admin"
     env.append("auth", revoke_event(admin.id.removeprefix("key:"), time.time() + 3600))
     env.db.close()
@@ -163,9 +163,9 @@ def test_keys_and_policies_come_back_after_a_rebuild(env: Env, alice: Principal)
     db, layer = _open(env.root)
     env.db, env.layer = db, layer
     env.refresh()
-    assert env.layer.resolve(env.admin_key).kind == "admin"
+    assert env.layer.bearers.resolve(env.admin_key).kind == "admin"
     with pytest.raises(UnauthorizedError, match="invalid API key"):
-        env.layer.resolve(env.admin_key, now_s=time.time() + 7200)
+        env.layer.bearers.resolve(env.admin_key, now_s=time.time() + 7200)
     assert [p.name for p in env.layer.policies.all()] == [
         "insert own",
         "notes are public",
@@ -175,8 +175,8 @@ def test_keys_and_policies_come_back_after_a_rebuild(env: Env, alice: Principal)
 
 
 def test_token_with_another_namespace_claim_stays_in_that_namespace(env: Env) -> None:
-    token = env.layer.tokens.mint("alice", "user", "other", ttl=60)
-    mallory = env.layer.resolve(token)
+    token = env.layer.bearers.tokens.mint("alice", "user", "other", ttl=60)
+    mallory = env.layer.bearers.resolve(token)
     assert mallory.namespace == "other"
     with pytest.raises((AccessDeniedError, SqlError)):
         env.db.execute("SELECT * FROM shop.todos", principal=mallory)
@@ -185,15 +185,15 @@ def test_token_with_another_namespace_claim_stays_in_that_namespace(env: Env) ->
 
 def test_rotated_key_works_through_the_grace_period_only(env: Env) -> None:
     now = time.time()
-    admin = env.layer.resolve(env.admin_key, now_s=now)
+    admin = env.layer.bearers.resolve(env.admin_key, now_s=now)
     key_id = admin.id.removeprefix("key:")
-    new_key, event = env.layer.keys.rotate_event(key_id, 30, None, now_s=now)
+    new_key, event = env.layer.bearers.keys.rotate_event(key_id, 30, None, now_s=now)
     env.append("auth", event)
-    assert env.layer.resolve(env.admin_key, now_s=now + 29).id == admin.id
-    assert env.layer.resolve(new_key, now_s=now + 29).kind == "admin"
+    assert env.layer.bearers.resolve(env.admin_key, now_s=now + 29).id == admin.id
+    assert env.layer.bearers.resolve(new_key, now_s=now + 29).kind == "admin"
     with pytest.raises(UnauthorizedError):
-        env.layer.resolve(env.admin_key, now_s=now + 30)
-    assert env.layer.resolve(new_key, now_s=now + 3600).kind == "admin"
+        env.layer.bearers.resolve(env.admin_key, now_s=now + 30)
+    assert env.layer.bearers.resolve(new_key, now_s=now + 3600).kind == "admin"
 
 
 def test_errors_do_not_leak_values_of_hidden_rows(env: Env, alice: Principal) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from api.auth.principal import ADMIN, Principal, user_principal
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
+from api.initialise import initialise
 from api.rls.policy import PolicySet, parse_policy
 from api.storage import meta
 from api.storage.errors import (

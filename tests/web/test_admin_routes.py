@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.http.admin_routes import CONTENT_SECURITY_POLICY, WEB_ROOT
+from api.http.routes.admin import CONTENT_SECURITY_POLICY, WEB_ROOT
 from tests.web.conftest import Server
 
 

@@ -131,7 +131,7 @@ async def list_keys(principal: Caller, backend: BackendDep) -> KeyList:
     """Every key the caller manages, oldest first; never a plaintext or hash."""
     _require_manager(principal)
     now = time.time()
-    states = [s for s in backend.layer.keys.states() if _visible(principal, s)]
+    states = [s for s in backend.bearers.keys.states() if _visible(principal, s)]
     return KeyList(keys=[_info(s, now, backend.key_usage.last_used(s.record.id)) for s in states])
 
 
@@ -181,7 +181,7 @@ async def rotate_key(
 
     async def run() -> Response[Any]:
         now = time.time()
-        plaintext, payload = backend.layer.keys.rotate_event(key_id, grace, spec.ttl_seconds, now)
+        plaintext, payload = backend.bearers.keys.rotate_event(key_id, grace, spec.ttl_seconds, now)
         await backend.append("auth", payload, principal)
         backend.notify("key.rotated", rotation_payload(payload))
         new = payload["new"]
@@ -211,7 +211,7 @@ def _check_key_caps(backend: Backend, namespace: str | None) -> None:
     """409 when one more key would exceed the active keys allowed in the namespace or in all
     (revoked and expired keys do not count; rotation replaces a key and is not capped)."""
     now = time.time()
-    active = [s for s in backend.layer.keys.states() if s.valid_at(now)]
+    active = [s for s in backend.bearers.keys.states() if s.valid_at(now)]
     caps = [("max_keys", backend.config.max_keys, active)]
     if namespace is not None:
         mine = [s for s in active if s.record.namespace == namespace]
@@ -239,7 +239,7 @@ def _visible(principal: Principal, state: KeyState) -> bool:
 
 def _find(principal: Principal, backend: Backend, key_id: str) -> KeyState:
     _require_manager(principal)
-    state = backend.layer.keys.get(key_id)
+    state = backend.bearers.keys.get(key_id)
     if state is None or not _visible(principal, state):
         raise ApiError("NOT_FOUND", f"no key with id {key_id!r}")
     return state

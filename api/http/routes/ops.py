@@ -23,7 +23,7 @@ PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 def healthz(backend: BackendDep) -> Health:
     """Answers while the server runs; `head_lsn` is the last durable record."""
     db = backend.db
-    return Health(status="ok", head_lsn=db.log.head_lsn, applied_lsn=db.applied_lsn)
+    return Health(status="ok", head_lsn=db.history.head_lsn, applied_lsn=db.applied_lsn)
 
 
 @get(

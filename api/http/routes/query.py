@@ -20,8 +20,7 @@ import msgspec
 from litestar import Request, Response, get, post
 
 from api.auth.principal import Principal
-from api.database import BatchResult as DbBatch
-from api.database import Result
+from api.database import BatchResult, Result
 from api.http.backend import Backend
 from api.http.deps import (
     AUTHED_ERRORS,
@@ -39,7 +38,7 @@ from api.http.deps import (
 )
 from api.http.errors import ApiError
 from api.http.models import (
-    BatchResult,
+    BatchResponse,
     ColumnInfo,
     IndexInfo,
     QueryRequest,
@@ -49,7 +48,6 @@ from api.http.models import (
 )
 from api.sql import Catalog, TableDef
 from api.sql.engine import Params
-from api.sql.errors import BadRequestError
 from projections.deadline import Deadline
 
 MAX_STATEMENTS = 1000
@@ -63,7 +61,7 @@ QUERY_ERRORS = error_responses(400, 401, 403, 404, 408, 409, 413, 422, 429, 501,
     responses=QUERY_ERRORS,
     security=SECURITY,
 )
-async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | BatchResult]:
+async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | BatchResponse]:
     """One statement (`sql`) or an atomic batch (`statements`): one log record per write.
 
     The hot path authenticates the caller itself (first, before the body is read) instead
@@ -122,10 +120,8 @@ def _read(
 ) -> bytes | None:
     """On a reader thread: the encoded answer of a read, or None when a statement writes
     (parsing is cached, so the commit pipeline does not parse it again)."""
-    db, namespace = backend.db, principal.default_namespace
-    if any(db.engine.is_write(sql, namespace) for sql, _ in statements):
-        if data.as_of_lsn is not None:
-            raise BadRequestError("as_of_lsn is for reads; past states cannot be written")
+    db = backend.db
+    if db.writes(statements, principal, data.as_of_lsn):
         return None
     if data.statements is None:
         sql, params = statements[0]
@@ -152,8 +148,8 @@ def _result(result: Result) -> QueryResult:
     return QueryResult(result.columns, result.rows, result.rowcount, result.lsn)
 
 
-def _batch(batch: DbBatch) -> BatchResult:
-    return BatchResult([_result(r) for r in batch.results], batch.lsn)
+def _batch(batch: BatchResult) -> BatchResponse:
+    return BatchResponse([_result(r) for r in batch.results], batch.lsn)
 
 
 def _table(table: TableDef, protected: bool) -> TableInfo:

@@ -5,7 +5,7 @@ records every change in the log. Request bodies stream from the connection into 
 store on a worker thread and responses stream out of it (`api.http.transfer`), so no
 object is held in memory; Litestar's body limit is lifted here because the storage service
 enforces its own (per bucket and `BKG_STORAGE_MAX_BYTES`). Storage errors become the DESIGN
-error codes in `_storage_error`, the only place they meet HTTP.
+error codes in `api.http.errors`, beside every other error.
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import msgspec
 from litestar import Request, Response, Router, delete, get, head, patch, post, put, route
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth.principal import Principal
-from api.http.backend import Backend
 from api.http.deps import (
     AUTHED_ERRORS,
     GUARDS,
@@ -35,109 +32,28 @@ from api.http.deps import (
     bearer_of,
     json_response,
 )
-from api.http.errors import error_response
+from api.http.models import BucketRequest, CopyRequest, SignRequest
 from api.http.object_headers import object_headers
 from api.http.transfer import Download, body_chunks, can_send_files, request_body
 from api.storage import errors
 from api.storage.meta import Bucket
-from api.storage.presign import Grant, UrlSigner, expiry, load_url_key
-from api.storage.service import ObjectService
-from api.storage.settings import StorageSettings
-from api.storage.tus import UPLOADS_DIR, UploadInfo, Uploads
-from projections.blobs.blobstore import BlobStore
-from projections.blobs.cache import CachedBlobStore
-from projections.blobs.errors import (
-    BlobConflictError,
-    BlobError,
-    BlobNotFoundError,
-    BlobUnavailableError,
-    LengthMismatchError,
-)
+from api.storage.presign import Grant, expiry
+from api.storage.served import Storage
+from api.storage.tus import UploadInfo
 
 T = TypeVar("T")
 TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION}
 
 
-class BucketRequest(msgspec.Struct):
-    """A bucket to create: public buckets serve downloads without a token."""
-
-    name: str
-    public: bool = False
-    size_limit: int | None = None
-
-
-class ObjectRef(msgspec.Struct):
-    bucket: str
-    name: str
-
-
-class CopyRequest(msgspec.Struct, rename={"source": "from", "target": "to"}):
-    """Copy `from` to `to` (both `{"bucket", "name"}`)."""
-
-    source: ObjectRef
-    target: ObjectRef
-
-
-class SignRequest(msgspec.Struct):
-    """A signed URL for `method` valid `expires_in` seconds (1 s to 7 days)."""
-
-    expires_in: int
-    method: str = "GET"
-
-
-@dataclass(frozen=True)
-class Storage:
-    """What the storage handlers share: the service, resumable uploads, the URL signer."""
-
-    service: ObjectService
-    uploads: Uploads
-    signer: UrlSigner
-
-
-def storage_of(backend: Backend, state: State) -> Storage:
-    """The storage of a served directory, set up on first use from the environment."""
-    found: Storage | None = state.get("storage")
-    if found is None:
-        settings = StorageSettings.from_env()
-        data = backend.db.data
-        service = ObjectService(
-            backend.db,
-            settings.blob_store(data.objects),
-            lambda: backend.layer.policies,
-            settings.max_object_bytes,
-        )
-        found = Storage(
-            service,
-            Uploads(data.objects / UPLOADS_DIR, service, settings.max_pending_uploads),
-            UrlSigner(load_url_key(data.keys)),
-        )
-        backend.closers.append(service.close)
-        _attach_gauges(backend, service.blobs)
-        state["storage"] = found
-    return found
-
-
-def _attach_gauges(backend: Backend, blobs: BlobStore) -> None:
-    """The object cache's figures in `/metrics`, when objects have one."""
-    if not isinstance(blobs, CachedBlobStore):
-        return
-    stats, metrics = blobs.stats, backend.metrics
-    metrics.gauge(
-        "bkg_object_cache_hits", "Downloads served from the object cache.", lambda: stats.hits
-    )
-    metrics.gauge(
-        "bkg_object_cache_misses", "Downloads that had to fetch from S3.", lambda: stats.misses
-    )
-    metrics.gauge("bkg_object_cache_bytes", "Bytes in the object cache.", lambda: stats.bytes)
-    metrics.gauge("bkg_object_cache_blobs", "Blobs in the object cache.", lambda: stats.blobs)
-
-
 StorageDep = NamedDependency[Storage]
 
 
 async def _provide_storage(request: Request[Any, Any, Any]) -> Storage:
-    return storage_of(request.app.state.backend, request.app.state)
+    storage: Storage | None = request.app.state.backend.storage
+    if storage is None:
+        raise errors.StorageError("this server holds no object storage")
+    return storage
 
 
 async def _in_thread(call: Callable[..., T], *args: Any) -> T:
@@ -406,7 +322,7 @@ async def use_signed_url(
     query = {k: str(v) for k, v in request.query_params.items()}
     grant = storage.signer.check(request.method, bucket, _name(path), query)
     key_id = grant.signer.key_id
-    if key_id is not None and not backend_of(request).layer.keys.is_active(key_id, time.time()):
+    if key_id is not None and not backend_of(request).bearers.keys.is_active(key_id, time.time()):
         raise errors.ForbiddenError("the API key this URL was signed with is no longer active")
     if request.method == "PUT":
         return await _upload(request, storage, grant.signer, bucket, grant.name)
@@ -512,34 +428,6 @@ async def tus_delete(upload_id: FromPath[str], principal: Caller, storage: Stora
     await _in_thread(storage.uploads.delete, principal, upload_id)
 
 
-# -- errors ------------------------------------------------------------------------------
-
-_CODES: tuple[tuple[type[Exception], str, int | None], ...] = (
-    (errors.TooLargeError, "BAD_REQUEST", 413),
-    (errors.RangeNotSatisfiableError, "BAD_REQUEST", 416),
-    (errors.NotFoundError, "NOT_FOUND", None),
-    (errors.BadObjectRequestError, "BAD_REQUEST", None),
-    (errors.ConflictError, "CONFLICT", None),
-    (errors.ForbiddenError, "FORBIDDEN", None),
-    (BlobNotFoundError, "NOT_FOUND", None),
-    (LengthMismatchError, "BAD_REQUEST", None),
-    (BlobConflictError, "CONFLICT", None),
-    (BlobUnavailableError, "UNAVAILABLE", None),
-)
-
-
-def _storage_error(
-    _: Request[Any, Any, Any], exc: errors.StorageError | BlobError
-) -> Response[Any]:
-    code, status = next(((c, s) for t, c, s in _CODES if isinstance(exc, t)), ("UNAVAILABLE", None))
-    response = error_response(code, str(exc))
-    if status is not None:
-        response.status_code = status
-    if isinstance(exc, errors.RangeNotSatisfiableError):
-        response.headers["Content-Range"] = f"bytes */{exc.size}"
-    return response
-
-
 def storage_router() -> Router:
     """The `/storage` routes, for one application."""
     return Router(
@@ -550,7 +438,6 @@ def storage_router() -> Router:
             tus_patch, tus_delete,
         ],
         dependencies={"storage": Provide(_provide_storage)},
-        exception_handlers={errors.StorageError: _storage_error, BlobError: _storage_error},
         request_max_body_size=None,
         tags=["storage"],
     )  # fmt: skip

@@ -5,12 +5,12 @@ A namespace key or user holds at most `--max-streams-per-principal` open streams
 is 429 `RATE_LIMIT_EXCEEDED`.
 
 Open streams would hold the server's graceful stop forever, so `serve` calls
-`close_streams(backend)` on a stop signal first: every stream ends, clients resume later.
+`backend.realtime.close()` on a stop signal first: every stream ends, clients resume later.
 
 The token comes from `Authorization: Bearer` or, because browsers' EventSource cannot set
-headers, from the `access_token` query parameter (this route only). One hub per app follows
-the log; it is created with the first subscription, on the serving loop (one per backend and
-loop: a hub belongs to the loop it was made on).
+headers, from the `access_token` query parameter (this route only). The hub that follows the
+log and the stream slots are the backend's `realtime` (`api.realtime.service`), built with
+the server.
 
 A read replica serves the same route over its history of applied records (its "log" is a
 `projections.consumers.replica_history.ReplicaHistory`; see `api.realtime.source`).
@@ -26,7 +26,6 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from litestar import Request, get
 from litestar.connection import ASGIConnection
@@ -36,7 +35,6 @@ from litestar.response import Stream
 
 from api.auth.errors import AuthError
 from api.auth.principal import Principal
-from api.auth.slots import Slots
 from api.http.backend import Backend
 from api.http.deps import SECURITY, backend_of, bearer_of, caller_of, error_responses
 from api.http.errors import ApiError
@@ -44,15 +42,13 @@ from api.realtime.access import Access, Filters, parse_filters
 from api.realtime.catchup import CatchUp
 from api.realtime.errors import HistoryGoneError, SubscriptionError
 from api.realtime.events import OBJECTS_TABLE
-from api.realtime.hub import Hub, store_connection
+from api.realtime.hub import store_connection
 from api.realtime.position import Position, start_position
 from api.realtime.source import RecordSource, check_readable
 from api.realtime.stream import history, subscription
 from api.realtime.subscriber import Subscriber
 from api.sql import Catalog
 
-_HUBS: WeakKeyDictionary[Backend, Hub] = WeakKeyDictionary()
-_SLOTS: WeakKeyDictionary[Backend, Slots] = WeakKeyDictionary()
 DEFAULT_HEARTBEAT_S = 15.0
 HEARTBEAT_RANGE = (0.1, 300.0)
 DEFAULT_BUFFER = 1024
@@ -86,13 +82,13 @@ def still_valid(
     def check() -> bool:
         nonlocal checked
         key_id = principal.key_id
-        if key_id is not None and not backend.layer.keys.is_active(key_id, time.time()):
+        if key_id is not None and not backend.bearers.keys.is_active(key_id, time.time()):
             return False
         if time.monotonic() - checked < every_s:
             return True
         checked = time.monotonic()
         try:
-            backend.layer.resolve(token)
+            backend.bearers.resolve(token)
         except AuthError:
             return False
         return True
@@ -124,14 +120,16 @@ async def realtime(
     _check_setting("heartbeat", heartbeat, HEARTBEAT_RANGE)
     _check_setting("buffer", buffer, BUFFER_RANGE)
     _check_tables(backend, principal, filters)
-    hub = hub_of(backend)
+    hub = backend.realtime.hub()
     if start is not None:
-        await _check_start(backend.db.log, start)
+        await _check_start(backend.db.history, start)
     after = start if start is not None else Position(hub.position)
     subscriber = Subscriber(Access(principal, filters), after, buffer, heartbeat)
-    catchup = CatchUp(backend.db.log, store_connection(backend.db.store), hub.policies, subscriber)
+    catchup = CatchUp(
+        backend.db.history, store_connection(backend.db.store), hub.policies, subscriber
+    )
     if until_lsn is not None:
-        if not after.done_through <= until_lsn <= backend.db.log.head_lsn:
+        if not after.done_through <= until_lsn <= backend.db.history.head_lsn:
             raise ApiError("BAD_REQUEST", "until_lsn must lie between the start and the head")
         frames = history(subscriber, catchup, until_lsn)
     else:
@@ -144,21 +142,12 @@ async def realtime(
     )
 
 
-def slots_of(backend: Backend) -> Slots:
-    """The backend's count of open streams per principal (its cap from the config)."""
-    slots = _SLOTS.get(backend)
-    if slots is None:
-        limit = backend.config.max_streams_per_principal
-        slots = _SLOTS[backend] = Slots(limit, "open realtime streams")
-    return slots
-
-
 def _take_slot(backend: Backend, principal: Principal) -> Callable[[], None]:
     """One of the principal's stream slots (admins are not capped: they hold every power
     over the server already); the returned function gives it back."""
     if principal.kind == "admin":
         return lambda: None
-    return slots_of(backend).acquire(principal.key)
+    return backend.realtime.slots.acquire(principal.key)
 
 
 def holding(frames: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
@@ -194,36 +183,6 @@ async def _check_start(log: RecordSource, start: Position) -> None:
                 "BAD_REQUEST",
                 f"event id {start} is older than the history this server can replay: {exc}",
             ) from exc
-
-
-def hub_of(backend: Backend) -> Hub:
-    """The backend's hub on the running loop, created on first use, following the log (so
-    that its position is the log's head, give or take the records it is fanning out)."""
-    hub = _HUBS.get(backend)
-    if hub is None:
-        backend.metrics.gauge(
-            "bkg_realtime_subscribers",
-            "Live /realtime subscribers (joined to the hub).",
-            lambda: _subscribers(backend),
-        )
-    if hub is None or hub.loop is not asyncio.get_running_loop():
-        layer = backend.layer
-        hub = Hub(backend.db.log, store_connection(backend.db.store), lambda: layer.policies)
-        _HUBS[backend] = hub
-    hub.start()
-    return hub
-
-
-def _subscribers(backend: Backend) -> float:
-    hub = _HUBS.get(backend)
-    return float(hub.subscribers) if hub is not None else 0.0
-
-
-def close_streams(backend: Backend) -> None:
-    """End every realtime stream of `backend` and accept no more (call on the serving loop)."""
-    hub = _HUBS.get(backend)
-    if hub is not None:
-        hub.close()
 
 
 def _check_setting(name: str, value: float, bounds: tuple[float, float]) -> None:
