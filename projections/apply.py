@@ -10,8 +10,10 @@ whose name is the single identifier ``"ns.tbl"`` in the one projection database;
 ``ns.idx`` is ``"ns.idx"``.  The SQL catalogue lives in two internal tables created by
 ``ensure_internal_schema``:
 
-- ``_bkg_sql_catalog(kind, name, definition)``: one row per schema (``kind='schema'``) and per
-  table (``kind='table'``, ``definition`` = the TableDef as canonical JSON);
+- ``_bkg_sql_catalog(kind, name, definition)``: one row per schema (``kind='schema'``), per
+  table (``kind='table'``, ``definition`` = the TableDef as canonical JSON) and per view
+  (``kind='view'``, ``definition`` = its query and column names; a view has no SQLite
+  object: queries expand it where they name it);
 - ``_bkg_sql_meta(key, value)``: ``catalog_token``, a hash chained over every catalogue
   change, so a cached catalogue is valid exactly while the token is unchanged (also across a
   rolled-back transaction, because equal tokens mean an equal DDL history).
@@ -198,6 +200,10 @@ def apply_ddl(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'schema' AND name = ?", (table,))
     elif action == "drop_table":
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'table' AND name = ?", (table,))
+    elif action == "create_view":
+        _put(conn, "view", table, definition)
+    elif action == "drop_view":
+        conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'view' AND name = ?", (table,))
     else:
         if definition is None:
             raise ValueError(f"{action} change without a definition")

@@ -24,6 +24,7 @@ from api.sql.ddl_build import (
     table_constraint,
 )
 from api.sql.ddl_schema import plan_drop_schema
+from api.sql.ddl_view import check_no_dependent_views, plan_drop_view
 from api.sql.errors import (
     ConflictError,
     NotFoundError,
@@ -51,6 +52,8 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
         return _drop_table(statement, info, catalog)
     if isinstance(statement, exp.Drop) and kind == "INDEX":
         return _drop_index(statement, info, catalog)
+    if isinstance(statement, exp.Drop) and kind == "VIEW":
+        return plan_drop_view(statement, info, catalog)
     if isinstance(statement, exp.Alter) and kind == "TABLE":
         return plan_alter(statement, info, catalog)
     raise NotSupportedError(f"{type(statement).__name__.upper()} {kind} is not supported")
@@ -78,7 +81,7 @@ def _create_table(statement: exp.Create, info: StatementInfo, catalog: Catalog) 
         raise NotSupportedError(f"CREATE TABLE option {statement.args['properties'].sql()}")
     name = info.target or ""
     _check_new_table(name, catalog, bool(statement.args.get("exists")))
-    if name in catalog.tables:
+    if catalog.relation_exists(name):
         return []
     check_width(name, sum(isinstance(i, exp.ColumnDef) for i in schema.expressions))
     columns: list[ColumnDef] = []
@@ -106,7 +109,7 @@ def _check_new_table(name: str, catalog: Catalog, if_not_exists: bool) -> None:
     schema = name.split(".", 1)[0]
     if schema not in catalog.schemas:
         raise NotFoundError(f"schema {schema} does not exist")
-    if name in catalog.tables and not if_not_exists:
+    if catalog.relation_exists(name) and not if_not_exists:
         raise ConflictError(f"table {name} already exists")
 
 
@@ -179,6 +182,7 @@ def _drop_table(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> l
     for other in catalog.tables.values():
         if other.name != name and references_table(other, name):
             raise ConflictError(f"table {name} is referenced by {other.name}")
+    check_no_dependent_views(catalog, name)
     sqlite = [f"DROP TABLE {quote_ident(name)}"]
     return [ddl_change("drop_table", name, qualify(statement, info.namespace), sqlite, None)]
 

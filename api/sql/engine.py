@@ -9,10 +9,11 @@ state exactly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 
@@ -25,6 +26,7 @@ from api.sql.capture import (
 )
 from api.sql.catalog import Catalog
 from api.sql.ddl import plan_ddl
+from api.sql.ddl_view import plan_create_view
 from api.sql.errors import BadRequestError
 from api.sql.limits import check_param
 from api.sql.lru import LRU
@@ -33,6 +35,7 @@ from api.sql.results import typed_rows
 from api.sql.sqlite_errors import translate_error
 from api.sql.translate import Translated, translate
 from api.sql.typemap import coerce, to_storage
+from api.sql.views import expand_views
 from projections.apply import DEFAULT_NAMESPACE, apply_ddl
 
 Rewrite = Callable[[exp.Expression, StatementInfo], exp.Expression]
@@ -126,11 +129,12 @@ class SqlEngine:
         info = parsed.info
         rewrite_key: object = () if rewrite is None else getattr(rewrite, "cache_key", None)
         if rewrite is not None and rewrite_key is None:
-            return translate(rewrite(parsed.expression.copy(), info), info, catalog)
+            expanded = expand_views(parsed.expression.copy(), info.namespace, catalog)
+            return translate(rewrite(expanded, info), info, catalog)
         key = (sql, info.namespace, catalog.token, rewrite_key)
         cached = self._translations.get(key)
         if cached is None:
-            expression = parsed.expression.copy()
+            expression = expand_views(parsed.expression.copy(), info.namespace, catalog)
             if rewrite is not None:
                 expression = rewrite(expression, info)
             cached = translate(expression, info, catalog)
@@ -185,7 +189,11 @@ class SqlEngine:
         statement = parsed.expression.copy()
         if rewrite is not None:
             statement = rewrite(statement, parsed.info)
-        changes = plan_ddl(statement, parsed.info, catalog)
+        if isinstance(statement, exp.Create) and str(statement.args.get("kind")).upper() == "VIEW":
+            describe = functools.partial(_describe, conn, parsed.info.namespace)
+            changes = plan_create_view(statement, parsed.info, catalog, describe)
+        else:
+            changes = plan_ddl(statement, parsed.info, catalog)
         with _savepoint(conn):
             for change in changes:
                 apply_ddl(conn, change)
@@ -193,6 +201,17 @@ class SqlEngine:
         return Outcome(
             [], [], 0, changes, {"sql": logged}, is_write=True, is_ddl=True, tables=tables
         )
+
+
+def _describe(
+    conn: sqlite3.Connection, namespace: str, query: exp.Expr, catalog: Catalog
+) -> list[str]:
+    """Output column names of a query (a view's), checked by preparing it on ``conn``."""
+    info = StatementInfo("select", None, (), namespace)
+    expanded = expand_views(cast(exp.Expression, query), namespace, catalog)
+    translated = translate(expanded, info, catalog)
+    cursor = _run(conn, f"SELECT * FROM ({translated.sql}) LIMIT 0", ())
+    return [d[0] for d in cursor.description or []]
 
 
 def _run(

@@ -27,7 +27,8 @@ _FORBIDDEN_START = re.compile(
 )
 _UNSUPPORTED_START = re.compile(
     _LEADING_COMMENTS
-    + r"((?:CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?|DROP\s+)(?:TRIGGER|VIEW|VIRTUAL\s+TABLE)"
+    + r"((?:CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?|DROP\s+)(?:TRIGGER|VIRTUAL\s+TABLE)"
+    + r"|CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+VIEW"
     + r"|REPLACE\s+INTO|REINDEX|ANALYZE)\b",
     re.IGNORECASE | re.DOTALL,
 )

@@ -3,8 +3,8 @@
     python -m tests.sqlpg.report [GROUP ...] [--verbose] [--update]
 
 ``--verbose`` lists each differing case with its first difference; ``--update`` rewrites
-``differences.json`` to the cases that differ now (keeping the reason already written for a
-case that still differs, else recording its first difference as the reason).
+``differences.json`` to the cases that differ now, each with its first difference as the
+reason.
 """
 
 from __future__ import annotations
@@ -32,11 +32,9 @@ def _percent(part: int, whole: int) -> str:
 
 
 def updated_differences(results: list[CaseResult]) -> dict[str, str]:
-    """The expected-difference data for these results."""
-    known = expected_differences()
-    return {
-        r.case.key: known.get(r.case.key) or (r.difference or "") for r in results if not r.equal
-    }
+    """The expected-difference data for these results: each differing case with its first
+    difference as the reason."""
+    return {r.case.key: r.difference or "" for r in results if not r.equal}
 
 
 def main() -> None:
