@@ -12,8 +12,9 @@ whose name is the single identifier ``"ns.tbl"`` in the one projection database;
 
 - ``_bkg_sql_catalog(kind, name, definition)``: one row per schema (``kind='schema'``), per
   table (``kind='table'``, ``definition`` = the TableDef as canonical JSON) and per view
-  (``kind='view'``, ``definition`` = its query and column names; a view has no SQLite
-  object: queries expand it where they name it);
+  (``kind='view'``, ``definition`` = its query and column names) and per SQL function
+  (``kind='function'``: arguments, return type, volatility, query); views and functions
+  have no SQLite object: statements inline them where they name them;
 - ``_bkg_sql_meta(key, value)``: ``catalog_token``, a hash chained over every catalogue
   change, so a cached catalogue is valid exactly while the token is unchanged (also across a
   rolled-back transaction, because equal tokens mean an equal DDL history).
@@ -204,6 +205,10 @@ def apply_ddl(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
         _put(conn, "view", table, definition)
     elif action == "drop_view":
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'view' AND name = ?", (table,))
+    elif action == "create_function":
+        _put(conn, "function", table, definition)
+    elif action == "drop_function":
+        conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'function' AND name = ?", (table,))
     else:
         if definition is None:
             raise ValueError(f"{action} change without a definition")

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from api.sql.errors import NotFoundError
+from api.sql.functions import FunctionDef
 from api.sql.lru import LRU
 from projections.apply import (
     CATALOG_TABLE,
@@ -154,6 +155,7 @@ class Catalog:
     schemas: frozenset[str]
     tables: dict[str, TableDef]
     views: dict[str, ViewDef] = field(default_factory=dict)
+    functions: dict[str, FunctionDef] = field(default_factory=dict)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Catalog:
@@ -172,9 +174,12 @@ class Catalog:
         views = {
             name: ViewDef.from_dict(json.loads(text)) for kind, name, text in rows if kind == "view"
         }
-        catalog = cls(
-            token=token, schemas=schemas | {DEFAULT_NAMESPACE}, tables=tables, views=views
-        )
+        functions = {
+            name: FunctionDef.from_dict(json.loads(text))
+            for kind, name, text in rows
+            if kind == "function"
+        }
+        catalog = cls(token, schemas | {DEFAULT_NAMESPACE}, tables, views, functions)
         _CACHE.put(token, catalog)
         return catalog
 

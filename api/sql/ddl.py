@@ -23,6 +23,7 @@ from api.sql.ddl_build import (
     sqlite_create_table,
     table_constraint,
 )
+from api.sql.ddl_function import plan_drop_function
 from api.sql.ddl_schema import plan_drop_schema
 from api.sql.ddl_view import check_no_dependent_views, plan_drop_view
 from api.sql.errors import (
@@ -54,6 +55,8 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
         return _drop_index(statement, info, catalog)
     if isinstance(statement, exp.Drop) and kind == "VIEW":
         return plan_drop_view(statement, info, catalog)
+    if isinstance(statement, exp.Drop) and kind == "FUNCTION":
+        return plan_drop_function(statement, info, catalog)
     if isinstance(statement, exp.Alter) and kind == "TABLE":
         return plan_alter(statement, info, catalog)
     raise NotSupportedError(f"{type(statement).__name__.upper()} {kind} is not supported")

@@ -26,8 +26,11 @@ from api.sql.capture import (
 )
 from api.sql.catalog import Catalog
 from api.sql.ddl import plan_ddl
+from api.sql.ddl_function import plan_create_function
 from api.sql.ddl_view import plan_create_view
 from api.sql.errors import BadRequestError
+from api.sql.functions import FunctionDef
+from api.sql.inline import inline
 from api.sql.limits import check_param
 from api.sql.lru import LRU
 from api.sql.parse import Parsed, Parser, StatementInfo
@@ -35,7 +38,6 @@ from api.sql.results import typed_rows
 from api.sql.sqlite_errors import translate_error
 from api.sql.translate import Translated, translate
 from api.sql.typemap import coerce, to_storage
-from api.sql.views import expand_views
 from projections.apply import DEFAULT_NAMESPACE, apply_ddl
 
 Rewrite = Callable[[exp.Expression, StatementInfo], exp.Expression]
@@ -86,6 +88,12 @@ class SqlEngine:
         """True when the statement must go through the serialised writer (DML or DDL)."""
         return self.analyse(sql, namespace).is_write
 
+    def functions(self, conn: sqlite3.Connection, namespace: str) -> list[FunctionDef]:
+        """The SQL functions of ``namespace`` by name: arguments, return type, volatility;
+        ``FunctionDef.call_sql()`` is a statement calling one with named parameters."""
+        found = Catalog.load(conn).functions.values()
+        return sorted((f for f in found if f.schema == namespace), key=lambda f: f.name)
+
     def execute(
         self,
         conn: sqlite3.Connection,
@@ -129,12 +137,12 @@ class SqlEngine:
         info = parsed.info
         rewrite_key: object = () if rewrite is None else getattr(rewrite, "cache_key", None)
         if rewrite is not None and rewrite_key is None:
-            expanded = expand_views(parsed.expression.copy(), info.namespace, catalog)
+            expanded = inline(parsed.expression.copy(), info.namespace, catalog)
             return translate(rewrite(expanded, info), info, catalog)
         key = (sql, info.namespace, catalog.token, rewrite_key)
         cached = self._translations.get(key)
         if cached is None:
-            expression = expand_views(parsed.expression.copy(), info.namespace, catalog)
+            expression = inline(parsed.expression.copy(), info.namespace, catalog)
             if rewrite is not None:
                 expression = rewrite(expression, info)
             cached = translate(expression, info, catalog)
@@ -189,9 +197,12 @@ class SqlEngine:
         statement = parsed.expression.copy()
         if rewrite is not None:
             statement = rewrite(statement, parsed.info)
-        if isinstance(statement, exp.Create) and str(statement.args.get("kind")).upper() == "VIEW":
-            describe = functools.partial(_describe, conn, parsed.info.namespace)
+        kind = str(statement.args.get("kind")).upper()
+        describe = functools.partial(_describe, conn, parsed.info.namespace)
+        if isinstance(statement, exp.Create) and kind == "VIEW":
             changes = plan_create_view(statement, parsed.info, catalog, describe)
+        elif isinstance(statement, exp.Create) and kind == "FUNCTION":
+            changes = plan_create_function(statement, parsed.info, catalog, describe)
         else:
             changes = plan_ddl(statement, parsed.info, catalog)
         with _savepoint(conn):
@@ -208,7 +219,7 @@ def _describe(
 ) -> list[str]:
     """Output column names of a query (a view's), checked by preparing it on ``conn``."""
     info = StatementInfo("select", None, (), namespace)
-    expanded = expand_views(cast(exp.Expression, query), namespace, catalog)
+    expanded = inline(cast(exp.Expression, query), namespace, catalog)
     translated = translate(expanded, info, catalog)
     cursor = _run(conn, f"SELECT * FROM ({translated.sql}) LIMIT 0", ())
     return [d[0] for d in cursor.description or []]

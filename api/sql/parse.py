@@ -17,6 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from api.sql.errors import BadRequestError, ForbiddenError, NotSupportedError, SqlSyntaxError
+from api.sql.functions import read_setof
 from api.sql.limits import check_text, check_tree, guarded
 from api.sql.lru import LRU
 from api.sql.reader import BkgPostgres
@@ -125,7 +126,7 @@ class Parser:
         if match:
             construct = " ".join(match.group(1).upper().split())
             raise NotSupportedError(f"{construct} is not supported")
-        expression = guarded(lambda: _parse_one(sql))
+        expression = guarded(lambda: _parse_one(read_setof(sql)))
         self.parses += 1
         check_tree(expression)
         _check_forbidden(expression)

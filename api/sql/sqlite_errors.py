@@ -102,7 +102,8 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
                 return error(f"statement cannot be run on this backend ({message})")
             if needle == "no such function":
                 name = message.split(":", 1)[-1].strip()
-                return error(f"function {name.lower()} is not supported")
+                unknown = error(f"function {name.lower()} does not exist or is not supported")
+                return with_sqlstate(unknown, "42883")
             found = error(_CHECK_EXPR.sub(r"\1", message))
             return with_sqlstate(found, _SQLSTATES.get(needle, found.sqlstate))
     return SqlValidationError(message)
