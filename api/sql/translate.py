@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
-from api.sql.catalog import Catalog, TableDef
+from api.sql.catalog import Catalog, ColumnDef, TableDef
 from api.sql.coerce import coerce_assignments
 from api.sql.dialect import BkgSQLite
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
@@ -277,7 +277,8 @@ def _result_families(
 def _from_sources(
     query: exp.Select, scope: dict[str, TableDef]
 ) -> list[tuple[str, TableDef]] | None:
-    """(alias, table) of the FROM and JOIN items, or None if any is not a plain table."""
+    """(alias, table) of the FROM and JOIN items (a subquery as a table of its outputs'
+    families), or None if any is something else."""
     items: list[exp.Expr] = []
     from_ = query.args.get("from_")
     if from_ is not None:
@@ -285,13 +286,32 @@ def _from_sources(
     items.extend(join.this for join in query.args.get("joins") or [])
     sources: list[tuple[str, TableDef]] = []
     for item in items:
-        if not isinstance(item, exp.Table):
-            return None
-        definition = scope.get(item.alias_or_name.lower())
+        definition = (
+            scope.get(item.alias_or_name.lower())
+            if isinstance(item, exp.Table)
+            else _subquery_table(item, scope)
+        )
         if definition is None:
             return None
         sources.append((item.alias_or_name.lower(), definition))
     return sources
+
+
+def _subquery_table(item: exp.Expr, scope: dict[str, TableDef]) -> TableDef | None:
+    """A derived table as a TableDef whose column types are its outputs' families."""
+    if not isinstance(item, exp.Subquery) or not item.alias:
+        return None
+    inner = item.this
+    while isinstance(inner, exp.SetOperation):
+        inner = inner.this
+    if not isinstance(inner, exp.Select):
+        return None
+    families = _result_families(inner, scope, None)
+    names = [e.alias_or_name for e in inner.expressions]
+    if families is None or len(families) != len(names) or any(e.is_star for e in inner.expressions):
+        return None
+    columns = [ColumnDef(n, f or "unknown", "ANY") for n, f in zip(names, families, strict=True)]
+    return TableDef(f"_.{item.alias}", columns)
 
 
 def _name_outputs(expression: exp.Expr) -> None:

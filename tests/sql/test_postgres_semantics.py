@@ -159,3 +159,42 @@ def test_division_agrees_with_postgres(postgres: psycopg.Connection[Any], expres
         assert got == expected
     else:
         assert float(got) == float(expected)
+
+
+@pytest.mark.parametrize(
+    ("sql", "columns", "rows"),
+    [
+        ("SELECT x FROM generate_series(10, 1, -3) AS x", ["x"], [[10], [7], [4], [1]]),
+        ("SELECT count(*) FROM generate_series(5, 1)", ["count"], [[0]]),
+        ("SELECT generate_series(1, 2)", ["generate_series"], [[1], [2]]),
+        (
+            "SELECT * FROM generate_series('2024-01-30'::date, '2024-02-01'::date, interval '1 day')",
+            ["generate_series"],
+            [["2024-01-30T00:00:00"], ["2024-01-31T00:00:00"], ["2024-02-01T00:00:00"]],
+        ),
+        ("SELECT * FROM unnest(ARRAY[3, 1])", ["unnest"], [[3], [1]]),
+        ("SELECT u FROM unnest($1::int[]) AS u", ["u"], [[5], [6]]),
+        (
+            """SELECT value FROM jsonb_array_elements('[1, "a", {"b": true}]')""",
+            ["value"],
+            [[1], ["a"], [{"b": True}]],
+        ),
+        (
+            """SELECT * FROM jsonb_each_text('{"k": 2, "t": true}')""",
+            ["key", "value"],
+            [["k", "2"], ["t", "true"]],
+        ),
+    ],
+)
+def test_set_returning_functions(
+    engine: SqlEngine, conn: sqlite3.Connection, sql: str, columns: list[str], rows: list[list[Any]]
+) -> None:
+    params = [[5, 6]] if "$1" in sql else None
+    out = engine.execute(conn, sql, params)
+    assert (out.columns, out.rows) == (columns, rows)
+
+
+def test_a_zero_interval_step_is_refused(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    with pytest.raises(SqlError) as info:
+        engine.execute(conn, "SELECT * FROM generate_series(now(), now(), interval '0 days')")
+    assert info.value.sqlstate == "22023"
