@@ -7,6 +7,7 @@ server."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from api.sql import SqlEngine, SqlValidationError
+from api.sql import SqlEngine, SqlError, SqlValidationError
 from bench.errors import PeerUnavailableError
 from bench.peers.pgcluster import find_bindir, temporary_postgres
 from projections.apply import ensure_internal_schema
@@ -168,7 +169,8 @@ def test_division_agrees_with_postgres(postgres: psycopg.Connection[Any], expres
         ("SELECT count(*) FROM generate_series(5, 1)", ["count"], [[0]]),
         ("SELECT generate_series(1, 2)", ["generate_series"], [[1], [2]]),
         (
-            "SELECT * FROM generate_series('2024-01-30'::date, '2024-02-01'::date, interval '1 day')",
+            "SELECT * FROM generate_series('2024-01-30'::date, '2024-02-01'::date,"
+            " interval '1 day')",
             ["generate_series"],
             [["2024-01-30T00:00:00"], ["2024-01-31T00:00:00"], ["2024-02-01T00:00:00"]],
         ),
