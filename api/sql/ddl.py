@@ -79,7 +79,7 @@ def _create_table(statement: exp.Create, info: StatementInfo, catalog: Catalog) 
     """CREATE TABLE [IF NOT EXISTS] with column and table constraints."""
     schema = statement.this
     if not isinstance(schema, exp.Schema) or statement.expression is not None:
-        raise NotSupportedError("CREATE TABLE ... AS is not supported")
+        raise NotSupportedError("CREATE TABLE ... AS with a column list is not supported")
     if statement.args.get("properties"):
         raise NotSupportedError(f"CREATE TABLE option {statement.args['properties'].sql()}")
     name = info.target or ""

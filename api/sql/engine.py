@@ -26,9 +26,10 @@ from api.sql.capture import (
 )
 from api.sql.catalog import Catalog
 from api.sql.ddl import plan_ddl
+from api.sql.ddl_ctas import SAMPLE_ROWS, check_options, plan_create_table_as
 from api.sql.ddl_function import plan_create_function
 from api.sql.ddl_view import plan_create_view
-from api.sql.errors import BadRequestError
+from api.sql.errors import BadRequestError, ConflictError, with_sqlstate
 from api.sql.functions import FunctionDef
 from api.sql.inline import inline
 from api.sql.limits import check_param
@@ -203,6 +204,8 @@ class SqlEngine:
             changes = plan_create_view(statement, parsed.info, catalog, describe)
         elif isinstance(statement, exp.Create) and kind == "FUNCTION":
             changes = plan_create_function(statement, parsed.info, catalog, describe)
+        elif isinstance(statement, exp.Create) and isinstance(statement.expression, exp.Query):
+            return self._create_table_as(conn, statement, parsed.info, catalog, tables)
         else:
             changes = plan_ddl(statement, parsed.info, catalog)
         with _savepoint(conn):
@@ -211,6 +214,44 @@ class SqlEngine:
         logged = changes[0]["sql"] if changes else statement.sql("postgres")
         return Outcome(
             [], [], 0, changes, {"sql": logged}, is_write=True, is_ddl=True, tables=tables
+        )
+
+    def _create_table_as(
+        self,
+        conn: sqlite3.Connection,
+        statement: exp.Create,
+        info: StatementInfo,
+        catalog: Catalog,
+        tables: list[str],
+    ) -> Outcome:
+        """CREATE TABLE name AS query: a create_table change typed by the query's result,
+        then the rows as an INSERT ... SELECT (row images), in one savepoint."""
+        check_options(statement)
+        name = info.target or ""
+        if catalog.relation_exists(name):
+            if statement.args.get("exists"):
+                return Outcome([], [], 0, [], {"sql": ""}, is_write=True, is_ddl=True)
+            raise with_sqlstate(ConflictError(f"relation {name} already exists"), "42P07")
+        query = statement.expression.copy()
+        select = StatementInfo("select", None, info.tables_read, info.namespace)
+        translated = translate(inline(query.copy(), info.namespace, catalog), select, catalog)
+        cursor = _run(conn, f"SELECT * FROM ({translated.sql}) LIMIT {SAMPLE_ROWS}", ())
+        sample = _fetch(cursor, UNLIMITED)
+        columns = [d[0] for d in cursor.description or []]
+        change = plan_create_table_as(name, columns, translated.families, sample)
+        with _savepoint(conn):
+            apply_ddl(conn, change)
+            insert = f"INSERT INTO {name} SELECT * FROM ({query.sql('postgres')}) AS _q"
+            filled = self.execute(conn, insert, namespace=info.namespace)
+        return Outcome(
+            [],
+            [],
+            filled.rowcount,
+            [change, *filled.changes],
+            {"sql": change["sql"]},
+            is_write=True,
+            is_ddl=True,
+            tables=tables,
         )
 
 

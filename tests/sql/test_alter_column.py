@@ -73,3 +73,36 @@ def test_refusals(conn: sqlite3.Connection, engine: SqlEngine) -> None:
         engine.execute(conn, "ALTER TABLE p ALTER COLUMN v SET NOT NULL")
     assert info.value.sqlstate == "23502"
     assert engine.execute(conn, "SELECT count(*) FROM p").rows == [[1]]
+
+
+def test_create_table_as_logs_a_definition_and_row_images(
+    conn: sqlite3.Connection, engine: SqlEngine
+) -> None:
+    log: list[dict[str, Any]] = []
+    for sql in (
+        "CREATE TABLE src (id int PRIMARY KEY, v text, at timestamptz, ok boolean)",
+        "INSERT INTO src VALUES (1, 'a', '2024-01-01 10:00:00+00', true), (2, 'b', NULL, false)",
+        "CREATE TABLE copy AS SELECT id, upper(v) AS v, at, ok, id * 1.5 AS f"
+        " FROM src WHERE id > 0",
+    ):
+        log.extend(engine.execute(conn, sql).changes)
+    created = log[-3]
+    assert (created["action"], created["sql"]) == (
+        "create_table",
+        "CREATE TABLE public.copy (id BIGINT, v TEXT, at TIMESTAMPTZ, ok BOOLEAN,"
+        " f DOUBLE PRECISION)",
+    )
+    assert [c["op"] for c in log[-2:]] == ["insert", "insert"]
+    out = engine.execute(conn, "SELECT * FROM copy ORDER BY id")
+    assert out.rows == [
+        [1, "A", "2024-01-01T10:00:00+00:00", True, 1.5],
+        [2, "B", None, False, 3.0],
+    ]
+    with pytest.raises(SqlError) as info:
+        engine.execute(conn, "CREATE TABLE copy AS SELECT 1 AS x")
+    assert info.value.sqlstate == "42P07"
+    assert engine.execute(conn, "CREATE TABLE IF NOT EXISTS copy AS SELECT 1 AS x").changes == []
+    rebuilt = projection()
+    apply_changes(rebuilt, log)
+    assert engine.execute(rebuilt, "SELECT * FROM copy ORDER BY id").rows == out.rows
+    rebuilt.close()
