@@ -13,7 +13,9 @@ whose name is the single identifier ``"ns.tbl"`` in the one projection database;
 - ``_bkg_sql_catalog(kind, name, definition)``: one row per schema (``kind='schema'``), per
   table (``kind='table'``, ``definition`` = the TableDef as canonical JSON) and per view
   (``kind='view'``, ``definition`` = its query and column names) and per SQL function
-  (``kind='function'``: arguments, return type, volatility, query); views and functions
+  (``kind='function'``: arguments, return type, volatility, query), and per sequence
+  (``kind='sequence'``, besides the ``table`` row of the one-row table holding its state);
+  views and functions
   have no SQLite object: statements inline them where they name them;
 - ``_bkg_sql_meta(key, value)``: ``catalog_token``, a hash chained over every catalogue
   change, so a cached catalogue is valid exactly while the token is unchanged (also across a
@@ -205,6 +207,14 @@ def apply_ddl(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
         _put(conn, "view", table, definition)
     elif action == "drop_view":
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'view' AND name = ?", (table,))
+    elif action == "create_sequence":
+        _put(conn, "table", table, definition)
+        _put(conn, "sequence", table, None)
+    elif action == "drop_sequence":
+        conn.execute(
+            f"DELETE FROM {CATALOG_TABLE} WHERE kind IN ('table', 'sequence') AND name = ?",
+            (table,),
+        )
     elif action == "create_function":
         _put(conn, "function", table, definition)
     elif action == "drop_function":

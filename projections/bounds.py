@@ -54,10 +54,13 @@ _WILDCARDS = {"like_tail_characters": "%", "glob_tail_characters": "*"}
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a registered function raised: a named limit and its value, or division by zero."""
+    """Why a registered function raised: a named limit and its value, a message with its
+    SQLSTATE (the sequence functions), or else division by zero."""
 
     limit: str | None
     value: int = 0
+    message: str | None = None
+    sqlstate: str | None = None
 
 
 _LAST = threading.local()

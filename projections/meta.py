@@ -21,6 +21,7 @@ from projections.bounds import (
 )
 from projections.errors import ProjectionError
 from projections.limits import apply_limits
+from projections.sequences import register as register_sequences
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
@@ -60,13 +61,15 @@ def configure(conn: sqlite3.Connection) -> None:
       translated to ``lower(a) LIKE lower(b)``);
     - the divisor function, so division by zero is an error as in Postgres;
     - the argument bound of `projections.bounds`, so no quadratic string function can hold
-      the connection for long.
+      the connection for long;
+    - the sequence functions of `projections.sequences` (nextval, currval, setval).
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
     conn.create_function(DIVISOR_FUNCTION, 2, _divisor, deterministic=True)
     conn.create_function(BOUND_FUNCTION, 2, bound, deterministic=True)
     conn.create_function(MATCH_FUNCTION, 3, bound_match, deterministic=True)
+    register_sequences(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

@@ -22,11 +22,15 @@ from api.auth.principal import Principal
 from api.rls.names import split_physical
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
 from projections.meta import DIVISOR_FUNCTION
+from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 
 ALLOWED_FUNCTIONS = frozenset(
     [
+        NEXTVAL_FUNCTION,
+        CURRVAL_FUNCTION,
+        SETVAL_FUNCTION,
         "abs",
         "avg",
         "count",

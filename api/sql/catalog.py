@@ -156,6 +156,7 @@ class Catalog:
     tables: dict[str, TableDef]
     views: dict[str, ViewDef] = field(default_factory=dict)
     functions: dict[str, FunctionDef] = field(default_factory=dict)
+    sequences: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Catalog:
@@ -179,7 +180,8 @@ class Catalog:
             for kind, name, text in rows
             if kind == "function"
         }
-        catalog = cls(token, schemas | {DEFAULT_NAMESPACE}, tables, views, functions)
+        sequences = frozenset(name for kind, name, _ in rows if kind == "sequence")
+        catalog = cls(token, schemas | {DEFAULT_NAMESPACE}, tables, views, functions, sequences)
         _CACHE.put(token, catalog)
         return catalog
 

@@ -35,6 +35,7 @@ from api.sql.errors import (
 )
 from api.sql.names import namespace_problem
 from api.sql.parse import StatementInfo, logical_name
+from api.sql.sequences import plan_create_sequence, plan_drop_sequence
 from projections.apply import quote_ident
 
 
@@ -55,6 +56,10 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
         return _drop_index(statement, info, catalog)
     if isinstance(statement, exp.Drop) and kind == "VIEW":
         return plan_drop_view(statement, info, catalog)
+    if isinstance(statement, exp.Create) and kind == "SEQUENCE":
+        return plan_create_sequence(statement, info, catalog)
+    if isinstance(statement, exp.Drop) and kind == "SEQUENCE":
+        return plan_drop_sequence(statement, info, catalog)
     if isinstance(statement, exp.Drop) and kind == "FUNCTION":
         return plan_drop_function(statement, info, catalog)
     if isinstance(statement, exp.Alter) and kind == "TABLE":
@@ -186,6 +191,8 @@ def _drop_table(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> l
         if other.name != name and references_table(other, name):
             raise ConflictError(f"table {name} is referenced by {other.name}")
     check_no_dependent_views(catalog, name)
+    if name in catalog.sequences:
+        raise NotSupportedError(f"{name} is a sequence: use DROP SEQUENCE")
     sqlite = [f"DROP TABLE {quote_ident(name)}"]
     return [ddl_change("drop_table", name, qualify(statement, info.namespace), sqlite, None)]
 

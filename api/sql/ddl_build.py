@@ -14,6 +14,7 @@ from api.sql.errors import (
     with_sqlstate,
 )
 from api.sql.parse import logical_name
+from api.sql.sequences import qualify_sequence_calls
 from api.sql.translate import generate, parse_fragment
 from api.sql.typemap import lookup
 from projections.apply import quote_ident
@@ -60,7 +61,9 @@ def _column_constraint(
     elif isinstance(kind, exp.UniqueColumnConstraint):
         fields["unique"] = True
     elif isinstance(kind, exp.DefaultColumnConstraint):
-        fields["default"] = kind.this.sql("postgres")
+        default = kind.this.copy()
+        qualify_sequence_calls(default, namespace, catalog)
+        fields["default"] = default.sql("postgres")
     elif isinstance(kind, exp.CheckColumnConstraint):
         fields["check"] = kind.this.sql("postgres")
     elif isinstance(kind, exp.Reference):

@@ -20,6 +20,7 @@ from sqlglot.generators.sqlite import SQLiteGenerator
 from api.sql.errors import NotSupportedError
 from api.sql.quadratic import guard_arguments
 from projections.meta import DIVISOR_FUNCTION
+from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
 # A version-4 UUID from random() and printf() only (functions every principal may call).
@@ -60,6 +61,10 @@ _RENAMES = {
     "jsonb_array_length": "JSON_ARRAY_LENGTH",
     "json_typeof": "JSON_TYPE",
     "jsonb_typeof": "JSON_TYPE",
+    # Sequence names are schema-qualified by api.sql.sequences before generation.
+    "nextval": NEXTVAL_FUNCTION,
+    "currval": CURRVAL_FUNCTION,
+    "setval": SETVAL_FUNCTION,
 }
 _TEXT_TYPES = (exp.DType.JSON, exp.DType.JSONB, exp.DType.UUID, exp.DType.TIMESTAMPTZ)
 

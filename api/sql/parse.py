@@ -39,11 +39,13 @@ _FORBIDDEN_PREFIXES = ("sqlite_", "_bkg", "pragma_")
 # refused with an error of their own, so the warning is noise.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _DML = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}
+_SEQUENCE_STEPS = ("nextval", "setval")
 
 
 @dataclass(frozen=True)
 class StatementInfo:
-    """What a statement is: ``kind`` is select/insert/update/delete/ddl; names are logical."""
+    """What a statement is: ``kind`` is select/insert/update/delete/ddl, or call (a query that
+    steps a sequence, so it writes); names are logical."""
 
     kind: str
     target: str | None
@@ -202,7 +204,9 @@ def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
             raise NotSupportedError("data-modifying statements in WITH are not supported")
     reads = tuple(dict.fromkeys(logical_name(t, namespace) for t in table_refs(expression)))
     if isinstance(expression, exp.Query | exp.Values):
-        return StatementInfo("select", None, reads, namespace)
+        # nextval/setval step a sequence: a write, run by the writer and logged.
+        steps = any(f.name.lower() in _SEQUENCE_STEPS for f in expression.find_all(exp.Anonymous))
+        return StatementInfo("call" if steps else "select", None, reads, namespace)
     kind = _DML.get(type(expression))
     if kind is not None and expression.args.get("alternative") == "REPLACE":
         raise NotSupportedError("INSERT OR REPLACE is not supported (use ON CONFLICT DO UPDATE)")

@@ -112,6 +112,8 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
 def _refusal_error(refusal: Refusal | None) -> SqlError:
     """The error of a registered function's refusal: an argument beyond its bound, or (what
     the divisor function refuses) division by zero."""
+    if refusal is not None and refusal.message is not None:
+        return with_sqlstate(SqlValidationError(refusal.message), refusal.sqlstate or "22000")
     if refusal is None or refusal.limit is None:
         return with_sqlstate(SqlValidationError("division by zero"), "22012")
     return bound_error(refusal.limit)

@@ -21,6 +21,7 @@ from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationErro
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
 from api.sql.results import families_of
+from api.sql.sequences import qualify_sequence_calls
 from api.sql.series import expand_any, expand_series
 
 _DIALECT = BkgSQLite()
@@ -43,6 +44,7 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     """Translate a (private, mutable) statement; raises SqlError subclasses."""
     expand_series(expression)
     expand_any(expression)
+    qualify_sequence_calls(expression, info.namespace, catalog)
     guard_printf(expression)
     scope = _resolve_tables(expression, info.namespace, catalog)
     params, positional = _rename_params(expression)
@@ -165,7 +167,25 @@ def _prepare_insert(insert: exp.Insert, target: TableDef, catalog: Catalog) -> N
     if conflict is not None:
         keys = conflict.args.get("conflict_keys") or []
         conflict.set("conflict_keys", [k.this if isinstance(k, exp.Ordered) else k for k in keys])
+    _add_sequence_defaults(insert, target)
     _unqualify_returning(insert, target)
+
+
+def _add_sequence_defaults(insert: exp.Insert, target: TableDef) -> None:
+    """Columns left out of ``INSERT ... VALUES`` whose default steps a sequence get it
+    explicitly: SQLite ignores the default of its rowid column, and the step must be taken
+    by the statement (and logged) either way."""
+    schema, values = insert.this, insert.expression
+    if not isinstance(schema, exp.Schema) or not isinstance(values, exp.Values):
+        return
+    named = {c.name.lower() for c in schema.expressions}
+    for column in target.columns:
+        default = column.default or ""
+        if column.name.lower() in named or "nextval(" not in default.lower():
+            continue
+        schema.append("expressions", exp.to_identifier(column.name))
+        for row in values.expressions:
+            row.append("expressions", default_expression(default, column.type))
 
 
 def _refuse_rowid_assignment(statement: exp.Expr, target: TableDef) -> None:
