@@ -228,6 +228,8 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         name = expression.name.lower()
         if name in ("uuid_generate_v4", "gen_random_uuid"):
             return UUID_SQL
+        if name == "now" and not expression.expressions:
+            return NOW_SQL
         renamed = _RENAMES.get(name)
         if renamed is not None:
             return self.func(renamed, *expression.expressions)

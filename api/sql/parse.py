@@ -175,6 +175,11 @@ def _normalise(expression: exp.Expression) -> exp.Expression:
     """Postgres and SQLite spellings with a direct equivalent, rewritten before anyone
     (classification, row-level security) looks at the statement."""
     _expand_in_table(expression)
+    while isinstance(expression, exp.Subquery) and not expression.alias:
+        inner = expression.this
+        if not isinstance(inner, exp.Expression):
+            break
+        expression = inner  # "(SELECT 1)" is a statement too
     for select in expression.find_all(exp.Select):
         select.set("locks", None)  # one serialised writer: FOR UPDATE/SHARE locks nothing more
     if isinstance(expression, exp.TruncateTable):

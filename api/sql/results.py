@@ -65,12 +65,32 @@ def _family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
         return "timestamp"
     if isinstance(node, exp.JSONExtract | exp.ArrayAgg):
         return "json"
-    if isinstance(node, exp.Anonymous) and node.name.lower().startswith(("json", "jsonb")):
-        return "json" if not node.name.lower().endswith(("length", "typeof")) else None
+    if isinstance(node, exp.AtTimeZone):
+        return "timestamp"
+    if isinstance(node, exp.Extract):
+        return "real"  # numeric in Postgres
+    if isinstance(node, exp.Case) and node.args.get("default") is not None:
+        return _family(node.args["default"], scope)
+    if isinstance(node, exp.Anonymous):
+        return _call_family(node)
     if isinstance(node, _BOOLEAN_NODES):
         return "boolean"
     if isinstance(node, exp.Coalesce | exp.Max | exp.Min):
         return _family(node.this, scope)
+    return None
+
+
+def _call_family(node: exp.Anonymous) -> str | None:
+    """Family of a function call the engine knows the type of."""
+    name = node.name.lower()
+    if name == "now":
+        return "timestamptz"
+    if name == "strftime":
+        first = node.expressions[0] if node.expressions else None
+        timestamp = isinstance(first, exp.Literal) and first.this == "%Y-%m-%d %H:%M:%f"
+        return "timestamp" if timestamp else None
+    if name.startswith(("json", "jsonb")):
+        return "json" if not name.endswith(("length", "typeof")) else None
     return None
 
 

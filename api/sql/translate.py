@@ -8,6 +8,7 @@ them, so column qualifiers keep working; ``$n`` parameters become SQLite's numbe
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -18,6 +19,7 @@ from api.sql.catalog import Catalog, ColumnDef, TableDef
 from api.sql.coerce import coerce_assignments
 from api.sql.dialect import BkgSQLite
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
+from api.sql.fidelity import apply_fidelity
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
 from api.sql.results import families_of
@@ -49,6 +51,8 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     scope = _resolve_tables(expression, info.namespace, catalog)
     params, positional = _rename_params(expression)
     target = catalog.table(info.target) if info.target else None
+    apply_fidelity(expression)
+    _name_outputs(expression)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:
         _prepare_insert(expression, target, catalog)
@@ -60,7 +64,6 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     if isinstance(expression, exp.Delete) and expression.args.get("using"):
         _using_to_exists(expression)
     families = _result_families(expression, scope, target)
-    _name_outputs(expression)
     pins = _may_skip_counter(expression) and target is not None and target.autoincrement
     return Translated(generate(expression), families, params, positional, target, pins, coercions)
 
@@ -127,7 +130,9 @@ def _rename_params(expression: exp.Expr) -> tuple[tuple[str, ...], int]:
 
 
 def _rewrite_intervals(expression: exp.Expr) -> None:
-    """``ts +/- interval 'n unit'`` -> ``strftime(..., ts, '+n unit')``."""
+    """``ts +/- interval 'n unit'`` -> ``strftime(..., ts, '+n unit')``; adding months or
+    years ends on the last day of a shorter month, as in Postgres (Jan 31 + 1 month is Feb
+    29 or 28, where SQLite would overflow into March)."""
     for node in list(expression.find_all(exp.Add, exp.Sub)):
         interval = node.expression
         if not isinstance(interval, exp.Interval):
@@ -136,16 +141,35 @@ def _rewrite_intervals(expression: exp.Expr) -> None:
         unit = interval.args.get("unit")
         modifier = f"{amount} {unit.name}" if unit else amount
         sign = "-" if isinstance(node, exp.Sub) else "+"
-        node.replace(
-            exp.Anonymous(
-                this="STRFTIME",
-                expressions=[
-                    exp.Literal.string("%Y-%m-%d %H:%M:%f"),
-                    node.this,
-                    exp.Literal.string(f"{sign}{modifier.lower()}"),
-                ],
-            )
-        )
+        shifted = _strftime(node.this, f"{sign}{modifier.lower()}")
+        if re.search(r"\b(mon|month|year)", modifier.lower()):
+            shifted = _clamp_month_end(node.this, shifted)
+        node.replace(shifted)
+
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%f"
+
+
+def _strftime(value: exp.Expr, *modifiers: str | exp.Expr) -> exp.Expr:
+    args = [m if isinstance(m, exp.Expr) else exp.Literal.string(m) for m in modifiers]
+    return exp.Anonymous(
+        this="STRFTIME", expressions=[exp.Literal.string(TIMESTAMP_FORMAT), value.copy(), *args]
+    )
+
+
+def _clamp_month_end(start: exp.Expr, shifted: exp.Expr) -> exp.Expr:
+    """``shifted`` moved back to the end of the previous month when its day overflowed."""
+    day = exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%d"), shifted.copy()])
+    start_day = exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%d"), start.copy()])
+    back = exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string("-"), expression=exp.cast(day.copy(), "int")),
+        expression=exp.Literal.string(" days"),
+    )
+    clamped = _strftime(shifted, back)
+    return exp.Case(
+        ifs=[exp.If(this=exp.NEQ(this=day, expression=start_day), true=clamped)],
+        default=shifted,
+    )
 
 
 def _prepare_insert(insert: exp.Insert, target: TableDef, catalog: Catalog) -> None:
@@ -335,22 +359,24 @@ def _subquery_table(item: exp.Expr, scope: dict[str, TableDef]) -> TableDef | No
 
 
 def _name_outputs(expression: exp.Expr) -> None:
-    """Give unnamed output expressions the column names Postgres would give them."""
+    """Give unnamed output expressions the column names Postgres would give them, in the
+    statement's result and in every derived table (whose names ``*`` shows)."""
     returning = expression.args.get("returning")
-    query = returning if returning is not None else expression
-    while isinstance(query, exp.SetOperation):
-        query = query.this
-    if not isinstance(query, exp.Select | exp.Returning):
-        return
-    query.set(
-        "expressions",
-        [
-            node
-            if isinstance(node, exp.Alias | exp.Column | exp.Star)
-            else exp.alias_(node, postgres_name(node), quoted=True, copy=False)
-            for node in query.expressions
-        ],
-    )
+    selects = [returning] if returning is not None else []
+    selects.extend(expression.find_all(exp.Select))
+    for query in selects:
+        parent = query.parent
+        if isinstance(parent, exp.SetOperation) and query is not parent.this:
+            continue
+        query.set(
+            "expressions",
+            [
+                node
+                if isinstance(node, exp.Alias | exp.Column | exp.Star)
+                else exp.alias_(node, postgres_name(node), quoted=True, copy=False)
+                for node in query.expressions
+            ],
+        )
 
 
 def postgres_name(node: exp.Expr) -> str:
