@@ -23,6 +23,7 @@ from api.rls.names import split_physical
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
 from projections.meta import DIVISOR_FUNCTION
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
+from projections.textfuncs import TEXT_FUNCTIONS
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 
@@ -31,6 +32,7 @@ ALLOWED_FUNCTIONS = frozenset(
         NEXTVAL_FUNCTION,
         CURRVAL_FUNCTION,
         SETVAL_FUNCTION,
+        *TEXT_FUNCTIONS,
         "abs",
         "avg",
         "count",

@@ -59,8 +59,6 @@ _RENAMES = {
     "json_object_agg": "JSON_GROUP_OBJECT",
     "jsonb_object_agg": "JSON_GROUP_OBJECT",
     "jsonb_array_length": "JSON_ARRAY_LENGTH",
-    "json_typeof": "JSON_TYPE",
-    "jsonb_typeof": "JSON_TYPE",
     # Sequence names are schema-qualified by api.sql.sequences before generation.
     "nextval": NEXTVAL_FUNCTION,
     "currval": CURRVAL_FUNCTION,
@@ -230,6 +228,13 @@ class BkgSQLiteGenerator(SQLiteGenerator):
             return UUID_SQL
         if name == "now" and not expression.expressions:
             return NOW_SQL
+        if name in ("jsonb_typeof", "json_typeof") and len(expression.expressions) == 1:
+            kind = self.func("JSON_TYPE", expression.expressions[0])
+            return (
+                f"CASE {kind} WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' "
+                f"WHEN 'text' THEN 'string' WHEN 'true' THEN 'boolean' "
+                f"WHEN 'false' THEN 'boolean' ELSE {kind} END"
+            )
         renamed = _RENAMES.get(name)
         if renamed is not None:
             return self.func(renamed, *expression.expressions)

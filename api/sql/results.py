@@ -24,6 +24,7 @@ _BOOLEAN_NODES = (
     exp.LogicalAnd,
     exp.LogicalOr,
     exp.StartsWith,
+    exp.Escape,
 )
 
 

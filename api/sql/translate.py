@@ -390,6 +390,8 @@ def postgres_name(node: exp.Expr) -> str:
         return inner if inner != "?column?" else node.to.sql("postgres").lower()
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
+    if isinstance(node, exp.Pad):
+        return "lpad" if node.args.get("is_left") else "rpad"
     if isinstance(node, exp.Func) and not isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
         return _function_name(type(node))
     return "?column?"

@@ -200,3 +200,21 @@ def test_a_zero_interval_step_is_refused(engine: SqlEngine, conn: sqlite3.Connec
     with pytest.raises(SqlError) as info:
         engine.execute(conn, "SELECT * FROM generate_series(now(), now(), interval '0 days')")
     assert info.value.sqlstate == "22023"
+
+
+def test_string_functions(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    out = engine.execute(
+        conn,
+        "SELECT lpad('7', 3, '0'), rpad('ab', 5, '-+'), lpad('abcdef', 3),"
+        " split_part('a,b,c', ',', -1),"
+        " initcap('hello wORLD'), repeat('ab', 2), reverse('abc'), translate('hello', 'el', 'i'),"
+        " md5('abc'), concat_ws('-', 'a', NULL, 'b')",
+    )
+    assert out.rows == [
+        ["007", "ab-+-", "abc", "c", "Hello World", "abab", "cba", "hio",
+         "900150983cd24fb0d6963f7d28e17f72", "a-b"]
+    ]  # fmt: skip
+    assert out.columns[:3] == ["lpad", "rpad", "lpad"]
+    with pytest.raises(SqlError) as info:
+        engine.execute(conn, "SELECT repeat('x', 1000000000000)")
+    assert info.value.sqlstate == "54000"
