@@ -5,7 +5,8 @@
   must read as one (22007), ``'...+02'::timestamptz`` is converted to UTC text;
 - a cast to an integer type rounds (``2.99::int`` is 3, half away from zero) instead of
   truncating;
-- ``date ± integer`` adds days and ``date - date`` counts them.
+- ``date ± integer`` adds days and ``date - date`` counts them; ``make_date(y, m, d)``;
+- ``#>``/``#>>`` paths (``'{a,0}'``) become the JSON paths SQLite reads.
 """
 
 from __future__ import annotations
@@ -45,9 +46,31 @@ def apply_fidelity(expression: exp.Expr) -> None:
         _check_interval(interval)
     for cast in list(expression.find_all(exp.Cast)):
         _cast(cast)
+    for path in list(expression.find_all(exp.JSONBExtract, exp.JSONBExtractScalar)):
+        if isinstance(path, exp.JSONBExtract | exp.JSONBExtractScalar):
+            _json_path(path)
+    for call in list(expression.find_all(exp.Anonymous)):
+        if call.name.lower() == "make_date" and len(call.expressions) == 3:
+            text = exp.Anonymous(
+                this="printf",
+                expressions=[exp.Literal.string("%04d-%02d-%02d"), *call.expressions],
+            )
+            call.replace(exp.Cast(this=text, to=exp.DataType.build("date")))
     for arithmetic in list(expression.find_all(exp.Add, exp.Sub)):
         if isinstance(arithmetic, exp.Add | exp.Sub):
             _date_arithmetic(arithmetic)
+
+
+def _json_path(node: exp.JSONBExtract | exp.JSONBExtractScalar) -> None:
+    """``j #> '{a,0}'`` (json) and ``j #>> '{a,0}'`` (text) as ``->``/``->>`` with the
+    equivalent JSON path, which SQLite reads."""
+    path = node.expression
+    if not isinstance(path, exp.Literal) or not path.is_string:
+        return
+    steps = [p.strip().strip('"') for p in path.this.strip().strip("{}").split(",") if p.strip()]
+    text = "$" + "".join(f"[{p}]" if p.isdigit() else f'."{p}"' for p in steps)
+    kind = exp.JSONExtract if isinstance(node, exp.JSONBExtract) else exp.JSONExtractScalar
+    node.replace(kind(this=node.this.copy(), expression=exp.Literal.string(text)))
 
 
 def _check_bound(node: exp.Limit | exp.Offset) -> None:
