@@ -6,7 +6,8 @@
 - a cast to an integer type rounds (``2.99::int`` is 3, half away from zero) instead of
   truncating;
 - ``date ± integer`` adds days and ``date - date`` counts them; ``make_date(y, m, d)``;
-- ``#>``/``#>>`` paths (``'{a,0}'``) become the JSON paths SQLite reads.
+- ``#>``/``#>>`` paths (``'{a,0}'``) become the JSON paths SQLite reads;
+- integer arithmetic on two integer literals outside bigint is 22003.
 """
 
 from __future__ import annotations
@@ -59,6 +60,37 @@ def apply_fidelity(expression: exp.Expr) -> None:
     for arithmetic in list(expression.find_all(exp.Add, exp.Sub)):
         if isinstance(arithmetic, exp.Add | exp.Sub):
             _date_arithmetic(arithmetic)
+    for operation in list(expression.find_all(exp.Add, exp.Sub, exp.Mul)):
+        _check_constant_overflow(operation)
+
+
+_BIGINT = (-(2**63), 2**63 - 1)
+
+
+def _integer_literal(node: exp.Expr) -> int | None:
+    negative = False
+    while isinstance(node, exp.Neg | exp.Paren):
+        negative ^= isinstance(node, exp.Neg)
+        node = node.this
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.lstrip("-").isdigit():
+        return -int(node.this) if negative else int(node.this)
+    return None
+
+
+def _check_constant_overflow(node: exp.Expr) -> None:
+    """Integer arithmetic on two integer literals outside bigint is 22003, as in Postgres
+    (SQLite would quietly answer a float)."""
+    left, right = _integer_literal(node.this), _integer_literal(node.expression)
+    if left is None or right is None:
+        return
+    if isinstance(node, exp.Add):
+        result = left + right
+    elif isinstance(node, exp.Sub):
+        result = left - right
+    else:
+        result = left * right
+    if not _BIGINT[0] <= result <= _BIGINT[1]:
+        raise with_sqlstate(SqlValidationError("bigint out of range"), "22003")
 
 
 def _json_path(node: exp.JSONBExtract | exp.JSONBExtractScalar) -> None:

@@ -20,6 +20,7 @@ from api.sql.coerce import coerce_assignments
 from api.sql.dialect import BkgSQLite
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
 from api.sql.fidelity import apply_fidelity
+from api.sql.jsonops import rewrite_json_operators
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
 from api.sql.results import families_of
@@ -52,6 +53,7 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     params, positional = _rename_params(expression)
     target = catalog.table(info.target) if info.target else None
     apply_fidelity(expression)
+    rewrite_json_operators(expression)
     _name_outputs(expression)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:

@@ -218,3 +218,39 @@ def test_string_functions(engine: SqlEngine, conn: sqlite3.Connection) -> None:
     with pytest.raises(SqlError) as info:
         engine.execute(conn, "SELECT repeat('x', 1000000000000)")
     assert info.value.sqlstate == "54000"
+
+
+def test_jsonb_key_and_containment_operators(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    engine.execute(conn, "CREATE TABLE docs (id int PRIMARY KEY, body jsonb)")
+    engine.execute(
+        conn,
+        """INSERT INTO docs VALUES"""
+        """ (1, '{"a": 1, "t": true, "tags": ["x", "y"], "o": {"k": "v"}}'),"""
+        """ (2, '{"a": 2, "t": false}'), (3, '["a", "b"]'), (4, '{"a": 1.0}')""",
+    )
+    cases = {
+        "body ? 'a'": [1, 2, 3, 4],
+        "body ?| array['o', 'zz']": [1],
+        "body ?& array['a', 't']": [1, 2],
+        "body ?& array['a', 'b']": [3],
+        """body @> '{"a": 1}'""": [1, 4],
+        """body @> '{"t": true, "tags": ["y"]}'""": [1],
+        """body @> '{"o": {"k": "v"}}'::jsonb""": [1],
+        """body @> '["b"]'""": [3],
+        """body @> '{"a": "1"}'""": [],
+    }
+    for condition, ids in cases.items():
+        out = engine.execute(conn, f"SELECT id FROM docs WHERE {condition} ORDER BY id")
+        assert [r[0] for r in out.rows] == ids, condition
+
+
+def test_constant_integer_overflow_is_an_error(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    for sql in (
+        "SELECT 9223372036854775807 + 1",
+        "SELECT -9223372036854775807 - 2",
+        "SELECT 2 * 4611686018427387904",
+    ):
+        with pytest.raises(SqlError) as info:
+            engine.execute(conn, sql)
+        assert info.value.sqlstate == "22003"
+    assert engine.execute(conn, "SELECT 9223372036854775806 + 1").rows == [[9223372036854775807]]
