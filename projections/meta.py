@@ -21,6 +21,7 @@ from projections.bounds import (
 )
 from projections.errors import ProjectionError
 from projections.limits import apply_limits
+from projections.numeric import register as register_numeric
 from projections.sequences import register as register_sequences
 from projections.textfuncs import register as register_text_functions
 
@@ -64,7 +65,8 @@ def configure(conn: sqlite3.Connection) -> None:
     - the argument bound of `projections.bounds`, so no quadratic string function can hold
       the connection for long;
     - the sequence functions of `projections.sequences` (nextval, currval, setval) and the
-      string functions of `projections.textfuncs` (lpad, split_part, ...).
+      string functions of `projections.textfuncs` (lpad, split_part, ...), and the rounding of
+      `numeric(p, s)` values of `projections.numeric`.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
@@ -73,6 +75,7 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.create_function(MATCH_FUNCTION, 3, bound_match, deterministic=True)
     register_sequences(conn)
     register_text_functions(conn)
+    register_numeric(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

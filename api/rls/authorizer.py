@@ -22,6 +22,7 @@ from api.auth.principal import Principal
 from api.rls.names import split_physical
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
 from projections.meta import DIVISOR_FUNCTION
+from projections.numeric import NUMERIC_FUNCTION
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 from projections.textfuncs import TEXT_FUNCTIONS
 
@@ -33,6 +34,7 @@ ALLOWED_FUNCTIONS = frozenset(
         CURRVAL_FUNCTION,
         SETVAL_FUNCTION,
         *TEXT_FUNCTIONS,
+        NUMERIC_FUNCTION,
         "abs",
         "avg",
         "count",

@@ -254,3 +254,22 @@ def test_constant_integer_overflow_is_an_error(engine: SqlEngine, conn: sqlite3.
             engine.execute(conn, sql)
         assert info.value.sqlstate == "22003"
     assert engine.execute(conn, "SELECT 9223372036854775806 + 1").rows == [[9223372036854775807]]
+
+
+def test_numeric_precision_and_scale(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    engine.execute(
+        conn, "CREATE TABLE money (id int PRIMARY KEY, amount numeric(5, 2), n numeric(3))"
+    )
+    out = engine.execute(
+        conn,
+        "INSERT INTO money VALUES (1, 1.005, 2.5), (2, $1, -2.5) RETURNING amount, n",
+        ["-3.14159"],
+    )
+    assert out.rows == [[1.01, 3], [-3.14, -3]]
+    assert out.changes[0]["new"]["amount"] == 1.01
+    engine.execute(conn, "UPDATE money SET amount = amount * 10 WHERE id = 1")
+    assert engine.execute(conn, "SELECT amount FROM money WHERE id = 1").rows == [[10.1]]
+    for sql in ("INSERT INTO money VALUES (3, 1000, 1)", "UPDATE money SET n = 999.5"):
+        with pytest.raises(SqlError) as info:
+            engine.execute(conn, sql)
+        assert info.value.sqlstate == "22003"
