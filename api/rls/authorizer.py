@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from api.auth.principal import Principal
 from api.rls.names import split_physical
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
+from projections.jsonfuncs import JSON_FUNCTIONS
 from projections.meta import DIVISOR_FUNCTION
 from projections.numeric import NUMERIC_FUNCTION
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
@@ -35,6 +36,7 @@ ALLOWED_FUNCTIONS = frozenset(
         SETVAL_FUNCTION,
         *TEXT_FUNCTIONS,
         NUMERIC_FUNCTION,
+        *JSON_FUNCTIONS,
         "abs",
         "avg",
         "count",

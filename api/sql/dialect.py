@@ -167,6 +167,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         **{k: v for k, v in SQLiteGenerator.TRANSFORMS.items() if k is not exp.ILike},
         exp.Uuid: lambda *_: UUID_SQL,
         exp.CurrentTimestamp: lambda *_: NOW_SQL,
+        exp.JSONBObjectAgg: lambda gen, e: gen.func("JSON_GROUP_OBJECT", e.this, e.expression),
         exp.TimestampTrunc: _trunc_sql,
         exp.DateTrunc: _trunc_sql,
         exp.Extract: _extract_sql,

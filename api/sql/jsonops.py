@@ -1,12 +1,13 @@
 """jsonb operators SQLite has no spelling for, rewritten over its JSON functions:
 ``j ? key``, ``j ?| keys``, ``j ?& keys`` and ``j @> 'literal'`` (containment of a literal
 JSON value, as Postgres defines it: objects by their keys, arrays by their elements, scalars
-by equality).
+by equality); ``j || j`` and ``j - key`` over the functions of ``projections.jsonfuncs``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlglot
@@ -14,6 +15,7 @@ from sqlglot import exp
 
 from api.sql.errors import NotSupportedError, SqlValidationError, with_sqlstate
 from api.sql.reader import BkgPostgres
+from projections.jsonfuncs import CONCAT_FUNCTION, DELETE_FUNCTION
 
 _HAS_KEY = (
     "EXISTS (SELECT 1 FROM json_each(_j) AS _e WHERE CASE json_type(_j)"
@@ -28,8 +30,15 @@ _HAS_ALL = (
 _KEY_NODES = (exp.JSONBContainsTopKey, exp.JSONBContainsAnyTopKeys, exp.JSONBContainsAllTopKeys)
 
 
-def rewrite_json_operators(expression: exp.Expr) -> None:
-    """Rewrite (in place) the operators listed in the module docstring."""
+def rewrite_json_operators(expression: exp.Expr, is_json: Callable[[exp.Expr], bool]) -> None:
+    """Rewrite (in place) the operators listed in the module docstring; ``is_json`` tells
+    whether an operand is a json/jsonb value (a cast, a JSON column, a JSON function)."""
+    for node in list(expression.find_all(exp.DPipe, exp.Sub)):
+        left, right = node.this, node.expression
+        if isinstance(node, exp.DPipe) and (is_json(left) or is_json(right)):
+            node.replace(exp.Anonymous(this=CONCAT_FUNCTION, expressions=[left, right]))
+        elif isinstance(node, exp.Sub) and is_json(left):
+            node.replace(exp.Anonymous(this=DELETE_FUNCTION, expressions=[left, right]))
     for node in list(expression.find_all(*_KEY_NODES)):
         _key_test(node)
     for node in list(expression.find_all(exp.ArrayContainsAll)):

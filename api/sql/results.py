@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from api.sql.catalog import TableDef
 from api.sql.typemap import family_of, to_client
+from projections.jsonfuncs import JSON_FUNCTIONS
 
 _BOOLEAN_NODES = (
     exp.Predicate,
@@ -64,7 +65,7 @@ def _family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
         return "timestamptz"
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
         return "timestamp"
-    if isinstance(node, exp.JSONExtract | exp.ArrayAgg):
+    if isinstance(node, exp.JSONExtract | exp.ArrayAgg | exp.JSONBObjectAgg):
         return "json"
     if isinstance(node, exp.AtTimeZone):
         return "timestamp"
@@ -90,9 +91,16 @@ def _call_family(node: exp.Anonymous) -> str | None:
         first = node.expressions[0] if node.expressions else None
         timestamp = isinstance(first, exp.Literal) and first.this == "%Y-%m-%d %H:%M:%f"
         return "timestamp" if timestamp else None
+    if name in JSON_FUNCTIONS:
+        return "json"
     if name.startswith(("json", "jsonb")):
         return "json" if not name.endswith(("length", "typeof")) else None
     return None
+
+
+def expression_family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
+    """Family of any expression, or None when not known."""
+    return _family(node, scope)
 
 
 def _column_family(column: exp.Column, scope: dict[str, TableDef]) -> str | None:

@@ -23,7 +23,7 @@ from api.sql.fidelity import apply_fidelity
 from api.sql.jsonops import rewrite_json_operators
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
-from api.sql.results import families_of
+from api.sql.results import expression_family, families_of
 from api.sql.sequences import qualify_sequence_calls
 from api.sql.series import expand_any, expand_series
 
@@ -53,7 +53,7 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     params, positional = _rename_params(expression)
     target = catalog.table(info.target) if info.target else None
     apply_fidelity(expression)
-    rewrite_json_operators(expression)
+    rewrite_json_operators(expression, lambda node: expression_family(node, scope) == "json")
     _name_outputs(expression)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:

@@ -273,3 +273,22 @@ def test_numeric_precision_and_scale(engine: SqlEngine, conn: sqlite3.Connection
         with pytest.raises(SqlError) as info:
             engine.execute(conn, sql)
         assert info.value.sqlstate == "22003"
+
+
+def test_jsonb_functions_and_operators(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    out = engine.execute(
+        conn,
+        """SELECT jsonb_set('{"a": {"b": 1}}', '{a,b}', '[2]'),"""
+        """ jsonb_strip_nulls('{"a": null, "b": {"c": null, "d": 1}}'),"""
+        """ '{"a": 1, "b": 1}'::jsonb || '{"b": 2}', '[1]'::jsonb || '[2, 3]'::jsonb,"""
+        """ '{"a": 1, "b": 2}'::jsonb - 'a', '["x", "y"]'::jsonb - 0""",
+    )
+    assert out.rows == [
+        [{"a": {"b": [2]}}, {"b": {"d": 1}}, {"a": 1, "b": 2}, [1, 2, 3], {"b": 2}, ["y"]]
+    ]
+    engine.execute(conn, "CREATE TABLE docs (id int PRIMARY KEY, body jsonb)")
+    engine.execute(conn, """INSERT INTO docs VALUES (1, '{"a": 1}')""")
+    changes = engine.execute(conn, """UPDATE docs SET body = body || '{"z": 0}'""").changes
+    assert changes[0]["new"]["body"] == '{"a":1,"z":0}'
+    out = engine.execute(conn, "SELECT jsonb_object_agg(id, body -> 'z') FROM docs")
+    assert out.rows == [[{"1": 0}]]
