@@ -11,6 +11,8 @@ import json
 import sqlite3
 from typing import Any
 
+from projections.bounds import refusing
+
 CONCAT_FUNCTION = "_bkg_jsonb_concat"
 DELETE_FUNCTION = "_bkg_jsonb_delete"
 JSON_FUNCTIONS = ("jsonb_set", "jsonb_strip_nulls", CONCAT_FUNCTION, DELETE_FUNCTION)
@@ -18,11 +20,11 @@ JSON_FUNCTIONS = ("jsonb_set", "jsonb_strip_nulls", CONCAT_FUNCTION, DELETE_FUNC
 
 def register(conn: sqlite3.Connection) -> None:
     """Register the functions on ``conn``."""
-    conn.create_function("jsonb_set", 3, _set, deterministic=True)
-    conn.create_function("jsonb_set", 4, _set, deterministic=True)
-    conn.create_function("jsonb_strip_nulls", 1, _strip_nulls, deterministic=True)
-    conn.create_function(CONCAT_FUNCTION, 2, _concat, deterministic=True)
-    conn.create_function(DELETE_FUNCTION, 2, _delete, deterministic=True)
+    conn.create_function("jsonb_set", 3, refusing(_set), deterministic=True)
+    conn.create_function("jsonb_set", 4, refusing(_set), deterministic=True)
+    conn.create_function("jsonb_strip_nulls", 1, refusing(_strip_nulls), deterministic=True)
+    conn.create_function(CONCAT_FUNCTION, 2, refusing(_concat), deterministic=True)
+    conn.create_function(DELETE_FUNCTION, 2, refusing(_delete), deterministic=True)
 
 
 def _load(text: Any) -> Any:

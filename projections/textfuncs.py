@@ -15,7 +15,7 @@ import re
 import sqlite3
 from typing import Any
 
-from projections.bounds import Refusal, record_refusal
+from projections.bounds import Refusal, record_refusal, refusing
 
 TEXT_FUNCTIONS = (
     "lpad",
@@ -53,7 +53,7 @@ def register(conn: sqlite3.Connection) -> None:
         ("md5", 1, _md5),
         ("concat_ws", -1, _concat_ws),
     ):
-        conn.create_function(name, count, function, deterministic=True)
+        conn.create_function(name, count, refusing(function), deterministic=True)
 
 
 def _bounded(length: int, limit: int) -> None:

@@ -12,7 +12,7 @@ from api.auth.principal import user_principal
 from api.rls.access import RlsHook
 from api.rls.policy import PolicySet, created_event, parse_policy
 from api.rls.rewrite import RlsRewriter
-from api.sql import Catalog, SqlEngine, SqlError
+from api.sql import Catalog, SqlEngine, SqlError, inline
 from projections.apply import apply_changes
 from tests.sql.conftest import projection
 
@@ -156,3 +156,30 @@ def test_a_view_reads_with_the_callers_row_level_security(
         [2]
     ]
     assert engine.execute(conn, "SELECT n FROM counts", namespace="shop").rows == [[3]]
+
+
+def test_exponential_view_expansion_is_refused(
+    conn: sqlite3.Connection, engine: SqlEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inline, "MAX_NODES", 2000)
+    engine.execute(conn, "CREATE VIEW v0 AS SELECT 1 AS x")
+    with pytest.raises(SqlError) as info:
+        for level in range(1, 40):
+            inner = f"(SELECT x FROM v{level - 1})"
+            engine.execute(conn, f"CREATE VIEW v{level} AS SELECT {inner} + {inner} + {inner} AS x")
+    assert info.value.sqlstate == "54000"
+    assert info.value.detail == {"limit": "max_expanded_nodes", "value": 2000}
+    assert level == 5
+
+
+def test_bad_arguments_of_registered_functions_have_their_sqlstates(
+    conn: sqlite3.Connection, engine: SqlEngine
+) -> None:
+    for sql, sqlstate in (
+        ("SELECT split_part('a,b', ',', 0)", "22023"),
+        ("SELECT jsonb_set('{\"a\": 1}', '{a}', 'nope')", "22P02"),
+        ("SELECT jsonb_strip_nulls(repeat('[', 100000))", "54001"),
+    ):
+        with pytest.raises(SqlError) as info:
+            engine.execute(conn, sql)
+        assert info.value.sqlstate == sqlstate, sql
