@@ -19,6 +19,7 @@ from projections.bounds import (
     bound_match,
     record_refusal,
 )
+from projections.datetimefuncs import register as register_datetime_functions
 from projections.errors import ProjectionError
 from projections.jsonfuncs import register as register_json_functions
 from projections.limits import apply_limits
@@ -67,8 +68,8 @@ def configure(conn: sqlite3.Connection) -> None:
       the connection for long;
     - the sequence functions of `projections.sequences` (nextval, currval, setval) and the
       string functions of `projections.textfuncs` (lpad, split_part, ...), and the rounding of
-      `numeric(p, s)` values of `projections.numeric`, and the jsonb functions of
-      `projections.jsonfuncs`.
+      `numeric(p, s)` values of `projections.numeric`, the jsonb functions of
+      `projections.jsonfuncs` and the interval functions of `projections.datetimefuncs`.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
@@ -79,6 +80,7 @@ def configure(conn: sqlite3.Connection) -> None:
     register_text_functions(conn)
     register_numeric(conn)
     register_json_functions(conn)
+    register_datetime_functions(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from api.auth.principal import Principal
 from api.rls.names import split_physical
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
+from projections.datetimefuncs import DATETIME_FUNCTIONS
 from projections.jsonfuncs import JSON_FUNCTIONS
 from projections.meta import DIVISOR_FUNCTION
 from projections.numeric import NUMERIC_FUNCTION
@@ -37,6 +38,7 @@ ALLOWED_FUNCTIONS = frozenset(
         *TEXT_FUNCTIONS,
         NUMERIC_FUNCTION,
         *JSON_FUNCTIONS,
+        *DATETIME_FUNCTIONS,
         "abs",
         "avg",
         "count",

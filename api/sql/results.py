@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from api.sql.catalog import TableDef
 from api.sql.typemap import family_of, to_client
+from projections.datetimefuncs import DATETIME_FUNCTIONS
 from projections.jsonfuncs import JSON_FUNCTIONS
 
 _BOOLEAN_NODES = (
@@ -93,6 +94,8 @@ def _call_family(node: exp.Anonymous) -> str | None:
         return "timestamp" if timestamp else None
     if name in JSON_FUNCTIONS:
         return "json"
+    if name in DATETIME_FUNCTIONS:
+        return "interval"
     if name.startswith(("json", "jsonb")):
         return "json" if not name.endswith(("length", "typeof")) else None
     return None

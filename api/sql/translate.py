@@ -26,6 +26,7 @@ from api.sql.printf import guard_printf
 from api.sql.results import expression_family, families_of
 from api.sql.sequences import qualify_sequence_calls
 from api.sql.series import expand_any, expand_series
+from projections.datetimefuncs import DIFF_FUNCTION
 
 _DIALECT = BkgSQLite()
 
@@ -54,6 +55,7 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     target = catalog.table(info.target) if info.target else None
     apply_fidelity(expression)
     rewrite_json_operators(expression, lambda node: expression_family(node, scope) == "json")
+    _timestamp_differences(expression, scope)
     _name_outputs(expression)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:
@@ -68,6 +70,22 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     families = _result_families(expression, scope, target)
     pins = _may_skip_counter(expression) and target is not None and target.autoincrement
     return Translated(generate(expression), families, params, positional, target, pins, coercions)
+
+
+_TIMESTAMPS = ("timestamp", "timestamptz")
+
+
+def _timestamp_differences(expression: exp.Expr, scope: dict[str, TableDef]) -> None:
+    """``ts - ts`` is an interval (Postgres's text output), not SQLite's text subtraction."""
+    for node in list(expression.find_all(exp.Sub)):
+        left, right = node.this, node.expression
+        if isinstance(right, exp.Interval):
+            continue
+        if (
+            expression_family(left, scope) in _TIMESTAMPS
+            and expression_family(right, scope) in _TIMESTAMPS
+        ):
+            node.replace(exp.Anonymous(this=DIFF_FUNCTION, expressions=[left, right]))
 
 
 def _may_skip_counter(expression: exp.Expr) -> bool:

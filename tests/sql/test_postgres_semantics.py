@@ -292,3 +292,19 @@ def test_jsonb_functions_and_operators(engine: SqlEngine, conn: sqlite3.Connecti
     assert changes[0]["new"]["body"] == '{"a":1,"z":0}'
     out = engine.execute(conn, "SELECT jsonb_object_agg(id, body -> 'z') FROM docs")
     assert out.rows == [[{"1": 0}]]
+
+
+def test_timestamp_differences_and_age_are_intervals(
+    engine: SqlEngine, conn: sqlite3.Connection
+) -> None:
+    engine.execute(conn, "CREATE TABLE ev (id int PRIMARY KEY, at timestamptz)")
+    engine.execute(conn, "INSERT INTO ev VALUES (1, '2024-01-02 12:00:00+00')")
+    out = engine.execute(
+        conn,
+        "SELECT at - '2024-01-01'::timestamptz AS gap, age(at, '2023-11-30'::timestamptz) FROM ev",
+    )
+    assert (out.columns, out.rows) == (
+        ["gap", "age"],
+        [["1 day 12:00:00", "1 mon 2 days 12:00:00"]],
+    )
+    assert out.families == ("interval", "interval")

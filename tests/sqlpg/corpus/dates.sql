@@ -59,3 +59,15 @@ SELECT '2024-05-17'::date AS d;
 
 -- case: bad_date
 SELECT '2024-02-30'::date;
+
+-- case: timestamp_difference_forms
+SELECT '2024-01-01 00:00'::timestamp - '2024-01-02 02:30'::timestamp AS neg, '2024-03-01'::timestamp - '2024-02-01'::timestamp AS days, '2024-01-01'::timestamp - '2024-01-01'::timestamp AS zero;
+
+-- case: timestamp_cast_fraction
+SELECT '2024-01-01 00:00:01.5'::timestamp - '2024-01-01 00:00'::timestamp AS frac, '2024-01-01 00:00:01.25'::timestamp AS t;
+
+-- case: timestamp_difference_columns
+SELECT id, at - '2024-01-01 00:00:00+00'::timestamptz AS since FROM events ORDER BY id;
+
+-- case: age_forms
+SELECT age('2023-01-01'::timestamp, '2024-05-17'::timestamp) AS back, age('2024-03-31 10:00'::timestamp, '2024-02-29 12:00'::timestamp) AS borrow, age('2024-01-01'::timestamp, '2024-01-01'::timestamp) AS same;
