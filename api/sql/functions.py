@@ -25,10 +25,17 @@ from api.sql.reader import BkgPostgres
 SETOF_COLUMN = "_bkg_setof"
 """``RETURNS SETOF t`` is read as ``RETURNS TABLE (_bkg_setof t)`` (see ``read_setof``)."""
 _SETOF = re.compile(r"\bRETURNS\s+SETOF\s+", re.IGNORECASE)
+_CREATE_FUNCTION = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def read_setof(sql: str) -> str:
-    """``RETURNS SETOF t`` in a CREATE FUNCTION, in a form the parser reads."""
+    """``RETURNS SETOF t`` in a CREATE FUNCTION, in a form the parser reads (other
+    statements are returned unchanged)."""
+    if not _CREATE_FUNCTION.match(sql):
+        return sql
     match = _SETOF.search(sql)
     if match is None:
         return sql

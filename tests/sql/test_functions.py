@@ -160,3 +160,8 @@ def test_a_function_reads_with_the_callers_row_level_security(
     hook = RlsHook(RlsRewriter(policies, user_principal("alice", "shop", {})), ("alice",))
     assert engine.execute(conn, "SELECT total()", namespace="shop", rewrite=hook).rows == [[2]]
     assert engine.execute(conn, "SELECT total()", namespace="shop").rows == [[3]]
+
+
+def test_setof_is_read_in_create_function_only(conn: sqlite3.Connection, engine: SqlEngine) -> None:
+    out = engine.execute(conn, "SELECT 'RETURNS SETOF acct' AS s")
+    assert out.rows == [["RETURNS SETOF acct"]]
