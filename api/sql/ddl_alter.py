@@ -19,6 +19,7 @@ from api.sql.ddl_build import (
     sqlite_column,
 )
 from api.sql.ddl_rebuild import plan_alter_column
+from api.sql.ddl_view import reads_relation
 from api.sql.errors import ConflictError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo
 from api.sql.translate import parse_fragment
@@ -129,6 +130,8 @@ def _rename_table(
     new_name = f"{table.schema}.{target.name.lower()}"
     if any(references_table(other, table.name) for other in catalog.tables.values()):
         raise NotSupportedError(f"renaming {table.name}, which other tables reference")
+    if any(reads_relation(view, table.name) for view in catalog.views.values()):
+        raise NotSupportedError(f"renaming {table.name}, which views read")
     if new_name in catalog.tables:
         raise ConflictError(f"table {new_name} already exists")
     definition = replace(table, name=new_name)

@@ -98,6 +98,31 @@ def reads_relation(view: ViewDef, relation: str) -> bool:
     )
 
 
+def drop_views_of_schema(schema: str, catalog: Catalog) -> list[Change]:
+    """drop_view changes for every view of ``schema``, each after the views that read it;
+    refused (2BP01) while a view of another schema reads one of its views or tables."""
+    inside = {v.name: v for v in catalog.views.values() if v.schema == schema}
+    for other in catalog.views.values():
+        if other.schema == schema:
+            continue
+        for relation in [*inside, *(t for t in catalog.tables if t.startswith(f"{schema}."))]:
+            if reads_relation(other, relation):
+                error = ConflictError(f"view {other.name} depends on {relation}")
+                raise with_sqlstate(error, "2BP01")
+    changes: list[Change] = []
+    while inside:
+        free = [
+            name
+            for name in inside
+            if not any(o.name != name and reads_relation(o, name) for o in inside.values())
+        ]
+        for name in free or list(inside):
+            logged = exp.Drop(this=exp.to_table(name), kind="VIEW")
+            changes.append(_change("drop_view", name, logged, None))
+            del inside[name]
+    return changes
+
+
 def check_no_dependent_views(catalog: Catalog, relation: str) -> None:
     """Refuse to drop a table or view that a view reads (Postgres: 2BP01)."""
     for view in catalog.views.values():

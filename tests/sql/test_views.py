@@ -183,3 +183,36 @@ def test_bad_arguments_of_registered_functions_have_their_sqlstates(
         with pytest.raises(SqlError) as info:
             engine.execute(conn, sql)
         assert info.value.sqlstate == sqlstate, sql
+
+
+def test_drop_schema_cascade_drops_views_functions_and_sequences(
+    conn: sqlite3.Connection, engine: SqlEngine
+) -> None:
+    log: list[dict[str, Any]] = []
+    for sql in (
+        "CREATE SCHEMA shop",
+        "CREATE TABLE shop.t (id int PRIMARY KEY)",
+        "CREATE VIEW shop.a AS SELECT id FROM shop.t",
+        "CREATE VIEW shop.b AS SELECT id FROM shop.a",
+        "CREATE FUNCTION shop.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        "CREATE SEQUENCE shop.s",
+    ):
+        log.extend(engine.execute(conn, sql).changes)
+    with pytest.raises(SqlError) as info:
+        engine.execute(conn, "DROP SCHEMA shop")
+    assert info.value.sqlstate == "2BP01"
+    engine.execute(conn, "CREATE VIEW public.peek AS SELECT id FROM shop.b")
+    with pytest.raises(SqlError) as info:
+        engine.execute(conn, "DROP SCHEMA shop CASCADE")
+    assert info.value.sqlstate == "2BP01"
+    engine.execute(conn, "DROP VIEW public.peek")
+    changes = engine.execute(conn, "DROP SCHEMA shop CASCADE").changes
+    actions = [c["action"] for c in changes]
+    assert actions[:3] == ["drop_view", "drop_view", "drop_function"]
+    assert sorted(actions[3:5]) == ["drop_sequence", "drop_table"]
+    assert actions[5:] == ["drop_schema"]
+    assert [c["table"] for c in changes][:2] == ["shop.b", "shop.a"]
+    catalog = Catalog.load(conn)
+    assert not catalog.views and not catalog.functions and not catalog.sequences
+    engine.execute(conn, "CREATE SCHEMA shop")
+    engine.execute(conn, "CREATE SEQUENCE shop.s")
