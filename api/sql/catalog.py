@@ -157,6 +157,7 @@ class Catalog:
     views: dict[str, ViewDef] = field(default_factory=dict)
     functions: dict[str, FunctionDef] = field(default_factory=dict)
     sequences: frozenset[str] = frozenset()
+    enums: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Catalog:
@@ -181,7 +182,11 @@ class Catalog:
             if kind == "function"
         }
         sequences = frozenset(name for kind, name, _ in rows if kind == "sequence")
-        catalog = cls(token, schemas | {DEFAULT_NAMESPACE}, tables, views, functions, sequences)
+        enums = {
+            name: list(json.loads(text)["labels"]) for kind, name, text in rows if kind == "type"
+        }
+        schemas = schemas | {DEFAULT_NAMESPACE}
+        catalog = cls(token, schemas, tables, views, functions, sequences, enums)
         _CACHE.put(token, catalog)
         return catalog
 

@@ -30,7 +30,7 @@ def coerce_assignments(
     """Rewrite string literals assigned to boolean/timestamp columns; return the parameters
     assigned to such columns with their type family."""
     params: list[tuple[ParamKey, str]] = []
-    for column, node in _assignments(statement, target, insert_columns):
+    for column, node in assignments(statement, target, insert_columns):
         _fit_numeric(column, node)
         family = family_of(column.type)
         if family not in _COERCED:
@@ -60,7 +60,7 @@ def _fit_numeric(column: ColumnDef, node: exp.Expr) -> None:
     node.replace(wrapped)
 
 
-def _assignments(
+def assignments(
     statement: exp.Expr, target: TableDef, insert_columns: list[str]
 ) -> Iterator[tuple[ColumnDef, exp.Expr]]:
     """(column, assigned expression) pairs of VALUES rows and SET lists."""

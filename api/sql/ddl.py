@@ -7,6 +7,7 @@ diverge.  IF [NOT] EXISTS statements that have nothing to do produce no change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlglot import exp
@@ -26,6 +27,7 @@ from api.sql.ddl_build import (
 from api.sql.ddl_function import plan_drop_function
 from api.sql.ddl_schema import plan_drop_schema
 from api.sql.ddl_view import check_no_dependent_views, plan_drop_view
+from api.sql.enums import plan_create_type, plan_drop_type
 from api.sql.errors import (
     ConflictError,
     NotFoundError,
@@ -37,6 +39,17 @@ from api.sql.names import namespace_problem
 from api.sql.parse import StatementInfo, logical_name
 from api.sql.sequences import plan_create_sequence, plan_drop_sequence
 from projections.apply import quote_ident
+
+_CREATES: dict[str, Callable[[exp.Create, StatementInfo, Catalog], list[Change]]] = {
+    "TYPE": plan_create_type,
+    "SEQUENCE": plan_create_sequence,
+}
+_DROPS: dict[str, Callable[[exp.Drop, StatementInfo, Catalog], list[Change]]] = {
+    "VIEW": plan_drop_view,
+    "FUNCTION": plan_drop_function,
+    "TYPE": plan_drop_type,
+    "SEQUENCE": plan_drop_sequence,
+}
 
 
 def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -> list[Change]:
@@ -54,14 +67,10 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
         return _drop_table(statement, info, catalog)
     if isinstance(statement, exp.Drop) and kind == "INDEX":
         return _drop_index(statement, info, catalog)
-    if isinstance(statement, exp.Drop) and kind == "VIEW":
-        return plan_drop_view(statement, info, catalog)
-    if isinstance(statement, exp.Create) and kind == "SEQUENCE":
-        return plan_create_sequence(statement, info, catalog)
-    if isinstance(statement, exp.Drop) and kind == "SEQUENCE":
-        return plan_drop_sequence(statement, info, catalog)
-    if isinstance(statement, exp.Drop) and kind == "FUNCTION":
-        return plan_drop_function(statement, info, catalog)
+    if isinstance(statement, exp.Create) and kind in _CREATES:
+        return _CREATES[kind](statement, info, catalog)
+    if isinstance(statement, exp.Drop) and kind in _DROPS:
+        return _DROPS[kind](statement, info, catalog)
     if isinstance(statement, exp.Alter) and kind == "TABLE":
         return plan_alter(statement, info, catalog)
     raise NotSupportedError(f"{type(statement).__name__.upper()} {kind} is not supported")

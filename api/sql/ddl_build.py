@@ -7,6 +7,7 @@ from typing import Any
 from sqlglot import exp
 
 from api.sql.catalog import Catalog, ColumnDef, TableDef
+from api.sql.enums import enum_name, label_check
 from api.sql.errors import (
     LimitExceededError,
     NotFoundError,
@@ -40,14 +41,18 @@ def column_def(node: exp.ColumnDef, namespace: str, catalog: Catalog) -> ColumnD
     kind = node.args.get("kind")
     if not isinstance(kind, exp.DataType):
         raise NotSupportedError(f"column {node.name} needs a type")
-    declared = kind.sql("postgres").lower()
-    storage = lookup(declared)
+    enum = enum_name(kind, namespace, catalog)
+    declared = enum or kind.sql("postgres").lower()
+    affinity = "TEXT" if enum else lookup(declared).affinity
     fields: dict[str, Any] = {"nullable": True}
     for constraint in node.constraints:
         _column_constraint(constraint.kind, fields, namespace, catalog)
+    if enum is not None:
+        check = label_check(node.name, catalog.enums[enum])
+        fields["check"] = f"({fields['check']}) AND ({check})" if fields.get("check") else check
     if fields.get("primary_key"):
         fields["nullable"] = False
-    return ColumnDef(name=node.name, type=declared, affinity=storage.affinity, **fields)
+    return ColumnDef(name=node.name, type=declared, affinity=affinity, **fields)
 
 
 def _column_constraint(

@@ -16,8 +16,9 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from api.sql.catalog import Catalog, ColumnDef, TableDef
-from api.sql.coerce import coerce_assignments
+from api.sql.coerce import assignments, coerce_assignments
 from api.sql.dialect import BkgSQLite
+from api.sql.enums import check_assigned_labels, rewrite_enums
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
 from api.sql.fidelity import apply_fidelity
 from api.sql.jsonops import rewrite_json_operators
@@ -57,6 +58,7 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     rewrite_json_operators(expression, lambda node: expression_family(node, scope) == "json")
     _timestamp_differences(expression, scope)
     _name_outputs(expression)
+    rewrite_enums(expression, scope, catalog, info.namespace)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:
         _prepare_insert(expression, target, catalog)
@@ -64,6 +66,8 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     if target is not None:
         _refuse_rowid_assignment(expression, target)
         columns = _insert_columns(expression, target) if isinstance(expression, exp.Insert) else []
+        written = assignments(expression, target, columns)
+        check_assigned_labels([(column.type, node) for column, node in written], catalog)
         coercions = coerce_assignments(expression, target, columns)
     if isinstance(expression, exp.Delete) and expression.args.get("using"):
         _using_to_exists(expression)

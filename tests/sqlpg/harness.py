@@ -13,8 +13,9 @@ normalised as written in docs/sql.md ("Differential corpus"):
 - ``INSERT``/``UPDATE``/``DELETE`` without ``RETURNING`` compare their row counts;
 - statements returning rows compare column names (exactly), column types (by category:
   ``int`` for int2/4/8, ``number`` for numeric/float4/float8, ``text`` for text/varchar/
-  char/name/uuid, ``json`` for json/jsonb, then ``bool``, ``timestamp``, ``timestamptz``,
-  ``date``, ``time``, ``interval``, ``bytea``, ``array``, other types by name; a bkg-db
+  char/name/uuid and enum types, ``json`` for json/jsonb, then ``bool``, ``timestamp``,
+  ``timestamptz``, ``date``, ``time``, ``interval``, ``bytea``, ``array``, other types by
+  name; a bkg-db
   column whose type the engine does not report takes the category of its values, and a
   column of NULLs only matches any type), and rows: numbers are compared to 12 significant
   digits, timestamps as UTC ``YYYY-MM-DD HH:MM:SS[.ffffff]``, intervals as Postgres's text
@@ -186,7 +187,10 @@ def run_postgres(conn: psycopg.Connection[Any], sql: str) -> Outcome:
 def _pg_category(conn: psycopg.Connection[Any], oid: int) -> str:
     """The normalised category of a PostgreSQL result type."""
     info = conn.adapters.types.get(oid)
-    name = info.name if info is not None else str(oid)
+    if info is None:
+        row = conn.execute(b"SELECT typtype FROM pg_type WHERE oid = %s", [oid]).fetchone()
+        return "text" if row is not None and row[0] == "e" else str(oid)
+    name = info.name
     if name.startswith("_") or (info is not None and info.array_oid == 0 and name.endswith("]")):
         return "array"
     if info is not None and getattr(info, "element_oid", None) is not None:
