@@ -22,7 +22,9 @@ from api.sql.parse import StatementInfo, logical_name
 from api.sql.typemap import family_of
 
 _COMPARISONS = (exp.GT, exp.GTE, exp.LT, exp.LTE)
-_PASSED_THROUGH = frozenset({"oid", "name", "xid", "cid", "tid", "unknown", "anyelement"})
+_PASSED_THROUGH = frozenset(
+    {"oid", "name", "xid", "cid", "tid", "unknown", "anyelement", "char", "int2vector", "oidvector"}
+)
 
 
 def plan_create_type(
@@ -92,7 +94,7 @@ def rewrite_enums(
             continue
         name = enum_name(cast.to, namespace, catalog)
         if name is None:
-            _check_known_type(cast.to)
+            _check_known_type(cast.to, catalog)
             continue
         value = cast.this
         if isinstance(value, exp.Literal):
@@ -115,13 +117,14 @@ def check_assigned_labels(pairs: list[tuple[str, exp.Expr]], catalog: Catalog) -
             _check_label(type_name, node.this, catalog)
 
 
-def _check_known_type(kind: exp.DataType) -> None:
-    """A cast to a user-defined type names an enum, or one of the types SQLite passes
-    through (``regclass`` and the like, which Postgres tools send)."""
+def _check_known_type(kind: exp.DataType, catalog: Catalog) -> None:
+    """A cast to a user-defined type names an enum, or one of the system types SQLite passes
+    through (``regclass``, ``pg_*``, ``information_schema.*``, which Postgres tools send)."""
     named = kind.args.get("kind")
     text = named.sql("postgres").replace('"', "").lower() if named is not None else ""
-    base = text.rsplit(".", 1)[-1]
-    if base.startswith("reg") or base in _PASSED_THROUGH or family_of(base) is not None:
+    schema, _, base = text.rpartition(".")
+    system = base.startswith(("reg", "pg_")) or base in _PASSED_THROUGH
+    if system or family_of(base) is not None or (schema and schema not in catalog.schemas):
         return
     raise with_sqlstate(NotFoundError(f"type {text} does not exist"), "42704")
 

@@ -196,6 +196,7 @@ def test_drop_schema_cascade_drops_views_functions_and_sequences(
         "CREATE VIEW shop.b AS SELECT id FROM shop.a",
         "CREATE FUNCTION shop.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
         "CREATE SEQUENCE shop.s",
+        "CREATE TYPE shop.e AS ENUM ('x')",
     ):
         log.extend(engine.execute(conn, sql).changes)
     with pytest.raises(SqlError) as info:
@@ -210,9 +211,9 @@ def test_drop_schema_cascade_drops_views_functions_and_sequences(
     actions = [c["action"] for c in changes]
     assert actions[:3] == ["drop_view", "drop_view", "drop_function"]
     assert sorted(actions[3:5]) == ["drop_sequence", "drop_table"]
-    assert actions[5:] == ["drop_schema"]
+    assert actions[5:] == ["drop_type", "drop_schema"]
     assert [c["table"] for c in changes][:2] == ["shop.b", "shop.a"]
     catalog = Catalog.load(conn)
-    assert not catalog.views and not catalog.functions and not catalog.sequences
+    assert not (catalog.views or catalog.functions or catalog.sequences or catalog.enums)
     engine.execute(conn, "CREATE SCHEMA shop")
     engine.execute(conn, "CREATE SEQUENCE shop.s")
