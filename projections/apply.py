@@ -10,8 +10,13 @@ whose name is the single identifier ``"ns.tbl"`` in the one projection database;
 ``ns.idx`` is ``"ns.idx"``.  The SQL catalogue lives in two internal tables created by
 ``ensure_internal_schema``:
 
-- ``_bkg_sql_catalog(kind, name, definition)``: one row per schema (``kind='schema'``) and per
-  table (``kind='table'``, ``definition`` = the TableDef as canonical JSON);
+- ``_bkg_sql_catalog(kind, name, definition)``: one row per schema (``kind='schema'``), per
+  table (``kind='table'``, ``definition`` = the TableDef as canonical JSON) and per view
+  (``kind='view'``, ``definition`` = its query and column names) and per SQL function
+  (``kind='function'``: arguments, return type, volatility, query), and per sequence
+  (``kind='sequence'``, besides the ``table`` row of the one-row table holding its state);
+  per enum type (``kind='type'``, its labels); views and functions
+  have no SQLite object: statements inline them where they name them;
 - ``_bkg_sql_meta(key, value)``: ``catalog_token``, a hash chained over every catalogue
   change, so a cached catalogue is valid exactly while the token is unchanged (also across a
   rolled-back transaction, because equal tokens mean an equal DDL history).
@@ -198,12 +203,43 @@ def apply_ddl(conn: sqlite3.Connection, change: Mapping[str, Any]) -> None:
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'schema' AND name = ?", (table,))
     elif action == "drop_table":
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'table' AND name = ?", (table,))
+    elif action in _CATALOG_ENTRIES:
+        _catalog_entry(conn, action, table, definition)
     else:
         if definition is None:
             raise ValueError(f"{action} change without a definition")
         conn.execute(f"DELETE FROM {CATALOG_TABLE} WHERE kind = 'table' AND name = ?", (table,))
         _put(conn, "table", definition["name"], definition)
     _advance_token(conn, change)
+
+
+_CATALOG_ENTRIES = {
+    "create_view": "view",
+    "drop_view": "view",
+    "create_function": "function",
+    "drop_function": "function",
+    "create_type": "type",
+    "drop_type": "type",
+    "create_sequence": "sequence",
+    "drop_sequence": "sequence",
+}
+
+
+def _catalog_entry(conn: sqlite3.Connection, action: str, name: str, definition: Any) -> None:
+    """Record a view, function, enum type or sequence (with the one-row table holding its
+    state) in the catalogue, or remove it."""
+    kind = _CATALOG_ENTRIES[action]
+    kinds = ("table", kind) if kind == "sequence" else (kind,)
+    if action.startswith("drop_"):
+        marks = ", ".join("?" for _ in kinds)
+        conn.execute(
+            f"DELETE FROM {CATALOG_TABLE} WHERE kind IN ({marks}) AND name = ?", (*kinds, name)
+        )
+    elif kind == "sequence":
+        _put(conn, "table", name, definition)
+        _put(conn, "sequence", name, None)
+    else:
+        _put(conn, kind, name, definition)
 
 
 def _put(conn: sqlite3.Connection, kind: str, name: str, definition: Any) -> None:

@@ -25,7 +25,10 @@ are mapped in one thread) for the SQL layer to read back with `take_refusal`.
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +57,13 @@ _WILDCARDS = {"like_tail_characters": "%", "glob_tail_characters": "*"}
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a registered function raised: a named limit and its value, or division by zero."""
+    """Why a registered function raised: a named limit and its value, a message with its
+    SQLSTATE (the sequence functions), or else division by zero."""
 
     limit: str | None
     value: int = 0
+    message: str | None = None
+    sqlstate: str | None = None
 
 
 _LAST = threading.local()
@@ -66,6 +72,29 @@ _LAST = threading.local()
 def record_refusal(refusal: Refusal) -> None:
     """Note the refusal a registered function is about to raise (in this thread)."""
     _LAST.refusal = refusal
+
+
+def refusing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A registered function whose failures reach the SQL layer as errors with Postgres's
+    SQLSTATEs (SQLite only reports that a function raised): invalid JSON 22P02, nesting too
+    deep 54001, any other bad argument 22023. Refusals a function records itself stand."""
+
+    @functools.wraps(function)
+    def run(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except json.JSONDecodeError as exc:
+            record_refusal(Refusal(None, 0, "invalid input syntax for type json", "22P02"))
+            raise ValueError(str(exc)) from None
+        except RecursionError:
+            record_refusal(Refusal(None, 0, "stack depth limit exceeded", "54001"))
+            raise ValueError("stack depth limit exceeded") from None
+        except (ValueError, TypeError, OverflowError, IndexError) as exc:
+            if getattr(_LAST, "refusal", None) is None:
+                record_refusal(Refusal(None, 0, str(exc)[:200], "22023"))
+            raise
+
+    return run
 
 
 def take_refusal() -> Refusal | None:

@@ -19,8 +19,13 @@ from projections.bounds import (
     bound_match,
     record_refusal,
 )
+from projections.datetimefuncs import register as register_datetime_functions
 from projections.errors import ProjectionError
+from projections.jsonfuncs import register as register_json_functions
 from projections.limits import apply_limits
+from projections.numeric import register as register_numeric
+from projections.sequences import register as register_sequences
+from projections.textfuncs import register as register_text_functions
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
@@ -60,13 +65,22 @@ def configure(conn: sqlite3.Connection) -> None:
       translated to ``lower(a) LIKE lower(b)``);
     - the divisor function, so division by zero is an error as in Postgres;
     - the argument bound of `projections.bounds`, so no quadratic string function can hold
-      the connection for long.
+      the connection for long;
+    - the sequence functions of `projections.sequences` (nextval, currval, setval) and the
+      string functions of `projections.textfuncs` (lpad, split_part, ...), and the rounding of
+      `numeric(p, s)` values of `projections.numeric`, the jsonb functions of
+      `projections.jsonfuncs` and the interval functions of `projections.datetimefuncs`.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
     conn.create_function(DIVISOR_FUNCTION, 2, _divisor, deterministic=True)
     conn.create_function(BOUND_FUNCTION, 2, bound, deterministic=True)
     conn.create_function(MATCH_FUNCTION, 3, bound_match, deterministic=True)
+    register_sequences(conn)
+    register_text_functions(conn)
+    register_numeric(conn)
+    register_json_functions(conn)
+    register_datetime_functions(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

@@ -68,9 +68,18 @@ class TableInfo(msgspec.Struct):
     rls_enabled: bool
 
 
+class ViewInfo(msgspec.Struct):
+    """A view: its output columns and its query (Postgres SQL, schema-qualified)."""
+
+    name: str
+    columns: list[str]
+    sql: str
+
+
 class SchemaResponse(msgspec.Struct):
     lsn: int
     tables: list[TableInfo]
+    views: list[ViewInfo] = []
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -201,9 +201,7 @@ def top_sql(level: Level, query: ReadQuery, window: Window) -> tuple[str, list[A
     if window.limit is not None:
         sql += f" LIMIT {params.add(window.limit)}"
     if window.offset:
-        sql += (
-            f"{'' if window.limit is not None else ' LIMIT -1'} OFFSET {params.add(window.offset)}"
-        )
+        sql += f" OFFSET {params.add(window.offset)}"
     return sql, params.values
 
 

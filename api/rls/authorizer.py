@@ -21,12 +21,24 @@ from collections.abc import Callable, Iterable
 from api.auth.principal import Principal
 from api.rls.names import split_physical
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
+from projections.datetimefuncs import DATETIME_FUNCTIONS
+from projections.jsonfuncs import JSON_FUNCTIONS
 from projections.meta import DIVISOR_FUNCTION
+from projections.numeric import NUMERIC_FUNCTION
+from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
+from projections.textfuncs import TEXT_FUNCTIONS
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 
 ALLOWED_FUNCTIONS = frozenset(
     [
+        NEXTVAL_FUNCTION,
+        CURRVAL_FUNCTION,
+        SETVAL_FUNCTION,
+        *TEXT_FUNCTIONS,
+        NUMERIC_FUNCTION,
+        *JSON_FUNCTIONS,
+        *DATETIME_FUNCTIONS,
         "abs",
         "avg",
         "count",

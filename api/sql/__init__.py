@@ -37,7 +37,7 @@ Exceptions (``api.sql.errors``), each with ``.code``, ``.message`` and optional 
     └── ConflictError        CONFLICT                  UNIQUE, PRIMARY KEY, FOREIGN KEY
 """
 
-from api.sql.catalog import Catalog, ColumnDef, IndexDef, TableDef
+from api.sql.catalog import Catalog, ColumnDef, IndexDef, TableDef, ViewDef
 from api.sql.engine import Outcome, Rewrite, SqlEngine
 from api.sql.errors import (
     BadRequestError,
@@ -51,14 +51,17 @@ from api.sql.errors import (
     SqlSyntaxError,
     SqlValidationError,
 )
+from api.sql.functions import Argument, FunctionDef
 from api.sql.parse import StatementInfo
 
 __all__ = [
+    "Argument",
     "BadRequestError",
     "Catalog",
     "ColumnDef",
     "ConflictError",
     "ForbiddenError",
+    "FunctionDef",
     "IndexDef",
     "LimitExceededError",
     "NotFoundError",
@@ -72,4 +75,5 @@ __all__ = [
     "SqlValidationError",
     "StatementInfo",
     "TableDef",
+    "ViewDef",
 ]

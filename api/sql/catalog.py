@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from api.sql.errors import NotFoundError
+from api.sql.functions import FunctionDef
 from api.sql.lru import LRU
 from projections.apply import (
     CATALOG_TABLE,
@@ -118,12 +119,45 @@ class TableDef:
 
 
 @dataclass(frozen=True)
+class ViewDef:
+    """A view: its query in Postgres SQL with every table name schema-qualified (so it reads
+    the same tables whoever's namespace it is used from) and its output column names."""
+
+    name: str
+    sql: str
+    columns: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form carried in DDL changes and stored in the catalogue."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ViewDef:
+        """Inverse of ``to_dict``."""
+        return cls(name=data["name"], sql=data["sql"], columns=list(data["columns"]))
+
+    @property
+    def schema(self) -> str:
+        """The namespace part of the logical name."""
+        return self.name.split(".", 1)[0]
+
+    @property
+    def short_name(self) -> str:
+        """The view part of the logical name."""
+        return self.name.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
 class Catalog:
-    """All schemas and tables at one catalogue token."""
+    """All schemas, tables and views at one catalogue token."""
 
     token: str
     schemas: frozenset[str]
     tables: dict[str, TableDef]
+    views: dict[str, ViewDef] = field(default_factory=dict)
+    functions: dict[str, FunctionDef] = field(default_factory=dict)
+    sequences: frozenset[str] = frozenset()
+    enums: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Catalog:
@@ -139,7 +173,20 @@ class Catalog:
             for kind, name, text in rows
             if kind == "table"
         }
-        catalog = cls(token=token, schemas=schemas | {DEFAULT_NAMESPACE}, tables=tables)
+        views = {
+            name: ViewDef.from_dict(json.loads(text)) for kind, name, text in rows if kind == "view"
+        }
+        functions = {
+            name: FunctionDef.from_dict(json.loads(text))
+            for kind, name, text in rows
+            if kind == "function"
+        }
+        sequences = frozenset(name for kind, name, _ in rows if kind == "sequence")
+        enums = {
+            name: list(json.loads(text)["labels"]) for kind, name, text in rows if kind == "type"
+        }
+        schemas = schemas | {DEFAULT_NAMESPACE}
+        catalog = cls(token, schemas, tables, views, functions, sequences, enums)
         _CACHE.put(token, catalog)
         return catalog
 
@@ -149,6 +196,10 @@ class Catalog:
         if found is None:
             raise NotFoundError(f"table {logical} does not exist")
         return found
+
+    def relation_exists(self, logical: str) -> bool:
+        """Whether a table or a view is called ``ns.name`` (they share one name space)."""
+        return logical in self.tables or logical in self.views
 
     def index_owner(self, logical_index: str) -> TableDef | None:
         """The table owning index ``ns.idx``, if any."""

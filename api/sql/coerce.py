@@ -4,17 +4,21 @@ SQLite stores what it is given, so ``'true'`` would be refused by a STRICT integ
 ``'2024-05-17T13:45:12Z'`` would be stored beside ``now()``'s ``2024-05-17 13:45:12.000`` in a
 different text form that sorts differently.  Literals assigned to such columns (INSERT VALUES,
 UPDATE SET, ON CONFLICT DO UPDATE SET) are rewritten at translation time; parameters assigned
-to them are recorded so binding converts them the same way.
+to them are recorded so binding converts them the same way. Any value assigned there to a
+``numeric(p, s)`` column is rounded to its scale and checked against its precision
+(``projections.numeric``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sqlglot import exp
 
 from api.sql.catalog import ColumnDef, TableDef
 from api.sql.typemap import coerce, family_of
+from projections.numeric import NUMERIC_FUNCTION
 
 ParamKey = int | str
 _COERCED = ("boolean", "timestamp", "timestamptz")
@@ -26,7 +30,8 @@ def coerce_assignments(
     """Rewrite string literals assigned to boolean/timestamp columns; return the parameters
     assigned to such columns with their type family."""
     params: list[tuple[ParamKey, str]] = []
-    for column, node in _assignments(statement, target, insert_columns):
+    for column, node in assignments(statement, target, insert_columns):
+        _fit_numeric(column, node)
         family = family_of(column.type)
         if family not in _COERCED:
             continue
@@ -39,7 +44,23 @@ def coerce_assignments(
     return tuple(params)
 
 
-def _assignments(
+_NUMERIC = re.compile(r"^(?:numeric|decimal)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+
+
+def _fit_numeric(column: ColumnDef, node: exp.Expr) -> None:
+    """A value assigned to a ``numeric(p, s)`` column goes through the rounding function."""
+    match = _NUMERIC.match(column.type.strip().lower())
+    if match is None or isinstance(node, exp.Null):
+        return
+    precision, scale = int(match.group(1)), int(match.group(2) or 0)
+    wrapped = exp.Anonymous(
+        this=NUMERIC_FUNCTION,
+        expressions=[node.copy(), exp.Literal.number(precision), exp.Literal.number(scale)],
+    )
+    node.replace(wrapped)
+
+
+def assignments(
     statement: exp.Expr, target: TableDef, insert_columns: list[str]
 ) -> Iterator[tuple[ColumnDef, exp.Expr]]:
     """(column, assigned expression) pairs of VALUES rows and SET lists."""

@@ -7,6 +7,7 @@ diverge.  IF [NOT] EXISTS statements that have nothing to do produce no change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlglot import exp
@@ -23,7 +24,10 @@ from api.sql.ddl_build import (
     sqlite_create_table,
     table_constraint,
 )
+from api.sql.ddl_function import plan_drop_function
 from api.sql.ddl_schema import plan_drop_schema
+from api.sql.ddl_view import check_no_dependent_views, plan_drop_view
+from api.sql.enums import plan_create_type, plan_drop_type
 from api.sql.errors import (
     ConflictError,
     NotFoundError,
@@ -34,7 +38,19 @@ from api.sql.errors import (
 )
 from api.sql.names import namespace_problem
 from api.sql.parse import StatementInfo, logical_name
+from api.sql.sequences import plan_create_sequence, plan_drop_sequence
 from projections.apply import quote_ident
+
+_CREATES: dict[str, Callable[[exp.Create, StatementInfo, Catalog], list[Change]]] = {
+    "TYPE": plan_create_type,
+    "SEQUENCE": plan_create_sequence,
+}
+_DROPS: dict[str, Callable[[exp.Drop, StatementInfo, Catalog], list[Change]]] = {
+    "VIEW": plan_drop_view,
+    "FUNCTION": plan_drop_function,
+    "TYPE": plan_drop_type,
+    "SEQUENCE": plan_drop_sequence,
+}
 
 
 def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -> list[Change]:
@@ -52,6 +68,10 @@ def plan_ddl(statement: exp.Expression, info: StatementInfo, catalog: Catalog) -
         return _drop_table(statement, info, catalog)
     if isinstance(statement, exp.Drop) and kind == "INDEX":
         return _drop_index(statement, info, catalog)
+    if isinstance(statement, exp.Create) and kind in _CREATES:
+        return _CREATES[kind](statement, info, catalog)
+    if isinstance(statement, exp.Drop) and kind in _DROPS:
+        return _DROPS[kind](statement, info, catalog)
     if isinstance(statement, exp.Alter) and kind == "TABLE":
         return plan_alter(statement, info, catalog)
     raise NotSupportedError(f"{type(statement).__name__.upper()} {kind} is not supported")
@@ -74,12 +94,12 @@ def _create_table(statement: exp.Create, info: StatementInfo, catalog: Catalog) 
     """CREATE TABLE [IF NOT EXISTS] with column and table constraints."""
     schema = statement.this
     if not isinstance(schema, exp.Schema) or statement.expression is not None:
-        raise NotSupportedError("CREATE TABLE ... AS is not supported")
+        raise NotSupportedError("CREATE TABLE ... AS with a column list is not supported")
     if statement.args.get("properties"):
         raise NotSupportedError(f"CREATE TABLE option {statement.args['properties'].sql()}")
     name = info.target or ""
     _check_new_table(name, catalog, bool(statement.args.get("exists")))
-    if name in catalog.tables:
+    if catalog.relation_exists(name):
         return []
     check_width(name, sum(isinstance(i, exp.ColumnDef) for i in schema.expressions))
     columns: list[ColumnDef] = []
@@ -107,8 +127,8 @@ def _check_new_table(name: str, catalog: Catalog, if_not_exists: bool) -> None:
     schema = name.split(".", 1)[0]
     if schema not in catalog.schemas:
         raise with_sqlstate(NotFoundError(f"schema {schema} does not exist"), "3F000")
-    if name in catalog.tables and not if_not_exists:
-        raise with_sqlstate(ConflictError(f"table {name} already exists"), "42P07")
+    if catalog.relation_exists(name) and not if_not_exists:
+        raise with_sqlstate(ConflictError(f"relation {name} already exists"), "42P07")
 
 
 def _with_primary_key(definition: TableDef, pk: list[str] | None) -> TableDef:
@@ -187,6 +207,9 @@ def _drop_table(statement: exp.Drop, info: StatementInfo, catalog: Catalog) -> l
             raise with_sqlstate(
                 ConflictError(f"table {name} is referenced by {other.name}"), "2BP01"
             )
+    check_no_dependent_views(catalog, name)
+    if name in catalog.sequences:
+        raise NotSupportedError(f"{name} is a sequence: use DROP SEQUENCE")
     sqlite = [f"DROP TABLE {quote_ident(name)}"]
     return [ddl_change("drop_table", name, qualify(statement, info.namespace), sqlite, None)]
 

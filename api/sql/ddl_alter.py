@@ -1,4 +1,5 @@
-"""Plan ALTER TABLE: ADD / DROP / RENAME COLUMN and RENAME TO (one action per statement)."""
+"""Plan ALTER TABLE: ADD / DROP / RENAME / ALTER COLUMN and RENAME TO (one action per
+statement)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from api.sql.ddl_build import (
     references_table,
     sqlite_column,
 )
+from api.sql.ddl_rebuild import plan_alter_column
+from api.sql.ddl_view import reads_relation
 from api.sql.errors import ConflictError, NotSupportedError, SqlValidationError, with_sqlstate
 from api.sql.parse import StatementInfo
 from api.sql.translate import parse_fragment
@@ -39,6 +42,8 @@ def plan_alter(statement: exp.Alter, info: StatementInfo, catalog: Catalog) -> l
         return _rename_column(action, table, qualified)
     if isinstance(action, exp.AlterRename):
         return _rename_table(action, table, qualified, catalog)
+    if isinstance(action, exp.AlterColumn):
+        return plan_alter_column(action, table, qualified, info.namespace, catalog)
     raise NotSupportedError(f"ALTER TABLE {action.sql('postgres')} is not supported")
 
 
@@ -134,6 +139,8 @@ def _rename_table(
     new_name = f"{table.schema}.{target.name.lower()}"
     if any(references_table(other, table.name) for other in catalog.tables.values()):
         raise NotSupportedError(f"renaming {table.name}, which other tables reference")
+    if any(reads_relation(view, table.name) for view in catalog.views.values()):
+        raise NotSupportedError(f"renaming {table.name}, which views read")
     if new_name in catalog.tables:
         raise with_sqlstate(ConflictError(f"table {new_name} already exists"), "42P07")
     definition = replace(table, name=new_name)

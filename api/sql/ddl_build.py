@@ -7,6 +7,7 @@ from typing import Any
 from sqlglot import exp
 
 from api.sql.catalog import Catalog, ColumnDef, TableDef
+from api.sql.enums import enum_name, label_check
 from api.sql.errors import (
     LimitExceededError,
     NotFoundError,
@@ -14,6 +15,7 @@ from api.sql.errors import (
     with_sqlstate,
 )
 from api.sql.parse import logical_name
+from api.sql.sequences import qualify_sequence_calls
 from api.sql.translate import generate, parse_fragment
 from api.sql.typemap import lookup
 from projections.apply import quote_ident
@@ -39,14 +41,18 @@ def column_def(node: exp.ColumnDef, namespace: str, catalog: Catalog) -> ColumnD
     kind = node.args.get("kind")
     if not isinstance(kind, exp.DataType):
         raise NotSupportedError(f"column {node.name} needs a type")
-    declared = kind.sql("postgres").lower()
-    storage = lookup(declared)
+    enum = enum_name(kind, namespace, catalog)
+    declared = enum or kind.sql("postgres").lower()
+    affinity = "TEXT" if enum else lookup(declared).affinity
     fields: dict[str, Any] = {"nullable": True}
     for constraint in node.constraints:
         _column_constraint(constraint.kind, fields, namespace, catalog)
+    if enum is not None:
+        check = label_check(node.name, catalog.enums[enum])
+        fields["check"] = f"({fields['check']}) AND ({check})" if fields.get("check") else check
     if fields.get("primary_key"):
         fields["nullable"] = False
-    return ColumnDef(name=node.name, type=declared, affinity=storage.affinity, **fields)
+    return ColumnDef(name=node.name, type=declared, affinity=affinity, **fields)
 
 
 def _column_constraint(
@@ -60,7 +66,9 @@ def _column_constraint(
     elif isinstance(kind, exp.UniqueColumnConstraint):
         fields["unique"] = True
     elif isinstance(kind, exp.DefaultColumnConstraint):
-        fields["default"] = kind.this.sql("postgres")
+        default = kind.this.copy()
+        qualify_sequence_calls(default, namespace, catalog)
+        fields["default"] = default.sql("postgres")
     elif isinstance(kind, exp.CheckColumnConstraint):
         fields["check"] = kind.this.sql("postgres")
     elif isinstance(kind, exp.Reference):

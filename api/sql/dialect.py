@@ -20,6 +20,7 @@ from sqlglot.generators.sqlite import SQLiteGenerator
 from api.sql.errors import NotSupportedError
 from api.sql.quadratic import guard_arguments
 from projections.meta import DIVISOR_FUNCTION
+from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
 # A version-4 UUID from random() and printf() only (functions every principal may call).
@@ -58,8 +59,10 @@ _RENAMES = {
     "json_object_agg": "JSON_GROUP_OBJECT",
     "jsonb_object_agg": "JSON_GROUP_OBJECT",
     "jsonb_array_length": "JSON_ARRAY_LENGTH",
-    "json_typeof": "JSON_TYPE",
-    "jsonb_typeof": "JSON_TYPE",
+    # Sequence names are schema-qualified by api.sql.sequences before generation.
+    "nextval": NEXTVAL_FUNCTION,
+    "currval": CURRVAL_FUNCTION,
+    "setval": SETVAL_FUNCTION,
 }
 _TEXT_TYPES = (exp.DType.JSON, exp.DType.JSONB, exp.DType.UUID, exp.DType.TIMESTAMPTZ)
 
@@ -164,6 +167,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         **{k: v for k, v in SQLiteGenerator.TRANSFORMS.items() if k is not exp.ILike},
         exp.Uuid: lambda *_: UUID_SQL,
         exp.CurrentTimestamp: lambda *_: NOW_SQL,
+        exp.JSONBObjectAgg: lambda gen, e: gen.func("JSON_GROUP_OBJECT", e.this, e.expression),
         exp.TimestampTrunc: _trunc_sql,
         exp.DateTrunc: _trunc_sql,
         exp.Extract: _extract_sql,
@@ -223,6 +227,15 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         name = expression.name.lower()
         if name in ("uuid_generate_v4", "gen_random_uuid"):
             return UUID_SQL
+        if name == "now" and not expression.expressions:
+            return NOW_SQL
+        if name in ("jsonb_typeof", "json_typeof") and len(expression.expressions) == 1:
+            kind = self.func("JSON_TYPE", expression.expressions[0])
+            return (
+                f"CASE {kind} WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' "
+                f"WHEN 'text' THEN 'string' WHEN 'true' THEN 'boolean' "
+                f"WHEN 'false' THEN 'boolean' ELSE {kind} END"
+            )
         renamed = _RENAMES.get(name)
         if renamed is not None:
             return self.func(renamed, *expression.expressions)

@@ -9,10 +9,11 @@ state exactly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 
@@ -25,7 +26,12 @@ from api.sql.capture import (
 )
 from api.sql.catalog import Catalog
 from api.sql.ddl import plan_ddl
-from api.sql.errors import BadRequestError
+from api.sql.ddl_ctas import SAMPLE_ROWS, check_options, plan_create_table_as
+from api.sql.ddl_function import plan_create_function
+from api.sql.ddl_view import plan_create_view
+from api.sql.errors import BadRequestError, ConflictError, with_sqlstate
+from api.sql.functions import FunctionDef
+from api.sql.inline import inline
 from api.sql.limits import check_param
 from api.sql.lru import LRU
 from api.sql.parse import Parsed, Parser, StatementInfo
@@ -84,6 +90,12 @@ class SqlEngine:
         """True when the statement must go through the serialised writer (DML or DDL)."""
         return self.analyse(sql, namespace).is_write
 
+    def functions(self, conn: sqlite3.Connection, namespace: str) -> list[FunctionDef]:
+        """The SQL functions of ``namespace`` by name: arguments, return type, volatility;
+        ``FunctionDef.call_sql()`` is a statement calling one with named parameters."""
+        found = Catalog.load(conn).functions.values()
+        return sorted((f for f in found if f.schema == namespace), key=lambda f: f.name)
+
     def execute(
         self,
         conn: sqlite3.Connection,
@@ -127,11 +139,12 @@ class SqlEngine:
         info = parsed.info
         rewrite_key: object = () if rewrite is None else getattr(rewrite, "cache_key", None)
         if rewrite is not None and rewrite_key is None:
-            return translate(rewrite(parsed.expression.copy(), info), info, catalog)
+            expanded = inline(parsed.expression.copy(), info.namespace, catalog)
+            return translate(rewrite(expanded, info), info, catalog)
         key = (sql, info.namespace, catalog.token, rewrite_key)
         cached = self._translations.get(key)
         if cached is None:
-            expression = parsed.expression.copy()
+            expression = inline(parsed.expression.copy(), info.namespace, catalog)
             if rewrite is not None:
                 expression = rewrite(expression, info)
             cached = translate(expression, info, catalog)
@@ -186,7 +199,16 @@ class SqlEngine:
         statement = parsed.expression.copy()
         if rewrite is not None:
             statement = rewrite(statement, parsed.info)
-        changes = plan_ddl(statement, parsed.info, catalog)
+        kind = str(statement.args.get("kind")).upper()
+        describe = functools.partial(_describe, conn, parsed.info.namespace)
+        if isinstance(statement, exp.Create) and kind == "VIEW":
+            changes = plan_create_view(statement, parsed.info, catalog, describe)
+        elif isinstance(statement, exp.Create) and kind == "FUNCTION":
+            changes = plan_create_function(statement, parsed.info, catalog, describe)
+        elif isinstance(statement, exp.Create) and isinstance(statement.expression, exp.Query):
+            return self._create_table_as(conn, statement, parsed.info, catalog, tables)
+        else:
+            changes = plan_ddl(statement, parsed.info, catalog)
         with _savepoint(conn):
             for change in changes:
                 apply_ddl(conn, change)
@@ -194,6 +216,55 @@ class SqlEngine:
         return Outcome(
             [], [], 0, changes, {"sql": logged}, is_write=True, is_ddl=True, tables=tables
         )
+
+    def _create_table_as(
+        self,
+        conn: sqlite3.Connection,
+        statement: exp.Create,
+        info: StatementInfo,
+        catalog: Catalog,
+        tables: list[str],
+    ) -> Outcome:
+        """CREATE TABLE name AS query: a create_table change typed by the query's result,
+        then the rows as an INSERT ... SELECT (row images), in one savepoint."""
+        check_options(statement)
+        name = info.target or ""
+        if catalog.relation_exists(name):
+            if statement.args.get("exists"):
+                return Outcome([], [], 0, [], {"sql": ""}, is_write=True, is_ddl=True)
+            raise with_sqlstate(ConflictError(f"relation {name} already exists"), "42P07")
+        query = statement.expression.copy()
+        select = StatementInfo("select", None, info.tables_read, info.namespace)
+        translated = translate(inline(query.copy(), info.namespace, catalog), select, catalog)
+        cursor = _run(conn, f"SELECT * FROM ({translated.sql}) LIMIT {SAMPLE_ROWS}", ())
+        sample = _fetch(cursor, UNLIMITED)
+        columns = [d[0] for d in cursor.description or []]
+        change = plan_create_table_as(name, columns, translated.types, sample)
+        with _savepoint(conn):
+            apply_ddl(conn, change)
+            insert = f"INSERT INTO {name} SELECT * FROM ({query.sql('postgres')}) AS _q"
+            filled = self.execute(conn, insert, namespace=info.namespace)
+        return Outcome(
+            [],
+            [],
+            filled.rowcount,
+            [change, *filled.changes],
+            {"sql": change["sql"]},
+            is_write=True,
+            is_ddl=True,
+            tables=tables,
+        )
+
+
+def _describe(
+    conn: sqlite3.Connection, namespace: str, query: exp.Expr, catalog: Catalog
+) -> list[str]:
+    """Output column names of a query (a view's), checked by preparing it on ``conn``."""
+    info = StatementInfo("select", None, (), namespace)
+    expanded = inline(cast(exp.Expression, query), namespace, catalog)
+    translated = translate(expanded, info, catalog)
+    cursor = _run(conn, f"SELECT * FROM ({translated.sql}) LIMIT 0", ())
+    return [d[0] for d in cursor.description or []]
 
 
 def _run(

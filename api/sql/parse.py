@@ -17,6 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from api.sql.errors import BadRequestError, ForbiddenError, NotSupportedError, SqlSyntaxError
+from api.sql.functions import read_setof
 from api.sql.limits import check_text, check_tree, guarded
 from api.sql.lru import LRU
 from api.sql.reader import BkgPostgres
@@ -27,7 +28,8 @@ _FORBIDDEN_START = re.compile(
 )
 _UNSUPPORTED_START = re.compile(
     _LEADING_COMMENTS
-    + r"((?:CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?|DROP\s+)(?:TRIGGER|VIEW|VIRTUAL\s+TABLE)"
+    + r"((?:CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?|DROP\s+)(?:TRIGGER|VIRTUAL\s+TABLE)"
+    + r"|CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP|TEMPORARY)\s+VIEW"
     + r"|REPLACE\s+INTO|REINDEX|ANALYZE)\b",
     re.IGNORECASE | re.DOTALL,
 )
@@ -37,11 +39,13 @@ _FORBIDDEN_PREFIXES = ("sqlite_", "_bkg", "pragma_")
 # refused with an error of their own, so the warning is noise.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _DML = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}
+_SEQUENCE_STEPS = ("nextval", "setval")
 
 
 @dataclass(frozen=True)
 class StatementInfo:
-    """What a statement is: ``kind`` is select/insert/update/delete/ddl; names are logical."""
+    """What a statement is: ``kind`` is select/insert/update/delete/ddl, or call (a query that
+    steps a sequence, so it writes); names are logical."""
 
     kind: str
     target: str | None
@@ -124,7 +128,7 @@ class Parser:
         if match:
             construct = " ".join(match.group(1).upper().split())
             raise NotSupportedError(f"{construct} is not supported")
-        expression = guarded(lambda: _parse_one(sql))
+        expression = guarded(lambda: _parse_one(read_setof(sql)))
         self.parses += 1
         check_tree(expression)
         _check_forbidden(expression)
@@ -171,6 +175,11 @@ def _normalise(expression: exp.Expression) -> exp.Expression:
     """Postgres and SQLite spellings with a direct equivalent, rewritten before anyone
     (classification, row-level security) looks at the statement."""
     _expand_in_table(expression)
+    while isinstance(expression, exp.Subquery) and not expression.alias:
+        inner = expression.this
+        if not isinstance(inner, exp.Expression):
+            break
+        expression = inner  # "(SELECT 1)" is a statement too
     for select in expression.find_all(exp.Select):
         select.set("locks", None)  # one serialised writer: FOR UPDATE/SHARE locks nothing more
     if isinstance(expression, exp.TruncateTable):
@@ -200,7 +209,9 @@ def classify(expression: exp.Expression, namespace: str) -> StatementInfo:
             raise NotSupportedError("data-modifying statements in WITH are not supported")
     reads = tuple(dict.fromkeys(logical_name(t, namespace) for t in table_refs(expression)))
     if isinstance(expression, exp.Query | exp.Values):
-        return StatementInfo("select", None, reads, namespace)
+        # nextval/setval step a sequence: a write, run by the writer and logged.
+        steps = any(f.name.lower() in _SEQUENCE_STEPS for f in expression.find_all(exp.Anonymous))
+        return StatementInfo("call" if steps else "select", None, reads, namespace)
     kind = _DML.get(type(expression))
     if kind is not None and expression.args.get("alternative") == "REPLACE":
         raise NotSupportedError("INSERT OR REPLACE is not supported (use ON CONFLICT DO UPDATE)")

@@ -9,7 +9,9 @@ parameter; real dollar quotes (``$$x$$``, ``$tag$x$tag$``) are read as before.
 
 from __future__ import annotations
 
+from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokenizer_core import TokenizerCore, TokenType
 
 
@@ -26,7 +28,14 @@ class _ParameterAwareCore(TokenizerCore):
 
 
 class BkgPostgres(Postgres):
-    """Postgres as sqlglot reads it, with the parameter fix above."""
+    """Postgres as sqlglot reads it, with the parameter fix above, and ``now()`` kept apart
+    from ``current_timestamp`` (the same value; Postgres names their columns differently)."""
+
+    class Parser(PostgresParser):
+        FUNCTIONS = {
+            **PostgresParser.FUNCTIONS,
+            "NOW": lambda args: exp.Anonymous(this="now", expressions=args),
+        }
 
     class Tokenizer(Postgres.Tokenizer):
         def _init_core(self) -> TokenizerCore:

@@ -16,6 +16,11 @@ from sqlglot import exp
 
 from api.sql.catalog import TableDef
 from api.sql.typemap import family_of, to_client
+from projections.datetimefuncs import DATETIME_FUNCTIONS
+from projections.jsonfuncs import JSON_FUNCTIONS
+
+UNKNOWN = "unknown"
+"""The type of a derived table's column whose output type is not known."""
 
 _BOOLEAN_NODES = (
     exp.Predicate,
@@ -26,6 +31,7 @@ _BOOLEAN_NODES = (
     exp.LogicalAnd,
     exp.LogicalOr,
     exp.StartsWith,
+    exp.Escape,
 )
 
 
@@ -66,10 +72,16 @@ def _type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
         return "timestamptz"
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
         return "timestamp"
-    if isinstance(node, exp.JSONExtract | exp.ArrayAgg):
+    if isinstance(node, exp.JSONExtract | exp.ArrayAgg | exp.JSONBObjectAgg):
         return "json"
-    if isinstance(node, exp.Anonymous) and node.name.lower().startswith(("json", "jsonb")):
-        return "json" if not node.name.lower().endswith(("length", "typeof")) else None
+    if isinstance(node, exp.AtTimeZone):
+        return "timestamp"
+    if isinstance(node, exp.Extract):
+        return "numeric"
+    if isinstance(node, exp.Case) and node.args.get("default") is not None:
+        return _type(node.args["default"], scope)
+    if isinstance(node, exp.Anonymous):
+        return _call_type(node)
     if isinstance(node, _BOOLEAN_NODES):
         return "boolean"
     if isinstance(node, exp.Coalesce | exp.Max | exp.Min):
@@ -77,17 +89,37 @@ def _type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
     return None
 
 
+def _call_type(node: exp.Anonymous) -> str | None:
+    """Type of a function call the engine knows the type of."""
+    name = node.name.lower()
+    if name == "now":
+        return "timestamptz"
+    if name == "strftime":
+        first = node.expressions[0] if node.expressions else None
+        timestamp = isinstance(first, exp.Literal) and first.this == "%Y-%m-%d %H:%M:%f"
+        return "timestamp" if timestamp else None
+    if name in JSON_FUNCTIONS:
+        return "json"
+    if name in DATETIME_FUNCTIONS:
+        return "interval"
+    if name.startswith(("json", "jsonb")):
+        return "json" if not name.endswith(("length", "typeof")) else None
+    return None
+
+
+def expression_family(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
+    """Type family of any expression, or None when not known."""
+    return family_of(_type(node, scope))
+
+
 def _column_type(column: exp.Column, scope: dict[str, TableDef]) -> str | None:
     """Declared type of a column reference resolved against the FROM scope."""
     if column.table:
         definition = scope.get(column.table.lower())
         found = definition.column(column.name) if definition else None
-        return found.type if found else None
-    for definition in scope.values():
-        found = definition.column(column.name)
-        if found is not None:
-            return found.type
-    return None
+    else:
+        found = next((c for d in scope.values() if (c := d.column(column.name)) is not None), None)
+    return found.type if found is not None and found.type != UNKNOWN else None
 
 
 def typed_rows(

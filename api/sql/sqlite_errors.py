@@ -104,7 +104,8 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
                 return error(f"statement cannot be run on this backend ({message})")
             if needle == "no such function":
                 name = message.split(":", 1)[-1].strip()
-                return error(f"function {name.lower()} is not supported")
+                unknown = error(f"function {name.lower()} does not exist or is not supported")
+                return with_sqlstate(unknown, "42883")
             found = error(_CHECK_EXPR.sub(r"\1", message))
             return with_sqlstate(found, _SQLSTATES.get(needle, found.sqlstate))
     return SqlValidationError(message)
@@ -113,6 +114,8 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
 def _refusal_error(refusal: Refusal | None) -> SqlError:
     """The error of a registered function's refusal: an argument beyond its bound, or (what
     the divisor function refuses) division by zero."""
+    if refusal is not None and refusal.message is not None:
+        return with_sqlstate(SqlValidationError(refusal.message), refusal.sqlstate or "22000")
     if refusal is None or refusal.limit is None:
         return with_sqlstate(SqlValidationError("division by zero"), "22012")
     return bound_error(refusal.limit)

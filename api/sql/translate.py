@@ -8,20 +8,26 @@ them, so column qualifiers keep working; ``$n`` parameters become SQLite's numbe
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
-from api.sql.catalog import Catalog, TableDef
-from api.sql.coerce import coerce_assignments
+from api.sql.catalog import Catalog, ColumnDef, TableDef
+from api.sql.coerce import assignments, coerce_assignments
 from api.sql.dialect import BkgSQLite
+from api.sql.enums import check_assigned_labels, rewrite_enums
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
+from api.sql.fidelity import apply_fidelity
+from api.sql.jsonops import rewrite_json_operators
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
-from api.sql.results import declared_types
+from api.sql.results import UNKNOWN, declared_types, expression_family
+from api.sql.sequences import qualify_sequence_calls
 from api.sql.series import expand_any, expand_series
+from projections.datetimefuncs import DIFF_FUNCTION
 
 _DIALECT = BkgSQLite()
 
@@ -43,10 +49,16 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     """Translate a (private, mutable) statement; raises SqlError subclasses."""
     expand_series(expression)
     expand_any(expression)
+    qualify_sequence_calls(expression, info.namespace, catalog)
     guard_printf(expression)
     scope = _resolve_tables(expression, info.namespace, catalog)
     params, positional = _rename_params(expression)
     target = catalog.table(info.target) if info.target else None
+    apply_fidelity(expression)
+    rewrite_json_operators(expression, lambda node: expression_family(node, scope) == "json")
+    _timestamp_differences(expression, scope)
+    _name_outputs(expression)
+    rewrite_enums(expression, scope, catalog, info.namespace)
     _rewrite_intervals(expression)
     if isinstance(expression, exp.Insert) and target is not None:
         _prepare_insert(expression, target, catalog)
@@ -54,13 +66,30 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
     if target is not None:
         _refuse_rowid_assignment(expression, target)
         columns = _insert_columns(expression, target) if isinstance(expression, exp.Insert) else []
+        written = assignments(expression, target, columns)
+        check_assigned_labels([(column.type, node) for column, node in written], catalog)
         coercions = coerce_assignments(expression, target, columns)
     if isinstance(expression, exp.Delete) and expression.args.get("using"):
         _using_to_exists(expression)
     types = _result_types(expression, scope, target)
-    _name_outputs(expression)
     pins = _may_skip_counter(expression) and target is not None and target.autoincrement
     return Translated(generate(expression), types, params, positional, target, pins, coercions)
+
+
+_TIMESTAMPS = ("timestamp", "timestamptz")
+
+
+def _timestamp_differences(expression: exp.Expr, scope: dict[str, TableDef]) -> None:
+    """``ts - ts`` is an interval (Postgres's text output), not SQLite's text subtraction."""
+    for node in list(expression.find_all(exp.Sub)):
+        left, right = node.this, node.expression
+        if isinstance(right, exp.Interval):
+            continue
+        if (
+            expression_family(left, scope) in _TIMESTAMPS
+            and expression_family(right, scope) in _TIMESTAMPS
+        ):
+            node.replace(exp.Anonymous(this=DIFF_FUNCTION, expressions=[left, right]))
 
 
 def _may_skip_counter(expression: exp.Expr) -> bool:
@@ -125,7 +154,9 @@ def _rename_params(expression: exp.Expr) -> tuple[tuple[str, ...], int]:
 
 
 def _rewrite_intervals(expression: exp.Expr) -> None:
-    """``ts +/- interval 'n unit'`` -> ``strftime(..., ts, '+n unit')``."""
+    """``ts +/- interval 'n unit'`` -> ``strftime(..., ts, '+n unit')``; adding months or
+    years ends on the last day of a shorter month, as in Postgres (Jan 31 + 1 month is Feb
+    29 or 28, where SQLite would overflow into March)."""
     for node in list(expression.find_all(exp.Add, exp.Sub)):
         interval = node.expression
         if not isinstance(interval, exp.Interval):
@@ -134,16 +165,35 @@ def _rewrite_intervals(expression: exp.Expr) -> None:
         unit = interval.args.get("unit")
         modifier = f"{amount} {unit.name}" if unit else amount
         sign = "-" if isinstance(node, exp.Sub) else "+"
-        node.replace(
-            exp.Anonymous(
-                this="STRFTIME",
-                expressions=[
-                    exp.Literal.string("%Y-%m-%d %H:%M:%f"),
-                    node.this,
-                    exp.Literal.string(f"{sign}{modifier.lower()}"),
-                ],
-            )
-        )
+        shifted = _strftime(node.this, f"{sign}{modifier.lower()}")
+        if re.search(r"\b(mon|month|year)", modifier.lower()):
+            shifted = _clamp_month_end(node.this, shifted)
+        node.replace(shifted)
+
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%f"
+
+
+def _strftime(value: exp.Expr, *modifiers: str | exp.Expr) -> exp.Expr:
+    args = [m if isinstance(m, exp.Expr) else exp.Literal.string(m) for m in modifiers]
+    return exp.Anonymous(
+        this="STRFTIME", expressions=[exp.Literal.string(TIMESTAMP_FORMAT), value.copy(), *args]
+    )
+
+
+def _clamp_month_end(start: exp.Expr, shifted: exp.Expr) -> exp.Expr:
+    """``shifted`` moved back to the end of the previous month when its day overflowed."""
+    day = exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%d"), shifted.copy()])
+    start_day = exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%d"), start.copy()])
+    back = exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string("-"), expression=exp.cast(day.copy(), "int")),
+        expression=exp.Literal.string(" days"),
+    )
+    clamped = _strftime(shifted, back)
+    return exp.Case(
+        ifs=[exp.If(this=exp.NEQ(this=day, expression=start_day), true=clamped)],
+        default=shifted,
+    )
 
 
 def _prepare_insert(insert: exp.Insert, target: TableDef, catalog: Catalog) -> None:
@@ -165,7 +215,25 @@ def _prepare_insert(insert: exp.Insert, target: TableDef, catalog: Catalog) -> N
     if conflict is not None:
         keys = conflict.args.get("conflict_keys") or []
         conflict.set("conflict_keys", [k.this if isinstance(k, exp.Ordered) else k for k in keys])
+    _add_sequence_defaults(insert, target)
     _unqualify_returning(insert, target)
+
+
+def _add_sequence_defaults(insert: exp.Insert, target: TableDef) -> None:
+    """Columns left out of ``INSERT ... VALUES`` whose default steps a sequence get it
+    explicitly: SQLite ignores the default of its rowid column, and the step must be taken
+    by the statement (and logged) either way."""
+    schema, values = insert.this, insert.expression
+    if not isinstance(schema, exp.Schema) or not isinstance(values, exp.Values):
+        return
+    named = {c.name.lower() for c in schema.expressions}
+    for column in target.columns:
+        default = column.default or ""
+        if column.name.lower() in named or "nextval(" not in default.lower():
+            continue
+        schema.append("expressions", exp.to_identifier(column.name))
+        for row in values.expressions:
+            row.append("expressions", default_expression(default, column.type))
 
 
 def _refuse_rowid_assignment(statement: exp.Expr, target: TableDef) -> None:
@@ -277,7 +345,8 @@ def _result_types(
 def _from_sources(
     query: exp.Select, scope: dict[str, TableDef]
 ) -> list[tuple[str, TableDef]] | None:
-    """(alias, table) of the FROM and JOIN items, or None if any is not a plain table."""
+    """(alias, table) of the FROM and JOIN items (a subquery as a table of its outputs'
+    types), or None if any is something else."""
     items: list[exp.Expr] = []
     from_ = query.args.get("from_")
     if from_ is not None:
@@ -285,32 +354,53 @@ def _from_sources(
     items.extend(join.this for join in query.args.get("joins") or [])
     sources: list[tuple[str, TableDef]] = []
     for item in items:
-        if not isinstance(item, exp.Table):
-            return None
-        definition = scope.get(item.alias_or_name.lower())
+        definition = (
+            scope.get(item.alias_or_name.lower())
+            if isinstance(item, exp.Table)
+            else _subquery_table(item, scope)
+        )
         if definition is None:
             return None
         sources.append((item.alias_or_name.lower(), definition))
     return sources
 
 
+def _subquery_table(item: exp.Expr, scope: dict[str, TableDef]) -> TableDef | None:
+    """A derived table as a TableDef whose column types are its outputs' types."""
+    if not isinstance(item, exp.Subquery) or not item.alias:
+        return None
+    inner = item.this
+    while isinstance(inner, exp.SetOperation):
+        inner = inner.this
+    if not isinstance(inner, exp.Select):
+        return None
+    types = _result_types(inner, scope, None)
+    names = [e.alias_or_name for e in inner.expressions]
+    if types is None or len(types) != len(names) or any(e.is_star for e in inner.expressions):
+        return None
+    columns = [ColumnDef(n, t or UNKNOWN, "ANY") for n, t in zip(names, types, strict=True)]
+    return TableDef(f"_.{item.alias}", columns)
+
+
 def _name_outputs(expression: exp.Expr) -> None:
-    """Give unnamed output expressions the column names Postgres would give them."""
+    """Give unnamed output expressions the column names Postgres would give them, in the
+    statement's result and in every derived table (whose names ``*`` shows)."""
     returning = expression.args.get("returning")
-    query = returning if returning is not None else expression
-    while isinstance(query, exp.SetOperation):
-        query = query.this
-    if not isinstance(query, exp.Select | exp.Returning):
-        return
-    query.set(
-        "expressions",
-        [
-            node
-            if isinstance(node, exp.Alias | exp.Column | exp.Star)
-            else exp.alias_(node, postgres_name(node), quoted=True, copy=False)
-            for node in query.expressions
-        ],
-    )
+    selects = [returning] if returning is not None else []
+    selects.extend(expression.find_all(exp.Select))
+    for query in selects:
+        parent = query.parent
+        if isinstance(parent, exp.SetOperation) and query is not parent.this:
+            continue
+        query.set(
+            "expressions",
+            [
+                node
+                if isinstance(node, exp.Alias | exp.Column | exp.Star)
+                else exp.alias_(node, postgres_name(node), quoted=True, copy=False)
+                for node in query.expressions
+            ],
+        )
 
 
 def postgres_name(node: exp.Expr) -> str:
@@ -324,6 +414,8 @@ def postgres_name(node: exp.Expr) -> str:
         return inner if inner != "?column?" else node.to.sql("postgres").lower()
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
+    if isinstance(node, exp.Pad):
+        return "lpad" if node.args.get("is_left") else "rpad"
     if isinstance(node, exp.Func) and not isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
         return _function_name(type(node))
     return "?column?"

@@ -180,6 +180,7 @@ def test_schema_lists_tables_with_columns_and_rls_flag(shop: Api) -> None:
     assert schema["lsn"] == shop.head
     tables = {t["name"]: t for t in schema["tables"]}
     assert set(tables) == {"shop.todos", "shop.notes", "other.secrets"}
+    assert schema["views"] == []
     todos = tables["shop.todos"]
     assert todos["rls_enabled"] is True
     assert tables["shop.notes"]["rls_enabled"] is False
@@ -189,3 +190,16 @@ def test_schema_lists_tables_with_columns_and_rls_flag(shop: Api) -> None:
         "nullable": False,
         "primary_key": True,
     }
+
+
+def test_schema_lists_views_of_the_callers_namespace(shop: Api) -> None:
+    created = shop.query("CREATE VIEW shop.titles AS SELECT id, title FROM shop.todos")
+    assert created.status_code == 200, created.text
+    schema = shop.client.get("/schema", headers=bearer(shop.admin_key)).json()
+    assert schema["views"] == [
+        {
+            "name": "shop.titles",
+            "columns": ["id", "title"],
+            "sql": "SELECT id, title FROM shop.todos",
+        }
+    ]

@@ -1,4 +1,6 @@
-"""Differential: random DDL/DML (failing statements too) give one state however it is made.
+"""Differential: random DDL/DML (failing statements too) give one state however it is made,
+also with views, SQL functions, sequences (nextval as defaults and in queries) and ALTER
+COLUMN, whose replay must not re-evaluate anything that could differ.
 
 (1) live, (2) rebuilt from the log alone, (3) a checkpoint at a random LSN plus the tail,
 (4) as_of_lsn states compared with the states observed live at those LSNs.
@@ -46,12 +48,46 @@ operation = st.one_of(
     st.tuples(st.just("delete"), table, small),
     st.tuples(st.just("batch"), st.lists(insert, min_size=1, max_size=3)),
     st.tuples(st.just("checkpoint")),
+    st.tuples(st.just("view"), table),
+    st.tuples(st.just("drop_view"), table),
+    st.tuples(st.just("function"), table),
+    st.tuples(st.just("call"), table, small),
+    st.tuples(st.just("nextval"), table),
+    st.tuples(st.just("copy_view"), table),
+    st.tuples(st.just("insert_seq"), table, small),
+    st.tuples(st.just("alter_column"), table, st.integers(min_value=0, max_value=5)),
 )
+ALTERATIONS = (
+    "ALTER COLUMN a TYPE bigint",
+    "ALTER COLUMN a SET DEFAULT 7",
+    "ALTER COLUMN a DROP DEFAULT",
+    "ALTER COLUMN b SET NOT NULL",
+    "ALTER COLUMN b DROP NOT NULL",
+    "ALTER COLUMN a TYPE text USING a::text",
+)
+EXTRA = {
+    "view": "CREATE OR REPLACE VIEW v_{t} AS SELECT id, a FROM {t} WHERE a > 0",
+    "drop_view": "DROP VIEW IF EXISTS v_{t}",
+    "function": "CREATE OR REPLACE FUNCTION f_{t}(x int) RETURNS bigint LANGUAGE sql"
+    " AS $$ SELECT count(*) FROM {t} WHERE id > x $$",
+    "nextval": "SELECT nextval('s'), count(*) FROM {t}",
+    "copy_view": "INSERT INTO {t} (id, a) SELECT id + 1000, a FROM v_{t} WHERE id < 1000",
+}
 
 
 def statement(op: tuple[Any, ...]) -> tuple[str, list[Any] | None]:
     """The SQL and parameters of one generated operation."""
     kind, t = op[0], op[1]
+    if kind == "sequence":
+        return "CREATE SEQUENCE s", None
+    if kind in EXTRA:
+        return EXTRA[kind].format(t=t), None
+    if kind == "call":
+        return f"INSERT INTO {t} (id, a) VALUES ($1 + 2000, f_{t}($1))", [op[2]]
+    if kind == "insert_seq":
+        return f"INSERT INTO {t} (id, a) VALUES (nextval('s') + 500, $1)", [op[2]]
+    if kind == "alter_column":
+        return f"ALTER TABLE {t} {ALTERATIONS[op[2]]}", None
     if kind == "create":
         return CREATE.format(t=t), None
     if kind == "drop":
@@ -94,7 +130,7 @@ def test_live_rebuilt_checkpointed_and_past_states_agree(
         initialise(DataDir(root), 1 << 20)
         observed: dict[int, dict[str, Any]] = {}
         checkpoint_lsn = None
-        ops = [("create", "t0"), ("create", "t1"), *ops]
+        ops = [("create", "t0"), ("create", "t1"), ("sequence", ""), *ops]
         with Database.open(root) as db:
             with db.store.snapshot() as snap:
                 observed[snap.lsn] = dump(snap.conn)

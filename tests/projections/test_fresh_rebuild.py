@@ -20,10 +20,10 @@ from api.auth.apikeys import new_api_key
 from api.auth.principal import ADMIN, Principal
 from api.auth.registry import KeyRegistry, revoke_event
 from api.auth.store import KEYS_TABLE, load_key_registry
-from api.cli.init_command import initialise
 from api.database import Database
 from api.datadir import DataDir
 from api.folds import all_folds
+from api.initialise import initialise
 from api.rls.policy import PolicySet, created_event, dropped_event, parse_policy
 from api.rls.store import POLICIES_TABLE
 from api.storage.meta import BUCKETS, OBJECTS

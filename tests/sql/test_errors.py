@@ -53,7 +53,7 @@ def test_forbidden(engine: SqlEngine, people: sqlite3.Connection, sql: str) -> N
 @pytest.mark.parametrize(
     ("sql", "construct"),
     [
-        ("CREATE VIEW v AS SELECT 1", "CREATE VIEW"),
+        ("CREATE TEMP VIEW v AS SELECT 1", "CREATE TEMP VIEW"),
         ("CREATE TRIGGER t AFTER INSERT ON people BEGIN SELECT 1; END", "CREATE TRIGGER"),
         ("CREATE TABLE arr (xs int[])", "int[]"),
         ("CREATE TABLE g (p point)", "point"),

@@ -45,6 +45,7 @@ from api.http.models import (
     QueryResult,
     SchemaResponse,
     TableInfo,
+    ViewInfo,
 )
 from api.sql import Catalog, TableDef
 from api.sql.engine import Params
@@ -98,7 +99,8 @@ async def query(request: Request[Any, Any, Any]) -> Response[QueryResult | Batch
     guards=GUARDS,
 )
 async def schema(principal: Caller, backend: BackendDep) -> SchemaResponse:
-    """Tables (columns, indexes, whether policies protect them) at the current LSN."""
+    """Tables (columns, indexes, whether policies protect them) and views at the current
+    LSN."""
     with backend.db.store.snapshot() as snap:
         catalog = Catalog.load(snap.conn)
         lsn = snap.lsn
@@ -108,7 +110,12 @@ async def schema(principal: Caller, backend: BackendDep) -> SchemaResponse:
         for name, table in sorted(catalog.tables.items())
         if principal.namespace is None or table.schema == principal.namespace
     ]
-    return SchemaResponse(lsn=lsn, tables=tables)
+    views = [
+        ViewInfo(view.name, list(view.columns), view.sql)
+        for name, view in sorted(catalog.views.items())
+        if principal.namespace is None or view.schema == principal.namespace
+    ]
+    return SchemaResponse(lsn=lsn, tables=tables, views=views)
 
 
 def _read(
