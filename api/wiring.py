@@ -248,7 +248,12 @@ def _retain(log_: EventLog, archiver: Archiver, retain: int) -> None:
     """After an archive pass: prune archived sealed segments beyond the newest `retain`."""
     report = prune(log_, retain, archiver.cursor, archiver.remote)
     if report.pruned:
-        log.info("pruned %s (archived); %s", ", ".join(report.pruned), report.stopped)
+        log.info(
+            "pruned %s (archived); %s",
+            ", ".join(report.pruned),
+            report.stopped,
+            extra={"event": "segments_pruned", "pruned": len(report.pruned)},
+        )
 
 
 @contextmanager
