@@ -15,6 +15,8 @@ import httpx
 import psycopg
 import pytest
 
+from api.database import Database, DatabaseOptions
+from api.datadir import DataDir
 from api.logconfig import JsonFormatter, TextFormatter, configure
 from api.tracecontext import current_trace_id
 from tests.cli.runner import bkgdb
@@ -146,3 +148,22 @@ def test_configure_filters_by_level() -> None:
     assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["shown"]
     with pytest.raises(ValueError):
         configure("yaml")
+
+
+def test_rotation_and_checkpoint_lines_carry_their_facts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "data"
+    Database.open(root).close()
+    options = DatabaseOptions(log_options=DataDir(root).log_options(4096))
+    caplog.set_level(logging.INFO)
+    with Database.open(root, options) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+        for i in range(20):
+            db.execute("INSERT INTO t VALUES ($1, $2)", [i, "x" * 400])
+        checkpoint = db.checkpoint()
+    events = {r.__dict__.get("event"): r.__dict__ for r in caplog.records}
+    rotation = events["segment_rotation"]
+    assert rotation["sealed"].endswith(".seg") and rotation["last_lsn"] >= 1
+    assert events["checkpoint"]["lsn"] == checkpoint.lsn
+    assert "x" * 400 not in caplog.text
