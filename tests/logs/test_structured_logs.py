@@ -17,7 +17,7 @@ import pytest
 
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
-from api.logconfig import JsonFormatter, TextFormatter, configure
+from api.logconfig import JsonFormatter, TextFormatter, configure, shutdown
 from api.tracecontext import current_trace_id
 from tests.cli.runner import bkgdb
 from tests.http.conftest import bearer, free_port, serving
@@ -141,11 +141,16 @@ def test_configure_filters_by_level() -> None:
     configure("json", "warning", stream)
     try:
         logging.getLogger("bkgdb.t").info("hidden")
-        logging.getLogger("bkgdb.t").error("shown", extra={"event": "x"})
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("bkgdb.t").exception("shown", extra={"event": "x"})
     finally:
+        shutdown()
         root.handlers[:] = handlers
         root.setLevel(level)
-    assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["shown"]
+    [line] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert line["msg"] == "shown" and line["event"] == "x" and "RuntimeError: boom" in line["exc"]
     with pytest.raises(ValueError):
         configure("yaml")
 
@@ -167,3 +172,13 @@ def test_rotation_and_checkpoint_lines_carry_their_facts(
     assert rotation["sealed"].endswith(".seg") and rotation["last_lsn"] >= 1
     assert events["checkpoint"]["lsn"] == checkpoint.lsn
     assert "x" * 400 not in caplog.text
+
+
+def test_an_unread_stderr_drops_lines_instead_of_stalling(tmp_path: Path) -> None:
+    """A server whose stderr pipe nobody reads keeps answering (lines beyond the queue are
+    dropped and counted)."""
+    with serving(tmp_path / "data") as served:
+        with httpx.Client(base_url=served.url) as client:
+            for _ in range(1500):  # ~150 KB of request lines: more than a pipe holds
+                assert client.get("/healthz", timeout=10).status_code == 200
+        assert "bkg_log_records_dropped_total" in httpx.get(f"{served.url}/metrics").text
