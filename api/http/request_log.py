@@ -2,11 +2,12 @@
 
 Fields: method, route (the route template, `/rest/v1/{table}`, never the raw path with its
 ids), status, duration_ms, bytes (response body bytes sent), principal (id), namespace,
-trace_id (when tracing set one, `api.tracecontext`). Nothing of the request's headers,
-query string or body is logged, so no key, token, password or parameter value can leak
-into the log. The principal is the one `Backend.principal` resolved for the request (every
-door authenticates there) and noted with `note_principal`; a request refused before that
-logs none.
+trace_id (when tracing set one, `api.tracecontext`: read as the response starts, so a
+tracing layer inside this one that resets it afterwards is still seen). Nothing of the
+request's headers, query string or body is logged, so no key, token, password or parameter
+value can leak into the log. The principal is the one `Backend.principal` resolved for the
+request (every door authenticates there) and noted with `note_principal`; a request refused
+before that logs none.
 """
 
 from __future__ import annotations
@@ -57,14 +58,15 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
-        status, sent = 500, 0
+        status, sent, trace_id = 500, 0, None
         slot: list[Caller] = []
         token = _caller.set(slot)
 
         async def counting(message: Message) -> None:
-            nonlocal status, sent
+            nonlocal status, sent, trace_id
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                trace_id = current_trace_id.get()  # as the layers inside see it
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
@@ -74,7 +76,9 @@ class RequestLog:
         finally:
             _caller.reset(token)
             caller = slot[-1] if slot else None
-            log.info("request", extra=request_fields(info, caller, status, sent, began))
+            trace_id = trace_id or current_trace_id.get()
+            fields = request_fields(info, caller, status, sent, began)
+            log.info("request", extra={**fields, "trace_id": trace_id})
 
 
 def request_fields(
@@ -89,5 +93,4 @@ def request_fields(
         "bytes": sent,
         "principal": principal.id if principal else None,
         "namespace": principal.namespace if principal else None,
-        "trace_id": current_trace_id.get(),
     }

@@ -4,12 +4,13 @@ a token, a password or a parameter value."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import psycopg
@@ -17,6 +18,7 @@ import pytest
 
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
+from api.http.request_log import RequestLog
 from api.logconfig import JsonFormatter, TextFormatter, configure, shutdown
 from api.tracecontext import current_trace_id
 from tests.cli.runner import bkgdb
@@ -182,3 +184,35 @@ def test_an_unread_stderr_drops_lines_instead_of_stalling(tmp_path: Path) -> Non
             for _ in range(1500):  # ~150 KB of request lines: more than a pipe holds
                 assert client.get("/healthz", timeout=10).status_code == 200
         assert "bkg_log_records_dropped_total" in httpx.get(f"{served.url}/metrics").text
+
+
+def test_the_request_line_carries_the_trace_id_a_layer_inside_set(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Tracing sets `current_trace_id` around the app and resets it when done; the request
+    line, written after that, still carries it."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def traced(scope: Any, receive: Any, send: Any) -> None:
+        token = current_trace_id.set("4bf92f3577b34da6a3ce929d0e0e4736")
+        try:
+            await app(scope, receive, send)
+        finally:
+            current_trace_id.reset(token)
+
+    async def ignore(message: Any) -> None:
+        return None
+
+    async def nothing() -> Any:
+        return {"type": "http.disconnect"}
+
+    scope = {"type": "http", "method": "GET", "path": "/x/1", "path_template": "/x/{id}"}
+    caplog.set_level(logging.INFO, logger="bkgdb.request")
+    asyncio.run(RequestLog(cast("Any", traced))(cast("Any", scope), nothing, ignore))
+    [line] = [r.__dict__ for r in caplog.records if r.name == "bkgdb.request"]
+    assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert (line["route"], line["status"], line["bytes"]) == ("/x/{id}", 204, 2)
+    assert line["principal"] is None
