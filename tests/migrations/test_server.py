@@ -143,6 +143,8 @@ def test_apply_rules_over_http(api: Api) -> None:
     assert api.rows("SELECT count(*) FROM todos") == [[0]]
     record = api.last_record()
     assert record.lsn == lsn and record.payload["migration"]["version"] == 1
+    for sql in ("SELECT * FROM _bkg_migrations", "DELETE FROM _bkg_migrations"):
+        assert api.query(sql).status_code == 403  # the ledger is the log's, not SQL's
     status = api.client.get("/migrate/status", headers=bearer(api.admin_key)).json()
     assert [(row["filename"], row["lsn"]) for row in status["applied"]] == [
         ("0001_create.sql", lsn)
