@@ -569,12 +569,7 @@ class Database:
             event = SubmittedEvent(
                 pending.lsn, pending.ts_us, entry.kind, entry.actor, entry.namespace, entry.payload
             )
-            ledger.record(conn, event)
-            row = ledger.Applied(
-                migration.version, migration.name, migration.sha256, pending.lsn,
-                pending.ts_us, entry.actor,
-            )  # fmt: skip
-            return MigrationOutcome(row, applied=True)
+            return MigrationOutcome(ledger.record(conn, event), applied=True)
 
         return work
 

@@ -10,7 +10,7 @@ transaction (`Database.apply_migration`), so the ledger a rebuild folds equals t
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Any
 
 from api.migrations.errors import MigrationError
@@ -62,14 +62,18 @@ def ensure_table(conn: sqlite3.Connection) -> None:
     )
 
 
-def record(conn: sqlite3.Connection, event: Event) -> None:
-    """The ledger row of a migration's record (`event.payload["migration"]`)."""
+def record(conn: sqlite3.Connection, event: Event) -> Applied:
+    """Write the ledger row of a migration's record (`event.payload["migration"]`)."""
     ensure_table(conn)
     mark = event.payload["migration"]
+    row = Applied(
+        mark["version"], mark["name"], mark["sha256"], event.lsn, event.ts_us, event.actor
+    )
     conn.execute(
         f"INSERT INTO {LEDGER_TABLE} ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-        (mark["version"], mark["name"], mark["sha256"], event.lsn, event.ts_us, event.actor),
+        astuple(row),
     )
+    return row
 
 
 def fold_sql_and_migration(conn: sqlite3.Connection, event: Event) -> None:
