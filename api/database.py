@@ -34,6 +34,9 @@ from api.datadir import DataDir
 from api.folds import all_folds
 from api.initialise import DEFAULT_SEGMENT_BYTES, initialise
 from api.logs import log_options, segment_source
+from api.migrations import ledger
+from api.migrations.files import Migration
+from api.migrations.ledger import MigrationOutcome
 from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
@@ -42,14 +45,14 @@ from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptErro
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
 from api.writers import LogWriter, ReadOnlyReplica, Writer
-from eventlog import Entry, EventLog, LogOptions, RecordTooLargeError
+from eventlog import Entry, EventLog, LogOptions, Pending, RecordTooLargeError
 from eventlog.pruned import SegmentSource
 from projections.checkpoint_policy import Checkpointer, CheckpointPolicy
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import TIMEOUT_MESSAGE, Deadline, RunningStatements
 from projections.errors import StatementCanceledError
 from projections.folds import FoldRegistry
-from projections.pipeline import CommitPipeline, Committed, Submit, event_work
+from projections.pipeline import CommitPipeline, Committed, Submit, SubmittedEvent, event_work
 from projections.repair import OpenReport
 from projections.store import ProjectionStore
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
@@ -405,6 +408,37 @@ class Database:
             future = self.writer.submit(self._write_work(ctx, statements, governed, verify))
             return _batch_result(await asyncio.wrap_future(future))
 
+    def apply_migration(
+        self,
+        migration: Migration,
+        statements: Sequence[str],
+        principal: PrincipalLike | None = None,
+        *,
+        deadline: Deadline | None = None,
+    ) -> MigrationOutcome:
+        """Apply `migration` (its `statements`, `api.migrations.files.statements_of`) as one
+        transaction and one record, unless the ledger says it was applied (then nothing is
+        done: `applied` False) or refuses it (`MigrationError`, nothing done); a statement
+        that fails fails it whole."""
+        self.writer.check_writable()
+        with self._governed(None, deadline) as governed:
+            work = self._migration_work(self._context(principal), migration, statements, governed)
+            return self.writer.submit(work).result().value
+
+    async def apply_migration_async(
+        self,
+        migration: Migration,
+        statements: Sequence[str],
+        principal: PrincipalLike | None = None,
+        *,
+        deadline: Deadline | None = None,
+    ) -> MigrationOutcome:
+        """`apply_migration` for asyncio (no thread held while the record is made durable)."""
+        self.writer.check_writable()
+        with self._governed(None, deadline) as governed:
+            work = self._migration_work(self._context(principal), migration, statements, governed)
+            return (await asyncio.wrap_future(self.writer.submit(work))).value
+
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
         future = self.writer.submit(event_work(entry, self._folds))
@@ -512,21 +546,51 @@ class Database:
             ]
             if verify is not None:
                 verify(outcomes)
-            changes = [change for o in outcomes for change in o.changes]
-            if not changes:
-                return outcomes
-            payload = {
-                "statements": [o.statement for o in outcomes if o.is_write],
-                "changes": changes,
-            }
-            kind = "ddl" if any(o.is_ddl for o in outcomes) else "dml"
-            try:
-                submit(Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace))
-            except RecordTooLargeError as exc:
-                raise record_too_large(exc) from exc
+            if any(o.changes for o in outcomes):
+                _submit(submit, _sql_entry(ctx, outcomes))
             return outcomes
 
         return work
+
+    def _migration_work(
+        self, ctx: _Context, migration: Migration, statements: Sequence[str], deadline: Deadline
+    ) -> Callable[[sqlite3.Connection, Submit], MigrationOutcome]:
+        """The pipeline job of a migration: the ledger's check, then its statements as one
+        record stamped with the migration (even when they change nothing), then its ledger
+        row, all in one transaction (see `api.migrations`)."""
+
+        def work(conn: sqlite3.Connection, submit: Submit) -> MigrationOutcome:
+            done = ledger.check_new(conn, migration)
+            if done is not None:
+                return MigrationOutcome(done, applied=False)
+            outcomes = [self._run_write(conn, ctx, sql, None, deadline) for sql in statements]
+            entry = _sql_entry(ctx, outcomes, migration=ledger.stamp(migration))
+            pending = _submit(submit, entry)
+            event = SubmittedEvent(
+                pending.lsn, pending.ts_us, entry.kind, entry.actor, entry.namespace, entry.payload
+            )
+            return MigrationOutcome(ledger.record(conn, event), applied=True)
+
+        return work
+
+
+def _sql_entry(ctx: _Context, outcomes: Sequence[Outcome], **extra: Any) -> Entry:
+    """The one record of a write request's outcomes ("ddl" when any statement is DDL)."""
+    payload = {
+        "statements": [o.statement for o in outcomes if o.is_write],
+        "changes": [change for o in outcomes for change in o.changes],
+        **extra,
+    }
+    kind = "ddl" if any(o.is_ddl for o in outcomes) else "dml"
+    return Entry(kind, payload, actor=ctx.actor, namespace=ctx.namespace)
+
+
+def _submit(submit: Submit, entry: Entry) -> Pending:
+    """Submit `entry`; one too large for the log is the client's error (413)."""
+    try:
+        return submit(entry)
+    except RecordTooLargeError as exc:
+        raise record_too_large(exc) from exc
 
 
 def _create(data: DataDir, options: DatabaseOptions, create: bool) -> None:

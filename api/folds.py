@@ -8,10 +8,13 @@ counted (the applied LSN advances), so adding a kind means adding it here.
 
 | kind | fold | state |
 | --- | --- | --- |
-| `ddl`, `dml` | `projections.folds.fold_sql` | tables and rows (row images, never SQL text) |
+| `ddl`, `dml` | `api.migrations.ledger.fold_sql_and_migration` | tables, rows, migrations |
 | `auth` | `api.auth.store.fold_auth` | API keys (`_bkg_api_keys`) |
 | `policy` | `api.rls.store.fold_policy` | row-level security policies |
 | `storage` | `api.storage.meta.fold_storage` | buckets and object metadata |
+
+The fold of `ddl`/`dml` is `projections.folds.fold_sql` (row images, never SQL text) and, for
+a migration's record, its row in the ledger `_bkg_migrations`.
 
 `system` records (keys, restores; `eventlog.keys`) belong to the log itself and fold into
 nothing.
@@ -20,16 +23,17 @@ nothing.
 from __future__ import annotations
 
 from api.auth.store import fold_auth
+from api.migrations.ledger import fold_sql_and_migration
 from api.rls.store import fold_policy
 from api.storage.meta import fold_storage
-from projections.folds import FoldRegistry, fold_sql
+from projections.folds import FoldRegistry
 
 
 def all_folds() -> FoldRegistry:
     """A registry with the fold of every kind the product writes."""
     registry = FoldRegistry()
-    registry.register("ddl", fold_sql)
-    registry.register("dml", fold_sql)
+    registry.register("ddl", fold_sql_and_migration)
+    registry.register("dml", fold_sql_and_migration)
     registry.register("auth", fold_auth)
     registry.register("policy", fold_policy)
     registry.register("storage", fold_storage)

@@ -9,6 +9,7 @@ Its parts are the settings of each door and of what runs beside them:
     pg         the PostgreSQL listener, or None (`PgSettings`)
     storage    where objects and the archive go (`api.storage.settings.StorageSettings`)
     kafka      the Kafka cluster the log is mirrored to, or None
+    log        how the process logs: format and level (`LogSettings`)
     retain_local_segments   sealed segments kept locally once archived (None: all)
 """
 
@@ -79,6 +80,15 @@ class PgSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """How the process logs (`--log-format`, `--log-level`; see `api.logconfig`)."""
+
+    format: str = "text"
+    """`text` (one readable line per event) or `json` (one object per line)."""
+    level: str = "info"
+
+
+@dataclass(frozen=True)
 class Settings:
     """One server's settings (see the module docstring)."""
 
@@ -88,6 +98,7 @@ class Settings:
     kafka: str | None = None
     """Bootstrap servers of the Kafka cluster the log is mirrored to (None: no mirror)."""
     retain_local_segments: int | None = None
+    log: LogSettings = field(default_factory=LogSettings)
 
     @property
     def data(self) -> DataDir:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from litestar.types import ASGIApp
 
+from api import logconfig
 from api.auth.keyfiles import (
     JWT_SECRET_FILE,
     SECRET_ENV,
@@ -193,11 +194,17 @@ def _backend(
         db.history, db.store, lambda: layer.policies, config.max_streams_per_principal
     )
     try:
-        return Backend(config, db, layer, access, realtime, storage)
+        backend = Backend(config, db, layer, access, realtime, storage)
     except BaseException:
         if storage is not None:
             storage.close()
         raise
+    backend.metrics.counter(
+        "bkg_log_records_dropped_total",
+        "Log lines dropped because stderr was not read fast enough (docs/operations.md).",
+        lambda: float(logconfig.dropped()),
+    )
+    return backend
 
 
 def _replica_jwt_secret(data: DataDir) -> bytes:
@@ -248,7 +255,12 @@ def _retain(log_: EventLog, archiver: Archiver, retain: int) -> None:
     """After an archive pass: prune archived sealed segments beyond the newest `retain`."""
     report = prune(log_, retain, archiver.cursor, archiver.remote)
     if report.pruned:
-        log.info("pruned %s (archived); %s", ", ".join(report.pruned), report.stopped)
+        log.info(
+            "pruned %s (archived); %s",
+            ", ".join(report.pruned),
+            report.stopped,
+            extra={"event": "segments_pruned", "pruned": len(report.pruned)},
+        )
 
 
 @contextmanager

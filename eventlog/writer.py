@@ -287,6 +287,7 @@ class EventLog:
             batch[0].lsn,
             len(failed),
             exc,
+            extra={"event": "append_failed", "lsn": batch[0].lsn, "failed": len(failed)},
         )
         for pending in failed:
             pending.future.set_exception(error)
@@ -310,6 +311,15 @@ class EventLog:
         with self._cond:
             self._sealed.append(SealedSegment(active.base_lsn, active.path, manifest))
             self._active, self._index = nxt, SparseIndex()
+        LOG.info(
+            "segment sealed, next started",
+            extra={
+                "event": "segment_rotation",
+                "sealed": active.path.name,
+                "last_lsn": self._head_lsn,
+                "next": nxt.path.name,
+            },
+        )
 
     # -- reading -------------------------------------------------------------------------
 

@@ -69,7 +69,14 @@ class Checkpointer:
         with self._running:
             with self._lock:
                 self._records, self._bytes, self._since = 0, 0, time.monotonic()
-            return self._take()
+            began = time.perf_counter()
+            checkpoint = self._take()
+            elapsed_ms = round((time.perf_counter() - began) * 1000, 1)
+            logger.info(
+                "checkpoint taken",
+                extra={"event": "checkpoint", "lsn": checkpoint.lsn, "duration_ms": elapsed_ms},
+            )
+            return checkpoint
 
     def close(self) -> None:
         """Stop the background thread (a checkpoint in progress is finished first)."""
@@ -93,4 +100,6 @@ class Checkpointer:
                 self.checkpoint_now()
             except (ProjectionError, OSError, sqlite3.Error) as exc:
                 self.last_error = exc
-                logger.warning("automatic checkpoint failed: %s", exc)
+                logger.warning(
+                    "automatic checkpoint failed: %s", exc, extra={"event": "checkpoint_failed"}
+                )

@@ -28,6 +28,7 @@ def command_modules() -> list[ModuleType]:
         init_command,
         keys_commands,
         log_commands,
+        migrate_commands,
         serve_command,
         sql_commands,
         storage_commands,
@@ -41,6 +42,7 @@ def command_modules() -> list[ModuleType]:
         serve_command,
         consumer_commands,
         storage_commands,
+        migrate_commands,
     ]
 
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from api.cli.output import CommandError, emit_json
+from api.cli.serve_command import add_log_flags, log_settings
 from api.datadir import DataDir
 from projections.consumers.replica import KafkaReplica
 from projections.store import STORE_FILE
@@ -34,6 +35,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--primary-url", help="--serve: the primary's address, named in the answer to a write"
     )
+    add_log_flags(parser)
 
 
 def serve_store(data_dir: DataDir) -> Path:
@@ -47,12 +49,14 @@ def serve_replica(
 ) -> int:
     """Catch up to the seed checkpoint (if any), then serve and follow until stopped."""
     from api.http.server import serve
+    from api.logconfig import configure
     from api.settings import ServerConfig, Settings
     from api.wiring import build_server
 
+    settings = Settings(ServerConfig(data_dir=data_dir.root), log=log_settings(args))
+    configure(settings.log.format, settings.log.level)
     if seed_lsn is not None:
         replica.follow_sync(until_lsn=seed_lsn)
-    settings = Settings(ServerConfig(data_dir=data_dir.root))
     try:
         server = build_server(settings, replica, args.primary_url or None)
     except ValueError as exc:

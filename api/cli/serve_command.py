@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import ssl
 import sys
@@ -13,9 +14,10 @@ from api.cli.output import CommandError, emit_json
 from api.cli.storage_commands import add_s3_flags, retain_setting, storage_settings
 from api.datadir import DataDir
 from api.logs import segment_bytes_setting
-from api.settings import PgSettings, ServerConfig, Settings
+from api.settings import LogSettings, PgSettings, ServerConfig, Settings
 
 RATE_KINDS = ("admin", "namespace", "user", "anon")
+log = logging.getLogger("bkgdb.server")
 
 
 def register(subparsers: Any) -> None:
@@ -76,6 +78,38 @@ def register(subparsers: Any) -> None:
         help="seconds a rotated key keeps working (default 3600)",
     )
     add_governance_flags(parser)
+    add_log_flags(parser)
+
+
+def add_log_flags(parser: argparse.ArgumentParser) -> None:
+    """`--log-format` and `--log-level` (docs/operations.md, "Logs")."""
+    from api.logconfig import LOG_FORMATS, LOG_LEVELS
+
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=os.environ.get("BKG_LOG_FORMAT") or "text",
+        help="one line per request and event on stderr, as text or json"
+        " (default: $BKG_LOG_FORMAT, else text)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=os.environ.get("BKG_LOG_LEVEL") or "info",
+        help="the least severe level logged; debug adds one line per PostgreSQL statement"
+        " (default: $BKG_LOG_LEVEL, else info)",
+    )
+
+
+def log_settings(args: argparse.Namespace) -> LogSettings:
+    """The logging flags (an unknown value from the environment is a one-line error)."""
+    from api.logconfig import LOG_FORMATS, LOG_LEVELS
+
+    if args.log_format not in LOG_FORMATS:
+        raise CommandError(f"--log-format / BKG_LOG_FORMAT takes {' or '.join(LOG_FORMATS)}")
+    if args.log_level not in LOG_LEVELS:
+        raise CommandError(f"--log-level / BKG_LOG_LEVEL takes {', '.join(LOG_LEVELS)}")
+    return LogSettings(args.log_format, args.log_level)
 
 
 def add_governance_flags(parser: argparse.ArgumentParser) -> None:
@@ -209,12 +243,14 @@ def serve_settings(args: argparse.Namespace, data_dir: DataDir) -> Settings:
         pg=pg_settings(args),
         kafka=args.kafka_bootstrap or None,
         retain_local_segments=retain_setting(args),
+        log=log_settings(args),
     )
 
 
 def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     from api.database import NotInitialisedError
     from api.http.server import serve
+    from api.logconfig import configure
     from api.wiring import build_server
     from projections.consumers.errors import ConsumerError
     from projections.errors import ProjectionError
@@ -222,6 +258,7 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     settings = serve_settings(args, data_dir)
+    configure(settings.log.format, settings.log.level)
     try:
         server = build_server(settings)
     except (NotInitialisedError, ProjectionError, ConsumerError) as exc:
@@ -248,9 +285,12 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
             if pg_url:
                 print(f"PostgreSQL protocol on {pg_url} (password: an API key or a JWT)")
         sys.stdout.flush()
+        started = {"url": address, "pg_url": pg_url, "head_lsn": backend.db.log.head_lsn}
+        log.info("started", extra={"event": "start", **started, "pid": os.getpid()})
         serve(backend, server.app, args.host, args.port, server.listeners)
     finally:
         server.close()
+        log.info("stopped", extra={"event": "stop", "head_lsn": backend.db.log.head_lsn})
     return 0
 
 

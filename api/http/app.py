@@ -1,4 +1,5 @@
-"""The Litestar application: routes, error mapping, OpenAPI, body limit, request metrics.
+"""The Litestar application: routes, error mapping, OpenAPI, body limit, request metrics
+and the request log.
 
 `create_app(backend)` builds the ASGI app around an open `Backend`; the caller owns the
 backend's lifetime (`bkgdb serve` opens it before binding the port and closes it after the
@@ -22,6 +23,7 @@ from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.openapi import complete_document
+from api.http.request_log import RequestLog
 from api.http.routes import HANDLERS, REPLICA_HANDLERS
 from api.http.routes.admin import admin_router
 from api.http.routes.realtime import realtime_handlers
@@ -72,9 +74,10 @@ def _app(backend: Backend, handlers: Sequence[ControllerRouterHandler]) -> ASGIA
             ),
         ),
         debug=False,
+        logging_config=None,  # the process's logging is `api.logconfig`'s, not Litestar's
     )
     complete_document(app)
-    return RequestMetrics(NoSniff(app), backend)
+    return RequestLog(RequestMetrics(NoSniff(app), backend))
 
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")

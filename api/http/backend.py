@@ -26,6 +26,7 @@ from api.http.idempotency import IdempotencyStore
 from api.http.key_usage import KeyUsage
 from api.http.metrics import Labels, Metrics
 from api.http.principals import Principals
+from api.http.request_log import note_principal
 from api.readers import ReaderPool
 from api.realtime.service import RealtimeService
 from api.rls.access import SecurityLayer
@@ -86,6 +87,7 @@ class Backend:
     def principal(self, bearer: str | None) -> Principal:
         """Authenticate a bearer string and take one request from its rate budget."""
         principal = self._principals.resolve(bearer)
+        note_principal(principal)
         self.key_usage.record(principal)
         wait = self.limiter.try_acquire(principal)
         if wait > 0:

@@ -80,7 +80,11 @@ async def _serve(
         stopping.set()
         arm_watchdog(STOP_GRACE_S)
         cancelled = backend.stop_statements()
-        log.info("stopping: %d running statement(s) cancelled", cancelled)
+        log.info(
+            "stopping: %d running statement(s) cancelled",
+            cancelled,
+            extra={"event": "stopping", "cancelled": cancelled},
+        )
         backend.realtime.close()  # open SSE streams would hold granian's graceful drain forever
         loop.call_soon(server.stop)
 

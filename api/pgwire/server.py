@@ -188,6 +188,11 @@ class PgServer:
             startup.principal.id,
             startup.database,
             peer[0] if peer else "unix socket",
+            extra={
+                "event": "pgwire_session",
+                "principal": startup.principal.id,
+                "namespace": startup.principal.namespace,
+            },
         )
         key = (os.getpid() & 0x7FFFFFFF, secrets.randbits(31))
         session = Session(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,7 @@ from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
 from api.pgwire.statements import Control, control, returns_rows, split
+from projections.consumers.audit_lines import redact_literals
 from projections.deadline import Deadline
 
 FLUSH_BYTES = 1 << 16
@@ -237,8 +239,32 @@ class Session:
         """Run one statement (control, emulated catalogue, or the engine's) under its
         deadline. With `defer`, a write outside any block is not run: its shape comes back
         (`Answer.deferred`) for the extended protocol to run later."""
-        with self.governed() as deadline:
-            return await self._answer(sql, params, deadline, defer)
+        if not log.isEnabledFor(logging.DEBUG):
+            with self.governed() as deadline:
+                return await self._answer(sql, params, deadline, defer)
+        began, outcome = time.perf_counter(), "error"
+        try:
+            with self.governed() as deadline:
+                answer = await self._answer(sql, params, deadline, defer)
+            outcome = "ok"
+            return answer
+        finally:
+            self._log_statement(sql, outcome, began)
+
+    def _log_statement(self, sql: str, outcome: str, began: float) -> None:
+        """The debug line of one statement: its text with every literal replaced by `?`
+        and no parameter values, who ran it, how it ended and how long it took."""
+        log.debug(
+            "pgwire statement",
+            extra={
+                "statement": redact_literals(sql),
+                "outcome": outcome,
+                "duration_ms": round((time.perf_counter() - began) * 1000, 3),
+                "principal": self.principal.id,
+                "namespace": self.principal.namespace,
+                "pid": self.pid,
+            },
+        )
 
     def open_implicit(self) -> None:
         """Start the implicit block of an extended-protocol batch (none open yet)."""

@@ -149,7 +149,11 @@ class Archiver:
             try:
                 self.sync_now()
             except Exception as exc:
-                logger.warning("last archive pass before stopping failed: %s", exc)
+                logger.warning(
+                    "last archive pass before stopping failed: %s",
+                    exc,
+                    extra={"event": "consumer_error", "consumer": "archive"},
+                )
 
     def _run(self) -> None:
         pause = self.interval_s
@@ -160,7 +164,11 @@ class Archiver:
             except Exception as exc:
                 self.errors_total += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                logger.warning("archive pass failed, retrying: %s", exc)
+                logger.warning(
+                    "archive pass failed, retrying: %s",
+                    exc,
+                    extra={"event": "consumer_error", "consumer": "archive"},
+                )
                 pause = min(max(pause * 2, self.interval_s), RETRY_MAX_S)
                 self._failing = True
 

@@ -143,7 +143,17 @@ class ConsumerRunner:
                     await self.consumer.start()
                     await self._pump()
                 except Exception as exc:
-                    logger.warning("consumer %s failed, retrying: %s", self.consumer.name, exc)
+                    logger.warning(
+                        "consumer %s failed, retrying: %s",
+                        self.consumer.name,
+                        exc,
+                        extra={
+                            "event": "consumer_error",
+                            "consumer": self.consumer.name,
+                            "position": self._cursor,
+                            "error": type(exc).__name__,
+                        },
+                    )
                     self.stats.failed(exc)
                     with suppress(Exception):
                         await self.consumer.stop()

@@ -24,6 +24,8 @@ from api.database import Database
 from api.datadir import DataDir
 from api.folds import all_folds
 from api.initialise import initialise
+from api.migrations.files import Migration, statements_of
+from api.migrations.ledger import LEDGER_TABLE
 from api.rls.policy import PolicySet, created_event, dropped_event, parse_policy
 from api.rls.store import POLICIES_TABLE
 from api.storage.meta import BUCKETS, OBJECTS
@@ -101,9 +103,17 @@ def data_dir(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         db.checkpoint()  # a rebuild that starts from it folds the other kinds from the tail
         write_auth_and_policies(db)
         write_storage(db, root)
+        write_migration(db)
         with db.store.snapshot() as snap:
             live = dump(snap.conn)
     yield root, live
+
+
+def write_migration(db: Database) -> None:
+    """A migration's record: row images plus its ledger row (`api.migrations.ledger`)."""
+    sql = "CREATE TABLE shop.tags (id integer primary key);\nINSERT INTO shop.tags VALUES (1);\n"
+    migration = Migration.of(1, "add_tags", sql)
+    assert db.apply_migration(migration, statements_of(migration)).applied
 
 
 def run_cli(root: Path, *args: str) -> dict[str, Any]:
@@ -131,7 +141,7 @@ def test_the_data_directory_holds_every_kind(data_dir: tuple[Path, dict[str, Any
     with Database.open(root) as db:
         kinds = {record.kind for record in db.log.read(1, db.log.head_lsn)}
     assert kinds == {*all_folds().kinds(), KEY_EVENT_KIND}
-    for table in (KEYS_TABLE, POLICIES_TABLE, BUCKETS, OBJECTS, "shop.items"):
+    for table in (KEYS_TABLE, POLICIES_TABLE, BUCKETS, OBJECTS, LEDGER_TABLE, "shop.items"):
         assert live["rows"][table], f"{table} is empty"
 
 

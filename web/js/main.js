@@ -14,6 +14,7 @@ const PAGES = [
   ["keys", "Users & keys"],
   ["audit", "Audit"],
   ["storage", "Storage"],
+  ["migrations", "Migrations"],
 ];
 
 const main = document.getElementById("main");

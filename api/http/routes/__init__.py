@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.http.routes import audit, auth, ops, policy, query
+from api.http.routes import audit, auth, migrate, ops, policy, query
 
 HANDLERS = [
     query.query,
@@ -21,5 +21,7 @@ HANDLERS = [
     ops.openapi,
     audit.audit_trail,
     audit.verify_audit,
+    migrate.apply_migration,
+    migrate.migration_status,
 ]
 REPLICA_HANDLERS = [query.query, query.schema, ops.healthz, ops.metrics, ops.openapi]

@@ -1,0 +1,192 @@
+"""Process logging: one line per event on stderr, as JSON or as text (`--log-format`).
+
+Log calls carry their facts as `extra` fields (`log.info("checkpoint", extra={"lsn": 42})`);
+the formatter writes every such field, the level, the logger's name, the message and the
+trace id of the work in progress (`api.tracecontext`), so that a JSON line is one object a
+log pipeline can index without parsing prose. What goes into a field is chosen by the code
+that logs it: never a key, token, password or SQL parameter value.
+
+    text   2026-12-07T23:01:45.123Z INFO bkgdb.request request method=GET route=/healthz ...
+    json   {"ts": "2026-12-07T23:01:45.123Z", "level": "info", "logger": "bkgdb.request", ...}
+
+Writing never blocks the code that logs: a record is handed to a bounded queue and written
+by one thread. A stderr nobody reads (a full pipe) would otherwise stall the event loop at
+the next request line; instead, once `MAX_QUEUED` records wait, further ones are dropped and
+counted (`dropped()`), and the rest are written when the reader catches up.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import json
+import logging
+import queue
+import sys
+import threading
+import time
+from logging.handlers import QueueHandler
+from typing import Any, TextIO
+
+from api.tracecontext import current_trace_id
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_QUEUED = 10_000
+STOP_WAIT_S = 2.0
+"""How long `shutdown` waits for queued lines to be written (a stream nobody reads would
+otherwise hold the process's exit forever)."""
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+"""The attributes every LogRecord has: anything else on a record came from `extra`."""
+
+
+def fields_of(record: logging.LogRecord) -> dict[str, Any]:
+    """A record's structured fields: its `extra`, and the current trace id if any."""
+    fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+    trace_id = current_trace_id.get()
+    if trace_id is not None and "trace_id" not in fields:
+        fields["trace_id"] = trace_id
+    return fields
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    """UTC, ISO 8601 with milliseconds."""
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+    return f"{seconds}.{int(record.msecs):03d}Z"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, the fields, and exc if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line.update(fields_of(record))
+        traceback = _traceback(self, record)
+        if traceback:
+            line["exc"] = traceback
+        return json.dumps(line, default=str, separators=(",", ":"))
+
+
+class TextFormatter(logging.Formatter):
+    """`ts LEVEL logger message key=value ...`, the traceback (if any) on following lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        pairs = " ".join(f"{k}={_text(v)}" for k, v in fields_of(record).items())
+        line = f"{_timestamp(record)} {record.levelname} {record.name} {record.getMessage()}"
+        if pairs:
+            line = f"{line} {pairs}"
+        traceback = _traceback(self, record)
+        return f"{line}\n{traceback}" if traceback else line
+
+
+def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
+    """A record's traceback: formatted by `Handoff`, or here when logged without it."""
+    if record.exc_text:
+        return record.exc_text
+    return formatter.formatException(record.exc_info) if record.exc_info else None
+
+
+def _text(value: Any) -> str:
+    """A field's value in a text line: quoted when it holds a space, `=` or a quote."""
+    text = "-" if value is None else str(value)
+    return json.dumps(text) if any(c in text for c in ' ="\n') else text
+
+
+class Handoff(QueueHandler):
+    """Hands records to the writer thread: what the record needs from the logging thread
+    (its message, traceback and trace id) is taken here; a full queue drops the record."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord | None]) -> None:
+        super().__init__(records)
+        self.dropped = 0
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        prepared = copy.copy(record)
+        prepared.msg, prepared.args = record.getMessage(), None
+        if record.exc_info:
+            prepared.exc_text = logging.Formatter().formatException(record.exc_info)
+            prepared.exc_info = None
+        trace_id = current_trace_id.get()
+        if trace_id is not None and "trace_id" not in prepared.__dict__:
+            prepared.trace_id = trace_id
+        return prepared
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+
+class Writer(threading.Thread):
+    """The one thread that writes records (a daemon: it never holds the process's exit)."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord | None], out: logging.Handler):
+        super().__init__(name="bkg-log-writer", daemon=True)
+        self.records, self.out = records, out
+
+    def run(self) -> None:
+        while (record := self.records.get()) is not None:
+            self.out.handle(record)
+
+    def stop(self) -> None:
+        """Write what is queued (waiting `STOP_WAIT_S` at most), then end."""
+        try:
+            self.records.put(None, timeout=STOP_WAIT_S)
+        except queue.Full:
+            return
+        self.join(STOP_WAIT_S)
+
+
+_running: tuple[Handoff, Writer] | None = None
+
+
+def configure(log_format: str = "text", level: str = "info", stream: TextIO | None = None) -> None:
+    """Send every logger's records at `level` or above to `stream` (stderr) in `log_format`,
+    through the writer thread, replacing a previous setup (the process's one logging setup)."""
+    global _running
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format is one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log level is one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    shutdown()
+    writer = logging.StreamHandler(stream or sys.stderr)
+    writer.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    records: queue.Queue[logging.LogRecord | None] = queue.Queue(MAX_QUEUED)
+    handoff, thread = Handoff(records), Writer(records, writer)
+    thread.start()
+    _running = (handoff, thread)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handoff)
+    root.setLevel(level.upper())
+
+
+def shutdown() -> None:
+    """Write what is queued and stop the writer thread (at exit, or before reconfiguring);
+    records logged afterwards go nowhere until `configure` runs again."""
+    global _running
+    if _running is None:
+        return
+    handoff, thread = _running
+    _running = None
+    logging.getLogger().removeHandler(handoff)
+    thread.stop()
+
+
+def dropped() -> int:
+    """Records dropped because the writer could not keep up (0 without a setup)."""
+    return _running[0].dropped if _running else 0
+
+
+atexit.register(shutdown)
