@@ -94,7 +94,7 @@ class ObjectService:
             del payload["allowed_mime_types"]  # records as they were before the field
         entry = Entry("storage", payload, actor=principal.id, namespace=namespace)
         self.db.append_event(entry)
-        return self._bucket(principal, name)
+        return self.bucket(principal, name)
 
     def update_bucket(
         self,
@@ -106,19 +106,19 @@ class ObjectService:
     ) -> meta.Bucket:
         """Change a bucket's settings (None: unchanged); users may not."""
         _check_manager(principal)
-        bucket = self._bucket(principal, name)
+        bucket = self.bucket(principal, name)
         settings = _bucket_settings(
             bucket.public if public is None else public,
             bucket.size_limit if size_limit is None else size_limit,
             bucket.allowed_mime_types if allowed_mime_types is None else allowed_mime_types,
         )
         self._append(principal, bucket, {"type": meta.BUCKET_UPDATED, "bucket": name, **settings})
-        return self._bucket(principal, name)
+        return self.bucket(principal, name)
 
     def delete_bucket(self, principal: Principal, name: str) -> int:
         """Delete an empty bucket (ConflictError while it holds objects); users may not."""
         _check_manager(principal)
-        bucket = self._bucket(principal, name)
+        bucket = self.bucket(principal, name)
         with self._snapshot() as conn:
             held = meta.count_objects(conn, name)
         if held:
@@ -129,7 +129,7 @@ class ObjectService:
         """Delete every object of a bucket, one record each; users may not. Returns how
         many were deleted."""
         _check_manager(principal)
-        self._bucket(principal, name)
+        self.bucket(principal, name)
         deleted = 0
         cursor: str | None = ""
         while cursor is not None:
@@ -146,7 +146,8 @@ class ObjectService:
         with self._snapshot() as conn:
             return meta.list_buckets(conn, namespace)
 
-    def _bucket(self, principal: Principal | None, name: str) -> meta.Bucket:
+    def bucket(self, principal: Principal | None, name: str) -> meta.Bucket:
+        """A bucket the principal may see (NotFoundError for others, as for no bucket)."""
         with self._snapshot() as conn:
             return access.check_bucket(principal, meta.get_bucket(conn, name), name)
 
