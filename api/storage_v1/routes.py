@@ -16,7 +16,7 @@ import asyncio
 import base64
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from litestar import Request, Response, Router, route
 from litestar.params import FromPath
@@ -54,6 +54,7 @@ T = TypeVar("T")
 Req = Request[Any, Any, Any]
 UPLOAD_URL_EXPIRES_S = 2 * 3600
 """How long a signed upload URL lasts (Supabase's two hours)."""
+OBJECT_PREFIX = "/storage/v1/object/"
 NO_ACCESS = "Either the object does not exist or you do not have access to it"
 
 
@@ -83,6 +84,19 @@ def _split(path: str) -> tuple[str, str]:
     """`bucket/name...` (one leading `/`, as Litestar keeps it, removed) as bucket, name."""
     bucket, _, name = (path[1:] if path.startswith("/") else path).partition("/")
     return bucket, name
+
+
+def _exact_path(request: Req, path: str) -> str:
+    """The path below `/object` exactly as the client sent it: Litestar's own parameter has
+    runs of `/` collapsed, which would store `a//b` (a name refused as ambiguous) as `a/b`."""
+    raw = request.scope.get("raw_path")
+    if not raw:
+        return path
+    try:
+        text = unquote_to_bytes(raw.split(b"?", 1)[0]).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid("the path is not valid UTF-8") from exc
+    return text[len(OBJECT_PREFIX) - 1 :] if text.startswith(OBJECT_PREFIX) else path
 
 
 # -- buckets -------------------------------------------------------------------------------
@@ -138,7 +152,7 @@ async def empty_bucket(request: Req, bucket_id: FromPath[str]) -> Response[Any]:
        status_code=200)  # fmt: skip
 async def objects(request: Req, path: FromPath[str]) -> Response[Any]:
     """Every `/object/...` route, told apart by method and first segment."""
-    first, rest = _split(path)
+    first, rest = _split(_exact_path(request, path))
     method = request.method
     if method in ("GET", "HEAD"):
         return await _get(request, first, rest)

@@ -89,6 +89,12 @@ def test_upload_download_list_move_copy_remove(project: Project) -> None:
     assert [e["name"] for e in paged] == ["b.txt"]
     assert [e["name"] for e in files.list("docs", {"search": "B"})] == ["b.txt"]
     assert files.list("nothing-here") == []
+    files.upload("odd names/ünï côde & more+%.txt", b"odd")
+    assert files.download("odd names/ünï côde & more+%.txt") == b"odd"
+    assert [e["name"] for e in files.list("odd names")] == ["ünï côde & more+%.txt"]
+    signed = files.create_signed_url("odd names/ünï côde & more+%.txt", 60)["signedURL"]
+    assert httpx.get(signed).content == b"odd"
+    files.remove(["odd names/ünï côde & more+%.txt"])
 
     assert files.copy("docs/a.txt", "copies/a.txt")["Key"] == "files/copies/a.txt"
     assert files.download("copies/a.txt") == b"ALPHA"
