@@ -30,7 +30,6 @@ from api.http.routes.storage import (
     reading_of,
 )
 from api.http.transfer import body_chunks, request_body
-from api.rest.headers import token_of
 from api.storage.errors import BadObjectRequestError, ForbiddenError, NotFoundError, StorageError
 from api.storage.meta import ObjectMeta
 from api.storage.names import check_object_name
@@ -46,9 +45,12 @@ from api.storage_v1.bodies import (
     SignBody,
     check_count,
 )
+from api.storage_v1.context import caller, storage_of
 from api.storage_v1.errors import HANDLERS, StorageV1Error, invalid, not_supported
 from api.storage_v1.form import boundary_of, open_form
 from api.storage_v1.listing import list_folder
+from api.storage_v1.resumable import create as resumable_create
+from api.storage_v1.resumable import upload as resumable_upload
 
 T = TypeVar("T")
 Req = Request[Any, Any, Any]
@@ -60,20 +62,6 @@ NO_ACCESS = "Either the object does not exist or you do not have access to it"
 
 async def _in_thread(call: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(call, *args)
-
-
-def _storage(request: Req) -> Storage:
-    storage: Storage | None = backend_of(request).storage
-    if storage is None:
-        raise StorageV1Error(503, "InternalError", "internal", "this server holds no storage")
-    return storage
-
-
-def _caller(request: Req) -> Principal:
-    """The caller: a bearer token, else the `apikey` header (rate limited as any request)."""
-    headers = request.headers
-    bearer = token_of(headers.get("authorization"), headers.get("apikey"))
-    return backend_of(request).principal(bearer)
 
 
 def _upsert(request: Req) -> bool:
@@ -105,7 +93,7 @@ def _exact_path(request: Req, path: str) -> str:
 @route("/bucket", http_method=["GET", "POST"])
 async def buckets(request: Req) -> Response[Any]:
     """List the buckets of the caller's namespace, or create one."""
-    principal, service = _caller(request), _storage(request).service
+    principal, service = caller(request), storage_of(request).service
     if request.method == "GET":
         found = await _in_thread(service.list_buckets, principal)
         return json_response([shapes.bucket_json(b) for b in found])
@@ -121,7 +109,7 @@ async def buckets(request: Req) -> Response[Any]:
 @route("/bucket/{bucket_id:str}", http_method=["GET", "PUT", "DELETE"], status_code=200)
 async def bucket(request: Req, bucket_id: FromPath[str]) -> Response[Any]:
     """Read, change or delete (when empty) one bucket."""
-    principal, service = _caller(request), _storage(request).service
+    principal, service = caller(request), storage_of(request).service
     if request.method == "GET":
         return json_response(
             shapes.bucket_json(await _in_thread(service.bucket, principal, bucket_id))
@@ -140,7 +128,7 @@ async def bucket(request: Req, bucket_id: FromPath[str]) -> Response[Any]:
 
 @route("/bucket/{bucket_id:str}/empty", http_method=["POST"], status_code=200)
 async def empty_bucket(request: Req, bucket_id: FromPath[str]) -> Response[Any]:
-    principal, service = _caller(request), _storage(request).service
+    principal, service = caller(request), storage_of(request).service
     await _in_thread(service.empty_bucket, principal, bucket_id)
     return json_response({"message": "Successfully emptied"})
 
@@ -163,9 +151,9 @@ async def objects(request: Req, path: FromPath[str]) -> Response[Any]:
     if method == "DELETE" and not rest:
         return await _remove(request, first)
     bucket_name, name = first, rest
-    principal = _caller(request)
+    principal = caller(request)
     if method == "DELETE":
-        await _in_thread(_storage(request).service.delete_object, principal, bucket_name, name)
+        await _in_thread(storage_of(request).service.delete_object, principal, bucket_name, name)
         return json_response({"message": "Successfully deleted"})
     replace = method == "PUT" or _upsert(request)
     stored = await _upload(request, principal, bucket_name, name, replace)
@@ -180,8 +168,8 @@ async def _get(request: Req, first: str, rest: str) -> Response[Any]:
     if first == "info":
         return await _info(request, rest)
     if first == "authenticated":
-        return await _download(request, _caller(request), *_split(rest))
-    return await _download(request, _caller(request), first, rest)
+        return await _download(request, caller(request), *_split(rest))
+    return await _download(request, caller(request), first, rest)
 
 
 async def _post(request: Req, first: str, rest: str) -> Response[Any]:
@@ -194,7 +182,7 @@ async def _post(request: Req, first: str, rest: str) -> Response[Any]:
         return await (_sign(request, bucket_name, name) if name else _sign_many(request, rest))
     if first == "upload" and rest.startswith("sign/"):
         return await _sign_upload(request, *_split(rest[len("sign/") :]))
-    principal = _caller(request)  # a bucket named like a route word: an upload into it
+    principal = caller(request)  # a bucket named like a route word: an upload into it
     stored = await _upload(request, principal, first, rest, _upsert(request))
     return json_response(shapes.uploaded(stored))
 
@@ -206,7 +194,7 @@ async def _download(
     request: Req, principal: Principal | None, bucket_name: str, name: str
 ) -> Response[Any]:
     """An object's bytes (or, for HEAD, its headers), as `principal` (None: public)."""
-    storage = _storage(request)
+    storage = storage_of(request)
     if request.method == "HEAD":
         found = await _in_thread(storage.service.stat_object, principal, bucket_name, name)
         return Response(b"", headers=_head_headers(found), media_type=found.content_type)
@@ -231,15 +219,15 @@ def _head_headers(found: ObjectMeta) -> dict[str, str]:
 
 async def _download_signed(request: Req, bucket_name: str, name: str) -> Response[Any]:
     fields = tokens.decode(request.query_params.get("token"))
-    grant = check_signed(request, _storage(request), "GET", bucket_name, name, fields)
+    grant = check_signed(request, storage_of(request), "GET", bucket_name, name, fields)
     return await _download(request, grant.signer, bucket_name, name)
 
 
 async def _info(request: Req, rest: str) -> Response[Any]:
     first, tail = _split(rest)
-    principal: Principal | None = None if first == "public" else _caller(request)
+    principal: Principal | None = None if first == "public" else caller(request)
     bucket_name, name = _split(tail) if first in ("public", "authenticated") else (first, tail)
-    service = _storage(request).service
+    service = storage_of(request).service
     found = await _in_thread(service.stat_object, principal, bucket_name, name)
     return json_response(shapes.object_info(found))
 
@@ -251,7 +239,7 @@ async def _upload(
     request: Req, principal: Principal, bucket_name: str, name: str, replace: bool
 ) -> ObjectMeta:
     """Store the body (a multipart form with a file field, or the raw bytes) as one object."""
-    service = _storage(request).service
+    service = storage_of(request).service
     content_type = request.headers.get("content-type", "")
     boundary = boundary_of(content_type)
     if boundary is not None:
@@ -314,7 +302,7 @@ async def _upload_signed(request: Req, rest: str) -> Response[Any]:
     method = fields.get("method", "")
     if method not in tokens.UPLOAD_METHODS:
         raise ForbiddenError("the token is not an upload token")
-    grant = check_signed(request, _storage(request), method, bucket_name, name, fields)
+    grant = check_signed(request, storage_of(request), method, bucket_name, name, fields)
     stored = await _upload(request, grant.signer, bucket_name, name, method == "PUT")
     return json_response(shapes.uploaded(stored))
 
@@ -328,7 +316,7 @@ def _signed_path(route_: str, bucket_name: str, name: str, token: str) -> str:
 
 async def _sign(request: Req, bucket_name: str, name: str) -> Response[Any]:
     """`{"expiresIn"}` → `{"signedURL"}` for an object the caller may read now."""
-    principal, storage = _caller(request), _storage(request)
+    principal, storage = caller(request), storage_of(request)
     body, _ = await read_body(request, SignBody)
     if body.transform:
         raise not_supported("image transformation is not supported")
@@ -340,7 +328,7 @@ async def _sign(request: Req, bucket_name: str, name: str) -> Response[Any]:
 
 async def _sign_many(request: Req, bucket_name: str) -> Response[Any]:
     """`{"expiresIn", "paths"}` → one `{"path", "signedURL", "error"}` per path."""
-    principal, storage = _caller(request), _storage(request)
+    principal, storage = caller(request), storage_of(request)
     body, _ = await read_body(request, SignBody)
     if body.paths is None:
         raise invalid("paths is required")
@@ -370,7 +358,7 @@ def _sign_each(
 async def _sign_upload(request: Req, bucket_name: str, name: str) -> Response[Any]:
     """A URL (and its token) to upload `name` once without credentials, for two hours:
     create-only, or replacing with `x-upsert: true`; checked now against the policies."""
-    principal, storage = _caller(request), _storage(request)
+    principal, storage = caller(request), storage_of(request)
     await _in_thread(storage.service.check_write, principal, bucket_name, name, None, {})
     method = "PUT" if _upsert(request) else "POST"
     grant = Grant(method, bucket_name, name, expiry(UPLOAD_URL_EXPIRES_S), principal)
@@ -384,7 +372,7 @@ async def _sign_upload(request: Req, bucket_name: str, name: str) -> Response[An
 
 
 async def _list(request: Req, bucket_name: str) -> Response[Any]:
-    principal, service = _caller(request), _storage(request).service
+    principal, service = caller(request), storage_of(request).service
     body, _ = await read_body(request, ListBody)
     work = lambda: list_folder(service, principal, bucket_name, body)  # noqa: E731
     return json_response(await backend_of(request).off_loop(principal, work))
@@ -393,7 +381,7 @@ async def _list(request: Req, bucket_name: str) -> Response[Any]:
 async def _remove(request: Req, bucket_name: str) -> Response[Any]:
     """`{"prefixes": [names]}`: delete those the caller may delete; answers them. A
     malformed name refuses the whole request before anything is deleted."""
-    principal, service = _caller(request), _storage(request).service
+    principal, service = caller(request), storage_of(request).service
     body, _ = await read_body(request, RemoveBody)
     names = check_count(body.prefixes, "prefixes")
     for name in names:
@@ -418,7 +406,7 @@ def _remove_each(
 
 
 async def _move_or_copy(request: Req, action: str) -> Response[Any]:
-    principal, service = _caller(request), _storage(request).service
+    principal, service = caller(request), storage_of(request).service
     body, _ = await read_body(request, MoveBody)
     target_bucket = body.destinationBucket or body.bucketId
     source = (body.bucketId, body.sourceKey)
@@ -444,7 +432,15 @@ def storage_v1_router() -> Router:
     """The router mounted at `/storage/v1` (the one mounting point in `api.http.app`)."""
     return Router(
         path="/storage/v1",
-        route_handlers=[buckets, bucket, empty_bucket, objects, render],
+        route_handlers=[
+            buckets,
+            bucket,
+            empty_bucket,
+            objects,
+            render,
+            resumable_create,
+            resumable_upload,
+        ],
         exception_handlers=HANDLERS,
         request_max_body_size=None,
         include_in_schema=False,

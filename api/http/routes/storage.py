@@ -370,7 +370,7 @@ async def tus_create(
     length = request.headers.get("upload-length", "")
     if not length.isdigit():
         raise errors.BadObjectRequestError("Upload-Length must be a non-negative integer")
-    fields = _tus_metadata(request.headers.get("upload-metadata", ""))
+    fields = tus_metadata(request.headers.get("upload-metadata", ""))
     if "bucket" not in fields or "name" not in fields:
         raise errors.BadObjectRequestError("Upload-Metadata needs bucket and name")
     extra = (
@@ -384,7 +384,7 @@ async def tus_create(
     return Response(b"", status_code=201, headers={**TUS_HEADERS, "Location": location})
 
 
-def _tus_metadata(header: str) -> dict[str, str]:
+def tus_metadata(header: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     for pair in filter(None, (p.strip() for p in header.split(","))):
         key, _, value = pair.partition(" ")
@@ -401,10 +401,10 @@ async def tus_head(
     upload_id: FromPath[str], principal: Caller, storage: StorageDep
 ) -> Response[None]:
     info = await _in_thread(storage.uploads.get, principal, upload_id)
-    return Response(None, status_code=200, headers=_tus_offsets(info))
+    return Response(None, status_code=200, headers=tus_offsets(info))
 
 
-def _tus_offsets(info: UploadInfo) -> dict[str, str]:
+def tus_offsets(info: UploadInfo) -> dict[str, str]:
     return {
         **TUS_HEADERS,
         "Upload-Offset": str(info.offset),
@@ -429,7 +429,7 @@ async def tus_patch(
         raise errors.BadObjectRequestError("Upload-Offset must be a non-negative integer")
     chunks = body_chunks(request, asyncio.get_running_loop())
     info = await _in_thread(storage.uploads.append, principal, upload_id, int(offset), chunks)
-    headers = _tus_offsets(info)
+    headers = tus_offsets(info)
     if info.offset == info.length:
         stored = await _in_thread(storage.uploads.finish, info)
         headers["X-Bkg-Lsn"] = str(stored.lsn)
