@@ -30,7 +30,7 @@ from api.http.routes.storage import (
     reading_of,
 )
 from api.http.transfer import body_chunks, request_body
-from api.storage.errors import BadObjectRequestError, ForbiddenError, NotFoundError, StorageError
+from api.storage.errors import BadObjectRequestError, ForbiddenError, NotFoundError
 from api.storage.meta import ObjectMeta
 from api.storage.names import check_object_name
 from api.storage.presign import Grant, expiry
@@ -334,7 +334,6 @@ async def _sign_many(request: Req, bucket_name: str) -> Response[Any]:
         raise invalid("paths is required")
     paths = check_count(body.paths, "paths")
     expires_at = expiry(body.expires_in())
-    storage.service.bucket(principal, bucket_name)
     answers = await _in_thread(_sign_each, storage, principal, bucket_name, paths, expires_at)
     return json_response(answers)
 
@@ -342,6 +341,7 @@ async def _sign_many(request: Req, bucket_name: str) -> Response[Any]:
 def _sign_each(
     storage: Storage, principal: Principal, bucket_name: str, paths: list[str], expires_at: int
 ) -> list[dict[str, Any]]:
+    storage.service.bucket(principal, bucket_name)
     answers: list[dict[str, Any]] = []
     for name in paths:
         try:
@@ -445,6 +445,3 @@ def storage_v1_router() -> Router:
         request_max_body_size=None,
         include_in_schema=False,
     )
-
-
-__all__ = ["StorageError", "storage_v1_router"]
