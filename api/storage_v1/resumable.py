@@ -21,7 +21,7 @@ from api.http.transfer import body_chunks
 from api.storage.errors import BadObjectRequestError, ConflictError
 from api.storage.served import Storage
 from api.storage.service import ObjectService
-from api.storage_v1.context import caller, storage_of
+from api.storage_v1.context import caller, storage_of, upsert_of
 
 Req = Request[Any, Any, Any]
 PATH = "/upload/resumable"
@@ -48,8 +48,7 @@ async def create(request: Req) -> Response[Any]:
         raise BadObjectRequestError("Upload-Metadata needs bucketName and objectName")
     bucket, name = fields["bucketName"], fields["objectName"]
     extra = json_object(fields["metadata"], "metadata") if "metadata" in fields else {}
-    upsert = request.headers.get("x-upsert", "").strip().lower() == "true"
-    if not upsert:
+    if not upsert_of(request):
         await asyncio.to_thread(_check_free, storage.service, principal, bucket, name)
     info = await asyncio.to_thread(
         storage.uploads.create, principal, bucket, name, int(length),

@@ -65,7 +65,7 @@ def _name(path: str) -> str:
     return path[1:] if path.startswith("/") else path
 
 
-def _declared_length(request: Request[Any, Any, Any]) -> int | None:
+def declared_length(request: Request[Any, Any, Any]) -> int | None:
     value = request.headers.get("content-length")
     if value is None:
         return None
@@ -147,7 +147,7 @@ async def _upload(
     bucket: str,
     name: str,
 ) -> Response[Any]:
-    size, metadata = _declared_length(request), _metadata(request)
+    size, metadata = declared_length(request), _metadata(request)
     content_type = request.headers.get("content-type")
     chunks = await request_body(request, size)
     stored = await _in_thread(
