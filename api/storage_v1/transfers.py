@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterable
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from litestar import Response
 
 from api.auth.principal import Principal
 from api.http.deps import json_response
+from api.http.object_headers import object_headers
 from api.http.routes.storage import (
     check_signed,
     declared_length,
@@ -37,23 +39,26 @@ async def download(
     storage = storage_of(request)
     if request.method == "HEAD":
         found = await in_thread(storage.service.stat_object, principal, bucket_name, name)
-        return Response(b"", headers=_head_headers(found), media_type=found.content_type)
+        return Response(b"", headers=_head_headers(found, name), media_type=found.content_type)
     opened = await in_thread(
         open_download, storage, principal, bucket_name, name, reading_of(request)
     )
-    download = request.query_params.get("download")
-    if download is not None:
-        filename = quote(download or name.rsplit("/", 1)[-1], safe="")
+    wanted = request.query_params.get("download")
+    if wanted is not None:
+        filename = quote(wanted or name.rsplit("/", 1)[-1], safe="")
         opened.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
     return opened.response()
 
 
-def _head_headers(found: ObjectMeta) -> dict[str, str]:
+def _head_headers(found: ObjectMeta, name: str) -> dict[str, str]:
+    """What a HEAD tells of an object (the body's length in `X-Content-Length`: the answer
+    itself has none)."""
     return {
         "ETag": f'"{found.sha256}"',
-        "Last-Modified": shapes.iso(found.updated_us),
+        "Last-Modified": formatdate(found.updated_us / 1e6, usegmt=True),
         "Cache-Control": shapes.CACHE_CONTROL,
         "X-Content-Length": str(found.size),
+        **object_headers(found.content_type, name),
     }
 
 

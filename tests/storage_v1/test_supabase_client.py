@@ -127,6 +127,9 @@ def test_raw_upload_head_and_download_option(project: Project) -> None:
     head = project.raw("HEAD", "object/raw/r/data.json", project.service)
     assert head.status_code == 200
     assert head.headers["content-type"].startswith("application/json")
+    assert head.headers["x-content-length"] == "8"
+    assert head.headers["last-modified"].endswith(" GMT")
+    assert head.headers["x-content-type-options"] == "nosniff"
     got = project.raw("GET", "object/authenticated/raw/r/data.json", project.service)
     assert got.content == b'{"a": 1}'
     assert "content-disposition" not in got.headers
