@@ -78,21 +78,25 @@ def open_form(body: Iterable[bytes], boundary: str) -> FormUpload:
 def _events(parser: PushMultipartParser, body: Iterable[bytes]) -> Iterator[Event]:
     try:
         for chunk in body:
-            if chunk and not parser.closed:
+            if chunk:
                 yield from parser.parse(chunk)
-        if not parser.closed:
-            yield from parser.parse(b"")  # the end of input: an incomplete form fails
+            if parser.closed:
+                return  # the closing boundary: whatever follows is not read
+        yield from parser.parse(b"")  # the end of input: an incomplete form fails
     except MultipartError as exc:
         raise BadObjectRequestError(f"malformed multipart body: {exc}") from exc
 
 
 def _file(events: Iterator[Event]) -> Iterator[bytes]:
-    """The file's bytes; then the rest of the form is read, so that a body which breaks off
-    after the file still fails the upload."""
+    """The file's bytes; then the rest of the form is read (at most `MAX_FIELDS_BYTES` of
+    it), so that a body which breaks off after the file still fails the upload."""
     for event in events:
         if event is None:
             break
         if isinstance(event, bytes):
             yield event
-    for _ in events:
-        pass
+    budget = MAX_FIELDS_BYTES
+    for event in events:
+        budget -= len(event) if isinstance(event, bytes) else 0
+        if budget < 0:
+            raise BadObjectRequestError(f"more than {MAX_FIELDS_BYTES} bytes after the file")

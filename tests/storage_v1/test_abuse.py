@@ -192,7 +192,13 @@ def test_broken_and_odd_forms_record_nothing(project: Project, vault: str) -> No
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
         f"y\r\n--{boundary}--\r\n"
     )
-    for body in (cut, no_file.encode(), huge_field.encode(), bad_meta.encode(), b"garbage"):
+    two_files = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
+        f'y\r\n--{boundary}\r\nContent-Disposition: form-data; name="more"; filename="g"\r\n'
+        "\r\n" + "z" * (70 * 1024) + f"\r\n--{boundary}--\r\n"
+    )
+    bodies = (cut, no_file.encode(), huge_field.encode(), bad_meta.encode(), two_files.encode())
+    for body in (*bodies, b"garbage"):
         answer = project.raw(
             "POST", f"object/{vault}/form.txt", project.service, content=body,
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
