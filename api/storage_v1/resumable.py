@@ -15,12 +15,10 @@ from typing import Any
 from litestar import Request, Response, route
 from litestar.params import FromPath
 
-from api.auth.principal import Principal
 from api.http.routes.storage import TUS_HEADERS, TUS_VERSION, json_object, tus_metadata, tus_offsets
 from api.http.transfer import body_chunks
-from api.storage.errors import BadObjectRequestError, ConflictError
+from api.storage.errors import BadObjectRequestError
 from api.storage.served import Storage
-from api.storage.service import ObjectService
 from api.storage_v1.context import caller, storage_of, upsert_of
 
 Req = Request[Any, Any, Any]
@@ -48,22 +46,12 @@ async def create(request: Req) -> Response[Any]:
         raise BadObjectRequestError("Upload-Metadata needs bucketName and objectName")
     bucket, name = fields["bucketName"], fields["objectName"]
     extra = json_object(fields["metadata"], "metadata") if "metadata" in fields else {}
-    if not upsert_of(request):
-        await asyncio.to_thread(_check_free, storage.service, principal, bucket, name)
     info = await asyncio.to_thread(
         storage.uploads.create, principal, bucket, name, int(length),
-        fields.get("contentType"), extra,
+        fields.get("contentType"), extra, upsert_of(request),
     )  # fmt: skip
     location = f"/storage/v1{PATH}/{info.id}"
     return Response(b"", status_code=201, headers={**TUS_HEADERS, "Location": location})
-
-
-def _check_free(service: ObjectService, principal: Principal, bucket: str, name: str) -> None:
-    """ConflictError if the object exists (an upload without `x-upsert` creates only),
-    once the caller may write it at all."""
-    _, existing, _ = service.check_write(principal, bucket, name, None, {})
-    if existing is not None:
-        raise ConflictError(f"object {bucket}/{name} exists")
 
 
 @route(f"{PATH}/{{upload_id:str}}", http_method=["HEAD", "PATCH", "DELETE"], status_code=200)

@@ -49,8 +49,13 @@ def patch(project: Project, jwt: str, location: str, offset: int, body: bytes) -
     return httpx.patch(f"{project.url}{location}", headers=headers, content=body)
 
 
-def test_resumable_upload_in_pieces(project: Project) -> None:
+@pytest.fixture(scope="module")
+def bucket(project: Project) -> str:
     project.client(project.service).storage.create_bucket("tus", options={"file_size_limit": 64})
+    return "tus"
+
+
+def test_resumable_upload_in_pieces(project: Project, bucket: str) -> None:
     options = httpx.options(f"{project.url}/storage/v1/upload/resumable")
     assert options.headers["tus-version"] == "1.0.0"
     created = start(project, project.alice, "alice/big.txt", 10)
@@ -79,7 +84,7 @@ def test_resumable_upload_in_pieces(project: Project) -> None:
     assert alice.download("alice/big.txt") == b"new"
 
 
-def test_resumable_refusals_record_nothing(project: Project) -> None:
+def test_resumable_refusals_record_nothing(project: Project, bucket: str) -> None:
     lsn = project.head()
     assert start(project, project.alice, "bob/x.txt", 3).status_code == 403
     assert start(project, project.alice, "alice/huge.txt", 65).status_code == 413
@@ -96,3 +101,16 @@ def test_resumable_refusals_record_nothing(project: Project) -> None:
     after = patch(project, project.alice, abandoned, 0, b"abc")
     assert after.status_code == 404
     assert project.head() == lsn
+
+
+def test_create_only_upload_does_not_replace_an_object_that_appeared(
+    project: Project, bucket: str
+) -> None:
+    location = start(project, project.alice, "alice/race.txt", 3).headers["location"]
+    alice = project.client(project.anon, project.alice).storage.from_("tus")
+    alice.upload("alice/race.txt", b"first")
+    lsn = project.head()
+    finished = patch(project, project.alice, location, 0, b"two")
+    assert (finished.status_code, finished.json()["error"]) == (409, "Duplicate")
+    assert project.head() == lsn
+    assert alice.download("alice/race.txt") == b"first"
