@@ -12,6 +12,7 @@ own); JSON bodies are bounded by the server's limit.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Response, Router, route
@@ -93,7 +94,7 @@ async def _post(request: Req, first: str, rest: str) -> Response[Any]:
 async def _list(request: Req, bucket_name: str) -> Response[Any]:
     principal, service = caller(request), storage_of(request).service
     body, _ = await read_body(request, ListBody)
-    work = lambda: list_folder(service, principal, bucket_name, body)  # noqa: E731
+    work = partial(list_folder, service, principal, bucket_name, body)
     return json_response(await backend_of(request).off_loop(principal, work))
 
 
