@@ -29,6 +29,7 @@ from api.http.routes.admin import admin_router
 from api.http.routes.realtime import realtime_handlers
 from api.http.routes.storage import storage_router
 from api.rest.routes import rest_router
+from api.storage_v1.routes import storage_v1_router
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 TITLE = "bkg-db"
@@ -39,7 +40,14 @@ def create_app(backend: Backend) -> ASGIApp:
     """The ASGI application serving `backend`, wrapped in request metrics."""
     return _app(
         backend,
-        [*HANDLERS, *realtime_handlers(), admin_router(), storage_router(), rest_router()],
+        [
+            *HANDLERS,
+            *realtime_handlers(),
+            admin_router(),
+            storage_router(),
+            storage_v1_router(),
+            rest_router(),
+        ],
     )
 
 

@@ -216,6 +216,7 @@ def _internal(exc: BaseException) -> Response[Any]:
 
 _STORAGE_CODES: tuple[tuple[type[Exception], str, int | None], ...] = (
     (storage_errors.TooLargeError, "BAD_REQUEST", 413),
+    (storage_errors.BadMimeTypeError, "BAD_REQUEST", 415),
     (storage_errors.RangeNotSatisfiableError, "BAD_REQUEST", 416),
     (storage_errors.NotFoundError, "NOT_FOUND", None),
     (storage_errors.BadObjectRequestError, "BAD_REQUEST", None),

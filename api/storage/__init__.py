@@ -19,6 +19,7 @@ Exceptions (`api.storage.errors`), translated to HTTP only in `api.http.errors`:
     ├── BadObjectRequestError      can never succeed as sent              400 BAD_REQUEST
     │   ├── InvalidKeyError        empty, too long, or escapes its bucket
     │   ├── TooLargeError          over the size limit                    413
+    │   ├── BadMimeTypeError       a type the bucket does not allow       415
     │   └── RangeNotSatisfiableError                                      416
     ├── ConflictError              bucket exists, wrong upload offset      409 CONFLICT
     └── ForbiddenError             policy says no, bad or expired signed URL  403 FORBIDDEN

@@ -24,6 +24,10 @@ class TooLargeError(BadObjectRequestError):
     """An upload larger than the bucket's or the server's limit."""
 
 
+class BadMimeTypeError(BadObjectRequestError):
+    """An upload of a type its bucket's `allowed_mime_types` do not name [415]."""
+
+
 class RangeNotSatisfiableError(BadObjectRequestError):
     """A Range header outside the object [416]."""
 

@@ -2,7 +2,10 @@
 
 Events (`Entry(kind="storage")`, actor = the principal, namespace = the bucket's):
 
-- `{"type": "bucket.created", "bucket", "public", "size_limit"}`
+- `{"type": "bucket.created", "bucket", "public", "size_limit", "allowed_mime_types"?}`
+- `{"type": "bucket.updated", "bucket", "public", "size_limit", "allowed_mime_types"}`
+  (the bucket's settings as they are from then on)
+- `{"type": "bucket.deleted", "bucket"}` (only ever of an empty bucket)
 - `{"type": "object.created" | "object.replaced", "bucket", "name", "blob", "size",
   "sha256", "content_type", "owner", "metadata"}`
 - `{"type": "object.deleted", "bucket", "name", "blob"}`
@@ -23,6 +26,8 @@ from projections.folds import Event
 BUCKETS = "_bkg_storage_buckets"
 OBJECTS = "_bkg_storage_objects"
 BUCKET_CREATED = "bucket.created"
+BUCKET_UPDATED = "bucket.updated"
+BUCKET_DELETED = "bucket.deleted"
 OBJECT_CREATED = "object.created"
 OBJECT_REPLACED = "object.replaced"
 OBJECT_DELETED = "object.deleted"
@@ -36,6 +41,12 @@ class Bucket:
     size_limit: int | None
     owner: str
     created_lsn: int
+    allowed_mime_types: tuple[str, ...] | None = None
+    """MIME types an upload may declare (`image/*` matches any image), None: any."""
+    created_us: int | None = None
+    updated_us: int | None = None
+    """When the bucket was created and last changed (None for buckets folded before these
+    were kept)."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +78,26 @@ class ObjectMeta:
         }
 
 
+_BUCKET_EXTRA = (
+    ("allowed_mime_types", "TEXT"),
+    ("created_us", "INTEGER"),
+    ("updated_us", "INTEGER"),
+)
+"""Columns added to the bucket table after its first version (a projection folded before
+them gains them, NULL, the first time a storage record is folded)."""
+
+
 def ensure_tables(conn: sqlite3.Connection) -> None:
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {BUCKETS} (name TEXT PRIMARY KEY, namespace TEXT NOT NULL,"
         " public INTEGER NOT NULL, size_limit INTEGER, owner TEXT NOT NULL,"
-        " created_lsn INTEGER NOT NULL)"
+        " created_lsn INTEGER NOT NULL, allowed_mime_types TEXT, created_us INTEGER,"
+        " updated_us INTEGER)"
     )
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({BUCKETS})")}
+    for column, kind in _BUCKET_EXTRA:
+        if column not in columns:
+            conn.execute(f"ALTER TABLE {BUCKETS} ADD COLUMN {column} {kind}")
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {OBJECTS} (bucket TEXT NOT NULL, name TEXT NOT NULL,"
         " namespace TEXT NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,"
@@ -88,7 +113,9 @@ def fold_storage(conn: sqlite3.Connection, event: Event) -> None:
     payload, kind = event.payload, event.payload.get("type")
     if kind == BUCKET_CREATED:
         conn.execute(
-            f"INSERT OR REPLACE INTO {BUCKETS} VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO {BUCKETS} (name, namespace, public, size_limit, owner,"
+            " created_lsn, allowed_mime_types, created_us, updated_us)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 payload["bucket"],
                 event.namespace or "public",
@@ -96,8 +123,25 @@ def fold_storage(conn: sqlite3.Connection, event: Event) -> None:
                 payload.get("size_limit"),
                 event.actor,
                 event.lsn,
+                _mime_json(payload.get("allowed_mime_types")),
+                event.ts_us,
+                event.ts_us,
             ),
         )
+    elif kind == BUCKET_UPDATED:
+        conn.execute(
+            f"UPDATE {BUCKETS} SET public = ?, size_limit = ?, allowed_mime_types = ?,"
+            " updated_us = ? WHERE name = ?",
+            (
+                int(bool(payload["public"])),
+                payload.get("size_limit"),
+                _mime_json(payload.get("allowed_mime_types")),
+                event.ts_us,
+                payload["bucket"],
+            ),
+        )
+    elif kind == BUCKET_DELETED:
+        conn.execute(f"DELETE FROM {BUCKETS} WHERE name = ?", (payload["bucket"],))
     elif kind in (OBJECT_CREATED, OBJECT_REPLACED):
         conn.execute(
             f"INSERT OR REPLACE INTO {OBJECTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -127,9 +171,7 @@ def get_bucket(conn: sqlite3.Connection, name: str) -> Bucket | None:
         row = conn.execute(f"SELECT * FROM {BUCKETS} WHERE name = ?", (name,)).fetchone()
     except sqlite3.OperationalError:
         return None
-    if row is None:
-        return None
-    return Bucket(row[1], row[0], bool(row[2]), row[3], row[4], row[5])
+    return None if row is None else _bucket(row)
 
 
 def list_buckets(conn: sqlite3.Connection, namespace: str | None) -> list[Bucket]:
@@ -141,7 +183,27 @@ def list_buckets(conn: sqlite3.Connection, namespace: str | None) -> list[Bucket
         ).fetchall()
     except sqlite3.OperationalError:
         return []
-    return [Bucket(r[1], r[0], bool(r[2]), r[3], r[4], r[5]) for r in rows]
+    return [_bucket(row) for row in rows]
+
+
+def _bucket(row: tuple[Any, ...]) -> Bucket:
+    name, namespace, public, size_limit, owner, lsn = row[:6]
+    mimes, created, updated = (*row[6:9], None, None, None)[:3]
+    allowed = None if mimes is None else tuple(json.loads(mimes))
+    return Bucket(namespace, name, bool(public), size_limit, owner, lsn, allowed, created, updated)
+
+
+def _mime_json(types: Any) -> str | None:
+    return None if types is None else json.dumps(list(types))
+
+
+def count_objects(conn: sqlite3.Connection, bucket: str) -> int:
+    """How many objects `bucket` holds."""
+    try:
+        row = conn.execute(f"SELECT count(*) FROM {OBJECTS} WHERE bucket = ?", (bucket,))
+        return int(row.fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
 
 
 def get_object(conn: sqlite3.Connection, bucket: str, name: str) -> ObjectMeta | None:

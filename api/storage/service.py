@@ -9,10 +9,11 @@ once the event is durable. Reads take one projection snapshot for metadata and p
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -23,6 +24,8 @@ from api.database import Database
 from api.rls.policy import PolicySet
 from api.storage import access, meta
 from api.storage.errors import (
+    BadMimeTypeError,
+    BadObjectRequestError,
     ConflictError,
     ForbiddenError,
     NotFoundError,
@@ -71,27 +74,71 @@ class ObjectService:
     # -- buckets -------------------------------------------------------------------------
 
     def create_bucket(
-        self, principal: Principal, name: str, public: bool, size_limit: int | None = None
+        self,
+        principal: Principal,
+        name: str,
+        public: bool,
+        size_limit: int | None = None,
+        allowed_mime_types: Sequence[str] | None = None,
     ) -> meta.Bucket:
         """A new bucket in the principal's namespace (admins: `public`); users may not."""
         check_bucket_name(name)
-        if principal.is_end_user:
-            raise ForbiddenError("users and anon keys cannot create buckets")
-        if size_limit is not None and size_limit <= 0:
-            raise TooLargeError("size_limit must be positive")
+        _check_manager(principal)
+        settings = _bucket_settings(public, size_limit, allowed_mime_types)
         with self._snapshot() as conn:
             if meta.get_bucket(conn, name) is not None:
                 raise ConflictError(f"bucket {name!r} exists")
         namespace = principal.default_namespace
-        payload = {
-            "type": meta.BUCKET_CREATED,
-            "bucket": name,
-            "public": public,
-            "size_limit": size_limit,
-        }
+        payload = {"type": meta.BUCKET_CREATED, "bucket": name, **settings}
+        if allowed_mime_types is None:
+            del payload["allowed_mime_types"]  # records as they were before the field
         entry = Entry("storage", payload, actor=principal.id, namespace=namespace)
         self.db.append_event(entry)
-        return self._bucket(principal, name)
+        return self.bucket(principal, name)
+
+    def update_bucket(
+        self,
+        principal: Principal,
+        name: str,
+        public: bool | None = None,
+        size_limit: int | None = None,
+        allowed_mime_types: Sequence[str] | None = None,
+    ) -> meta.Bucket:
+        """Change a bucket's settings (None: unchanged); users may not."""
+        _check_manager(principal)
+        bucket = self.bucket(principal, name)
+        settings = _bucket_settings(
+            bucket.public if public is None else public,
+            bucket.size_limit if size_limit is None else size_limit,
+            bucket.allowed_mime_types if allowed_mime_types is None else allowed_mime_types,
+        )
+        self._append(principal, bucket, {"type": meta.BUCKET_UPDATED, "bucket": name, **settings})
+        return self.bucket(principal, name)
+
+    def delete_bucket(self, principal: Principal, name: str) -> int:
+        """Delete an empty bucket (ConflictError while it holds objects); users may not."""
+        _check_manager(principal)
+        bucket = self.bucket(principal, name)
+        with self._snapshot() as conn:
+            held = meta.count_objects(conn, name)
+        if held:
+            raise ConflictError(f"bucket {name!r} holds {held} objects: empty it first")
+        return self._append(principal, bucket, {"type": meta.BUCKET_DELETED, "bucket": name})
+
+    def empty_bucket(self, principal: Principal, name: str) -> int:
+        """Delete every object of a bucket, one record each; users may not. Returns how
+        many were deleted."""
+        _check_manager(principal)
+        self.bucket(principal, name)
+        deleted = 0
+        cursor: str | None = ""
+        while cursor is not None:
+            page, cursor = self.list_objects(principal, name, cursor=cursor, limit=MAX_PAGE)
+            for found in page:
+                with suppress(NotFoundError):
+                    self.delete_object(principal, name, found.name)
+                    deleted += 1
+        return deleted
 
     def list_buckets(self, principal: Principal) -> list[meta.Bucket]:
         """The buckets the principal can see: its namespace's (admins: all)."""
@@ -99,7 +146,8 @@ class ObjectService:
         with self._snapshot() as conn:
             return meta.list_buckets(conn, namespace)
 
-    def _bucket(self, principal: Principal | None, name: str) -> meta.Bucket:
+    def bucket(self, principal: Principal | None, name: str) -> meta.Bucket:
+        """A bucket the principal may see (NotFoundError for others, as for no bucket)."""
         with self._snapshot() as conn:
             return access.check_bucket(principal, meta.get_bucket(conn, name), name)
 
@@ -114,11 +162,18 @@ class ObjectService:
         size: int | None = None,
         content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        replace: bool = True,
     ) -> meta.ObjectMeta:
         """Create or replace an object from a stream; nothing is recorded unless every byte
-        arrived, within the size limit and the announced length."""
+        arrived, within the size limit and the announced length (and, with `replace`
+        False, unless the object did not exist: ConflictError)."""
         metadata = dict(metadata or {})
-        bucket, existing, limit = self.check_write(principal, bucket_name, name, size, metadata)
+        content_type = content_type or DEFAULT_CONTENT_TYPE
+        bucket, existing, limit = self.check_write(
+            principal, bucket_name, name, size, metadata, content_type
+        )
+        if existing is not None and not replace:
+            raise ConflictError(f"object {bucket_name}/{name} exists")
         blob = new_blob_key(bucket.namespace, bucket.name)
         written = self.blobs.put(blob, _limited(chunks, limit), size)
         payload = {
@@ -128,7 +183,7 @@ class ObjectService:
             "blob": blob,
             "size": written.size,
             "sha256": written.sha256,
-            "content_type": content_type or DEFAULT_CONTENT_TYPE,
+            "content_type": content_type,
             "owner": access.owner_id(principal),
             "metadata": metadata,
         }
@@ -142,16 +197,19 @@ class ObjectService:
         name: str,
         size: int | None,
         metadata: Mapping[str, Any],
+        content_type: str | None = None,
     ) -> tuple[meta.Bucket, str | None, int]:
         """Whether `principal` may write `name` now: the bucket, the blob of the object it
         would replace (or None) and the size limit; raises if not (also for a known size
-        over the limit)."""
+        over the limit, or a `content_type` the bucket does not allow)."""
         check_object_name(name)
         owner = access.owner_id(principal)
         bucket, existing = self._check_write(principal, bucket_name, name, owner, metadata)
         limit = min(bucket.size_limit or self.max_object_bytes, self.max_object_bytes)
         if size is not None and size > limit:
             raise TooLargeError(f"{size} bytes is over the limit of {limit}")
+        if content_type is not None:
+            check_mime_type(bucket, content_type)
         return bucket, existing, limit
 
     def _check_write(
@@ -270,12 +328,7 @@ class ObjectService:
 
     def delete_object(self, principal: Principal, bucket_name: str, name: str) -> int:
         """Delete an object; returns the LSN of the deletion."""
-        check_object_name(name)
-        policies = self._policies()
-        with self._snapshot() as conn:
-            bucket, found = _existing(conn, principal, bucket_name, name)
-            row = access.object_row(bucket, name, found.owner, found.metadata)
-            access.require(conn, policies, principal, "delete", row)
+        bucket, found = self.check_delete(principal, bucket_name, name)
         payload = {
             "type": meta.OBJECT_DELETED,
             "bucket": bucket.name,
@@ -292,16 +345,38 @@ class ObjectService:
         self._discard(found.blob)
         return lsn
 
+    def check_delete(
+        self, principal: Principal, bucket_name: str, name: str
+    ) -> tuple[meta.Bucket, meta.ObjectMeta]:
+        """The bucket and object, if the principal may delete it now; raises if not."""
+        check_object_name(name)
+        policies = self._policies()
+        with self._snapshot() as conn:
+            bucket, found = _existing(conn, principal, bucket_name, name)
+            row = access.object_row(bucket, name, found.owner, found.metadata)
+            access.require(conn, policies, principal, "delete", row)
+        return bucket, found
+
     def copy_object(
-        self, principal: Principal, bucket_name: str, name: str, target_bucket: str, target: str
+        self,
+        principal: Principal,
+        bucket_name: str,
+        name: str,
+        target_bucket: str,
+        target: str,
+        replace: bool = True,
     ) -> meta.ObjectMeta:
-        """Copy an object the principal may read to a name it may write."""
+        """Copy an object the principal may read to a name it may write (with `replace`
+        False, only to a name that is free: ConflictError otherwise)."""
         source = self.stat_object(principal, bucket_name, name)
         check_object_name(target)
         owner = access.owner_id(principal)
         bucket, existing = self._check_write(
             principal, target_bucket, target, owner, source.metadata
         )
+        if existing is not None and not replace:
+            raise ConflictError(f"object {target_bucket}/{target} exists")
+        check_mime_type(bucket, source.content_type)
         blob = new_blob_key(bucket.namespace, bucket.name)
         self.blobs.copy(source.blob, blob)
         payload = {
@@ -318,12 +393,64 @@ class ObjectService:
         self._record(principal, bucket, payload, new_blob=blob, old_blob=existing)
         return self._object(bucket.name, target)
 
+    def move_object(
+        self, principal: Principal, bucket_name: str, name: str, target_bucket: str, target: str
+    ) -> meta.ObjectMeta:
+        """Move an object to a free name: a copy, then the deletion of the source (two
+        records). Whether the principal may read and delete the source and write the
+        target is checked before either, so a refused move changes nothing."""
+        self.check_delete(principal, bucket_name, name)
+        if (bucket_name, name) == (target_bucket, target):
+            raise ConflictError(f"object {bucket_name}/{name} cannot move onto itself")
+        moved = self.copy_object(principal, bucket_name, name, target_bucket, target, False)
+        with suppress(NotFoundError):  # deleted meanwhile: the move is done all the same
+            self.delete_object(principal, bucket_name, name)
+        return moved
+
     def _object(self, bucket: str, name: str) -> meta.ObjectMeta:
         with self._snapshot() as conn:
             found = meta.get_object(conn, bucket, name)
         if found is None:
             raise NotFoundError(f"no object {bucket}/{name}")
         return found
+
+
+def _check_manager(principal: Principal) -> None:
+    if principal.is_end_user:
+        raise ForbiddenError("users and anon keys cannot create, change or delete buckets")
+
+
+MAX_MIME_TYPES = 100
+_MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/(\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126})$")
+
+
+def _bucket_settings(
+    public: bool, size_limit: int | None, allowed_mime_types: Sequence[str] | None
+) -> dict[str, Any]:
+    """A bucket's settings as its events record them, once they are valid."""
+    if size_limit is not None and size_limit <= 0:
+        raise TooLargeError("size_limit must be positive")
+    mimes = None
+    if allowed_mime_types is not None:
+        if len(allowed_mime_types) > MAX_MIME_TYPES:
+            raise BadObjectRequestError(f"at most {MAX_MIME_TYPES} allowed MIME types")
+        mimes = [str(m).strip().lower() for m in allowed_mime_types]
+        bad = [m for m in mimes if not _MIME_RE.match(m)]
+        if bad:
+            raise BadObjectRequestError(f"not a MIME type: {bad[0][:80]!r}")
+    return {"public": public, "size_limit": size_limit, "allowed_mime_types": mimes or None}
+
+
+def check_mime_type(bucket: meta.Bucket, content_type: str) -> None:
+    """`BadMimeTypeError` unless the bucket allows `content_type` (its essence, before any
+    `;`, compared case-insensitively; `image/*` allows every image type)."""
+    allowed = bucket.allowed_mime_types
+    if not allowed:
+        return
+    essence = content_type.split(";", 1)[0].strip().lower()
+    family = essence.split("/", 1)[0] + "/*"
+    if essence not in allowed and family not in allowed:
+        raise BadMimeTypeError(f"mime type {essence[:80]} is not supported")
 
 
 def _existing(

@@ -46,6 +46,9 @@ class UploadInfo:
     namespace: str | None
     sub: str | None
     offset: int = field(default=0, compare=False)
+    replace: bool = True
+    """Whether finishing may replace an existing object (False: create only, 409 if one
+    appeared meanwhile)."""
 
     def principal(self) -> Principal:
         return Principal(
@@ -75,10 +78,16 @@ class Uploads:
         length: int,
         content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        replace: bool = True,
     ) -> UploadInfo:
-        """Start an upload once the principal may write the object, its length fits and it
-        holds fewer than `max_pending` unfinished uploads (else `ConflictError`)."""
-        self.service.check_write(principal, bucket, name, length, metadata or {})
+        """Start an upload once the principal may write the object, its length fits, it
+        holds fewer than `max_pending` unfinished uploads (else `ConflictError`) and, unless
+        `replace`, the object does not exist (else `ConflictError`)."""
+        _, existing, _ = self.service.check_write(
+            principal, bucket, name, length, metadata or {}, content_type
+        )
+        if existing is not None and not replace:
+            raise ConflictError(f"object {bucket}/{name} exists")
         self._check_pending(principal)
         info = UploadInfo(
             id=uuid.uuid4().hex,
@@ -91,6 +100,7 @@ class Uploads:
             principal_id=principal.id,
             namespace=principal.namespace,
             sub=principal.sub,
+            replace=replace,
         )
         folder = self.root / info.id
         folder.mkdir()
@@ -146,6 +156,7 @@ class Uploads:
                 info.length,
                 info.content_type,
                 info.metadata,
+                info.replace,
             )
         shutil.rmtree(folder)
         return stored

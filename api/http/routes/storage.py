@@ -65,7 +65,7 @@ def _name(path: str) -> str:
     return path[1:] if path.startswith("/") else path
 
 
-def _declared_length(request: Request[Any, Any, Any]) -> int | None:
+def declared_length(request: Request[Any, Any, Any]) -> int | None:
     value = request.headers.get("content-length")
     if value is None:
         return None
@@ -76,10 +76,10 @@ def _declared_length(request: Request[Any, Any, Any]) -> int | None:
 
 def _metadata(request: Request[Any, Any, Any]) -> dict[str, Any]:
     raw = request.headers.get("x-bkg-metadata")
-    return {} if raw is None else _json_object(raw, "x-bkg-metadata")
+    return {} if raw is None else json_object(raw, "x-bkg-metadata")
 
 
-def _json_object(raw: str, what: str) -> dict[str, Any]:
+def json_object(raw: str, what: str) -> dict[str, Any]:
     """Object metadata sent as JSON text: anything but an object is a 400."""
     try:
         value = json.loads(raw)
@@ -147,7 +147,7 @@ async def _upload(
     bucket: str,
     name: str,
 ) -> Response[Any]:
-    size, metadata = _declared_length(request), _metadata(request)
+    size, metadata = declared_length(request), _metadata(request)
     content_type = request.headers.get("content-type")
     chunks = await request_body(request, size)
     stored = await _in_thread(
@@ -164,7 +164,7 @@ async def get_object(
     """The object's bytes; a token is needed unless the bucket is public."""
     principal = _optional_principal(request)
     opened = await _in_thread(
-        _open_download, storage, principal, bucket, _name(path), _reading(request)
+        open_download, storage, principal, bucket, _name(path), reading_of(request)
     )
     return opened.response()
 
@@ -184,7 +184,7 @@ class Reading:
     by_path: bool
 
 
-def _reading(request: Request[Any, Any, Any]) -> Reading:
+def reading_of(request: Request[Any, Any, Any]) -> Reading:
     headers = request.headers
     return Reading(headers.get("range"), headers.get("if-none-match"), can_send_files(request))
 
@@ -197,7 +197,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _open_download(
+def open_download(
     storage: Storage, principal: Principal | None, bucket: str, name: str, reading: Reading
 ) -> Download:
     """Check access and open the object (or the `Range` of it), all on one worker thread:
@@ -320,16 +320,30 @@ async def use_signed_url(
     """Download or upload as the signer, while the URL's signature holds, it has not
     expired and the API key the signer's credential derives from is still active."""
     query = {k: str(v) for k, v in request.query_params.items()}
-    grant = storage.signer.check(request.method, bucket, _name(path), query)
-    key_id = grant.signer.key_id
-    if key_id is not None and not backend_of(request).bearers.keys.is_active(key_id, time.time()):
-        raise errors.ForbiddenError("the API key this URL was signed with is no longer active")
+    grant = check_signed(request, storage, request.method, bucket, _name(path), query)
     if request.method == "PUT":
         return await _upload(request, storage, grant.signer, bucket, grant.name)
     opened = await _in_thread(
-        _open_download, storage, grant.signer, bucket, grant.name, _reading(request)
+        open_download, storage, grant.signer, bucket, grant.name, reading_of(request)
     )
     return opened.response()
+
+
+def check_signed(
+    request: Request[Any, Any, Any],
+    storage: Storage,
+    method: str,
+    bucket: str,
+    name: str,
+    fields: dict[str, str],
+) -> Grant:
+    """The grant of signed `fields` used with `method` on `bucket`/`name`, if intact, not
+    expired, and the API key the signer's credential derives from is still active."""
+    grant = storage.signer.check(method, bucket, name, fields)
+    key_id = grant.signer.key_id
+    if key_id is not None and not backend_of(request).bearers.keys.is_active(key_id, time.time()):
+        raise errors.ForbiddenError("the API key this URL was signed with is no longer active")
+    return grant
 
 
 # -- TUS resumable uploads ---------------------------------------------------------------
@@ -356,11 +370,11 @@ async def tus_create(
     length = request.headers.get("upload-length", "")
     if not length.isdigit():
         raise errors.BadObjectRequestError("Upload-Length must be a non-negative integer")
-    fields = _tus_metadata(request.headers.get("upload-metadata", ""))
+    fields = tus_metadata(request.headers.get("upload-metadata", ""))
     if "bucket" not in fields or "name" not in fields:
         raise errors.BadObjectRequestError("Upload-Metadata needs bucket and name")
     extra = (
-        _json_object(fields["metadata"], "Upload-Metadata metadata") if "metadata" in fields else {}
+        json_object(fields["metadata"], "Upload-Metadata metadata") if "metadata" in fields else {}
     )
     info = await _in_thread(
         storage.uploads.create, principal, fields["bucket"], fields["name"], int(length),
@@ -370,7 +384,7 @@ async def tus_create(
     return Response(b"", status_code=201, headers={**TUS_HEADERS, "Location": location})
 
 
-def _tus_metadata(header: str) -> dict[str, str]:
+def tus_metadata(header: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     for pair in filter(None, (p.strip() for p in header.split(","))):
         key, _, value = pair.partition(" ")
@@ -387,10 +401,10 @@ async def tus_head(
     upload_id: FromPath[str], principal: Caller, storage: StorageDep
 ) -> Response[None]:
     info = await _in_thread(storage.uploads.get, principal, upload_id)
-    return Response(None, status_code=200, headers=_tus_offsets(info))
+    return Response(None, status_code=200, headers=tus_offsets(info))
 
 
-def _tus_offsets(info: UploadInfo) -> dict[str, str]:
+def tus_offsets(info: UploadInfo) -> dict[str, str]:
     return {
         **TUS_HEADERS,
         "Upload-Offset": str(info.offset),
@@ -415,7 +429,7 @@ async def tus_patch(
         raise errors.BadObjectRequestError("Upload-Offset must be a non-negative integer")
     chunks = body_chunks(request, asyncio.get_running_loop())
     info = await _in_thread(storage.uploads.append, principal, upload_id, int(offset), chunks)
-    headers = _tus_offsets(info)
+    headers = tus_offsets(info)
     if info.offset == info.length:
         stored = await _in_thread(storage.uploads.finish, info)
         headers["X-Bkg-Lsn"] = str(stored.lsn)
