@@ -44,6 +44,12 @@ class RealtimeService:
         hub.start()
         return hub
 
+    def read_through(self) -> int | None:
+        """The LSN the live hub has fanned out (it reads on after it), or None with no hub
+        following; any thread may ask (a replica's follower, before trimming history)."""
+        hub = self._hub
+        return None if hub is None or hub.closed else hub.position
+
     @property
     def subscribers(self) -> int:
         """Live subscribers joined to the hub."""
