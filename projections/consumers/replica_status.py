@@ -23,8 +23,10 @@ import logging
 log = logging.getLogger("bkgdb.replica")
 
 RECOVERY = (
-    "re-seed the replica from a checkpoint of the primary (--from-checkpoint) into a new"
-    " directory, or restore the primary's S3 archive and mirror it again"
+    "the records it lacks are on the primary only: have its mirror send bkg.log again from"
+    " LSN 1 (stop the primary, remove data/consumers/kafka-mirror.cursor, start it; pruned"
+    " segments come from its S3 archive) and this replica catches up, or re-seed a new"
+    " replica from a checkpoint (--from-checkpoint) once the topic holds the log again"
 )
 
 

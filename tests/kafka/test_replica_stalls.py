@@ -15,7 +15,8 @@ import pytest
 
 from bench.peers.kafka import TansuBroker
 from projections.consumers.cursor import CursorFile
-from projections.consumers.kafka_mirror import MIRROR_NAME
+from projections.consumers.kafka_mirror import MIRROR_NAME, KafkaMirror, MirrorConfig
+from projections.consumers.runner import ConsumerRunner
 from tests.http.conftest import Api
 from tests.kafka.replicas import Replica, jwt_secret, running_replica
 
@@ -92,9 +93,26 @@ def test_an_emptied_topic_is_reported(tmp_path: Path, broker: TansuBroker, prima
         assert gauges["bkg_replica_gap_records"] == head - applied
         assert gauges["bkg_projection_applied_lsn"] == applied
         assert gauges["bkg_replica_stalled"] == 1
+        # The documented recovery: the mirror sends the log again from LSN 1 (here a second
+        # mirror with a cursor of its own, as the first would with its cursor removed).
+        again = start_mirror_at(primary, broker.bootstrap, CursorFile(tmp_path, "again"))
+        try:
+            replica.wait_for(head)
+            until(lambda: _health(replica)["status"] == "ok", 30, "/healthz ok again")
+            assert "reason" not in _health(replica)
+            assert _gauges(replica)["bkg_replica_stalled"] == 0
+        finally:
+            again.stop()
     text = log.read_text()
     assert "replica stalled: bkg.log has no message at offset" in text, text[-3000:]
-    assert "re-seed" in text
+    assert "kafka-mirror.cursor" in text and "re-seed" in text
+    assert "replica follows bkg.log again" in text
+
+
+def start_mirror_at(primary: Api, bootstrap: str, cursor: CursorFile) -> ConsumerRunner:
+    runner = ConsumerRunner(KafkaMirror(MirrorConfig(bootstrap)), primary.backend.db.log, cursor)
+    runner.start()
+    return runner
 
 
 def _insert(primary: Api, row: int) -> int:
