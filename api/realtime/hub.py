@@ -54,6 +54,14 @@ class Hub:
     def subscribers(self) -> int:
         return len(self._live)
 
+    @property
+    def following(self) -> bool:
+        """True while the hub's task follows the log (readable from any thread)."""
+        task = self._task
+        return (
+            not self.closed and not self.loop.is_closed() and task is not None and not task.done()
+        )
+
     def start(self) -> None:
         """Start following the log (once; again after a failure) on the hub's loop."""
         if not self.closed and (self._task is None or self._task.done()):

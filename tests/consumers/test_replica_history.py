@@ -258,7 +258,9 @@ async def _hub_left_behind(
     apply_to_replica(store, list(log.read(last, last)))
     history.advance()
     await asyncio.wait_for(_until(lambda: hub.position == history.head_lsn), 10)
+    assert hub.following  # so a replica's follower trims nothing after its position
     hub.close()
+    assert not hub.following
     return frames, history.base_lsn, (hub.position, history.head_lsn)
 
 
