@@ -153,7 +153,7 @@ class KafkaReplica:
                 try:
                     batches = await consumer.getmany(partition, timeout_ms=POLL_MS)
                 except OffsetOutOfRangeError:
-                    await self._lost_offset(consumer, partition)
+                    await self._check_offset(consumer, partition, lost=True)
                     continue
                 messages = batches.get(partition, [])
                 if messages:
@@ -171,22 +171,19 @@ class KafkaReplica:
             await consumer.stop()
         return self.applied_lsn
 
-    async def _check_offset(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:
-        """Nothing arrived: is the offset to read from still in the topic? (A broker may
-        answer a fetch out of its range with nothing rather than an error.)"""
+    async def _check_offset(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, lost: bool = False
+    ) -> None:
+        """Is the offset to read from still in the topic (`lost`: the broker said it is not;
+        some, Tansu, answer a fetch out of range with nothing instead, so this is asked
+        whenever a poll brought nothing)? If not, the topic restarted or was truncated:
+        report it and read on from its start (what follows the applied LSN may still be
+        there; a gap is reported as it shows)."""
         position = await consumer.position(partition)
         begin, end = await _offsets(consumer, partition)
-        if not begin <= position <= end and not self._stopping.is_set():
+        if (lost or not begin <= position <= end) and not self._stopping.is_set():
             self.status.lost_offset(position, begin, end, self.applied_lsn)
             consumer.seek(partition, begin)
-
-    async def _lost_offset(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:
-        """The topic restarted or was truncated: report it, and read on from its start
-        (what follows the applied LSN may still be there; a gap is reported as it shows)."""
-        position = await consumer.position(partition)
-        begin, end = await _offsets(consumer, partition)
-        self.status.lost_offset(position, begin, end, self.applied_lsn)
-        consumer.seek(partition, begin)
 
     def follow_sync(
         self,
