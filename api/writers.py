@@ -29,6 +29,7 @@ from eventlog import EventLog, KeyRing
 from projections.checkpoint_policy import Checkpointer, CheckpointPolicy
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.consumers.replica_history import ReplicaHistory
+from projections.consumers.replica_status import ReplicaStatus
 from projections.deadline import Deadline
 from projections.folds import FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit
@@ -57,6 +58,9 @@ class Writer(Protocol):
 
     def checkpoint(self) -> Checkpoint:
         """Take a checkpoint of the current state now."""
+
+    def problem(self) -> str | None:
+        """Why this database cannot keep up with its source of records (None: it can)."""
 
     def close(self) -> None:
         """Finish what is queued and release the store (and the log)."""
@@ -104,6 +108,9 @@ class LogWriter:
         """Take a checkpoint now (retiring old ones by the policy)."""
         return self.checkpointer.checkpoint_now()
 
+    def problem(self) -> str | None:
+        return None  # the primary is the source
+
     def close(self) -> None:
         """Finish queued writes, close the projection cleanly and release the log."""
         self.checkpointer.close()
@@ -124,13 +131,15 @@ class LogWriter:
 
 class ReadOnlyReplica:
     """A read replica: its store is folded by a follower of `bkg.log` (which tells it what
-    it applied, see `api.http.replica.ReplicaFollower`); nothing is written through it."""
+    it applied and hands it its `status`, see `api.http.replica.ReplicaFollower`); nothing
+    is written through it."""
 
     def __init__(self, store: ProjectionStore, primary: str | None) -> None:
         self.store = store
         self.primary = primary
         self.replica_history = ReplicaHistory(store)
         self.history: RecordSource = self.replica_history
+        self.status = ReplicaStatus()
 
     def check_writable(self) -> None:
         raise self._read_only()
@@ -146,6 +155,10 @@ class ReadOnlyReplica:
 
     def checkpoint(self) -> Checkpoint:
         raise self._read_only()
+
+    def problem(self) -> str | None:
+        """Why the follower cannot follow `bkg.log` (see `replica_status`)."""
+        return self.status.reason
 
     def close(self) -> None:
         """Close the read connections and release the store directory."""

@@ -163,10 +163,13 @@ class PolicyList(msgspec.Struct):
     policies: list[PolicyDocument]
 
 
-class Health(msgspec.Struct):
+class Health(msgspec.Struct, omit_defaults=True):
+    """`status` is "ok", or "degraded" with the `reason` (a replica that cannot follow)."""
+
     status: str
     head_lsn: int
     applied_lsn: int
+    reason: str | None = None
 
 
 class BucketRequest(msgspec.Struct):

@@ -7,7 +7,10 @@ primary when one is configured. API keys and policies are events of the log, fol
 the store like rows, so the security layer loads them from it and the primary's keys work
 unchanged. `ReplicaFollower` runs the follower on its own thread and, after each applied
 batch, makes it visible to readers, refreshes the security layer and wakes `/realtime`,
-whose "log" is the replica's history of applied records (`ReplicaHistory`).
+whose "log" is the replica's history of applied records (`ReplicaHistory`); trimming that
+history spares what the realtime hub has not fanned out yet. What the follower knows of
+the topic (the primary's head as last seen, a gap it cannot cross) is the writer's
+`status`: `/healthz` reports it, and `/metrics` as `bkg_replica_*` gauges.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class ReplicaFollower:
             raise TypeError("a replica follower serves a replica's database")
         self.replica, self.backend, self.db = replica, backend, backend.db
         self.history = writer.replica_history
+        writer.status = replica.status
+        replica.history_read_through = backend.realtime.read_through
+        _register_gauges(backend, replica)
         self.error: Exception | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replica-follower", daemon=True)
@@ -67,3 +73,23 @@ class ReplicaFollower:
             except KafkaError as exc:
                 log.warning("Kafka: %s; retrying", exc)
                 self._stopping.wait(RETRY_S)
+
+
+def _register_gauges(backend: Backend, replica: KafkaReplica) -> None:
+    """What the follower knows of `bkg.log`, on the server's `/metrics`."""
+    status, metrics = replica.status, backend.metrics
+    metrics.gauge(
+        "bkg_replica_primary_head_lsn",
+        "Highest LSN seen in bkg.log: the primary's head as last seen.",
+        lambda: status.primary_head_lsn,
+    )
+    metrics.gauge(
+        "bkg_replica_gap_records",
+        "Records bkg.log holds beyond a gap this replica cannot cross (0: none).",
+        lambda: status.gap_records,
+    )
+    metrics.gauge(
+        "bkg_replica_stalled",
+        "1 while the replica cannot follow bkg.log (see /healthz for the reason).",
+        lambda: 0 if status.reason is None else 1,
+    )

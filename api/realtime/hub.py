@@ -6,6 +6,12 @@ without awaiting in between cannot miss or repeat a record. Live subscribers cos
 set entry each; a record costs one encoding per change, a filter check per subscriber, and
 for user subscribers one policy evaluation per distinct principal and row image (memoised
 per record; an update's new and old rows are two).
+
+On a read replica the log is the replica's history, which it may trim (`--history-records`);
+it never trims what the hub has not fanned out (`RealtimeService.read_through`). Should the
+hub still find its next record gone (it started, or was restarted, while the replica
+trimmed), its streams end with ``resync-required`` and it goes on from the history's head:
+new subscribers start there.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from api.realtime.source import RecordSource
 from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, offer_record
 from api.rls.policy import PolicySet
 from eventlog import Record
+from projections.consumers.errors import HistoryUnavailableError
 from projections.store import ProjectionStore
 
 log = logging.getLogger("bkgdb.realtime")
@@ -46,6 +53,14 @@ class Hub:
     @property
     def subscribers(self) -> int:
         return len(self._live)
+
+    @property
+    def following(self) -> bool:
+        """True while the hub's task follows the log (readable from any thread)."""
+        task = self._task
+        return (
+            not self.closed and not self.loop.is_closed() and task is not None and not task.done()
+        )
 
     def start(self) -> None:
         """Start following the log (once; again after a failure) on the hub's loop."""
@@ -72,13 +87,33 @@ class Hub:
         self._close_streams()
 
     async def _run(self) -> None:
-        try:
-            async for record in self._log.follow(self.position + 1):
-                self._fan_out(record)
-                self.position = record.lsn
-        except Exception:
-            log.exception("realtime hub failed at LSN %d; closing its streams", self.position + 1)
-            self._close_streams()
+        while True:
+            try:
+                async for record in self._log.follow(self.position + 1):
+                    self._fan_out(record)
+                    self.position = record.lsn
+            except HistoryUnavailableError as exc:
+                self._skip_to_head(exc.base_lsn)
+            except Exception:
+                log.exception(
+                    "realtime hub failed at LSN %d; closing its streams", self.position + 1
+                )
+                self._close_streams()
+                return
+
+    def _skip_to_head(self, history_after: int) -> None:
+        """The next record is gone from the history: end every stream with
+        ``resync-required`` and go on from the head."""
+        head = self._log.head_lsn
+        log.warning(
+            "realtime hub fell behind the kept history (LSN %d is gone, it holds the records"
+            " after LSN %d); its streams end with resync-required, it goes on from LSN %d",
+            self.position + 1, history_after, head,
+        )  # fmt: skip
+        for subscriber in list(self._live):
+            subscriber.lost_history(history_after)
+        self._live.clear()
+        self.position = head
 
     def _close_streams(self) -> None:
         for subscriber in list(self._live):

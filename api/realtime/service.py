@@ -44,6 +44,14 @@ class RealtimeService:
         hub.start()
         return hub
 
+    def read_through(self) -> int | None:
+        """The LSN the live hub has fanned out (it reads on after it), or None with no hub
+        following (none made yet, closed, failed, or on a loop that has ended: its position
+        would hold the history back for good); any thread may ask (a replica's follower,
+        before trimming history)."""
+        hub = self._hub
+        return hub.position if hub is not None and hub.following else None
+
     @property
     def subscribers(self) -> int:
         """Live subscribers joined to the hub."""

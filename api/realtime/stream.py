@@ -4,7 +4,11 @@ The ``subscribed`` event is written only once the stream is certain to contain e
 after its start position (joined to the hub, or catching up to it), so a client that writes
 as soon as it reads it will see its own change. Heartbeat comments are written when nothing
 else has been for `heartbeat_s`. The stream ends with ``overflow`` when the subscriber fell
-behind, or quietly when the server stops; either way the last id written resumes it.
+behind, or quietly when the server stops; either way the last id written resumes it. On a
+read replica that keeps only its newest records, a stream whose next changes were trimmed
+before it got them ends with ``resync-required``: they are on the primary only, so the
+client reloads what it shows and subscribes again (from the head), or resumes on the
+primary.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from api.realtime.catchup import CatchUp
 from api.realtime.events import comment, frame
 from api.realtime.hub import Hub
 from api.realtime.subscriber import Subscriber
+from projections.consumers.errors import HistoryUnavailableError
 
 HEARTBEAT = comment("heartbeat")
 
@@ -39,9 +44,13 @@ async def subscription(
             hub.join(subscriber)
         yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
         if not joined:
-            async for chunk, last_id in _catch_up(hub, subscriber, catchup):
-                last = last_id or last
-                yield chunk
+            try:
+                async for chunk, last_id in _catch_up(hub, subscriber, catchup):
+                    last = last_id or last
+                    yield chunk
+            except HistoryUnavailableError as exc:
+                yield resync_required(last, exc.base_lsn)
+                return
         while True:
             await subscriber.wait()
             if not authorised():
@@ -57,12 +66,21 @@ async def subscription(
                 return
             elif subscriber.closed:
                 return
+            elif subscriber.history_after is not None:
+                yield resync_required(last, subscriber.history_after)
+                return
             else:
                 subscriber.wrote()
                 yield HEARTBEAT
     finally:
         subscriber.stop()
         hub.leave(subscriber)
+
+
+def resync_required(last: str, history_after: int) -> bytes:
+    """The end of a stream whose next changes are gone from the history (which holds the
+    records after `history_after` only)."""
+    return frame(None, "resync-required", {"last_id": last, "history_after": history_after})
 
 
 async def history(subscriber: Subscriber, catchup: CatchUp, until_lsn: int) -> AsyncIterator[bytes]:

@@ -4,7 +4,9 @@ An idle subscriber is a small object in the hub's set and a parked future: no ta
 own reads the log. The hub appends frames; the subscriber's stream takes them all at once
 and writes them as one chunk. A subscriber whose buffer is full when the hub has more for it
 has fallen behind: its buffer is dropped, it leaves the hub, and its stream ends with an
-``overflow`` event naming the id to resume from (the last one it wrote).
+``overflow`` event naming the id to resume from (the last one it wrote). A subscriber whose
+next changes are no longer in the history (a replica's hub that fell behind its trimmed
+history) ends after what is queued with ``resync-required`` (see `api.realtime.stream`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Subscriber:
         "beat",
         "closed",
         "heartbeat_s",
+        "history_after",
         "limit",
         "overflowed",
     )
@@ -47,6 +50,7 @@ class Subscriber:
         self.heartbeat_s = heartbeat_s
         self.overflowed = False
         self.closed = False
+        self.history_after: int | None = None
         self.beat = False
         self._quiet = True
         self._timer: asyncio.TimerHandle | None = None
@@ -88,6 +92,13 @@ class Subscriber:
         self.closed = True
         self._wake()
 
+    def lost_history(self, history_after: int) -> None:
+        """End the stream after what is queued with ``resync-required``: the changes that
+        come next are gone from the history, which holds the records after `history_after`
+        only."""
+        self.history_after = history_after
+        self._wake()
+
     def take(self) -> tuple[bytes, str | None]:
         """Everything queued as one chunk, and the id of its last event."""
         chunk = b"".join(self._frames)
@@ -96,9 +107,12 @@ class Subscriber:
         return chunk, last
 
     async def wait(self) -> None:
-        """Until something is queued, the subscriber overflows or closes, or a heartbeat is
-        due (`beat`): `heartbeat_s` passed with nothing written (see `wrote`)."""
-        if self._frames or self.overflowed or self.closed or self.beat:
+        """Until something is queued, the subscriber overflows, closes or lost its history,
+        or a heartbeat is due (`beat`): `heartbeat_s` passed with nothing written (see
+        `wrote`)."""
+        if self._frames or self.overflowed or self.closed or self.history_after is not None:
+            return
+        if self.beat:
             return
         loop = asyncio.get_running_loop()
         if self._timer is None:

@@ -44,7 +44,7 @@ class MirrorConfig:
     request_timeout_ms: int = 5000
     max_request_size: int = 8 * 1024 * 1024
     max_batch_size: int = 512 * 1024
-    linger_ms: int = 0
+    linger_ms: int = 0  # send at once: the runner batches what piles up meanwhile
 
 
 class KafkaMirror:

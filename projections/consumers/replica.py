@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import OffsetOutOfRangeError
 
 from eventlog.framing import GENESIS_HASH
 from eventlog.record import Record
@@ -37,11 +38,23 @@ from projections.checkpoints import Checkpoint, validate
 from projections.consumers.cdc import LOG_TOPIC
 from projections.consumers.errors import ConsumerError
 from projections.consumers.replica_history import ensure_history, keep_records, trim_history
+from projections.consumers.replica_status import ReplicaStatus
 from projections.consumers.stream_verify import StreamVerifier
 from projections.folds import FoldRegistry, apply_event
 from projections.meta import connect, init_schema, read_applied_lsn, set_applied_lsn
 
 STATE_TABLE = "_bkg_replica"
+FETCH_MAX_WAIT_MS = 10
+"""How long the broker may hold a fetch that found nothing new. The broker answers a fetch
+when `fetch_min_bytes` (1) are there or this time is up, whichever comes first, but some
+(Tansu) hold it the whole time: a record committed meanwhile waits for the next fetch. It
+bounds the replication lag added here; aiokafka's default of 500 ms made it ~250 ms."""
+POLL_MS = 500
+"""How long one `getmany` waits for records: `stop` takes effect within it."""
+
+
+def _nobody() -> int | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,10 @@ class KafkaReplica:
             raise ConsumerError("a checkpoint can only seed an empty replica")
         self._seed = checkpoint
         self._stopping = threading.Event()
+        self.status = ReplicaStatus()
+        self.history_read_through: Callable[[], int | None] = _nobody
+        """The LSN through which every reader of the history has read (a serving replica's
+        realtime hub), or None: trimming (`history_records`) keeps every record after it."""
 
     def _open_store(self) -> sqlite3.Connection:
         conn = connect(str(self.path))
@@ -111,12 +128,18 @@ class KafkaReplica:
         `idle_timeout_s`, or `stop` is called, or forever; returns the applied LSN. Raises
         StreamVerifyError at the first record that fails verification. `on_applied(lsn)`
         runs after each commit of newly applied records (a server serving the store from
-        other connections learns of them so)."""
+        other connections learns of them so). A topic that lost what the replica needs
+        next is reported in `status` (see `projections.consumers.replica_status`)."""
         state = self.state()
         if until_lsn is not None and state.lsn >= until_lsn:
             return state.lsn
         verifier = StreamVerifier.resume(state.lsn, state.chain, state.keys, tolerate_gaps=True)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="none",
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
         await consumer.start()
         loop = asyncio.get_running_loop()
         idle_since = loop.time()
@@ -127,19 +150,40 @@ class KafkaReplica:
             while not self._stopping.is_set() and (
                 until_lsn is None or self.applied_lsn < until_lsn
             ):
-                batches = await consumer.getmany(partition, timeout_ms=500)
+                try:
+                    batches = await consumer.getmany(partition, timeout_ms=POLL_MS)
+                except OffsetOutOfRangeError:
+                    await self._check_offset(consumer, partition, lost=True)
+                    continue
                 messages = batches.get(partition, [])
                 if messages:
                     idle_since = loop.time()
                 elif idle_timeout_s is not None and loop.time() - idle_since >= idle_timeout_s:
                     break
+                else:
+                    await self._check_offset(consumer, partition)
                 before = self.applied_lsn
                 self._apply(verifier, messages)
                 if on_applied is not None and self.applied_lsn != before:
                     on_applied(self.applied_lsn)
+                self.status.observe(verifier.seen_lsn, verifier.lsn, self.applied_lsn)
         finally:
             await consumer.stop()
         return self.applied_lsn
+
+    async def _check_offset(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, lost: bool = False
+    ) -> None:
+        """Is the offset to read from still in the topic (`lost`: the broker said it is not;
+        some, Tansu, answer a fetch out of range with nothing instead, so this is asked
+        whenever a poll brought nothing)? If not, the topic restarted or was truncated:
+        report it and read on from its start (what follows the applied LSN may still be
+        there; a gap is reported as it shows)."""
+        position = await consumer.position(partition)
+        begin, end = await _offsets(consumer, partition)
+        if (lost or not begin <= position <= end) and not self._stopping.is_set():
+            self.status.lost_offset(position, begin, end, self.applied_lsn)
+            consumer.seek(partition, begin)
 
     def follow_sync(
         self,
@@ -182,7 +226,7 @@ class KafkaReplica:
                 apply_event(self.conn, record, self.registry)
             keep_records(self.conn, released)
             if self.history_records is not None:
-                trim_history(self.conn, last.lsn, self.history_records)
+                trim_history(self.conn, last.lsn, self.history_records, self.history_read_through())
             set_applied_lsn(self.conn, last.lsn)
             keys = json.dumps({k: v.hex() for k, v in verifier.ring.public_keys().items()})
             self.conn.execute(
@@ -212,6 +256,13 @@ class KafkaReplica:
 
     def close(self) -> None:
         self.conn.close()
+
+
+async def _offsets(consumer: AIOKafkaConsumer, partition: TopicPartition) -> tuple[int, int]:
+    """The first offset the topic holds and the one its next message will get."""
+    begin = (await consumer.beginning_offsets([partition]))[partition]
+    end = (await consumer.end_offsets([partition]))[partition]
+    return begin, end
 
 
 class _OneRecord:

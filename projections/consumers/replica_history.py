@@ -10,8 +10,10 @@ end at the same LSN. `ReplicaHistory` reads that table back the way readers read
 History begins where the store began folding (`base_lsn`, kept in `_bkg_history_base`): 0
 for a replica built from LSN 1, the checkpoint's LSN for one seeded from a checkpoint (or
 the applied LSN of a store made before history was kept). A replica told to keep only its
-newest N records (`trim_history`) moves the base up as it goes. Reading records up to the
-base raises `HistoryUnavailableError`: those changes exist only on the primary.
+newest N records (`trim_history`) moves the base up as it goes, but never past what the
+realtime hub has fanned out: a batch larger than N (a catch-up after an outage) is kept
+until the hub has read it. Reading records up to the base raises
+`HistoryUnavailableError`: those changes exist only on the primary.
 """
 
 from __future__ import annotations
@@ -63,10 +65,13 @@ def keep_records(conn: sqlite3.Connection, records: Iterable[Record]) -> None:
     )
 
 
-def trim_history(conn: sqlite3.Connection, head_lsn: int, keep: int) -> None:
-    """Forget records but the newest `keep` up to `head_lsn`, moving the base past them;
-    call inside the transaction that applied `head_lsn`."""
-    cut = head_lsn - keep
+def trim_history(
+    conn: sqlite3.Connection, head_lsn: int, keep: int, read_through: int | None = None
+) -> None:
+    """Forget records but the newest `keep` up to `head_lsn`, moving the base past them,
+    and none after `read_through` (a reader, the realtime hub, still needs those); call
+    inside the transaction that applied `head_lsn`."""
+    cut = head_lsn - keep if read_through is None else min(head_lsn - keep, read_through)
     if cut > history_base(conn):
         conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE lsn <= ?", (cut,))
         conn.execute(f"UPDATE {BASE_TABLE} SET lsn = ? WHERE id = 1", (cut,))

@@ -9,6 +9,7 @@ so nothing unauthenticated reaches a replica. Redelivered LSNs (at-least-once) a
 With `tolerate_gaps`, a record beyond a gap is dropped and counted instead of failing: the
 mirror re-sends everything after its durable cursor, which is never past a gap it left
 (a producer without idempotence can leave one when a batch expires and the next succeeds).
+`seen_lsn` is the highest LSN any frame carried, dropped or not: beyond `lsn`, a gap is open.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class StreamVerifier:
         self.tolerate_gaps = tolerate_gaps
         self.gaps = 0
         self.lsn = 0
+        self.seen_lsn = 0
         self.verified_lsn = 0
         self.chain = GENESIS_HASH
         self._pending: list[Record] = []
@@ -47,13 +49,14 @@ class StreamVerifier:
         """Continue after `lsn` (sealed and verified before), with its chain value and the
         keys the stream had announced by then."""
         verifier = cls(keys or None, tolerate_gaps)
-        verifier.lsn = verifier.verified_lsn = lsn
+        verifier.lsn = verifier.verified_lsn = verifier.seen_lsn = lsn
         verifier.chain = chain
         return verifier
 
     def accept(self, frame: bytes, seal: bytes | None) -> list[Record]:
         """Check one event frame (and its group's seal, if it ends one)."""
         lsn = _frame_lsn(frame, self.lsn + 1)
+        self.seen_lsn = max(self.seen_lsn, lsn)
         if lsn <= self.lsn:
             return []
         if lsn != self.lsn + 1 and self.tolerate_gaps:

@@ -5,20 +5,29 @@ starts) what they do not hold -- pruned segments, records before a replica's see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from api.auth.principal import ADMIN
+from api.realtime.access import Access, Filters
+from api.realtime.catchup import CatchUp
 from api.realtime.errors import HistoryGoneError
+from api.realtime.hub import Hub, store_connection
+from api.realtime.position import Position
 from api.realtime.source import RecordSource, check_readable
+from api.realtime.stream import subscription
+from api.realtime.subscriber import Subscriber
+from api.rls.policy import PolicySet
 from eventlog import Entry, EventLog, LogOptions, Record, SigningKey
 from projections.consumers import replica_history
 from projections.consumers.errors import HistoryUnavailableError
 from projections.consumers.replica_history import (
     ReplicaHistory,
     ensure_history,
+    history_base,
     keep_records,
     trim_history,
 )
@@ -177,3 +186,84 @@ def test_a_trimmed_history_keeps_its_newest_records(
                 list(reader)
         finally:
             store.close()
+
+
+def test_trimming_spares_what_a_reader_has_not_read(tmp_path: Path) -> None:
+    """A batch larger than `keep` (a catch-up) is kept after `read_through` until read."""
+    with filled_log(tmp_path / "log") as log:
+        store = replica_store(tmp_path / "replica", log, 0)
+        try:
+            conn = store.write_conn
+            conn.execute("BEGIN")
+            trim_history(conn, log.head_lsn, 5, read_through=7)
+            conn.execute("COMMIT")
+            assert history_base(conn) == 7
+            conn.execute("BEGIN")
+            trim_history(conn, log.head_lsn, 5, read_through=log.head_lsn)
+            conn.execute("COMMIT")
+            assert history_base(conn) == log.head_lsn - 5
+        finally:
+            store.close()
+
+
+def test_a_hub_behind_the_kept_history_ends_its_streams_and_goes_on_from_the_head(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Records trimmed before the hub read them (nothing spared them): its streams end with
+    `resync-required` naming where the history begins, and the hub follows from the head,
+    so that a new subscriber gets the changes that come next."""
+    with filled_log(tmp_path / "log") as log:
+        store = replica_store(tmp_path / "replica", log, 0)
+        try:
+            history = ReplicaHistory(store)
+            start = history.head_lsn
+            frames, base, fresh = asyncio.run(_hub_left_behind(log, store, history))
+        finally:
+            store.close()
+    assert frames[0].startswith(b"id: %d\nevent: subscribed\n" % start)
+    assert frames[1] == (
+        b'event: resync-required\ndata: {"last_id":"%d","history_after":%d}\n\n' % (start, base)
+    )
+    assert len(frames) == 2
+    assert fresh == (base + 5 + 1, base + 5 + 1)
+    assert "realtime hub fell behind the kept history" in caplog.text
+
+
+async def _hub_left_behind(
+    log: EventLog, store: ProjectionStore, history: ReplicaHistory
+) -> tuple[list[bytes], int, tuple[int, int]]:
+    """A subscriber joined at the head; 20 records applied and all but 5 trimmed in one
+    transaction; then one more record. Returns the stream's frames, where the history
+    begins, and (hub position, head) after the last record."""
+    hub = Hub(history, store_connection(store), PolicySet)
+    filters = Filters(tables=None, ops=frozenset({"insert", "update", "delete"}))
+    subscriber = Subscriber(Access(ADMIN, filters), Position(hub.position), 100, 5.0)
+    catchup = CatchUp(history, store_connection(store), PolicySet, subscriber)
+    stream = subscription(hub, subscriber, catchup, lambda: True)
+    frames = [await anext(stream)]
+    batch = [
+        log.read(lsn, lsn).__next__()
+        for lsn in (log.append(Entry("dml", {"changes": [], "n": n})) for n in range(20))
+    ]
+    conn = store.write_conn
+    conn.execute("BEGIN")
+    keep_records(conn, batch)
+    trim_history(conn, batch[-1].lsn, 5)
+    set_applied_lsn(conn, batch[-1].lsn)
+    conn.execute("COMMIT")
+    store.committed(batch[-1].lsn)
+    history.advance()
+    frames += [chunk async for chunk in stream]
+    last = log.append(Entry("dml", {"changes": [], "n": 99}))
+    apply_to_replica(store, list(log.read(last, last)))
+    history.advance()
+    await asyncio.wait_for(_until(lambda: hub.position == history.head_lsn), 10)
+    assert hub.following  # so a replica's follower trims nothing after its position
+    hub.close()
+    assert not hub.following
+    return frames, history.base_lsn, (hub.position, history.head_lsn)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)

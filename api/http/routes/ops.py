@@ -21,9 +21,17 @@ PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 @get("/healthz", summary="Liveness and the log's head LSN", security=[{}], sync_to_thread=False)
 def healthz(backend: BackendDep) -> Health:
-    """Answers while the server runs; `head_lsn` is the last durable record."""
+    """Answers while the server runs; `head_lsn` is the last durable record. A replica
+    that cannot follow `bkg.log` any more answers "degraded" with the reason (still 200:
+    it serves reads at its applied LSN, and restarting it would not help)."""
     db = backend.db
-    return Health(status="ok", head_lsn=db.history.head_lsn, applied_lsn=db.applied_lsn)
+    reason = db.writer.problem()
+    return Health(
+        status="ok" if reason is None else "degraded",
+        head_lsn=db.history.head_lsn,
+        applied_lsn=db.applied_lsn,
+        reason=reason,
+    )
 
 
 @get(
