@@ -16,6 +16,7 @@ from api.logs import segment_bytes_setting
 from api.settings import PgSettings, ServerConfig, Settings
 
 RATE_KINDS = ("admin", "namespace", "user", "anon")
+RATE_BUDGETS = (*RATE_KINDS, "sign_in_email", "sign_in_address")
 
 
 def register(subparsers: Any) -> None:
@@ -39,8 +40,9 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="KIND=N",
-        help="requests per minute for admin, namespace or user principals; N=off for no limit"
-        " (defaults: admin=1000 namespace=100 user=50)",
+        help="requests per minute for admin, namespace or user principals, and /auth/v1"
+        " sign-in attempts per email and per client address; N=off for no limit (defaults:"
+        " admin=1000 namespace=100 user=50 anon=50 sign_in_email=10 sign_in_address=60)",
     )
     parser.add_argument(
         "--kafka-bootstrap",
@@ -335,8 +337,8 @@ def rate_limits(specs: list[str]) -> dict[str, float]:
     limits = dict(DEFAULT_PER_MINUTE)
     for spec in specs:
         kind, _, value = spec.partition("=")
-        if kind not in RATE_KINDS or not value:
-            raise CommandError(f"--rate-limit takes KIND=N with KIND in {', '.join(RATE_KINDS)}")
+        if kind not in RATE_BUDGETS or not value:
+            raise CommandError(f"--rate-limit takes KIND=N with KIND in {', '.join(RATE_BUDGETS)}")
         if value == "off":
             limits.pop(kind, None)
             continue

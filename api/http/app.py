@@ -18,6 +18,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from api.gotrue.routes import gotrue_router
 from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
@@ -37,7 +38,14 @@ def create_app(backend: Backend) -> ASGIApp:
     """The ASGI application serving `backend`, wrapped in request metrics."""
     return _app(
         backend,
-        [*HANDLERS, *realtime_handlers(), admin_router(), storage_router(), rest_router()],
+        [
+            *HANDLERS,
+            *realtime_handlers(),
+            admin_router(),
+            storage_router(),
+            rest_router(),
+            gotrue_router(),
+        ],
     )
 
 
