@@ -13,6 +13,7 @@ from typing import Any
 from api.auth.tokens import HS256
 from api.gotrue import shapes, state
 from api.gotrue.door import Door
+from api.gotrue.errors import user_not_found
 from api.gotrue.records import delete, put, token_hash
 from api.gotrue.state import Row
 
@@ -84,5 +85,6 @@ async def reload(door: Door, user_id: str) -> tuple[Row, list[Row]]:
         return state.user_by_id(conn, door.namespace, user_id), state.identities(conn, user_id)
 
     user, identities = await door.read(work)
-    assert user is not None, "a user just committed is in the projection"
+    if user is None:  # deleted by an admin since this request committed
+        raise user_not_found()
     return user, identities
