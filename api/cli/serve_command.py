@@ -8,6 +8,7 @@ import ssl
 import sys
 from typing import Any
 
+from api.cli.accounts_flags import account_settings, add_account_flags
 from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.cli.storage_commands import add_s3_flags, retain_setting, storage_settings
@@ -52,7 +53,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--webhook-url",
         default=os.environ.get("BKG_WEBHOOK_URL"),
-        help="POST signed key.rotated events here (default: $BKG_WEBHOOK_URL)",
+        help="POST signed key.rotated and user.recovery_requested events here"
+        " (default: $BKG_WEBHOOK_URL)",
     )
     parser.add_argument(
         "--webhook-secret",
@@ -71,6 +73,7 @@ def register(subparsers: Any) -> None:
     )
     add_cap_flags(parser)
     add_pg_flags(parser)
+    add_account_flags(parser)
     parser.add_argument(
         "--rotation-grace",
         type=float,
@@ -203,6 +206,7 @@ def serve_settings(args: argparse.Namespace, data_dir: DataDir) -> Settings:
         jwt_issuer=args.jwt_issuer or None,
         jwt_audience=args.jwt_audience or None,
         webhook_secret=args.webhook_secret.encode() if args.webhook_secret else None,
+        accounts=account_settings(args),
         **governance(args),
     )
     return Settings(
