@@ -121,7 +121,12 @@ class Door:
 
 
 def _key_principal(request: Request[Any, Any, Any], backend: Backend) -> Principal:
-    """The anon or namespace key presented (`apikey`, else an API key as the bearer)."""
+    """The anon or namespace key presented (`apikey`, else an API key as the bearer).
+
+    An anon key is shared by every end user of an application, so its own request budget
+    would cap the sign-ins of all of them together: `/auth/v1` does not draw on it, and
+    counts attempts per client address and per email instead (`Door.limit`). A namespace
+    key (the service role) draws on its budget as everywhere."""
     headers = request.headers
     presented = headers.get("apikey")
     if not presented:
@@ -130,7 +135,9 @@ def _key_principal(request: Request[Any, Any, Any], backend: Backend) -> Princip
     if not presented or not looks_like_api_key(presented):
         raise GoTrueError(401, "no_api_key", "No API key found in request")
     try:
-        principal = backend.principal(presented)
+        principal = backend.bearers.resolve(presented)
+        if principal.kind == "namespace":
+            principal = backend.principal(presented)  # the service role: its own budget
     except RateLimitedError as exc:
         raise rate_limited(exc.retry_after) from exc
     except UnauthorizedError as exc:
@@ -139,4 +146,5 @@ def _key_principal(request: Request[Any, Any, Any], backend: Backend) -> Princip
         raise GoTrueError(
             401, "invalid_api_key", "An anon or namespace key names the users' namespace"
         )
+    backend.key_usage.record(principal)
     return principal

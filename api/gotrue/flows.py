@@ -107,6 +107,7 @@ async def refresh_grant(door: Door, body: dict[str, Any]) -> dict[str, Any]:
         raise GoTrueError(
             400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found"
         )
+    door.limit()
     hashed = token_hash(token)
     async with door.lock:
         found = await door.read(lambda conn: state.refresh_token(conn, door.namespace, hashed))
