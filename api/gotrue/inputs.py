@@ -9,6 +9,9 @@ from typing import Any
 from api.gotrue.errors import GoTrueError, bad_json
 from api.gotrue.settings import AccountSettings
 
+MAX_METADATA_DEPTH = 32
+"""Metadata goes into access tokens and log records (msgpack nests at most 512 deep)."""
+
 
 def parse_object(raw: bytes) -> dict[str, Any]:
     """The request body as a JSON object (an empty body is an empty object)."""
@@ -16,7 +19,7 @@ def parse_object(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         loaded = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise bad_json("Could not parse request body as JSON") from exc
     if not isinstance(loaded, dict):
         raise bad_json("The request body must be a JSON object")
@@ -72,13 +75,30 @@ def metadata(value: Any, name: str, settings: AccountSettings) -> dict[str, Any]
         return None
     if not isinstance(value, dict):
         raise bad_json(f"{name} must be a JSON object")
+    if _depth(value) > MAX_METADATA_DEPTH:
+        raise bad_json(f"{name} is nested deeper than {MAX_METADATA_DEPTH} levels")
     bounded(value, name, settings)
     return value
 
 
+def _depth(value: Any) -> int:
+    """How deeply `value` nests (a scalar: 0), iteratively: any depth is measured."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def bounded(value: dict[str, Any], name: str, settings: AccountSettings) -> str:
     """`value` as compact JSON, refused beyond `max_metadata_bytes`."""
-    encoded = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    except RecursionError as exc:
+        raise bad_json(f"{name} is nested too deeply") from exc
     if len(encoded.encode()) > settings.max_metadata_bytes:
         raise GoTrueError(
             422,

@@ -73,6 +73,25 @@ def test_any_json_gets_an_answer_and_refusals_write_nothing(
         assert api.head == head
 
 
+def test_the_shared_anon_key_budget_does_not_cap_sign_ups(tmp_path: Path) -> None:
+    for api, headers in served(tmp_path, rate_limits={"anon": 2, "sign_in_address": 100}):
+        for n in range(4):
+            body = {"email": f"v{n}@example.com", "password": "pass-word"}
+            signed = api.client.post("/auth/v1/signup", json=body, headers=headers)
+            assert signed.status_code == 200, signed.text
+
+
+def test_deeply_nested_bodies_are_refused(anon_api: tuple[Api, dict[str, str]]) -> None:
+    api, headers = anon_api
+    head = api.head
+    for depth in (40, 600, 200_000):
+        data = "[" * depth + "]" * depth
+        body = f'{{"email": "w@example.com", "password": "pass-word", "data": {{"d": {data}}}}}'
+        answer = api.client.post("/auth/v1/signup", content=body.encode(), headers=headers)
+        assert answer.status_code == 400, answer.text
+    assert api.head == head
+
+
 def test_without_autoconfirm_a_new_user_waits_for_an_admin(tmp_path: Path) -> None:
     config = AccountSettings(autoconfirm=False)
     for api, headers in served(tmp_path, accounts=config):
