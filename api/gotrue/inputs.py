@@ -23,6 +23,10 @@ def parse_object(raw: bytes) -> dict[str, Any]:
         raise bad_json("Could not parse request body as JSON") from exc
     if not isinstance(loaded, dict):
         raise bad_json("The request body must be a JSON object")
+    try:  # lone surrogates (`"\ud800"`) decode, but no UTF-8 store or hash takes them
+        json.dumps(loaded, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError) as exc:
+        raise bad_json("The request body must be valid UTF-8 JSON") from exc
     return loaded
 
 

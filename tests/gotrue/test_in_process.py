@@ -89,6 +89,13 @@ def test_deeply_nested_bodies_are_refused(anon_api: tuple[Api, dict[str, str]]) 
         body = f'{{"email": "w@example.com", "password": "pass-word", "data": {{"d": {data}}}}}'
         answer = api.client.post("/auth/v1/signup", content=body.encode(), headers=headers)
         assert answer.status_code == 400, answer.text
+    for body in (
+        '{"email": "w@example.com", "password": "pass-\\ud800-word"}',
+        '{"email": "w\\udfff@example.com", "password": "pass-word"}',
+        '{"email": "w@example.com", "password": "pass-word", "data": {"\\ud800": 1}}',
+    ):
+        answer = api.client.post("/auth/v1/signup", content=body.encode(), headers=headers)
+        assert answer.status_code == 400, answer.text
     assert api.head == head
 
 
