@@ -17,6 +17,9 @@ from api.gotrue.records import delete, put, record
 from api.gotrue.sessions import ended, reload
 from api.gotrue.state import Row
 
+MAX_PAGE = 1_000_000
+"""Pages beyond are refused: the offset must stay a SQLite integer."""
+
 
 def require_service(door: Door) -> None:
     """Only a namespace key (Supabase's service role) manages users."""
@@ -26,10 +29,9 @@ def require_service(door: Door) -> None:
 
 async def list_users(door: Door, page: int, per_page: int) -> dict[str, Any]:
     require_service(door)
-    if page < 1 or not 1 <= per_page <= door.settings.max_users_listed:
-        raise GoTrueError(
-            400, "validation_failed", f"page >= 1, per_page 1..{door.settings.max_users_listed}"
-        )
+    most = door.settings.max_users_listed
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= most:
+        raise GoTrueError(400, "validation_failed", f"page 1..{MAX_PAGE}, per_page 1..{most}")
 
     def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         rows = state.users(conn, door.namespace, (page - 1) * per_page, per_page)

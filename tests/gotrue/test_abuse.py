@@ -165,6 +165,16 @@ def test_tokens_of_one_namespace_are_useless_in_another(project: Project) -> Non
     assert lib["user"]["id"] != public["user"]["id"]
 
 
+def test_admin_pages_out_of_range_are_refused(project: Project) -> None:
+    for query in ("page=0", "per_page=0", "per_page=100000", "page=" + "9" * 40, "page=x"):
+        answer = project.auth("GET", f"admin/users?{query}", "service")
+        assert answer.status_code == 400, (query, answer.text)
+    assert (
+        project.auth("GET", "admin/users?page=999999&per_page=1000", "service").json()["users"]
+        == []
+    )
+
+
 def test_forged_and_misplaced_tokens_are_refused(project: Project) -> None:
     victim = sign_up(project, "oz@example.com")
     claims = jwt.decode(victim["access_token"], options={"verify_signature": False})
