@@ -11,6 +11,10 @@ replica have them; secrets are kept only as hashes.
 - ``passwords``: argon2id hashes;
 - ``records``: the record format and its fold; ``state``: reading the folded tables;
 - ``shapes``: users and sessions as GoTrue renders them;
-- ``flows``: sign-up, sign-in, refresh, sign-out, recovery; ``admin``: the admin routes;
+- ``door``: a request's namespace, reads, record and signed-in user; ``sessions``: opening
+  and ending sessions, access tokens;
+- ``flows``: sign-up, sign-in, refresh, the user, sign-out; ``recovery``: recover and verify;
+  ``admin``: the admin routes;
+- ``inputs``: validation of what clients send;
 - ``routes``: the `/auth/v1` router.
 """

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
 from api.auth.errors import AuthError, RateLimitedError
-from api.gotrue import admin, flows
+from api.gotrue import admin, flows, recovery
 from api.gotrue.door import Door
 from api.gotrue.errors import GoTrueError, rate_limited
 from api.gotrue.inputs import parse_object
@@ -96,13 +96,13 @@ async def logout(request: Request[Any, Any, Any]) -> None:
 @route("/recover", http_method=["POST"], status_code=200)
 async def recover(request: Request[Any, Any, Any]) -> dict[str, Any]:
     door = _door(request)
-    return await flows.recover(door, await _body(request))
+    return await recovery.recover(door, await _body(request))
 
 
 @route("/verify", http_method=["POST"], status_code=200)
 async def verify(request: Request[Any, Any, Any]) -> dict[str, Any]:
     door = _door(request)
-    return await flows.verify(door, await _body(request))
+    return await recovery.verify(door, await _body(request))
 
 
 @route("/admin/users", http_method=["GET"])
