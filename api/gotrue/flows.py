@@ -80,22 +80,25 @@ async def password_grant(door: Door, body: dict[str, Any]) -> dict[str, Any]:
         raise invalid_credentials()
     door.limit(email)
 
-    def lookup(conn: sqlite3.Connection) -> tuple[Row | None, list[Row]]:
-        user = state.user_by_email(conn, door.namespace, email)
-        return user, state.identities(conn, user["id"]) if user else []
-
-    user, identities = await door.read(lookup)
+    user = await door.read(lambda conn: state.user_by_email(conn, door.namespace, email))
     stored = user["password_hash"] if user else None
     matches = await door.compute(lambda: check_password(stored, password))
     if user is None or not matches or user["email_confirmed_at"] is None:
         raise invalid_credentials()
-    opened = open_session(door, user, identities, time.time())
-    async with door.lock:
-        if await door.read(lambda conn: state.user_by_id(conn, door.namespace, user["id"])) is None:
-            raise invalid_credentials()  # deleted meanwhile
+    async with door.lock:  # the row images start from the user as committed now
+        current, identities = await door.read(lambda conn: _with_identities(conn, door, user))
+        if current is None or current["password_hash"] != stored:
+            raise invalid_credentials()  # deleted or given a new password meanwhile
+        opened = open_session(door, current, identities, time.time())
         await door.commit(record("user.signed_in", *opened.ops))
     saved, identities = await reload(door, user["id"])
     return answer(door, saved, identities, opened.session_id, opened.refresh_token)
+
+
+def _with_identities(
+    conn: sqlite3.Connection, door: Door, user: Row
+) -> tuple[Row | None, list[Row]]:
+    return state.user_by_id(conn, door.namespace, user["id"]), state.identities(conn, user["id"])
 
 
 async def refresh_grant(door: Door, body: dict[str, Any]) -> dict[str, Any]:
