@@ -12,6 +12,7 @@ counted (the applied LSN advances), so adding a kind means adding it here.
 | `auth` | `api.auth.store.fold_auth` | API keys (`_bkg_api_keys`) |
 | `policy` | `api.rls.store.fold_policy` | row-level security policies |
 | `storage` | `api.storage.meta.fold_storage` | buckets and object metadata |
+| `accounts` | `api.gotrue.records.fold_accounts` | end users and their sessions (`_bkg_auth_*`) |
 
 The fold of `ddl`/`dml` is `projections.folds.fold_sql` (row images, never SQL text) and, for
 a migration's record, its row in the ledger `_bkg_migrations`.
@@ -23,6 +24,8 @@ nothing.
 from __future__ import annotations
 
 from api.auth.store import fold_auth
+from api.gotrue.records import KIND as ACCOUNTS
+from api.gotrue.records import fold_accounts
 from api.migrations.ledger import fold_sql_and_migration
 from api.rls.store import fold_policy
 from api.storage.meta import fold_storage
@@ -37,4 +40,5 @@ def all_folds() -> FoldRegistry:
     registry.register("auth", fold_auth)
     registry.register("policy", fold_policy)
     registry.register("storage", fold_storage)
+    registry.register(ACCOUNTS, fold_accounts)
     return registry

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from api.auth.ratelimit import DEFAULT_PER_MINUTE
 from api.datadir import DataDir
+from api.gotrue.settings import AccountSettings
 from api.readers import PoolSettings
 from api.sql.bounded import ResultLimits
 from api.storage.settings import StorageSettings
@@ -61,6 +62,8 @@ class ServerConfig:
         default_factory=lambda: ResultLimits(DEFAULT_MAX_RESULT_ROWS, DEFAULT_MAX_RESULT_BYTES)
     )
     readers: PoolSettings = field(default_factory=PoolSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
+    """End-user accounts of `/auth/v1` (password and metadata limits, token lifetimes)."""
 
 
 @dataclass(frozen=True)

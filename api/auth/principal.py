@@ -27,7 +27,7 @@ from urllib.parse import quote
 from api.auth.apikeys import ApiKeyRecord, looks_like_api_key
 from api.auth.errors import UnauthorizedError
 from api.auth.registry import KeyRegistry
-from api.auth.tokens import KEY_CLAIM, TokenService
+from api.auth.tokens import KEY_CLAIM, USER_ROLES, TokenService
 
 PrincipalKind = Literal["admin", "namespace", "user", "anon"]
 DEFAULT_NAMESPACE = "public"
@@ -154,6 +154,8 @@ def check_derived(claims: Mapping[str, Any], keys: KeyRegistry, now_s: float) ->
     if state is None or not state.valid_at(now_s):
         raise UnauthorizedError("the API key this token was minted from is no longer active")
     record = state.record
-    if record.scope != "admin" and (claims["role"] != "user" or claims["ns"] != record.namespace):
+    if record.scope != "admin" and (
+        claims["role"] not in USER_ROLES or claims["ns"] != record.namespace
+    ):
         raise UnauthorizedError("the token reaches beyond the API key it was minted from")
     return record.id

@@ -28,7 +28,11 @@ from api.sql.names import is_namespace
 
 HS256 = "HS256"
 EDDSA = "EdDSA"
-ROLES = ("admin", "user")
+ROLES = ("admin", "user", "authenticated")
+USER_ROLES = ("user", "authenticated")
+"""`authenticated` is GoTrue's name for a signed-in user (the tokens `/auth/v1` issues)."""
+SESSION_AUDIENCE = "authenticated"
+"""The `aud` of tokens `/auth/v1` issues when no `--jwt-audience` is configured (GoTrue's)."""
 KEY_CLAIM = "bkg_key"
 """Claim naming the API key a token was minted from; such a token dies with its key."""
 RESERVED_CLAIMS = frozenset(
@@ -100,8 +104,8 @@ class TokenService:
             payload[KEY_CLAIM] = key_id
         if self._config.issuer is not None:
             payload["iss"] = self._config.issuer
-        if self._config.audience is not None:
-            payload["aud"] = self._config.audience
+        if self._config.audience is not None or role == "authenticated":
+            payload["aud"] = self._config.audience or SESSION_AUDIENCE
         if algorithm == HS256:
             return jwt.encode(payload, self._config.secret, algorithm=HS256)
         if algorithm == EDDSA and self._config.signing_key is not None:
@@ -129,7 +133,7 @@ class TokenService:
                 token,
                 key,
                 algorithms=[header["alg"]],
-                audience=self._config.audience,
+                audience=self._audience_of(token),
                 issuer=self._config.issuer,
                 leeway=self._config.leeway_s,
                 options=options,
@@ -140,6 +144,17 @@ class TokenService:
             _check_times(claims, now_s, self._config.leeway_s)
         _check_identity(claims.get("sub"), claims.get("role"), claims.get("ns"))
         return claims
+
+    def _audience_of(self, token: str) -> str | None:
+        """The audience a token must name: the configured one; without one, a token naming
+        an audience must name `SESSION_AUDIENCE` (those `/auth/v1` issues), others none."""
+        if self._config.audience is not None:
+            return self._config.audience
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        return SESSION_AUDIENCE if "aud" in unverified else None
 
     def jwks(self) -> dict[str, Any]:
         """The ``/.well-known/jwks.json`` document: every public key that verifies tokens."""
@@ -177,7 +192,7 @@ def _check_identity(sub: object, role: object, ns: object) -> None:
         raise UnauthorizedError("token has no subject")
     if role not in ROLES:
         raise UnauthorizedError(f"token role must be one of {', '.join(ROLES)}")
-    if role == "user" and (not is_namespace(ns)):
+    if role in USER_ROLES and (not is_namespace(ns)):
         raise UnauthorizedError("a user token needs a valid 'ns' claim")
     if ns is not None and not isinstance(ns, str):
         raise UnauthorizedError("'ns' claim must be a string")

@@ -9,6 +9,7 @@ import ssl
 import sys
 from typing import Any
 
+from api.cli.accounts_flags import account_settings, add_account_flags
 from api.cli.command import add_command
 from api.cli.output import CommandError, emit_json
 from api.cli.storage_commands import add_s3_flags, retain_setting, storage_settings
@@ -18,6 +19,7 @@ from api.settings import LogSettings, PgSettings, ServerConfig, Settings
 
 RATE_KINDS = ("admin", "namespace", "user", "anon")
 log = logging.getLogger("bkgdb.server")
+RATE_BUDGETS = (*RATE_KINDS, "sign_in_email", "sign_in_address")
 
 
 def register(subparsers: Any) -> None:
@@ -41,8 +43,9 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="KIND=N",
-        help="requests per minute for admin, namespace or user principals; N=off for no limit"
-        " (defaults: admin=1000 namespace=100 user=50)",
+        help="requests per minute for admin, namespace or user principals, and /auth/v1"
+        " sign-in attempts per email and per client address; N=off for no limit (defaults:"
+        " admin=1000 namespace=100 user=50 anon=50 sign_in_email=10 sign_in_address=60)",
     )
     parser.add_argument(
         "--kafka-bootstrap",
@@ -52,7 +55,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--webhook-url",
         default=os.environ.get("BKG_WEBHOOK_URL"),
-        help="POST signed key.rotated events here (default: $BKG_WEBHOOK_URL)",
+        help="POST signed key.rotated and user.recovery_requested events here"
+        " (default: $BKG_WEBHOOK_URL)",
     )
     parser.add_argument(
         "--webhook-secret",
@@ -71,6 +75,7 @@ def register(subparsers: Any) -> None:
     )
     add_cap_flags(parser)
     add_pg_flags(parser)
+    add_account_flags(parser)
     parser.add_argument(
         "--rotation-grace",
         type=float,
@@ -235,6 +240,7 @@ def serve_settings(args: argparse.Namespace, data_dir: DataDir) -> Settings:
         jwt_issuer=args.jwt_issuer or None,
         jwt_audience=args.jwt_audience or None,
         webhook_secret=args.webhook_secret.encode() if args.webhook_secret else None,
+        accounts=account_settings(args),
         **governance(args),
     )
     return Settings(
@@ -375,8 +381,8 @@ def rate_limits(specs: list[str]) -> dict[str, float]:
     limits = dict(DEFAULT_PER_MINUTE)
     for spec in specs:
         kind, _, value = spec.partition("=")
-        if kind not in RATE_KINDS or not value:
-            raise CommandError(f"--rate-limit takes KIND=N with KIND in {', '.join(RATE_KINDS)}")
+        if kind not in RATE_BUDGETS or not value:
+            raise CommandError(f"--rate-limit takes KIND=N with KIND in {', '.join(RATE_BUDGETS)}")
         if value == "off":
             limits.pop(kind, None)
             continue

@@ -19,6 +19,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from api.gotrue.routes import gotrue_router
 from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
@@ -47,6 +48,7 @@ def create_app(backend: Backend) -> ASGIApp:
             storage_router(),
             storage_v1_router(),
             rest_router(),
+            gotrue_router(),
         ],
     )
 

@@ -75,6 +75,8 @@ class Backend:
         )
         self.started = time.time()
         self.webhooks = _webhook_sender(config)
+        self.accounts_lock = asyncio.Lock()
+        """Serialises `/auth/v1` writes that depend on what they read (`api.gotrue.door`)."""
         self._deliveries: set[asyncio.Task[Delivery]] = set()
         self._principals = Principals(layer.bearers)
         self.key_usage = KeyUsage(db.data.consumers / KEY_USAGE_FILE)

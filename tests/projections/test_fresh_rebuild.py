@@ -23,6 +23,7 @@ from api.auth.store import KEYS_TABLE, load_key_registry
 from api.database import Database
 from api.datadir import DataDir
 from api.folds import all_folds
+from api.gotrue import records
 from api.initialise import initialise
 from api.migrations.files import Migration, statements_of
 from api.migrations.ledger import LEDGER_TABLE
@@ -93,6 +94,35 @@ def write_storage(db: Database, root: Path) -> None:
         service.close()
 
 
+def write_accounts(db: Database) -> None:
+    """Two users signed up with sessions, a refresh token rotated, a recovery requested,
+    one user deleted ("accounts")."""
+    now = time.time()
+    for n, user_id in enumerate(("u-kept", "u-gone")):
+        user = {"id": user_id, "namespace": "shop", "email": f"{user_id}@x.io", "created_at": now}
+        identity = {"id": user_id, "user_id": user_id, "namespace": "shop", "provider": "email"}
+        session = {"id": f"s{n}", "user_id": user_id, "namespace": "shop", "created_at": now}
+        token = {"hash": f"h{n}", "session_id": f"s{n}", "user_id": user_id, "namespace": "shop"}
+        ops = [records.put(t, r) for t, r in (("users", user), ("identities", identity))]
+        ops += [records.put("sessions", session), records.put("refresh_tokens", token)]
+        db.append_event(Entry(records.KIND, records.record("user.signed_up", *ops), actor="k"))
+    rotated = records.record(
+        "token.refreshed",
+        records.put("refresh_tokens", {"hash": "h0", "session_id": "s0", "revoked_at": now}),
+        records.put("refresh_tokens", {"hash": "h2", "session_id": "s0", "user_id": "u-kept"}),
+        records.put("recoveries", {"hash": "r0", "user_id": "u-kept", "expires_at": now + 60}),
+    )
+    db.append_event(Entry(records.KIND, rotated, actor="k"))
+    gone = records.record(
+        "user.deleted",
+        records.delete("users", id="u-gone"),
+        records.delete("identities", user_id="u-gone"),
+        records.delete("sessions", id="s1"),
+        records.delete("refresh_tokens", session_id="s1"),
+    )
+    db.append_event(Entry(records.KIND, gone, actor="k"))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     """A data directory with every kind of record, and the live state when it closed."""
@@ -104,6 +134,7 @@ def data_dir(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         write_auth_and_policies(db)
         write_storage(db, root)
         write_migration(db)
+        write_accounts(db)
         with db.store.snapshot() as snap:
             live = dump(snap.conn)
     yield root, live
@@ -141,7 +172,16 @@ def test_the_data_directory_holds_every_kind(data_dir: tuple[Path, dict[str, Any
     with Database.open(root) as db:
         kinds = {record.kind for record in db.log.read(1, db.log.head_lsn)}
     assert kinds == {*all_folds().kinds(), KEY_EVENT_KIND}
-    for table in (KEYS_TABLE, POLICIES_TABLE, BUCKETS, OBJECTS, LEDGER_TABLE, "shop.items"):
+    accounts = [name for name, _ in records.TABLES.values()]
+    for table in (
+        KEYS_TABLE,
+        POLICIES_TABLE,
+        BUCKETS,
+        OBJECTS,
+        LEDGER_TABLE,
+        "shop.items",
+        *accounts,
+    ):
         assert live["rows"][table], f"{table} is empty"
 
 
