@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from api.auth.slots import Slots
 from api.realtime.hub import Hub, store_connection
+from api.realtime.phoenix.rooms import Rooms
 from api.realtime.source import RecordSource
 from api.rls.policy import PolicySet
 from projections.store import ProjectionStore
@@ -33,6 +34,8 @@ class RealtimeService:
         self._store = store
         self._policies = policies
         self.slots = Slots(max_streams, "open realtime streams")
+        self.rooms = Rooms()
+        """Broadcast and presence of `/realtime/v1/websocket` channels."""
         self._hub: Hub | None = None
 
     def hub(self) -> Hub:
