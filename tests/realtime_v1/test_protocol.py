@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +17,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.realtime_v1.conftest import Project
+from tests.http.conftest import serving
+from tests.realtime_v1.conftest import Project, admin
 from tests.realtime_v1.test_supabase_client import next_id
 
 
@@ -276,3 +279,22 @@ def test_vsn2_broadcast_reaches_a_vsn1_socket(project: Project) -> None:
             assert heard["payload"] == {"type": "broadcast", "event": "e", "payload": {"x": 1}}
 
     run(scenario)
+
+
+def test_a_stop_signal_closes_open_sockets(tmp_path: Path) -> None:
+    with serving(tmp_path / "data") as served:
+        key = admin(served, "/auth/keys", {"scope": "anon", "namespace": "public"})["key"]
+        ws_url = served.url.replace("http://", "ws://") + f"/realtime/v1/websocket?apikey={key}"
+
+        async def scenario() -> None:
+            async with connect(ws_url) as ws:
+                raw = Raw(ws, "1.0.0")
+                assert (await raw.join("realtime:stop", {}))["status"] == "ok"
+                served.process.send_signal(signal.SIGTERM)
+                with pytest.raises(ConnectionClosed) as closed:
+                    await raw.next(5)
+                # 1001 when our close frame beats granian's own stop, else a dropped connection
+                assert closed.value.rcvd is None or closed.value.rcvd.code == 1001
+
+        run(scenario)
+        assert served.process.wait(timeout=8) == 0

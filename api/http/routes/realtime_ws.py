@@ -26,6 +26,7 @@ from api.realtime.phoenix.wire import VERSIONS, VSN1
 
 PATH = "/realtime/v1/websocket"
 POLICY_VIOLATION = 1008
+GOING_AWAY = 1001
 
 
 @websocket(PATH, include_in_schema=False)
@@ -45,6 +46,7 @@ async def realtime_websocket(socket: WebSocket[Any, Any, Any]) -> None:
     try:
         await socket.accept()
         outbox = Outbox()
+        backend.realtime.sockets.add(outbox)
         connection = PhoenixSocket(backend, backend.realtime.rooms, principal, token, vsn, outbox)
         writer = asyncio.get_running_loop().create_task(_write(socket, outbox))
         try:
@@ -52,6 +54,7 @@ async def realtime_websocket(socket: WebSocket[Any, Any, Any]) -> None:
         finally:
             connection.close()
             outbox.close()
+            backend.realtime.sockets.discard(outbox)
             await _finish(writer)
     finally:
         release()
@@ -98,6 +101,8 @@ async def _write(socket: WebSocket[Any, Any, Any], outbox: Outbox) -> None:
                 await socket.send_data(frame.decode(), mode="text")
         if outbox.overflowed:
             await socket.close(code=POLICY_VIOLATION, reason="too slow: send queue full")
+        elif outbox.going_away:
+            await socket.close(code=GOING_AWAY, reason="server stopping")
 
 
 async def _finish(writer: asyncio.Task[None]) -> None:

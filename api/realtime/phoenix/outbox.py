@@ -28,6 +28,7 @@ class Outbox:
         self._room = asyncio.Event()
         self.overflowed = False
         self.closed = False
+        self.going_away = False
 
     def put(self, frame: bytes) -> bool:
         """Queue a frame; False (and the socket is to be closed) when it is full."""
@@ -49,6 +50,11 @@ class Outbox:
         self.closed = True
         self._ready.set()
         self._room.set()
+
+    def stop(self) -> None:
+        """The server is stopping: the socket closes once what is queued is sent."""
+        self.going_away = True
+        self.close()
 
     async def take(self) -> list[bytes] | None:
         """Everything queued (waiting for something), or None when the socket is to close."""
