@@ -6,7 +6,8 @@ every table of the schema) and a filter ``column=op.value`` with op one of ``eq`
 ``lt``, ``lte``, ``gt``, ``gte``, ``in`` (``in.(a,b)``). The join's reply echoes each binding
 with a server id; every change message names the ids of the bindings it matched. A filter is
 evaluated on the row as clients see it (the new row; a deletion's old row), its literal read
-as the type of the row's value, as Postgres would cast it; a null never matches.
+as the type of the row's value, as Postgres would cast it; a null never matches. One
+condition per binding: Supabase's comma-separated conjunctions are refused, not misread.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def parse_filter(text: str) -> Filter:
             f"filter {text!r} is not column=op.value with op one of eq, neq, lt, lte, gt, gte, in"
         )
     if op != "in":
+        if "," in literal:
+            raise SubscriptionError(f"filter {text!r}: one condition per binding")
         return Filter(column, op, (literal,))
     if not (literal.startswith("(") and literal.endswith(")")):
         raise SubscriptionError(f"filter {text!r}: in takes a list, in.(a,b)")
