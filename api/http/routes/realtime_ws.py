@@ -27,6 +27,9 @@ from api.realtime.phoenix.wire import VERSIONS, VSN1
 PATH = "/realtime/v1/websocket"
 POLICY_VIOLATION = 1008
 GOING_AWAY = 1001
+IDLE_TIMEOUT_S = 60.0
+"""A socket that sends nothing (not even a heartbeat; clients send one every 25-30 s) for
+this long is closed, as Phoenix does: a vanished client holds nothing for long."""
 
 
 @websocket(PATH, include_in_schema=False)
@@ -72,9 +75,15 @@ def _nothing() -> None:
 
 
 async def _read(socket: WebSocket[Any, Any, Any], connection: PhoenixSocket) -> None:
-    """Frames from the client until it goes, or one of them ends the socket."""
+    """Frames from the client until it goes, falls silent, or one of them ends the socket."""
     while True:
-        message = await socket.receive()
+        try:
+            message = await asyncio.wait_for(socket.receive(), IDLE_TIMEOUT_S)
+        except TimeoutError:
+            await _close(
+                socket, connection, SocketClosedError(POLICY_VIOLATION, "heartbeat timeout")
+            )
+            return
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")
@@ -83,11 +92,18 @@ async def _read(socket: WebSocket[Any, Any, Any], connection: PhoenixSocket) -> 
                 raise SocketClosedError(1003, "frames are JSON text")
             await connection.handle(text)
         except SocketClosedError as exc:
-            connection.close()
-            connection.outbox.close()
-            with contextlib.suppress(Exception):
-                await socket.close(code=exc.code, reason=exc.reason)
+            await _close(socket, connection, exc)
             return
+
+
+async def _close(
+    socket: WebSocket[Any, Any, Any], connection: PhoenixSocket, why: SocketClosedError
+) -> None:
+    """End the socket from the server's side: its channels leave, the client is told why."""
+    connection.close()
+    connection.outbox.close()
+    with contextlib.suppress(Exception):
+        await socket.close(code=why.code, reason=why.reason)
 
 
 async def _write(socket: WebSocket[Any, Any, Any], outbox: Outbox) -> None:
