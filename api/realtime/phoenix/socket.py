@@ -41,6 +41,7 @@ from api.sql import Catalog
 
 PREFIX = "realtime:"
 PHOENIX = "phoenix"
+CHECK_EVERY_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class PhoenixSocket:
         self.limits = limits
         self.channels: dict[str, Channel] = {}
         self._allowance = float(limits.burst)
-        self._checked = time.monotonic()
+        self._checked = self._verified = time.monotonic()
 
     @property
     def room_space(self) -> str:
@@ -106,7 +107,8 @@ class PhoenixSocket:
 
     async def handle(self, text: str) -> None:
         """One frame from the client."""
-        if len(text) > self.limits.max_frame_bytes:
+        limit = self.limits.max_frame_bytes
+        if len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit):
             raise SocketClosedError(1009, f"frames are at most {self.limits.max_frame_bytes} bytes")
         self._pace()
         try:
@@ -367,8 +369,14 @@ class PhoenixSocket:
             )
 
     def _check_credentials(self) -> None:
-        """At each heartbeat: the socket's key and every channel's credential still hold
-        (a revoked key ends the socket or the channel; an expired token its channel)."""
+        """At a heartbeat, at most once per `CHECK_EVERY_S` (verifying a key costs a key
+        derivation, and heartbeats come as often as the client likes): the socket's key and
+        every channel's credential still hold (a revoked key ends the socket or the
+        channel; an expired token its channel)."""
+        now = time.monotonic()
+        if now - self._verified < CHECK_EVERY_S:
+            return
+        self._verified = now
         if not _still_valid(self.backend, self.principal, self.token):
             raise SocketClosedError(1008, "Unauthorized: the apikey is no longer valid")
         for channel in list(self.channels.values()):
