@@ -252,11 +252,7 @@ class PhoenixSocket:
     def _principal(self, token: Any) -> Principal:
         """The channel's principal: the join's token if it names another one than the
         socket's key (Supabase's publishable ``sb_`` keys are ignored, as Supabase does)."""
-        if (
-            token is None
-            or token == self.token
-            or (isinstance(token, str) and token.startswith("sb_"))
-        ):
+        if token is None or token == self.token or _publishable(token):
             return self.principal
         if not isinstance(token, str):
             raise JoinRefusedError("InvalidJWTToken: access_token must be a string")
@@ -338,7 +334,7 @@ class PhoenixSocket:
 
     def _refresh(self, channel: Channel, token: Any) -> None:
         """A new token for the channel: its principal from now on, or the channel closes."""
-        if token is None or token == channel.token:
+        if token is None or token == channel.token or _publishable(token):
             return
         try:
             principal = self._principal(token)
@@ -431,6 +427,11 @@ def _still_valid(backend: Backend, principal: Principal, token: str) -> bool:
     except AuthError:
         return False
     return True
+
+
+def _publishable(token: Any) -> bool:
+    """Supabase's publishable keys (``sb_...``), which its clients may send as a token."""
+    return isinstance(token, str) and token.startswith("sb_")
 
 
 def _section(config: dict[str, Any], name: str) -> dict[str, Any]:
