@@ -108,13 +108,14 @@ async def _close(
 
 async def _write(socket: WebSocket[Any, Any, Any], outbox: Outbox) -> None:
     """The outbox to the client; a full outbox (a client not reading) closes the socket."""
+    send = socket.send
     with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
         while True:
             frames = await outbox.take()
             if frames is None:
                 break
             for frame in frames:
-                await socket.send_data(frame.decode(), mode="text")
+                await send({"type": "websocket.send", "bytes": None, "text": frame.decode()})
         if outbox.overflowed:
             await socket.close(code=POLICY_VIOLATION, reason="too slow: send queue full")
         elif outbox.going_away:

@@ -5,7 +5,9 @@ filters, position and row-level security through `view_for`); only the frame dif
 change's ``data`` (``schema, table, commit_timestamp, type, columns, record, old_record,
 errors``, Supabase's wire shape, which realtime-py and realtime-js turn into ``eventType,
 new, old``) is encoded once per change and shared by every channel; each channel's frame
-adds its topic and the ids of its bindings the change matched. An update whose old row the
+adds its topic and the ids of its bindings the change matched, and is itself shared by the
+channels of the same topic, version and matched ids (clients of one application join the
+same topics with the same bindings). An update whose old row the
 subscriber may not see carries the primary key alone as ``old_record`` (`View.KEYED`).
 """
 
@@ -57,8 +59,12 @@ class ChannelSubscriber(Subscriber):
         ids = [b.id for b in self.bindings if b.matches(event.table, event.op, row)]
         if not ids:
             return None
-        body = b'{"ids":' + _encode(ids) + b',"data":' + supabase_data(event, view) + b"}"
-        return spliced(self.vsn, self.topic, "postgres_changes", body)
+        key = f"{view.value} {self.vsn} {self.topic} {ids}"
+        frame = event.encoded.get(key)
+        if frame is None:
+            body = b'{"ids":' + _encode(ids) + b',"data":' + supabase_data(event, view) + b"}"
+            frame = event.encoded[key] = spliced(self.vsn, self.topic, "postgres_changes", body)
+        return frame
 
     def offer(self, lsn: int, event_id: str, frame: bytes) -> bool:
         return self._sent(self.send(frame))
