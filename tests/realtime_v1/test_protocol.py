@@ -298,3 +298,30 @@ def test_a_stop_signal_closes_open_sockets(tmp_path: Path) -> None:
 
         run(scenario)
         assert served.process.wait(timeout=8) == 0
+
+
+def user_broadcast_push(topic: str, event: str, payload: bytes, encoding: int = 1) -> bytes:
+    """realtime-js's binary frame for a client's broadcast (vsn 2.0.0, kind 3)."""
+    join_ref, ref = b"1", b"9"
+    head = bytes([3, len(join_ref), len(ref), len(topic), len(event), 0, encoding])
+    return head + join_ref + ref + topic.encode() + event.encode() + payload
+
+
+def test_binary_user_broadcast_pushes(project: Project) -> None:
+    async def scenario() -> None:
+        async with (
+            connect(url(project, project.anon, "2.0.0")) as a,
+            connect(url(project, project.anon, "2.0.0")) as b,
+        ):
+            one, two = Raw(a, "2.0.0"), Raw(b, "2.0.0")
+            assert (await one.join("realtime:bin", {}))["status"] == "ok"
+            assert (await two.join("realtime:bin", {}))["status"] == "ok"
+            await a.send(user_broadcast_push("realtime:bin", "ping", b'{"n": 7}'))
+            heard = await two.until(lambda m: m["event"] == "broadcast")
+            assert heard["payload"] == {"type": "broadcast", "event": "ping", "payload": {"n": 7}}
+            await a.send(user_broadcast_push("realtime:bin", "raw", b"\x01\x02", encoding=0))
+            with pytest.raises(ConnectionClosed) as closed:
+                await one.next()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+
+    run(scenario)

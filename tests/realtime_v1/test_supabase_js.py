@@ -29,7 +29,7 @@ def test_supabase_js_realtime(project: Project, client_dir: Path) -> None:
     ran = _run(command, client_dir, 120)
     assert ran.returncode == 0, ran.stderr[-3000:]
     out = json.loads(ran.stdout.strip().splitlines()[-1])
-    assert set(out["states"].values()) == {"SUBSCRIBED"}, out["states"]
+    assert set(out["states"].values()) == {"SUBSCRIBED"}, out
     assert out["rows"] == {"alice": [ids[0], ids[0]], "bob": [ids[1]]}
     assert out["first_ms"] < 1000
     insert, update = (p for p in out["payloads"] if p["who"] == "alice")

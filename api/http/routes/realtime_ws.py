@@ -86,11 +86,13 @@ async def _read(socket: WebSocket[Any, Any, Any], connection: PhoenixSocket) -> 
             return
         if message["type"] == "websocket.disconnect":
             return
-        text = message.get("text")
+        frame = message.get("text")
+        if frame is None:
+            frame = message.get("bytes")
         try:
-            if not isinstance(text, str):
+            if not isinstance(frame, str | bytes):
                 raise SocketClosedError(1003, "frames are JSON text")
-            await connection.handle(text)
+            await connection.handle(frame)
         except SocketClosedError as exc:
             await _close(socket, connection, exc)
             return

@@ -34,7 +34,7 @@ from api.realtime.phoenix.bindings import Binding, parse_bindings
 from api.realtime.phoenix.changes import ChannelSubscriber
 from api.realtime.phoenix.outbox import Outbox
 from api.realtime.phoenix.rooms import Member, Rooms
-from api.realtime.phoenix.wire import Message, decode, encode, reply
+from api.realtime.phoenix.wire import Message, decode, decode_binary, encode, reply
 from api.realtime.position import Position, start_position
 from api.realtime.source import check_readable
 from api.sql import Catalog
@@ -105,16 +105,21 @@ class PhoenixSocket:
         """Rooms are per namespace (admins share one space of their own)."""
         return self.principal.namespace or "*"
 
-    async def handle(self, text: str) -> None:
-        """One frame from the client."""
+    async def handle(self, frame: str | bytes) -> None:
+        """One frame from the client (text; or binary: a 2.0.0 user broadcast push)."""
         limit = self.limits.max_frame_bytes
-        if len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit):
+        if len(frame) > limit or (
+            isinstance(frame, str) and len(frame) * 4 > limit and len(frame.encode()) > limit
+        ):
             raise SocketClosedError(1009, f"frames are at most {self.limits.max_frame_bytes} bytes")
         self._pace()
         try:
-            message = decode(text, self.vsn)
+            if isinstance(frame, str):
+                message = decode(frame, self.vsn)
+            else:
+                message = decode_binary(frame, self.vsn)
         except RealtimeError as exc:
-            raise SocketClosedError(1007, str(exc)) from exc
+            raise SocketClosedError(1003 if isinstance(frame, bytes) else 1007, str(exc)) from exc
         if message.topic == PHOENIX:
             if message.event == "heartbeat":
                 self._check_credentials()

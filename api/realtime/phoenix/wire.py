@@ -59,6 +59,37 @@ def decode(text: str, vsn: str) -> Message:
     return Message(_ref(join_ref), _ref(ref), topic, event, payload)
 
 
+USER_BROADCAST_PUSH = 3
+JSON_ENCODING = 1
+
+
+def decode_binary(data: bytes, vsn: str) -> Message:
+    """A binary frame: in 2.0.0, realtime-js sends a client's broadcast as a "user broadcast
+    push" (kind 3: lengths of join_ref, ref, topic, event and metadata, the payload's
+    encoding, those strings, then the payload). JSON payloads only; ProtocolError else."""
+    if vsn != VSN2 or len(data) < 7 or data[0] != USER_BROADCAST_PUSH:
+        raise ProtocolError("the only binary frame is a 2.0.0 user broadcast push")
+    sizes, encoding = data[1:6], data[6]
+    offset, parts = 7, []
+    for size in sizes:
+        parts.append(data[offset : offset + size].decode("utf-8", "replace"))
+        offset += size
+    if offset > len(data):
+        raise ProtocolError("a user broadcast push shorter than its header says")
+    join_ref, ref, topic, event, metadata = parts
+    if encoding != JSON_ENCODING:
+        raise ProtocolError("binary broadcast payloads are not served; send JSON")
+    try:
+        payload = _decode(data[offset:]) if offset < len(data) else {}
+        meta = _decode(metadata) if metadata else {}
+    except msgspec.DecodeError as exc:
+        raise ProtocolError("a user broadcast push's payload must be JSON") from exc
+    if not isinstance(meta, dict):
+        raise ProtocolError("a user broadcast push's metadata must be an object")
+    message = {**meta, "type": "broadcast", "event": event, "payload": payload}
+    return Message(join_ref or None, ref or None, topic, "broadcast", message)
+
+
 def _ref(value: Any) -> str | None:
     if value is None:
         return None

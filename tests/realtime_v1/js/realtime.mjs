@@ -9,7 +9,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 async function subscribed(channel, name) {
   return new Promise((resolve) => {
     channel.subscribe((status, err) => {
-      out.states[name] = status + (err ? ': ' + err.message : '')
+      out.states[name] = out.states[name] ?? status + (err ? ': ' + err.message : '')
       if (status !== 'SUBSCRIBED' && status !== 'CLOSED') resolve(status)
       if (status === 'SUBSCRIBED') resolve(status)
     })
