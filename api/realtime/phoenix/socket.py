@@ -25,6 +25,7 @@ from typing import Any
 from api.auth.errors import AuthError
 from api.auth.principal import Principal
 from api.http.backend import Backend
+from api.readers import OverloadedError
 from api.realtime.access import Access, Filters
 from api.realtime.catchup import CatchUp
 from api.realtime.errors import HistoryGoneError, RealtimeError, SubscriptionError
@@ -182,7 +183,8 @@ class PhoenixSocket:
             start = _start_position(config)
         except SubscriptionError as exc:
             raise JoinRefusedError(f"InvalidJoinPayload: {exc}") from exc
-        self._check_tables(principal, bindings)
+        self._check_scope(principal, bindings)
+        await self._check_exist(principal, bindings)
         if start is not None:
             await self._check_start(start)
         broadcast = _section(config, "broadcast")
@@ -273,21 +275,36 @@ class PhoenixSocket:
             )
         return principal
 
-    def _check_tables(self, principal: Principal, bindings: list[Binding]) -> None:
-        """Schemas within the principal's namespace; named tables that exist."""
-        if not bindings:
-            return
-        with self.backend.db.store.snapshot() as snap:
-            catalog = Catalog.load(snap.conn)
+    def _check_scope(self, principal: Principal, bindings: list[Binding]) -> None:
+        """Every binding's schema within the principal's namespace (storage.objects: every
+        namespace's, each sees its own buckets')."""
         for binding in bindings:
-            name = binding.qualified
-            if name == OBJECTS_TABLE:
+            if binding.qualified == OBJECTS_TABLE or principal.kind == "admin":
                 continue
-            if principal.kind != "admin" and binding.schema != principal.namespace:
+            if binding.schema != principal.namespace:
                 raise JoinRefusedError(
                     f"Unauthorized: schema {binding.schema} is outside namespace"
                     f" {principal.namespace}"
                 )
+
+    async def _check_exist(self, principal: Principal, bindings: list[Binding]) -> None:
+        """Named tables and schemas exist (the catalogue read on the reader pool)."""
+        if not bindings:
+            return
+        store = self.backend.db.store
+
+        def load() -> Catalog:
+            with store.snapshot() as snap:
+                return Catalog.load(snap.conn)
+
+        try:
+            catalog = await self.backend.off_loop(principal, load)
+        except OverloadedError as exc:
+            raise JoinRefusedError(f"ServerBusy: {exc}") from exc
+        for binding in bindings:
+            name = binding.qualified
+            if name == OBJECTS_TABLE:
+                continue
             if name is not None and name not in catalog.tables:
                 raise JoinRefusedError(f"InvalidJoinPayload: table {name} does not exist")
             if name is None and binding.schema not in catalog.schemas:
@@ -344,7 +361,7 @@ class PhoenixSocket:
         try:
             principal = self._principal(token)
             if channel.subscriber is not None:
-                self._check_tables(principal, channel.subscriber.bindings)
+                self._check_scope(principal, channel.subscriber.bindings)
         except JoinRefusedError as exc:
             self._shut(channel, str(exc))
             return
