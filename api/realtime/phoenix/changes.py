@@ -39,17 +39,24 @@ class ChannelSubscriber(Subscriber):
     through `send` (False when the outbox is full: the channel leaves the hub and the
     socket closes)."""
 
-    __slots__ = ("bindings", "send", "topic", "vsn")
+    __slots__ = ("bindings", "on_close", "send", "topic", "vsn")
 
     def __init__(
         self, access: Access, after: Position, bindings: list[Binding], topic: str, vsn: str,
-        send: Callable[[bytes], bool],
+        send: Callable[[bytes], bool], on_close: Callable[[], None],
     ) -> None:  # fmt: skip
         super().__init__(access, after, limit=1, heartbeat_s=3600.0)
         self.bindings = bindings
         self.topic = topic
         self.vsn = vsn
         self.send = send
+        self.on_close = on_close
+
+    def close(self) -> None:
+        """The hub ended this subscriber (it failed, or the server is stopping): the
+        channel is closed, so that the client knows to rejoin."""
+        super().close()
+        self.on_close()
 
     def frame_for(self, event: ChangeEvent, view: View) -> bytes | None:
         if view is View.HIDDEN or event.op not in TYPES:

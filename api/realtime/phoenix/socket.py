@@ -43,6 +43,7 @@ from api.sql import Catalog
 PREFIX = "realtime:"
 PHOENIX = "phoenix"
 CHECK_EVERY_S = 15.0
+STOPPED = "RealtimeRestarting: the change feed stopped; rejoin"
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ class PhoenixSocket:
         after = start if start is not None else Position(hub.position)
         subscriber = ChannelSubscriber(
             Access(channel.principal, filters), after, bindings, channel.topic, self.vsn,
-            self.outbox.put,
+            self.outbox.put, lambda: self._shut(channel, STOPPED),
         )  # fmt: skip
         channel.subscriber = subscriber
         if after.done_through >= hub.position:
