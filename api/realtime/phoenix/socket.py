@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.auth.errors import AuthError
+from api.auth.errors import AuthError, RateLimitedError
 from api.auth.principal import Principal
 from api.http.backend import Backend
 from api.readers import OverloadedError
@@ -266,6 +266,8 @@ class PhoenixSocket:
             raise JoinRefusedError("InvalidJWTToken: access_token must be a string")
         try:
             principal = self.backend.principal(token)
+        except RateLimitedError as exc:
+            raise JoinRefusedError(f"ClientJoinRateLimitReached: {exc}") from exc
         except AuthError as exc:
             raise JoinRefusedError(f"InvalidJWTToken: {exc}") from exc
         own = self.principal
