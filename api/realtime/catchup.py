@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from api.realtime.coltypes import ColumnTypes, ConnectionSource
 from api.realtime.events import record_events
 from api.realtime.source import RecordSource
-from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, frame_for
+from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, view_for
 from api.rls.policy import PolicySet
 
 SLICE_EVENTS = 2000
@@ -38,9 +38,9 @@ class CatchUp:
         self._subscriber = subscriber
         self._types = ColumnTypes(connection)
 
-    def read(self, first: int, last: int) -> tuple[bytes, str | None, int]:
-        """Frames of records `first`..`last` (or fewer): the chunk, its last event id, and the
-        LSN read through (blocking: run it on a worker thread)."""
+    def read(self, first: int, last: int) -> tuple[list[bytes], str | None, int]:
+        """Frames of records `first`..`last` (or fewer): the frames, the last event id, and
+        the LSN read through (blocking: run it on a worker thread)."""
         subscriber, policies = self._subscriber, self._policies()
         frames: list[bytes] = []
         last_id: str | None = None
@@ -50,7 +50,8 @@ class CatchUp:
             conn = LazyConnection(lambda: stack.enter_context(self._connection()))
             for record in self._log.read(first, last, with_chain=False):
                 for event in record_events(record, self._types):
-                    chosen = frame_for(subscriber, event, conn, policies, verdicts)
+                    view = view_for(subscriber, event, conn, policies, verdicts)
+                    chosen = subscriber.frame_for(event, view)
                     if chosen is not None:
                         frames.append(chosen)
                         last_id = event.id
@@ -58,4 +59,4 @@ class CatchUp:
                 reached = record.lsn
                 if len(frames) >= SLICE_EVENTS:
                     break
-        return b"".join(frames), last_id, reached
+        return frames, last_id, reached

@@ -37,13 +37,18 @@ class ColumnTypes:
         elif change.get("action") == "drop_table":
             self._families[table] = {}
 
+    def families(self, table: str) -> Families:
+        """The families of `table`'s columns (empty for an unknown table)."""
+        families = self._families.get(table)
+        if families is None:
+            families = self._families[table] = self._from_catalog(table)
+        return families
+
     def typed(self, table: str, image: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """A row image with values as clients see them (unknown columns stay as stored)."""
         if image is None:
             return None
-        families = self._families.get(table)
-        if families is None:
-            families = self._families[table] = self._from_catalog(table)
+        families = self.families(table)
         return {name: to_client(value, families.get(name)) for name, value in image.items()}
 
     def _from_catalog(self, table: str) -> Families:

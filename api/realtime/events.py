@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -50,6 +50,11 @@ class KeyedFrame:
         self._frame: bytes | None = None
 
     @property
+    def data(self) -> dict[str, Any]:
+        """The event as a mapping (for other wire formats)."""
+        return self._data
+
+    @property
     def frame(self) -> bytes:
         if self._frame is None:
             self._frame = frame(self._id, "update", self._data)
@@ -60,7 +65,10 @@ class KeyedFrame:
 class ChangeEvent:
     """One change of one record: what filters look at, and its encoded frame. ``image`` is
     the row that decides visibility (the new row; a deletion's old row); an update also
-    carries its raw ``old`` row and the ``keyed`` form of its frame."""
+    carries its raw ``old`` row and the ``keyed`` form of its frame. ``data`` is the event
+    as a mapping and ``families`` its table's column type families, for other wire formats
+    (`api.realtime.phoenix`), which keep their encodings of the event in ``encoded``, built
+    once and shared by their subscribers as the SSE frame is."""
 
     lsn: int
     index: int
@@ -71,6 +79,9 @@ class ChangeEvent:
     namespace: str
     old: Mapping[str, Any] | None = None
     keyed: KeyedFrame | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    families: Mapping[str, str | None] = field(default_factory=dict)
+    encoded: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -140,12 +151,19 @@ def record_events(record: Record, types: ColumnTypes) -> Iterator[ChangeEvent]:
         id_ = event_id(record.lsn, index)
         encoded = frame(id_, op, data)
         namespace = table.partition(".")[0]
+        families = types.families(table)
         if op != "update":
-            yield ChangeEvent(record.lsn, index, table, op, image, encoded, namespace)
+            yield ChangeEvent(
+                record.lsn, index, table, op, image, encoded, namespace,
+                data=data, families=families,
+            )  # fmt: skip
             continue
         keyed = KeyedFrame(id_, {**data, "old": types.typed(table, change.get("pk") or {})})
         old_row = change["old"]
-        yield ChangeEvent(record.lsn, index, table, op, image, encoded, namespace, old_row, keyed)
+        yield ChangeEvent(
+            record.lsn, index, table, op, image, encoded, namespace, old_row, keyed,
+            data=data, families=families,
+        )  # fmt: skip
 
 
 def _object_events(record: Record, payload: Mapping[str, Any]) -> Iterator[ChangeEvent]:
@@ -173,7 +191,7 @@ def _object_events(record: Record, payload: Mapping[str, Any]) -> Iterator[Chang
         "actor": record.actor,
     }
     encoded = frame(event_id(record.lsn, 0), op, data)
-    yield ChangeEvent(record.lsn, 0, OBJECTS_TABLE, op, image, encoded, namespace)
+    yield ChangeEvent(record.lsn, 0, OBJECTS_TABLE, op, image, encoded, namespace, data=data)
 
 
 def learn_schema(record: Record, types: ColumnTypes) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from api.auth.slots import Slots
 from api.realtime.hub import Hub, store_connection
+from api.realtime.phoenix.outbox import Outbox
+from api.realtime.phoenix.rooms import Rooms
 from api.realtime.source import RecordSource
 from api.rls.policy import PolicySet
 from projections.store import ProjectionStore
@@ -33,6 +35,10 @@ class RealtimeService:
         self._store = store
         self._policies = policies
         self.slots = Slots(max_streams, "open realtime streams")
+        self.rooms = Rooms()
+        """Broadcast and presence of `/realtime/v1/websocket` channels."""
+        self.sockets: set[Outbox] = set()
+        """The outboxes of the open websockets, closed when the server stops."""
         self._hub: Hub | None = None
 
     def hub(self) -> Hub:
@@ -62,3 +68,5 @@ class RealtimeService:
         serving loop)."""
         if self._hub is not None:
             self._hub.close()
+        for outbox in list(self.sockets):
+            outbox.stop()

@@ -92,8 +92,9 @@ async def history(subscriber: Subscriber, catchup: CatchUp, until_lsn: int) -> A
     yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
     cursor = start.done_through
     while cursor < until_lsn:
-        chunk, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, until_lsn)
-        if chunk:
+        frames, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, until_lsn)
+        if frames:
+            chunk = b"".join(frames)
             last = last_id or last
             yield chunk
     yield frame(None, "end", {"lsn": until_lsn, "resume_from": last})
@@ -106,10 +107,10 @@ async def _catch_up(
     cursor = subscriber.after.done_through
     written = time.monotonic()
     while cursor < hub.position:
-        chunk, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, hub.position)
-        if chunk:
+        frames, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, hub.position)
+        if frames:
             written = time.monotonic()
-            yield chunk, last_id
+            yield b"".join(frames), last_id
         elif time.monotonic() - written >= subscriber.heartbeat_s:
             written = time.monotonic()
             yield HEARTBEAT, None

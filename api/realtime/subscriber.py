@@ -80,6 +80,15 @@ class Subscriber:
         self._wake()
         return True
 
+    def frame_for(self, event: ChangeEvent, view: View) -> bytes | None:
+        """The frame this subscriber gets of `event` seen as `view` (None: nothing). A
+        subclass speaking another wire format (`api.realtime.phoenix`) encodes it its way."""
+        if view is View.FULL:
+            return event.frame
+        if view is View.KEYED and event.keyed is not None:
+            return event.keyed.frame
+        return None
+
     def _overflow(self) -> bool:
         """Fallen behind: drop what is queued; the stream ends with ``overflow``."""
         self.overflowed = True
@@ -180,32 +189,28 @@ def offer_record(
     if subscriber.after.lsn < batch.lsn and subscriber.access.matches_all(batch):
         return subscriber.offer_all(batch)
     for event in batch.events:
-        chosen = frame_for(subscriber, event, conn, policies, verdicts)
+        chosen = subscriber.frame_for(event, view_for(subscriber, event, conn, policies, verdicts))
         if chosen is not None and not subscriber.offer(event.lsn, event.id, chosen):
             return False
     return True
 
 
-def frame_for(
+def view_for(
     subscriber: Subscriber,
     event: ChangeEvent,
     conn: LazyConnection,
     policies: PolicySet,
     verdicts: Verdicts,
-) -> bytes | None:
-    """The frame `subscriber` gets of `event`, or None: filters, position, then row-level
-    security (the verdict memoised per principal and change within one record)."""
+) -> View:
+    """What `subscriber` gets of `event`: filters, position, then row-level security (the
+    verdict memoised per principal and change within one record)."""
     access = subscriber.access
     if not access.matches(event) or not subscriber.after.precedes(event.lsn, event.index):
-        return None
+        return View.HIDDEN
     if event.image is None or not access.uses_rls:
-        return event.frame
+        return View.FULL
     key = (access.key, event.index)
     view = verdicts.get(key)
     if view is None:
         view = verdicts[key] = access.view(conn.get(), event, policies)
-    if view is View.FULL:
-        return event.frame
-    if view is View.KEYED and event.keyed is not None:
-        return event.keyed.frame
-    return None
+    return view

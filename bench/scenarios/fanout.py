@@ -40,6 +40,9 @@ TS_LENGTH = len("2026-11-22T03:40:01.123456Z")
 class Subscribers:
     """N open `/realtime` streams and a thread noting when each event's ``ts`` arrives."""
 
+    mark = TS_MARK
+    """What precedes an event's commit time in the stream."""
+
     def __init__(self, server: Server, count: int) -> None:
         self._selector = selectors.DefaultSelector()
         self._buffers: dict[socket.socket, bytes] = {}
@@ -68,6 +71,7 @@ class Subscribers:
 
     def _read(self) -> None:
         while not self._stop.is_set():
+            self.tick()
             for key, _ in self._selector.select(timeout=0.1):
                 sock = key.fileobj
                 assert isinstance(sock, socket.socket)
@@ -77,8 +81,9 @@ class Subscribers:
 
     def _note(self, buffer: bytes, arrived: float) -> bytes:
         """Record the latency of every complete ``ts`` in `buffer`; keep what is incomplete."""
-        while (at := buffer.find(TS_MARK)) >= 0:
-            start = at + len(TS_MARK)
+        mark = self.mark
+        while (at := buffer.find(mark)) >= 0:
+            start = at + len(mark)
             if len(buffer) < start + TS_LENGTH:
                 return buffer[at:]
             stamp = buffer[start : start + TS_LENGTH].decode()
@@ -86,7 +91,10 @@ class Subscribers:
             self.latencies.append(arrived - committed)
             self.delivered += 1
             buffer = buffer[start + TS_LENGTH :]
-        return buffer[-len(TS_MARK) :]
+        return buffer[-len(mark) :]
+
+    def tick(self) -> None:
+        """Called by the reading thread between reads (a protocol's keep-alive)."""
 
     def restart(self) -> None:
         """Forget what was measured so far (after the untimed warm-up writes)."""

@@ -38,6 +38,7 @@ from api.auth.principal import Principal
 from api.http.backend import Backend
 from api.http.deps import SECURITY, backend_of, bearer_of, caller_of, error_responses
 from api.http.errors import ApiError
+from api.http.routes.realtime_ws import realtime_websocket
 from api.realtime.access import Access, Filters, parse_filters
 from api.realtime.catchup import CatchUp
 from api.realtime.errors import HistoryGoneError, SubscriptionError
@@ -206,5 +207,5 @@ def _check_tables(backend: Backend, principal: Principal, filters: Filters) -> N
 
 
 def realtime_handlers() -> list[Any]:
-    """The route handlers to register in the app."""
-    return [realtime]
+    """The route handlers to register in the app: this one and the Phoenix websocket."""
+    return [realtime, realtime_websocket]
