@@ -10,6 +10,7 @@ Its parts are the settings of each door and of what runs beside them:
     storage    where objects and the archive go (`api.storage.settings.StorageSettings`)
     kafka      the Kafka cluster the log is mirrored to, or None
     retain_local_segments   sealed segments kept locally once archived (None: all)
+    telemetry  where traces go and how they are sampled, or None (`api.telemetry.settings`)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from api.datadir import DataDir
 from api.readers import PoolSettings
 from api.sql.bounded import ResultLimits
 from api.storage.settings import StorageSettings
+from api.telemetry.settings import TelemetrySettings
 
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0
 DEFAULT_KIND_TIMEOUTS_S = {"namespace": 15.0, "user": 8.0, "anon": 8.0}
@@ -88,6 +90,8 @@ class Settings:
     kafka: str | None = None
     """Bootstrap servers of the Kafka cluster the log is mirrored to (None: no mirror)."""
     retain_local_segments: int | None = None
+    telemetry: TelemetrySettings | None = None
+    """OpenTelemetry tracing (None: off, and no SDK is loaded)."""
 
     @property
     def data(self) -> DataDir:

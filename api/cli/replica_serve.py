@@ -46,13 +46,14 @@ def serve_replica(
     args: argparse.Namespace, data_dir: DataDir, replica: KafkaReplica, seed_lsn: int | None
 ) -> int:
     """Catch up to the seed checkpoint (if any), then serve and follow until stopped."""
+    from api.cli.serve_command import telemetry
     from api.http.server import serve
     from api.settings import ServerConfig, Settings
     from api.wiring import build_server
 
     if seed_lsn is not None:
         replica.follow_sync(until_lsn=seed_lsn)
-    settings = Settings(ServerConfig(data_dir=data_dir.root))
+    settings = Settings(ServerConfig(data_dir=data_dir.root), telemetry=telemetry())
     try:
         server = build_server(settings, replica, args.primary_url or None)
     except ValueError as exc:

@@ -34,6 +34,7 @@ from api.sql.sqlite_errors import translate_error
 from api.sql.translate import Translated, translate
 from api.sql.typemap import coerce, to_storage
 from projections.apply import DEFAULT_NAMESPACE, apply_ddl
+from projections.tracing import span
 
 Rewrite = Callable[[exp.Expression, StatementInfo], exp.Expression]
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -95,17 +96,20 @@ class SqlEngine:
     ) -> Outcome:
         """Run one statement on ``conn``; raises SqlError subclasses, changing nothing.
         A result larger than ``limits`` raises ``LimitExceededError`` while it is fetched."""
-        parsed = self._parser.parse(sql, namespace)
+        with span("sql.parse"):
+            parsed = self._parser.parse(sql, namespace)
         info = parsed.info
         catalog = Catalog.load(conn)
         tables = list(info.tables)
         if info.is_ddl:
             return self._run_ddl(conn, parsed, catalog, rewrite, tables)
-        translated = self._translation(sql, parsed, catalog, rewrite)
+        with span("sql.rls_rewrite" if rewrite is not None else "sql.translate"):
+            translated = self._translation(sql, parsed, catalog, rewrite)
         bindings = _bind(params, translated)
         if not info.is_write:
-            cursor = _run(conn, translated.sql, bindings)
-            rows = _fetch(cursor, limits)
+            with span("sql.execute", {"db.operation": "SELECT"}):
+                cursor = _run(conn, translated.sql, bindings)
+                rows = _fetch(cursor, limits)
             columns = [d[0] for d in cursor.description or []]
             typed = typed_rows(rows, translated.types)
             return Outcome(
@@ -150,7 +154,7 @@ class SqlEngine:
     ) -> Outcome:
         """Run a DML statement in a savepoint, capturing its row images."""
         target = translated.target
-        with _savepoint(conn):
+        with span("sql.execute", {"db.operation": "DML"}), _savepoint(conn):
             position = ensure_capture(conn, catalog)
             pins = translated.pins_sequence and target is not None
             sequence = sequence_value(conn, target) if pins and target else None
