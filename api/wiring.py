@@ -132,7 +132,7 @@ def _trace(settings: Settings, server: Server) -> None:
 
     provider = build_provider(settings.telemetry)
     server.tracer_provider = provider
-    server.app = TracedApp(server.app, provider)
+    server.app = TracedApp(server.app, provider, settings.telemetry)
     start(provider)
 
 

@@ -20,19 +20,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from opentelemetry.trace import Tracer
+    from opentelemetry.trace import Span, Tracer
 
 T = TypeVar("T")
 Attributes = Mapping[str, str | int | float | bool]
 
 _tracer: Tracer | None = None
+_current_span: Callable[[], Span] | None = None
 _OFF: AbstractContextManager[None] = nullcontext()
 
 
 def enable(tracer: Tracer) -> None:
     """Start making spans with `tracer` (called once by the server's wiring)."""
-    global _tracer
-    _tracer = tracer
+    global _tracer, _current_span
+    from opentelemetry.trace import get_current_span
+
+    _tracer, _current_span = tracer, get_current_span
 
 
 def disable() -> None:
@@ -45,16 +48,27 @@ def enabled() -> bool:
     return _tracer is not None
 
 
+def _unsampled() -> bool:
+    """True inside a trace that is not recorded: no span under it would be either (the
+    sampler is parent-based, and a ratio sampler decides by trace id), so none is made."""
+    if _current_span is None:
+        return False
+    context = _current_span().get_span_context()
+    return context.is_valid and not context.trace_flags.sampled
+
+
 def span(name: str, attributes: Attributes | None = None) -> AbstractContextManager[Any]:
-    """A child span of the current one around a block (a no-op when tracing is off)."""
-    if _tracer is None:
+    """A child span of the current one around a block (a no-op when tracing is off or the
+    current trace is not sampled)."""
+    if _tracer is None or _unsampled():
         return _OFF
     return _tracer.start_as_current_span(name, attributes=attributes)
 
 
 def capture() -> Context | None:
-    """The caller's trace context, to continue on another thread (None when off)."""
-    if _tracer is None:
+    """The caller's trace context, to continue on another thread (None when off or not
+    sampled)."""
+    if _tracer is None or _unsampled():
         return None
     from opentelemetry.context import get_current
 

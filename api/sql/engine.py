@@ -96,15 +96,13 @@ class SqlEngine:
     ) -> Outcome:
         """Run one statement on ``conn``; raises SqlError subclasses, changing nothing.
         A result larger than ``limits`` raises ``LimitExceededError`` while it is fetched."""
-        with span("sql.parse"):
-            parsed = self._parser.parse(sql, namespace)
+        parsed = self._parser.parse(sql, namespace)
         info = parsed.info
         catalog = Catalog.load(conn)
         tables = list(info.tables)
         if info.is_ddl:
             return self._run_ddl(conn, parsed, catalog, rewrite, tables)
-        with span("sql.rls_rewrite" if rewrite is not None else "sql.translate"):
-            translated = self._translation(sql, parsed, catalog, rewrite)
+        translated = self._translation(sql, parsed, catalog, rewrite)
         bindings = _bind(params, translated)
         if not info.is_write:
             with span("sql.execute", {"db.operation": "SELECT"}):
@@ -127,18 +125,21 @@ class SqlEngine:
     ) -> Translated:
         """Translated statement; cached per (text, namespace, catalogue) and, for a rewrite,
         per its ``cache_key`` (everything the rewrite depends on); a rewrite without a
-        ``cache_key`` is applied afresh every time."""
+        ``cache_key`` is applied afresh every time. Only work done is a span (a cache hit
+        is a lookup, not worth a span's cost)."""
         info = parsed.info
         rewrite_key: object = () if rewrite is None else getattr(rewrite, "cache_key", None)
         if rewrite is not None and rewrite_key is None:
-            return translate(rewrite(parsed.expression.copy(), info), info, catalog)
+            with span("sql.rls_rewrite"):
+                return translate(rewrite(parsed.expression.copy(), info), info, catalog)
         key = (sql, info.namespace, catalog.token, rewrite_key)
         cached = self._translations.get(key)
         if cached is None:
-            expression = parsed.expression.copy()
-            if rewrite is not None:
-                expression = rewrite(expression, info)
-            cached = translate(expression, info, catalog)
+            with span("sql.rls_rewrite" if rewrite is not None else "sql.translate"):
+                expression = parsed.expression.copy()
+                if rewrite is not None:
+                    expression = rewrite(expression, info)
+                cached = translate(expression, info, catalog)
             self._translations.put(key, cached)
         return cached
 

@@ -11,7 +11,11 @@ standard HTTP method and status attributes) and ends it. Around it, `TracedApp`:
   routed the request by then (the instrumentation only knows the raw path, which carries
   ids; it ends the span with the last body message), and sets `http.route`;
 - puts the trace id in `current_trace_id` (error bodies' `detail.trace_id`, the request
-  log) and in the `X-Trace-Id` and `traceresponse` headers of the response.
+  log) and in the `X-Trace-Id` and `traceresponse` headers of the response;
+- decides a new trace's sampling itself first (with the sampler's own rule on a trace id
+  it draws, which the SDK then takes for the span): a request the sampler would drop skips
+  the instrumentation, whose per-request cost is far above a cheap request's (measured in
+  docs/operations.md), and only gets its trace id.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Span, format_span_id, format_trace_id, get_current_span
 
+from api.telemetry.provider import new_trace_id, preset_trace_id, root_decider
+from api.telemetry.settings import TelemetrySettings
 from api.tracecontext import current_trace_id
 
 ORIGINAL_SCOPE = "bkg.scope"
@@ -37,7 +43,7 @@ def _span_details(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 class TracedApp:
     """`app` inside a server span per HTTP request (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, provider: TracerProvider) -> None:
+    def __init__(self, app: ASGIApp, provider: TracerProvider, settings: TelemetrySettings):
         self.app = app
         self._traced = OpenTelemetryMiddleware(
             _RouteNamer(app),
@@ -45,6 +51,7 @@ class TracedApp:
             default_span_details=_span_details,
             exclude_spans=["receive", "send"],
         )
+        self._keeps = root_decider(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         info = cast("dict[str, Any]", scope)
@@ -52,11 +59,56 @@ class TracedApp:
             await self.app(scope, receive, send)
             return
         shown = {**info, "query_string": b"", ORIGINAL_SCOPE: scope}
-        await self._traced(shown, cast("Any", receive), cast("Any", send))
+        if self._keeps is None or _has_parent(info):
+            await self._traced(shown, cast("Any", receive), cast("Any", send))
+            return
+        trace_id = new_trace_id()
+        if not self._keeps(trace_id):
+            await _untraced(self.app, scope, receive, send, trace_id)
+            return
+        token = preset_trace_id.set(trace_id)
+        try:
+            await self._traced(shown, cast("Any", receive), cast("Any", send))
+        finally:
+            preset_trace_id.reset(token)
+
+
+def _has_parent(scope: dict[str, Any]) -> bool:
+    return any(name == b"traceparent" for name, _ in scope.get("headers") or ())
+
+
+async def _untraced(app: ASGIApp, scope: Scope, receive: Receive, send: Send, trace: int) -> None:
+    """A request of a new trace the sampler drops: no span, no instrumentation, only its
+    trace id (in `current_trace_id` and the response headers), as a dropped span has."""
+    trace_id = format_trace_id(trace)
+    headers = _trace_headers(trace_id, format_span_id(new_trace_id() >> 64 or 1), "00")
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = _with_headers(message, headers)
+        await send(message)
+
+    token = current_trace_id.set(trace_id)
+    try:
+        await app(scope, receive, send_with_id)
+    finally:
+        current_trace_id.reset(token)
+
+
+def _trace_headers(trace_id: str, span_id: str, flags: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (TRACE_ID_HEADER, trace_id.encode()),
+        (b"traceresponse", f"00-{trace_id}-{span_id}-{flags}".encode()),
+    ]
+
+
+def _with_headers(message: Message, headers: list[tuple[bytes, bytes]]) -> Message:
+    present = cast("dict[str, Any]", message).get("headers") or ()
+    return cast("Message", {**message, "headers": [*present, *headers]})
 
 
 class _RouteNamer:
-    """Inside the server span: runs the app on the real scope, then names the span."""
+    """Inside the server span: runs the app on the real scope, names the span."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -70,17 +122,12 @@ class _RouteNamer:
             return
         trace_id = format_trace_id(context.trace_id)
         flags = f"{int(context.trace_flags):02x}"
-        headers = [
-            (TRACE_ID_HEADER, trace_id.encode()),
-            (b"traceresponse", f"00-{trace_id}-{format_span_id(context.span_id)}-{flags}".encode()),
-        ]
+        headers = _trace_headers(trace_id, format_span_id(context.span_id), flags)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 _name(span, scope)
-                message = cast(
-                    "Message", {**message, "headers": [*(message.get("headers") or ()), *headers]}
-                )
+                message = _with_headers(message, headers)
             await send(message)
 
         token = current_trace_id.set(trace_id)

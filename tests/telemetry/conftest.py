@@ -46,7 +46,7 @@ def traced_api(root: Path, settings: TelemetrySettings, **config: Any) -> Iterat
     provider = build_provider(settings, SimpleSpanProcessor(exporter))
     start(provider)
     try:
-        app = TracedApp(create_app(backend), provider)
+        app = TracedApp(create_app(backend), provider, settings)
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Traced(Api(client, backend, admin_key), exporter)
     finally:

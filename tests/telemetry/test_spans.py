@@ -142,6 +142,18 @@ def test_the_sampling_decision_of_the_parent_wins(tmp_path: Path) -> None:
         assert response.headers["x-trace-id"] == PARENT_TRACE
 
 
+def test_a_request_the_sampler_drops_still_has_its_trace_id(tmp_path: Path) -> None:
+    never = TelemetrySettings(UNUSED_ENDPOINT, sampler="parentbased_traceidratio", ratio=0.0)
+    for traced in traced_api(make_data_dir(tmp_path), never):
+        response = traced.api.query("SELEC 1")
+        trace_id = response.headers["x-trace-id"]
+        assert len(trace_id) == 32 and int(trace_id, 16) != 0
+        assert response.headers["traceresponse"].startswith(f"00-{trace_id}-")
+        assert response.headers["traceresponse"].endswith("-00")
+        assert response.json()["error"]["detail"]["trace_id"] == trace_id
+        assert traced.spans() == []
+
+
 def test_without_tracing_nothing_is_added(tmp_path: Path) -> None:
     assert not tracing.enabled()
     for api in open_api(make_data_dir(tmp_path)):
