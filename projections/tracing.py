@@ -48,27 +48,37 @@ def enabled() -> bool:
     return _tracer is not None
 
 
-def _unsampled() -> bool:
-    """True inside a trace that is not recorded: no span under it would be either (the
-    sampler is parent-based, and a ratio sampler decides by trace id), so none is made."""
+def _in_sampled_trace() -> bool:
+    """True inside a trace that is recorded. Outside one (no span current, or one the
+    sampler dropped) no child span is made: under a dropped parent none would be kept (the
+    sampler is parent-based, and a ratio sampler decides by trace id), and the work of a
+    statement or a commit belongs to the request or statement that asked for it."""
     if _current_span is None:
         return False
     context = _current_span().get_span_context()
-    return context.is_valid and not context.trace_flags.sampled
+    return context.is_valid and context.trace_flags.sampled
 
 
 def span(name: str, attributes: Attributes | None = None) -> AbstractContextManager[Any]:
-    """A child span of the current one around a block (a no-op when tracing is off or the
-    current trace is not sampled)."""
-    if _tracer is None or _unsampled():
+    """A child span of the current one around a block (a no-op when tracing is off or no
+    sampled trace is current)."""
+    if _tracer is None or not _in_sampled_trace():
+        return _OFF
+    return _tracer.start_as_current_span(name, attributes=attributes)
+
+
+def root_span(name: str, attributes: Attributes | None = None) -> AbstractContextManager[Any]:
+    """A span that may start a trace (a pgwire statement, a consumer's batch, an archive
+    pass): the sampler decides; a no-op when tracing is off."""
+    if _tracer is None:
         return _OFF
     return _tracer.start_as_current_span(name, attributes=attributes)
 
 
 def capture() -> Context | None:
-    """The caller's trace context, to continue on another thread (None when off or not
-    sampled)."""
-    if _tracer is None or _unsampled():
+    """The caller's trace context, to continue on another thread (None when off or no
+    sampled trace is current)."""
+    if _tracer is None or not _in_sampled_trace():
         return None
     from opentelemetry.context import get_current
 

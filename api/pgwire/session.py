@@ -28,7 +28,7 @@ from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
 from api.pgwire.statements import Control, control, returns_rows, split
 from projections.deadline import Deadline
-from projections.tracing import span
+from projections.tracing import root_span
 
 FLUSH_BYTES = 1 << 16
 NOTIFY_BACKLOG_BYTES = 1 << 20
@@ -239,7 +239,10 @@ class Session:
         deadline. With `defer`, a write outside any block is not run: its shape comes back
         (`Answer.deferred`) for the extended protocol to run later."""
         operation = statement_operation(sql)
-        with span(f"pgwire {operation}", {"db.operation": operation}), self.governed() as deadline:
+        with (
+            root_span(f"pgwire {operation}", {"db.operation": operation}),
+            self.governed() as deadline,
+        ):
             return await self._answer(sql, params, deadline, defer)
 
     def open_implicit(self) -> None:
@@ -251,7 +254,7 @@ class Session:
         """Commit the implicit block of a batch at its Sync (one record)."""
         if self.block is not None and self.implicit:
             block, self.block, self.implicit = self.block, None, False
-            with span("pgwire COMMIT"), self.governed() as deadline:
+            with root_span("pgwire COMMIT"), self.governed() as deadline:
                 await self._commit(block, deadline)
 
     async def _commit(self, block: Block, deadline: Deadline) -> None:

@@ -23,9 +23,18 @@ from __future__ import annotations
 from typing import Any, cast
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry.context import attach, detach
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Span, format_span_id, format_trace_id, get_current_span
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    format_span_id,
+    format_trace_id,
+    get_current_span,
+    set_span_in_context,
+)
 
 from api.telemetry.provider import new_trace_id, preset_trace_id, root_decider
 from api.telemetry.settings import TelemetrySettings
@@ -58,9 +67,8 @@ class TracedApp:
         if info["type"] != "http":
             await self.app(scope, receive, send)
             return
-        shown = {**info, "query_string": b"", ORIGINAL_SCOPE: scope}
         if self._keeps is None or _has_parent(info):
-            await self._traced(shown, cast("Any", receive), cast("Any", send))
+            await self._trace(info, receive, send)
             return
         trace_id = new_trace_id()
         if not self._keeps(trace_id):
@@ -68,9 +76,13 @@ class TracedApp:
             return
         token = preset_trace_id.set(trace_id)
         try:
-            await self._traced(shown, cast("Any", receive), cast("Any", send))
+            await self._trace(info, receive, send)
         finally:
             preset_trace_id.reset(token)
+
+    async def _trace(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        shown = {**scope, "query_string": b"", ORIGINAL_SCOPE: scope}
+        await self._traced(shown, cast("Any", receive), cast("Any", send))
 
 
 def _has_parent(scope: dict[str, Any]) -> bool:
@@ -78,20 +90,24 @@ def _has_parent(scope: dict[str, Any]) -> bool:
 
 
 async def _untraced(app: ASGIApp, scope: Scope, receive: Receive, send: Send, trace: int) -> None:
-    """A request of a new trace the sampler drops: no span, no instrumentation, only its
-    trace id (in `current_trace_id` and the response headers), as a dropped span has."""
+    """A request of a new trace the sampler drops: no instrumentation, only its trace id
+    (in `current_trace_id` and the response headers) and, current while it runs, the
+    unsampled span context a dropped span has (so the layers below make no spans)."""
     trace_id = format_trace_id(trace)
-    headers = _trace_headers(trace_id, format_span_id(new_trace_id() >> 64 or 1), "00")
+    span_id = new_trace_id() >> 64 or 1
+    headers = _trace_headers(trace_id, format_span_id(span_id), "00")
+    dropped = NonRecordingSpan(SpanContext(trace, span_id, is_remote=False))
 
     async def send_with_id(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = _with_headers(message, headers)
         await send(message)
 
-    token = current_trace_id.set(trace_id)
+    token, attached = current_trace_id.set(trace_id), attach(set_span_in_context(dropped))
     try:
         await app(scope, receive, send_with_id)
     finally:
+        detach(attached)
         current_trace_id.reset(token)
 
 

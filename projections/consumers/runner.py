@@ -24,7 +24,7 @@ from eventlog import SealedRecord
 from projections.consumers.cursor import Position
 from projections.consumers.errors import ConsumerError
 from projections.consumers.stats import ConsumerStats
-from projections.tracing import span
+from projections.tracing import root_span
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,9 @@ class ConsumerRunner:
                     batch = list(self.source.read_sealed(dispatched + 1, last))
                     if not batch:
                         raise ConsumerError(f"the log holds no records {dispatched + 1}..{last}")
-                    with span(f"consumer.batch {self.consumer.name}", _batch_attributes(batch)):
+                    with root_span(
+                        f"consumer.batch {self.consumer.name}", _batch_attributes(batch)
+                    ):
                         done = await self.consumer.dispatch(batch)
                     in_flight.append((batch[-1].record.lsn, len(batch), done))
                     dispatched = batch[-1].record.lsn
