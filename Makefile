@@ -11,7 +11,8 @@ PG_PORT ?= 5433
 
 DIST ?= dist
 RELEASE := $(BIN)/python -m release --dist $(DIST)
-# Wheel and sdist timestamps from the commit, so a rebuild of one commit is byte-identical.
+# Timestamps from the commit: a rebuild of one commit gives a byte-identical wheel (the sdist,
+# as setuptools writes it, still differs).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 315532800)
 export SOURCE_DATE_EPOCH
 
@@ -73,9 +74,10 @@ api-validate: $(STAMP)
 api-snapshot: $(STAMP)
 	$(RELEASE) api-snapshot
 
-# Needs the advisory database (network); the lock is audited as pinned, without resolving.
+# Needs the advisory database (network); the lock is audited as pinned, without resolving;
+# --strict: a dependency that could not be looked up fails the run (never a false "clean").
 audit: $(STAMP)
-	$(BIN)/pip-audit --requirement requirements.lock --no-deps --disable-pip --progress-spinner off
+	$(BIN)/pip-audit --requirement requirements.lock --no-deps --disable-pip --strict --progress-spinner off
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DIST) build
