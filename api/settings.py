@@ -11,6 +11,7 @@ Its parts are the settings of each door and of what runs beside them:
     kafka      the Kafka cluster the log is mirrored to, or None
     log        how the process logs: format and level (`LogSettings`)
     retain_local_segments   sealed segments kept locally once archived (None: all)
+    telemetry  where traces go and how they are sampled, or None (`api.telemetry.settings`)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from api.gotrue.settings import AccountSettings
 from api.readers import PoolSettings
 from api.sql.bounded import ResultLimits
 from api.storage.settings import StorageSettings
+from api.telemetry.settings import TelemetrySettings
 
 DEFAULT_STATEMENT_TIMEOUT_S = 30.0
 DEFAULT_KIND_TIMEOUTS_S = {"namespace": 15.0, "user": 8.0, "anon": 8.0}
@@ -102,6 +104,8 @@ class Settings:
     """Bootstrap servers of the Kafka cluster the log is mirrored to (None: no mirror)."""
     retain_local_segments: int | None = None
     log: LogSettings = field(default_factory=LogSettings)
+    telemetry: TelemetrySettings | None = None
+    """OpenTelemetry tracing (None: off, and no SDK is loaded)."""
 
     @property
     def data(self) -> DataDir:

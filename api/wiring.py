@@ -11,6 +11,7 @@
     consumers         audit trail and Kafka mirror (primary)
     archive           the continuous S3 archive and local retention (primary, when set)
     doors             the HTTP app (`api.http.app`) and the PostgreSQL listener
+    tracing           the OpenTelemetry provider and the HTTP server span, when configured
 
 The doors get the `Backend` and nothing else; a new door (`/rest/v1`, say) is one more
 listener or route set handed the same `Backend`. `open_primary` and `open_replica` build the
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from litestar.types import ASGIApp
 
@@ -62,6 +64,9 @@ from projections.consumers.replica import KafkaReplica
 from projections.consumers.service import ConsumerService
 from projections.store import STORE_FILE, ProjectionStore, StoreLock
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 log = logging.getLogger("bkgdb.archive")
 
 
@@ -75,6 +80,7 @@ class Server:
     consumers: ConsumerService | None = None
     archiver: Archiver | None = None
     follower: ReplicaFollower | None = None
+    tracer_provider: TracerProvider | None = None
 
     def start(self) -> None:
         """Start what runs beside the doors (the doors start with `api.http.server.serve`)."""
@@ -88,6 +94,10 @@ class Server:
             if stop is not None:
                 stop.stop()
         self.backend.close()
+        if self.tracer_provider is not None:
+            from api.telemetry.provider import stop as stop_tracing
+
+            stop_tracing(self.tracer_provider)
 
 
 def build_server(
@@ -100,6 +110,7 @@ def build_server(
         server = Server(backend, create_replica_app(backend))
         with _closed_on_error(server):
             server.follower = ReplicaFollower(replica, backend)
+            _trace(settings, server)
         return server
     backend = open_primary(settings)
     server = Server(backend, create_app(backend))
@@ -108,7 +119,22 @@ def build_server(
         server.archiver = _archiver(settings, backend)
         if settings.pg is not None:
             server.listeners.append(PgServer(backend, settings.pg))
+        _trace(settings, server)
     return server
+
+
+def _trace(settings: Settings, server: Server) -> None:
+    """Trace `server` when the settings name an OTLP endpoint (the SDK is imported only
+    then): the HTTP app inside a server span, the layers below spanning too."""
+    if settings.telemetry is None:
+        return
+    from api.telemetry.asgi import TracedApp
+    from api.telemetry.provider import build_provider, start
+
+    provider = build_provider(settings.telemetry)
+    server.tracer_provider = provider
+    server.app = TracedApp(server.app, provider, settings.telemetry)
+    start(provider)
 
 
 @contextmanager

@@ -56,6 +56,18 @@ class Pending:
     body: bytes
     future: Future[int] = field(default_factory=Future)
     next_key: SigningKey | None = None
+    times: GroupTimes | None = None
+    """When its group was framed, signed and durable (set before `future` resolves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTimes:
+    """Wall-clock nanoseconds of one group's commit: framing and chaining began, the head
+    was signed, the write and its fsync returned (what a trace shows of a commit)."""
+
+    began_ns: int
+    signed_ns: int
+    durable_ns: int
 
 
 class EventLog:
@@ -244,7 +256,7 @@ class EventLog:
             return batch
 
     def _commit(self, batch: list[Pending]) -> None:
-        began = time.perf_counter()
+        began, began_ns = time.perf_counter(), time.time_ns()
         chain, offset, buffer = self._chain, self._active.size, bytearray()
         points: list[tuple[int, int, bytes]] = []
         for pending in batch:
@@ -255,11 +267,13 @@ class EventLog:
             buffer += frame
         last = batch[-1].lsn
         buffer += encode_frame(FrameType.SEAL, last, seal_body(self._key, last, chain))
+        signed_ns = time.time_ns()
         try:
             self._active.append(buffer)
         except OSError as exc:
             self._fail(batch, exc)
             return
+        times = GroupTimes(began_ns, signed_ns, time.time_ns())
         with self._cond:
             self._head_lsn, self._chain = last, chain
             for point in points:
@@ -270,6 +284,7 @@ class EventLog:
         if observer is not None:
             observer(len(batch), time.perf_counter() - began)
         for pending in batch:
+            pending.times = times
             pending.future.set_result(pending.lsn)
         self._waiters.advance()
         if self._active.size >= self.options.segment_bytes:

@@ -37,6 +37,7 @@ from projections.meta import set_applied_lsn
 from projections.replay import fold_records
 from projections.source import LogSource
 from projections.store import ProjectionStore
+from projections.tracing import attached, capture, now_ns, record
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class Committed(Generic[T]):
 class _Job:
     work: Work[Any]
     future: Future[Committed[Any]]
+    trace: Any = None  # the submitter's trace context (None when tracing is off)
+    queued_ns: int = 0
 
 
 @dataclass
@@ -118,7 +121,8 @@ class CommitPipeline:
             if self._closed or self._broken is not None:
                 future.set_exception(PipelineClosedError("the database is closed"))
                 return future
-            self._queue.put(_Job(work, future))
+            trace = capture()
+            self._queue.put(_Job(work, future, trace, now_ns() if trace is not None else 0))
         return future
 
     def close(self) -> None:
@@ -176,9 +180,12 @@ class CommitPipeline:
             submitted.append(self._log.submit(entry))
             return submitted[0]
 
+        if job.trace is not None:
+            record("commit.queue_wait", job.trace, job.queued_ns, now_ns())
         conn.execute("SAVEPOINT bkg_job")
         try:
-            value = job.work(conn, submit)
+            with attached(job.trace):
+                value = job.work(conn, submit)
         except BaseException as exc:
             if conn.in_transaction:  # else SQLite rolled everything back itself (interrupt)
                 conn.execute("ROLLBACK TO bkg_job")
@@ -307,7 +314,19 @@ def _answer_lsn(item: _Inflight) -> int:
 
 def _resolve(item: _Inflight) -> None:
     """Hand a job its result (or its post-submit error) with its LSN (see `_answer_lsn`)."""
+    if item.job.trace is not None:
+        _trace_commit(item)
     if item.error is not None:
         item.job.future.set_exception(item.error)
         return
     item.job.future.set_result(Committed(item.value, _answer_lsn(item)))
+
+
+def _trace_commit(item: _Inflight) -> None:
+    """The signing and the write + fsync of the job's log group, as spans of its trace."""
+    times = item.pending.times if item.pending is not None else None
+    if times is None:
+        return
+    lsn = {"bkg.lsn": item.pending.lsn} if item.pending is not None else None
+    record("commit.sign", item.job.trace, times.began_ns, times.signed_ns, lsn)
+    record("commit.fsync", item.job.trace, times.signed_ns, times.durable_ns, lsn)

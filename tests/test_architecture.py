@@ -4,7 +4,8 @@
 - no import cycles between project modules;
 - `eventlog` imports nothing of `projections`, `api` or `bench`; `projections` nothing of
   `api` or `bench`; `api` nothing of `bench` (dependencies point eventlog <- projections <-
-  api; `bench` and `tests` use all three);
+  api; `bench` and `tests` use all three; the release tooling, `release`, may read `api` for
+  the served OpenAPI document, and nothing shipped imports it);
 - no shipped module (anything outside `tests/`) imports `tests`;
 - the archive and the blob layer use only the log's public API (`eventlog/__init__.py`):
   log bytes are read and written by `eventlog` alone.
@@ -23,12 +24,13 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("eventlog", "projections", "api", "bench", "tests")
+PACKAGES = ("eventlog", "projections", "api", "bench", "release", "tests")
 FORBIDDEN = {
-    "eventlog": ("projections", "api", "bench", "tests"),
-    "projections": ("api", "bench", "tests"),
-    "api": ("bench", "tests"),
-    "bench": ("tests",),
+    "eventlog": ("projections", "api", "bench", "release", "tests"),
+    "projections": ("api", "bench", "release", "tests"),
+    "api": ("bench", "release", "tests"),
+    "bench": ("release", "tests"),
+    "release": ("bench", "tests"),
 }
 """Which top-level packages each shipped package must not import."""
 PUBLIC_LOG_ONLY = ("projections.archive", "projections.blobs")

@@ -48,12 +48,15 @@ def serve_replica(
     args: argparse.Namespace, data_dir: DataDir, replica: KafkaReplica, seed_lsn: int | None
 ) -> int:
     """Catch up to the seed checkpoint (if any), then serve and follow until stopped."""
+    from api.cli.serve_command import telemetry
     from api.http.server import serve
     from api.logconfig import configure
     from api.settings import ServerConfig, Settings
     from api.wiring import build_server
 
-    settings = Settings(ServerConfig(data_dir=data_dir.root), log=log_settings(args))
+    settings = Settings(
+        ServerConfig(data_dir=data_dir.root), log=log_settings(args), telemetry=telemetry()
+    )
     configure(settings.log.format, settings.log.level)
     if seed_lsn is not None:
         replica.follow_sync(until_lsn=seed_lsn)

@@ -16,6 +16,7 @@ from api.cli.storage_commands import add_s3_flags, retain_setting, storage_setti
 from api.datadir import DataDir
 from api.logs import segment_bytes_setting
 from api.settings import LogSettings, PgSettings, ServerConfig, Settings
+from api.telemetry.settings import TelemetrySettingError, TelemetrySettings, telemetry_settings
 
 RATE_KINDS = ("admin", "namespace", "user", "anon")
 log = logging.getLogger("bkgdb.server")
@@ -250,7 +251,16 @@ def serve_settings(args: argparse.Namespace, data_dir: DataDir) -> Settings:
         kafka=args.kafka_bootstrap or None,
         retain_local_segments=retain_setting(args),
         log=log_settings(args),
+        telemetry=telemetry(),
     )
+
+
+def telemetry() -> TelemetrySettings | None:
+    """Tracing from the standard OTEL_* variables and CAVE_OTEL_SAMPLING_RATE."""
+    try:
+        return telemetry_settings(os.environ)
+    except TelemetrySettingError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def run(args: argparse.Namespace, data_dir: DataDir) -> int:

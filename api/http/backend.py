@@ -38,6 +38,7 @@ from eventlog.segments import list_segments
 from projections.blobs.cache import CachedBlobStore
 from projections.checkpoints import Checkpoint, CheckpointStore
 from projections.deadline import Deadline
+from projections.tracing import carried
 
 T = TypeVar("T")
 IDEMPOTENCY_FILE = "idempotency.sqlite"
@@ -111,7 +112,7 @@ class Backend:
         """Run `work` (parsing, planning, reading user SQL) on the reader pool, in the share
         of the principal's namespace (admins share one); 503 when it is full."""
         key = ADMIN_READERS if principal.kind == "admin" else principal.default_namespace
-        return await self.readers.run(key, work)
+        return await self.readers.run(key, carried(work))
 
     async def append(self, kind: str, payload: dict[str, object], principal: Principal) -> int:
         """Append an auth or policy event and make the security layer see it."""

@@ -38,6 +38,7 @@ from api.sql.errors import ReadOnlyError, SqlError
 from api.sql.limits import record_too_large
 from api.sql.sqlite_errors import is_corruption
 from api.storage import errors as storage_errors
+from api.tracecontext import current_trace_id
 from eventlog import LogError, RecordTooLargeError
 from projections.blobs.errors import (
     BlobConflictError,
@@ -103,15 +104,36 @@ def error_response(
     code: str, message: str, detail: Any = None, headers: dict[str, str] | None = None
 ) -> Response[Any]:
     """The JSON error response for `code` (status from the catalogue)."""
+    return _error(code, message, STATUS_OF_CODE[code], detail, headers)
+
+
+def _error(
+    code: str, message: str, status: int, detail: Any = None, headers: dict[str, str] | None = None
+) -> Response[Any]:
     info: dict[str, Any] = {"code": code, "message": message}
+    detail = traced_detail(detail)
     if detail is not None:
         info["detail"] = detail
     return Response(
         {"error": info},
-        status_code=STATUS_OF_CODE[code],
+        status_code=status,
         headers=headers,
         media_type="application/json",
     )
+
+
+def traced_detail(detail: Any) -> Any:
+    """An error's `detail` with the request's trace id (`trace_id`) when it is traced: added
+    to an object detail or standing alone; a list detail keeps its documented shape (the
+    `X-Trace-Id` response header carries the id on every traced response)."""
+    trace_id = current_trace_id.get()
+    if trace_id is None:
+        return detail
+    if detail is None:
+        return {"trace_id": trace_id}
+    if isinstance(detail, dict):
+        return {**detail, "trace_id": trace_id}
+    return detail
 
 
 def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
@@ -186,11 +208,9 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[A
     if isinstance(exc, NotFoundException):
         return error_response("NOT_FOUND", "no such route")
     if exc.status_code == 413:
-        info = {"code": "BAD_REQUEST", "message": "the request body is too large"}
-        return Response({"error": info}, status_code=413, media_type="application/json")
+        return _error("BAD_REQUEST", "the request body is too large", 413)
     if exc.status_code == 405:
-        info = {"code": "BAD_REQUEST", "message": "method not allowed on this route"}
-        return Response({"error": info}, status_code=405, media_type="application/json")
+        return _error("BAD_REQUEST", "method not allowed on this route", 405)
     if isinstance(exc, ClientException) or exc.status_code < 500:
         return error_response("BAD_REQUEST", exc.detail or "bad request")
     return _internal(exc)

@@ -30,6 +30,7 @@ from api.pgwire.startup import Startup
 from api.pgwire.statements import Control, control, returns_rows, split
 from projections.consumers.audit_lines import redact_literals
 from projections.deadline import Deadline
+from projections.tracing import root_span
 
 FLUSH_BYTES = 1 << 16
 NOTIFY_BACKLOG_BYTES = 1 << 20
@@ -239,17 +240,19 @@ class Session:
         """Run one statement (control, emulated catalogue, or the engine's) under its
         deadline. With `defer`, a write outside any block is not run: its shape comes back
         (`Answer.deferred`) for the extended protocol to run later."""
-        if not log.isEnabledFor(logging.DEBUG):
-            with self.governed() as deadline:
-                return await self._answer(sql, params, deadline, defer)
-        began, outcome = time.perf_counter(), "error"
-        try:
-            with self.governed() as deadline:
-                answer = await self._answer(sql, params, deadline, defer)
-            outcome = "ok"
-            return answer
-        finally:
-            self._log_statement(sql, outcome, began)
+        operation = statement_operation(sql)
+        with root_span(f"pgwire {operation}", {"db.operation": operation}):
+            if not log.isEnabledFor(logging.DEBUG):
+                with self.governed() as deadline:
+                    return await self._answer(sql, params, deadline, defer)
+            began, outcome = time.perf_counter(), "error"
+            try:
+                with self.governed() as deadline:
+                    answer = await self._answer(sql, params, deadline, defer)
+                outcome = "ok"
+                return answer
+            finally:
+                self._log_statement(sql, outcome, began)
 
     def _log_statement(self, sql: str, outcome: str, began: float) -> None:
         """The debug line of one statement: its text with every literal replaced by `?`
@@ -275,7 +278,7 @@ class Session:
         """Commit the implicit block of a batch at its Sync (one record)."""
         if self.block is not None and self.implicit:
             block, self.block, self.implicit = self.block, None, False
-            with self.governed() as deadline:
+            with root_span("pgwire COMMIT"), self.governed() as deadline:
                 await self._commit(block, deadline)
 
     async def _commit(self, block: Block, deadline: Deadline) -> None:
@@ -463,3 +466,11 @@ def _fatal_or(exc: Exception) -> Exception:
     if (isinstance(exc, PgError) and exc.fatal) or isinstance(exc, ConnectionError):
         raise exc
     return exc
+
+
+def statement_operation(sql: str) -> str:
+    """A statement's first keyword, upper-cased (what its span is named by: never the text,
+    which may hold values)."""
+    words = sql[:64].split(None, 1)
+    word = words[0].upper() if words else ""
+    return word if word.isalpha() and len(word) <= 16 else "OTHER"

@@ -40,6 +40,7 @@ from api.sql.sqlite_errors import translate_error
 from api.sql.translate import Translated, translate
 from api.sql.typemap import coerce, to_storage
 from projections.apply import DEFAULT_NAMESPACE, apply_ddl
+from projections.tracing import span
 
 Rewrite = Callable[[exp.Expression, StatementInfo], exp.Expression]
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -116,8 +117,9 @@ class SqlEngine:
         translated = self._translation(sql, parsed, catalog, rewrite)
         bindings = _bind(params, translated)
         if not info.is_write:
-            cursor = _run(conn, translated.sql, bindings)
-            rows = _fetch(cursor, limits)
+            with span("sql.execute", {"db.operation": "SELECT"}):
+                cursor = _run(conn, translated.sql, bindings)
+                rows = _fetch(cursor, limits)
             columns = [d[0] for d in cursor.description or []]
             typed = typed_rows(rows, translated.types)
             return Outcome(
@@ -135,19 +137,22 @@ class SqlEngine:
     ) -> Translated:
         """Translated statement; cached per (text, namespace, catalogue) and, for a rewrite,
         per its ``cache_key`` (everything the rewrite depends on); a rewrite without a
-        ``cache_key`` is applied afresh every time."""
+        ``cache_key`` is applied afresh every time. Only work done is a span (a cache hit
+        is a lookup, not worth a span's cost)."""
         info = parsed.info
         rewrite_key: object = () if rewrite is None else getattr(rewrite, "cache_key", None)
         if rewrite is not None and rewrite_key is None:
-            expanded = inline(parsed.expression.copy(), info.namespace, catalog)
-            return translate(rewrite(expanded, info), info, catalog)
+            with span("sql.rls_rewrite"):
+                expanded = inline(parsed.expression.copy(), info.namespace, catalog)
+                return translate(rewrite(expanded, info), info, catalog)
         key = (sql, info.namespace, catalog.token, rewrite_key)
         cached = self._translations.get(key)
         if cached is None:
-            expression = inline(parsed.expression.copy(), info.namespace, catalog)
-            if rewrite is not None:
-                expression = rewrite(expression, info)
-            cached = translate(expression, info, catalog)
+            with span("sql.rls_rewrite" if rewrite is not None else "sql.translate"):
+                expression = inline(parsed.expression.copy(), info.namespace, catalog)
+                if rewrite is not None:
+                    expression = rewrite(expression, info)
+                cached = translate(expression, info, catalog)
             self._translations.put(key, cached)
         return cached
 
@@ -163,7 +168,7 @@ class SqlEngine:
     ) -> Outcome:
         """Run a DML statement in a savepoint, capturing its row images."""
         target = translated.target
-        with _savepoint(conn):
+        with span("sql.execute", {"db.operation": "DML"}), _savepoint(conn):
             position = ensure_capture(conn, catalog)
             pins = translated.pins_sequence and target is not None
             sequence = sequence_value(conn, target) if pins and target else None

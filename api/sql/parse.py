@@ -21,6 +21,7 @@ from api.sql.functions import read_setof
 from api.sql.limits import check_text, check_tree, guarded
 from api.sql.lru import LRU
 from api.sql.reader import BkgPostgres
+from projections.tracing import span
 
 _LEADING_COMMENTS = r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
 _FORBIDDEN_START = re.compile(
@@ -109,12 +110,14 @@ class Parser:
         self.parses = 0
 
     def parse(self, sql: str, namespace: str) -> Parsed:
-        """The parsed statement; raises SqlError subclasses for refused statements."""
+        """The parsed statement; raises SqlError subclasses for refused statements. A parse
+        (not a cache hit) is a span of the current trace."""
         key = (sql, namespace)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        parsed = self._analyse(sql, namespace)
+        with span("sql.parse"):
+            parsed = self._analyse(sql, namespace)
         self._cache.put(key, parsed)
         return parsed
 

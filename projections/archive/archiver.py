@@ -50,6 +50,7 @@ from projections.archive.errors import ArchiveError
 from projections.archive.pieces import piece_manifest
 from projections.blobs.blobstore import BlobStore, exists, file_chunks, list_all
 from projections.checkpoints import parse_checkpoint_name
+from projections.tracing import root_span
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class Archiver:
 
     def sync_now(self) -> int:
         """One pass; returns the LSN the archive now reaches."""
-        with self._lock:
+        with self._lock, root_span("archive.pass"):
             if not self._checked:
                 self._check_same_history()
                 self._checked = True

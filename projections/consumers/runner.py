@@ -24,6 +24,7 @@ from eventlog import SealedRecord
 from projections.consumers.cursor import Position
 from projections.consumers.errors import ConsumerError
 from projections.consumers.stats import ConsumerStats
+from projections.tracing import root_span
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +183,10 @@ class ConsumerRunner:
                     batch = list(self.source.read_sealed(dispatched + 1, last))
                     if not batch:
                         raise ConsumerError(f"the log holds no records {dispatched + 1}..{last}")
-                    done = await self.consumer.dispatch(batch)
+                    with root_span(
+                        f"consumer.batch {self.consumer.name}", _batch_attributes(batch)
+                    ):
+                        done = await self.consumer.dispatch(batch)
                     in_flight.append((batch[-1].record.lsn, len(batch), done))
                     dispatched = batch[-1].record.lsn
                 elif in_flight:
@@ -211,6 +215,15 @@ class ConsumerRunner:
         with self._advanced:
             self._cursor = lsn
             self._advanced.notify_all()
+
+
+def _batch_attributes(batch: Sequence[SealedRecord]) -> dict[str, int]:
+    """What a consumer's batch span says: how many records, which LSNs."""
+    return {
+        "bkg.records": len(batch),
+        "bkg.first_lsn": batch[0].record.lsn,
+        "bkg.last_lsn": batch[-1].record.lsn,
+    }
 
 
 def _discard(done: Awaitable[object]) -> None:
