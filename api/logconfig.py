@@ -25,6 +25,8 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.handlers import QueueHandler
 from typing import Any, TextIO
 
@@ -170,6 +172,17 @@ def configure(log_format: str = "text", level: str = "info", stream: TextIO | No
         root.removeHandler(old)
     root.addHandler(handoff)
     root.setLevel(level.upper())
+
+
+@contextmanager
+def configured(log_format: str, level: str) -> Iterator[None]:
+    """`configure` for as long as the block runs (a server's life), then `shutdown`: a
+    server run inside another process (a test) leaves no handler of its own behind."""
+    configure(log_format, level)
+    try:
+        yield
+    finally:
+        shutdown()
 
 
 def shutdown() -> None:

@@ -50,30 +50,30 @@ def serve_replica(
     """Catch up to the seed checkpoint (if any), then serve and follow until stopped."""
     from api.cli.serve_command import telemetry
     from api.http.server import serve
-    from api.logconfig import configure
+    from api.logconfig import configured
     from api.settings import ServerConfig, Settings
     from api.wiring import build_server
 
     settings = Settings(
         ServerConfig(data_dir=data_dir.root), log=log_settings(args), telemetry=telemetry()
     )
-    configure(settings.log.format, settings.log.level)
-    if seed_lsn is not None:
-        replica.follow_sync(until_lsn=seed_lsn)
-    try:
-        server = build_server(settings, replica, args.primary_url or None)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
-    server.start()
-    try:
-        address = f"http://{args.host}:{args.port}"
-        applied = replica.applied_lsn
-        if args.json:
-            emit_json({"url": address, "applied_lsn": applied, "pid": os.getpid()})
-        else:
-            print(f"bkg-db replica of bkg.log on {address} (applied LSN {applied})")
-        sys.stdout.flush()
-        serve(server.backend, server.app, args.host, args.port)
-    finally:
-        server.close()
-    return 0
+    with configured(settings.log.format, settings.log.level):
+        if seed_lsn is not None:
+            replica.follow_sync(until_lsn=seed_lsn)
+        try:
+            server = build_server(settings, replica, args.primary_url or None)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        server.start()
+        try:
+            address = f"http://{args.host}:{args.port}"
+            applied = replica.applied_lsn
+            if args.json:
+                emit_json({"url": address, "applied_lsn": applied, "pid": os.getpid()})
+            else:
+                print(f"bkg-db replica of bkg.log on {address} (applied LSN {applied})")
+            sys.stdout.flush()
+            serve(server.backend, server.app, args.host, args.port)
+        finally:
+            server.close()
+        return 0

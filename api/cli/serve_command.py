@@ -266,7 +266,7 @@ def telemetry() -> TelemetrySettings | None:
 def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     from api.database import NotInitialisedError
     from api.http.server import serve
-    from api.logconfig import configure
+    from api.logconfig import configured
     from api.wiring import build_server
     from projections.consumers.errors import ConsumerError
     from projections.errors import ProjectionError
@@ -274,40 +274,37 @@ def run(args: argparse.Namespace, data_dir: DataDir) -> int:
     if not data_dir.is_initialised():
         raise CommandError(f"{data_dir.root} is not initialised (run bkgdb init)")
     settings = serve_settings(args, data_dir)
-    configure(settings.log.format, settings.log.level)
-    try:
-        server = build_server(settings)
-    except (NotInitialisedError, ProjectionError, ConsumerError) as exc:
-        raise CommandError(str(exc)) from exc
-    backend = server.backend
-    server.start()
-    try:
-        address = f"http://{args.host}:{args.port}"
-        pg = settings.pg
-        pg_url = f"postgresql://{pg.host}:{pg.port}/" if pg else None
-        if args.json:
-            emit_json(
-                {
-                    "url": address,
-                    "pg_url": pg_url,
-                    "head_lsn": backend.db.log.head_lsn,
-                    "pid": os.getpid(),
-                }
-            )
-        else:
-            print(
-                f"bkg-db serving {data_dir.root} on {address} (head LSN {backend.db.log.head_lsn})"
-            )
-            if pg_url:
-                print(f"PostgreSQL protocol on {pg_url} (password: an API key or a JWT)")
-        sys.stdout.flush()
-        started = {"url": address, "pg_url": pg_url, "head_lsn": backend.db.log.head_lsn}
-        log.info("started", extra={"event": "start", **started, "pid": os.getpid()})
-        serve(backend, server.app, args.host, args.port, server.listeners)
-    finally:
-        server.close()
-        log.info("stopped", extra={"event": "stop", "head_lsn": backend.db.log.head_lsn})
-    return 0
+    with configured(settings.log.format, settings.log.level):
+        try:
+            server = build_server(settings)
+        except (NotInitialisedError, ProjectionError, ConsumerError) as exc:
+            raise CommandError(str(exc)) from exc
+        backend = server.backend
+        server.start()
+        try:
+            _announce(args, settings, data_dir, backend.db.log.head_lsn)
+            serve(backend, server.app, args.host, args.port, server.listeners)
+        finally:
+            server.close()
+            log.info("stopped", extra={"event": "stop", "head_lsn": backend.db.log.head_lsn})
+        return 0
+
+
+def _announce(args: argparse.Namespace, settings: Settings, data_dir: DataDir, head: int) -> None:
+    """Say where the server listens: a line each (or one JSON object) on stdout, and the
+    `start` event in the log."""
+    address = f"http://{args.host}:{args.port}"
+    pg = settings.pg
+    pg_url = f"postgresql://{pg.host}:{pg.port}/" if pg else None
+    if args.json:
+        emit_json({"url": address, "pg_url": pg_url, "head_lsn": head, "pid": os.getpid()})
+    else:
+        print(f"bkg-db serving {data_dir.root} on {address} (head LSN {head})")
+        if pg_url:
+            print(f"PostgreSQL protocol on {pg_url} (password: an API key or a JWT)")
+    sys.stdout.flush()
+    started = {"url": address, "pg_url": pg_url, "head_lsn": head}
+    log.info("started", extra={"event": "start", **started, "pid": os.getpid()})
 
 
 CAPS = (
