@@ -37,6 +37,7 @@ from api.logs import log_options, segment_source
 from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
+from api.sql.catalog import snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
@@ -51,7 +52,7 @@ from projections.errors import StatementCanceledError
 from projections.folds import FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
 from projections.repair import OpenReport
-from projections.store import ProjectionStore
+from projections.store import ProjectionStore, Snapshot
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
@@ -308,7 +309,8 @@ class Database:
         snapshot = self.store.acquire()  # the hot path: no context-manager objects
         try:
             if as_of_lsn is None or as_of_lsn == snapshot.lsn:
-                return _result(self._run(snapshot.conn, ctx, sql, params, deadline), snapshot.lsn)
+                outcome = self._run(snapshot.conn, ctx, sql, params, deadline, snapshot=snapshot)
+                return _result(outcome, snapshot.lsn)
         finally:
             self.store.release(snapshot)
         with self.writer.state_at(as_of_lsn, deadline) as conn:
@@ -333,7 +335,7 @@ class Database:
             if not self.writes(statements, principal):
                 with self.store.snapshot() as snap:
                     outcomes = [
-                        self._run(snap.conn, ctx, sql, params, governed)
+                        self._run(snap.conn, ctx, sql, params, governed, snapshot=snap)
                         for sql, params in statements
                     ]
                     if verify is not None:
@@ -464,18 +466,33 @@ class Database:
         params: Params,
         deadline: Deadline,
         interruptible: bool = True,
+        snapshot: Snapshot | None = None,
     ) -> Outcome:
-        """One statement on `conn` as the context's principal, under `deadline`."""
+        """One statement on `conn` as the context's principal, under `deadline`; on a
+        pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises."""
         deadline.check()
         try:
+            catalog = snapshot_catalog(snapshot) if snapshot is not None else None
             with deadline.watching(conn, interruptible=interruptible):
                 if ctx.authorizer is None:
                     return self.engine.execute(
-                        conn, sql, params, ctx.default_namespace, ctx.rewrite, self.result_limits
+                        conn,
+                        sql,
+                        params,
+                        ctx.default_namespace,
+                        ctx.rewrite,
+                        self.result_limits,
+                        catalog,
                     )
                 with _authorized(conn, ctx.authorizer):
                     return self.engine.execute(
-                        conn, sql, params, ctx.default_namespace, ctx.rewrite, self.result_limits
+                        conn,
+                        sql,
+                        params,
+                        ctx.default_namespace,
+                        ctx.rewrite,
+                        self.result_limits,
+                        catalog,
                     )
         except (sqlite3.DatabaseError, StoreCorruptError) as exc:
             if not is_corruption(exc):

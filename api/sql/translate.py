@@ -20,7 +20,7 @@ from api.sql.dialect import BkgSQLite
 from api.sql.errors import BadRequestError, NotSupportedError, SqlValidationError
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
-from api.sql.results import declared_types
+from api.sql.results import client_families, declared_types
 from api.sql.series import expand_any, expand_series
 
 _DIALECT = BkgSQLite()
@@ -37,6 +37,11 @@ class Translated:
     target: TableDef | None
     pins_sequence: bool = False
     coercions: tuple[tuple[int | str, str], ...] = ()
+
+    @functools.cached_property
+    def families(self) -> tuple[str | None, ...] | None:
+        """What `typed_rows` converts result values by (None: nothing to convert)."""
+        return client_families(self.types)
 
 
 def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog) -> Translated:
