@@ -442,21 +442,11 @@ class Database:
             check=access.check_writes(principal) if access else None,
         )
 
-    @contextmanager
-    def _governed(self, timeout: float | None, deadline: Deadline | None) -> Iterator[Deadline]:
+    def _governed(self, timeout: float | None, deadline: Deadline | None) -> _Governed:
         """The deadline a call's statements run under (see `deadline`), tracked while they
         run so that `cancel_all` reaches them; a cancellation (by the deadline, a cancel
         request or a stopping server) leaves as `QueryCanceledError` saying why, counted."""
-        governed = self.deadline(timeout, deadline)
-        self.running.start(governed)
-        try:
-            yield governed
-        except (QueryCanceledError, StatementCanceledError) as exc:
-            reason = governed.reason or TIMEOUT_MESSAGE
-            self.running.count_cancelled(reason)
-            raise QueryCanceledError(reason) from exc
-        finally:
-            self.running.finish(governed)
+        return _Governed(self.running, self.deadline(timeout, deadline))
 
     def _run(
         self,
@@ -554,6 +544,26 @@ def _create(data: DataDir, options: DatabaseOptions, create: bool) -> None:
         raise NotInitialisedError(f"{data.root} is not a data directory and is not empty")
     chosen = options.log_options.segment_bytes if options.log_options else None
     initialise(data, chosen or DEFAULT_SEGMENT_BYTES)
+
+
+class _Governed:
+    """`Database._governed`'s context (a plain object: every statement enters one)."""
+
+    __slots__ = ("deadline", "running")
+
+    def __init__(self, running: RunningStatements, deadline: Deadline) -> None:
+        self.running, self.deadline = running, deadline
+
+    def __enter__(self) -> Deadline:
+        self.running.start(self.deadline)
+        return self.deadline
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        self.running.finish(self.deadline)
+        if isinstance(exc, QueryCanceledError | StatementCanceledError):
+            reason = self.deadline.reason or TIMEOUT_MESSAGE
+            self.running.count_cancelled(reason)
+            raise QueryCanceledError(reason) from exc
 
 
 @contextmanager
