@@ -40,6 +40,7 @@ from api.migrations.ledger import MigrationOutcome
 from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
+from api.sql.catalog import snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
@@ -54,7 +55,7 @@ from projections.errors import StatementCanceledError
 from projections.folds import FoldRegistry
 from projections.pipeline import CommitPipeline, Committed, Submit, SubmittedEvent, event_work
 from projections.repair import OpenReport
-from projections.store import ProjectionStore
+from projections.store import ProjectionStore, Snapshot
 from projections.timetravel import DEFAULT_CACHE_BYTES, TimeTravel
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
@@ -311,7 +312,8 @@ class Database:
         snapshot = self.store.acquire()  # the hot path: no context-manager objects
         try:
             if as_of_lsn is None or as_of_lsn == snapshot.lsn:
-                return _result(self._run(snapshot.conn, ctx, sql, params, deadline), snapshot.lsn)
+                outcome = self._run(snapshot.conn, ctx, sql, params, deadline, snapshot=snapshot)
+                return _result(outcome, snapshot.lsn)
         finally:
             self.store.release(snapshot)
         with self.writer.state_at(as_of_lsn, deadline) as conn:
@@ -336,7 +338,7 @@ class Database:
             if not self.writes(statements, principal):
                 with self.store.snapshot() as snap:
                     outcomes = [
-                        self._run(snap.conn, ctx, sql, params, governed)
+                        self._run(snap.conn, ctx, sql, params, governed, snapshot=snap)
                         for sql, params in statements
                     ]
                     if verify is not None:
@@ -474,21 +476,11 @@ class Database:
             check=access.check_writes(principal) if access else None,
         )
 
-    @contextmanager
-    def _governed(self, timeout: float | None, deadline: Deadline | None) -> Iterator[Deadline]:
+    def _governed(self, timeout: float | None, deadline: Deadline | None) -> _Governed:
         """The deadline a call's statements run under (see `deadline`), tracked while they
         run so that `cancel_all` reaches them; a cancellation (by the deadline, a cancel
         request or a stopping server) leaves as `QueryCanceledError` saying why, counted."""
-        governed = self.deadline(timeout, deadline)
-        self.running.start(governed)
-        try:
-            yield governed
-        except (QueryCanceledError, StatementCanceledError) as exc:
-            reason = governed.reason or TIMEOUT_MESSAGE
-            self.running.count_cancelled(reason)
-            raise QueryCanceledError(reason) from exc
-        finally:
-            self.running.finish(governed)
+        return _Governed(self.running, self.deadline(timeout, deadline))
 
     def _run(
         self,
@@ -498,18 +490,33 @@ class Database:
         params: Params,
         deadline: Deadline,
         interruptible: bool = True,
+        snapshot: Snapshot | None = None,
     ) -> Outcome:
-        """One statement on `conn` as the context's principal, under `deadline`."""
+        """One statement on `conn` as the context's principal, under `deadline`; on a
+        pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises."""
         deadline.check()
         try:
+            catalog = snapshot_catalog(snapshot) if snapshot is not None else None
             with deadline.watching(conn, interruptible=interruptible):
                 if ctx.authorizer is None:
                     return self.engine.execute(
-                        conn, sql, params, ctx.default_namespace, ctx.rewrite, self.result_limits
+                        conn,
+                        sql,
+                        params,
+                        ctx.default_namespace,
+                        ctx.rewrite,
+                        self.result_limits,
+                        catalog,
                     )
                 with _authorized(conn, ctx.authorizer):
                     return self.engine.execute(
-                        conn, sql, params, ctx.default_namespace, ctx.rewrite, self.result_limits
+                        conn,
+                        sql,
+                        params,
+                        ctx.default_namespace,
+                        ctx.rewrite,
+                        self.result_limits,
+                        catalog,
                     )
         except (sqlite3.DatabaseError, StoreCorruptError) as exc:
             if not is_corruption(exc):
@@ -601,6 +608,26 @@ def _create(data: DataDir, options: DatabaseOptions, create: bool) -> None:
         raise NotInitialisedError(f"{data.root} is not a data directory and is not empty")
     chosen = options.log_options.segment_bytes if options.log_options else None
     initialise(data, chosen or DEFAULT_SEGMENT_BYTES)
+
+
+class _Governed:
+    """`Database._governed`'s context (a plain object: every statement enters one)."""
+
+    __slots__ = ("deadline", "running")
+
+    def __init__(self, running: RunningStatements, deadline: Deadline) -> None:
+        self.running, self.deadline = running, deadline
+
+    def __enter__(self) -> Deadline:
+        self.running.start(self.deadline)
+        return self.deadline
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        self.running.finish(self.deadline)
+        if isinstance(exc, QueryCanceledError | StatementCanceledError):
+            reason = self.deadline.reason or TIMEOUT_MESSAGE
+            self.running.count_cancelled(reason)
+            raise QueryCanceledError(reason) from exc
 
 
 @contextmanager

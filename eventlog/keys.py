@@ -8,6 +8,7 @@ the log (or, to pin trust, the exported first key).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -62,11 +63,12 @@ class SigningKey:
         finally:
             os.close(fd)
 
-    @property
+    @functools.cached_property
     def public_bytes(self) -> bytes:
+        """Derived once: every seal names its key, so this is asked once per group commit."""
         return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return key_id_of(self.public_bytes)
 

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from projections.errors import StatementCanceledError
@@ -88,26 +88,15 @@ class Deadline:
         if self.reason is None:
             self.reason = reason
 
-    @contextmanager
-    def watching(self, conn: sqlite3.Connection, *, interruptible: bool = True) -> Iterator[None]:
+    def watching(
+        self, conn: sqlite3.Connection, *, interruptible: bool = True
+    ) -> AbstractContextManager[None]:
         """Enforce the deadline on `conn` while the block runs. `interruptible=False` for the
-        write connection (see the module docstring)."""
+        write connection (see the module docstring). Plain objects rather than a generator
+        context manager: every read passes through here."""
         if not interruptible:
-            conn.set_progress_handler(self._tick, PROGRESS_STEPS)
-            try:
-                yield
-            finally:
-                conn.set_progress_handler(None, 0)
-            return
-        read = _Read(self, conn, threading.get_native_id(), time.monotonic() + DEMOTE_AFTER_S)
-        if WATCHDOG.timed_out_recently(self.owner):
-            read.demote()
-        WATCHDOG.watch(read)
-        try:
-            yield
-        finally:
-            WATCHDOG.forget(read)
-            read.restore()
+            return _Progress(self, conn)
+        return _Read(self, conn, threading.current_thread().native_id or threading.get_native_id())
 
     def bounded(self, items: Iterable[T]) -> Iterator[T]:
         """`items`, checking the deadline before each one (for work made of many steps)."""
@@ -119,22 +108,47 @@ class Deadline:
         return 1 if self.expired() else 0
 
 
+class _Progress:
+    """The deadline as the write connection's progress handler while a block runs."""
+
+    __slots__ = ("conn", "deadline")
+
+    def __init__(self, deadline: Deadline, conn: sqlite3.Connection) -> None:
+        self.deadline = deadline
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.set_progress_handler(self.deadline._tick, PROGRESS_STEPS)
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.set_progress_handler(None, 0)
+
+
 class _Read:
-    """One read being watched: its deadline, connection and thread, and when (and whether)
-    the thread is demoted. Giving the priority back needs the right to raise it (root,
-    CAP_SYS_NICE, or an RLIMIT_NICE that allows it); without it the reader thread stays
-    demoted, which only puts readers further behind the event loop and the writer."""
+    """One read being watched while a block runs: its deadline, connection and thread, and
+    when (and whether) the thread is demoted. Giving the priority back needs the right to
+    raise it (root, CAP_SYS_NICE, or an RLIMIT_NICE that allows it); without it the reader
+    thread stays demoted, which only puts readers further behind the event loop and the
+    writer."""
 
     __slots__ = ("conn", "deadline", "demote_at", "demoted", "thread")
 
-    def __init__(
-        self, deadline: Deadline, conn: sqlite3.Connection, thread: int, demote_at: float
-    ) -> None:
+    def __init__(self, deadline: Deadline, conn: sqlite3.Connection, thread: int) -> None:
         self.deadline = deadline
         self.conn = conn
         self.thread = thread
-        self.demote_at = demote_at
+        self.demote_at = 0.0
         self.demoted = False
+
+    def __enter__(self) -> None:
+        self.demote_at = time.monotonic() + DEMOTE_AFTER_S
+        if WATCHDOG.timed_out_recently(self.deadline.owner):
+            self.demote()
+        WATCHDOG.watch(self)
+
+    def __exit__(self, *exc: object) -> None:
+        WATCHDOG.forget(self)
+        self.restore()
 
     def look(self, now: float) -> None:
         """Interrupt the read if it must stop; demote its thread if it has run long."""
@@ -178,7 +192,10 @@ class Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="bkg-watchdog", daemon=True)
                 self._thread.start()
-        self._wake.set()
+        # The watchdog clears the flag only under the lock and only with no read left, and
+        # this read was added under the lock first: a set flag stays set while it runs.
+        if not self._wake.is_set():
+            self._wake.set()
 
     def forget(self, read: _Read) -> None:
         with self._lock:

@@ -80,13 +80,17 @@ class StoreLock:
 class Snapshot:
     """A pooled read connection inside a read transaction, and the LSN whose state that
     transaction sees (-1 while it holds none). The transaction stays open between uses
-    while no commit happens, which saves a BEGIN, a lookup and a ROLLBACK per read."""
+    while no commit happens, which saves a BEGIN, a lookup and a ROLLBACK per read.
+    `memo` holds what the layers above derived from that transaction's state (the SQL
+    catalogue, say); it is emptied whenever the transaction ends, so nothing in it outlives
+    the state it was read from."""
 
-    __slots__ = ("conn", "lsn")
+    __slots__ = ("conn", "lsn", "memo")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.lsn = -1
+        self.memo: dict[str, object] = {}
 
     def refresh(self, current: int) -> None:
         """Start a new read transaction unless the open one already sees `current`."""
@@ -102,6 +106,7 @@ class Snapshot:
 
     def end(self) -> None:
         """Close the open read transaction, if any, so it pins no old WAL frames."""
+        self.memo.clear()
         if self.lsn >= 0:
             self.conn.execute("ROLLBACK")
             self.lsn = -1

@@ -23,7 +23,7 @@ from api.pgwire.pg_catalog import (
 from api.pgwire.runner import Runner
 from api.pgwire.settings import SERVER_VERSION
 from api.pgwire.startup import Startup
-from api.sql.catalog import Catalog
+from api.sql.catalog import snapshot_catalog
 
 VERSION = f"PostgreSQL {SERVER_VERSION} (bkg-db)"
 _FUNCTION_SELECT = re.compile(
@@ -91,7 +91,7 @@ class Emulator:
     def _catalogue(self) -> CatalogDb:
         db = self.runner.db
         with db.store.snapshot() as snap:
-            catalog = Catalog.load(snap.conn)
+            catalog = snapshot_catalog(snap)
         principal = self.startup.principal
         admin = principal.kind == "admin"
         schemas = sorted(catalog.schemas) if admin else [principal.default_namespace]

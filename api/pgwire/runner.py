@@ -26,7 +26,7 @@ from api.pgwire.errors import PgError
 from api.pgwire.infer import parameter_types, returning_columns
 from api.pgwire.types import oid_of_declared
 from api.readers import OverloadedError
-from api.sql.catalog import Catalog
+from api.sql.catalog import snapshot_catalog
 from api.sql.engine import Outcome, Params
 from api.sql.lru import LRU
 from projections.deadline import Deadline
@@ -198,7 +198,7 @@ class Runner:
 
         def infer() -> list[int]:
             with self.db.store.snapshot() as snap:
-                catalog = Catalog.load(snap.conn)
+                catalog = snapshot_catalog(snap)
             key = (sql, namespace, tuple(declared), catalog.token)
             found = self._parameters.get(key)
             if found is None:
@@ -225,7 +225,7 @@ class Runner:
 
     def _returning(self, sql: str, namespace: str) -> Answer:
         with self.db.store.snapshot() as snap:
-            catalog = Catalog.load(snap.conn)
+            catalog = snapshot_catalog(snap)
         columns = returning_columns(sql, namespace, catalog)
         return Answer("", [name for name, _ in columns], [oid for _, oid in columns])
 
@@ -239,7 +239,7 @@ class Runner:
             logical = table.replace('"', "")
             logical = logical if "." in logical else f"{namespace}.{logical}"
             with self.db.store.snapshot() as snap:
-                definition = Catalog.load(snap.conn).table(logical)
+                definition = snapshot_catalog(snap).table(logical)
             wanted = [n.replace('"', "") for n in names] or definition.column_names()
             columns = [definition.column(n) for n in wanted]
             missing = [n for n, c in zip(wanted, columns, strict=True) if c is None]

@@ -28,6 +28,7 @@ from api.pgwire.runner import Block, Runner
 from api.pgwire.settings import Settings
 from api.pgwire.startup import Startup
 from api.pgwire.statements import Control, control, returns_rows, split
+from api.sql.lru import LRU
 from projections.consumers.audit_lines import redact_literals
 from projections.deadline import Deadline
 from projections.tracing import root_span
@@ -35,6 +36,8 @@ from projections.tracing import root_span
 FLUSH_BYTES = 1 << 16
 NOTIFY_BACKLOG_BYTES = 1 << 20
 """Output a listener may leave unread before it is disconnected rather than buffered for."""
+PLAIN_KEPT = 256
+"""Statement texts a session remembers as plain engine statements."""
 log = logging.getLogger("bkgdb.pgwire")
 _IDLE, _IN_BLOCK, _FAILED = b"I", b"T", b"E"
 
@@ -70,6 +73,8 @@ class Session:
         self.skipping = False
         self.running: Deadline | None = None
         self.emulator = Emulator(runner, startup)
+        self._plain: LRU[str, bool] = LRU(PLAIN_KEPT)
+        """Statement texts known to be the engine's (see `_special`)."""
         self.cursors = Cursors()
         self.pid = pid
         self.idle = False
@@ -293,6 +298,25 @@ class Session:
     async def _answer(
         self, sql: str, params: list[Any] | None, deadline: Deadline, defer: bool
     ) -> Answer:
+        if self._plain.get(sql) is None:
+            special = await self._special(sql, params, deadline)
+            if special is not None:
+                return special
+            self._plain.put(sql, True)
+        elif self.block is not None and self.block.failed:
+            raise _aborted()
+        if defer and self.block is None:
+            found = await self.runner.read_or_shape(sql, params, self.principal, deadline)
+            return found if isinstance(found, Answer) else Answer.of_result(sql, found)
+        return Answer.of_result(sql, await self._run(sql, params, deadline))
+
+    async def _special(
+        self, sql: str, params: list[Any] | None, deadline: Deadline
+    ) -> Answer | None:
+        """The answer of a statement the engine does not run (empty, control, cursor,
+        LISTEN/NOTIFY, COPY, an emulated catalogue question); None for an engine statement.
+        Which kind a text is depends on the text alone, so `_answer` remembers the engine
+        statements and skips these tests for them the next time."""
         if not sql.strip():
             return Answer("")
         ctl = control(sql)
@@ -302,10 +326,7 @@ class Session:
             self._in_block("ROLLBACK").release(ctl.name, rollback=True)
             return Answer("ROLLBACK")
         if self.block is not None and self.block.failed:
-            raise PgError(
-                "25P02",
-                "current transaction is aborted, commands ignored until end of transaction block",
-            )
+            raise _aborted()
         if ctl is not None:
             return self._control(ctl)
         cursor = cursor_statement(sql)
@@ -319,13 +340,7 @@ class Session:
             if copy.direction == "in":
                 return await self._copy_in(copy, deadline)
             return await self._copy_out(copy, deadline)
-        emulated = await self.emulator.answer(sql, params)
-        if emulated is not None:
-            return emulated
-        if defer and self.block is None:
-            found = await self.runner.read_or_shape(sql, params, self.principal, deadline)
-            return found if isinstance(found, Answer) else Answer.of_result(sql, found)
-        return Answer.of_result(sql, await self._run(sql, params, deadline))
+        return await self.emulator.answer(sql, params)
 
     async def _run(self, sql: str, params: list[Any] | None, deadline: Deadline) -> Result:
         """An engine statement: in the open block, else on its own."""
@@ -474,3 +489,10 @@ def statement_operation(sql: str) -> str:
     words = sql[:64].split(None, 1)
     word = words[0].upper() if words else ""
     return word if word.isalpha() and len(word) <= 16 else "OTHER"
+
+
+def _aborted() -> PgError:
+    return PgError(
+        "25P02",
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )

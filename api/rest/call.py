@@ -18,6 +18,7 @@ from api.rest.headers import CSV, OBJECT, Prefer, parse_prefer, token_of
 from api.rest.output import encode_rows
 from api.rest.read import Level, Window, run
 from api.sql import Catalog, TableDef
+from api.sql.catalog import snapshot_catalog
 
 MAX_QUERY_STRING = 32 * 1024
 """Longest query string accepted (PostgREST has none; a bound keeps parsing cheap)."""
@@ -67,13 +68,15 @@ class Call:
 
 
 def open_call(request: Request[Any, Any, Any], profile_header: str) -> Call:
-    """Authenticate, choose the schema, load the catalogue."""
+    """Authenticate, choose the schema, load the catalogue (memoised by the pooled
+    snapshot for as long as its read transaction lasts, so no lookup while nothing is
+    committed; a DDL commit ends that transaction)."""
     backend = governed(request)
     headers = request.headers
     principal = backend.principal(token_of(headers.get("authorization"), headers.get("apikey")))
     request.state.rest_principal = principal
     with backend.db.store.snapshot() as snap:
-        catalog = Catalog.load(snap.conn)
+        catalog = snapshot_catalog(snap)
     schema = _profile(headers.get(profile_header), principal, catalog)
     return Call(request, backend, principal, schema, catalog)
 

@@ -168,6 +168,9 @@ _SEQUENCE_TABLE = "sqlite_sequence"
 _CATALOG_TABLES = {"_bkg_sql_catalog", "_bkg_sql_meta"}
 _INTERNAL_PREFIX = "_bkg"
 _CAPTURE_TRIGGER_PREFIX = "_bkg_cap_"
+_DECISIONS_KEPT = 4096
+"""Decisions one principal's authorizer remembers (each is a pure function of the question:
+the principal, its namespace and the allowed functions are fixed when it is made)."""
 
 
 def make_authorizer(principal: Principal, extra_functions: Iterable[str] = ()) -> Authorizer:
@@ -176,6 +179,7 @@ def make_authorizer(principal: Principal, extra_functions: Iterable[str] = ()) -
     functions = ALLOWED_FUNCTIONS | {f.lower() for f in extra_functions}
     namespace = principal.default_namespace
     may_ddl = principal.kind in ("admin", "namespace")
+    decided: dict[tuple[int, str | None, str | None, str | None], int] = {}
 
     def authorize(
         action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
@@ -184,8 +188,17 @@ def make_authorizer(principal: Principal, extra_functions: Iterable[str] = ()) -
             return sqlite3.SQLITE_OK
         if principal.kind == "admin":
             return _admin_decision(action)
-        ok = _decide(action, arg1, arg2, db, namespace, may_ddl, functions)
-        return sqlite3.SQLITE_OK if ok else sqlite3.SQLITE_DENY
+        # SQLite asks again each time it prepares a statement (installing an authorizer
+        # expires the prepared ones), so the same few questions come on every request.
+        key = (action, arg1, arg2, db)
+        answer = decided.get(key)
+        if answer is None:
+            ok = _decide(action, arg1, arg2, db, namespace, may_ddl, functions)
+            answer = sqlite3.SQLITE_OK if ok else sqlite3.SQLITE_DENY
+            if len(decided) >= _DECISIONS_KEPT:
+                decided.clear()
+            decided[key] = answer
+        return answer
 
     return authorize
 

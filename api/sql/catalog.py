@@ -23,6 +23,7 @@ from projections.apply import (
     TOKEN_KEY,
     rowid_alias,
 )
+from projections.store import Snapshot
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,22 @@ class Catalog:
 
 
 _CACHE: LRU[str, Catalog] = LRU(64)
+_MEMO_KEY = "sql.catalog"
+
+
+def snapshot_catalog(snapshot: Snapshot) -> Catalog:
+    """The catalogue a pooled snapshot sees, read once per read transaction: the snapshot
+    forgets it when the transaction ends, and a DDL change is a commit that ends it, so
+    the next read after a DDL sees the new catalogue. This saves the token lookup that
+    `Catalog.load` costs on every statement."""
+    memo = snapshot.memo
+    found = memo.get(_MEMO_KEY)
+    if isinstance(found, Catalog) and snapshot.conn.in_transaction:
+        return found
+    catalog = Catalog.load(snapshot.conn)
+    if snapshot.conn.in_transaction:
+        memo[_MEMO_KEY] = catalog
+    return catalog
 
 
 def current_token(conn: sqlite3.Connection) -> str:

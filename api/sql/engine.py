@@ -105,12 +105,16 @@ class SqlEngine:
         namespace: str = DEFAULT_NAMESPACE,
         rewrite: Rewrite | None = None,
         limits: ResultLimits = UNLIMITED,
+        catalog: Catalog | None = None,
     ) -> Outcome:
         """Run one statement on ``conn``; raises SqlError subclasses, changing nothing.
-        A result larger than ``limits`` raises ``LimitExceededError`` while it is fetched."""
+        A result larger than ``limits`` raises ``LimitExceededError`` while it is fetched.
+        ``catalog``, when given, is the one ``conn`` sees (a snapshot's, read once per
+        read transaction); otherwise it is loaded from ``conn``."""
         parsed = self._parser.parse(sql, namespace)
         info = parsed.info
-        catalog = Catalog.load(conn)
+        if catalog is None:
+            catalog = Catalog.load(conn)
         tables = list(info.tables)
         if info.is_ddl:
             return self._run_ddl(conn, parsed, catalog, rewrite, tables)
@@ -121,7 +125,7 @@ class SqlEngine:
                 cursor = _run(conn, translated.sql, bindings)
                 rows = _fetch(cursor, limits)
             columns = [d[0] for d in cursor.description or []]
-            typed = typed_rows(rows, translated.types)
+            typed = typed_rows(rows, translated.families)
             return Outcome(
                 columns,
                 typed,
@@ -179,7 +183,7 @@ class SqlEngine:
             changes = collect(conn, catalog, position)
             if pins and target is not None:
                 pin_sequence(conn, target, sequence, changes)
-        typed = typed_rows(rows, translated.types)
+        typed = typed_rows(rows, translated.families)
         return Outcome(
             columns,
             typed,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from api.sql.catalog import TableDef
-from api.sql.typemap import family_of, to_client
+from api.sql.typemap import CONVERTED_FAMILIES, family_of, to_client
 from projections.datetimefuncs import DATETIME_FUNCTIONS
 from projections.jsonfuncs import JSON_FUNCTIONS
 
@@ -122,11 +122,20 @@ def _column_type(column: exp.Column, scope: dict[str, TableDef]) -> str | None:
     return found.type if found is not None and found.type != UNKNOWN else None
 
 
+def client_families(types: tuple[str | None, ...] | None) -> tuple[str | None, ...] | None:
+    """The family of each result column when some column's values change on the way to
+    the client (see `typed_rows`); None when every value is passed on as stored."""
+    if types is None:
+        return None
+    families = tuple(family_of(declared) for declared in types)
+    return families if any(f in CONVERTED_FAMILIES for f in families) else None
+
+
 def typed_rows(
-    rows: list[tuple[Any, ...]], types: tuple[str | None, ...] | None
+    rows: list[tuple[Any, ...]], families: tuple[str | None, ...] | None
 ) -> list[list[Any]]:
-    """Rows as lists, with values converted per column type family."""
-    if types is None or not rows or len(types) != len(rows[0]) or not any(types):
+    """Rows as lists, with values converted per column family (`client_families`, worked
+    out once per translated statement rather than per call)."""
+    if families is None or not rows or len(families) != len(rows[0]):
         return [list(row) for row in rows]
-    families = [family_of(declared) for declared in types]
     return [[to_client(v, f) for v, f in zip(row, families, strict=True)] for row in rows]

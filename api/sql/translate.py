@@ -24,7 +24,7 @@ from api.sql.fidelity import apply_fidelity
 from api.sql.jsonops import rewrite_json_operators
 from api.sql.parse import StatementInfo, logical_name, table_refs
 from api.sql.printf import guard_printf
-from api.sql.results import UNKNOWN, declared_types, expression_family
+from api.sql.results import UNKNOWN, client_families, declared_types, expression_family
 from api.sql.sequences import qualify_sequence_calls
 from api.sql.series import expand_any, expand_series
 from projections.datetimefuncs import DIFF_FUNCTION
@@ -43,6 +43,11 @@ class Translated:
     target: TableDef | None
     pins_sequence: bool = False
     coercions: tuple[tuple[int | str, str], ...] = ()
+
+    @functools.cached_property
+    def families(self) -> tuple[str | None, ...] | None:
+        """What `typed_rows` converts result values by (None: nothing to convert)."""
+        return client_families(self.types)
 
 
 def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog) -> Translated:

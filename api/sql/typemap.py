@@ -127,6 +127,10 @@ def coerce(value: Any, family: str | None) -> Any:
     return value
 
 
+CONVERTED_FAMILIES = frozenset({"boolean", "json", "timestamp", "timestamptz"})
+"""The families whose stored values `to_client` changes; others reach clients as stored."""
+
+
 def to_client(value: Any, family: str | None) -> Any:
     """Turn a stored value into what a client sees for a column of ``family``."""
     if value is None or family is None:

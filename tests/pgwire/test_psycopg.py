@@ -153,6 +153,23 @@ def test_error_in_a_block_aborts_it_until_rollback(pg: Pg) -> None:
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
+def test_a_statement_run_before_is_still_refused_in_an_aborted_block(pg: Pg) -> None:
+    """A session remembers which texts are plain engine statements; that must not let one
+    through an aborted block, nor turn a control statement of the same session into one."""
+    with connect(pg, pg.namespace_key) as conn:
+        for _ in range(3):
+            assert conn.execute("SELECT count(*) FROM todos WHERE id = %s", (1,)).fetchone()
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM missing")
+        for _ in range(2):
+            with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+                conn.execute("SELECT count(*) FROM todos WHERE id = %s", (1,))
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT count(*) FROM todos WHERE id = %s", (1,)).fetchone()
+        assert conn.execute("SHOW server_version").fetchone() == ("15.0",)
+
+
 def test_savepoints_undo_part_of_a_block(pg: Pg) -> None:
     with connect(pg, pg.namespace_key) as conn, conn.transaction():
         conn.execute("INSERT INTO todos (id, owner) VALUES (30, 'carol')")

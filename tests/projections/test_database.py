@@ -144,3 +144,33 @@ def test_async_variants(db: Database) -> None:
 
     distinct, rows, batch_lsn, event_lsn = asyncio.run(scenario())
     assert distinct == 20 and rows == [[21]] and event_lsn == batch_lsn + 1 == db.applied_lsn
+
+
+def test_a_pooled_snapshot_sees_each_ddl_change_at_its_next_read(db: Database) -> None:
+    """The catalogue is memoised per read transaction of a pooled snapshot; a DDL commit
+    must reach the very next read (new column, dropped table, new table)."""
+    db.execute("CREATE TABLE memo_t (id bigint PRIMARY KEY)")
+    db.execute("INSERT INTO memo_t (id) VALUES (1)")
+    for _ in range(3):  # the same snapshot, its memo filled
+        assert db.execute("SELECT id FROM memo_t").rows == [[1]]
+    db.execute("ALTER TABLE memo_t ADD COLUMN flag boolean")
+    db.execute("UPDATE memo_t SET flag = 't'")
+    assert db.execute("SELECT id, flag FROM memo_t").rows == [[1, True]]
+    db.execute("DROP TABLE memo_t")
+    with pytest.raises(SqlError):
+        db.execute("SELECT id FROM memo_t")
+    db.execute("CREATE TABLE memo_t (id bigint PRIMARY KEY, note text)")
+    assert db.execute("SELECT id, note FROM memo_t").rows == []
+
+
+def test_a_snapshot_forgets_its_memo_when_its_transaction_ends(db: Database) -> None:
+    db.execute("CREATE TABLE memo_u (id bigint PRIMARY KEY)")
+    snapshot = db.store.acquire()
+    try:
+        snapshot.memo["probe"] = object()
+        snapshot.refresh(snapshot.lsn)
+        assert "probe" in snapshot.memo  # same state: kept
+        snapshot.end()
+        assert snapshot.memo == {}
+    finally:
+        db.store.release(snapshot)

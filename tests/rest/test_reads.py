@@ -178,3 +178,16 @@ def test_filter_values_take_their_column_type(lib: Library) -> None:
         assert response.status_code == 400
         assert response.json()["code"] == "22P02"
         assert kind in response.json()["message"]
+
+
+def test_the_request_after_a_ddl_change_sees_it(lib: Library) -> None:
+    """The catalogue is memoised per snapshot transaction; a DDL commit must reach the very
+    next request (a new column, a new table, a dropped table)."""
+    for _ in range(3):
+        assert ids(lib, "authors?select=id&id=eq.1") == [1]
+    lib.api.ok("ALTER TABLE lib.authors ADD COLUMN nick TEXT")
+    assert rows(lib, "authors?select=id,nick&id=eq.1") == [{"id": 1, "nick": None}]
+    lib.api.ok("CREATE TABLE lib.fresh (id INTEGER PRIMARY KEY)")
+    assert rows(lib, "fresh") == []
+    lib.api.ok("DROP TABLE lib.fresh")
+    assert lib.get("fresh").status_code == 404

@@ -4,6 +4,8 @@ import sqlite3
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.auth.principal import ADMIN, Principal, user_principal
 from api.rls.authorizer import make_authorizer
@@ -87,3 +89,35 @@ def test_statements_prepared_before_the_authorizer_are_checked_again(
     assert db.execute(sql).fetchall() == [("top secret",)]
     db.set_authorizer(make_authorizer(user_principal("alice", "shop")))
     assert _denied(db, sql)
+
+
+@given(
+    questions=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    sqlite3.SQLITE_READ,
+                    sqlite3.SQLITE_INSERT,
+                    sqlite3.SQLITE_FUNCTION,
+                    sqlite3.SQLITE_CREATE_TABLE,
+                    sqlite3.SQLITE_PRAGMA,
+                ]
+            ),
+            st.sampled_from(
+                [None, "shop.todos", "other.secrets", "_bkg_sql_meta", "sqlite_master"]
+            ),
+            st.sampled_from([None, "id", "abs", "load_extension", "shop.todos"]),
+            st.sampled_from([None, "main", "temp"]),
+        ),
+        max_size=30,
+    )
+)
+def test_remembered_decisions_are_the_decisions(
+    questions: list[tuple[int, str | None, str | None, str | None]],
+) -> None:
+    """An authorizer remembers its answers; asked again, it answers as a fresh one would."""
+    for principal in (user_principal("alice", "shop"), SHOP_KEY):
+        remembering = make_authorizer(principal)
+        for action, arg1, arg2, db in questions + questions:
+            fresh = make_authorizer(principal)
+            assert remembering(action, arg1, arg2, db, None) == fresh(action, arg1, arg2, db, None)

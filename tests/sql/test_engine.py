@@ -11,6 +11,7 @@ import pytest
 from sqlglot import exp
 
 from api.sql import Catalog, SqlEngine, SqlError, StatementInfo, TableDef
+from api.sql.results import client_families, typed_rows
 from projections.apply import apply_changes
 from tests.sql.conftest import projection
 
@@ -340,3 +341,11 @@ def test_json_text_operator_yields_text_like_postgres(
         " FROM todos WHERE meta->>'n' = '5' AND meta->>'ok' = 'true'",
     ).rows
     assert row == [["5", "true", "x", '{"a":[1]}', None, None]]
+
+
+def test_result_families_are_worked_out_once_and_only_when_values_change() -> None:
+    assert client_families(("bigint", "text", None)) is None
+    families = client_families(("bigint", "boolean", "jsonb"))
+    assert families == ("integer", "boolean", "json")
+    assert typed_rows([(1, 0, '{"a": 1}')], families) == [[1, False, {"a": 1}]]
+    assert typed_rows([(1, 0, "x")], None) == [[1, 0, "x"]]

@@ -47,7 +47,8 @@ from api.http.models import (
     TableInfo,
     ViewInfo,
 )
-from api.sql import Catalog, TableDef
+from api.sql import TableDef
+from api.sql.catalog import snapshot_catalog
 from api.sql.engine import Params
 from projections.deadline import Deadline
 
@@ -102,7 +103,7 @@ async def schema(principal: Caller, backend: BackendDep) -> SchemaResponse:
     """Tables (columns, indexes, whether policies protect them) and views at the current
     LSN."""
     with backend.db.store.snapshot() as snap:
-        catalog = Catalog.load(snap.conn)
+        catalog = snapshot_catalog(snap)
         lsn = snap.lsn
     protected = {p.qualified_table for p in backend.layer.policies.all()}
     tables = [

@@ -48,7 +48,7 @@ from api.realtime.position import Position, start_position
 from api.realtime.source import RecordSource, check_readable
 from api.realtime.stream import history, subscription
 from api.realtime.subscriber import Subscriber
-from api.sql import Catalog
+from api.sql.catalog import snapshot_catalog
 
 DEFAULT_HEARTBEAT_S = 15.0
 HEARTBEAT_RANGE = (0.1, 300.0)
@@ -197,7 +197,7 @@ def _check_tables(backend: Backend, principal: Principal, filters: Filters) -> N
     if filters.tables is None:
         return
     with backend.db.store.snapshot() as snap:
-        known = Catalog.load(snap.conn).tables
+        known = snapshot_catalog(snap).tables
     for table in sorted(filters.tables - {OBJECTS_TABLE}):
         namespace = table.partition(".")[0]
         if principal.kind != "admin" and namespace != principal.namespace:
