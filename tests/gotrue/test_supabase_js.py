@@ -70,6 +70,10 @@ def test_sign_up_and_sign_in(steps: dict[str, Any]) -> None:
     wrong = refused(steps, "wrongPassword")
     assert (wrong["status"], wrong["code"]) == (400, "invalid_credentials")
     assert wrong["name"] == "AuthApiError"
+    carol = ok(steps, "signUpPkce")["session"]["user"]
+    assert ok(steps, "signInPkce")["session"]["user"]["id"] == carol["id"]
+    ok(steps, "signOutOthers")
+    assert ok(steps, "userAfterSignOutOthers")["user"]["id"] == carol["id"]
     session = ok(steps, "signIn")["session"]
     assert session["user"]["id"] == steps["ids"]["alice"]
     assert steps["ids"]["alice"] != steps["ids"]["bob"]
@@ -103,6 +107,7 @@ def test_each_user_sees_only_its_rows(steps: dict[str, Any]) -> None:
 
 def test_realtime_delivers_own_inserts_only(steps: dict[str, Any]) -> None:
     assert steps["states"] == {"alice": "SUBSCRIBED", "bob": "SUBSCRIBED"}
+    assert ok(steps, "refreshSubscribed")["session"]["user"]["id"] == steps["ids"]["alice"]
     ids = steps["ids"]
     assert steps["heard"] == {
         "alice": [{"id": 1, "owner": ids["alice"], "eventType": "INSERT"}],

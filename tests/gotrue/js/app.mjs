@@ -8,7 +8,8 @@ const cfg = JSON.parse(process.argv[2])
 const out = { heard: { alice: [], bob: [] }, states: {} }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const options = { auth: { persistSession: false, autoRefreshToken: false } }
-const users = { alice: createClient(cfg.url, cfg.anon_key, options), bob: createClient(cfg.url, cfg.anon_key, options) }
+// bob's client keeps supabase-js's defaults (a session kept in memory, refreshed by a timer)
+const users = { alice: createClient(cfg.url, cfg.anon_key, options), bob: createClient(cfg.url, cfg.anon_key) }
 const { alice, bob } = users
 const events = { alice: [], bob: [] }
 for (const [name, client] of Object.entries(users)) {
@@ -36,6 +37,12 @@ await step('signUpAlice', alice.auth.signUp({ email: 'Alice@Example.com', passwo
 await step('signUpBob', bob.auth.signUp({ email: 'bob@example.com', password: 'bob-pass' }))
 await step('signUpTaken', createClient(cfg.url, cfg.anon_key, options).auth.signUp({ email: 'bob@example.com', password: 'other-pass' }))
 await step('wrongPassword', createClient(cfg.url, cfg.anon_key, options).auth.signInWithPassword({ email: 'alice@example.com', password: 'nope-nope' }))
+// a server-side app's client (PKCE flow, a redirect): the extra fields change nothing here
+const carol = createClient(cfg.url, cfg.anon_key, { auth: { ...options.auth, flowType: 'pkce' } })
+await step('signUpPkce', carol.auth.signUp({ email: 'carol@example.com', password: 'carol-pass', options: { emailRedirectTo: 'http://app.test/welcome' } }))
+await step('signInPkce', carol.auth.signInWithPassword({ email: 'carol@example.com', password: 'carol-pass' }))
+await step('signOutOthers', carol.auth.signOut({ scope: 'others' }))
+await step('userAfterSignOutOthers', carol.auth.getUser())
 const signedIn = await step('signIn', alice.auth.signInWithPassword({ email: 'alice@example.com', password: 'alice-pass' }))
 const firstRefresh = sessionOf(signedIn)?.refresh_token
 const refreshed = await step('refresh', alice.auth.refreshSession())
@@ -69,6 +76,10 @@ for (const [name, client] of Object.entries(users)) {
     })
   await subscribed(channel, name)
 }
+
+// a refresh while subscribed: the client hands the new access token to its channels
+await step('refreshSubscribed', alice.auth.refreshSession())
+await sleep(50)
 
 // data: own rows only, a forged owner refused
 const started = Date.now()
