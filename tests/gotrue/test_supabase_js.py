@@ -38,7 +38,10 @@ def steps(client_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             f"{served.url}/storage/v1/bucket", json={"name": BUCKET}, headers=service
         )
         assert bucket.status_code == 200, bucket.text
-        config = {"url": served.url, "anon_key": keys["anon"], "bucket": BUCKET}
+        config = {
+            "url": served.url, "anon_key": keys["anon"], "service_key": keys["service"],
+            "bucket": BUCKET,
+        }  # fmt: skip
         command = ["node", "--experimental-websocket", "gotrue_app.mjs", json.dumps(config)]
         ran = _run(command, client_dir, 120)
         assert ran.returncode == 0, ran.stderr[-3000:]
@@ -137,3 +140,12 @@ def test_sign_out(steps: dict[str, Any]) -> None:
         gone["name"] == "AuthSessionMissingError"
     )  # the client's reading of a 403 session_not_found
     assert ok(steps, "signInAgain")["session"]["user"]["id"] == steps["ids"]["alice"]
+
+
+def test_admin_pages_through_users(steps: dict[str, Any]) -> None:
+    first = ok(steps, "listUsers")  # alice, bob, carol
+    assert [u["email"] for u in first["users"]] == ["alice@example.com", "bob@example.com"]
+    assert (first["total"], first["nextPage"], first["lastPage"]) == (3, 2, 2)
+    last = ok(steps, "listUsersLast")
+    assert [u["email"] for u in last["users"]] == ["carol@example.com"]
+    assert (last["total"], last["nextPage"], last["lastPage"]) == (3, None, 2)

@@ -113,6 +113,10 @@ await step('getUserAfterSignOut', alice.auth.getUser(spent.access_token))
 await step('signInAgain', alice.auth.signInWithPassword({ email: 'alice@example.com', password: 'alice-pass' }))
 await alice.auth.signOut()
 await bob.auth.signOut()
+// the application's server side: the service key pages through the users
+const service = createClient(cfg.url, cfg.service_key, options)
+await step('listUsers', service.auth.admin.listUsers({ page: 1, perPage: 2 }))
+await step('listUsersLast', service.auth.admin.listUsers({ page: 2, perPage: 2 }))
 out.events = events
 console.log(JSON.stringify(out))
 process.exit(0)
