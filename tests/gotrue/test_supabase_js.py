@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.gotrue.conftest import SERVE_ARGS, set_up
-from tests.http.conftest import serving
+from tests.gotrue.conftest import SECRET, SERVE_ARGS, set_up
+from tests.http.conftest import free_port, serving
 from tests.rest.test_supabase_js import _run, client_dir
 from tests.storage_v1.conftest import OWN_FOLDER, admin_post
 
@@ -30,7 +30,10 @@ BUCKET = "files"
 @pytest.fixture(scope="module")
 def steps(client_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     shutil.copyfile(SCRIPT, client_dir / "gotrue_app.mjs")
-    with serving(tmp_path_factory.mktemp("gotrue-js") / "data", args=SERVE_ARGS) as served:
+    hook_port = free_port()  # the scenario's own webhook receiver (password recovery)
+    hook = f"http://127.0.0.1:{hook_port}/hook"
+    args = [*SERVE_ARGS, "--webhook-url", hook, "--webhook-secret", SECRET]
+    with serving(tmp_path_factory.mktemp("gotrue-js") / "data", args=args) as served:
         keys = set_up(served)
         admin_post(served, "/policy", OWN_FOLDER)
         service = {"apikey": keys["service"], "Authorization": f"Bearer {keys['service']}"}
@@ -40,7 +43,7 @@ def steps(client_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         assert bucket.status_code == 200, bucket.text
         config = {
             "url": served.url, "anon_key": keys["anon"], "service_key": keys["service"],
-            "bucket": BUCKET,
+            "bucket": BUCKET, "hook_port": hook_port, "hook_secret": SECRET,
         }  # fmt: skip
         command = ["node", "--experimental-websocket", "gotrue_app.mjs", json.dumps(config)]
         ran = _run(command, client_dir, 120)
@@ -149,3 +152,31 @@ def test_admin_pages_through_users(steps: dict[str, Any]) -> None:
     last = ok(steps, "listUsersLast")
     assert [u["email"] for u in last["users"]] == ["carol@example.com"]
     assert (last["total"], last["nextPage"], last["lastPage"]) == (3, None, 2)
+
+
+def test_admin_manages_a_user(steps: dict[str, Any]) -> None:
+    created = ok(steps, "adminCreate")["user"]
+    assert created["email"] == "dan@example.com" and created["user_metadata"] == {"team": "a"}
+    updated = ok(steps, "adminUpdate")["user"]
+    assert updated["app_metadata"]["plan"] == "pro"
+    assert ok(steps, "adminGet")["user"]["app_metadata"]["plan"] == "pro"
+    ok(steps, "adminDelete")
+    gone = refused(steps, "adminGetDeleted")
+    assert (gone["status"], gone["code"]) == (404, "user_not_found")
+
+
+def test_weak_password_reasons(steps: dict[str, Any]) -> None:
+    weak = refused(steps, "weakPassword")
+    assert (weak["name"], weak["status"], weak["code"]) == (
+        "AuthWeakPasswordError",
+        422,
+        "weak_password",
+    )
+
+
+def test_password_recovery_through_the_webhook(steps: dict[str, Any]) -> None:
+    assert ok(steps, "recover") == {}
+    verified = ok(steps, "verifyRecovery")
+    assert verified["session"]["user"]["email"] == "bob@example.com"
+    ok(steps, "newPassword")
+    assert ok(steps, "signInNewPassword")["user"]["id"] == steps["ids"]["bob"]

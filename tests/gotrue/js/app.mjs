@@ -2,6 +2,8 @@
 // refresh, read and update themselves, write their own todos under RLS (a forged owner is
 // refused), hear their own inserts over realtime and never the other's, keep a file in their
 // own storage folder, and sign out. Prints every step's outcome as one JSON object.
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createServer } from 'node:http'
 import { createClient } from '@supabase/supabase-js'
 
 const cfg = JSON.parse(process.argv[2])
@@ -117,6 +119,37 @@ await bob.auth.signOut()
 const service = createClient(cfg.url, cfg.service_key, options)
 await step('listUsers', service.auth.admin.listUsers({ page: 1, perPage: 2 }))
 await step('listUsersLast', service.auth.admin.listUsers({ page: 2, perPage: 2 }))
+await step('adminCreate', service.auth.admin.createUser({ email: 'dan@example.com', password: 'dan-pass', email_confirm: true, user_metadata: { team: 'a' } }))
+const dan = out.adminCreate.data?.user?.id
+await step('adminUpdate', service.auth.admin.updateUserById(dan, { app_metadata: { plan: 'pro' } }))
+await step('adminGet', service.auth.admin.getUserById(dan))
+await step('adminDelete', service.auth.admin.deleteUser(dan))
+await step('adminGetDeleted', service.auth.admin.getUserById(dan))
+await step('weakPassword', createClient(cfg.url, cfg.anon_key, options).auth.signUp({ email: 'weak@example.com', password: 'abc' }))
+
+// password recovery: the application's backend receives the token by webhook and mails it;
+// here the webhook receiver checks the signature and hands it straight to the client
+const delivered = []
+const hooks = createServer((req, res) => {
+  let body = ''
+  req.on('data', (chunk) => { body += chunk })
+  req.on('end', () => {
+    const signed = Object.fromEntries((req.headers['x-bkg-signature'] ?? '').split(',').map((p) => p.split('=')))
+    const mac = createHmac('sha256', cfg.hook_secret).update(`${signed.t}.${body}`).digest('hex')
+    const valid = signed.v1?.length === mac.length && timingSafeEqual(Buffer.from(signed.v1), Buffer.from(mac))
+    if (valid) delivered.push(JSON.parse(body))
+    res.writeHead(valid ? 204 : 401).end()
+  })
+})
+await new Promise((resolve) => hooks.listen(cfg.hook_port, '127.0.0.1', resolve))
+await step('recover', bob.auth.resetPasswordForEmail('bob@example.com', { redirectTo: 'http://app.test/reset' }))
+const waitedHook = Date.now()
+while (!delivered.some((d) => d.type === 'user.recovery_requested') && Date.now() - waitedHook < 5000) await sleep(10)
+const recovery = delivered.find((d) => d.type === 'user.recovery_requested')?.data
+await step('verifyRecovery', bob.auth.verifyOtp({ email: 'bob@example.com', token: recovery?.token, type: 'recovery' }))
+await step('newPassword', bob.auth.updateUser({ password: 'bob-new-pass' }))
+await step('signInNewPassword', createClient(cfg.url, cfg.anon_key, options).auth.signInWithPassword({ email: 'bob@example.com', password: 'bob-new-pass' }))
+hooks.close()
 out.events = events
 console.log(JSON.stringify(out))
 process.exit(0)
