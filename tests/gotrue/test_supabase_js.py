@@ -78,6 +78,8 @@ def test_sign_up_and_sign_in(steps: dict[str, Any]) -> None:
     assert wrong["name"] == "AuthApiError"
     carol = ok(steps, "signUpPkce")["session"]["user"]
     assert ok(steps, "signInPkce")["session"]["user"]["id"] == carol["id"]
+    assert ok(steps, "changeEmail")["user"]["email"] == "carol@example.org"  # no mail: at once
+    assert ok(steps, "signInNewEmail")["user"]["id"] == carol["id"]
     ok(steps, "signOutOthers")
     assert ok(steps, "userAfterSignOutOthers")["user"]["id"] == carol["id"]
     session = ok(steps, "signIn")["session"]
@@ -150,7 +152,7 @@ def test_admin_pages_through_users(steps: dict[str, Any]) -> None:
     assert [u["email"] for u in first["users"]] == ["alice@example.com", "bob@example.com"]
     assert (first["total"], first["nextPage"], first["lastPage"]) == (3, 2, 2)
     last = ok(steps, "listUsersLast")
-    assert [u["email"] for u in last["users"]] == ["carol@example.com"]
+    assert [u["email"] for u in last["users"]] == ["carol@example.org"]
     assert (last["total"], last["nextPage"], last["lastPage"]) == (3, None, 2)
 
 

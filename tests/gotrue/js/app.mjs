@@ -43,6 +43,8 @@ await step('wrongPassword', createClient(cfg.url, cfg.anon_key, options).auth.si
 const carol = createClient(cfg.url, cfg.anon_key, { auth: { ...options.auth, flowType: 'pkce' } })
 await step('signUpPkce', carol.auth.signUp({ email: 'carol@example.com', password: 'carol-pass', options: { emailRedirectTo: 'http://app.test/welcome' } }))
 await step('signInPkce', carol.auth.signInWithPassword({ email: 'carol@example.com', password: 'carol-pass' }))
+await step('changeEmail', carol.auth.updateUser({ email: 'carol@example.org' }))
+await step('signInNewEmail', createClient(cfg.url, cfg.anon_key, options).auth.signInWithPassword({ email: 'carol@example.org', password: 'carol-pass' }))
 await step('signOutOthers', carol.auth.signOut({ scope: 'others' }))
 await step('userAfterSignOutOthers', carol.auth.getUser())
 const signedIn = await step('signIn', alice.auth.signInWithPassword({ email: 'alice@example.com', password: 'alice-pass' }))
