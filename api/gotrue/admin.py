@@ -27,17 +27,31 @@ def require_service(door: Door) -> None:
         raise not_admin()
 
 
-async def list_users(door: Door, page: int, per_page: int) -> dict[str, Any]:
+async def list_users(door: Door, page: int, per_page: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """One page of the namespace's users, and GoTrue's pagination headers for it."""
     require_service(door)
     most = door.settings.max_users_listed
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= most:
         raise GoTrueError(400, "validation_failed", f"page 1..{MAX_PAGE}, per_page 1..{most}")
 
-    def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    def work(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
         rows = state.users(conn, door.namespace, (page - 1) * per_page, per_page)
-        return [shapes.user(r, state.identities(conn, r["id"]), door.aud) for r in rows]
+        found = [shapes.user(r, state.identities(conn, r["id"]), door.aud) for r in rows]
+        return found, state.user_count(conn, door.namespace)
 
-    return {"users": await door.read(work), "aud": door.aud}
+    found, total = await door.read(work)
+    path = door.request.url.path
+    return {"users": found, "aud": door.aud}, pagination_headers(path, page, per_page, total)
+
+
+def pagination_headers(path: str, page: int, per_page: int, total: int) -> dict[str, str]:
+    """`X-Total-Count` and a `Link` to the next page (when there is one) and the last, as
+    GoTrue sends them: supabase-js reads `nextPage`, `lastPage` and `total` from these (the
+    page number first in each link, where the client looks for it)."""
+    last = -(-total // per_page)
+    links = [f'<{path}?page={page + 1}&per_page={per_page}>; rel="next"'] if page < last else []
+    links.append(f'<{path}?page={last}&per_page={per_page}>; rel="last"')
+    return {"X-Total-Count": str(total), "Link": ", ".join(links)}
 
 
 async def get_user(door: Door, user_id: str) -> dict[str, Any]:

@@ -106,10 +106,11 @@ async def verify(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @route("/admin/users", http_method=["GET"])
-async def list_users(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def list_users(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     door = _door(request)
     page, per_page = _int(request, "page", 1), _int(request, "per_page", 50)
-    return await admin.list_users(door, page, per_page)
+    body, headers = await admin.list_users(door, page, per_page)
+    return Response(body, headers=headers)
 
 
 @route("/admin/users", http_method=["POST"], status_code=200)

@@ -53,6 +53,17 @@ def users(conn: sqlite3.Connection, namespace: str, offset: int, limit: int) -> 
     return _select(conn, "users", "namespace = ?", [namespace, limit, offset], tail)
 
 
+def user_count(conn: sqlite3.Connection, namespace: str) -> int:
+    """How many users `namespace` has (the admin list's `X-Total-Count`)."""
+    try:
+        row = conn.execute(
+            f"SELECT count(*) FROM {TABLES['users'][0]} WHERE namespace = ?", [namespace]
+        ).fetchone()
+    except sqlite3.OperationalError:  # no account was ever folded: no table yet
+        return 0
+    return int(row[0])
+
+
 def identities(conn: sqlite3.Connection, user_id: str) -> list[Row]:
     return _select(conn, "identities", "user_id = ?", [user_id], "ORDER BY created_at")
 

@@ -164,3 +164,21 @@ def test_recovering_an_unknown_email_looks_the_same_and_writes_nothing(project: 
 def test_settings(project: Project) -> None:
     settings = httpx.get(f"{project.served.url}/auth/v1/settings").json()
     assert settings["external"]["email"] is True and settings["mailer_autoconfirm"] is True
+
+
+def test_admin_list_carries_gotrue_pagination_headers(project: Project) -> None:
+    """supabase-js reads `total`, `nextPage` and `lastPage` of `admin.listUsers` from these."""
+    for n in range(3):
+        project.auth("POST", "admin/users", "service", json={"email": f"page{n}@example.com"})
+    total = len(project.client("service").auth.admin.list_users(per_page=1000))
+    assert total >= 3
+    first = project.auth("GET", "admin/users?page=1&per_page=2", "service")
+    assert first.headers["x-total-count"] == str(total)
+    last = (total + 1) // 2
+    assert first.headers["link"] == (
+        f'</auth/v1/admin/users?page=2&per_page=2>; rel="next", '
+        f'</auth/v1/admin/users?page={last}&per_page=2>; rel="last"'
+    )
+    final = project.auth("GET", f"admin/users?page={last}&per_page=2", "service")
+    assert final.headers["link"] == f'</auth/v1/admin/users?page={last}&per_page=2>; rel="last"'
+    assert len(final.json()["users"]) == total - 2 * (last - 1)
