@@ -66,6 +66,9 @@ class ServerConfig:
     readers: PoolSettings = field(default_factory=PoolSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     """End-user accounts of `/auth/v1` (password and metadata limits, token lifetimes)."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the HTTP doors from their pages (`*`: any); none by
+    default, so a page of another origin cannot read an answer."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     parser.add_argument(
+        "--cors-origins",
+        default=os.environ.get("BKG_CORS_ORIGINS", ""),
+        help="comma-separated browser origins allowed to call the API from their pages, or *"
+        " (default: $BKG_CORS_ORIGINS, else none)",
+    )
+    parser.add_argument(
         "--metrics-token",
         default=os.environ.get("BKG_METRICS_TOKEN"),
         help="require this bearer token on /metrics (default: $BKG_METRICS_TOKEN, else open)",
@@ -242,6 +248,7 @@ def serve_settings(args: argparse.Namespace, data_dir: DataDir) -> Settings:
         jwt_audience=args.jwt_audience or None,
         webhook_secret=args.webhook_secret.encode() if args.webhook_secret else None,
         accounts=account_settings(args),
+        cors_origins=tuple(o.strip() for o in args.cors_origins.split(",") if o.strip()),
         **governance(args),
     )
     return Settings(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -83,12 +84,36 @@ def _app(backend: Backend, handlers: Sequence[ControllerRouterHandler]) -> ASGIA
                 }
             ),
         ),
+        cors_config=_cors(backend.config.cors_origins),
         debug=False,
         logging_config=None,  # the process's logging is `api.logconfig`'s, not Litestar's
     )
     complete_document(app)
     return RequestLog(RequestMetrics(NoSniff(app), backend))
 
+
+def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
+    """CORS for the origins the operator allowed (the Supabase clients in a browser send
+    `apikey`, `authorization`, `x-client-info`, `content-profile`, `prefer`... and read
+    `content-range`); credentials are headers, never cookies, so none are allowed."""
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=CORS_EXPOSED,
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
+CORS_EXPOSED = [
+    "content-range", "content-location", "location", "preference-applied", "x-total-count",
+    "link", "x-trace-id", "retry-after", "etag", "upload-offset", "upload-length",
+]  # fmt: skip
+"""Response headers a browser page may read: ranges and counts (PostgREST, GoTrue),
+where a created thing is, tracing, back-off, object and resumable-upload headers."""
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 
