@@ -1,4 +1,4 @@
-"""The `/rest/v1` router: tables, the OpenAPI description, `rpc/` (not yet: PGRST202).
+"""The `/rest/v1` router: tables, the OpenAPI description, `rpc/` (SQL functions).
 `OPTIONS` is Litestar's own answer (204 with `Allow`).
 
 Each request authenticates (`Authorization: Bearer`, else the `apikey` header), picks its
@@ -27,6 +27,7 @@ from api.rest.errors import RestError
 from api.rest.headers import negotiate, parse_range
 from api.rest.openapi import describe
 from api.rest.read import Window, plan
+from api.rest.rpc import call_function
 from api.rest.translate import from_auth, from_rls, from_sql
 from api.rls.errors import RlsError
 from api.sql.errors import SqlError
@@ -46,16 +47,10 @@ async def root(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @route("/rpc/{function:str}", http_method=["GET", "POST", "HEAD"])
 async def rpc(request: Request[Any, Any, Any], function: FromPath[str]) -> Response[Any]:
-    """SQL functions do not exist yet: every name is PostgREST's PGRST202."""
+    """Call a SQL function of the schema with named arguments (`api.rest.rpc`)."""
     call = open_call(request, "content-profile" if request.method == "POST" else "accept-profile")
-    raise RestError(
-        404,
-        "PGRST202",
-        f"Could not find the function {call.schema}.{function} without parameters"
-        " in the schema cache",
-        f"Searched for the function {call.schema}.{function} without parameters,"
-        " but no matches were found in the schema cache.",
-    )
+    body = await request.body() if request.method == "POST" else b""
+    return await call_function(call, function, request.method, body)
 
 
 @route("/{table:str}", http_method=ALL_METHODS)

@@ -29,6 +29,7 @@ from api.sql.parse import StatementInfo, cte_names, logical_name
 from api.sql.reader import BkgPostgres
 
 _VOLATILITY = ("IMMUTABLE", "STABLE", "VOLATILE")
+_SEQUENCE_STEPS = ("nextval", "setval")
 
 
 def plan_create_function(
@@ -46,6 +47,7 @@ def plan_create_function(
     arguments = [_argument(node) for node in header.expressions]
     returns, columns, types, volatility = _properties(statement, info.namespace, catalog)
     query = _parameters_to_numbers(_body(statement), name, arguments, catalog, info.namespace)
+    _refuse_sequence_steps(query)
     first = query
     while isinstance(first, exp.SetOperation):
         first = first.this
@@ -67,6 +69,16 @@ def plan_create_function(
         "definition": function.to_dict(),
     }
     return [change]
+
+
+def _refuse_sequence_steps(query: exp.Query) -> None:
+    """A body may not step a sequence: a call is classified as a read or a write before its
+    functions are inlined, so `nextval` inside one would run on a read snapshot; the caller
+    calls `nextval` in the statement itself instead."""
+    if any(f.name.lower() in _SEQUENCE_STEPS for f in query.find_all(exp.Anonymous)):
+        raise NotSupportedError(
+            "a SQL function cannot call nextval or setval: call it in the statement instead"
+        )
 
 
 def _with_typed_nulls(stored: exp.Query, arguments: list[Argument]) -> exp.Query:

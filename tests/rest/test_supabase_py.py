@@ -36,6 +36,12 @@ SETUP = [
     "CREATE SCHEMA lib",
     "CREATE TABLE lib.shelves (id INTEGER PRIMARY KEY, label TEXT)",
     "INSERT INTO lib.shelves VALUES (1, 'top')",
+    "CREATE FUNCTION public.add_them(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE"
+    " AS $$ SELECT a + b $$",
+    "CREATE FUNCTION public.books_of(g text) RETURNS TABLE(id int, title text) LANGUAGE sql"
+    " STABLE AS $$ SELECT id, title FROM public.books WHERE genre = g ORDER BY id $$",
+    "CREATE FUNCTION public.my_todos() RETURNS SETOF public.todos LANGUAGE sql STABLE"
+    " AS $$ SELECT * FROM public.todos ORDER BY id $$",
 ]
 POLICIES = [
     {
@@ -240,3 +246,36 @@ def test_bad_input_through_the_client(project: Project) -> None:
             query.execute()
         assert caught.value.code == code
     assert project.head() == head
+
+
+def test_rpc_calls_sql_functions_as_the_caller(project: Project) -> None:
+    anon = project.client(project.anon)
+    assert anon.rpc("add_them", {"a": 2, "b": 40}).execute().data == 42
+    assert anon.rpc("add_them", {"a": 2, "b": 40}, get=True).execute().data == 42
+    sf = anon.rpc("books_of", {"g": "sf"}).execute().data
+    assert sf == [
+        {"id": 1, "title": "The Dispossessed"},
+        {"id": 2, "title": "The Left Hand of Darkness"},
+    ]
+    mine = project.client(project.anon, headers={"Authorization": f"Bearer {project.alice}"})
+    owners = [row["owner"] for row in mine.rpc("my_todos").execute().data]
+    assert owners and set(owners) == {"alice"}  # the function reads with the caller's RLS
+    assert anon.rpc("my_todos").execute().data == []  # anon has no todo policy
+    with pytest.raises(APIError) as caught:
+        anon.rpc("add_them", {"a": 1}).execute()
+    assert caught.value.code == "PGRST202"
+    with pytest.raises(APIError) as caught:
+        anon.rpc("nothing_here", {}).execute()
+    assert caught.value.code == "PGRST202"
+    with pytest.raises(APIError) as caught:
+        anon.rpc("add_them", {"a": "x", "b": 1}, get=True).execute()
+    assert caught.value.code == "22P02"
+    lib = project.client(project.lib_service)
+    with pytest.raises(APIError) as caught:  # the client asks for public: not lib's schema
+        lib.rpc("add_them", {"a": 1, "b": 2}).execute()
+    assert caught.value.code == "PGRST106"
+    with pytest.raises(APIError) as caught:  # in its own schema there is no such function
+        project.client(project.lib_service, schema="lib").rpc(
+            "add_them", {"a": 1, "b": 2}
+        ).execute()
+    assert caught.value.code == "PGRST202"
