@@ -34,6 +34,9 @@ from bench.scenarios.fanout import (
 )
 from bench.sizing import scaled, smoke
 
+SMOKE_SUBSCRIBERS = (1, 10, 50)
+"""Subscriber counts of a smoke run (the test suite's): every code path, a fraction of the
+sockets (a thousand websockets and streams take half a minute to open and close)."""
 GOAL_VS_ONE = 0.2
 GOAL_VS_SSE = 1 / 1.5
 HEARTBEAT_S = 20.0
@@ -121,10 +124,11 @@ def run(quick: bool) -> Outcome:
     warmup = 0 if smoke() else writes // 5
     figures: dict[str, Figure] = {}
     p99: dict[tuple[str, int], float] = {}
+    counts = SMOKE_SUBSCRIBERS if smoke() else SUBSCRIBERS
     with running_server() as server:
         server.call("POST", "/query", {"sql": f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY)"})
         next_id = 1
-        for count in SUBSCRIBERS:
+        for count in counts:
             for door in ("ws", "sse"):
                 with subscribed(server, door, count) as subscribers:
                     for batch in (warmup, writes):
@@ -140,9 +144,9 @@ def run(quick: bool) -> Outcome:
                 figures[figure_key(f"{door}_p99", count)] = Figure(p99[door, count], "ms p99")
     ratios = {
         ratio_key("one_subscriber", count): Ratio(p99["ws", 1] / p99["ws", count], GOAL_VS_ONE)
-        for count in SUBSCRIBERS[1:]
+        for count in counts[1:]
     }
-    for count in SUBSCRIBERS:
+    for count in counts:
         ratios[ratio_key("sse", count)] = Ratio(
             p99["sse", count] / p99["ws", count], GOAL_VS_SSE if count == 1000 else None
         )
