@@ -25,6 +25,7 @@ from projections.datetimefuncs import DATETIME_FUNCTIONS
 from projections.jsonfuncs import JSON_FUNCTIONS
 from projections.meta import DIVISOR_FUNCTION
 from projections.numeric import NUMERIC_FUNCTION
+from projections.regexfuncs import REGEX_FUNCTIONS
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 from projections.textfuncs import TEXT_FUNCTIONS
 
@@ -39,6 +40,7 @@ ALLOWED_FUNCTIONS = frozenset(
         NUMERIC_FUNCTION,
         *JSON_FUNCTIONS,
         *DATETIME_FUNCTIONS,
+        *REGEX_FUNCTIONS,
         "abs",
         "avg",
         "count",

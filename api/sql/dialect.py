@@ -20,6 +20,7 @@ from sqlglot.generators.sqlite import SQLiteGenerator
 from api.sql.errors import NotSupportedError
 from api.sql.quadratic import guard_arguments
 from projections.meta import DIVISOR_FUNCTION
+from projections.regexfuncs import REGEX_FUNCTION, SIMILAR_FUNCTION, SUBSTRING_FUNCTION
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
@@ -154,6 +155,48 @@ def _starts_with_sql(gen: SQLiteGenerator, node: exp.StartsWith) -> str:
     return f"(INSTR({gen.sql(node, 'this')}, {gen.sql(node, 'expression')}) = 1)"
 
 
+def _regex_sql(gen: SQLiteGenerator, node: exp.RegexpLike | exp.RegexpILike) -> str:
+    """``a ~ b`` / ``a ~* b`` / regexp_like through the bounded matcher."""
+    flag = node.args.get("flag")
+    flags: exp.Expr = flag if flag is not None else exp.Literal.string("")
+    if isinstance(node, exp.RegexpILike):
+        flags = exp.DPipe(this=exp.Literal.string("i"), expression=flags)
+    return gen.func(REGEX_FUNCTION, node.this, node.expression, flags)
+
+
+def _regexp_replace_sql(gen: SQLiteGenerator, node: exp.RegexpReplace) -> str:
+    """regexp_replace(s, pattern, replacement [, flags])."""
+    if node.args.get("position") is not None or node.args.get("occurrence") is not None:
+        raise NotSupportedError("regexp_replace with a start position is not supported")
+    replacement = node.args.get("replacement") or exp.Literal.string("")
+    return gen.func(
+        "REGEXP_REPLACE", node.this, node.expression, replacement, node.args.get("modifiers")
+    )
+
+
+def _regexp_count_sql(gen: SQLiteGenerator, node: exp.RegexpCount) -> str:
+    """regexp_count(s, pattern)."""
+    if any(node.args.get(key) is not None for key in ("position", "parameters")):
+        raise NotSupportedError("regexp_count with a start position or flags is not supported")
+    return gen.func("REGEXP_COUNT", node.this, node.expression)
+
+
+def _similar_sql(gen: SQLiteGenerator, node: exp.SimilarTo) -> str:
+    """``a SIMILAR TO b`` (``\\`` escapes, as in Postgres)."""
+    return gen.func(SIMILAR_FUNCTION, node.this, node.expression, exp.Literal.string("\\"))
+
+
+def _substring_sql(gen: SQLiteGenerator, node: exp.Substring) -> str:
+    """substring(s FROM n [FOR m]); ``substring(s FROM 'pattern')`` (a text literal where
+    the start would be) takes the regular expression's match."""
+    start, length = node.args.get("start"), node.args.get("length")
+    if isinstance(start, exp.Literal) and start.is_string:
+        if length is not None:
+            raise NotSupportedError("substring(... FROM pattern FOR escape) is not supported")
+        return gen.func(SUBSTRING_FUNCTION, node.this, start)
+    return gen.func("SUBSTRING", node.this, start, length)
+
+
 class BkgSQLiteGenerator(SQLiteGenerator):
     """SQLite generator with Postgres function and type translations."""
 
@@ -178,6 +221,12 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.ArrayAgg: lambda self, e: self.func("JSON_GROUP_ARRAY", e.this),
         exp.Left: lambda self, e: self.func("SUBSTR", e.this, exp.Literal.number(1), e.expression),
         exp.Right: lambda self, e: self.func("SUBSTR", e.this, exp.Neg(this=e.expression)),
+        exp.RegexpLike: _regex_sql,
+        exp.RegexpILike: _regex_sql,
+        exp.RegexpReplace: _regexp_replace_sql,
+        exp.RegexpCount: _regexp_count_sql,
+        exp.SimilarTo: _similar_sql,
+        exp.Substring: _substring_sql,
         exp.UnixToTime: lambda self, e: self.func(
             "DATETIME", e.this, exp.Literal.string("unixepoch")
         ),
@@ -211,6 +260,15 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         op = "NOT LIKE" if expression.args.get("negate") else "LIKE"
         escape = "" if isinstance(expression.parent, exp.Escape) else " ESCAPE '\\'"
         return f"{this} {op} {pattern}{escape}"
+
+    def escape_sql(self, expression: exp.Escape) -> str:
+        """``a SIMILAR TO b ESCAPE e`` through the matcher; LIKE ... ESCAPE as SQLite's."""
+        similar = expression.this
+        if isinstance(similar, exp.SimilarTo):
+            return self.func(
+                SIMILAR_FUNCTION, similar.this, similar.expression, expression.expression
+            )
+        return super().escape_sql(expression)
 
     def jsonextractscalar_sql(self, expression: exp.JSONExtractScalar) -> str:
         """`->>` yields text in Postgres (`'5'`, `'true'`), where SQLite's yields the JSON
