@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from projections.aggfuncs import register as register_aggregates
 from projections.apply import ensure_internal_schema
 from projections.bounds import (
     BOUND_FUNCTION,
@@ -71,7 +72,8 @@ def configure(conn: sqlite3.Connection) -> None:
       string functions of `projections.textfuncs` (lpad, split_part, ...), and the rounding of
       `numeric(p, s)` values of `projections.numeric`, the jsonb functions of
       `projections.jsonfuncs`, the interval functions of `projections.datetimefuncs` and the
-      time-bounded regular expressions of `projections.regexfuncs`.
+      time-bounded regular expressions of `projections.regexfuncs`, and the ordered
+      aggregates of `projections.aggfuncs`.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
@@ -84,6 +86,7 @@ def configure(conn: sqlite3.Connection) -> None:
     register_json_functions(conn)
     register_datetime_functions(conn)
     register_regex_functions(conn)
+    register_aggregates(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from api.auth.principal import Principal
 from api.rls.names import split_physical
+from projections.aggfuncs import AGGREGATE_FUNCTIONS
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
 from projections.datetimefuncs import DATETIME_FUNCTIONS
 from projections.jsonfuncs import JSON_FUNCTIONS
@@ -41,6 +42,7 @@ ALLOWED_FUNCTIONS = frozenset(
         *JSON_FUNCTIONS,
         *DATETIME_FUNCTIONS,
         *REGEX_FUNCTIONS,
+        *AGGREGATE_FUNCTIONS,
         "abs",
         "avg",
         "count",

@@ -17,6 +17,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
+from api.sql.aggregates import rewrite_ordered_aggregates
 from api.sql.errors import NotSupportedError
 from api.sql.quadratic import guard_arguments
 from projections.meta import DIVISOR_FUNCTION
@@ -240,6 +241,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         for node in list(expression.find_all(exp.Div, exp.Mod, exp.IntDiv)):
             _guard_divisor(node)
         guard_arguments(expression)
+        rewrite_ordered_aggregates(expression)
         return expression
 
     def like_sql(self, expression: exp.Like) -> str:

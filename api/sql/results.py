@@ -61,7 +61,7 @@ def declared_types(
 
 def _type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
     """Type of one output expression, or None when not known."""
-    if isinstance(node, exp.Paren):
+    if isinstance(node, exp.Paren | exp.Filter):
         return _type(node.this, scope)
     if isinstance(node, exp.Column):
         return _column_type(node, scope)
@@ -72,7 +72,7 @@ def _type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
         return "timestamptz"
     if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
         return "timestamp"
-    if isinstance(node, exp.JSONExtract | exp.ArrayAgg | exp.JSONBObjectAgg):
+    if isinstance(node, exp.JSONExtract | exp.ArrayAgg | exp.JSONArrayAgg | exp.JSONBObjectAgg):
         return "json"
     if isinstance(node, exp.AtTimeZone):
         return "timestamp"
