@@ -12,6 +12,7 @@ from typing import Any
 
 from projections.aggfuncs import register as register_aggregates
 from projections.apply import ensure_internal_schema
+from projections.arrayfuncs import register as register_arrays
 from projections.bounds import (
     BOUND_FUNCTION,
     MATCH_FUNCTION,
@@ -72,8 +73,8 @@ def configure(conn: sqlite3.Connection) -> None:
       string functions of `projections.textfuncs` (lpad, split_part, ...), and the rounding of
       `numeric(p, s)` values of `projections.numeric`, the jsonb functions of
       `projections.jsonfuncs`, the interval functions of `projections.datetimefuncs` and the
-      time-bounded regular expressions of `projections.regexfuncs`, and the ordered
-      aggregates of `projections.aggfuncs`.
+      time-bounded regular expressions of `projections.regexfuncs`, , the ordered
+      aggregates of `projections.aggfuncs` and the array functions of `projections.arrayfuncs`.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
@@ -87,6 +88,7 @@ def configure(conn: sqlite3.Connection) -> None:
     register_datetime_functions(conn)
     register_regex_functions(conn)
     register_aggregates(conn)
+    register_arrays(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

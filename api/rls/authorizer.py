@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from api.auth.principal import Principal
 from api.rls.names import split_physical
 from projections.aggfuncs import AGGREGATE_FUNCTIONS
+from projections.arrayfuncs import ARRAY_FUNCTIONS
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
 from projections.datetimefuncs import DATETIME_FUNCTIONS
 from projections.jsonfuncs import JSON_FUNCTIONS
@@ -43,6 +44,7 @@ ALLOWED_FUNCTIONS = frozenset(
         *DATETIME_FUNCTIONS,
         *REGEX_FUNCTIONS,
         *AGGREGATE_FUNCTIONS,
+        *ARRAY_FUNCTIONS,
         "abs",
         "avg",
         "count",

@@ -20,6 +20,12 @@ from sqlglot.generators.sqlite import SQLiteGenerator
 from api.sql.aggregates import rewrite_ordered_aggregates
 from api.sql.errors import NotSupportedError
 from api.sql.quadratic import guard_arguments
+from projections.arrayfuncs import (
+    ARRAY_GET_FUNCTION,
+    ARRAY_IN_FUNCTION,
+    CONTAINS_FUNCTION,
+    OVERLAP_FUNCTION,
+)
 from projections.meta import DIVISOR_FUNCTION
 from projections.regexfuncs import REGEX_FUNCTION, SIMILAR_FUNCTION, SUBSTRING_FUNCTION
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
@@ -198,6 +204,38 @@ def _substring_sql(gen: SQLiteGenerator, node: exp.Substring) -> str:
     return gen.func("SUBSTRING", node.this, start, length)
 
 
+_ELEMENT_KINDS = {
+    **dict.fromkeys(exp.DataType.INTEGER_TYPES, "int"),
+    **dict.fromkeys(exp.DataType.REAL_TYPES, "float"),
+    exp.DType.BOOLEAN: "bool",
+}
+
+
+def array_kind(to: exp.DataType) -> str:
+    """How ``_bkg_array_in`` converts the elements of a cast to ``to`` (an array type)."""
+    element = to.expressions[0] if to.expressions else None
+    kind = element.this if isinstance(element, exp.DataType) else None
+    return _ELEMENT_KINDS.get(kind, "text") if kind is not None else "text"
+
+
+def _subscript_sql(gen: SQLiteGenerator, node: exp.Bracket) -> str:
+    """``a[i]``: 1-based, NULL outside the array (the reader made a literal index 0-based)."""
+    if len(node.expressions) != 1 or isinstance(node.expressions[0], exp.Slice):
+        raise NotSupportedError("array slices and several subscripts are not supported")
+    index = node.expressions[0]
+    if isinstance(index, exp.Literal) and not index.is_string:
+        index = exp.Literal.number(int(index.this) + 1)
+    return gen.func(ARRAY_GET_FUNCTION, node.this, index)
+
+
+def _array_concat_sql(gen: SQLiteGenerator, node: exp.ArrayConcat) -> str:
+    """array_cat(a, b) (and ``a || b`` of arrays, which the reader makes the same node)."""
+    text = gen.sql(node, "this")
+    for other in node.expressions:
+        text = f"ARRAY_CAT({text}, {gen.sql(other)})"
+    return text
+
+
 class BkgSQLiteGenerator(SQLiteGenerator):
     """SQLite generator with Postgres function and type translations."""
 
@@ -222,6 +260,23 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.ArrayAgg: lambda self, e: self.func("JSON_GROUP_ARRAY", e.this),
         exp.Left: lambda self, e: self.func("SUBSTR", e.this, exp.Literal.number(1), e.expression),
         exp.Right: lambda self, e: self.func("SUBSTR", e.this, exp.Neg(this=e.expression)),
+        exp.Array: lambda self, e: self.func("JSON_ARRAY", *e.expressions),
+        exp.Bracket: _subscript_sql,
+        exp.ArrayContainsAll: lambda self, e: self.func(CONTAINS_FUNCTION, e.this, e.expression),
+        exp.ArrayContainedBy: lambda self, e: self.func(CONTAINS_FUNCTION, e.expression, e.this),
+        exp.ArrayOverlaps: lambda self, e: self.func(OVERLAP_FUNCTION, e.this, e.expression),
+        exp.ArraySize: lambda self, e: self.func(
+            "ARRAY_LENGTH", e.this, e.expression or exp.Literal.number(1)
+        ),
+        exp.ArrayAppend: lambda self, e: self.func("ARRAY_APPEND", e.this, e.expression),
+        exp.ArrayPrepend: lambda self, e: self.func("ARRAY_PREPEND", e.expression, e.this),
+        exp.ArrayConcat: _array_concat_sql,
+        exp.ArrayRemove: lambda self, e: self.func("ARRAY_REMOVE", e.this, e.expression),
+        exp.ArrayPosition: lambda self, e: self.func("ARRAY_POSITION", e.this, e.expression),
+        exp.ArrayToString: lambda self, e: self.func(
+            "ARRAY_TO_STRING", e.this, e.expression, e.args.get("null")
+        ),
+        exp.StringToArray: lambda self, e: self.func("STRING_TO_ARRAY", e.this, e.expression),
         exp.RegexpLike: _regex_sql,
         exp.RegexpILike: _regex_sql,
         exp.RegexpReplace: _regexp_replace_sql,
@@ -305,6 +360,9 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         """Casts to timestamptz behave like timestamp casts (UTC text)."""
         if expression.is_type("timestamptz"):
             return self.func("DATETIME", expression.this)
+        if expression.to.this == exp.DType.ARRAY:
+            kind = exp.Literal.string(array_kind(expression.to))
+            return self.func(ARRAY_IN_FUNCTION, expression.this, kind)
         return super().cast_sql(expression, safe_prefix)
 
 

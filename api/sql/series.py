@@ -134,7 +134,8 @@ def _matches_rows(call: exp.Expr, column: str) -> exp.Expr:
         arguments.append(exp.Literal.string(""))
     rows = exp.Anonymous(this=MATCHES_FUNCTION, expressions=[a.copy() for a in arguments])
     source = exp.Table(this=exp.Anonymous(this="json_each", expressions=[rows]))
-    return exp.select(exp.alias_(exp.column("value"), column, quoted=True)).from_(source)
+    value = exp.Cast(this=exp.column("value"), to=exp.DataType.build("text[]"))
+    return exp.select(exp.alias_(value, column, quoted=True)).from_(source)
 
 
 def _column_name(table: exp.Expr, default: str) -> str:
