@@ -29,6 +29,7 @@ from projections.numeric import register as register_numeric
 from projections.regexfuncs import register as register_regex_functions
 from projections.sequences import register as register_sequences
 from projections.textfuncs import register as register_text_functions
+from projections.textsearch import register as register_text_search
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
@@ -72,9 +73,10 @@ def configure(conn: sqlite3.Connection) -> None:
     - the sequence functions of `projections.sequences` (nextval, currval, setval) and the
       string functions of `projections.textfuncs` (lpad, split_part, ...), and the rounding of
       `numeric(p, s)` values of `projections.numeric`, the jsonb functions of
-      `projections.jsonfuncs`, the interval functions of `projections.datetimefuncs` and the
-      time-bounded regular expressions of `projections.regexfuncs`, , the ordered
-      aggregates of `projections.aggfuncs` and the array functions of `projections.arrayfuncs`.
+      `projections.jsonfuncs`, the interval functions of `projections.datetimefuncs`, the
+      time-bounded regular expressions of `projections.regexfuncs`, the ordered aggregates
+      of `projections.aggfuncs`, the array functions of `projections.arrayfuncs` and the
+      full-text search of `projections.textsearch`.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
@@ -89,6 +91,7 @@ def configure(conn: sqlite3.Connection) -> None:
     register_regex_functions(conn)
     register_aggregates(conn)
     register_arrays(conn)
+    register_text_search(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

@@ -30,6 +30,7 @@ from projections.numeric import NUMERIC_FUNCTION
 from projections.regexfuncs import REGEX_FUNCTIONS
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 from projections.textfuncs import TEXT_FUNCTIONS
+from projections.textsearch import TEXT_SEARCH_FUNCTIONS
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 
@@ -45,6 +46,7 @@ ALLOWED_FUNCTIONS = frozenset(
         *REGEX_FUNCTIONS,
         *AGGREGATE_FUNCTIONS,
         *ARRAY_FUNCTIONS,
+        *TEXT_SEARCH_FUNCTIONS,
         "abs",
         "avg",
         "count",

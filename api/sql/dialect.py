@@ -29,6 +29,7 @@ from projections.arrayfuncs import (
 from projections.meta import DIVISOR_FUNCTION
 from projections.regexfuncs import REGEX_FUNCTION, SIMILAR_FUNCTION, SUBSTRING_FUNCTION
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
+from projections.textsearch import MATCH_FUNCTION as TS_MATCH_FUNCTION
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
 # A version-4 UUID from random() and printf() only (functions every principal may call).
@@ -236,6 +237,17 @@ def _array_concat_sql(gen: SQLiteGenerator, node: exp.ArrayConcat) -> str:
     return text
 
 
+def _ts_match_sql(gen: SQLiteGenerator, node: exp.MatchAgainst) -> str:
+    """``vector @@ query`` (the reader puts the query first); a text on the left is read
+    with the default configuration, as Postgres' ``text @@ tsquery`` does."""
+    vector = node.expressions[0] if len(node.expressions) == 1 else None
+    if vector is None:
+        raise NotSupportedError("MATCH ... AGAINST is not supported")
+    if not (isinstance(vector, exp.Anonymous) and vector.name.lower() == "to_tsvector"):
+        vector = exp.Anonymous(this="to_tsvector", expressions=[vector])
+    return gen.func(TS_MATCH_FUNCTION, vector, node.this)
+
+
 class BkgSQLiteGenerator(SQLiteGenerator):
     """SQLite generator with Postgres function and type translations."""
 
@@ -277,6 +289,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
             "ARRAY_TO_STRING", e.this, e.expression, e.args.get("null")
         ),
         exp.StringToArray: lambda self, e: self.func("STRING_TO_ARRAY", e.this, e.expression),
+        exp.MatchAgainst: _ts_match_sql,
         exp.RegexpLike: _regex_sql,
         exp.RegexpILike: _regex_sql,
         exp.RegexpReplace: _regexp_replace_sql,

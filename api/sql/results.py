@@ -32,6 +32,7 @@ _BOOLEAN_NODES = (
     exp.LogicalOr,
     exp.StartsWith,
     exp.Escape,
+    exp.MatchAgainst,
 )
 
 
@@ -152,6 +153,12 @@ def _call_type(node: exp.Anonymous) -> str | None:
         return "text[]"
     if name == "cardinality":
         return "int"
+    if name == "ts_rank":
+        return "real"
+    if name == "to_tsvector":
+        return "tsvector"
+    if name.endswith("to_tsquery"):
+        return "tsquery"
     if name in DATETIME_FUNCTIONS:
         return "interval"
     if name.startswith(("json", "jsonb")):

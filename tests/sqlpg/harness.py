@@ -218,7 +218,7 @@ def run_bkg(db: Database, sql: str) -> Outcome:
     return Outcome(columns=list(result.columns), types=types, rows=rows)
 
 
-_WITHOUT_FAMILY = ("interval",)
+_WITHOUT_FAMILY = ("interval", "tsvector", "tsquery")
 """Types the engine reports for results though no column stores them (their own category)."""
 _FAMILIES = {"integer": "int", "real": "number", "boolean": "bool", "uuid": "text"}
 
