@@ -54,15 +54,16 @@ IS_SQL = {
     "unknown": "IS NULL",
 }
 UNSUPPORTED = {
-    "match": "regular expressions (match, imatch)",
-    "imatch": "regular expressions (match, imatch)",
     "cs": "containment (cs, cd, ov)",
     "cd": "containment (cs, cd, ov)",
     "ov": "containment (cs, cd, ov)",
-    "fts": "full-text search (fts, plfts, phfts, wfts)",
-    "plfts": "full-text search (fts, plfts, phfts, wfts)",
-    "phfts": "full-text search (fts, plfts, phfts, wfts)",
-    "wfts": "full-text search (fts, plfts, phfts, wfts)",
+}
+REGEX_SQL = {"match": "~", "imatch": "~*"}
+TEXT_SEARCH_SQL = {
+    "fts": "to_tsquery",
+    "plfts": "plainto_tsquery",
+    "phfts": "phraseto_tsquery",
+    "wfts": "websearch_to_tsquery",
 }
 
 
@@ -153,6 +154,10 @@ def _filter_sql(table: TableDef, alias: str | None, flt: Filter, params: Params)
     if op in ("like", "ilike"):
         pattern = params.add(flt.value.replace("*", "%"))
         return f"{target} {op.upper()} {pattern}"
+    if op in REGEX_SQL:
+        return f"{target} {REGEX_SQL[op]} {params.add(flt.value)}"
+    if op in TEXT_SEARCH_SQL:
+        return _text_search_sql(target, flt, params)
     if op == "is":
         return f"{target} {IS_SQL[flt.value.lower()]}"
     if op == "isdistinct":
@@ -161,6 +166,14 @@ def _filter_sql(table: TableDef, alias: str | None, flt: Filter, params: Params)
         return "1 = 0"
     values = ", ".join(params.add(_typed(table, flt, v)) for v in flt.values)
     return f"{target} IN ({values})"
+
+
+def _text_search_sql(target: str, flt: Filter, params: Params) -> str:
+    """``fts``/``plfts``/``phfts``/``wfts[(config)]``: the column's text as a vector matched
+    with the query function PostgREST uses for each."""
+    config = f"{params.add(flt.modifier)}, " if flt.modifier else ""
+    query = f"{TEXT_SEARCH_SQL[flt.op]}({config}{params.add(flt.value)})"
+    return f"to_tsvector({config}{target}) @@ {query}"
 
 
 def _typed(table: TableDef, flt: Filter, text: str) -> Any:
