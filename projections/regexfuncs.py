@@ -46,6 +46,12 @@ REGEX_FUNCTIONS = (
 )
 PATTERN_CHARACTERS = 1024
 SUBJECT_CHARACTERS = 1 << 22
+MAX_REPETITION = 255
+"""Postgres' RE_DUP_MAX: the largest count of ``{m,n}``."""
+MAX_EXPANSION = 10_000
+"""The ``regex`` module unrolls counted repetitions when it compiles (``(a{1000}){1000}``
+takes 274 MB, outside any timeout), so a pattern's size with every ``{m,n}`` unrolled is
+bounded (about 3 MB of compiled pattern at the bound)."""
 MATCH_SECONDS = 1.0
 """The longest one match, search or substitution may run (a statement's deadline still
 bounds the sum over its rows)."""
@@ -258,6 +264,7 @@ def _compiled(pattern: str, flags: str) -> Any:
     elif pattern.startswith("***:"):
         pattern = pattern[4:]
     source = regex.escape(pattern) if literal else translate(pattern, newline_dot, newline_anchor)
+    check_expansion(source)
     options |= regex.IGNORECASE if insensitive else 0
     options |= 0 if newline_dot else regex.DOTALL
     options |= regex.MULTILINE if newline_anchor else 0
@@ -266,6 +273,64 @@ def _compiled(pattern: str, flags: str) -> Any:
     except (regex.error, OverflowError, RecursionError) as exc:
         message = f"invalid regular expression: {str(exc)[:120]}"
         raise _refuse(message, "2201B") from None
+
+
+_COUNT = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
+
+
+def check_expansion(source: str) -> None:
+    """Refuse (2201B) a repetition count above `MAX_REPETITION` or a pattern whose size with
+    its counted repetitions unrolled exceeds `MAX_EXPANSION` (counting every character as
+    an atom and a group as its contents, so the estimate never falls short)."""
+    stack: list[tuple[int, int]] = []
+    total = last = 0
+    index = 0
+    while index < len(source):
+        char = source[index]
+        atom = 1
+        if char == "\\":
+            index += 2
+        elif char == "[":
+            index = _bracket_end(source, index) + 1
+        elif char == "(":
+            stack.append((total, last))
+            total = last = 0
+            index += 1
+            continue
+        elif char == ")" and stack:
+            atom = max(total, 1)
+            total, last = stack.pop()
+            index += 1
+        elif char == "{" and (count := _COUNT.match(source, index)) is not None:
+            times = max(int(count.group(1) or 0), int(count.group(2) or 0))
+            if times > MAX_REPETITION:
+                raise _refuse("invalid regular expression: invalid repetition count(s)", "2201B")
+            total += last * (times - 1)
+            last *= times
+            index = count.end()
+            atom = 0
+        else:
+            index += 1
+        total += atom
+        last = atom or last
+        if total > MAX_EXPANSION:
+            raise _refuse("invalid regular expression: regular expression is too complex", "2201B")
+
+
+def _bracket_end(source: str, start: int) -> int:
+    """Where the bracket expression opening at ``start`` closes (the end if it does not)."""
+    index = start + 1
+    if source[index : index + 1] == "^":
+        index += 1
+    if source[index : index + 1] == "]":
+        index += 1
+    while index < len(source) and source[index] != "]":
+        if source[index] == "[" and source[index + 1 : index + 2] in (":", "=", "."):
+            close = source.find(source[index + 1] + "]", index + 2)
+            index = len(source) if close < 0 else close + 2
+        else:
+            index += 2 if source[index] == "\\" else 1
+    return index
 
 
 def translate(pattern: str, newline_dot: bool, newline_anchor: bool) -> str:
@@ -357,6 +422,7 @@ def _compile_similar(pattern: str, escape: str) -> Any:
         else:
             out.append(regex.escape(char))
         index += 1
+    check_expansion("".join(out))
     try:
         return regex.compile("".join(out), regex.DOTALL | regex.VERSION0)
     except (regex.error, OverflowError, RecursionError) as exc:

@@ -123,6 +123,19 @@ def test_bounds_and_bad_patterns(engine: SqlEngine, conn: sqlite3.Connection) ->
     assert _error(engine, conn, "SELECT regexp_match('a', 'a', 'g')").sqlstate == "22023"
 
 
+def test_counted_repetitions_are_bounded(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    """The matcher unrolls {m,n} when it compiles, outside the timeout: a count above
+    Postgres' 255 and a pattern that unrolls beyond the bound are refused before that."""
+    for pattern in ("a{256}", "((a{1000}){1000}){1000}", "(a{255}){255}", "x{2,300}"):
+        started = time.monotonic()
+        assert _error(engine, conn, "SELECT 'a' ~ $1", [pattern]).sqlstate == "2201B", pattern
+        assert time.monotonic() - started < 1
+    assert _one(engine, conn, "SELECT $1 ~ '^(ab){3}x{2,4}$'", ["abababxxx"]) == [True]
+    big = "(a{255}){255}"
+    error = _error(engine, conn, "SELECT 'a' SIMILAR TO $1", [big])
+    assert error.sqlstate == "2201B"
+
+
 def test_a_user_may_call_them_under_the_authorizer(
     engine: SqlEngine, conn: sqlite3.Connection
 ) -> None:

@@ -78,3 +78,7 @@ SELECT 'a' ~ '(' AS bad;
 
 -- case: regex_bad_flag
 SELECT regexp_replace('a', 'a', 'b', 'z') AS bad;
+
+-- case: regex_repetition_count
+SELECT 'aaa' ~ '^a{2,3}$' AS ok;
+SELECT 'a' ~ 'a{256}' AS bad;
