@@ -23,6 +23,9 @@ ARRAY_IN_FUNCTION = "_bkg_array_in"
 ARRAY_GET_FUNCTION = "_bkg_array_get"
 CONTAINS_FUNCTION = "_bkg_array_contains"
 OVERLAP_FUNCTION = "_bkg_array_overlap"
+CONTAINMENT_WORK = 1_000_000
+"""The most element comparisons one jsonb containment test may make (objects and arrays
+inside arrays are compared pairwise; scalars are hashed)."""
 ARRAY_FUNCTIONS = (
     ARRAY_IN_FUNCTION,
     ARRAY_GET_FUNCTION,
@@ -183,12 +186,50 @@ def _key(item: Any) -> str:
 
 
 def _contains(left: Any, right: Any) -> int | None:
-    """``left @> right``: every element of ``right`` is in ``left`` (NULLs never match)."""
-    outer, inner = _items(left), _items(right)
-    if outer is None or inner is None:
+    """``left @> right``. Arrays of scalars: every element of ``right`` is in ``left`` (NULL
+    elements never match, as in Postgres' arrays). Anything else is jsonb containment, as
+    Postgres defines it: an object contains an object whose every key it has with a
+    contained value; an array contains an array whose every element one of its elements
+    contains (and, at the top, a scalar it holds); scalars contain equal scalars."""
+    if left is None or right is None:
         return None
-    present = {_key(item) for item in outer if item is not None}
-    return int(all(item is not None and _key(item) in present for item in inner))
+    outer = json.loads(left) if isinstance(left, str) else left
+    inner = json.loads(right) if isinstance(right, str) else right
+    if isinstance(outer, list) and not isinstance(inner, list | dict):
+        inner = [inner]
+    if _flat(outer) and _flat(inner):
+        present = {_key(item) for item in outer if item is not None}
+        return int(all(item is not None and _key(item) in present for item in inner))
+    return int(_json_contains(outer, inner, [CONTAINMENT_WORK]))
+
+
+def _flat(value: Any) -> bool:
+    return isinstance(value, list) and not any(isinstance(i, list | dict) for i in value)
+
+
+def _json_contains(outer: Any, inner: Any, budget: list[int]) -> bool:
+    budget[0] -= 1
+    if budget[0] < 0:
+        message = "jsonb containment needs too many comparisons"
+        record_refusal(Refusal(None, 0, message, "54000"))
+        raise ValueError(message)
+    if isinstance(outer, dict):
+        return isinstance(inner, dict) and all(
+            key in outer and _json_contains(outer[key], value, budget)
+            for key, value in inner.items()
+        )
+    if isinstance(outer, list):
+        if not isinstance(inner, list):
+            return False
+        scalars = {_key(item) for item in outer if not isinstance(item, list | dict)}
+        containers = [item for item in outer if isinstance(item, list | dict)]
+        return all(
+            _key(item) in scalars
+            if not isinstance(item, list | dict)
+            else any(_json_contains(c, item, budget) for c in containers)
+            for item in inner
+        )
+    return not isinstance(inner, list | dict) and _key(outer) == _key(inner)
 
 
 def _overlap(left: Any, right: Any) -> int | None:

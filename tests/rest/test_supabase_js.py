@@ -179,7 +179,6 @@ def test_filters(steps: dict[str, Any]) -> None:
     assert _ids(steps, "match") == [2]
 
 
-@pytest.mark.xfail(reason="containment (cs, cd, ov) is not implemented: docs/rest.md", strict=False)
 def test_contains_filter(steps: dict[str, Any]) -> None:
     assert _ids(steps, "contains") == [1, 3]
 

@@ -80,3 +80,30 @@ def test_array_writes_replay(engine: SqlEngine, conn: sqlite3.Connection) -> Non
     query = "SELECT id, tags FROM posts ORDER BY id"
     assert engine.execute(other, query).rows == engine.execute(conn, query).rows
     assert engine.execute(other, query).rows == [[1, ["a", "b"]], [2, ["c", "z"]]]
+
+
+def test_jsonb_containment_with_parameters(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    engine.execute(conn, "CREATE TABLE docs (id int PRIMARY KEY, j jsonb)")
+    engine.execute(
+        conn,
+        'INSERT INTO docs VALUES (1, \'{"a": {"b": [1, 2, {"c": 3}]}, "d": null}\'),'
+        " (2, '[1, [2, 3], \"x\"]'), (3, '{\"a\": 1}')",
+    )
+    cases = [
+        ('{"a": {"b": [{"c": 3}]}}', [1]),
+        ('{"a": {"b": [2, 1]}, "d": null}', [1]),
+        ('{"a": 1}', [3]),
+        ("[[3]]", [2]),
+        ('"x"', [2]),
+        ("[[4]]", []),
+    ]
+    for value, expected in cases:
+        rows = engine.execute(
+            conn, "SELECT id FROM docs WHERE j @> CAST($1 AS jsonb) ORDER BY id", [value]
+        ).rows
+        assert [r[0] for r in rows] == expected, value
+    rows = engine.execute(
+        conn, "SELECT id FROM docs WHERE j <@ $1::jsonb ORDER BY id", ['{"a": 1, "z": 2}']
+    ).rows
+    assert rows == [[3]]
+    assert engine.execute(conn, "SELECT ARRAY[1, NULL] @> ARRAY[NULL]::int[]").rows == [[False]]
