@@ -26,7 +26,9 @@ OVERLAP_FUNCTION = "_bkg_array_overlap"
 CONTAINMENT_WORK = 1_000_000
 """The most element comparisons one jsonb containment test may make (objects and arrays
 inside arrays are compared pairwise; scalars are hashed)."""
+ANY_FUNCTION = "_bkg_array_any"
 ARRAY_FUNCTIONS = (
+    ANY_FUNCTION,
     ARRAY_IN_FUNCTION,
     ARRAY_GET_FUNCTION,
     CONTAINS_FUNCTION,
@@ -50,6 +52,7 @@ def register(conn: sqlite3.Connection) -> None:
         (ARRAY_GET_FUNCTION, 2, _get),
         (CONTAINS_FUNCTION, 2, _contains),
         (OVERLAP_FUNCTION, 2, _overlap),
+        (ANY_FUNCTION, 2, _any),
         ("array_length", 2, _length),
         ("cardinality", 1, _cardinality),
         ("array_append", 2, _append),
@@ -230,6 +233,27 @@ def _json_contains(outer: Any, inner: Any, budget: list[int]) -> bool:
             for item in inner
         )
     return not isinstance(inner, list | dict) and _key(outer) == _key(inner)
+
+
+def _any(value: Any, item: Any) -> int | None:
+    """``item = ANY(value)``: 1 if an element equals ``item``, else NULL if ``item`` or an
+    element is NULL, else 0 (SQL's three-valued IN)."""
+    items = _items(value)
+    if items is None:
+        return None
+    if not items:
+        return 0
+    if item is None:
+        return None
+    if any(x is not None and _sql(x) == item and _same_kind(_sql(x), item) for x in items):
+        return 1
+    return None if any(x is None for x in items) else 0
+
+
+def _same_kind(left: Any, right: Any) -> bool:
+    """Numbers compare with numbers and text with text, as SQLite's IN does without
+    affinity."""
+    return isinstance(left, str) == isinstance(right, str)
 
 
 def _overlap(left: Any, right: Any) -> int | None:

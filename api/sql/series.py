@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from api.sql.errors import BadRequestError, NotSupportedError
 from api.sql.reader import BkgPostgres
+from projections.arrayfuncs import ANY_FUNCTION
 from projections.regexfuncs import MATCHES_FUNCTION
 
 _TEMPLATE = (
@@ -273,11 +274,11 @@ def expand_any(expression: exp.Expr) -> None:
         if not isinstance(comparison, exp.EQ) or comparison.expression is not node:
             raise NotSupportedError("ANY is supported as = ANY(...) only")
         inner = node.this.unnest() if isinstance(node.this, exp.Paren) else node.this
+        replacement: exp.Expr
         if isinstance(inner, exp.Array):
             replacement = exp.In(this=comparison.this, expressions=inner.expressions)
         else:
-            values = exp.select("value").from_(
-                exp.Table(this=exp.Anonymous(this="json_each", expressions=[inner]))
+            replacement = exp.Anonymous(
+                this=ANY_FUNCTION, expressions=[inner.copy(), comparison.this.copy()]
             )
-            replacement = exp.In(this=comparison.this, query=values.subquery())
         comparison.replace(replacement)

@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 
+from api.auth.principal import user_principal
+from api.rls.authorizer import make_authorizer
 from api.sql import SqlEngine
 from api.sql.errors import SqlError
 from projections.apply import apply_changes
@@ -107,3 +109,22 @@ def test_jsonb_containment_with_parameters(engine: SqlEngine, conn: sqlite3.Conn
     ).rows
     assert rows == [[3]]
     assert engine.execute(conn, "SELECT ARRAY[1, NULL] @> ARRAY[NULL]::int[]").rows == [[False]]
+
+
+def test_any_of_an_array_column_under_row_level_security(
+    engine: SqlEngine, conn: sqlite3.Connection
+) -> None:
+    _posts(engine, conn)
+    conn.set_authorizer(make_authorizer(user_principal("alice", "public")))
+    try:
+        rows = engine.execute(conn, "SELECT id FROM posts WHERE 'c' = ANY(tags)").rows
+        nulls = engine.execute(
+            conn, "SELECT id, 'zz' = ANY(tags), NULL = ANY(tags) FROM posts ORDER BY id"
+        ).rows
+        listed = engine.execute(conn, "SELECT id FROM posts WHERE id = ANY($1)", [[1, 3]]).rows
+    finally:
+        conn.set_authorizer(None)
+    assert rows == [[2]]
+    # three-valued, as in Postgres: no match but a NULL element is NULL; nothing in {} is false
+    assert nulls == [[1, False, None], [2, None, None], [3, False, False]]
+    assert sorted(listed) == [[1], [3]]
