@@ -42,13 +42,21 @@ def coerce_assignments(
         elif isinstance(node, exp.Literal) and node.is_string:
             node.replace(_literal(coerce(node.this, family)))
         elif isinstance(node, exp.Var) and node.name.startswith("?"):
-            params.append((int(node.name[1:]), family or ""))
+            params.append((int(node.name[1:]), _param_family(column, family)))
         elif isinstance(node, exp.Placeholder) and node.name:
-            params.append((node.name, family or ""))
+            params.append((node.name, _param_family(column, family)))
     return tuple(params)
 
 
 _NUMERIC = re.compile(r"^(?:numeric|decimal)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+
+
+def _param_family(column: ColumnDef, family: str | None) -> str:
+    """What `typemap.coerce` converts a parameter by: the family, for arrays with the element
+    kind (``array:int``), so ``'{1,2}'`` sent for an ``int[]`` column stores numbers."""
+    if family == "array":
+        return f"array:{array_element_kind(column.type)}"
+    return family or ""
 
 
 def _array_literal(text: str, declared: str) -> object:

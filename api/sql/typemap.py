@@ -138,8 +138,8 @@ def coerce(value: Any, family: str | None) -> Any:
     """
     if not isinstance(value, str):
         return value
-    if family == "array" and value.lstrip().startswith("{"):
-        return array_in(value, "text")
+    if family is not None and family.startswith("array") and value.lstrip().startswith("{"):
+        return array_in(value, family.partition(":")[2] or "text")
     if family == "boolean":
         word = value.strip().lower()
         return 1 if word in _TRUE else 0 if word in _FALSE else value

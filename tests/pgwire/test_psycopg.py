@@ -243,3 +243,11 @@ def test_array_results_decode_as_lists(pg: Pg, binary: bool) -> None:
             " tags[2] AS second FROM tagged GROUP BY tags"
         ).fetchone()
     assert row == (["a", "b c", None], [1, 2], [1], ["x", "y"], ["oo"], "b c")
+
+
+def test_list_parameters_fill_array_columns(pg: Pg) -> None:
+    with connect(pg, pg.admin_key) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS shop.counted (id int PRIMARY KEY, n int[])")
+        conn.execute("INSERT INTO counted VALUES (%s, %s) ON CONFLICT DO NOTHING", (1, [3, 1]))
+        row = conn.execute("SELECT n, n[1] + 1 AS first FROM counted WHERE id = 1").fetchone()
+    assert row == ([3, 1], 4)

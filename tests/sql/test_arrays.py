@@ -128,3 +128,9 @@ def test_any_of_an_array_column_under_row_level_security(
     # three-valued, as in Postgres: no match but a NULL element is NULL; nothing in {} is false
     assert nulls == [[1, False, None], [2, None, None], [3, False, False]]
     assert sorted(listed) == [[1], [3]]
+
+
+def test_text_parameters_take_the_element_type(engine: SqlEngine, conn: sqlite3.Connection) -> None:
+    engine.execute(conn, "CREATE TABLE s (id int PRIMARY KEY, n int[], t text[])")
+    engine.execute(conn, "INSERT INTO s VALUES (1, $1, $2)", ["{1,2}", "{1,2}"])
+    assert engine.execute(conn, "SELECT n, t FROM s").rows == [[[1, 2], ["1", "2"]]]
