@@ -10,7 +10,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from projections.aggfuncs import register as register_aggregates
 from projections.apply import ensure_internal_schema
+from projections.arrayfuncs import register as register_arrays
 from projections.bounds import (
     BOUND_FUNCTION,
     MATCH_FUNCTION,
@@ -24,8 +26,10 @@ from projections.errors import ProjectionError
 from projections.jsonfuncs import register as register_json_functions
 from projections.limits import apply_limits
 from projections.numeric import register as register_numeric
+from projections.regexfuncs import register as register_regex_functions
 from projections.sequences import register as register_sequences
 from projections.textfuncs import register as register_text_functions
+from projections.textsearch import register as register_text_search
 
 APPLIED_TABLE = "_bkg_applied"
 DIVISOR_FUNCTION = "_bkg_divisor"
@@ -69,7 +73,10 @@ def configure(conn: sqlite3.Connection) -> None:
     - the sequence functions of `projections.sequences` (nextval, currval, setval) and the
       string functions of `projections.textfuncs` (lpad, split_part, ...), and the rounding of
       `numeric(p, s)` values of `projections.numeric`, the jsonb functions of
-      `projections.jsonfuncs` and the interval functions of `projections.datetimefuncs`.
+      `projections.jsonfuncs`, the interval functions of `projections.datetimefuncs`, the
+      time-bounded regular expressions of `projections.regexfuncs`, the ordered aggregates
+      of `projections.aggfuncs`, the array functions of `projections.arrayfuncs` and the
+      full-text search of `projections.textsearch`.
     """
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA case_sensitive_like=ON")
@@ -81,6 +88,10 @@ def configure(conn: sqlite3.Connection) -> None:
     register_numeric(conn)
     register_json_functions(conn)
     register_datetime_functions(conn)
+    register_regex_functions(conn)
+    register_aggregates(conn)
+    register_arrays(conn)
+    register_text_search(conn)
     # The pragma is deprecated; a SQLite built without it would silently fold case again.
     if conn.execute("SELECT 'a' LIKE 'A'").fetchone()[0]:
         raise ProjectionError("this SQLite cannot make LIKE case-sensitive (case_sensitive_like)")

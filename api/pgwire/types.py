@@ -26,6 +26,9 @@ JSON, FLOAT4, FLOAT8, UNKNOWN, BPCHAR, VARCHAR = 114, 700, 701, 705, 1042, 1043
 DATE, TIME, TIMESTAMP, TIMESTAMPTZ, NUMERIC, UUID, JSONB = 1082, 1083, 1114, 1184, 1700, 2950, 3802
 TEXT_ARRAY, INT2_ARRAY, INT4_ARRAY, OID_ARRAY, CHAR = 1009, 1005, 1007, 1028, 18
 REGTYPE, REGPROC, REGCLASS, XID = 2206, 24, 2205, 28
+BOOL_ARRAY, INT8_ARRAY, FLOAT4_ARRAY, FLOAT8_ARRAY, VARCHAR_ARRAY = 1000, 1016, 1021, 1022, 1015
+NUMERIC_ARRAY, UUID_ARRAY, JSONB_ARRAY, DATE_ARRAY = 1231, 2951, 3807, 1182
+TIMESTAMP_ARRAY, TIMESTAMPTZ_ARRAY, BPCHAR_ARRAY = 1115, 1185, 1014
 
 TYPE_NAMES: dict[int, str] = {
     BOOL: "bool", BYTEA: "bytea", NAME: "name", INT8: "int8", INT2: "int2", INT4: "int4",
@@ -34,14 +37,23 @@ TYPE_NAMES: dict[int, str] = {
     TIMESTAMP: "timestamp", TIMESTAMPTZ: "timestamptz", NUMERIC: "numeric", UUID: "uuid",
     JSONB: "jsonb", CHAR: "char", REGTYPE: "regtype", REGPROC: "regproc", REGCLASS: "regclass",
     XID: "xid", TEXT_ARRAY: "_text", INT2_ARRAY: "_int2", INT4_ARRAY: "_int4",
-    OID_ARRAY: "_oid",
+    OID_ARRAY: "_oid", BOOL_ARRAY: "_bool", INT8_ARRAY: "_int8", FLOAT4_ARRAY: "_float4",
+    FLOAT8_ARRAY: "_float8", VARCHAR_ARRAY: "_varchar", NUMERIC_ARRAY: "_numeric",
+    UUID_ARRAY: "_uuid", JSONB_ARRAY: "_jsonb", DATE_ARRAY: "_date",
+    TIMESTAMP_ARRAY: "_timestamp", TIMESTAMPTZ_ARRAY: "_timestamptz", BPCHAR_ARRAY: "_bpchar",
 }  # fmt: skip
 TYPE_LENGTHS: dict[int, int] = {
     BOOL: 1, INT8: 8, INT2: 2, INT4: 4, OID: 4, FLOAT4: 4, FLOAT8: 8, DATE: 4, TIME: 8,
     TIMESTAMP: 8, TIMESTAMPTZ: 8, UUID: 16, CHAR: 1, NAME: 64, REGTYPE: 4, REGPROC: 4,
     REGCLASS: 4, XID: 4,
 }  # fmt: skip
-ARRAY_ELEMENTS = {TEXT_ARRAY: TEXT, INT2_ARRAY: INT2, INT4_ARRAY: INT4, OID_ARRAY: OID}
+ARRAY_ELEMENTS = {
+    TEXT_ARRAY: TEXT, INT2_ARRAY: INT2, INT4_ARRAY: INT4, OID_ARRAY: OID, BOOL_ARRAY: BOOL,
+    INT8_ARRAY: INT8, FLOAT4_ARRAY: FLOAT4, FLOAT8_ARRAY: FLOAT8, VARCHAR_ARRAY: VARCHAR,
+    NUMERIC_ARRAY: NUMERIC, UUID_ARRAY: UUID, JSONB_ARRAY: JSONB, DATE_ARRAY: DATE,
+    TIMESTAMP_ARRAY: TIMESTAMP, TIMESTAMPTZ_ARRAY: TIMESTAMPTZ, BPCHAR_ARRAY: BPCHAR,
+}  # fmt: skip
+_ARRAY_OF = {element: array for array, element in ARRAY_ELEMENTS.items()}
 _BY_NAME = {name: oid for oid, name in TYPE_NAMES.items()} | {
     "integer": INT4, "int": INT4, "smallint": INT2, "bigint": INT8, "boolean": BOOL,
     "real": FLOAT4, "double precision": FLOAT8, "float": FLOAT8, "decimal": NUMERIC,
@@ -69,12 +81,18 @@ _NUMERIC_HEAD = struct.Struct("!hhhh")
 
 
 def oid_of_declared(declared: str) -> int:
-    """The OID of a declared column type (`varchar(20)` -> varchar); text if unknown."""
-    return _DECLARED.get(base_type(declared), TEXT)
+    """The OID of a declared column type (`varchar(20)` -> varchar, `int[]` -> _int4); text
+    if unknown."""
+    text = declared.strip()
+    if text.endswith("[]"):
+        return _ARRAY_OF.get(_DECLARED.get(base_type(text[:-2]), TEXT), TEXT_ARRAY)
+    return _DECLARED.get(base_type(text), TEXT)
 
 
 def oid_of_column(declared: str | None, values: Sequence[Any]) -> int:
     """A result column's OID: from its declared type, else from its first non-null value."""
+    if declared is not None and declared.strip().endswith("[]"):
+        return oid_of_declared(declared)
     if declared is not None:
         found = _DECLARED.get(base_type(declared))
         return found if found is not None else _BY_FAMILY.get(family_of(declared) or "", TEXT)
@@ -115,6 +133,8 @@ def encode(value: Any, oid: int, binary: bool) -> bytes | None:
 
 
 def _encode_text(value: Any, oid: int) -> str:
+    if oid in ARRAY_ELEMENTS and isinstance(value, list):
+        return array_text(value, ARRAY_ELEMENTS[oid])
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, bytes):
@@ -142,6 +162,22 @@ def _float_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def array_text(items: list[Any], element: int) -> str:
+    """A one-dimensional array in Postgres' text output: ``{1,2}``, ``{a,"b c",NULL}``."""
+    parts = []
+    for item in items:
+        if item is None:
+            parts.append("NULL")
+            continue
+        if isinstance(item, list):
+            parts.append(array_text(item, element))
+            continue
+        text = _encode_text(item, element)
+        plain = text and text.upper() != "NULL" and not any(c in text for c in '{},"\\ \t\n')
+        parts.append(text if plain else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
+
+
 def array_items(value: Any) -> list[str]:
     """The items of an array in Postgres' text form: `{a,b}` (an array) or `1 2` (an
     int2vector such as `indkey`)."""
@@ -153,8 +189,11 @@ def array_items(value: Any) -> list[str]:
 
 
 def _array_binary(value: Any, element: int) -> bytes:
-    """A one-dimensional array (given in its text form) in the binary format."""
-    items = [None if i == "NULL" else _encode_binary(i, element) for i in array_items(value)]
+    """A one-dimensional array (a list, or its text form) in the binary format."""
+    if isinstance(value, list):
+        items = [None if i is None else _encode_binary(i, element) for i in value]
+    else:
+        items = [None if i == "NULL" else _encode_binary(i, element) for i in array_items(value)]
     head = struct.pack("!iiiii", 1, int(None in items), element, len(items), 1)
     return head + b"".join(_I.pack(-1) if i is None else _I.pack(len(i)) + i for i in items)
 

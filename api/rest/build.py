@@ -54,15 +54,17 @@ IS_SQL = {
     "unknown": "IS NULL",
 }
 UNSUPPORTED = {
-    "match": "regular expressions (match, imatch)",
-    "imatch": "regular expressions (match, imatch)",
-    "cs": "containment (cs, cd, ov)",
-    "cd": "containment (cs, cd, ov)",
-    "ov": "containment (cs, cd, ov)",
-    "fts": "full-text search (fts, plfts, phfts, wfts)",
-    "plfts": "full-text search (fts, plfts, phfts, wfts)",
-    "phfts": "full-text search (fts, plfts, phfts, wfts)",
-    "wfts": "full-text search (fts, plfts, phfts, wfts)",
+    "cs": "containment (cs, cd, ov) on columns other than arrays and jsonb",
+    "cd": "containment (cs, cd, ov) on columns other than arrays and jsonb",
+    "ov": "containment (cs, cd, ov) on columns other than arrays",
+}
+ARRAY_SQL = {"cs": "@>", "cd": "<@", "ov": "&&"}
+REGEX_SQL = {"match": "~", "imatch": "~*"}
+TEXT_SEARCH_SQL = {
+    "fts": "to_tsquery",
+    "plfts": "plainto_tsquery",
+    "phfts": "phraseto_tsquery",
+    "wfts": "websearch_to_tsquery",
 }
 
 
@@ -141,6 +143,10 @@ def condition_sql(table: TableDef, alias: str | None, condition: Condition, para
 def _filter_sql(table: TableDef, alias: str | None, flt: Filter, params: Params) -> str:
     target = field_sql(table, alias, flt.field)
     op = flt.op
+    if op in ARRAY_SQL:
+        found = _containment_sql(table, target, flt, params)
+        if found is not None:
+            return found
     if op in UNSUPPORTED:
         raise RestError(
             501,
@@ -153,6 +159,10 @@ def _filter_sql(table: TableDef, alias: str | None, flt: Filter, params: Params)
     if op in ("like", "ilike"):
         pattern = params.add(flt.value.replace("*", "%"))
         return f"{target} {op.upper()} {pattern}"
+    if op in REGEX_SQL:
+        return f"{target} {REGEX_SQL[op]} {params.add(flt.value)}"
+    if op in TEXT_SEARCH_SQL:
+        return _text_search_sql(target, flt, params)
     if op == "is":
         return f"{target} {IS_SQL[flt.value.lower()]}"
     if op == "isdistinct":
@@ -161,6 +171,29 @@ def _filter_sql(table: TableDef, alias: str | None, flt: Filter, params: Params)
         return "1 = 0"
     values = ", ".join(params.add(_typed(table, flt, v)) for v in flt.values)
     return f"{target} IN ({values})"
+
+
+def _containment_sql(table: TableDef, target: str, flt: Filter, params: Params) -> str | None:
+    """``cs``/``cd``/``ov`` on an array column (the value is an array literal, ``{a,b}``)
+    and ``cs``/``cd`` on a json/jsonb column (the value is JSON); None for other columns."""
+    if flt.field.path:
+        return None
+    declared = column(table, flt.field.name).type.strip().lower()
+    if declared.endswith("[]"):
+        value = f"CAST({params.add(flt.value)} AS {declared})"
+        return f"{target} {ARRAY_SQL[flt.op]} {value}"
+    if declared in ("json", "jsonb") and flt.op != "ov":
+        value = f"CAST({params.add(flt.value)} AS jsonb)"
+        return f"{target} {ARRAY_SQL[flt.op]} {value}"
+    return None
+
+
+def _text_search_sql(target: str, flt: Filter, params: Params) -> str:
+    """``fts``/``plfts``/``phfts``/``wfts[(config)]``: the column's text as a vector matched
+    with the query function PostgREST uses for each."""
+    config = f"{params.add(flt.modifier)}, " if flt.modifier else ""
+    query = f"{TEXT_SEARCH_SQL[flt.op]}({config}{params.add(flt.value)})"
+    return f"to_tsvector({config}{target}) @@ {query}"
 
 
 def _typed(table: TableDef, flt: Filter, text: str) -> Any:

@@ -20,13 +20,17 @@ from collections.abc import Callable, Iterable
 
 from api.auth.principal import Principal
 from api.rls.names import split_physical
+from projections.aggfuncs import AGGREGATE_FUNCTIONS
+from projections.arrayfuncs import ARRAY_FUNCTIONS
 from projections.bounds import BOUND_FUNCTION, MATCH_FUNCTION
 from projections.datetimefuncs import DATETIME_FUNCTIONS
 from projections.jsonfuncs import JSON_FUNCTIONS
 from projections.meta import DIVISOR_FUNCTION
 from projections.numeric import NUMERIC_FUNCTION
+from projections.regexfuncs import REGEX_FUNCTIONS
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
 from projections.textfuncs import TEXT_FUNCTIONS
+from projections.textsearch import TEXT_SEARCH_FUNCTIONS
 
 Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
 
@@ -39,6 +43,10 @@ ALLOWED_FUNCTIONS = frozenset(
         NUMERIC_FUNCTION,
         *JSON_FUNCTIONS,
         *DATETIME_FUNCTIONS,
+        *REGEX_FUNCTIONS,
+        *AGGREGATE_FUNCTIONS,
+        *ARRAY_FUNCTIONS,
+        *TEXT_SEARCH_FUNCTIONS,
         "abs",
         "avg",
         "count",

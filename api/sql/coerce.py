@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from api.sql.catalog import ColumnDef, TableDef
-from api.sql.typemap import coerce, family_of
+from api.sql.errors import SqlValidationError, with_sqlstate
+from api.sql.typemap import array_element_kind, coerce, family_of
+from projections.arrayfuncs import array_in
 from projections.numeric import NUMERIC_FUNCTION
 
 ParamKey = int | str
-_COERCED = ("boolean", "timestamp", "timestamptz")
+_COERCED = ("boolean", "timestamp", "timestamptz", "array")
 
 
 def coerce_assignments(
@@ -35,16 +37,37 @@ def coerce_assignments(
         family = family_of(column.type)
         if family not in _COERCED:
             continue
-        if isinstance(node, exp.Literal) and node.is_string:
+        if isinstance(node, exp.Literal) and node.is_string and family == "array":
+            node.replace(_literal(_array_literal(node.this, column.type)))
+        elif isinstance(node, exp.Literal) and node.is_string:
             node.replace(_literal(coerce(node.this, family)))
         elif isinstance(node, exp.Var) and node.name.startswith("?"):
-            params.append((int(node.name[1:]), family or ""))
+            params.append((int(node.name[1:]), _param_family(column, family)))
         elif isinstance(node, exp.Placeholder) and node.name:
-            params.append((node.name, family or ""))
+            params.append((node.name, _param_family(column, family)))
     return tuple(params)
 
 
 _NUMERIC = re.compile(r"^(?:numeric|decimal)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+
+
+def _param_family(column: ColumnDef, family: str | None) -> str:
+    """What `typemap.coerce` converts a parameter by: the family, for arrays with the element
+    kind (``array:int``), so ``'{1,2}'`` sent for an ``int[]`` column stores numbers."""
+    if family == "array":
+        return f"array:{array_element_kind(column.type)}"
+    return family or ""
+
+
+def _array_literal(text: str, declared: str) -> object:
+    """A Postgres array literal (``'{a,b}'``) written to an array column, as stored JSON."""
+    try:
+        if not text.lstrip().startswith("{"):
+            raise ValueError(text)
+        return array_in(text, array_element_kind(declared))
+    except ValueError:
+        error = SqlValidationError(f'malformed array literal: "{text[:60]}"')
+        raise with_sqlstate(error, "22P02") from None
 
 
 def _fit_numeric(column: ColumnDef, node: exp.Expr) -> None:

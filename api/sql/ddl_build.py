@@ -137,6 +137,8 @@ def type_checks(column: ColumnDef) -> list[str]:
         return [f"{name} IN (0, 1)"]
     if base in ("json", "jsonb"):
         return [f"{name} IS NULL OR json_valid({name})"]
+    if column.type.strip().endswith("[]"):
+        return [f"{name} IS NULL OR (json_valid({name}) AND json_type({name}) = 'array')"]
     return []
 
 

@@ -17,10 +17,19 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.generators.sqlite import SQLiteGenerator
 
+from api.sql.aggregates import rewrite_ordered_aggregates
 from api.sql.errors import NotSupportedError
 from api.sql.quadratic import guard_arguments
+from projections.arrayfuncs import (
+    ARRAY_GET_FUNCTION,
+    ARRAY_IN_FUNCTION,
+    CONTAINS_FUNCTION,
+    OVERLAP_FUNCTION,
+)
 from projections.meta import DIVISOR_FUNCTION
+from projections.regexfuncs import REGEX_FUNCTION, SIMILAR_FUNCTION, SUBSTRING_FUNCTION
 from projections.sequences import CURRVAL_FUNCTION, NEXTVAL_FUNCTION, SETVAL_FUNCTION
+from projections.textsearch import MATCH_FUNCTION as TS_MATCH_FUNCTION
 
 NOW_SQL = "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
 # A version-4 UUID from random() and printf() only (functions every principal may call).
@@ -154,6 +163,91 @@ def _starts_with_sql(gen: SQLiteGenerator, node: exp.StartsWith) -> str:
     return f"(INSTR({gen.sql(node, 'this')}, {gen.sql(node, 'expression')}) = 1)"
 
 
+def _regex_sql(gen: SQLiteGenerator, node: exp.RegexpLike | exp.RegexpILike) -> str:
+    """``a ~ b`` / ``a ~* b`` / regexp_like through the bounded matcher."""
+    flag = node.args.get("flag")
+    flags: exp.Expr = flag if flag is not None else exp.Literal.string("")
+    if isinstance(node, exp.RegexpILike):
+        flags = exp.DPipe(this=exp.Literal.string("i"), expression=flags)
+    return gen.func(REGEX_FUNCTION, node.this, node.expression, flags)
+
+
+def _regexp_replace_sql(gen: SQLiteGenerator, node: exp.RegexpReplace) -> str:
+    """regexp_replace(s, pattern, replacement [, flags])."""
+    if node.args.get("position") is not None or node.args.get("occurrence") is not None:
+        raise NotSupportedError("regexp_replace with a start position is not supported")
+    replacement = node.args.get("replacement") or exp.Literal.string("")
+    return gen.func(
+        "REGEXP_REPLACE", node.this, node.expression, replacement, node.args.get("modifiers")
+    )
+
+
+def _regexp_count_sql(gen: SQLiteGenerator, node: exp.RegexpCount) -> str:
+    """regexp_count(s, pattern)."""
+    if any(node.args.get(key) is not None for key in ("position", "parameters")):
+        raise NotSupportedError("regexp_count with a start position or flags is not supported")
+    return gen.func("REGEXP_COUNT", node.this, node.expression)
+
+
+def _similar_sql(gen: SQLiteGenerator, node: exp.SimilarTo) -> str:
+    """``a SIMILAR TO b`` (``\\`` escapes, as in Postgres)."""
+    return gen.func(SIMILAR_FUNCTION, node.this, node.expression, exp.Literal.string("\\"))
+
+
+def _substring_sql(gen: SQLiteGenerator, node: exp.Substring) -> str:
+    """substring(s FROM n [FOR m]); ``substring(s FROM 'pattern')`` (a text literal where
+    the start would be) takes the regular expression's match."""
+    start, length = node.args.get("start"), node.args.get("length")
+    if isinstance(start, exp.Literal) and start.is_string:
+        if length is not None:
+            raise NotSupportedError("substring(... FROM pattern FOR escape) is not supported")
+        return gen.func(SUBSTRING_FUNCTION, node.this, start)
+    return gen.func("SUBSTRING", node.this, start, length)
+
+
+_ELEMENT_KINDS = {
+    **dict.fromkeys(exp.DataType.INTEGER_TYPES, "int"),
+    **dict.fromkeys(exp.DataType.REAL_TYPES, "float"),
+    exp.DType.BOOLEAN: "bool",
+}
+
+
+def array_kind(to: exp.DataType) -> str:
+    """How ``_bkg_array_in`` converts the elements of a cast to ``to`` (an array type)."""
+    element = to.expressions[0] if to.expressions else None
+    kind = element.this if isinstance(element, exp.DataType) else None
+    return _ELEMENT_KINDS.get(kind, "text") if kind is not None else "text"
+
+
+def _subscript_sql(gen: SQLiteGenerator, node: exp.Bracket) -> str:
+    """``a[i]``: 1-based, NULL outside the array (the reader made a literal index 0-based)."""
+    if len(node.expressions) != 1 or isinstance(node.expressions[0], exp.Slice):
+        raise NotSupportedError("array slices and several subscripts are not supported")
+    index = node.expressions[0]
+    if isinstance(index, exp.Literal) and not index.is_string:
+        index = exp.Literal.number(int(index.this) + 1)
+    return gen.func(ARRAY_GET_FUNCTION, node.this, index)
+
+
+def _array_concat_sql(gen: SQLiteGenerator, node: exp.ArrayConcat) -> str:
+    """array_cat(a, b) (and ``a || b`` of arrays, which the reader makes the same node)."""
+    text = gen.sql(node, "this")
+    for other in node.expressions:
+        text = f"ARRAY_CAT({text}, {gen.sql(other)})"
+    return text
+
+
+def _ts_match_sql(gen: SQLiteGenerator, node: exp.MatchAgainst) -> str:
+    """``vector @@ query`` (the reader puts the query first); a text on the left is read
+    with the default configuration, as Postgres' ``text @@ tsquery`` does."""
+    vector = node.expressions[0] if len(node.expressions) == 1 else None
+    if vector is None:
+        raise NotSupportedError("MATCH ... AGAINST is not supported")
+    if not (isinstance(vector, exp.Anonymous) and vector.name.lower() == "to_tsvector"):
+        vector = exp.Anonymous(this="to_tsvector", expressions=[vector])
+    return gen.func(TS_MATCH_FUNCTION, vector, node.this)
+
+
 class BkgSQLiteGenerator(SQLiteGenerator):
     """SQLite generator with Postgres function and type translations."""
 
@@ -178,6 +272,30 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         exp.ArrayAgg: lambda self, e: self.func("JSON_GROUP_ARRAY", e.this),
         exp.Left: lambda self, e: self.func("SUBSTR", e.this, exp.Literal.number(1), e.expression),
         exp.Right: lambda self, e: self.func("SUBSTR", e.this, exp.Neg(this=e.expression)),
+        exp.Array: lambda self, e: self.func("JSON_ARRAY", *e.expressions),
+        exp.Bracket: _subscript_sql,
+        exp.ArrayContainsAll: lambda self, e: self.func(CONTAINS_FUNCTION, e.this, e.expression),
+        exp.ArrayContainedBy: lambda self, e: self.func(CONTAINS_FUNCTION, e.expression, e.this),
+        exp.ArrayOverlaps: lambda self, e: self.func(OVERLAP_FUNCTION, e.this, e.expression),
+        exp.ArraySize: lambda self, e: self.func(
+            "ARRAY_LENGTH", e.this, e.expression or exp.Literal.number(1)
+        ),
+        exp.ArrayAppend: lambda self, e: self.func("ARRAY_APPEND", e.this, e.expression),
+        exp.ArrayPrepend: lambda self, e: self.func("ARRAY_PREPEND", e.expression, e.this),
+        exp.ArrayConcat: _array_concat_sql,
+        exp.ArrayRemove: lambda self, e: self.func("ARRAY_REMOVE", e.this, e.expression),
+        exp.ArrayPosition: lambda self, e: self.func("ARRAY_POSITION", e.this, e.expression),
+        exp.ArrayToString: lambda self, e: self.func(
+            "ARRAY_TO_STRING", e.this, e.expression, e.args.get("null")
+        ),
+        exp.StringToArray: lambda self, e: self.func("STRING_TO_ARRAY", e.this, e.expression),
+        exp.MatchAgainst: _ts_match_sql,
+        exp.RegexpLike: _regex_sql,
+        exp.RegexpILike: _regex_sql,
+        exp.RegexpReplace: _regexp_replace_sql,
+        exp.RegexpCount: _regexp_count_sql,
+        exp.SimilarTo: _similar_sql,
+        exp.Substring: _substring_sql,
         exp.UnixToTime: lambda self, e: self.func(
             "DATETIME", e.this, exp.Literal.string("unixepoch")
         ),
@@ -191,6 +309,7 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         for node in list(expression.find_all(exp.Div, exp.Mod, exp.IntDiv)):
             _guard_divisor(node)
         guard_arguments(expression)
+        rewrite_ordered_aggregates(expression)
         return expression
 
     def like_sql(self, expression: exp.Like) -> str:
@@ -211,6 +330,15 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         op = "NOT LIKE" if expression.args.get("negate") else "LIKE"
         escape = "" if isinstance(expression.parent, exp.Escape) else " ESCAPE '\\'"
         return f"{this} {op} {pattern}{escape}"
+
+    def escape_sql(self, expression: exp.Escape) -> str:
+        """``a SIMILAR TO b ESCAPE e`` through the matcher; LIKE ... ESCAPE as SQLite's."""
+        similar = expression.this
+        if isinstance(similar, exp.SimilarTo):
+            return self.func(
+                SIMILAR_FUNCTION, similar.this, similar.expression, expression.expression
+            )
+        return super().escape_sql(expression)
 
     def jsonextractscalar_sql(self, expression: exp.JSONExtractScalar) -> str:
         """`->>` yields text in Postgres (`'5'`, `'true'`), where SQLite's yields the JSON
@@ -245,6 +373,9 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         """Casts to timestamptz behave like timestamp casts (UTC text)."""
         if expression.is_type("timestamptz"):
             return self.func("DATETIME", expression.this)
+        if expression.to.this == exp.DType.ARRAY:
+            kind = exp.Literal.string(array_kind(expression.to))
+            return self.func(ARRAY_IN_FUNCTION, expression.this, kind)
         return super().cast_sql(expression, safe_prefix)
 
 

@@ -32,6 +32,7 @@ _BOOLEAN_NODES = (
     exp.LogicalOr,
     exp.StartsWith,
     exp.Escape,
+    exp.MatchAgainst,
 )
 
 
@@ -61,23 +62,18 @@ def declared_types(
 
 def _type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
     """Type of one output expression, or None when not known."""
-    if isinstance(node, exp.Paren):
+    if isinstance(node, exp.Paren | exp.Filter):
         return _type(node.this, scope)
     if isinstance(node, exp.Column):
         return _column_type(node, scope)
     if isinstance(node, exp.Cast):
         declared = node.to.sql("postgres").lower()
         return declared if family_of(declared) is not None else None
-    if isinstance(node, exp.CurrentTimestamp):
-        return "timestamptz"
-    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
-        return "timestamp"
-    if isinstance(node, exp.JSONExtract | exp.ArrayAgg | exp.JSONBObjectAgg):
-        return "json"
-    if isinstance(node, exp.AtTimeZone):
-        return "timestamp"
-    if isinstance(node, exp.Extract):
-        return "numeric"
+    if isinstance(node, _ARRAY_NODES):
+        return _array_type(node, scope)
+    fixed = next((name for kinds, name in _FIXED_TYPES if isinstance(node, kinds)), None)
+    if fixed is not None:
+        return fixed
     if isinstance(node, exp.Case) and node.args.get("default") is not None:
         return _type(node.args["default"], scope)
     if isinstance(node, exp.Anonymous):
@@ -87,6 +83,59 @@ def _type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
     if isinstance(node, exp.Coalesce | exp.Max | exp.Min):
         return _type(node.this, scope)
     return None
+
+
+_FIXED_TYPES: tuple[tuple[type[exp.Expr] | tuple[type[exp.Expr], ...], str], ...] = (
+    (exp.CurrentTimestamp, "timestamptz"),
+    ((exp.TimestampTrunc, exp.DateTrunc, exp.AtTimeZone), "timestamp"),
+    ((exp.JSONExtract, exp.JSONArrayAgg, exp.JSONBObjectAgg), "json"),
+    (exp.Extract, "numeric"),
+)
+"""Expressions whose type does not depend on their arguments."""
+_ARRAY_NODES = (
+    exp.Array,
+    exp.ArrayAgg,
+    exp.Bracket,
+    exp.ArrayAppend,
+    exp.ArrayPrepend,
+    exp.ArrayConcat,
+    exp.ArrayRemove,
+    exp.ArrayPosition,
+    exp.StringToArray,
+    exp.ArraySize,
+    exp.ArrayToString,
+)
+
+
+def _array_type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
+    """Type of an array construct: ``element[]`` for arrays, the element's for a subscript."""
+    if isinstance(node, exp.ArraySize | exp.ArrayPosition):
+        return "int"
+    if isinstance(node, exp.ArrayToString):
+        return "text"
+    if isinstance(node, exp.StringToArray):
+        return "text[]"
+    if isinstance(node, exp.Bracket):
+        array = _type(node.this, scope)
+        return array[:-2] if array is not None and array.endswith("[]") else None
+    if isinstance(node, exp.ArrayAppend | exp.ArrayConcat | exp.ArrayPrepend | exp.ArrayRemove):
+        return _type(node.this, scope)
+    first = node.expressions[0] if isinstance(node, exp.Array) and node.expressions else None
+    if isinstance(node, exp.ArrayAgg):
+        first = node.this
+        while isinstance(first, exp.Order | exp.Distinct):
+            first = first.this if isinstance(first, exp.Order) else first.expressions[0]
+    element = _element_type(first, scope) if first is not None else None
+    return f"{element or 'text'}[]"
+
+
+def _element_type(node: exp.Expr, scope: dict[str, TableDef]) -> str | None:
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return "text"
+        return "int" if node.this.lstrip("-").isdigit() else "numeric"
+    declared = _type(node, scope)
+    return None if declared is None or declared.endswith("[]") else declared
 
 
 def _call_type(node: exp.Anonymous) -> str | None:
@@ -100,6 +149,16 @@ def _call_type(node: exp.Anonymous) -> str | None:
         return "timestamp" if timestamp else None
     if name in JSON_FUNCTIONS:
         return "json"
+    if name == "regexp_match":
+        return "text[]"
+    if name == "cardinality":
+        return "int"
+    if name == "ts_rank":
+        return "real"
+    if name == "to_tsvector":
+        return "tsvector"
+    if name.endswith("to_tsquery"):
+        return "tsquery"
     if name in DATETIME_FUNCTIONS:
         return "interval"
     if name.startswith(("json", "jsonb")):

@@ -1,7 +1,7 @@
 """Postgres set-returning and array constructs rewritten into SQL that SQLite runs:
 ``generate_series`` (numbers; timestamps with an interval step), ``unnest``, the JSON
-set-returning functions (``jsonb_array_elements[_text]``, ``jsonb_each[_text]``) and
-``= ANY(...)``.
+set-returning functions (``jsonb_array_elements[_text]``, ``jsonb_each[_text]``),
+``regexp_matches`` (one row per match, each a JSON array of the groups) and ``= ANY(...)``.
 
 A zero step is refused as Postgres refuses it (22023, "step size cannot equal zero") when it
 is a literal; a step known only at run time is guarded in the recursion (a zero or NULL step
@@ -15,6 +15,8 @@ from sqlglot import exp
 
 from api.sql.errors import BadRequestError, NotSupportedError
 from api.sql.reader import BkgPostgres
+from projections.arrayfuncs import ANY_FUNCTION
+from projections.regexfuncs import MATCHES_FUNCTION
 
 _TEMPLATE = (
     "SELECT * FROM (WITH RECURSIVE _series(value) AS (SELECT {start} WHERE {start} {cmp} {stop}"
@@ -80,6 +82,9 @@ def expand_series(expression: exp.Expr) -> None:
             )
         elif isinstance(call, exp.Anonymous) and call.name.lower() in _JSON_FUNCTIONS:
             _replace(table, _json_rows(call, _column_name(table, "value")), call.name.lower())
+        elif _is_matches(call):
+            column = _column_name(table, "regexp_matches")
+            _replace(table, _matches_rows(call, column), "regexp_matches")
 
 
 def _lift_from_select_list(expression: exp.Expr) -> None:
@@ -91,7 +96,10 @@ def _lift_from_select_list(expression: exp.Expr) -> None:
             call = node.unalias()
             if isinstance(call, exp.Explode):
                 call = exp.Unnest(expressions=[call.this])
-            if not isinstance(call, exp.ExplodingGenerateSeries | exp.GenerateSeries | exp.Unnest):
+            if not (
+                isinstance(call, exp.ExplodingGenerateSeries | exp.GenerateSeries | exp.Unnest)
+                or _is_matches(call)
+            ):
                 continue
             if call.find(exp.Column) is not None:
                 raise NotSupportedError("set-returning functions in a select list")
@@ -109,7 +117,26 @@ def _lift_from_select_list(expression: exp.Expr) -> None:
 
 
 def _srf_name(call: exp.Expr) -> str:
+    if _is_matches(call):
+        return "regexp_matches"
     return "unnest" if isinstance(call, exp.Unnest) else "generate_series"
+
+
+def _is_matches(call: exp.Expr) -> bool:
+    return isinstance(call, exp.Anonymous) and call.name.lower() == "regexp_matches"
+
+
+def _matches_rows(call: exp.Expr, column: str) -> exp.Expr:
+    """regexp_matches(s, pattern [, flags]): a row per match over the matcher's JSON array."""
+    arguments = list(call.expressions)
+    if len(arguments) not in (2, 3):
+        raise NotSupportedError("regexp_matches takes two or three arguments")
+    if len(arguments) == 2:
+        arguments.append(exp.Literal.string(""))
+    rows = exp.Anonymous(this=MATCHES_FUNCTION, expressions=[a.copy() for a in arguments])
+    source = exp.Table(this=exp.Anonymous(this="json_each", expressions=[rows]))
+    value = exp.Cast(this=exp.column("value"), to=exp.DataType.build("text[]"))
+    return exp.select(exp.alias_(value, column, quoted=True)).from_(source)
 
 
 def _column_name(table: exp.Expr, default: str) -> str:
@@ -247,11 +274,11 @@ def expand_any(expression: exp.Expr) -> None:
         if not isinstance(comparison, exp.EQ) or comparison.expression is not node:
             raise NotSupportedError("ANY is supported as = ANY(...) only")
         inner = node.this.unnest() if isinstance(node.this, exp.Paren) else node.this
+        replacement: exp.Expr
         if isinstance(inner, exp.Array):
             replacement = exp.In(this=comparison.this, expressions=inner.expressions)
         else:
-            values = exp.select("value").from_(
-                exp.Table(this=exp.Anonymous(this="json_each", expressions=[inner]))
+            replacement = exp.Anonymous(
+                this=ANY_FUNCTION, expressions=[inner.copy(), comparison.this.copy()]
             )
-            replacement = exp.In(this=comparison.this, query=values.subquery())
         comparison.replace(replacement)

@@ -27,6 +27,9 @@ from projections.deadline import TIMEOUT_MESSAGE
 from projections.limits import LIMITS
 from projections.meta import DIVISOR_ERROR
 
+# What sqlite3 reports when a registered aggregate (`projections.aggfuncs`) raises.
+AGGREGATE_ERROR_PREFIX = "user-defined aggregate's"
+
 # SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is damaged.
 _CORRUPTION_CODES = frozenset({11, 26})
 
@@ -96,7 +99,7 @@ def translate_error(exc: sqlite3.Error) -> SqlError:
         return limit_error(limit)
     if isinstance(exc, sqlite3.ProgrammingError):
         return BadRequestError(message)
-    if message == DIVISOR_ERROR:
+    if message == DIVISOR_ERROR or message.startswith(AGGREGATE_ERROR_PREFIX):
         return _refusal_error(take_refusal())
     for needle, error in _RULES:
         if needle in message:

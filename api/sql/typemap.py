@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.sql.errors import NotSupportedError
+from projections.arrayfuncs import array_in
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,25 @@ _TYPES: dict[str, PgType] = {
 }
 
 
+_ARRAY = PgType("TEXT", "array")
+_ELEMENT_KINDS = {"integer": "int", "real": "float", "boolean": "bool"}
+
+
+def _array_of(declared: str) -> PgType | None:
+    """Arrays (``text[]``, ``int[]``, ...) of a known, non-serial element type: JSON text."""
+    text = declared.strip().lower()
+    if not text.endswith("[]"):
+        return None
+    element = _TYPES.get(base_type(text[:-2]))
+    return _ARRAY if element is not None and not element.serial else None
+
+
+def array_element_kind(declared: str) -> str:
+    """How the elements of an array literal written to a ``declared`` column are read."""
+    element = _TYPES.get(base_type(declared.strip().lower()[:-2]))
+    return _ELEMENT_KINDS.get(element.family, "text") if element is not None else "text"
+
+
 def base_type(declared: str) -> str:
     """The declared type without modifiers: ``varchar(20)`` -> ``varchar``."""
     return declared.split("(", 1)[0].strip().lower()
@@ -60,6 +80,9 @@ def base_type(declared: str) -> str:
 
 def lookup(declared: str) -> PgType:
     """The storage of a declared type; unknown types are not supported."""
+    array = _array_of(declared)
+    if array is not None:
+        return array
     found = _TYPES.get(base_type(declared))
     if found is None or declared.strip().endswith("]"):
         raise NotSupportedError(f"column type {declared!r} is not supported")
@@ -70,7 +93,7 @@ def family_of(declared: str | None) -> str | None:
     """Type family of a declared type, or None when unknown."""
     if declared is None:
         return None
-    found = _TYPES.get(base_type(declared))
+    found = _array_of(declared) or _TYPES.get(base_type(declared))
     return found.family if found else None
 
 
@@ -115,6 +138,8 @@ def coerce(value: Any, family: str | None) -> Any:
     """
     if not isinstance(value, str):
         return value
+    if family is not None and family.startswith("array") and value.lstrip().startswith("{"):
+        return array_in(value, family.partition(":")[2] or "text")
     if family == "boolean":
         word = value.strip().lower()
         return 1 if word in _TRUE else 0 if word in _FALSE else value
@@ -137,7 +162,7 @@ def to_client(value: Any, family: str | None) -> Any:
         return value
     if family == "boolean" and isinstance(value, int):
         return bool(value)
-    if family == "json" and isinstance(value, str):
+    if family in ("json", "array") and isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError:

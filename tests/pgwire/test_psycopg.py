@@ -245,3 +245,26 @@ def test_a_write_is_delivered_on_realtime(pg: Pg) -> None:
 )
 def test_ddl_failures_carry_their_own_sqlstate(pg: Pg, sql: str, state: str) -> None:
     assert sqlstate(pg, pg.admin_key, sql) == state
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_array_results_decode_as_lists(pg: Pg, binary: bool) -> None:
+    """Array columns, literals and aggregates carry array OIDs, so drivers build lists."""
+    with connect(pg, pg.admin_key) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS shop.tagged (id int PRIMARY KEY, tags text[])")
+        conn.execute("INSERT INTO tagged VALUES (1, '{a,\"b c\",NULL}') ON CONFLICT DO NOTHING")
+        cursor = conn.cursor(binary=binary)
+        row = cursor.execute(
+            "SELECT tags, ARRAY[1, 2] AS a, array_agg(id ORDER BY id) AS ids,"
+            " string_to_array('x,y', ',') AS s, regexp_match('foo', '(o+)') AS m,"
+            " tags[2] AS second FROM tagged GROUP BY tags"
+        ).fetchone()
+    assert row == (["a", "b c", None], [1, 2], [1], ["x", "y"], ["oo"], "b c")
+
+
+def test_list_parameters_fill_array_columns(pg: Pg) -> None:
+    with connect(pg, pg.admin_key) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS shop.counted (id int PRIMARY KEY, n int[])")
+        conn.execute("INSERT INTO counted VALUES (%s, %s) ON CONFLICT DO NOTHING", (1, [3, 1]))
+        row = conn.execute("SELECT n, n[1] + 1 AS first FROM counted WHERE id = 1").fetchone()
+    assert row == ([3, 1], 4)

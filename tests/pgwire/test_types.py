@@ -81,3 +81,16 @@ def test_arrays_in_binary_match_postgres_layout() -> None:
         "!iiiiiiiii", 1, 0, 23, 2, 1, 4, 1, 4, 2
     )
     assert t.encode("{}", t.INT4_ARRAY, False) == b"{}"
+
+
+def test_array_results_have_array_oids_and_postgres_text() -> None:
+    assert t.oid_of_column("int[]", []) == t.INT4_ARRAY
+    assert t.oid_of_column("bigint[]", []) == t.INT8_ARRAY
+    assert t.oid_of_column("text[]", []) == t.TEXT_ARRAY
+    assert t.oid_of_column("boolean[]", []) == t.BOOL_ARRAY
+    assert t.encode([1, None, 3], t.INT4_ARRAY, False) == b"{1,NULL,3}"
+    assert t.encode(["a", "b c", 'q"', "", "NULL"], t.TEXT_ARRAY, False) == (
+        b'{a,"b c","q\\"","","NULL"}'
+    )
+    assert t.encode([True, False], t.BOOL_ARRAY, False) == b"{t,f}"
+    assert t.encode([1, 2], t.INT4_ARRAY, True) == t.encode("{1,2}", t.INT4_ARRAY, True)

@@ -1,6 +1,7 @@
 """Differential: random DDL/DML (failing statements too) give one state however it is made,
-also with views, SQL functions, sequences (nextval as defaults and in queries) and ALTER
-COLUMN, whose replay must not re-evaluate anything that could differ.
+also with views, SQL functions, sequences (nextval as defaults and in queries), ALTER
+COLUMN, array columns, regular expressions and ordered aggregates, whose replay must not
+re-evaluate anything that could differ.
 
 (1) live, (2) rebuilt from the log alone, (3) a checkpoint at a random LSN plus the tail,
 (4) as_of_lsn states compared with the states observed live at those LSNs.
@@ -56,6 +57,8 @@ operation = st.one_of(
     st.tuples(st.just("copy_view"), table),
     st.tuples(st.just("insert_seq"), table, small),
     st.tuples(st.just("alter_column"), table, st.integers(min_value=0, max_value=5)),
+    st.tuples(st.just("tags"), table),
+    st.tuples(st.just("tags_append"), table, label),
 )
 ALTERATIONS = (
     "ALTER COLUMN a TYPE bigint",
@@ -72,6 +75,10 @@ EXTRA = {
     " AS $$ SELECT count(*) FROM {t} WHERE id > x $$",
     "nextval": "SELECT nextval('s'), count(*) FROM {t}",
     "copy_view": "INSERT INTO {t} (id, a) SELECT id + 1000, a FROM v_{t} WHERE id < 1000",
+    "tags_table": "CREATE TABLE tg (id serial PRIMARY KEY, tags text[], s text, agg text)",
+    "tags": "INSERT INTO tg (tags, s, agg) SELECT string_to_array(b, 'y'),"
+    " regexp_replace(b, 'x+', '-', 'g'), (SELECT string_agg(b, ',' ORDER BY b DESC) FROM {t})"
+    " FROM {t} WHERE b ~ '^[xz]'",
 }
 
 
@@ -86,6 +93,8 @@ def statement(op: tuple[Any, ...]) -> tuple[str, list[Any] | None]:
         return f"INSERT INTO {t} (id, a) VALUES ($1 + 2000, f_{t}($1))", [op[2]]
     if kind == "insert_seq":
         return f"INSERT INTO {t} (id, a) VALUES (nextval('s') + 500, $1)", [op[2]]
+    if kind == "tags_append":
+        return "UPDATE tg SET tags = array_append(tags, $1) WHERE tags && ARRAY['x', 'z']", [op[2]]
     if kind == "alter_column":
         return f"ALTER TABLE {t} {ALTERATIONS[op[2]]}", None
     if kind == "create":
@@ -130,7 +139,7 @@ def test_live_rebuilt_checkpointed_and_past_states_agree(
         initialise(DataDir(root), 1 << 20)
         observed: dict[int, dict[str, Any]] = {}
         checkpoint_lsn = None
-        ops = [("create", "t0"), ("create", "t1"), ("sequence", ""), *ops]
+        ops = [("create", "t0"), ("create", "t1"), ("sequence", ""), ("tags_table", ""), *ops]
         with Database.open(root) as db:
             with db.store.snapshot() as snap:
                 observed[snap.lsn] = dump(snap.conn)

@@ -24,8 +24,9 @@ BAD_READS = [
     ("books?select=id::text;drop", 400, "PGRST100"),
     ("books?select=unrelated(id)", 400, "PGRST200"),
     ("books?select=id&authors.name=eq.x", 400, "PGRST108"),
-    ("books?id=match.^x", 501, "0A000"),
-    ("books?title=fts.word", 501, "0A000"),
+    ("books?id=cs.{1}", 501, "0A000"),
+    ("books?title=match.(", 400, "2201B"),
+    ("books?title=fts(klingon).word", 400, "42704"),
     ("nope", 404, "PGRST205"),
     # injection through names: every one is a name the catalogue does not know
     ('books?select="id""; DROP TABLE lib.books; --"', 400, "PGRST100"),

@@ -192,6 +192,8 @@ def _pg_category(conn: psycopg.Connection[Any], oid: int) -> str:
         row = conn.execute(b"SELECT typtype FROM pg_type WHERE oid = %s", [oid]).fetchone()
         return "text" if row is not None and row[0] == "e" else str(oid)
     name = info.name
+    if oid == info.array_oid:  # the registry answers an array's oid with its element's info
+        return "array"
     if name.startswith("_") or (info is not None and info.array_oid == 0 and name.endswith("]")):
         return "array"
     if info is not None and getattr(info, "element_oid", None) is not None:
@@ -216,7 +218,7 @@ def run_bkg(db: Database, sql: str) -> Outcome:
     return Outcome(columns=list(result.columns), types=types, rows=rows)
 
 
-_WITHOUT_FAMILY = ("interval",)
+_WITHOUT_FAMILY = ("interval", "tsvector", "tsquery")
 """Types the engine reports for results though no column stores them (their own category)."""
 _FAMILIES = {"integer": "int", "real": "number", "boolean": "bool", "uuid": "text"}
 

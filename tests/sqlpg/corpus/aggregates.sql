@@ -50,3 +50,19 @@ SELECT g FROM m GROUP BY g HAVING sum(v) > 4;
 
 -- case: round
 SELECT round(2.567, 2) AS r, round(2.5) AS h, floor(-1.5) AS f, ceil(1.2) AS c;
+
+-- case: string_agg_order_nulls_distinct
+SELECT string_agg(g, '-' ORDER BY g DESC) AS a, string_agg(DISTINCT g, ',' ORDER BY g) AS b, string_agg(v::text, ',' ORDER BY f NULLS FIRST, v) AS c FROM m;
+
+-- case: ordered_agg_grouped_filter
+SELECT g, string_agg(v::text, ',' ORDER BY v DESC) FILTER (WHERE v IS NOT NULL) AS s, jsonb_agg(f ORDER BY f DESC) AS j FROM m GROUP BY g ORDER BY g;
+
+-- case: percentile_disc_desc
+SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS d, percentile_cont(0.25) WITHIN GROUP (ORDER BY v DESC) AS c, percentile_cont(1) WITHIN GROUP (ORDER BY f) AS top FROM m;
+
+-- case: percentile_grouped_and_empty
+SELECT g, percentile_cont(0.5) WITHIN GROUP (ORDER BY f) AS med, mode() WITHIN GROUP (ORDER BY v) AS mo FROM m GROUP BY g ORDER BY g;
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS none FROM m WHERE false;
+
+-- case: percentile_out_of_range
+SELECT percentile_cont(1.5) WITHIN GROUP (ORDER BY v) AS bad FROM m;

@@ -32,3 +32,18 @@ SELECT array_to_string(ARRAY['a', 'b'], '/') AS s;
 
 -- case: string_to_array
 SELECT string_to_array('a,b,c', ',') AS a;
+
+-- case: int_array_column
+CREATE TABLE scores (id int PRIMARY KEY, s int[]);
+INSERT INTO scores VALUES (1, '{3,1,2}'), (2, ARRAY[5]), (3, NULL);
+SELECT id, s, s[2] AS second, array_length(s, 1) AS n FROM scores ORDER BY id;
+SELECT id FROM scores WHERE s @> ARRAY[1, 2] ORDER BY id;
+
+-- case: array_remove_position
+SELECT array_remove(ARRAY[1, 2, 1], 1) AS r, array_position(ARRAY['x', 'y'], 'y') AS p, array_prepend(0, ARRAY[1]) AS q;
+
+-- case: array_agg_typed
+SELECT array_agg(id ORDER BY id DESC) AS ids FROM scores;
+
+-- case: array_malformed
+INSERT INTO scores VALUES (4, 'nope');

@@ -17,3 +17,15 @@ SELECT id FROM articles WHERE to_tsvector('english', body) @@ to_tsquery('englis
 
 -- case: no_match
 SELECT count(*) FROM articles WHERE to_tsvector('english', body) @@ to_tsquery('english', 'banana');
+
+-- case: tsvector_tsquery_output
+SELECT to_tsvector('english', 'The quick brown foxes jumped') AS v, to_tsquery('english', 'fox & (dog | cat)') AS q, plainto_tsquery('english', 'the lazy dogs') AS p, phraseto_tsquery('english', 'lazy the dog') AS ph, websearch_to_tsquery('english', '"quick fox" or cat -dog') AS w;
+
+-- case: prefix_phrase_simple
+SELECT to_tsvector('english', 'supernovae stars') @@ to_tsquery('english', 'supern:*') AS a, to_tsvector('english', 'quick brown fox') @@ to_tsquery('english', 'quick <-> fox') AS b, to_tsvector('english', 'quick brown fox') @@ to_tsquery('english', 'quick <2> fox') AS c, to_tsvector('simple', 'The Cats') @@ to_tsquery('simple', 'the') AS d, to_tsvector('english', 'a b') @@ to_tsquery('english', '!fox') AS e;
+
+-- case: text_search_config_unknown
+SELECT to_tsvector('klingon', 'x') AS v;
+
+-- case: ts_rank_values
+SELECT id, ts_rank(to_tsvector('english', body), to_tsquery('english', 'search | text')) > 0 AS ranked FROM articles ORDER BY id;

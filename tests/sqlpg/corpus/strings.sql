@@ -51,3 +51,34 @@ SELECT md5('abc') AS h;
 
 -- case: replace
 SELECT replace('aXbXc', 'X', '-') AS r;
+
+-- case: regex_flags_and_groups
+SELECT regexp_replace('Hello World', 'o', '0', 'gi') AS a, regexp_replace('abc', '(b)', '[\1\&]') AS b, regexp_replace('ABab', 'a', '-', 'ig') AS c;
+
+-- case: regex_word_boundaries
+SELECT 'the cat sat' ~ '\mcat\M' AS a, 'concat' ~ '\mcat' AS b, 'a cat' ~ '\ycat\y' AS c, 'abc' ~ '[[:alpha:]]+' AS d;
+
+-- case: regex_on_column
+CREATE TABLE rx (id int PRIMARY KEY, s text);
+INSERT INTO rx VALUES (1, 'apple pie'), (2, 'Banana'), (3, NULL), (4, 'cherry 42');
+SELECT id FROM rx WHERE s ~* '^b' OR s ~ '[0-9]{2}$' ORDER BY id;
+SELECT id, s !~ 'a' AS no_a FROM rx ORDER BY id;
+
+-- case: regexp_matches_rows
+SELECT regexp_matches('a1b22c333', '[0-9]+', 'g') AS m;
+
+-- case: substring_pattern
+SELECT substring('hello world' FROM 'w(or)') AS a, substring('abc123' FROM '[0-9]+') AS b, substring('abc' FROM 'z') AS c;
+
+-- case: similar_to_escape
+SELECT 'a%' SIMILAR TO 'a#%' ESCAPE '#' AS a, 'abc' NOT SIMILAR TO 'b%' AS b, 'aab' SIMILAR TO 'a*b' AS c, 'ab' SIMILAR TO 'a_' AS d;
+
+-- case: regex_invalid
+SELECT 'a' ~ '(' AS bad;
+
+-- case: regex_bad_flag
+SELECT regexp_replace('a', 'a', 'b', 'z') AS bad;
+
+-- case: regex_repetition_count
+SELECT 'aaa' ~ '^a{2,3}$' AS ok;
+SELECT 'a' ~ 'a{256}' AS bad;
