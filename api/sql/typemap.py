@@ -152,7 +152,7 @@ def coerce(value: Any, family: str | None) -> Any:
     return value
 
 
-CONVERTED_FAMILIES = frozenset({"boolean", "json", "timestamp", "timestamptz"})
+CONVERTED_FAMILIES = frozenset({"boolean", "json", "array", "timestamp", "timestamptz"})
 """The families whose stored values `to_client` changes; others reach clients as stored."""
 
 
