@@ -47,6 +47,8 @@ def column_def(node: exp.ColumnDef, namespace: str, catalog: Catalog) -> ColumnD
     fields: dict[str, Any] = {"nullable": True}
     for constraint in node.constraints:
         _column_constraint(constraint.kind, fields, namespace, catalog)
+    if fields.pop("identity", False):
+        declared, affinity = _identity_type(node.name, declared, fields), "INTEGER"
     if enum is not None:
         check = label_check(node.name, catalog.enums[enum])
         fields["check"] = f"({fields['check']}) AND ({check})" if fields.get("check") else check
@@ -71,12 +73,32 @@ def _column_constraint(
         fields["default"] = default.sql("postgres")
     elif isinstance(kind, exp.CheckColumnConstraint):
         fields["check"] = kind.this.sql("postgres")
+    elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint) and kind.this is not None:
+        fields["identity"] = True
     elif isinstance(kind, exp.Reference):
         target, column, on_delete = reference_parts(kind, namespace, catalog)
         fields["references"] = f"{target}({column})"
         fields["on_delete"] = on_delete
     else:
         raise NotSupportedError(f"column constraint {kind.sql('postgres')} is not supported")
+
+
+def _identity_type(name: str, declared: str, fields: dict[str, Any]) -> str:
+    """An identity column is its integer type's serial: numbered by the table's counter, as a
+    serial primary key is (Postgres numbers it from a sequence of its own)."""
+    serial = _IDENTITY_SERIALS.get(declared)
+    if serial is None or not fields.get("primary_key"):
+        raise NotSupportedError(
+            f"identity column {name}: only an integer primary key can be an identity column"
+        )
+    return serial
+
+
+_IDENTITY_SERIALS = {
+    **dict.fromkeys(("int", "integer", "int4"), "serial"),
+    **dict.fromkeys(("bigint", "int8"), "bigserial"),
+    **dict.fromkeys(("smallint", "int2"), "smallserial"),
+}
 
 
 def reference_parts(
