@@ -370,9 +370,11 @@ class BkgSQLiteGenerator(SQLiteGenerator):
         return super().anonymous_sql(expression)
 
     def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:
-        """Casts to timestamptz behave like timestamp casts (UTC text)."""
-        if expression.is_type("timestamptz"):
-            return self.func("DATETIME", expression.this)
+        """Casts to timestamp and timestamptz give UTC text, with the fraction of a second
+        when there is one (to the millisecond: SQLite's `%f`; `DATETIME` would drop it)."""
+        if expression.is_type("timestamptz", "timestamp"):
+            text = self.func("STRFTIME", exp.Literal.string("%Y-%m-%d %H:%M:%f"), expression.this)
+            return f"RTRIM(RTRIM({text}, '0'), '.')"
         if expression.to.this == exp.DType.ARRAY:
             kind = exp.Literal.string(array_kind(expression.to))
             return self.func(ARRAY_IN_FUNCTION, expression.this, kind)
