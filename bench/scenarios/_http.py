@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from bench.errors import PeerFailedError
 from bench.load import Throughput, Write, measure
+from bench.model import Figure, figure_key
 from bench.sizing import rounds
 
 ROWS = 1000
@@ -219,3 +220,13 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
+
+
+def throughput_figures(measured: dict[tuple[str, int], Throughput]) -> dict[str, Figure]:
+    """Requests/s, median and 99th-percentile latency of every kind at every point."""
+    figures: dict[str, Figure] = {}
+    for (kind, c), t in measured.items():
+        figures[figure_key(kind, c)] = Figure(t.per_second, "requests/s")
+        figures[figure_key(f"{kind}_p50", c)] = Figure(t.p50_ms, "ms p50 latency")
+        figures[figure_key(f"{kind}_p99", c)] = Figure(t.p99_ms, "ms p99 latency")
+    return figures

@@ -11,7 +11,7 @@ record. Each figure is the best of three interleaved rounds. Goal: point SELECT 
 from __future__ import annotations
 
 from bench.load import Throughput
-from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
+from bench.model import Outcome, Ratio, Scenario, ratio_key
 from bench.scenarios._http import (
     HttpPeer,
     Server,
@@ -20,6 +20,7 @@ from bench.scenarios._http import (
     measure_best,
     point_select,
     running_server,
+    throughput_figures,
 )
 from bench.sizing import scaled
 
@@ -34,7 +35,7 @@ def run(quick: bool) -> Outcome:
     requests = scaled(FULL_REQUESTS, quick=quick, minimum=max(CONCURRENCY))
     with running_server() as server:
         measured = measure_best(_peers(server), CONCURRENCY, requests, quick)
-    return Outcome(figures=_figures(measured), ratios=_ratios(measured))
+    return Outcome(figures=throughput_figures(measured), ratios=_ratios(measured))
 
 
 def _peers(server: Server) -> dict[str, HttpPeer]:
@@ -43,16 +44,6 @@ def _peers(server: Server) -> dict[str, HttpPeer]:
         "point_select": HttpPeer("point_select", server, point_select(server.admin_key)),
         "insert": HttpPeer("insert", server, insert(server.admin_key)),
     }
-
-
-def _figures(measured: dict[tuple[str, int], Throughput]) -> dict[str, Figure]:
-    """Requests/s, median and 99th-percentile latency of every kind at every point."""
-    figures: dict[str, Figure] = {}
-    for (kind, c), t in measured.items():
-        figures[figure_key(kind, c)] = Figure(t.per_second, "requests/s")
-        figures[figure_key(f"{kind}_p50", c)] = Figure(t.p50_ms, "ms p50 latency")
-        figures[figure_key(f"{kind}_p99", c)] = Figure(t.p99_ms, "ms p99 latency")
-    return figures
 
 
 def _ratios(measured: dict[tuple[str, int], Throughput]) -> dict[str, Ratio]:

@@ -19,7 +19,7 @@ import time
 
 from bench.errors import PeerFailedError
 from bench.load import Throughput
-from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
+from bench.model import Outcome, Ratio, Scenario, ratio_key
 from bench.peers import pocketbase
 from bench.scenarios._http import (
     NAMESPACE,
@@ -30,6 +30,7 @@ from bench.scenarios._http import (
     Server,
     measure_best,
     running_server,
+    throughput_figures,
 )
 from bench.sizing import scaled
 
@@ -51,7 +52,7 @@ def run(quick: bool) -> Outcome:
             "pocketbase_create": HttpPeer("pocketbase_create", peer, _pb_create(peer.token)),
         }
         measured = measure_best(loads, CONCURRENCY, requests, quick)
-    return Outcome(figures=_figures(measured), ratios=_ratios(measured))
+    return Outcome(figures=throughput_figures(measured), ratios=_ratios(measured))
 
 
 def _namespace_key(server: Server) -> str:
@@ -124,16 +125,6 @@ def _expect(status: int, wanted: int, data: bytes, what: str, row: int | None) -
         raise PeerFailedError(f"{what} answered {status}: {data[:200]!r}")
     if row is not None and [r.get("id") for r in json.loads(data)] != [row]:
         raise PeerFailedError(f"{what} returned {data[:200]!r}")
-
-
-def _figures(measured: dict[tuple[str, int], Throughput]) -> dict[str, Figure]:
-    """Requests/s, median and 99th-percentile latency of every kind on both systems."""
-    figures: dict[str, Figure] = {}
-    for (kind, c), t in measured.items():
-        figures[figure_key(kind, c)] = Figure(t.per_second, "requests/s")
-        figures[figure_key(f"{kind}_p50", c)] = Figure(t.p50_ms, "ms p50 latency")
-        figures[figure_key(f"{kind}_p99", c)] = Figure(t.p99_ms, "ms p99 latency")
-    return figures
 
 
 def _ratios(measured: dict[tuple[str, int], Throughput]) -> dict[str, Ratio]:
