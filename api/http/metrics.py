@@ -158,6 +158,7 @@ class Metrics:
             "Requests refused by a rate limit, by principal kind.",
         )
         self._gauges: list[Gauge | LabelledGauge] = []
+        self._stage_labels: dict[Labels, dict[str, Labels]] = {}
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """Add a gauge read at scrape time."""
@@ -180,12 +181,13 @@ class Metrics:
 
     def on_request(self, labels: Labels, seconds: float, stages: Stages) -> None:
         """A finished request's stages; what they do not account for is the loop's."""
+        keyed = self._stage_labels.get(labels)
+        if keyed is None:  # once per route and method (templates: a bounded set)
+            keyed = {stage: (*labels, ("stage", stage)) for stage in STAGES}
+            self._stage_labels[labels] = keyed
         timed = stages.seconds
-        loop = max(0.0, seconds - sum(timed.values()))
-        observations = [
-            (timed[stage], (*labels, ("stage", stage))) for stage in STAGES if stage in timed
-        ]
-        observations.append((loop, (*labels, ("stage", LOOP))))
+        observations = [(value, keyed[stage]) for stage, value in timed.items()]
+        observations.append((max(0.0, seconds - sum(timed.values())), keyed[LOOP]))
         self.stages.observe_all(observations)
 
     def on_group_commit(self, records: int, seconds: float) -> None:
