@@ -3,13 +3,14 @@
 The request's outermost metrics layer opens a `Stages` slot in a context variable
 (`begin`/`end`); the reader hop (`reader_hop`, the reader pool seen from the event loop) and
 the commit wait (`timed(COMMIT)`, the commit pipeline seen from the awaiting handler) add
-their seconds to it, and the layer adds the time spent in the ASGI server's `send`. What is
-left of the request's time was spent on the event loop (routing, middlewares, the handler,
-encoding done there) or waiting for it. Outside an HTTP request (pgwire, in-process use)
-there is no slot and a timer costs one context-variable lookup.
+their seconds to it, and the layer adds the time spent in the ASGI server's `receive` and
+`send`. What is left of the request's time was spent on the event loop (routing,
+middlewares, the handler, encoding done there) or waiting for it. Outside an HTTP request
+(pgwire, in-process use) there is no slot and a timer costs one context-variable lookup.
 
 The stages, in `STAGES` order:
 
+    receive        inside the ASGI server's `receive` (waiting for the request's body)
     reader_queue   submitted to the reader pool, until a reader thread starts it
     reader         on the reader thread (parse, plan, read, encode there)
     reader_return  the reader finished, until the handler runs again on the event loop
@@ -29,8 +30,8 @@ from typing import TypeVar
 
 T = TypeVar("T")
 READER_QUEUE, READER, READER_RETURN = "reader_queue", "reader", "reader_return"
-COMMIT, SEND, LOOP = "commit", "send", "loop"
-STAGES = (READER_QUEUE, READER, READER_RETURN, COMMIT, SEND, LOOP)
+RECEIVE, COMMIT, SEND, LOOP = "receive", "commit", "send", "loop"
+STAGES = (RECEIVE, READER_QUEUE, READER, READER_RETURN, COMMIT, SEND, LOOP)
 
 
 class Stages:

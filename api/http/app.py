@@ -18,7 +18,15 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    ControllerRouterHandler,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 
 from api import stages
 from api.gotrue.routes import gotrue_router
@@ -145,7 +153,8 @@ class NoSniff:
 class RequestMetrics:
     """Counts and times every request by route template and status (outermost layer, so
     that 404s and errors raised before routing are counted too), and where its time went
-    (`api.stages`: this layer opens the request's slot and times the server's `send`)."""
+    (`api.stages`: this layer opens the request's slot and times the server's `receive` and
+    `send`)."""
 
     def __init__(self, app: ASGIApp, backend: Backend) -> None:
         self.app = app
@@ -160,6 +169,12 @@ class RequestMetrics:
         status = 500
         timed, token = stages.begin()
 
+        async def receive_wrapper() -> ReceiveMessage:
+            waiting = time.perf_counter()
+            message = await receive()
+            timed.add(stages.RECEIVE, time.perf_counter() - waiting)
+            return message
+
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -169,7 +184,7 @@ class RequestMetrics:
             timed.add(stages.SEND, time.perf_counter() - handing)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive_wrapper, send_wrapper)
         finally:
             stages.end(token)
             seconds = time.perf_counter() - began

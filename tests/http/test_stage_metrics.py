@@ -1,6 +1,6 @@
 """`bkg_http_request_stage_seconds`: every request is counted in the stages it went through
-(the reader hop for `/query`, the commit wait for its writes, the server's send and the
-loop for all), and the stages add up to the request's duration."""
+(the body's receive and the reader hop for `/query`, the commit wait for its writes, the
+server's send and the loop for all), and the stages add up to the request's duration."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ def test_each_request_is_counted_in_the_stages_it_went_through(api: Api) -> None
     after, _ = scrape(api)
     query = counted(before, after, "/query", "POST")
     assert query == {
+        "receive": 8,  # each body was read
         "reader_queue": 8,
         "reader": 8,
         "reader_return": 8,
