@@ -30,7 +30,14 @@ from bench.errors import PeerFailedError
 from bench.model import Figure, Outcome, Ratio, Scenario, figure_key, ratio_key
 from bench.peers import pocketbase
 from bench.peers.pocketbase import PocketBase
-from bench.scenarios._http import NAMESPACE, OWNER, ROWS, Server, running_server
+from bench.scenarios._http import (
+    NAMESPACE,
+    OWNER,
+    ROWS,
+    Server,
+    namespace_key,
+    running_server,
+)
 from bench.sizing import rounds, scaled, smoke
 
 CONNECTIONS = 16
@@ -69,7 +76,7 @@ def run(quick: bool) -> Outcome:
     wrk.binary()  # fail early, with the reason, where wrk is missing
     seconds = scaled(FULL_SECONDS, quick=quick, minimum=1)
     with running_server(*RATE_OFF) as server, pocketbase.running_pocketbase(ROWS) as peer:
-        key = _namespace_key(server)
+        key = namespace_key(server)
         comparisons = _comparisons(server, peer, key)
         targets = list({t.system: t for c in comparisons for t in (c.ours, c.theirs)}.values())
         _preflight(server, peer, key)
@@ -110,13 +117,6 @@ class _Runs:
         if target.load.unique:
             self.created[target.port] = self.created.get(target.port, 0) + result.requests
         return result
-
-
-def _namespace_key(server: Server) -> str:
-    """A namespace key of the bench namespace: Supabase's service_role there."""
-    created = server.call("POST", "/auth/keys", {"scope": "namespace", "namespace": NAMESPACE})
-    key: str = created["key"]
-    return key
 
 
 def _comparisons(server: Server, peer: PocketBase, key: str) -> list[Comparison]:
