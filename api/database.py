@@ -407,7 +407,7 @@ class Database:
         log record, awaited on the pipeline's future without holding a thread (`verify`:
         see `execute_batch`)."""
         ctx = self._context(principal)
-        with self._governed(timeout, deadline) as governed, stages.timed(stages.COMMIT):
+        with self._governed(timeout, deadline) as governed, stages.Timed(stages.COMMIT):
             future = self.writer.submit(self._write_work(ctx, statements, governed, verify))
             return _batch_result(await asyncio.wrap_future(future))
 
@@ -444,7 +444,7 @@ class Database:
 
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
-        with stages.timed(stages.COMMIT):
+        with stages.Timed(stages.COMMIT):
             future = self.writer.submit(event_work(entry, self._folds))
             return (await asyncio.wrap_future(future)).lsn
 

@@ -2,7 +2,7 @@
 
 The request's outermost metrics layer opens a `Stages` slot in a context variable
 (`begin`/`end`); the reader hop (`reader_hop`, the reader pool seen from the event loop) and
-the commit wait (`timed(COMMIT)`, the commit pipeline seen from the awaiting handler) add
+the commit wait (`Timed(COMMIT)`, the commit pipeline seen from the awaiting handler) add
 their seconds to it, and the layer adds the time spent in the ASGI server's `receive` and
 `send`. What is left of the request's time was spent on the event loop (routing,
 middlewares, the handler, encoding done there) or waiting for it. Outside an HTTP request
@@ -60,8 +60,8 @@ def end(token: Token[Stages | None]) -> None:
     _current.reset(token)
 
 
-class timed:  # noqa: N801 -- used as a context manager, like a function
-    """`with timed(COMMIT): ...` adds the block's seconds to the request's stage."""
+class Timed:
+    """`with Timed(COMMIT): ...` adds the block's seconds to the request's stage."""
 
     __slots__ = ("_began", "_stage", "_stages")
 
