@@ -34,6 +34,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-pgjdbc.sh
+	bash scripts/ensure-wrk.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -46,6 +47,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
+	bash scripts/ensure-wrk.sh
 	$(BIN)/python -m bench run
 	$(BIN)/python -m bench report
 

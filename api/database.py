@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from api import stages
 from api.datadir import DataDir
 from api.folds import all_folds
 from api.initialise import DEFAULT_SEGMENT_BYTES, initialise
@@ -406,7 +407,7 @@ class Database:
         log record, awaited on the pipeline's future without holding a thread (`verify`:
         see `execute_batch`)."""
         ctx = self._context(principal)
-        with self._governed(timeout, deadline) as governed:
+        with self._governed(timeout, deadline) as governed, stages.Timed(stages.COMMIT):
             future = self.writer.submit(self._write_work(ctx, statements, governed, verify))
             return _batch_result(await asyncio.wrap_future(future))
 
@@ -443,8 +444,9 @@ class Database:
 
     async def append_event_async(self, entry: Entry) -> int:
         """`append_event` for asyncio."""
-        future = self.writer.submit(event_work(entry, self._folds))
-        return (await asyncio.wrap_future(future)).lsn
+        with stages.Timed(stages.COMMIT):
+            future = self.writer.submit(event_work(entry, self._folds))
+            return (await asyncio.wrap_future(future)).lsn
 
     # -- maintenance ---------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ returns an :class:`~bench.model.Outcome`: ``figures`` (absolute measurements, ea
 and an optional goal) and ``ratios`` keyed ``vs_<peer>@<concurrency>`` (ours divided by the
 peer's, each with an optional goal). Operation counts go through :func:`bench.sizing.scaled`,
 so ``--quick`` and the test suite's smoke run (``BKG_BENCH_SMOKE=1``) shrink every scenario
-alike. A scenario that needs an external system lists it in ``needs`` (e.g. ``"postgres"``).
+alike. A scenario that needs an external system or program lists it in ``needs`` (e.g.
+``"postgres"``, ``"wrk"``; see :data:`bench.registry.PROGRAMS`).
 
 Peers live in ``bench/peers/``; each is a :class:`~bench.load.Peer`: a context manager whose
 ``session()`` gives one thread its own connection and a function doing one durable write

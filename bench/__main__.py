@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench import registry, report, runner
 from bench.errors import BenchError
+from bench.model import Scenario
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,13 +38,24 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "list":
             for name, scenario in registry.all_scenarios().items():
-                print(f"{name}: {scenario.description}")
+                print(f"{name}: {scenario.description}{_needs(scenario)}")
         else:
             _report(args.results_dir)
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _needs(scenario: Scenario) -> str:
+    """What a scenario needs besides Python, and why it cannot run here when a program is
+    missing."""
+    if not scenario.needs:
+        return ""
+    missing = registry.missing_programs(scenario)
+    return (
+        f" [needs {', '.join(sorted(scenario.needs))}{'' if missing is None else ': ' + missing}]"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

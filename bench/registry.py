@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import shutil
 
 from bench import scenarios
 from bench.errors import UnknownScenarioError
 from bench.model import Scenario
+
+PROGRAMS = {"wrk": "Debian's wrk package (scripts/ensure-wrk.sh installs it)"}
+"""Needs that are programs on the PATH, found in an instant, with where to get each. Other
+needs (``postgres``, ``kafka``, ``s3``) are systems a scenario starts; only starting them
+tells whether they are there."""
+
+
+def missing_programs(scenario: Scenario) -> str | None:
+    """Why ``scenario`` cannot run on this host for want of a program it needs (None: every
+    program is on the PATH; needs that are not programs are not checked here)."""
+    absent = [name for name in sorted(scenario.needs & PROGRAMS.keys()) if not shutil.which(name)]
+    if not absent:
+        return None
+    return "; ".join(f"{name} is not installed: {PROGRAMS[name]}" for name in absent)
 
 
 def all_scenarios() -> dict[str, Scenario]:

@@ -1,6 +1,7 @@
 """Smoke run of the benchmark harness: every scenario that needs no external server runs with
 tiny operation counts (``BKG_BENCH_SMOKE=1``) into a temporary results directory, and its
-output must have the shape DESIGN.md promises, so the harness never rots."""
+output must have the shape DESIGN.md promises, so the harness never rots. A scenario that
+needs only a program (``wrk``) runs too, and is skipped, saying why, where it is missing."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bench.sizing import SMOKE_ENV
 
 RATIO_KEY = re.compile(r"^vs_(?P<peer>[a-z0-9_]+)@(?P<concurrency>\d+)$")
 MACHINE_KEYS = {"cores", "memory_gib", "cpu_model", "python", "disk"}
-LOCAL = [s for s in registry.all_scenarios().values() if not s.needs]
+LOCAL = [s for s in registry.all_scenarios().values() if s.needs <= registry.PROGRAMS.keys()]
 
 
 @pytest.fixture(autouse=True)
@@ -28,13 +29,30 @@ def _smoke(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_issue_scenarios_are_registered() -> None:
-    assert {"append", "verify", "read"} <= set(registry.all_scenarios())
+    assert {"append", "verify", "read", "http_peer"} <= set(registry.all_scenarios())
+
+
+def test_a_missing_program_is_named_with_where_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    http_peer = registry.all_scenarios()["http_peer"]
+    assert http_peer.needs == {"wrk"}
+    assert registry.missing_programs(http_peer) == (
+        "wrk is not installed: Debian's wrk package (scripts/ensure-wrk.sh installs it)"
+    )
+    assert main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert "http_peer: " in listed and "[needs wrk: wrk is not installed" in listed
 
 
 @pytest.mark.parametrize("scenario", LOCAL, ids=[s.name for s in LOCAL])
 def test_scenario_writes_and_prints_its_result(
     scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    missing = registry.missing_programs(scenario)
+    if missing is not None:
+        pytest.skip(missing)
     assert main(["run", scenario.name, "--json", "--results-dir", str(tmp_path)]) == 0
     document = json.loads((tmp_path / f"{scenario.name}.json").read_text())
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

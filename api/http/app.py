@@ -18,8 +18,17 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    ControllerRouterHandler,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 
+from api import stages
 from api.gotrue.routes import gotrue_router
 from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
@@ -143,7 +152,9 @@ class NoSniff:
 
 class RequestMetrics:
     """Counts and times every request by route template and status (outermost layer, so
-    that 404s and errors raised before routing are counted too)."""
+    that 404s and errors raised before routing are counted too), and where its time went
+    (`api.stages`: this layer opens the request's slot and times the server's `receive` and
+    `send`)."""
 
     def __init__(self, app: ASGIApp, backend: Backend) -> None:
         self.app = app
@@ -156,18 +167,31 @@ class RequestMetrics:
             return
         began = time.perf_counter()
         status = 500
+        timed, token = stages.begin()
+
+        async def receive_wrapper() -> ReceiveMessage:
+            waiting = time.perf_counter()
+            message = await receive()
+            timed.add(stages.RECEIVE, time.perf_counter() - waiting)
+            return message
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            handing = time.perf_counter()
             await send(message)
+            timed.add(stages.SEND, time.perf_counter() - handing)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive_wrapper, send_wrapper)
         finally:
+            stages.end(token)
+            seconds = time.perf_counter() - began
             route = info.get("path_template") or "unmatched"
             method = info["method"] if info["method"] in METHODS else "OTHER"
-            labels = (("route", str(route)), ("method", method), ("status", str(status)))
+            where = (("route", str(route)), ("method", method))
+            labels = (*where, ("status", str(status)))
             self._metrics.requests.inc(labels)
-            self._metrics.latency.observe(time.perf_counter() - began, labels)
+            self._metrics.latency.observe(seconds, labels)
+            self._metrics.on_request(where, seconds, timed)

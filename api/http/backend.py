@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from api import stages
 from api.auth.errors import RateLimitedError
 from api.auth.principal import Principal
 from api.auth.ratelimit import RateLimiter
@@ -112,7 +113,7 @@ class Backend:
         """Run `work` (parsing, planning, reading user SQL) on the reader pool, in the share
         of the principal's namespace (admins share one); 503 when it is full."""
         key = ADMIN_READERS if principal.kind == "admin" else principal.default_namespace
-        return await self.readers.run(key, carried(work))
+        return await stages.reader_hop(self.readers.run, key, carried(work))
 
     async def append(self, kind: str, payload: dict[str, object], principal: Principal) -> int:
         """Append an auth or policy event and make the security layer see it."""

@@ -12,6 +12,8 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 
+from api.stages import LOOP, STAGES, Stages
+
 Labels = tuple[tuple[str, str], ...]
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -56,6 +58,16 @@ class Histogram:
             counts, totals = self._series.setdefault(labels, ([0] * (len(self.buckets) + 1), [0.0]))
             counts[slot] += 1
             totals[0] += value
+
+    def observe_all(self, observations: list[tuple[float, Labels]]) -> None:
+        """Several observations under one lock (a request's stages)."""
+        slots = [(bisect.bisect_left(self.buckets, value), value) for value, _ in observations]
+        empty = len(self.buckets) + 1
+        with self._lock:
+            for (slot, value), (_, labels) in zip(slots, observations, strict=True):
+                counts, totals = self._series.setdefault(labels, ([0] * empty, [0.0]))
+                counts[slot] += 1
+                totals[0] += value
 
     def count(self, labels: Labels = ()) -> int:
         series = self._series.get(labels)
@@ -123,6 +135,11 @@ class Metrics:
             "HTTP request latency by route and status.",
             LATENCY_BUCKETS,
         )
+        self.stages = Histogram(
+            "bkg_http_request_stage_seconds",
+            "Seconds of an HTTP request spent in each stage (api.stages), by route.",
+            LATENCY_BUCKETS,
+        )
         self.commit_latency = Histogram(
             "bkg_commit_latency_seconds",
             "Time from submitting a write to its durable acknowledgement.",
@@ -141,6 +158,7 @@ class Metrics:
             "Requests refused by a rate limit, by principal kind.",
         )
         self._gauges: list[Gauge | LabelledGauge] = []
+        self._stage_labels: dict[Labels, dict[str, Labels]] = {}
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """Add a gauge read at scrape time."""
@@ -161,6 +179,17 @@ class Metrics:
         scrape time."""
         self._gauges.append(LabelledGauge(name, help_text, read, kind))
 
+    def on_request(self, labels: Labels, seconds: float, stages: Stages) -> None:
+        """A finished request's stages; what they do not account for is the loop's."""
+        keyed = self._stage_labels.get(labels)
+        if keyed is None:  # once per route and method (templates: a bounded set)
+            keyed = {stage: (*labels, ("stage", stage)) for stage in STAGES}
+            self._stage_labels[labels] = keyed
+        timed = stages.seconds
+        observations = [(value, keyed[stage]) for stage, value in timed.items()]
+        observations.append((max(0.0, seconds - sum(timed.values())), keyed[LOOP]))
+        self.stages.observe_all(observations)
+
     def on_group_commit(self, records: int, seconds: float) -> None:
         """The log's commit observer."""
         self.group_size.observe(records)
@@ -171,6 +200,7 @@ class Metrics:
         metrics: list[Metric] = [
             self.requests,
             self.latency,
+            self.stages,
             self.commit_latency,
             self.group_write,
             self.group_size,

@@ -95,6 +95,13 @@ def running_server(*flags: str) -> Iterator[Server]:
             stop_server(process)
 
 
+def namespace_key(server: Server) -> str:
+    """A namespace key of the bench namespace: Supabase's service_role there."""
+    created = server.call("POST", "/auth/keys", {"scope": "namespace", "namespace": NAMESPACE})
+    key: str = created["key"]
+    return key
+
+
 class Reachable(Protocol):
     """A server on a loopback port: ours, or a peer such as PocketBase."""
 

@@ -22,13 +22,12 @@ from bench.load import Throughput
 from bench.model import Outcome, Ratio, Scenario, ratio_key
 from bench.peers import pocketbase
 from bench.scenarios._http import (
-    NAMESPACE,
     OWNER,
     ROWS,
     HttpPeer,
     Request,
-    Server,
     measure_best,
+    namespace_key,
     running_server,
     throughput_figures,
 )
@@ -44,7 +43,7 @@ def run(quick: bool) -> Outcome:
     """Both kinds on both systems, all four interleaved within each round."""
     requests = scaled(FULL_REQUESTS, quick=quick, minimum=max(CONCURRENCY))
     with running_server(*RATE_OFF) as server, pocketbase.running_pocketbase(ROWS) as peer:
-        key = _namespace_key(server)
+        key = namespace_key(server)
         loads = {
             "bkgdb_read": HttpPeer("bkgdb_read", server, _rest_read(key)),
             "bkgdb_create": HttpPeer("bkgdb_create", server, _rest_create(key)),
@@ -53,13 +52,6 @@ def run(quick: bool) -> Outcome:
         }
         measured = measure_best(loads, CONCURRENCY, requests, quick)
     return Outcome(figures=throughput_figures(measured), ratios=_ratios(measured))
-
-
-def _namespace_key(server: Server) -> str:
-    """A namespace key of the bench namespace: Supabase's service_role there."""
-    created = server.call("POST", "/auth/keys", {"scope": "namespace", "namespace": NAMESPACE})
-    key: str = created["key"]
-    return key
 
 
 def _fresh_prefix() -> int:
