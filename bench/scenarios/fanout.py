@@ -5,9 +5,10 @@ so the client's own cost per delivery stays a few microseconds) follow one table
 writer inserts one row every ``INTERVAL_S`` (a steady rate, not a flood). Each delivery's
 latency is its arrival time minus the event's ``ts``, the commit timestamp the log gave the
 record; every subscriber must receive every write. A fifth as many untimed writes first
-let the server and the streams leave their start-up transient. Goal: p99 with 1,000
-subscribers at most 10x the p99 with one, written as the ratio ``vs_one_subscriber@1000`` =
-p99(1) / p99(1000), which must reach 0.1 (higher is better, like every ratio of the harness).
+let the server and the streams leave their start-up transient. Goal (issue 18): p99 with
+1,000 subscribers at most 5x the p99 with one, written as the ratio ``vs_one_subscriber@1000``
+= p99(1) / p99(1000), which must reach 0.2 (higher is better, like every ratio of the
+harness).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bench.sizing import scaled, smoke
 SUBSCRIBERS = (1, 100, 1000)
 FULL_WRITES = 300
 INTERVAL_S = 0.05
-GOAL = 0.1
+GOAL = 0.2
 TABLE = f"{NAMESPACE}.fan"
 TS_MARK = b'"ts":"'
 TS_LENGTH = len("2026-11-22T03:40:01.123456Z")
