@@ -67,7 +67,6 @@ class Subscriber:
         "_group",
         "_grouped",
         "_last",
-        "_lsn",
         "_quiet",
         "_timer",
         "_waiter",
@@ -94,7 +93,6 @@ class Subscriber:
         self._timer: asyncio.TimerHandle | None = None
         self._frames: list[bytes] = []
         self._last: str | None = None
-        self._lsn = -1
         self._waiter: asyncio.Future[None] | None = None
         self._group: GroupKey | None = None
         self._grouped: Access | None = None
@@ -128,7 +126,7 @@ class Subscriber:
         if len(self._frames) >= self.limit:
             return self._overflow()
         self._frames.extend(share.frames)
-        self._last, self._lsn = share.events[-1].id, share.lsn
+        self._last = share.events[-1].id
         self._wake()
         return True
 

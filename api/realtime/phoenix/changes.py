@@ -80,18 +80,16 @@ class ChannelSubscriber(Subscriber):
         return self._shape
 
     def queue(self, share: Share) -> bool:
+        """Put the group's frames (after this channel's position) in the socket's outbox;
+        False (overflowed) when it is full."""
         if self.after.lsn >= share.lsn:
             share = share.after(self.after)
         send = self.send
         for frame in share.frames:
             if not send(frame):
-                return self._sent(False)
+                self.overflowed = True
+                return False
         return True
-
-    def _sent(self, ok: bool) -> bool:
-        if not ok:
-            self.overflowed = True
-        return ok
 
 
 def supabase_data(event: ChangeEvent, view: View) -> bytes:
