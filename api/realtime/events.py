@@ -90,32 +90,10 @@ class ChangeEvent:
 
 @dataclass(frozen=True, slots=True)
 class RecordEvents:
-    """All the change events of one record, and what a subscriber needs to know to take
-    them all at once (the common case: no row-level security, filters that cover them)."""
+    """All the change events of one record."""
 
     lsn: int
     events: list[ChangeEvent]
-    tables: frozenset[str]
-    ops: frozenset[str]
-    namespaces: frozenset[str]
-    has_rows: bool
-    frames: list[bytes]
-
-    @classmethod
-    def of(cls, lsn: int, events: list[ChangeEvent]) -> RecordEvents:
-        return cls(
-            lsn=lsn,
-            events=events,
-            tables=frozenset(e.table for e in events),
-            ops=frozenset(e.op for e in events),
-            namespaces=frozenset(e.namespace for e in events),
-            has_rows=any(e.image is not None for e in events),
-            frames=[e.frame for e in events],
-        )
-
-    @property
-    def last_id(self) -> str:
-        return self.events[-1].id
 
 
 def record_events(record: Record, types: ColumnTypes) -> Iterator[ChangeEvent]:

@@ -3,9 +3,11 @@
 ``position`` is the LSN of the last record fully fanned out. It moves only on the event loop,
 between records, so a catch-up reader that finds itself at ``position`` and calls `join`
 without awaiting in between cannot miss or repeat a record. Live subscribers cost the hub a
-set entry each; a record costs one encoding per change, a filter check per subscriber, and
-for user subscribers one policy evaluation per distinct principal and row image (memoised
-per record; an update's new and old rows are two).
+set entry each. A record costs one encoding per change and, per group of subscribers with
+the same principal, filters and wire shape (`Subscriber.group`), one choice of what they
+get (filters, one policy evaluation per row image for users, the frame in their format);
+each subscriber then only queues the group's frames (those after its position, if it
+joined inside the record) and is woken.
 
 On a read replica the log is the replica's history, which it may trim (`--history-records`);
 it never trims what the hub has not fanned out (`RealtimeService.read_through`). Should the
@@ -25,7 +27,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from api.realtime.coltypes import ColumnTypes, ConnectionSource
 from api.realtime.events import RecordEvents, learn_schema, record_events
 from api.realtime.source import RecordSource
-from api.realtime.subscriber import LazyConnection, Subscriber, Verdicts, offer_record
+from api.realtime.subscriber import LazyConnection, Subscriber, fan_out
 from api.rls.policy import PolicySet
 from eventlog import Record
 from projections.consumers.errors import HistoryUnavailableError
@@ -128,14 +130,12 @@ class Hub:
         events = list(record_events(record, self._types))
         if not events:
             return
-        batch = RecordEvents.of(record.lsn, events)
+        batch = RecordEvents(record.lsn, events)
         policies = self.policies()
-        verdicts: Verdicts = {}
         with ExitStack() as stack:
             conn = LazyConnection(lambda: stack.enter_context(self._connection()))
-            for subscriber in list(self._live):
-                if not offer_record(subscriber, batch, conn, policies, verdicts):
-                    self._live.discard(subscriber)
+            for subscriber in fan_out(list(self._live), batch, conn, policies):
+                self._live.discard(subscriber)
 
 
 def store_connection(store: ProjectionStore) -> ConnectionSource:

@@ -27,14 +27,19 @@ HEARTBEAT = comment("heartbeat")
 
 
 async def subscription(
-    hub: Hub, subscriber: Subscriber, catchup: CatchUp, authorised: Callable[[], bool]
+    hub: Hub,
+    subscriber: Subscriber,
+    catchup: CatchUp,
+    authorised: Callable[[], bool],
+    release: Callable[[], None],
 ) -> AsyncIterator[bytes]:
     """The frames of one subscription, until it overflows, the server stops, the client goes
     (then the generator is closed, and it leaves the hub) or its credential stops being valid
     (`authorised`, asked on every wake before anything is written, so it must be cheap: a
-    revoked key or an expired token ends the stream with ``unauthorized``). The live loop is
-    written out here rather than in a nested generator: it runs once per subscriber per
-    change."""
+    revoked key or an expired token ends the stream with ``unauthorized``); then `release`
+    (the stream's slot). The live loop is written out here rather than in a nested
+    generator, and the slot is given back here rather than by a wrapping one: it runs once
+    per subscriber per change."""
     start = subscriber.after
     last = str(start)
     try:
@@ -75,6 +80,7 @@ async def subscription(
     finally:
         subscriber.stop()
         hub.leave(subscriber)
+        release()
 
 
 def resync_required(last: str, history_after: int) -> bytes:
@@ -83,21 +89,27 @@ def resync_required(last: str, history_after: int) -> bytes:
     return frame(None, "resync-required", {"last_id": last, "history_after": history_after})
 
 
-async def history(subscriber: Subscriber, catchup: CatchUp, until_lsn: int) -> AsyncIterator[bytes]:
+async def history(
+    subscriber: Subscriber, catchup: CatchUp, until_lsn: int, release: Callable[[], None]
+) -> AsyncIterator[bytes]:
     """A bounded read of the past: ``subscribed``, the changes after the start position up
     to `until_lsn` from the log, then ``end`` -- never joining the hub, so a client that
-    wants "everything up to now" knows exactly when it has it."""
-    start = subscriber.after
-    last = str(start)
-    yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
-    cursor = start.done_through
-    while cursor < until_lsn:
-        frames, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, until_lsn)
-        if frames:
-            chunk = b"".join(frames)
-            last = last_id or last
-            yield chunk
-    yield frame(None, "end", {"lsn": until_lsn, "resume_from": last})
+    wants "everything up to now" knows exactly when it has it; then `release` (the stream's
+    slot), as when the client goes first."""
+    try:
+        start = subscriber.after
+        last = str(start)
+        yield frame(last, "subscribed", {"lsn": start.lsn, "after": last})
+        cursor = start.done_through
+        while cursor < until_lsn:
+            frames, last_id, cursor = await asyncio.to_thread(catchup.read, cursor + 1, until_lsn)
+            if frames:
+                chunk = b"".join(frames)
+                last = last_id or last
+                yield chunk
+        yield frame(None, "end", {"lsn": until_lsn, "resume_from": last})
+    finally:
+        release()
 
 
 async def _catch_up(

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 
 from api.realtime.access import Access, View
 from api.realtime.events import ChangeEvent, RecordEvents
@@ -23,13 +24,49 @@ from api.rls.policy import PolicySet
 Verdicts = dict[tuple[tuple[str, ...], int], View]
 
 
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What the subscribers of one group (`Subscriber.group`) get of one record, chosen once
+    for all of them: the events they may see and the frame of each, in order."""
+
+    lsn: int
+    events: tuple[ChangeEvent, ...]
+    frames: tuple[bytes, ...]
+
+    def after(self, position: Position) -> Share:
+        """The part of the share that comes after `position` (a subscriber that joined
+        inside the record)."""
+        kept = [i for i, e in enumerate(self.events) if position.precedes(e.lsn, e.index)]
+        return Share(
+            self.lsn, tuple(self.events[i] for i in kept), tuple(self.frames[i] for i in kept)
+        )
+
+
+class GroupKey:
+    """A hashable key whose hash is computed once (the hub looks it up for every subscriber
+    of every record)."""
+
+    __slots__ = ("_hash", "_parts")
+
+    def __init__(self, parts: tuple[Hashable, ...]) -> None:
+        self._parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GroupKey) and other._parts == self._parts
+
+
 class Subscriber:
     """A registered stream: what it may see, where it stands, what waits to be written."""
 
     __slots__ = (
         "_frames",
+        "_group",
+        "_grouped",
         "_last",
-        "_lsn",
         "_quiet",
         "_timer",
         "_waiter",
@@ -56,27 +93,40 @@ class Subscriber:
         self._timer: asyncio.TimerHandle | None = None
         self._frames: list[bytes] = []
         self._last: str | None = None
-        self._lsn = -1
         self._waiter: asyncio.Future[None] | None = None
+        self._group: GroupKey | None = None
+        self._grouped: Access | None = None
 
-    def offer(self, lsn: int, event_id: str, frame: bytes) -> bool:
-        """Queue a frame; False (and the subscriber overflows) when a new record finds the
-        buffer full. A record is taken whole, however many changes it has: a client that
-        keeps up never overflows on one large transaction, and the frames are shared with
-        every other subscriber, so the buffer holds references, not copies."""
-        if lsn != self._lsn and len(self._frames) >= self.limit:
-            return self._overflow()
-        self._frames.append(frame)
-        self._last, self._lsn = event_id, lsn
-        self._wake()
-        return True
+    @property
+    def group(self) -> GroupKey:
+        """What decides the frames this subscriber gets of a record, its position apart:
+        its access (the whole principal and the filters, see `Access.signature`) and how it
+        encodes frames (`shape`). The hub chooses a record's frames once per group. Built
+        again when the access is replaced (a channel's new token)."""
+        if self._grouped is not self.access or self._group is None:
+            self._grouped = self.access
+            self._group = GroupKey((self.shape(), self.access.signature))
+        return self._group
 
-    def offer_all(self, batch: RecordEvents) -> bool:
-        """Queue every frame of a record (see `offer`)."""
+    def shape(self) -> tuple[Hashable, ...]:
+        """What, beside the event and its view, `frame_for` depends on (a subclass that
+        encodes otherwise names its inputs here)."""
+        return ("sse",)
+
+    def queue(self, share: Share) -> bool:
+        """Queue what this subscriber's group gets of a record (only what comes after its
+        position); False (and the subscriber overflows) when the buffer is full. A record
+        is taken whole, however many changes it has: a client that keeps up never overflows
+        on one large transaction, and the frames are shared with every other subscriber,
+        so the buffer holds references, not copies."""
+        if self.after.lsn >= share.lsn:
+            share = share.after(self.after)
+        if not share.events:
+            return True
         if len(self._frames) >= self.limit:
             return self._overflow()
-        self._frames.extend(batch.frames)
-        self._last, self._lsn = batch.last_id, batch.lsn
+        self._frames.extend(share.frames)
+        self._last = share.events[-1].id
         self._wake()
         return True
 
@@ -177,22 +227,47 @@ class LazyConnection:
         return self._conn
 
 
-def offer_record(
+def fan_out(
+    subscribers: Iterable[Subscriber],
+    batch: RecordEvents,
+    conn: LazyConnection,
+    policies: PolicySet,
+) -> list[Subscriber]:
+    """Queue a record for each subscriber, choosing what it gets once per group
+    (`Subscriber.group`): subscribers with the same principal, filters and wire shape get
+    the same frames, so the filters, the policies and the encoding run once for all of them.
+    Returns the subscribers that overflowed (they leave the hub)."""
+    verdicts: Verdicts = {}
+    shares: dict[GroupKey, Share] = {}
+    behind: list[Subscriber] = []
+    for subscriber in subscribers:
+        group = subscriber.group
+        share = shares.get(group)
+        if share is None:
+            share = shares[group] = choose(subscriber, batch, conn, policies, verdicts)
+        if not subscriber.queue(share):
+            behind.append(subscriber)
+    return behind
+
+
+def choose(
     subscriber: Subscriber,
     batch: RecordEvents,
     conn: LazyConnection,
     policies: PolicySet,
     verdicts: Verdicts,
-) -> bool:
-    """Offer a subscriber what it may see of a record: the whole record at once when no
-    event needs a check of its own, else event by event. False when it overflowed."""
-    if subscriber.after.lsn < batch.lsn and subscriber.access.matches_all(batch):
-        return subscriber.offer_all(batch)
+) -> Share:
+    """What `subscriber`'s group gets of a record, whatever its position (`Share.after`
+    cuts that): each event its filters pass, under row-level security, framed its way."""
+    events: list[ChangeEvent] = []
+    frames: list[bytes] = []
     for event in batch.events:
-        chosen = subscriber.frame_for(event, view_for(subscriber, event, conn, policies, verdicts))
-        if chosen is not None and not subscriber.offer(event.lsn, event.id, chosen):
-            return False
-    return True
+        view = visible(subscriber.access, event, conn, policies, verdicts)
+        chosen = subscriber.frame_for(event, view)
+        if chosen is not None:
+            events.append(event)
+            frames.append(chosen)
+    return Share(batch.lsn, tuple(events), tuple(frames))
 
 
 def view_for(
@@ -202,10 +277,22 @@ def view_for(
     policies: PolicySet,
     verdicts: Verdicts,
 ) -> View:
-    """What `subscriber` gets of `event`: filters, position, then row-level security (the
+    """What `subscriber` gets of `event`: its position, then `visible`."""
+    if not subscriber.after.precedes(event.lsn, event.index):
+        return View.HIDDEN
+    return visible(subscriber.access, event, conn, policies, verdicts)
+
+
+def visible(
+    access: Access,
+    event: ChangeEvent,
+    conn: LazyConnection,
+    policies: PolicySet,
+    verdicts: Verdicts,
+) -> View:
+    """What `access` lets through of `event`: filters, then row-level security (the
     verdict memoised per principal and change within one record)."""
-    access = subscriber.access
-    if not access.matches(event) or not subscriber.after.precedes(event.lsn, event.index):
+    if not access.matches(event):
         return View.HIDDEN
     if event.image is None or not access.uses_rls:
         return View.FULL

@@ -5,9 +5,10 @@ so the client's own cost per delivery stays a few microseconds) follow one table
 writer inserts one row every ``INTERVAL_S`` (a steady rate, not a flood). Each delivery's
 latency is its arrival time minus the event's ``ts``, the commit timestamp the log gave the
 record; every subscriber must receive every write. A fifth as many untimed writes first
-let the server and the streams leave their start-up transient. Goal: p99 with 1,000
-subscribers at most 10x the p99 with one, written as the ratio ``vs_one_subscriber@1000`` =
-p99(1) / p99(1000), which must reach 0.1 (higher is better, like every ratio of the harness).
+let the server and the streams leave their start-up transient. Goal (issue 18): p99 with
+1,000 subscribers at most 5x the p99 with one, written as the ratio ``vs_one_subscriber@1000``
+= p99(1) / p99(1000), which must reach 0.2 (higher is better, like every ratio of the
+harness).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bench.sizing import scaled, smoke
 SUBSCRIBERS = (1, 100, 1000)
 FULL_WRITES = 300
 INTERVAL_S = 0.05
-GOAL = 0.1
+GOAL = 0.2
 TABLE = f"{NAMESPACE}.fan"
 TS_MARK = b'"ts":"'
 TS_LENGTH = len("2026-11-22T03:40:01.123456Z")
@@ -46,6 +47,7 @@ class Subscribers:
     def __init__(self, server: Server, count: int) -> None:
         self._selector = selectors.DefaultSelector()
         self._buffers: dict[socket.socket, bytes] = {}
+        self._stamps: dict[bytes, float] = {}
         self.latencies: list[float] = []
         self.delivered = 0
         self._stop = threading.Event()
@@ -77,20 +79,28 @@ class Subscribers:
                 assert isinstance(sock, socket.socket)
                 data = sock.recv(1 << 16)
                 arrived = time.time()
-                self._buffers[sock] = self._note(self._buffers[sock] + data, arrived)
+                pending = self._buffers[sock]
+                self._buffers[sock] = self._note(pending + data if pending else data, arrived)
 
     def _note(self, buffer: bytes, arrived: float) -> bytes:
-        """Record the latency of every complete ``ts`` in `buffer`; keep what is incomplete."""
-        mark = self.mark
+        """Record the latency of every complete ``ts`` in `buffer`; keep what is incomplete.
+        A stamp is parsed once and remembered (every subscriber receives the same ones), so
+        that the reading thread's cost per delivery, which delays the sockets it reads
+        after this one, stays a dictionary look-up."""
+        mark, stamps = self.mark, self._stamps
         while (at := buffer.find(mark)) >= 0:
             start = at + len(mark)
-            if len(buffer) < start + TS_LENGTH:
+            end = start + TS_LENGTH
+            if len(buffer) < end:
                 return buffer[at:]
-            stamp = buffer[start : start + TS_LENGTH].decode()
-            committed = datetime.datetime.fromisoformat(stamp).timestamp()
+            stamp = buffer[start:end]
+            committed = stamps.get(stamp)
+            if committed is None:
+                text = stamp.decode()
+                committed = stamps[stamp] = datetime.datetime.fromisoformat(text).timestamp()
             self.latencies.append(arrived - committed)
             self.delivered += 1
-            buffer = buffer[start + TS_LENGTH :]
+            buffer = buffer[end:]
         return buffer[-len(mark) :]
 
     def tick(self) -> None:

@@ -239,7 +239,7 @@ async def _hub_left_behind(
     filters = Filters(tables=None, ops=frozenset({"insert", "update", "delete"}))
     subscriber = Subscriber(Access(ADMIN, filters), Position(hub.position), 100, 5.0)
     catchup = CatchUp(history, store_connection(store), PolicySet, subscriber)
-    stream = subscription(hub, subscriber, catchup, lambda: True)
+    stream = subscription(hub, subscriber, catchup, lambda: True, lambda: None)
     frames = [await anext(stream)]
     batch = [
         log.read(lsn, lsn).__next__()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, get
@@ -132,15 +132,16 @@ async def realtime(
     if until_lsn is not None:
         if not after.done_through <= until_lsn <= backend.db.history.head_lsn:
             raise ApiError("BAD_REQUEST", "until_lsn must lie between the start and the head")
-        frames = history(subscriber, catchup, until_lsn)
+        release = _take_slot(backend, principal)
+        frames = history(subscriber, catchup, until_lsn, release)
     else:
         valid = still_valid(backend, token_of(request), principal, heartbeat)
-        frames = subscription(hub, subscriber, catchup, valid)
-    return Stream(
-        holding(frames, _take_slot(backend, principal)),
-        media_type="text/event-stream",
-        headers=SSE_HEADERS,
-    )
+        release = _take_slot(backend, principal)
+        frames = subscription(hub, subscriber, catchup, valid, release)
+    # The frames give the slot back when they end or the client goes; this, when the
+    # response is dropped before it ever started (then no `finally` runs).
+    weakref.finalize(frames, release)
+    return Stream(frames, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def _take_slot(backend: Backend, principal: Principal) -> Callable[[], None]:
@@ -149,22 +150,6 @@ def _take_slot(backend: Backend, principal: Principal) -> Callable[[], None]:
     if principal.kind == "admin":
         return lambda: None
     return backend.realtime.slots.acquire(principal.key)
-
-
-def holding(frames: AsyncIterator[bytes], release: Callable[[], None]) -> AsyncIterator[bytes]:
-    """`frames`, giving the stream's slot back when they end or the client goes, and also
-    when the response is dropped before it ever started (then no `finally` would run)."""
-
-    async def held() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in frames:
-                yield chunk
-        finally:
-            release()
-
-    stream = held()
-    weakref.finalize(stream, release)
-    return stream
 
 
 async def _check_start(log: RecordSource, start: Position) -> None:

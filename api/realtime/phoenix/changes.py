@@ -13,17 +13,17 @@ subscriber may not see carries the primary key alone as ``old_record`` (`View.KE
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import msgspec
 
 from api.realtime.access import Access, View
-from api.realtime.events import ChangeEvent, RecordEvents
+from api.realtime.events import ChangeEvent
 from api.realtime.phoenix.bindings import Binding
 from api.realtime.phoenix.wire import spliced
 from api.realtime.position import Position
-from api.realtime.subscriber import Subscriber
+from api.realtime.subscriber import Share, Subscriber
 
 TYPES = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE"}
 PG_TYPES = {
@@ -39,7 +39,7 @@ class ChannelSubscriber(Subscriber):
     through `send` (False when the outbox is full: the channel leaves the hub and the
     socket closes)."""
 
-    __slots__ = ("bindings", "on_close", "send", "topic", "vsn")
+    __slots__ = ("_shape", "bindings", "on_close", "send", "topic", "vsn")
 
     def __init__(
         self, access: Access, after: Position, bindings: list[Binding], topic: str, vsn: str,
@@ -51,6 +51,8 @@ class ChannelSubscriber(Subscriber):
         self.vsn = vsn
         self.send = send
         self.on_close = on_close
+        matching = tuple((b.id, b.ops, b.schema, b.table, b.filter) for b in bindings)
+        self._shape = ("phoenix", vsn, topic, matching)
 
     def close(self) -> None:
         """The hub ended this subscriber (it failed, or the server is stopping): the
@@ -73,20 +75,21 @@ class ChannelSubscriber(Subscriber):
             frame = event.encoded[key] = spliced(self.vsn, self.topic, "postgres_changes", body)
         return frame
 
-    def offer(self, lsn: int, event_id: str, frame: bytes) -> bool:
-        return self._sent(self.send(frame))
+    def shape(self) -> tuple[Hashable, ...]:
+        """The version, the topic and what decides the bindings' matches and ids."""
+        return self._shape
 
-    def offer_all(self, batch: RecordEvents) -> bool:
-        for event in batch.events:
-            frame = self.frame_for(event, View.FULL)
-            if frame is not None and not self._sent(self.send(frame)):
+    def queue(self, share: Share) -> bool:
+        """Put the group's frames (after this channel's position) in the socket's outbox;
+        False (overflowed) when it is full."""
+        if self.after.lsn >= share.lsn:
+            share = share.after(self.after)
+        send = self.send
+        for frame in share.frames:
+            if not send(frame):
+                self.overflowed = True
                 return False
         return True
-
-    def _sent(self, ok: bool) -> bool:
-        if not ok:
-            self.overflowed = True
-        return ok
 
 
 def supabase_data(event: ChangeEvent, view: View) -> bytes:

@@ -24,7 +24,7 @@ class Outbox:
         self._bytes = 0
         self._max_frames = max_frames
         self._max_bytes = max_bytes
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self._room = asyncio.Event()
         self.overflowed = False
         self.closed = False
@@ -38,17 +38,17 @@ class Outbox:
             self.overflowed = True
             self._frames.clear()
             self._bytes = 0
-            self._ready.set()
+            self._wake()
             return False
         self._frames.append(frame)
         self._bytes += len(frame)
-        self._ready.set()
+        self._wake()
         return True
 
     def close(self) -> None:
         """Nothing more is queued; the writer ends once it has sent what is."""
         self.closed = True
-        self._ready.set()
+        self._wake()
         self._room.set()
 
     def stop(self) -> None:
@@ -57,12 +57,17 @@ class Outbox:
         self.close()
 
     async def take(self) -> list[bytes] | None:
-        """Everything queued (waiting for something), or None when the socket is to close."""
+        """Everything queued (waiting for something), or None when the socket is to close.
+        The writer waits on a bare future, settled by the first `put` (one wake-up per
+        batch of frames; a put with nobody waiting costs nothing more)."""
         while not self._frames:
             if self.overflowed or self.closed:
                 return None
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiter = waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
         if self.overflowed:
             return None
         frames = list(self._frames)
@@ -70,6 +75,11 @@ class Outbox:
         self._bytes = 0
         self._room.set()
         return frames
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def room(self) -> bool:
         """Wait until at most half the queue is used; False when the socket is closing."""
