@@ -18,7 +18,8 @@ import pytest
 
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
-from api.http.request_log import RequestLog
+from api.http.layer import RequestLayer
+from api.http.metrics import Metrics
 from api.logconfig import JsonFormatter, TextFormatter, configure, shutdown
 from api.tracecontext import current_trace_id
 from tests.cli.runner import bkgdb
@@ -211,7 +212,7 @@ def test_the_request_line_carries_the_trace_id_a_layer_inside_set(
 
     scope = {"type": "http", "method": "GET", "path": "/x/1", "path_template": "/x/{id}"}
     caplog.set_level(logging.INFO, logger="bkgdb.request")
-    asyncio.run(RequestLog(cast("Any", traced))(cast("Any", scope), nothing, ignore))
+    asyncio.run(RequestLayer(cast("Any", traced), Metrics())(cast("Any", scope), nothing, ignore))
     [line] = [r.__dict__ for r in caplog.records if r.name == "bkgdb.request"]
     assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert (line["route"], line["status"], line["bytes"]) == ("/x/{id}", 204, 2)
