@@ -25,6 +25,7 @@ import copy
 import json
 import logging
 import queue
+import re
 import sys
 import threading
 import time
@@ -60,10 +61,17 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
+_second: tuple[int, str] = (-1, "")
+"""The last whole second formatted, and its text (lines come many to a second)."""
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     """UTC, ISO 8601 with milliseconds."""
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-    return f"{seconds}.{int(record.msecs):03d}Z"
+    global _second
+    whole = int(record.created)
+    if _second[0] != whole:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int(record.msecs):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):
@@ -102,10 +110,13 @@ def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str |
     return formatter.formatException(record.exc_info) if record.exc_info else None
 
 
+_QUOTED = re.compile(r'[ ="\n]')
+
+
 def _text(value: Any) -> str:
     """A field's value in a text line: quoted when it holds a space, `=` or a quote."""
     text = "-" if value is None else str(value)
-    return json.dumps(text) if any(c in text for c in ' ="\n') else text
+    return json.dumps(text) if _QUOTED.search(text) else text
 
 
 Records = queue.SimpleQueue[logging.LogRecord | None]
