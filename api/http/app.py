@@ -1,5 +1,5 @@
-"""The Litestar application: routes, error mapping, OpenAPI, body limit, request metrics
-and the request log.
+"""The Litestar application: routes, error mapping, OpenAPI, body limit, and around it the
+request layer (metrics, the request log, nosniff: `api.http.layer`).
 
 `create_app(backend)` builds the ASGI app around an open `Backend`; the caller owns the
 backend's lifetime (`bkgdb serve` opens it before binding the port and closes it after the
@@ -8,9 +8,7 @@ server stops; tests do the same around a TestClient).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from typing import Any, cast
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -18,23 +16,14 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import (
-    ASGIApp,
-    ControllerRouterHandler,
-    Message,
-    Receive,
-    ReceiveMessage,
-    Scope,
-    Send,
-)
+from litestar.types import ASGIApp, ControllerRouterHandler
 
-from api import stages
 from api.gotrue.routes import gotrue_router
 from api.http.backend import Backend
 from api.http.deps import DEPENDENCIES
 from api.http.errors import EXCEPTION_HANDLERS
+from api.http.layer import RequestLayer
 from api.http.openapi import complete_document
-from api.http.request_log import RequestLog
 from api.http.routes import HANDLERS, REPLICA_HANDLERS
 from api.http.routes.admin import admin_router
 from api.http.routes.realtime import realtime_handlers
@@ -42,13 +31,12 @@ from api.http.routes.storage import storage_router
 from api.rest.routes import rest_router
 from api.storage_v1.routes import storage_v1_router
 
-METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 TITLE = "bkg-db"
 VERSION = "0.1.0"
 
 
 def create_app(backend: Backend) -> ASGIApp:
-    """The ASGI application serving `backend`, wrapped in request metrics."""
+    """The ASGI application serving `backend`, inside the request layer."""
     return _app(
         backend,
         [
@@ -98,7 +86,7 @@ def _app(backend: Backend, handlers: Sequence[ControllerRouterHandler]) -> ASGIA
         logging_config=None,  # the process's logging is `api.logconfig`'s, not Litestar's
     )
     complete_document(app)
-    return RequestLog(RequestMetrics(NoSniff(app), backend))
+    return RequestLayer(app, backend.metrics)
 
 
 def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
@@ -123,75 +111,3 @@ CORS_EXPOSED = [
 ]  # fmt: skip
 """Response headers a browser page may read: ranges and counts (PostgREST, GoTrue),
 where a created thing is, tracing, back-off, object and resumable-upload headers."""
-
-NOSNIFF = (b"x-content-type-options", b"nosniff")
-
-
-class NoSniff:
-    """Adds `X-Content-Type-Options: nosniff` to every HTTP response (JSON, errors, the
-    dashboard's files, objects), so no browser runs a body as a type it was not sent as."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if cast("dict[str, Any]", scope)["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_nosniff(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or ())
-                if all(name.lower() != NOSNIFF[0] for name, _ in headers):
-                    headers.append(NOSNIFF)
-                message = cast("Message", {**message, "headers": headers})
-            await send(message)
-
-        await self.app(scope, receive, send_nosniff)
-
-
-class RequestMetrics:
-    """Counts and times every request by route template and status (outermost layer, so
-    that 404s and errors raised before routing are counted too), and where its time went
-    (`api.stages`: this layer opens the request's slot and times the server's `receive` and
-    `send`)."""
-
-    def __init__(self, app: ASGIApp, backend: Backend) -> None:
-        self.app = app
-        self._metrics = backend.metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        info = cast("dict[str, Any]", scope)
-        if info["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        began = time.perf_counter()
-        status = 500
-        timed, token = stages.begin()
-
-        async def receive_wrapper() -> ReceiveMessage:
-            waiting = time.perf_counter()
-            message = await receive()
-            timed.add(stages.RECEIVE, time.perf_counter() - waiting)
-            return message
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            handing = time.perf_counter()
-            await send(message)
-            timed.add(stages.SEND, time.perf_counter() - handing)
-
-        try:
-            await self.app(scope, receive_wrapper, send_wrapper)
-        finally:
-            stages.end(token)
-            seconds = time.perf_counter() - began
-            route = info.get("path_template") or "unmatched"
-            method = info["method"] if info["method"] in METHODS else "OTHER"
-            where = (("route", str(route)), ("method", method))
-            labels = (*where, ("status", str(status)))
-            self._metrics.requests.inc(labels)
-            self._metrics.latency.observe(seconds, labels)
-            self._metrics.on_request(where, seconds, timed)

@@ -1,4 +1,5 @@
-"""One log line per HTTP request (logger `bkgdb.request`, level info).
+"""One log line per HTTP request (logger `bkgdb.request`, level info), written by the
+request layer (`api.http.layer`).
 
 Fields: method, route (the route template, `/rest/v1/{table}`, never the raw path with its
 ids), status, duration_ms, bytes (response body bytes sent), principal (id), namespace,
@@ -14,12 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from contextvars import ContextVar
-from typing import Any, Protocol, cast
-
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
-from api.tracecontext import current_trace_id
+from contextvars import ContextVar, Token
+from typing import Any, Protocol
 
 log = logging.getLogger("bkgdb.request")
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -35,7 +32,7 @@ class Caller(Protocol):
 
 
 _caller: ContextVar[list[Caller] | None] = ContextVar("request_caller", default=None)
-"""The request's slot for its caller: a list the middleware creates, so that a principal
+"""The request's slot for its caller: a list the request layer creates, so that a principal
 noted in a copied context (a handler's thread) still reaches the request line."""
 
 
@@ -46,39 +43,20 @@ def note_principal(principal: Caller) -> None:
         slot.append(principal)
 
 
-class RequestLog:
-    """ASGI middleware writing the request line once the response has been sent."""
+Slot = tuple[list[Caller], Token[list[Caller] | None]]
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        info = cast("dict[str, Any]", scope)
-        if info["type"] != "http" or not log.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-        began = time.perf_counter()
-        status, sent, trace_id = 500, 0, None
-        slot: list[Caller] = []
-        token = _caller.set(slot)
+def open_slot() -> Slot:
+    """Start noting the caller of the request about to run (`api.http.layer`)."""
+    callers: list[Caller] = []
+    return callers, _caller.set(callers)
 
-        async def counting(message: Message) -> None:
-            nonlocal status, sent, trace_id
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                trace_id = current_trace_id.get()  # as the layers inside see it
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
 
-        try:
-            await self.app(scope, receive, counting)
-        finally:
-            _caller.reset(token)
-            caller = slot[-1] if slot else None
-            trace_id = trace_id or current_trace_id.get()
-            fields = request_fields(info, caller, status, sent, began)
-            log.info("request", extra={**fields, "trace_id": trace_id})
+def close_slot(slot: Slot) -> Caller | None:
+    """Stop noting; the caller noted last, if any."""
+    callers, token = slot
+    _caller.reset(token)
+    return callers[-1] if callers else None
 
 
 def request_fields(

@@ -2,7 +2,11 @@
 
 In-process matters: the database (and the log's writer lock) is opened before the port is
 bound, so a second server on the same directory fails at once and names the holder. Why
-granian and not uvicorn: see docs/operations.md (measured on this machine).
+granian and not uvicorn: see docs/operations.md (measured on this machine). The loop is
+uvloop's where it is installed (every platform but Windows): granian hands each request to
+the loop from its own threads, and a read comes back from the reader pool, so every request
+wakes the loop from another thread at least twice, which costs uvloop a fraction of what it
+costs asyncio's own loop (docs/benchmarks.md, "HTTP stack").
 
 Graceful stop: the first SIGTERM or SIGINT stops accepting connections, cancels every
 running statement (each in-flight request then answers, with its result or
@@ -21,8 +25,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Coroutine, Sequence
+from typing import Any, Protocol
 
 from granian.constants import Interfaces
 from granian.server.embed import Server
@@ -57,7 +61,18 @@ def serve(
     allocated, so they pause the event loop for less long."""
     gc.collect()
     gc.freeze()
-    asyncio.run(_serve(app, backend, host, port, listeners))
+    run_loop(_serve(app, backend, host, port, listeners))
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` to completion on a new event loop: uvloop's where installed, else
+    asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 async def _serve(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Request
+from litestar.response.base import ASGIResponse
 
 from api.auth.principal import Principal
 from api.database import Result
@@ -14,7 +15,7 @@ from api.rest.ast import ReadQuery
 from api.rest.errors import RestError, not_found_table
 from api.rest.governed import Governed, governed
 from api.rest.grammar import parse_query
-from api.rest.headers import CSV, OBJECT, Prefer, parse_prefer, token_of
+from api.rest.headers import CSV, OBJECT, Prefer, RequestHeaders, parse_prefer, token_of
 from api.rest.output import encode_rows
 from api.rest.read import Level, Window, run
 from api.sql import Catalog, TableDef
@@ -30,14 +31,16 @@ class Call:
     def __init__(
         self,
         request: Request[Any, Any, Any],
+        headers: RequestHeaders,
         backend: Governed,
         principal: Principal,
         schema: str,
         catalog: Catalog,
     ) -> None:
-        self.request, self.backend, self.principal = request, backend, principal
+        self.request, self.headers = request, headers
+        self.backend, self.principal = backend, principal
         self.schema, self.catalog = schema, catalog
-        self.prefer: Prefer = parse_prefer(request.headers.getall("prefer", []))
+        self.prefer: Prefer = parse_prefer(headers.getall("prefer"))
 
     async def read(
         self, level: Level, query: ReadQuery, window: Window, count: bool
@@ -59,12 +62,16 @@ class Call:
         return found
 
     def query(self) -> ReadQuery:
+        return parse_query(self.params())
+
+    def params(self) -> list[tuple[str, str]]:
+        """The query string's parameters, in order (414 beyond `MAX_QUERY_STRING`)."""
         raw = self.request.scope.get("query_string", b"")
         if len(raw) > MAX_QUERY_STRING:
             raise RestError(
                 414, "PGRST100", f"the query string is longer than {MAX_QUERY_STRING} bytes"
             )
-        return parse_query(self.request.query_params.multi_items())
+        return list(self.request.query_params.multi_items())
 
 
 def open_call(request: Request[Any, Any, Any], profile_header: str) -> Call:
@@ -72,13 +79,13 @@ def open_call(request: Request[Any, Any, Any], profile_header: str) -> Call:
     snapshot for as long as its read transaction lasts, so no lookup while nothing is
     committed; a DDL commit ends that transaction)."""
     backend = governed(request)
-    headers = request.headers
+    headers = RequestHeaders(request.scope["headers"])
     principal = backend.principal(token_of(headers.get("authorization"), headers.get("apikey")))
     request.state.rest_principal = principal
     with backend.db.store.snapshot() as snap:
         catalog = snapshot_catalog(snap)
     schema = _profile(headers.get(profile_header), principal, catalog)
-    return Call(request, backend, principal, schema, catalog)
+    return Call(request, headers, backend, principal, schema, catalog)
 
 
 def _profile(asked: str | None, principal: Principal, catalog: Catalog) -> str:
@@ -104,8 +111,10 @@ def respond_rows(
     offset: int,
     head: bool = False,
     status: int = 200,
-) -> Response[Any]:
-    """Rows as JSON, a single object or CSV, with `Content-Range` (206 when partial)."""
+) -> ASGIResponse:
+    """Rows as JSON, a single object or CSV, with `Content-Range` (206 when partial): the
+    ASGI response itself, as Litestar would make it of a `Response` (which it would first
+    copy and merge with the route's empty defaults)."""
     if total is not None and offset > 0 and offset >= total and not rows:
         raise RestError(
             416,
@@ -128,8 +137,13 @@ def respond_rows(
         headers["Preference-Applied"] = call.prefer.applied()
     if total is not None and status == 200 and len(rows) < total:
         status = 206
-    strip = "nulls=stripped" in (call.request.headers.get("accept") or "").replace(" ", "")
+    strip = "nulls=stripped" in (call.headers.get("accept") or "").replace(" ", "")
     body = b"" if head else encode_rows(rows, media, strip)
     # Litestar appends "; charset=utf-8" to text/* media types itself.
     content_type = CSV if media == CSV else f"{media}; charset=utf-8"
-    return Response(body, status_code=status, headers=headers, media_type=content_type)
+    return ASGIResponse(
+        body=body,
+        status_code=status,
+        headers=headers,
+        media_type=content_type,
+    )

@@ -7,7 +7,7 @@ the database.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from api.rest.errors import RestError
@@ -24,6 +24,28 @@ PREFERENCES = {
     "tx": ("commit", "rollback"),
     "handling": ("lenient", "strict"),
 }
+
+
+class RequestHeaders:
+    """A request's headers by lower-case name, read in one pass over the raw ASGI list
+    (a Litestar `Headers` object is built again for every connection object that asks)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        values: dict[str, list[str]] = {}
+        for name, value in raw:
+            values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+        self._values = values
+
+    def get(self, name: str) -> str | None:
+        """The first value of `name` (lower case), or None."""
+        found = self._values.get(name)
+        return found[0] if found else None
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of `name` (lower case), in the order sent."""
+        return self._values.get(name, [])
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request, Response, Router, route
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
+from litestar.types import ASGIApp
 from litestar.types import Method as HttpMethodName
 
 from api.auth.errors import AuthError
@@ -26,7 +27,8 @@ from api.rest.call import open_call, respond_rows
 from api.rest.errors import RestError
 from api.rest.headers import negotiate, parse_range
 from api.rest.openapi import describe
-from api.rest.read import Window, plan
+from api.rest.plans import ReadPlans
+from api.rest.read import Window
 from api.rest.rpc import call_function
 from api.rest.translate import from_auth, from_rls, from_sql
 from api.rls.errors import RlsError
@@ -34,6 +36,9 @@ from api.sql.errors import SqlError
 
 READ_METHODS: list[HttpMethodName] = ["GET", "HEAD"]
 ALL_METHODS: list[HttpMethodName] = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]
+READ_PLANS = ReadPlans()
+"""Parsed and planned reads by query-string shape (`api.rest.plans`): keyed by catalogue
+token, whose equal values mean equal catalogues, so one memory serves every app."""
 
 
 @route("/", http_method=READ_METHODS)
@@ -54,7 +59,7 @@ async def rpc(request: Request[Any, Any, Any], function: FromPath[str]) -> Respo
 
 
 @route("/{table:str}", http_method=ALL_METHODS)
-async def table_route(request: Request[Any, Any, Any], table: FromPath[str]) -> Response[Any]:
+async def table_route(request: Request[Any, Any, Any], table: FromPath[str]) -> ASGIApp:
     """Reads (GET, HEAD) and writes (POST, PATCH, PUT, DELETE) of one table."""
     if request.method in READ_METHODS:
         return await _read(request, table)
@@ -69,13 +74,12 @@ async def deeper(
     raise RestError(404, "PGRST125", "Invalid path specified in request URL")
 
 
-async def _read(request: Request[Any, Any, Any], name: str) -> Response[Any]:
+async def _read(request: Request[Any, Any, Any], name: str) -> ASGIApp:
     call = open_call(request, "accept-profile")
-    media = negotiate(request.headers.get("accept"))
+    media = negotiate(call.headers.get("accept"))
     table = call.table(name)
-    query = call.query()
-    level = plan(call.catalog, table, query)
-    window = _window(query, parse_range(request.headers.get("range")))
+    query, level = READ_PLANS.planned(call.catalog, table, call.params())
+    window = _window(query, parse_range(call.headers.get("range")))
     count = call.prefer.get("count") is not None
     rows, total = await call.read(level, query, window, count)
     return respond_rows(call, media, rows, total, window.offset, request.method == "HEAD")

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Response
+from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp
 
 from api.rest import represent
 from api.rest.ast import Column, Filter, ReadQuery, Star
@@ -48,12 +49,12 @@ class RolledBackError(Exception):
         self.outcomes = outcomes
 
 
-async def handle(call: Call, name: str) -> Response[Any]:
+async def handle(call: Call, name: str) -> ASGIApp:
     """Run one write request and answer it as PostgREST does."""
     request = call.request
     table = call.table(name)
     query = call.query()
-    media = negotiate(request.headers.get("accept"))
+    media = negotiate(call.headers.get("accept"))
     if any(path for path in query.conditions) or query.order.keys() - {()}:
         raise RestError(400, "PGRST108", "filters on embedded resources are for reads")
     embeds = _wants_rows(call) and represent.has_embeds(query.select)
@@ -78,7 +79,9 @@ async def handle(call: Call, name: str) -> Response[Any]:
         headers["Preference-Applied"] = call.prefer.applied()
     if request.method == "POST" and call.prefer.get("return") == "headers-only" and rows:
         headers["Location"] = _location(table, rows[0])
-    return Response(b"", status_code=201 if request.method == "POST" else 204, headers=headers)
+    return ASGIResponse(
+        body=b"", status_code=201 if request.method == "POST" else 204, headers=headers
+    )
 
 
 def _wants_rows(call: Call) -> bool:

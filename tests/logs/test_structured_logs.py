@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import signal
+import threading
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,7 +19,8 @@ import pytest
 
 from api.database import Database, DatabaseOptions
 from api.datadir import DataDir
-from api.http.request_log import RequestLog
+from api.http.layer import RequestLayer
+from api.http.metrics import Metrics
 from api.logconfig import JsonFormatter, TextFormatter, configure, shutdown
 from api.tracecontext import current_trace_id
 from tests.cli.runner import bkgdb
@@ -211,8 +213,44 @@ def test_the_request_line_carries_the_trace_id_a_layer_inside_set(
 
     scope = {"type": "http", "method": "GET", "path": "/x/1", "path_template": "/x/{id}"}
     caplog.set_level(logging.INFO, logger="bkgdb.request")
-    asyncio.run(RequestLog(cast("Any", traced))(cast("Any", scope), nothing, ignore))
+    asyncio.run(RequestLayer(cast("Any", traced), Metrics())(cast("Any", scope), nothing, ignore))
     [line] = [r.__dict__ for r in caplog.records if r.name == "bkgdb.request"]
     assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert (line["route"], line["status"], line["bytes"]) == ("/x/{id}", 204, 2)
     assert line["principal"] is None
+
+
+def test_lines_from_many_threads_are_all_written_in_order_in_batches() -> None:
+    """The writer writes what gathered in one go: every line arrives, each thread's in the
+    order it logged them, and far fewer writes than lines reach the stream."""
+
+    class Counting(io.StringIO):
+        writes = 0
+
+        def write(self, text: str) -> int:
+            Counting.writes += 1
+            return super().write(text)
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = Counting()
+    configure("json", "info", stream)
+
+    def emit(thread: int) -> None:
+        for n in range(2000):
+            logging.getLogger("bkgdb.t").info("line", extra={"emitter": thread, "n": n})
+
+    try:
+        threads = [threading.Thread(target=emit, args=(t,)) for t in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        shutdown()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    for thread in range(3):
+        assert [line["n"] for line in lines if line["emitter"] == thread] == list(range(2000))
+    assert Counting.writes < len(lines) / 10
