@@ -19,6 +19,12 @@ its slice, milliseconds, before the event loop runs). So a runaway read never ta
 GIL while it runs (a progress handler would, thousands of times a second, and crowd the
 event loop out), and a tenant's long scans take only the CPU that the event loop, the
 writer and everyone's short statements leave.
+
+Every read passes through here, so watching one costs a few attribute stores: each thread
+has one `_Slot` that the watchdog knows from the thread's first read on, and a read only
+writes its deadline and connection into it (and takes the slot's lock once, at its end,
+so that the watchdog never interrupts a connection whose read has ended). A read watched
+while its thread's slot is busy (one read inside another) is registered on its own.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import TypeVar
@@ -96,7 +103,19 @@ class Deadline:
         context manager: every read passes through here."""
         if not interruptible:
             return _Progress(self, conn)
-        return _Read(self, conn, threading.current_thread().native_id or threading.get_native_id())
+        try:
+            slot: _Slot = _LOCAL.slot
+        except AttributeError:
+            slot = _LOCAL.slot = WATCHDOG.register()
+        if slot.deadline is not None:  # a read inside a read: watched on its own
+            return _Read(self, conn, slot.thread)
+        slot.conn = conn
+        slot.reads += 1
+        slot.deadline = self  # last: a slot with a deadline is a running read
+        if self.owner is not None and WATCHDOG.timed_out_recently(self.owner):
+            slot.demote()
+        WATCHDOG.wake()
+        return slot
 
     def bounded(self, items: Iterable[T]) -> Iterator[T]:
         """`items`, checking the deadline before each one (for work made of many steps)."""
@@ -159,20 +178,92 @@ class _Read:
 
     def demote(self) -> None:
         """Put the thread under SCHED_IDLE (once; if the system refuses, never again)."""
-        try:
-            os.sched_setscheduler(self.thread, os.SCHED_IDLE, _PARAM)
-            self.demoted = True
-        except OSError:
+        self.demoted = _demote(self.thread)
+        if not self.demoted:
             self.demote_at = float("inf")
 
     def restore(self) -> None:
         """Give the thread its priority back (called on the thread, after the read)."""
-        if not self.demoted:
-            return
-        try:
-            os.sched_setscheduler(self.thread, os.SCHED_OTHER, _PARAM)
-        except OSError:
-            return
+        if self.demoted:
+            _restore(self.thread)
+
+
+class _Slot:
+    """One thread's place in the watchdog's view, reused by every read the thread runs:
+    the read running now (`deadline` None while none), counted so that the watchdog tells
+    one long read from several short ones. Returned by `Deadline.watching` as the read's
+    context manager."""
+
+    __slots__ = ("conn", "deadline", "demoted", "lock", "owner", "reads", "seen", "since", "thread")
+
+    def __init__(self) -> None:
+        self.conn: sqlite3.Connection | None = None
+        self.deadline: Deadline | None = None
+        self.reads = 0
+        self.seen = 0
+        self.since = 0.0
+        self.demoted = False
+        self.lock = threading.Lock()
+        self.thread = threading.get_native_id()
+        self.owner = weakref.ref(threading.current_thread())
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        lock = self.lock
+        lock.acquire()  # the watchdog looks under it: no interrupt lands after this
+        self.deadline = self.conn = None
+        lock.release()
+        if self.demoted:
+            _restore(self.thread)
+            self.demoted = False
+
+    def demote(self) -> None:
+        """Put the thread under SCHED_IDLE until the read ends (see `_Read.demote`)."""
+        self.demoted = _demote(self.thread)
+
+    def look(self, now: float, timeouts: dict[str, float]) -> bool:
+        """Interrupt the read if it must stop, demote it once it has run long (seen
+        running for `DEMOTE_AFTER_S`); whether a read is running."""
+        with self.lock:
+            deadline, conn = self.deadline, self.conn
+            if deadline is None or conn is None:
+                return False
+            if deadline.expired():
+                conn.interrupt()
+                if deadline.reason == TIMEOUT_MESSAGE and deadline.owner:
+                    timeouts[deadline.owner] = now
+            elif self.seen != self.reads:
+                self.seen, self.since = self.reads, now
+            elif not self.demoted and now - self.since >= DEMOTE_AFTER_S:
+                self.demote()
+            return True
+
+    def gone(self) -> bool:
+        """Whether the slot's thread has ended."""
+        thread = self.owner()
+        return thread is None or not thread.is_alive()
+
+
+_LOCAL = threading.local()
+
+
+def _demote(thread: int) -> bool:
+    """SCHED_IDLE for `thread`; False when the system refuses."""
+    try:
+        os.sched_setscheduler(thread, os.SCHED_IDLE, _PARAM)
+    except OSError:
+        return False
+    return True
+
+
+def _restore(thread: int) -> None:
+    """SCHED_OTHER for `thread` again (see `_Read`: without the right, it stays idle)."""
+    try:
+        os.sched_setscheduler(thread, os.SCHED_OTHER, _PARAM)
+    except OSError:
+        return
 
 
 class Watchdog:
@@ -181,25 +272,41 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._slots: set[_Slot] = set()
         self._reads: set[_Read] = set()
         self._timeouts: dict[str, float] = {}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def register(self) -> _Slot:
+        """The calling thread's slot, watched from now on."""
+        slot = _Slot()
+        with self._lock:
+            self._slots.add(slot)
+            self._start()
+        return slot
+
     def watch(self, read: _Read) -> None:
         with self._lock:
             self._reads.add(read)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="bkg-watchdog", daemon=True)
-                self._thread.start()
-        # The watchdog clears the flag only under the lock and only with no read left, and
-        # this read was added under the lock first: a set flag stays set while it runs.
-        if not self._wake.is_set():
-            self._wake.set()
+            self._start()
+        self.wake()
 
     def forget(self, read: _Read) -> None:
         with self._lock:
             self._reads.discard(read)
+
+    def wake(self) -> None:
+        """Make sure the watchdog looks (called once a read is in its slot or set): it
+        clears the flag only before a last look that would see that read."""
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _start(self) -> None:
+        """Start the thread (caller holds the lock)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="bkg-watchdog", daemon=True)
+            self._thread.start()
 
     def timed_out_recently(self, owner: str | None) -> bool:
         """Whether a read of `owner` ran out its deadline within `REPEAT_WINDOW_S`: its
@@ -213,16 +320,32 @@ class Watchdog:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            with self._lock:  # held while looking: a forgotten read is never touched
-                if not self._reads:
-                    self._wake.clear()
+            if not self._look():
+                # Idle: clear the flag, then look once more, so that a read which found the
+                # flag still set (and so did not set it) is seen by this last look.
+                self._wake.clear()
+                if not self._look():
                     continue
-                now = time.monotonic()
-                for read in self._reads:
-                    read.look(now)
-                    if read.deadline.reason == TIMEOUT_MESSAGE and read.deadline.owner:
-                        self._timeouts[read.deadline.owner] = now
             time.sleep(WATCH_INTERVAL_S)
+
+    def _look(self) -> bool:
+        """Look at every running read once; whether any is running."""
+        now = time.monotonic()
+        running = False
+        with self._lock:  # held while looking: a forgotten read is never touched
+            for read in self._reads:
+                read.look(now)
+                if read.deadline.reason == TIMEOUT_MESSAGE and read.deadline.owner:
+                    self._timeouts[read.deadline.owner] = now
+                running = True
+            slots = list(self._slots)
+        for slot in slots:
+            if slot.look(now, self._timeouts):
+                running = True
+            elif slot.gone():
+                with self._lock:
+                    self._slots.discard(slot)
+        return running
 
 
 WATCHDOG = Watchdog()
@@ -243,16 +366,18 @@ class RunningStatements:
         return len(self._running)
 
     def start(self, deadline: Deadline) -> None:
-        """Track `deadline` until `finish` (cancelled at once while stopping)."""
-        with self._lock:
-            self._running.add(deadline)
-            stopping = self.stopping
+        """Track `deadline` until `finish` (cancelled at once while stopping).
+
+        No lock (every statement passes through here): adding to a set and copying it are
+        each one step under the GIL, and `cancel_all` sets `stopping` before it copies the
+        set, so a deadline added after the copy sees `stopping` here."""
+        self._running.add(deadline)
+        stopping = self.stopping
         if stopping is not None:
             deadline.cancel(stopping)
 
     def finish(self, deadline: Deadline) -> None:
-        with self._lock:
-            self._running.discard(deadline)
+        self._running.discard(deadline)
 
     def count_cancelled(self, reason: str) -> None:
         with self._lock:
@@ -260,9 +385,8 @@ class RunningStatements:
 
     def cancel_all(self, reason: str = SHUTDOWN_MESSAGE) -> int:
         """Cancel every running statement and every later one; how many were running."""
-        with self._lock:
-            self.stopping = reason
-            running = list(self._running)
+        self.stopping = reason
+        running = list(self._running)
         for deadline in running:
             deadline.cancel(reason)
         return len(running)
