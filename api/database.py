@@ -44,6 +44,7 @@ from api.sql.catalog import snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
+from api.sql.plan import ReadPlan
 from api.sql.sqlite_errors import is_corruption
 from api.writers import LogWriter, ReadOnlyReplica, Writer
 from eventlog import Entry, EventLog, LogOptions, Pending, RecordTooLargeError
@@ -62,6 +63,8 @@ Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int
 WriteCheck = Callable[[sqlite3.Connection, Outcome], None]
 Verify = Callable[[list[Outcome]], None]
 DEFAULT_NAMESPACE = "public"
+MAX_PLANS = 4096
+"""Read plans remembered (by statement text and context) before they are all forgotten."""
 
 
 class PrincipalLike(Protocol):
@@ -122,6 +125,15 @@ class _Context:
     rewrite: Rewrite | None = None
     authorizer: Authorizer | None = None
     check: WriteCheck | None = None
+    plans: object = field(init=False)
+    """What a read plan of this context depends on besides the statement and the
+    catalogue (the namespace and the rewrite's `cache_key`); None when its rewrite has no
+    `cache_key`, so its reads are planned afresh every time."""
+
+    def __post_init__(self) -> None:
+        key = () if self.rewrite is None else getattr(self.rewrite, "cache_key", None)
+        plans = None if key is None else (self.default_namespace, key)
+        object.__setattr__(self, "plans", plans)
 
     @property
     def default_namespace(self) -> str:
@@ -170,6 +182,7 @@ class Database:
         self.statement_timeout_s = options.statement_timeout_s
         self.result_limits = options.result_limits
         self.running = RunningStatements()
+        self._plans: dict[tuple[str, object], ReadPlan] = {}
 
     @classmethod
     def open(
@@ -286,6 +299,10 @@ class Database:
         """Run one statement: a read on a snapshot (or a past state), a write durably; under
         `deadline`, else `timeout` seconds, else the default (see the module docstring)."""
         ctx = self._context(principal)
+        if as_of_lsn is None and (sql, ctx.plans) in self._plans:
+            # A read planned before (the hot path): known to read, parsed and translated.
+            with _Governed(self.running, self.deadline(timeout, deadline)) as governed:
+                return self._read(ctx, sql, params, None, governed)
         with self._governed(timeout, deadline) as governed:
             if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
@@ -308,16 +325,44 @@ class Database:
     def _read(
         self, ctx: _Context, sql: str, params: Params, as_of_lsn: int | None, deadline: Deadline
     ) -> Result:
-        """A read on a pooled snapshot of the newest state, or on the state at `as_of_lsn`."""
-        snapshot = self.store.acquire()  # the hot path: no context-manager objects
+        """A read on a pooled snapshot of the newest state (with the principal's authorizer
+        installed), or on the state at `as_of_lsn`."""
+        snapshot = self.store.acquire(ctx.authorizer)  # the hot path: no context managers
         try:
             if as_of_lsn is None or as_of_lsn == snapshot.lsn:
-                outcome = self._run(snapshot.conn, ctx, sql, params, deadline, snapshot=snapshot)
-                return _result(outcome, snapshot.lsn)
+                return self._read_snapshot(snapshot, ctx, sql, params, deadline)
         finally:
             self.store.release(snapshot)
         with self.writer.state_at(as_of_lsn, deadline) as conn:
             return _result(self._run(conn, ctx, sql, params, deadline), as_of_lsn)
+
+    def _read_snapshot(
+        self, snapshot: Snapshot, ctx: _Context, sql: str, params: Params, deadline: Deadline
+    ) -> Result:
+        """A read statement on a pooled snapshot by its plan: the one remembered for the
+        statement and context if the snapshot sees the catalogue it was made under, else a
+        new one (remembered in its place)."""
+        deadline.check()
+        conn = snapshot.conn
+        try:
+            catalog = snapshot_catalog(snapshot)
+            key = (sql, ctx.plans)
+            plan = self._plans.get(key)
+            if plan is None or plan.catalog is not catalog:
+                plan = self.engine.read_plan(sql, ctx.default_namespace, ctx.rewrite, catalog)
+                if plan is None:
+                    raise BadRequestError("a statement that writes cannot run on a snapshot")
+                if ctx.plans is not None:
+                    if len(self._plans) >= MAX_PLANS:
+                        self._plans.clear()
+                    self._plans[key] = plan
+            with deadline.watching(conn):
+                columns, rows = plan.run(conn, params, self.result_limits)
+        except (sqlite3.DatabaseError, StoreCorruptError) as exc:
+            if is_corruption(exc):
+                raise self._damaged(exc) from exc
+            raise
+        return Result(columns, rows, len(rows), snapshot.lsn, plan.types)
 
     def execute_batch(
         self,
@@ -496,34 +541,24 @@ class Database:
         pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises."""
         deadline.check()
         try:
-            catalog = snapshot_catalog(snapshot) if snapshot is not None else None
-            with deadline.watching(conn, interruptible=interruptible):
-                if ctx.authorizer is None:
-                    return self.engine.execute(
-                        conn,
-                        sql,
-                        params,
-                        ctx.default_namespace,
-                        ctx.rewrite,
-                        self.result_limits,
-                        catalog,
-                    )
-                with _authorized(conn, ctx.authorizer):
-                    return self.engine.execute(
-                        conn,
-                        sql,
-                        params,
-                        ctx.default_namespace,
-                        ctx.rewrite,
-                        self.result_limits,
-                        catalog,
-                    )
+            catalog = None
+            if snapshot is not None:
+                catalog = snapshot_catalog(snapshot)
+                snapshot.authorize(ctx.authorizer)  # stays installed: see ProjectionStore
+            authorizer = ctx.authorizer if snapshot is None else None
+            ns, rewrite, limits = ctx.default_namespace, ctx.rewrite, self.result_limits
+            watched = deadline.watching(conn, interruptible=interruptible)
+            with watched, _authorized(conn, authorizer):
+                return self.engine.execute(conn, sql, params, ns, rewrite, limits, catalog)
         except (sqlite3.DatabaseError, StoreCorruptError) as exc:
-            if not is_corruption(exc):
-                raise
-            # SQLite found the file malformed: from now on the store answers nothing (503)
-            # and the next open rebuilds it from the log.
-            raise self.store.mark_damaged(str(exc)) from exc
+            if is_corruption(exc):
+                raise self._damaged(exc) from exc
+            raise
+
+    def _damaged(self, exc: sqlite3.DatabaseError | StoreCorruptError) -> Exception:
+        """SQLite found the file malformed: from now on the store answers nothing (503) and
+        the next open rebuilds it from the log."""
+        return self.store.mark_damaged(str(exc))
 
     def _run_write(
         self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params, deadline: Deadline
@@ -632,7 +667,8 @@ class _Governed:
 
 @contextmanager
 def _authorized(conn: sqlite3.Connection, authorizer: Authorizer | None) -> Iterator[None]:
-    """Install a principal's authorizer for the duration of its statements."""
+    """Install a principal's authorizer for the duration of its statements (on connections
+    outside the snapshot pool, which keeps its own installed: see `ProjectionStore`)."""
     if authorizer is None:
         yield
         return

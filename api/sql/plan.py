@@ -1,0 +1,78 @@
+"""``ReadPlan``: a read statement with everything about it decided once.
+
+A read repeated with new parameters (a point SELECT by key, say) needs no parse, no
+classification, no rewrite and no translation again: those depend only on the statement
+text, the namespace, the rewrite (its ``cache_key``) and the catalogue. A plan holds their
+result and the catalogue it was made under; running it is binding the parameters, the
+SQLite call, the bounded fetch and the conversion of values that need one. A plan is only
+valid on a connection that sees its catalogue (``catalog.token``): a DDL change makes a new
+catalogue, and its holder must then ask the engine for a new plan.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from api.sql.binding import Params, bind
+from api.sql.bounded import ResultLimits, fetch_bounded
+from api.sql.catalog import Catalog
+from api.sql.limits import BIGINT
+from api.sql.results import typed_rows
+from api.sql.sqlite_errors import translate_error
+from api.sql.translate import Translated
+
+_SEQUENCES = (list, tuple)
+
+
+class ReadPlan:
+    """A translated read statement (see the module docstring); shared between threads and
+    never changed after it is made, except for the column names it learns on its first
+    run (always the same ones for its catalogue)."""
+
+    __slots__ = ("_columns", "catalog", "families", "sql", "translated", "types")
+
+    def __init__(self, translated: Translated, catalog: Catalog) -> None:
+        self.translated = translated
+        self.catalog = catalog
+        self.sql = translated.sql
+        self.types = translated.types
+        self.families = translated.families
+        self._columns: tuple[str, ...] | None = None
+
+    def run(
+        self, conn: sqlite3.Connection, params: Params, limits: ResultLimits
+    ) -> tuple[list[str], list[list[Any]]]:
+        """Column names and typed rows of the statement on `conn` (which must see the
+        plan's catalogue); SQLite errors leave as SqlError, a result beyond `limits` as
+        `LimitExceededError`."""
+        bindings = self._plain(params)
+        if bindings is None:
+            bindings = bind(params, self.translated)
+        try:
+            cursor = conn.execute(self.sql, bindings)
+            rows = fetch_bounded(cursor, limits)
+        except sqlite3.Error as exc:
+            raise translate_error(exc) from exc
+        columns = self._columns
+        if columns is None:
+            columns = self._columns = tuple(d[0] for d in cursor.description or ())
+        return list(columns), typed_rows(rows, self.families)
+
+    def _plain(self, params: Params) -> Params:
+        """`params` as they are when SQLite can bind them unchanged: a list of the right
+        length of text, floats, NULLs and 64-bit integers, for a statement that coerces
+        none of them. None: the full binding decides (and explains any refusal)."""
+        translated = self.translated
+        if not isinstance(params, _SEQUENCES) or translated.coercions:
+            return None
+        if len(params) != translated.positional or translated.params:
+            return None
+        for value in params:
+            of = type(value)
+            if of is int:
+                if value not in BIGINT:
+                    return None
+            elif of is not str and of is not float and value is not None:
+                return None
+        return params
