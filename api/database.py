@@ -40,7 +40,7 @@ from api.migrations.ledger import MigrationOutcome
 from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
-from api.sql.catalog import snapshot_catalog
+from api.sql.catalog import Catalog, snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
@@ -299,10 +299,11 @@ class Database:
         """Run one statement: a read on a snapshot (or a past state), a write durably; under
         `deadline`, else `timeout` seconds, else the default (see the module docstring)."""
         ctx = self._context(principal)
-        if as_of_lsn is None and (sql, ctx.plans) in self._plans:
+        plan = self._plans.get((sql, ctx.plans)) if as_of_lsn is None else None
+        if plan is not None:
             # A read planned before (the hot path): known to read, parsed and translated.
             with _Governed(self.running, self.deadline(timeout, deadline)) as governed:
-                return self._read(ctx, sql, params, None, governed)
+                return self._read(ctx, sql, params, None, governed, plan)
         with self._governed(timeout, deadline) as governed:
             if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
@@ -323,39 +324,43 @@ class Database:
         return self.running.cancel_all(*(() if reason is None else (reason,)))
 
     def _read(
-        self, ctx: _Context, sql: str, params: Params, as_of_lsn: int | None, deadline: Deadline
+        self,
+        ctx: _Context,
+        sql: str,
+        params: Params,
+        as_of_lsn: int | None,
+        deadline: Deadline,
+        plan: ReadPlan | None = None,
     ) -> Result:
         """A read on a pooled snapshot of the newest state (with the principal's authorizer
-        installed), or on the state at `as_of_lsn`."""
+        installed; by `plan` if it is still valid there), or on the state at `as_of_lsn`."""
         snapshot = self.store.acquire(ctx.authorizer)  # the hot path: no context managers
         try:
             if as_of_lsn is None or as_of_lsn == snapshot.lsn:
-                return self._read_snapshot(snapshot, ctx, sql, params, deadline)
+                return self._read_snapshot(snapshot, ctx, sql, params, deadline, plan)
         finally:
             self.store.release(snapshot)
         with self.writer.state_at(as_of_lsn, deadline) as conn:
             return _result(self._run(conn, ctx, sql, params, deadline), as_of_lsn)
 
     def _read_snapshot(
-        self, snapshot: Snapshot, ctx: _Context, sql: str, params: Params, deadline: Deadline
+        self,
+        snapshot: Snapshot,
+        ctx: _Context,
+        sql: str,
+        params: Params,
+        deadline: Deadline,
+        plan: ReadPlan | None,
     ) -> Result:
-        """A read statement on a pooled snapshot by its plan: the one remembered for the
-        statement and context if the snapshot sees the catalogue it was made under, else a
-        new one (remembered in its place)."""
+        """A read statement on a pooled snapshot by its plan: `plan` (the one remembered
+        for the statement and context) if the snapshot sees the catalogue it was made
+        under, else a new one (remembered in its place)."""
         deadline.check()
         conn = snapshot.conn
         try:
             catalog = snapshot_catalog(snapshot)
-            key = (sql, ctx.plans)
-            plan = self._plans.get(key)
             if plan is None or plan.catalog is not catalog:
-                plan = self.engine.read_plan(sql, ctx.default_namespace, ctx.rewrite, catalog)
-                if plan is None:
-                    raise BadRequestError("a statement that writes cannot run on a snapshot")
-                if ctx.plans is not None:
-                    if len(self._plans) >= MAX_PLANS:
-                        self._plans.clear()
-                    self._plans[key] = plan
+                plan = self._plan(ctx, sql, catalog)
             with deadline.watching(conn):
                 columns, rows = plan.run(conn, params, self.result_limits)
         except (sqlite3.DatabaseError, StoreCorruptError) as exc:
@@ -363,6 +368,17 @@ class Database:
                 raise self._damaged(exc) from exc
             raise
         return Result(columns, rows, len(rows), snapshot.lsn, plan.types)
+
+    def _plan(self, ctx: _Context, sql: str, catalog: Catalog) -> ReadPlan:
+        """A new plan of a read, remembered unless its context's rewrite has no key."""
+        plan = self.engine.read_plan(sql, ctx.default_namespace, ctx.rewrite, catalog)
+        if plan is None:
+            raise BadRequestError("a statement that writes cannot run on a snapshot")
+        if ctx.plans is not None:
+            if len(self._plans) >= MAX_PLANS:
+                self._plans.clear()
+            self._plans[sql, ctx.plans] = plan
+        return plan
 
     def execute_batch(
         self,

@@ -49,6 +49,10 @@ WATCH_INTERVAL_S = 0.005
 """How often the watchdog looks at the running reads (a read's deadline is kept to that)."""
 DEMOTE_AFTER_S = 0.02
 """How long a read runs at normal CPU priority before its thread is demoted."""
+IDLE_AFTER_S = 1.0
+"""How long the watchdog keeps looking with no read running before it blocks: reads come
+in streams, and waking a blocked thread for each of them would cost every read a thread
+switch (more than the rest of a point read's work)."""
 REPEAT_WINDOW_S = 60.0
 """How long an owner whose read ran out its deadline has its reads demoted from the start."""
 _PARAM = os.sched_param(0)
@@ -86,8 +90,10 @@ class Deadline:
 
     def check(self) -> None:
         """Raise `StatementCanceledError` if the statement must stop."""
-        if self.expired():
-            raise StatementCanceledError(self.reason or TIMEOUT_MESSAGE)
+        if self.reason is None and time.monotonic() < self.at:
+            return
+        self.expired()  # names the reason
+        raise StatementCanceledError(self.reason or TIMEOUT_MESSAGE)
 
     def cancel(self, reason: str = USER_MESSAGE) -> None:
         """Stop the statement now: a write's progress handler fires at its next check, and
@@ -114,7 +120,8 @@ class Deadline:
         slot.deadline = self  # last: a slot with a deadline is a running read
         if self.owner is not None and WATCHDOG.timed_out_recently(self.owner):
             slot.demote()
-        WATCHDOG.wake()
+        if not WATCHDOG.awake:
+            WATCHDOG.wake()
         return slot
 
     def bounded(self, items: Iterable[T]) -> Iterator[T]:
@@ -268,7 +275,7 @@ def _restore(thread: int) -> None:
 
 class Watchdog:
     """The thread that watches running reads (see the module docstring); started on the
-    first read and idle (blocked) while none runs."""
+    first read, and idle (blocked) once none has run for `IDLE_AFTER_S`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -276,6 +283,9 @@ class Watchdog:
         self._reads: set[_Read] = set()
         self._timeouts: dict[str, float] = {}
         self._wake = threading.Event()
+        self.awake = False
+        """Whether the watchdog is looking (its flag set): a read that finds it awake
+        need not wake it."""
         self._thread: threading.Thread | None = None
 
     def register(self) -> _Slot:
@@ -290,7 +300,8 @@ class Watchdog:
         with self._lock:
             self._reads.add(read)
             self._start()
-        self.wake()
+        if not self.awake:
+            self.wake()
 
     def forget(self, read: _Read) -> None:
         with self._lock:
@@ -299,8 +310,8 @@ class Watchdog:
     def wake(self) -> None:
         """Make sure the watchdog looks (called once a read is in its slot or set): it
         clears the flag only before a last look that would see that read."""
-        if not self._wake.is_set():
-            self._wake.set()
+        self.awake = True
+        self._wake.set()
 
     def _start(self) -> None:
         """Start the thread (caller holds the lock)."""
@@ -318,14 +329,24 @@ class Watchdog:
         return at is not None and time.monotonic() - at < REPEAT_WINDOW_S
 
     def _run(self) -> None:
+        idle_since: float | None = None
         while True:
             self._wake.wait()
-            if not self._look():
-                # Idle: clear the flag, then look once more, so that a read which found the
-                # flag still set (and so did not set it) is seen by this last look.
+            now = time.monotonic()
+            if self._look():
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= IDLE_AFTER_S:
+                # Idle: block until a read wakes it. The flag is cleared before `awake` is,
+                # so a read that set `awake` sets the flag after this; and a read that found
+                # `awake` still true (and woke no one) is running or done by the last look.
                 self._wake.clear()
+                self.awake = False
+                idle_since = None
                 if not self._look():
                     continue
+                self.wake()
             time.sleep(WATCH_INTERVAL_S)
 
     def _look(self) -> bool:

@@ -30,7 +30,7 @@ class ReadPlan:
     never changed after it is made, except for the column names it learns on its first
     run (always the same ones for its catalogue)."""
 
-    __slots__ = ("_columns", "catalog", "families", "sql", "translated", "types")
+    __slots__ = ("_columns", "_plain", "catalog", "families", "sql", "translated", "types")
 
     def __init__(self, translated: Translated, catalog: Catalog) -> None:
         self.translated = translated
@@ -39,6 +39,9 @@ class ReadPlan:
         self.types = translated.types
         self.families = translated.families
         self._columns: tuple[str, ...] | None = None
+        self._plain = -1 if translated.params or translated.coercions else translated.positional
+        """How many parameters a list bound as it is has (-1: the statement has named or
+        coerced parameters, so no list is)."""
 
     def run(
         self, conn: sqlite3.Connection, params: Params, limits: ResultLimits
@@ -46,9 +49,7 @@ class ReadPlan:
         """Column names and typed rows of the statement on `conn` (which must see the
         plan's catalogue); SQLite errors leave as SqlError, a result beyond `limits` as
         `LimitExceededError`."""
-        bindings = self._plain(params)
-        if bindings is None:
-            bindings = bind(params, self.translated)
+        bindings: Any = params if _plain(params, self._plain) else bind(params, self.translated)
         try:
             cursor = conn.execute(self.sql, bindings)
             rows = fetch_bounded(cursor, limits)
@@ -57,22 +58,22 @@ class ReadPlan:
         columns = self._columns
         if columns is None:
             columns = self._columns = tuple(d[0] for d in cursor.description or ())
+        if self.families is None:
+            return list(columns), [list(row) for row in rows]
         return list(columns), typed_rows(rows, self.families)
 
-    def _plain(self, params: Params) -> Params:
-        """`params` as they are when SQLite can bind them unchanged: a list of the right
-        length of text, floats, NULLs and 64-bit integers, for a statement that coerces
-        none of them. None: the full binding decides (and explains any refusal)."""
-        translated = self.translated
-        if not isinstance(params, _SEQUENCES) or translated.coercions:
-            return None
-        if len(params) != translated.positional or translated.params:
-            return None
-        for value in params:
-            of = type(value)
-            if of is int:
-                if value not in BIGINT:
-                    return None
-            elif of is not str and of is not float and value is not None:
-                return None
-        return params
+
+def _plain(params: Params, count: int) -> bool:
+    """Whether SQLite can bind `params` as they are: a list (or tuple) of `count` texts,
+    floats, NULLs and 64-bit integers. Otherwise the full binding decides (and explains any
+    refusal)."""
+    if not isinstance(params, _SEQUENCES) or len(params) != count:
+        return False
+    for value in params:
+        of = type(value)
+        if of is int:
+            if value not in BIGINT:
+                return False
+        elif of is not str and of is not float and value is not None:
+            return False
+    return True
