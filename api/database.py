@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from api.datadir import DataDir
 from api.folds import all_folds
@@ -95,17 +95,19 @@ class AccessControl(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Result:
-    """A statement's answer and the LSN it was read at or committed at."""
+class Result(NamedTuple):
+    """A statement's answer and the LSN it was read at or committed at; `types` is the
+    declared type of each column where the engine knows it (`int4`, `numeric(10,2)`,
+    `timestamptz`...; its family is `api.sql.typemap.family_of`).
+
+    A named tuple rather than a frozen dataclass: every read makes one, and a frozen
+    dataclass's `__init__` costs more than the rest of building a point read's answer."""
 
     columns: list[str]
     rows: list[list[Any]]
     rowcount: int
     lsn: int
     types: tuple[str | None, ...] | None = None
-    """Declared type of each column where the engine knows it (`int4`, `numeric(10,2)`,
-    `timestamptz`...; its family is `api.sql.typemap.family_of`)."""
 
 
 @dataclass(frozen=True)
@@ -301,9 +303,16 @@ class Database:
         ctx = self._context(principal)
         plan = self._plans.get((sql, ctx.plans)) if as_of_lsn is None else None
         if plan is not None:
-            # A read planned before (the hot path): known to read, parsed and translated.
-            with _Governed(self.running, self.deadline(timeout, deadline)) as governed:
+            # A read planned before (the hot path): known to read, parsed and translated;
+            # governed as `_governed` does, without its context-manager object.
+            governed, running = self.deadline(timeout, deadline), self.running
+            running.start(governed)
+            try:
                 return self._read(ctx, sql, params, None, governed, plan)
+            except (QueryCanceledError, StatementCanceledError) as exc:
+                raise _cancellation(running, governed) from exc
+            finally:
+                running.finish(governed)
         with self._governed(timeout, deadline) as governed:
             if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
@@ -676,9 +685,15 @@ class _Governed:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
         self.running.finish(self.deadline)
         if isinstance(exc, QueryCanceledError | StatementCanceledError):
-            reason = self.deadline.reason or TIMEOUT_MESSAGE
-            self.running.count_cancelled(reason)
-            raise QueryCanceledError(reason) from exc
+            raise _cancellation(self.running, self.deadline) from exc
+
+
+def _cancellation(running: RunningStatements, deadline: Deadline) -> QueryCanceledError:
+    """The error of a statement cancelled (by its deadline, a cancel request or a stopping
+    server), saying why, and counted."""
+    reason = deadline.reason or TIMEOUT_MESSAGE
+    running.count_cancelled(reason)
+    return QueryCanceledError(reason)
 
 
 @contextmanager

@@ -56,6 +56,7 @@ switch (more than the rest of a point read's work)."""
 REPEAT_WINDOW_S = 60.0
 """How long an owner whose read ran out its deadline has its reads demoted from the start."""
 _PARAM = os.sched_param(0)
+_NEVER = float("inf")
 TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 SHUTDOWN_MESSAGE = "canceling statement due to server shutdown"
 USER_MESSAGE = "canceling statement due to user request"
@@ -68,7 +69,7 @@ class Deadline:
     __slots__ = ("at", "owner", "reason")
 
     def __init__(self, seconds: float | None = None, owner: str | None = None) -> None:
-        self.at = time.monotonic() + seconds if seconds is not None else float("inf")
+        self.at = time.monotonic() + seconds if seconds is not None else _NEVER
         self.owner = owner
         """Whose statement this is (a namespace): an owner whose read ran out its deadline
         recently has its next reads demoted from their start (see `Watchdog`)."""
