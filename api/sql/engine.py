@@ -122,8 +122,7 @@ class SqlEngine:
             return self._run_ddl(conn, parsed, catalog, rewrite, tables)
         translated = self._translation(sql, parsed, catalog, rewrite)
         if not info.is_write:
-            with span("sql.execute", {"db.operation": "SELECT"}):
-                columns, typed = ReadPlan(translated, catalog).run(conn, params, limits)
+            columns, typed = ReadPlan(translated, catalog).run(conn, params, limits)
             return Outcome(
                 columns,
                 typed,

@@ -21,8 +21,10 @@ from api.sql.limits import BIGINT
 from api.sql.results import typed_rows
 from api.sql.sqlite_errors import translate_error
 from api.sql.translate import Translated
+from projections.tracing import span
 
 _SEQUENCES = (list, tuple)
+_SELECT = {"db.operation": "SELECT"}
 
 
 class ReadPlan:
@@ -51,8 +53,9 @@ class ReadPlan:
         `LimitExceededError`."""
         bindings: Any = params if _plain(params, self._plain) else bind(params, self.translated)
         try:
-            cursor = conn.execute(self.sql, bindings)
-            rows = fetch_bounded(cursor, limits)
+            with span("sql.execute", _SELECT):
+                cursor = conn.execute(self.sql, bindings)
+                rows = fetch_bounded(cursor, limits)
         except sqlite3.Error as exc:
             raise translate_error(exc) from exc
         columns = self._columns
