@@ -368,7 +368,7 @@ class Database:
         conn = snapshot.conn
         try:
             catalog = snapshot_catalog(snapshot)
-            if plan is None or plan.catalog is not catalog:
+            if plan is None or plan.token != catalog.token:
                 plan = self._plan(ctx, sql, catalog)
             with deadline.watching(conn):
                 columns, rows = plan.run(conn, params, self.result_limits)

@@ -3,10 +3,11 @@
 A read repeated with new parameters (a point SELECT by key, say) needs no parse, no
 classification, no rewrite and no translation again: those depend only on the statement
 text, the namespace, the rewrite (its ``cache_key``) and the catalogue. A plan holds their
-result and the catalogue it was made under; running it is binding the parameters, the
-SQLite call, the bounded fetch and the conversion of values that need one. A plan is only
-valid on a connection that sees its catalogue (``catalog.token``): a DDL change makes a new
-catalogue, and its holder must then ask the engine for a new plan.
+result and the token of the catalogue it was made under (not the catalogue itself: plans
+kept by the thousand must not keep old catalogues alive); running it is binding the
+parameters, the SQLite call, the bounded fetch and the conversion of values that need one.
+A plan is only valid on a connection that sees its catalogue (``token``): a DDL change makes
+a new catalogue, and its holder must then ask the engine for a new plan.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ class ReadPlan:
     never changed after it is made, except for the column names it learns on its first
     run (always the same ones for its catalogue)."""
 
-    __slots__ = ("_columns", "_plain", "catalog", "families", "sql", "translated", "types")
+    __slots__ = ("_columns", "_plain", "families", "sql", "token", "translated", "types")
 
     def __init__(self, translated: Translated, catalog: Catalog) -> None:
         self.translated = translated
-        self.catalog = catalog
+        self.token = catalog.token
         self.sql = translated.sql
         self.types = translated.types
         self.families = translated.families
