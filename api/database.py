@@ -63,8 +63,12 @@ Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int
 WriteCheck = Callable[[sqlite3.Connection, Outcome], None]
 Verify = Callable[[list[Outcome]], None]
 DEFAULT_NAMESPACE = "public"
-MAX_PLANS = 4096
+MAX_PLANS = 1024
 """Read plans remembered (by statement text and context) before they are all forgotten."""
+MAX_PLANNED_TEXT = 16 * 1024
+"""The longest statement text whose plan is remembered (so the plans' memory stays bounded
+by tens of megabytes, whatever statements clients send; parsing dominates a read that long
+anyway)."""
 
 
 class PrincipalLike(Protocol):
@@ -379,11 +383,12 @@ class Database:
         return Result(columns, rows, len(rows), snapshot.lsn, plan.types)
 
     def _plan(self, ctx: _Context, sql: str, catalog: Catalog) -> ReadPlan:
-        """A new plan of a read, remembered unless its context's rewrite has no key."""
+        """A new plan of a read, remembered unless its context's rewrite has no key or the
+        statement is longer than `MAX_PLANNED_TEXT`."""
         plan = self.engine.read_plan(sql, ctx.default_namespace, ctx.rewrite, catalog)
         if plan is None:
             raise BadRequestError("a statement that writes cannot run on a snapshot")
-        if ctx.plans is not None:
+        if ctx.plans is not None and len(sql) <= MAX_PLANNED_TEXT:
             if len(self._plans) >= MAX_PLANS:
                 self._plans.clear()
             self._plans[sql, ctx.plans] = plan

@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 from sqlglot import exp
 
-from api.database import Authorizer, Database, DatabaseOptions, PrincipalLike, WriteCheck
+from api.database import (
+    MAX_PLANNED_TEXT,
+    MAX_PLANS,
+    Authorizer,
+    Database,
+    DatabaseOptions,
+    PrincipalLike,
+    WriteCheck,
+)
 from api.datadir import DataDir
 from api.initialise import initialise
 from api.sql import StatementInfo
@@ -191,3 +199,14 @@ def test_the_authorizer_of_each_read_is_the_callers_own(root: Path) -> None:
         with db.store.snapshot() as snap:  # lent to others with no authorizer
             assert snap.authorizer is None
             assert snap.conn.execute('SELECT id FROM "public.items"').fetchall() == [(1,)]
+
+
+def test_plans_are_bounded(db: Database) -> None:
+    """Plans are kept for at most MAX_PLANS statements, and none for very long ones."""
+    for n in range(MAX_PLANS + 10):
+        db.execute(f"SELECT id FROM items WHERE id = {n}")
+    assert 0 < len(db._plans) <= MAX_PLANS
+    db._plans.clear()
+    padding = " " * MAX_PLANNED_TEXT
+    assert db.execute(f"SELECT id FROM items WHERE id = $1{padding}", [1]).rows == [[1]]
+    assert not db._plans
