@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from api import stages
 from api.datadir import DataDir
@@ -41,10 +41,11 @@ from api.migrations.ledger import MigrationOutcome
 from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
-from api.sql.catalog import snapshot_catalog
+from api.sql.catalog import Catalog, snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
+from api.sql.plan import ReadPlan
 from api.sql.sqlite_errors import is_corruption
 from api.writers import LogWriter, ReadOnlyReplica, Writer
 from eventlog import Entry, EventLog, LogOptions, Pending, RecordTooLargeError
@@ -63,6 +64,12 @@ Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int
 WriteCheck = Callable[[sqlite3.Connection, Outcome], None]
 Verify = Callable[[list[Outcome]], None]
 DEFAULT_NAMESPACE = "public"
+MAX_PLANS = 1024
+"""Read plans remembered (by statement text and context) before they are all forgotten."""
+MAX_PLANNED_TEXT = 16 * 1024
+"""The longest statement text whose plan is remembered (so the plans' memory stays bounded
+by tens of megabytes, whatever statements clients send; parsing dominates a read that long
+anyway)."""
 
 
 class PrincipalLike(Protocol):
@@ -93,17 +100,19 @@ class AccessControl(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Result:
-    """A statement's answer and the LSN it was read at or committed at."""
+class Result(NamedTuple):
+    """A statement's answer and the LSN it was read at or committed at; `types` is the
+    declared type of each column where the engine knows it (`int4`, `numeric(10,2)`,
+    `timestamptz`...; its family is `api.sql.typemap.family_of`).
+
+    A named tuple rather than a frozen dataclass: every read makes one, and a frozen
+    dataclass's `__init__` costs more than the rest of building a point read's answer."""
 
     columns: list[str]
     rows: list[list[Any]]
     rowcount: int
     lsn: int
     types: tuple[str | None, ...] | None = None
-    """Declared type of each column where the engine knows it (`int4`, `numeric(10,2)`,
-    `timestamptz`...; its family is `api.sql.typemap.family_of`)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,15 @@ class _Context:
     rewrite: Rewrite | None = None
     authorizer: Authorizer | None = None
     check: WriteCheck | None = None
+    plans: object = field(init=False)
+    """What a read plan of this context depends on besides the statement and the
+    catalogue (the namespace and the rewrite's `cache_key`); None when its rewrite has no
+    `cache_key`, so its reads are planned afresh every time."""
+
+    def __post_init__(self) -> None:
+        key = () if self.rewrite is None else getattr(self.rewrite, "cache_key", None)
+        plans = None if key is None else (self.default_namespace, key)
+        object.__setattr__(self, "plans", plans)
 
     @property
     def default_namespace(self) -> str:
@@ -171,6 +189,7 @@ class Database:
         self.statement_timeout_s = options.statement_timeout_s
         self.result_limits = options.result_limits
         self.running = RunningStatements()
+        self._plans: dict[tuple[str, object], ReadPlan] = {}
 
     @classmethod
     def open(
@@ -287,6 +306,18 @@ class Database:
         """Run one statement: a read on a snapshot (or a past state), a write durably; under
         `deadline`, else `timeout` seconds, else the default (see the module docstring)."""
         ctx = self._context(principal)
+        plan = self._plans.get((sql, ctx.plans)) if as_of_lsn is None else None
+        if plan is not None:
+            # A read planned before (the hot path): known to read, parsed and translated;
+            # governed as `_governed` does, without its context-manager object.
+            governed, running = self.deadline(timeout, deadline), self.running
+            running.start(governed)
+            try:
+                return self._read(ctx, sql, params, None, governed, plan)
+            except (QueryCanceledError, StatementCanceledError) as exc:
+                raise _cancellation(running, governed) from exc
+            finally:
+                running.finish(governed)
         with self._governed(timeout, deadline) as governed:
             if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
@@ -307,18 +338,62 @@ class Database:
         return self.running.cancel_all(*(() if reason is None else (reason,)))
 
     def _read(
-        self, ctx: _Context, sql: str, params: Params, as_of_lsn: int | None, deadline: Deadline
+        self,
+        ctx: _Context,
+        sql: str,
+        params: Params,
+        as_of_lsn: int | None,
+        deadline: Deadline,
+        plan: ReadPlan | None = None,
     ) -> Result:
-        """A read on a pooled snapshot of the newest state, or on the state at `as_of_lsn`."""
-        snapshot = self.store.acquire()  # the hot path: no context-manager objects
+        """A read on a pooled snapshot of the newest state (with the principal's authorizer
+        installed; by `plan` if it is still valid there), or on the state at `as_of_lsn`."""
+        snapshot = self.store.acquire(ctx.authorizer)  # the hot path: no context managers
         try:
             if as_of_lsn is None or as_of_lsn == snapshot.lsn:
-                outcome = self._run(snapshot.conn, ctx, sql, params, deadline, snapshot=snapshot)
-                return _result(outcome, snapshot.lsn)
+                return self._read_snapshot(snapshot, ctx, sql, params, deadline, plan)
         finally:
             self.store.release(snapshot)
         with self.writer.state_at(as_of_lsn, deadline) as conn:
             return _result(self._run(conn, ctx, sql, params, deadline), as_of_lsn)
+
+    def _read_snapshot(
+        self,
+        snapshot: Snapshot,
+        ctx: _Context,
+        sql: str,
+        params: Params,
+        deadline: Deadline,
+        plan: ReadPlan | None,
+    ) -> Result:
+        """A read statement on a pooled snapshot by its plan: `plan` (the one remembered
+        for the statement and context) if the snapshot sees the catalogue it was made
+        under, else a new one (remembered in its place)."""
+        deadline.check()
+        conn = snapshot.conn
+        try:
+            catalog = snapshot_catalog(snapshot)
+            if plan is None or plan.token != catalog.token:
+                plan = self._plan(ctx, sql, catalog)
+            with deadline.watching(conn):
+                columns, rows = plan.run(conn, params, self.result_limits)
+        except (sqlite3.DatabaseError, StoreCorruptError) as exc:
+            if is_corruption(exc):
+                raise self._damaged(exc) from exc
+            raise
+        return Result(columns, rows, len(rows), snapshot.lsn, plan.types)
+
+    def _plan(self, ctx: _Context, sql: str, catalog: Catalog) -> ReadPlan:
+        """A new plan of a read, remembered unless its context's rewrite has no key or the
+        statement is longer than `MAX_PLANNED_TEXT`."""
+        plan = self.engine.read_plan(sql, ctx.default_namespace, ctx.rewrite, catalog)
+        if plan is None:
+            raise BadRequestError("a statement that writes cannot run on a snapshot")
+        if ctx.plans is not None and len(sql) <= MAX_PLANNED_TEXT:
+            if len(self._plans) >= MAX_PLANS:
+                self._plans.clear()
+            self._plans[sql, ctx.plans] = plan
+        return plan
 
     def execute_batch(
         self,
@@ -498,34 +573,24 @@ class Database:
         pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises."""
         deadline.check()
         try:
-            catalog = snapshot_catalog(snapshot) if snapshot is not None else None
-            with deadline.watching(conn, interruptible=interruptible):
-                if ctx.authorizer is None:
-                    return self.engine.execute(
-                        conn,
-                        sql,
-                        params,
-                        ctx.default_namespace,
-                        ctx.rewrite,
-                        self.result_limits,
-                        catalog,
-                    )
-                with _authorized(conn, ctx.authorizer):
-                    return self.engine.execute(
-                        conn,
-                        sql,
-                        params,
-                        ctx.default_namespace,
-                        ctx.rewrite,
-                        self.result_limits,
-                        catalog,
-                    )
+            catalog = None
+            if snapshot is not None:
+                catalog = snapshot_catalog(snapshot)
+                snapshot.authorize(ctx.authorizer)  # stays installed: see ProjectionStore
+            authorizer = ctx.authorizer if snapshot is None else None
+            ns, rewrite, limits = ctx.default_namespace, ctx.rewrite, self.result_limits
+            watched = deadline.watching(conn, interruptible=interruptible)
+            with watched, _authorized(conn, authorizer):
+                return self.engine.execute(conn, sql, params, ns, rewrite, limits, catalog)
         except (sqlite3.DatabaseError, StoreCorruptError) as exc:
-            if not is_corruption(exc):
-                raise
-            # SQLite found the file malformed: from now on the store answers nothing (503)
-            # and the next open rebuilds it from the log.
-            raise self.store.mark_damaged(str(exc)) from exc
+            if is_corruption(exc):
+                raise self._damaged(exc) from exc
+            raise
+
+    def _damaged(self, exc: sqlite3.DatabaseError | StoreCorruptError) -> Exception:
+        """SQLite found the file malformed: from now on the store answers nothing (503) and
+        the next open rebuilds it from the log."""
+        return self.store.mark_damaged(str(exc))
 
     def _run_write(
         self, conn: sqlite3.Connection, ctx: _Context, sql: str, params: Params, deadline: Deadline
@@ -627,14 +692,21 @@ class _Governed:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
         self.running.finish(self.deadline)
         if isinstance(exc, QueryCanceledError | StatementCanceledError):
-            reason = self.deadline.reason or TIMEOUT_MESSAGE
-            self.running.count_cancelled(reason)
-            raise QueryCanceledError(reason) from exc
+            raise _cancellation(self.running, self.deadline) from exc
+
+
+def _cancellation(running: RunningStatements, deadline: Deadline) -> QueryCanceledError:
+    """The error of a statement cancelled (by its deadline, a cancel request or a stopping
+    server), saying why, and counted."""
+    reason = deadline.reason or TIMEOUT_MESSAGE
+    running.count_cancelled(reason)
+    return QueryCanceledError(reason)
 
 
 @contextmanager
 def _authorized(conn: sqlite3.Connection, authorizer: Authorizer | None) -> Iterator[None]:
-    """Install a principal's authorizer for the duration of its statements."""
+    """Install a principal's authorizer for the duration of its statements (on connections
+    outside the snapshot pool, which keeps its own installed: see `ProjectionStore`)."""
     if authorizer is None:
         yield
         return

@@ -18,6 +18,7 @@ import os
 import queue
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from projections.fsync import fsync_path
 from projections.meta import connect, init_schema, read_applied_lsn
 from projections.source import LogSource, record_at
 
+Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
+"""A SQLite authorizer callback (`sqlite3.Connection.set_authorizer`)."""
 logger = logging.getLogger(__name__)
 STORE_FILE = "store.sqlite"
 CLEAN_MARKER = "CLEAN"
@@ -83,14 +86,24 @@ class Snapshot:
     while no commit happens, which saves a BEGIN, a lookup and a ROLLBACK per read.
     `memo` holds what the layers above derived from that transaction's state (the SQL
     catalogue, say); it is emptied whenever the transaction ends, so nothing in it outlives
-    the state it was read from."""
+    the state it was read from. `authorizer` is the SQLite authorizer installed on the
+    connection (see `ProjectionStore.acquire`)."""
 
-    __slots__ = ("conn", "lsn", "memo")
+    __slots__ = ("authorizer", "conn", "lsn", "memo")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.lsn = -1
         self.memo: dict[str, object] = {}
+        self.authorizer: Authorizer | None = None
+
+    def authorize(self, authorizer: Authorizer | None) -> None:
+        """Install `authorizer` on the connection (None: none) unless it is installed
+        already: installing one expires every statement SQLite has prepared on the
+        connection, which must then be prepared again, asking the new authorizer."""
+        if authorizer is not self.authorizer:
+            self.conn.set_authorizer(authorizer)
+            self.authorizer = authorizer
 
     def refresh(self, current: int) -> None:
         """Start a new read transaction unless the open one already sees `current`."""
@@ -190,15 +203,26 @@ class ProjectionStore:
                 reader.end()
             self._readers.put(reader)
 
-    def acquire(self) -> Snapshot:
-        """Borrow a snapshot of the newest committed state; give it back with `release`."""
-        self.check_usable()
+    def acquire(self, authorizer: Authorizer | None = None) -> Snapshot:
+        """Borrow a snapshot of the newest committed state, with `authorizer` installed on
+        its connection (None: none); give it back with `release`.
+
+        A snapshot keeps the authorizer it was last lent with, so that a principal's
+        statements stay prepared between its reads; one lent with another (or with none)
+        has it replaced first, and the new read transaction of a refresh is begun with none
+        (it reads the applied LSN, which no principal's authorizer allows)."""
+        if self.damaged:
+            raise self._damaged_error()
         try:
             snapshot = self._readers.get_nowait()
         except queue.Empty:
             snapshot = Snapshot(connect(str(self.path), read_only=True))
             self._all_readers.append(snapshot)
-        snapshot.refresh(self.applied_lsn)
+        if snapshot.lsn != self.applied_lsn:
+            snapshot.authorize(None)
+            snapshot.refresh(self.applied_lsn)
+        if snapshot.authorizer is not authorizer:
+            snapshot.authorize(authorizer)
         return snapshot
 
     def release(self, snapshot: Snapshot) -> None:

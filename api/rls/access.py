@@ -43,6 +43,7 @@ class SecurityLayer:
         self._policies = PolicySet()
         self._version = -1
         self._hooks: OrderedDict[tuple[str, ...], tuple[RlsRewriter, WriteChecker]] = OrderedDict()
+        self._authorizers: dict[tuple[bool, str], Authorizer] = {}
 
     @property
     def policies(self) -> PolicySet:
@@ -98,11 +99,23 @@ class SecurityLayer:
     def authorizer_for(self, principal: Any) -> Authorizer | None:
         """The SQLite authorizer installed while the principal's statements run; None for
         admins, who may touch everything the SQL engine lets through (installing one would
-        only cost them the connection's prepared-statement cache)."""
+        only cost them the connection's prepared-statement cache).
+
+        Its answers depend only on the principal's namespace and on whether it may change
+        that namespace's schema (a namespace key) or not (users, anon keys), so principals
+        alike in both share one authorizer object: a pooled connection keeps the
+        authorizer installed between reads, and the statements SQLite prepared under it
+        stay prepared for the next principal it serves."""
         checked = _principal(principal)
         if checked.kind == "admin":
             return None
-        return make_authorizer(checked, self._extra_functions)
+        key = (checked.kind == "namespace", checked.default_namespace)
+        found = self._authorizers.get(key)
+        if found is None:
+            if len(self._authorizers) >= _HOOK_CACHE:
+                self._authorizers.clear()
+            found = self._authorizers[key] = make_authorizer(checked, self._extra_functions)
+        return found
 
 
 class RlsHook:

@@ -177,7 +177,7 @@ _CATALOG_TABLES = {"_bkg_sql_catalog", "_bkg_sql_meta"}
 _INTERNAL_PREFIX = "_bkg"
 _CAPTURE_TRIGGER_PREFIX = "_bkg_cap_"
 _DECISIONS_KEPT = 4096
-"""Decisions one principal's authorizer remembers (each is a pure function of the question:
+"""Decisions an authorizer remembers (each is a pure function of the question:
 the principal, its namespace and the allowed functions are fixed when it is made)."""
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlglot import exp
 
+from api.sql import binding
+from api.sql.binding import bind
 from api.sql.bounded import UNLIMITED, ResultLimits, fetch_bounded
 from api.sql.capture import (
     collect,
@@ -29,21 +31,21 @@ from api.sql.ddl import plan_ddl
 from api.sql.ddl_ctas import SAMPLE_ROWS, check_options, plan_create_table_as
 from api.sql.ddl_function import plan_create_function
 from api.sql.ddl_view import plan_create_view
-from api.sql.errors import BadRequestError, ConflictError, with_sqlstate
+from api.sql.errors import ConflictError, with_sqlstate
 from api.sql.functions import FunctionDef
 from api.sql.inline import inline
-from api.sql.limits import check_param
 from api.sql.lru import LRU
 from api.sql.parse import Parsed, Parser, StatementInfo
+from api.sql.plan import ReadPlan
 from api.sql.results import typed_rows
 from api.sql.sqlite_errors import translate_error
 from api.sql.translate import Translated, translate
-from api.sql.typemap import coerce, to_storage
 from projections.apply import DEFAULT_NAMESPACE, apply_ddl
 from projections.tracing import span
 
 Rewrite = Callable[[exp.Expression, StatementInfo], exp.Expression]
-Params = Sequence[Any] | Mapping[str, Any] | None
+Params = binding.Params
+"""A statement's parameters: a list for ``$1``.., a mapping for ``:name`` (see ``binding``)."""
 _SAVEPOINT = "bkg_stmt"
 
 
@@ -119,22 +121,29 @@ class SqlEngine:
         if info.is_ddl:
             return self._run_ddl(conn, parsed, catalog, rewrite, tables)
         translated = self._translation(sql, parsed, catalog, rewrite)
-        bindings = _bind(params, translated)
         if not info.is_write:
-            with span("sql.execute", {"db.operation": "SELECT"}):
-                cursor = _run(conn, translated.sql, bindings)
-                rows = _fetch(cursor, limits)
-            columns = [d[0] for d in cursor.description or []]
-            typed = typed_rows(rows, translated.families)
+            columns, typed = ReadPlan(translated, catalog).run(conn, params, limits)
             return Outcome(
                 columns,
                 typed,
-                len(rows),
+                len(typed),
                 statement={"sql": sql},
                 tables=tables,
                 types=translated.types,
             )
+        bindings = bind(params, translated)
         return self._run_dml(conn, sql, translated, bindings, catalog, tables, limits)
+
+    def read_plan(
+        self, sql: str, namespace: str, rewrite: Rewrite | None, catalog: Catalog
+    ) -> ReadPlan | None:
+        """The plan of a read statement under ``catalog`` (see ``api.sql.plan``), or None
+        when the statement writes (DML, DDL, a sequence step); raises SqlError subclasses
+        for statements refused or wrong, as ``execute`` would."""
+        parsed = self._parser.parse(sql, namespace)
+        if parsed.info.is_write:
+            return None
+        return ReadPlan(self._translation(sql, parsed, catalog, rewrite), catalog)
 
     def _translation(
         self, sql: str, parsed: Parsed, catalog: Catalog, rewrite: Rewrite | None
@@ -312,44 +321,3 @@ def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
             raise translate_error(exc) from exc
         raise
     conn.execute(f"RELEASE {_SAVEPOINT}")
-
-
-def _bind(params: Params, translated: Translated) -> dict[str, Any] | tuple[Any, ...]:
-    """SQLite bindings for a statement's parameters (values never reach the SQL text)."""
-    try:
-        if type(params) is list or type(params) is tuple:
-            return _bind_positional(params, translated)
-        if params is None:
-            return _bind_positional((), translated)
-        if isinstance(params, Mapping):
-            if translated.positional:
-                raise BadRequestError("$n parameters need a list of params")
-            for name in translated.params:
-                check_param(f":{name}", params[name])
-            named = {name: to_storage(params[name]) for name in translated.params}
-            for key, family in translated.coercions:
-                named[str(key)] = coerce(named[str(key)], family)
-            return named
-        if isinstance(params, str | bytes):
-            raise BadRequestError("params must be a list or an object")
-        return _bind_positional(tuple(params), translated)
-    except KeyError as exc:
-        raise BadRequestError(f"missing value for parameter :{exc.args[0]}") from exc
-    except TypeError as exc:
-        raise BadRequestError(str(exc)) from exc
-
-
-def _bind_positional(params: Sequence[Any], translated: Translated) -> tuple[Any, ...]:
-    """Bindings for ``?n`` parameters from a list; the count must match."""
-    if translated.params:
-        raise BadRequestError("named parameters need an object of params")
-    if len(params) != translated.positional:
-        raise BadRequestError(
-            f"statement takes {translated.positional} parameters, {len(params)} given"
-        )
-    for number, value in enumerate(params, 1):
-        check_param(f"${number}", value)
-    values = [to_storage(v) for v in params]
-    for key, family in translated.coercions:
-        values[int(key) - 1] = coerce(values[int(key) - 1], family)
-    return tuple(values)

@@ -27,7 +27,8 @@ MAX_NESTING_DEPTH = 32
 MAX_EXPRESSION_DEPTH = 1000
 MAX_IDENTIFIER_BYTES = 63
 MAX_PARAM_DEPTH = 64
-_BIGINT = range(-(2**63), 2**63)
+BIGINT = range(-(2**63), 2**63)
+"""The integers SQLite can bind (Postgres' bigint)."""
 
 _LEXEME = re.compile(
     r"""
@@ -141,7 +142,7 @@ def check_param(label: str, value: object) -> None:
     """Refuse a parameter SQLite cannot bind (an integer beyond 64 bits, Postgres' 22003)
     or a JSON value nested deeper than ``MAX_PARAM_DEPTH`` (serialising it would recurse).
     Integers inside arrays and objects are JSON text and keep their precision."""
-    if type(value) is int and value not in _BIGINT:
+    if type(value) is int and value not in BIGINT:
         raise OutOfRangeError(
             f"value out of range for type bigint in parameter {label}", {"parameter": label}
         )

@@ -16,11 +16,13 @@ from api.database import ADMIN_CONTEXT, Database
 from api.datadir import DataDir
 from api.initialise import initialise
 from api.sql.errors import QueryCanceledError
+from projections import deadline as deadline_module
 from projections.deadline import (
     DEMOTE_AFTER_S,
     SHUTDOWN_MESSAGE,
     TIMEOUT_MESSAGE,
     USER_MESSAGE,
+    WATCHDOG,
     Deadline,
 )
 from tests.governance.conftest import RUNAWAY, RUNAWAY_INSERT
@@ -166,3 +168,17 @@ def test_an_owner_whose_read_timed_out_starts_its_next_reads_demoted(db: Databas
         reader.start()
         reader.join(10)
     assert policies == {"hostile": os.SCHED_IDLE, "calm": os.SCHED_OTHER}
+
+
+def test_a_read_after_the_watchdog_went_idle_is_still_watched(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watchdog blocks once no read has run for a while, and the next read wakes it
+    (a runaway read then still stops at its deadline), however often that happens."""
+    monkeypatch.setattr(deadline_module, "IDLE_AFTER_S", 0.05)
+    for _ in range(3):
+        db.execute("SELECT v FROM t")
+        time.sleep(0.3)
+        assert not WATCHDOG.awake
+        message, seconds = _cancelled(db, RUNAWAY, timeout=0.2)
+        assert message == TIMEOUT_MESSAGE and seconds < 3
