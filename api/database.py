@@ -290,7 +290,7 @@ class Database:
             if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
             work = self._write_work(ctx, [(sql, params)], governed)
-            committed = self.writer.submit(work).result()
+            committed = self.writer.run(work)
             return _result(committed.value[0], committed.lsn)
 
     def deadline(self, timeout: float | None = None, deadline: Deadline | None = None) -> Deadline:
@@ -345,12 +345,12 @@ class Database:
                         verify(outcomes)
                     return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
             work = self._write_work(ctx, statements, governed, verify)
-            return _batch_result(self.writer.submit(work).result())
+            return _batch_result(self.writer.run(work))
 
     def append_event(self, entry: Entry) -> int:
         """Append a non-SQL event (auth, policy, storage) through the same serialised commit
         path, folded into the projection by its registered fold; returns its LSN."""
-        return self.writer.submit(event_work(entry, self._folds)).result().lsn
+        return self.writer.run(event_work(entry, self._folds)).lsn
 
     async def execute_async(
         self,
@@ -425,7 +425,7 @@ class Database:
         self.writer.check_writable()
         with self._governed(None, deadline) as governed:
             work = self._migration_work(self._context(principal), migration, statements, governed)
-            return self.writer.submit(work).result().value
+            return self.writer.run(work).value
 
     async def apply_migration_async(
         self,
