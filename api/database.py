@@ -40,7 +40,7 @@ from api.migrations.ledger import MigrationOutcome
 from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
-from api.sql.catalog import snapshot_catalog
+from api.sql.catalog import Catalog, memo_catalog, snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
@@ -491,12 +491,17 @@ class Database:
         deadline: Deadline,
         interruptible: bool = True,
         snapshot: Snapshot | None = None,
+        memo: dict[str, object] | None = None,
     ) -> Outcome:
         """One statement on `conn` as the context's principal, under `deadline`; on a
-        pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises."""
+        pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises, or
+        with the catalogue kept in `memo` (the write connection's)."""
         deadline.check()
         try:
-            catalog = snapshot_catalog(snapshot) if snapshot is not None else None
+            if snapshot is not None:
+                catalog: Catalog | None = snapshot_catalog(snapshot)
+            else:
+                catalog = memo_catalog(conn, memo) if memo is not None else None
             with deadline.watching(conn, interruptible=interruptible):
                 if ctx.authorizer is None:
                     return self.engine.execute(
@@ -530,8 +535,12 @@ class Database:
     ) -> Outcome:
         """One statement of a write request (on the write connection, which is never
         interrupted from outside: see `projections.deadline`), then the principal's check
-        of what it wrote."""
-        outcome = self._run(conn, ctx, sql, params, deadline, interruptible=False)
+        of what it wrote. The catalogue is the one kept for the write connection, which
+        DDL makes it forget (a failed job's rollback does too: `projections.pipeline`)."""
+        memo = self.store.write_memo
+        outcome = self._run(conn, ctx, sql, params, deadline, interruptible=False, memo=memo)
+        if outcome.is_ddl:
+            memo.clear()
         if ctx.check is not None and outcome.is_write:
             ctx.check(conn, outcome)
         return outcome

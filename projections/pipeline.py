@@ -23,6 +23,11 @@ SQLite roll back the whole open transaction, the effects of earlier jobs of the 
 included. Their records are in the log already, so the pipeline waits until they are
 durable and folds them back in from the log (as after a failed append): they succeed, the
 cancelled job alone fails, and the pipeline goes on.
+
+What the layers above derive from the write connection's state and keep across jobs
+(`ProjectionStore.write_memo`: the SQL catalogue) is forgotten on every rollback and failed
+job, and when a job stages a record other than plain DML (DDL, or an event whose fold may
+change anything); the SQL layer also forgets it right after each DDL statement.
 """
 
 from __future__ import annotations
@@ -216,6 +221,7 @@ class CommitPipeline:
                 item.read_lsn = _last_lsn(inflight, self._store.applied_lsn)
                 inflight.append(item)
             elif not inflight and self._store.write_conn.in_transaction:
+                self._store.write_memo.clear()
                 self._store.write_conn.execute("ROLLBACK")  # nothing to keep: end it now
             if inflight and not self._store.write_conn.in_transaction:
                 inflight = self._rescue(inflight)  # SQLite dropped the group's effects
@@ -223,40 +229,57 @@ class CommitPipeline:
                 inflight = self._flush(inflight)
 
     def _execute(self, job: _Job) -> _Inflight | None:
-        """Run one job in a savepoint; None if it failed before submitting (no effects). A
-        damaged store takes no writes: their row images would be computed from bad pages."""
+        """Run one job in a savepoint (or, opening the transaction, in the transaction
+        itself); None if it failed before submitting (no effects). A damaged store takes
+        no writes: their row images would be computed from bad pages."""
         try:
             self._store.check_usable()
         except StoreDamagedError as exc:
             job.future.set_exception(exc)
             return None
         conn = self._store.write_conn
-        if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
         submitted: list[Pending] = []
 
         def submit(entry: Entry) -> Pending:
             if submitted:
                 raise RuntimeError("a write job submits at most one log entry")
+            if entry.kind != "dml":  # DDL, or a fold that may change anything: forget
+                self._store.write_memo.clear()
             submitted.append(self._log.stage(entry))
             return submitted[0]
 
         if job.trace is not None:
             record("commit.queue_wait", job.trace, job.queued_ns, now_ns())
-        conn.execute("SAVEPOINT bkg_job")
+        fresh = not conn.in_transaction
+        conn.execute("BEGIN IMMEDIATE" if fresh else "SAVEPOINT bkg_job")
         try:
             with attached(job.trace):
                 value = job.work(conn, submit)
         except BaseException as exc:
-            if conn.in_transaction:  # else SQLite rolled everything back itself (interrupt)
-                conn.execute("ROLLBACK TO bkg_job")
-                conn.execute("RELEASE bkg_job")
+            self._undo(fresh, bool(submitted))
             if not submitted:
                 job.future.set_exception(exc)
                 return None
             return _Inflight(job, submitted[0], None, exc)
-        conn.execute("RELEASE bkg_job")
+        if not fresh:
+            conn.execute("RELEASE bkg_job")
         return _Inflight(job, submitted[0] if submitted else None, value, None)
+
+    def _undo(self, fresh: bool, submitted: bool) -> None:
+        """Undo a failed job's effects: its savepoint, or the transaction it opened (begun
+        again when its record was submitted: that record still counts as applied). What
+        the writer derived from the connection's state (`write_memo`) is forgotten."""
+        conn = self._store.write_conn
+        self._store.write_memo.clear()
+        if not conn.in_transaction:
+            return  # SQLite rolled everything back itself (interrupt)
+        if fresh:
+            conn.execute("ROLLBACK")
+            if submitted:
+                conn.execute("BEGIN IMMEDIATE")
+            return
+        conn.execute("ROLLBACK TO bkg_job")
+        conn.execute("RELEASE bkg_job")
 
     def _flush(self, inflight: list[_Inflight]) -> list[_Inflight]:
         """Wait until every submitted record is durable, then commit and resolve the jobs."""
@@ -303,6 +326,7 @@ class CommitPipeline:
         interrupt): drop what is left of it, wait for the submitted records, fold back in
         from the log what became durable, resolve those jobs and fail the rest."""
         conn = self._store.write_conn
+        self._store.write_memo.clear()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         self._log.sync(_last_lsn(inflight, self._store.applied_lsn))
