@@ -201,32 +201,45 @@ class CommitPipeline:
         """Run queued jobs in groups until none is left, or until the group that answers
         `until` is committed (call holding `_owner`): each job in its savepoint of the open
         transaction; when the queue is empty or the group is full, make the group's
-        records durable and commit."""
+        records durable and commit. An unexpected failure of the write connection (say,
+        BEGIN refused) stops the pipeline rather than the thread: every job in flight, and
+        every one after, is answered with the error."""
         inflight: list[_Inflight] = []
-        while True:
-            if not inflight and until is not None and until.done():
-                return
-            try:
-                job = self._jobs.popleft()
-            except IndexError:
-                if not inflight:
+        job: _Job | None = None
+        try:
+            while True:
+                if not inflight and until is not None and until.done():
                     return
-                inflight = self._flush(inflight)
-                continue
-            if self._broken is not None:
-                job.future.set_exception(PipelineClosedError(f"writes stopped: {self._broken}"))
-                continue
-            item = self._execute(job)
-            if item is not None:
-                item.read_lsn = _last_lsn(inflight, self._store.applied_lsn)
-                inflight.append(item)
-            elif not inflight and self._store.write_conn.in_transaction:
-                self._store.write_memo.clear()
-                self._store.write_conn.execute("ROLLBACK")  # nothing to keep: end it now
-            if inflight and not self._store.write_conn.in_transaction:
-                inflight = self._rescue(inflight)  # SQLite dropped the group's effects
-            if len(inflight) >= self._max_group:
-                inflight = self._flush(inflight)
+                try:
+                    job = self._jobs.popleft()
+                except IndexError:
+                    if not inflight:
+                        return
+                    inflight = self._flush(inflight)
+                    continue
+                inflight = self._take_job(job, inflight)
+        except BaseException as exc:
+            if job is not None and not job.future.done():
+                job.future.set_exception(exc)
+            self._stop(inflight, exc)
+
+    def _take_job(self, job: _Job, inflight: list[_Inflight]) -> list[_Inflight]:
+        """Run one job into the open group; flush the group when it is full."""
+        if self._broken is not None:
+            job.future.set_exception(PipelineClosedError(f"writes stopped: {self._broken}"))
+            return inflight
+        item = self._execute(job)
+        if item is not None:
+            item.read_lsn = _last_lsn(inflight, self._store.applied_lsn)
+            inflight.append(item)
+        elif not inflight and self._store.write_conn.in_transaction:
+            self._store.write_memo.clear()
+            self._store.write_conn.execute("ROLLBACK")  # nothing to keep: end it now
+        if inflight and not self._store.write_conn.in_transaction:
+            inflight = self._rescue(inflight)  # SQLite dropped the group's effects
+        if len(inflight) >= self._max_group:
+            inflight = self._flush(inflight)
+        return inflight
 
     def _execute(self, job: _Job) -> _Inflight | None:
         """Run one job in a savepoint (or, opening the transaction, in the transaction

@@ -286,3 +286,23 @@ def test_a_closed_pipeline_refuses_runs(env: Env) -> None:
             pipeline.submit(sql_work(insert(1, "x"))).result(1)
     finally:
         store.close()
+
+
+def test_a_broken_write_connection_stops_the_pipeline_instead_of_hanging_it(env: Env) -> None:
+    env.log.append(sql_entry(create_table()))
+    store = env.open_store()
+    pipeline = CommitPipeline(store, env.log, env.registry)
+    try:
+        assert pipeline.run(sql_work(insert(1, "a"))).lsn == 3
+        store.write_conn.close()  # BEGIN now fails, in whichever thread drives
+        with pytest.raises(sqlite3.ProgrammingError):
+            pipeline.run(sql_work(insert(2, "b")))
+        assert pipeline.broken is not None
+        with pytest.raises(PipelineClosedError):
+            pipeline.submit(sql_work(insert(3, "c"))).result(5)
+        with pytest.raises(PipelineClosedError):
+            pipeline.run(sql_work(insert(4, "d")))
+    finally:
+        pipeline.close()
+        store.abandon()
+    assert env.log.head_lsn == 3
