@@ -41,7 +41,7 @@ from api.migrations.ledger import MigrationOutcome
 from api.realtime.source import RecordSource
 from api.sql import Outcome, Rewrite, SqlEngine
 from api.sql.bounded import UNLIMITED, ResultLimits
-from api.sql.catalog import Catalog, snapshot_catalog
+from api.sql.catalog import Catalog, memo_catalog, snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
@@ -322,7 +322,7 @@ class Database:
             if not self.writes([(sql, params)], principal, as_of_lsn):
                 return self._read(ctx, sql, params, as_of_lsn, governed)
             work = self._write_work(ctx, [(sql, params)], governed)
-            committed = self.writer.submit(work).result()
+            committed = self.writer.run(work)
             return _result(committed.value[0], committed.lsn)
 
     def deadline(self, timeout: float | None = None, deadline: Deadline | None = None) -> Deadline:
@@ -421,12 +421,12 @@ class Database:
                         verify(outcomes)
                     return BatchResult([_result(o, snap.lsn) for o in outcomes], snap.lsn)
             work = self._write_work(ctx, statements, governed, verify)
-            return _batch_result(self.writer.submit(work).result())
+            return _batch_result(self.writer.run(work))
 
     def append_event(self, entry: Entry) -> int:
         """Append a non-SQL event (auth, policy, storage) through the same serialised commit
         path, folded into the projection by its registered fold; returns its LSN."""
-        return self.writer.submit(event_work(entry, self._folds)).result().lsn
+        return self.writer.run(event_work(entry, self._folds)).lsn
 
     async def execute_async(
         self,
@@ -501,7 +501,7 @@ class Database:
         self.writer.check_writable()
         with self._governed(None, deadline) as governed:
             work = self._migration_work(self._context(principal), migration, statements, governed)
-            return self.writer.submit(work).result().value
+            return self.writer.run(work).value
 
     async def apply_migration_async(
         self,
@@ -568,15 +568,19 @@ class Database:
         deadline: Deadline,
         interruptible: bool = True,
         snapshot: Snapshot | None = None,
+        memo: dict[str, object] | None = None,
     ) -> Outcome:
         """One statement on `conn` as the context's principal, under `deadline`; on a
-        pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises."""
+        pooled `snapshot` (whose connection `conn` is) with the catalogue it memoises, or
+        with the catalogue kept in `memo` (the write connection's)."""
         deadline.check()
         try:
             catalog = None
             if snapshot is not None:
                 catalog = snapshot_catalog(snapshot)
                 snapshot.authorize(ctx.authorizer)  # stays installed: see ProjectionStore
+            elif memo is not None:
+                catalog = memo_catalog(conn, memo)
             authorizer = ctx.authorizer if snapshot is None else None
             ns, rewrite, limits = ctx.default_namespace, ctx.rewrite, self.result_limits
             watched = deadline.watching(conn, interruptible=interruptible)
@@ -597,8 +601,12 @@ class Database:
     ) -> Outcome:
         """One statement of a write request (on the write connection, which is never
         interrupted from outside: see `projections.deadline`), then the principal's check
-        of what it wrote."""
-        outcome = self._run(conn, ctx, sql, params, deadline, interruptible=False)
+        of what it wrote. The catalogue is the one kept for the write connection, which
+        DDL makes it forget (a failed job's rollback does too: `projections.pipeline`)."""
+        memo = self.store.write_memo
+        outcome = self._run(conn, ctx, sql, params, deadline, interruptible=False, memo=memo)
+        if outcome.is_ddl:
+            memo.clear()
         if ctx.check is not None and outcome.is_write:
             ctx.check(conn, outcome)
         return outcome

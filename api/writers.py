@@ -53,6 +53,10 @@ class Writer(Protocol):
     def submit(self, work: Work[T]) -> Future[Committed[T]]:
         """Queue a write job (see `projections.pipeline.CommitPipeline.submit`)."""
 
+    def run(self, work: Work[T]) -> Committed[T]:
+        """Run a write job and wait for it, in the calling thread when nothing else is
+        writing (see `projections.pipeline.CommitPipeline.run`)."""
+
     def state_at(self, lsn: int, deadline: Deadline) -> AbstractContextManager[sqlite3.Connection]:
         """A connection holding the state after record `lsn`."""
 
@@ -101,6 +105,9 @@ class LogWriter:
     def submit(self, work: Work[T]) -> Future[Committed[T]]:
         return self.pipeline.submit(work)
 
+    def run(self, work: Work[T]) -> Committed[T]:
+        return self.pipeline.run(work)
+
     def state_at(self, lsn: int, deadline: Deadline) -> AbstractContextManager[sqlite3.Connection]:
         return self.time_travel.state_at(lsn, deadline)
 
@@ -145,6 +152,9 @@ class ReadOnlyReplica:
         raise self._read_only()
 
     def submit(self, work: Work[T]) -> Future[Committed[T]]:
+        raise self._read_only()
+
+    def run(self, work: Work[T]) -> Committed[T]:
         raise self._read_only()
 
     def state_at(self, lsn: int, deadline: Deadline) -> AbstractContextManager[sqlite3.Connection]:

@@ -1,9 +1,14 @@
-"""The log writer: many appenders, one thread, one fsync and one signature per group.
+"""The log writer: many appenders, one fsync and one signature per group.
 
-Appenders (threads or asyncio tasks) `submit` an entry and get its LSN at once; a single
-writer thread takes everything queued, frames it, extends the hash chain, signs the head,
-writes the group with one `pwrite` and one `fdatasync`, and only then resolves the
-appenders' futures and wakes readers. Nothing is readable before it is durable.
+Appenders (threads or asyncio tasks) `submit` an entry and get its LSN at once; a writer
+thread takes everything queued, frames it, extends the hash chain, signs the head, writes
+the group with one `pwrite` and one `fdatasync`, and only then resolves the appenders'
+futures and wakes readers. Nothing is readable before it is durable.
+
+An appender that would only wait for the writer thread can do its work instead: `stage`
+queues an entry without waking the thread, and `sync` writes everything queued through a
+given LSN in the calling thread (the commit pipeline does this, so a group costs no thread
+hand-off). One group is written at a time, in LSN order, whichever thread writes it.
 
 If a group cannot be written, the segment is cut back to where it was, that group and
 everything queued behind it fail with AppendError, and the next LSN falls back to the
@@ -91,6 +96,7 @@ class EventLog:
         self._key = key
         self._lock = lock
         self._cond = threading.Condition()
+        self._writing = threading.Lock()  # held while a group is taken and written
         self._queue: list[Pending] = []
         self._queued_bytes = 0
         self._closing = False
@@ -196,7 +202,26 @@ class EventLog:
         packed = pack_payload(entry.payload)
         return self._enqueue(entry, packed, None)
 
-    def _enqueue(self, entry: Entry, packed: bytes, next_key: SigningKey | None) -> Pending:
+    def stage(self, entry: Entry) -> Pending:
+        """Queue an entry like `submit`, without waking the writer thread: the caller makes
+        it durable with `sync` (another append that wakes the thread may write it first)."""
+        return self._enqueue(entry, pack_payload(entry.payload), None, wake=False)
+
+    def sync(self, through_lsn: int) -> None:
+        """Write and fsync, in the calling thread, every queued record through
+        `through_lsn` that no other thread is writing already; returns once each is durable
+        or failed (their futures tell which: a failed write fails what was queued)."""
+        with self._writing:
+            while self._head_lsn < through_lsn:
+                with self._cond:
+                    batch = self._take(self.options)
+                if not batch:
+                    return
+                self._commit(batch)
+
+    def _enqueue(
+        self, entry: Entry, packed: bytes, next_key: SigningKey | None, *, wake: bool = True
+    ) -> Pending:
         if len(packed) > self.options.max_record_bytes:
             raise RecordTooLargeError(len(packed), self.options.max_record_bytes)
         with self._cond:
@@ -209,7 +234,8 @@ class EventLog:
             self._next_lsn += 1
             self._queue.append(pending)
             self._queued_bytes += len(pending.body)
-            self._cond.notify()
+            if wake:
+                self._cond.notify()
         return pending
 
     def append(self, entry: Entry, timeout: float | None = None) -> int:
@@ -232,28 +258,39 @@ class EventLog:
     # -- the writer thread ---------------------------------------------------------------
 
     def _run(self) -> None:
-        while (batch := self._take_batch()) is not None:
-            self._commit(batch)
+        while self._await_work():
+            with self._writing:
+                with self._cond:
+                    batch = self._take(self.options)
+                if batch:  # else a `sync` took it meanwhile
+                    self._commit(batch)
 
-    def _take_batch(self) -> list[Pending] | None:
+    def _await_work(self) -> bool:
+        """Wait until something is queued (False: closing with nothing left), then give
+        `batch_delay_s` for more to join the group."""
         options = self.options
         with self._cond:
             while not self._queue and not self._closing:
                 self._cond.wait()
             if not self._queue:
-                return None
+                return False
             if options.batch_delay_s and len(self._queue) < options.max_batch:
                 self._cond.wait(options.batch_delay_s)
-            taken, size = 0, 0
-            for pending in self._queue:
-                if taken and (taken >= options.max_batch or size >= options.max_batch_bytes):
-                    break
-                taken, size = taken + 1, size + len(pending.body)
-                if pending.next_key is not None:
-                    break
-            batch, self._queue = self._queue[:taken], self._queue[taken:]
-            self._queued_bytes -= size
-            return batch
+            return True
+
+    def _take(self, options: LogOptions) -> list[Pending]:
+        """The next group from the head of the queue (call with `_cond` held): up to
+        `max_batch` records and `max_batch_bytes`, ending at a key rotation."""
+        taken, size = 0, 0
+        for pending in self._queue:
+            if taken and (taken >= options.max_batch or size >= options.max_batch_bytes):
+                break
+            taken, size = taken + 1, size + len(pending.body)
+            if pending.next_key is not None:
+                break
+        batch, self._queue = self._queue[:taken], self._queue[taken:]
+        self._queued_bytes -= size
+        return batch
 
     def _commit(self, batch: list[Pending]) -> None:
         began, began_ns = time.perf_counter(), time.time_ns()

@@ -155,6 +155,11 @@ class ProjectionStore:
         self._all_readers: list[Snapshot] = []
         self._swept = time.monotonic()
         self.write_conn = connect(str(self.path))
+        self.write_memo: dict[str, object] = {}
+        """What the layers above derived from the write connection's state (the SQL
+        catalogue, say), kept across writes: whoever changes that state otherwise than by
+        row writes (DDL, a rollback, a replay) empties it (`projections.pipeline` does on
+        every rollback and failed job)."""
         init_schema(self.write_conn)
         self.applied_lsn = read_applied_lsn(self.write_conn)
         self.damaged = ""

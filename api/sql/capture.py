@@ -14,6 +14,11 @@ type coercion, and the image columns have no type so storage classes are kept.
 
 Installed triggers are valid for one catalogue token, recorded in ``_bkg_cap_state``; all of
 it lives in the temp schema, so a rolled-back transaction rolls it back together.
+
+A single-row ``INSERT ... VALUES`` needs none of it: its only effect is the row it inserts
+(no conflict clause, no sequence step, and an insert fires no foreign-key action), so the
+statement itself returns that row (``images_statement``: ``RETURNING rowid`` and every
+column) and ``inserted`` turns it into the same change the triggers would have captured.
 """
 
 from __future__ import annotations
@@ -21,13 +26,19 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from sqlglot import exp
+
 from api.sql.catalog import Catalog, TableDef
 from projections.apply import CAPTURE_STATE as _STATE
 from projections.apply import CAPTURE_TABLE as _CAP
 from projections.apply import CAPTURE_TRIGGER_PREFIX as _TRIGGER_PREFIX
 from projections.apply import drop_capture, quote_ident
+from projections.sequences import NEXTVAL_FUNCTION, SETVAL_FUNCTION
 
 _IMAGES = "_bkg_capimg_"
+_RETURNING_COLUMNS = 100
+"""Widest table whose inserts return their row image (wider ones use the triggers, whose
+statements SQLite's limits were checked against when they were installed)."""
 _KEEP_ROWS = 1024
 """Journal rows left in place between statements (each statement reads only the rows after
 its starting position) before the next statement empties the capture tables first."""
@@ -158,11 +169,52 @@ def _change(
     names = table.column_names()
     old = dict(zip(names, images[2 * seq], strict=True)) if op != "insert" else None
     new = dict(zip(names, images[2 * seq + 1], strict=True)) if op != "delete" else None
+    return _image_change(table, op, rowid, old, new)
+
+
+def _image_change(
+    table: TableDef,
+    op: str,
+    rowid: int,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The change dict of one row (payload contract), keyed by its primary key."""
     image = new if new is not None else old
     assert image is not None
     pk_cols = table.primary_key()
     pk = {c: image[c] for c in pk_cols} if pk_cols else {"rowid": rowid}
     return {"op": op, "table": table.name, "rowid": rowid, "pk": pk, "old": old, "new": new}
+
+
+def images_statement(sql: str, statement: exp.Expr, table: TableDef | None) -> str | None:
+    """``sql`` returning its row image, if ``statement`` is a single-row ``INSERT ...
+    VALUES`` whose only effect is that row (see the module docstring); else None."""
+    if table is None or not isinstance(statement, exp.Insert):
+        return None
+    values = statement.expression
+    if not isinstance(values, exp.Values) or len(values.expressions) != 1:
+        return None
+    if any(statement.args.get(k) for k in ("conflict", "alternative", "returning", "with")):
+        return None
+    lowered = sql.lower()  # the generator writes function names in capitals
+    if NEXTVAL_FUNCTION in lowered or SETVAL_FUNCTION in lowered:
+        return None  # a sequence step is an update of the sequence's row: triggers see it
+    if len(table.columns) > _RETURNING_COLUMNS:
+        return None
+    columns = ", ".join(["rowid", *(quote_ident(c) for c in table.column_names())])
+    return f"{sql} RETURNING {columns}"
+
+
+def inserted(table: TableDef, row: tuple[Any, ...]) -> dict[str, Any]:
+    """The change of an inserted row from ``images_statement``'s result row. A REAL column
+    stores an integral value as an integer and reads it back as a float, which is what the
+    capture triggers see; RETURNING shows the integer, so it is made the float here."""
+    new = dict(zip(table.column_names(), row[1:], strict=True))
+    for column in table.columns:
+        if column.affinity == "REAL" and type(new[column.name]) is int:
+            new[column.name] = float(new[column.name])
+    return _image_change(table, "insert", row[0], None, new)
 
 
 def sequence_value(conn: sqlite3.Connection, table: TableDef) -> int | None:

@@ -219,13 +219,20 @@ def snapshot_catalog(snapshot: Snapshot) -> Catalog:
     forgets it when the transaction ends, and a DDL change is a commit that ends it, so
     the next read after a DDL sees the new catalogue. This saves the token lookup that
     `Catalog.load` costs on every statement."""
-    memo = snapshot.memo
+    if not snapshot.conn.in_transaction:
+        return Catalog.load(snapshot.conn)
+    return memo_catalog(snapshot.conn, snapshot.memo)
+
+
+def memo_catalog(conn: sqlite3.Connection, memo: dict[str, object]) -> Catalog:
+    """The catalogue ``conn`` sees, kept in ``memo`` (the write connection's
+    `ProjectionStore.write_memo`, a snapshot's `memo`) until its owner empties it, which it
+    must do whenever the catalogue may have changed: after DDL, a rollback or a replay."""
     found = memo.get(_MEMO_KEY)
-    if isinstance(found, Catalog) and snapshot.conn.in_transaction:
+    if isinstance(found, Catalog):
         return found
-    catalog = Catalog.load(snapshot.conn)
-    if snapshot.conn.in_transaction:
-        memo[_MEMO_KEY] = catalog
+    catalog = Catalog.load(conn)
+    memo[_MEMO_KEY] = catalog
     return catalog
 
 

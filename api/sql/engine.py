@@ -23,10 +23,11 @@ from api.sql.bounded import UNLIMITED, ResultLimits, fetch_bounded
 from api.sql.capture import (
     collect,
     ensure_capture,
+    inserted,
     pin_sequence,
     sequence_value,
 )
-from api.sql.catalog import Catalog
+from api.sql.catalog import Catalog, TableDef
 from api.sql.ddl import plan_ddl
 from api.sql.ddl_ctas import SAMPLE_ROWS, check_options, plan_create_table_as
 from api.sql.ddl_function import plan_create_function
@@ -181,6 +182,8 @@ class SqlEngine:
     ) -> Outcome:
         """Run a DML statement in a savepoint, capturing its row images."""
         target = translated.target
+        if translated.images_sql is not None and target is not None:
+            return self._run_insert(conn, sql, translated, bindings, target, tables)
         with span("sql.execute", {"db.operation": "DML"}), _savepoint(conn):
             position = ensure_capture(conn, catalog)
             pins = translated.pins_sequence and target is not None
@@ -202,6 +205,35 @@ class SqlEngine:
             is_write=True,
             tables=tables,
             target=target.name if target is not None else None,
+            types=translated.types,
+        )
+
+    def _run_insert(
+        self,
+        conn: sqlite3.Connection,
+        sql: str,
+        translated: Translated,
+        bindings: dict[str, Any] | tuple[Any, ...],
+        target: TableDef,
+        tables: list[str],
+    ) -> Outcome:
+        """A single-row INSERT that returns its own row image (`capture.images_statement`).
+        One statement is atomic in SQLite, so it needs no savepoint: if it fails, it changed
+        nothing (an interrupt ends the whole transaction, which the caller sees)."""
+        with span("sql.execute", {"db.operation": "DML"}):
+            try:
+                rows = conn.execute(cast(str, translated.images_sql), bindings).fetchall()
+            except sqlite3.Error as exc:
+                raise translate_error(exc) from exc
+        return Outcome(
+            [],
+            [],
+            len(rows),
+            [inserted(target, row) for row in rows],
+            {"sql": sql},
+            is_write=True,
+            tables=tables,
+            target=target.name,
             types=translated.types,
         )
 

@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from api.sql.capture import images_statement
 from api.sql.catalog import Catalog, ColumnDef, TableDef
 from api.sql.coerce import assignments, coerce_assignments
 from api.sql.dialect import BkgSQLite
@@ -43,6 +44,10 @@ class Translated:
     target: TableDef | None
     pins_sequence: bool = False
     coercions: tuple[tuple[int | str, str], ...] = ()
+    images_sql: str | None = None
+    """For a single-row ``INSERT ... VALUES`` whose only effect is that row: the statement
+    with ``RETURNING rowid`` and every column, whose one row is the row image
+    (``api.sql.capture.inserted``), so no capture trigger is needed."""
 
     @functools.cached_property
     def families(self) -> tuple[str | None, ...] | None:
@@ -78,7 +83,9 @@ def translate(expression: exp.Expression, info: StatementInfo, catalog: Catalog)
         _using_to_exists(expression)
     types = _result_types(expression, scope, target)
     pins = _may_skip_counter(expression) and target is not None and target.autoincrement
-    return Translated(generate(expression), types, params, positional, target, pins, coercions)
+    sql = generate(expression)
+    images = images_statement(sql, expression, target)
+    return Translated(sql, types, params, positional, target, pins, coercions, images)
 
 
 _TIMESTAMPS = ("timestamp", "timestamptz")

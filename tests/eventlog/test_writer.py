@@ -183,3 +183,40 @@ def test_opening_a_missing_directory_says_so(tmp_path: Path) -> None:
     with pytest.raises(LogError, match="not a log directory"):
         EventLog.open(tmp_path / "nowhere", SigningKey.generate())
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_staged_entries_wait_for_sync_which_writes_them_in_the_calling_thread(
+    log: EventLog,
+) -> None:
+    writers: list[int] = []
+    log.commit_observer = lambda records, seconds: writers.append(threading.get_ident())
+    staged = [log.stage(Entry("dml", f"row {i}")) for i in range(3)]
+    assert [p.lsn for p in staged] == [2, 3, 4]
+    assert not log.wait_for(2, timeout=0.2)  # nothing woke the writer thread
+    log.sync(staged[1].lsn)
+    assert log.head_lsn == 4  # one group: everything queued up to the head of the queue
+    assert all(p.future.done() for p in staged)
+    assert writers == [threading.get_ident()]
+    assert log.append(Entry("dml", "after")) == 5  # the writer thread still writes
+    assert [r.payload for r in log.read(2)] == ["row 0", "row 1", "row 2", "after"]
+
+
+def test_sync_and_the_writer_thread_interleave_groups_in_lsn_order(log: EventLog) -> None:
+    def stage_and_sync(worker: int) -> None:
+        for i in range(50):
+            pending = log.stage(Entry("dml", f"s{worker}:{i}"))
+            log.sync(pending.lsn)
+            assert pending.future.result(0) == pending.lsn
+
+    def append(worker: int) -> None:
+        for i in range(50):
+            log.append(Entry("dml", f"a{worker}:{i}"))
+
+    threads = [threading.Thread(target=stage_and_sync, args=(w,)) for w in range(4)]
+    threads += [threading.Thread(target=append, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.lsn for r in log.read()] == list(range(1, 402))
+    assert len({r.payload for r in log.read(2)}) == 400

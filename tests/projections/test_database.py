@@ -174,3 +174,46 @@ def test_a_snapshot_forgets_its_memo_when_its_transaction_ends(db: Database) -> 
         assert snapshot.memo == {}
     finally:
         db.store.release(snapshot)
+
+
+def test_the_write_connection_sees_each_ddl_change_at_its_next_write(db: Database) -> None:
+    """Writes keep the catalogue across jobs; DDL, in the same batch or in a job before,
+    must reach the very next write (new table, new column, dropped table, a view)."""
+    db.execute_batch(
+        [
+            ("CREATE TABLE wm (id bigint PRIMARY KEY)", None),
+            ("INSERT INTO wm (id) VALUES (1)", None),
+        ]
+    )
+    db.execute("ALTER TABLE wm ADD COLUMN note text")
+    db.execute("INSERT INTO wm (id, note) VALUES (2, 'b')")
+    db.execute("CREATE VIEW wm_v AS SELECT id FROM wm")
+    db.execute("INSERT INTO wm (id) SELECT id + 10 FROM wm_v")
+    assert db.execute("SELECT count(*) FROM wm").rows == [[4]]
+    db.execute("DROP VIEW wm_v")
+    db.execute("DROP TABLE wm")
+    with pytest.raises(SqlError) as info:
+        db.execute("INSERT INTO wm (id) VALUES (3)")
+    assert info.value.code == "NOT_FOUND"
+
+
+def test_a_rolled_back_ddl_is_forgotten_by_the_write_connection(db: Database) -> None:
+    """A batch whose DDL ran before a later statement failed is rolled back; the writes
+    after it must not see the table or view it created (its catalogue was kept meanwhile)."""
+    db.execute("CREATE TABLE base (id bigint PRIMARY KEY)")
+    db.execute("INSERT INTO base (id) VALUES (1)")
+    for ddl in ("CREATE TABLE ghost (id bigint PRIMARY KEY)", "CREATE VIEW ghost AS SELECT 1"):
+        with pytest.raises(SqlError):
+            db.execute_batch(
+                [
+                    (ddl, None),
+                    ("SELECT * FROM ghost", None),
+                    ("INSERT INTO base (id) VALUES (1)", None),  # conflict: all rolled back
+                ]
+            )
+        with pytest.raises(SqlError) as info:
+            db.execute("INSERT INTO base (id) SELECT 2 FROM ghost")
+        assert info.value.code == "NOT_FOUND"
+    db.execute("CREATE TABLE ghost (id bigint PRIMARY KEY, label text)")
+    db.execute("INSERT INTO ghost (id, label) VALUES (1, 'real')")
+    assert db.execute("SELECT label FROM ghost").rows == [["real"]]

@@ -13,7 +13,7 @@ import pytest
 
 from eventlog import AppendError, Entry, EventLog, Pending, Record
 from projections.apply import apply_changes
-from projections.errors import AppendFailedError, FoldError
+from projections.errors import AppendFailedError, FoldError, PipelineClosedError
 from projections.folds import Event, FoldRegistry, fold_sql
 from projections.pipeline import CommitPipeline, Committed, Submit, event_work
 from tests.projections.projkit import Env, create_table, insert, rows, sql_entry
@@ -46,14 +46,17 @@ class GatedLog:
     def read(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[Record]:
         return self.log.read(from_lsn, to_lsn)
 
-    def submit(self, entry: Entry) -> Pending:
+    def sync(self, through_lsn: int) -> None:
+        self.log.sync(through_lsn)
+
+    def stage(self, entry: Entry) -> Pending:
         self.submitted += 1
         if self.fail_from is not None and self.submitted >= self.fail_from:
             self.next_lsn += 1
             failed = Pending(self.next_lsn, 0, b"")
             failed.future.set_exception(AppendError("disk full"))
             return failed
-        real = self.log.submit(entry)
+        real = self.log.stage(entry)
         self.next_lsn = real.lsn
         held: Future[int] = Future()
 
@@ -218,3 +221,88 @@ def test_event_work_folds_with_its_lsn_and_reports_fold_errors(env: Env) -> None
     with rebuilt.snapshot() as snap:
         assert snap.conn.execute("SELECT lsn, id FROM keys").fetchall() == [(2, "k1")]
     rebuilt.close()
+
+
+def test_a_lone_writer_runs_its_job_and_commits_in_its_own_thread(env: Env) -> None:
+    env.log.append(sql_entry(create_table()))
+    store = env.open_store()
+    commits: list[int] = []
+    pipeline = CommitPipeline(
+        store, env.log, env.registry, on_commit=lambda *a: commits.append(threading.get_ident())
+    )
+    ran: list[int] = []
+
+    def work(conn: sqlite3.Connection, submit: Submit) -> str:
+        ran.append(threading.get_ident())
+        return str(sql_work(insert(len(ran), "x"))(conn, submit))
+
+    try:
+        assert pipeline.run(work) == Committed("done", 3)
+        assert pipeline.run(work) == Committed("done", 4)
+        assert ran == commits == [threading.get_ident()] * 2
+        with store.snapshot() as snap:
+            assert snap.lsn == 4 and rows(snap.conn) == [(1, "x"), (2, "x")]
+    finally:
+        pipeline.close()
+        store.close()
+
+
+def test_run_and_submit_from_many_threads_commit_every_job_once(env: Env) -> None:
+    env.log.append(sql_entry(create_table()))
+    store = env.open_store()
+    pipeline = CommitPipeline(store, env.log, env.registry)
+    lsns: list[int] = []
+
+    def writer(base: int) -> None:
+        for i in range(base, base + 30):
+            if i % 3:
+                lsns.append(pipeline.run(sql_work(insert(i, "r"))).lsn)
+            else:
+                lsns.append(pipeline.submit(sql_work(insert(i, "s"))).result(10).lsn)
+
+    threads = [threading.Thread(target=writer, args=(t * 100,)) for t in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pipeline.close()
+    try:
+        assert sorted(lsns) == list(range(3, 3 + 16 * 30))
+        assert [r.lsn for r in env.log.read()] == list(range(1, 3 + 16 * 30))
+        with store.snapshot() as snap:
+            assert snap.lsn == 2 + 16 * 30 and len(rows(snap.conn)) == 16 * 30
+    finally:
+        store.close()
+
+
+def test_a_closed_pipeline_refuses_runs(env: Env) -> None:
+    store = env.open_store()
+    pipeline = CommitPipeline(store, env.log, env.registry)
+    pipeline.close()
+    try:
+        with pytest.raises(PipelineClosedError):
+            pipeline.run(sql_work(insert(1, "x")))
+        with pytest.raises(PipelineClosedError):
+            pipeline.submit(sql_work(insert(1, "x"))).result(1)
+    finally:
+        store.close()
+
+
+def test_a_broken_write_connection_stops_the_pipeline_instead_of_hanging_it(env: Env) -> None:
+    env.log.append(sql_entry(create_table()))
+    store = env.open_store()
+    pipeline = CommitPipeline(store, env.log, env.registry)
+    try:
+        assert pipeline.run(sql_work(insert(1, "a"))).lsn == 3
+        store.write_conn.close()  # BEGIN now fails, in whichever thread drives
+        with pytest.raises(sqlite3.ProgrammingError):
+            pipeline.run(sql_work(insert(2, "b")))
+        assert pipeline.broken is not None
+        with pytest.raises(PipelineClosedError):
+            pipeline.submit(sql_work(insert(3, "c"))).result(5)
+        with pytest.raises(PipelineClosedError):
+            pipeline.run(sql_work(insert(4, "d")))
+    finally:
+        pipeline.close()
+        store.abandon()
+    assert env.log.head_lsn == 3
