@@ -30,6 +30,8 @@ GOING_AWAY = 1001
 IDLE_TIMEOUT_S = 60.0
 """A socket that sends nothing (not even a heartbeat; clients send one every 25-30 s) for
 this long is closed, as Phoenix does: a vanished client holds nothing for long."""
+CLOSE_DRAIN_S = 1.0
+"""How long a closing socket reads what the client still sends, waiting for its close."""
 
 
 @websocket(PATH, include_in_schema=False)
@@ -101,11 +103,19 @@ async def _read(socket: WebSocket[Any, Any, Any], connection: PhoenixSocket) -> 
 async def _close(
     socket: WebSocket[Any, Any, Any], connection: PhoenixSocket, why: SocketClosedError
 ) -> None:
-    """End the socket from the server's side: its channels leave, the client is told why."""
+    """End the socket from the server's side: its channels leave, the client is told why.
+
+    Then the closing handshake: what the client still sends is read and dropped until its
+    own close (at most `CLOSE_DRAIN_S`). Closing the connection with its frames unread would
+    reset it, and a reset can discard our close frame before the client reads it: a client
+    flooding the socket would then see the connection drop without the reason."""
     connection.close()
     connection.outbox.close()
     with contextlib.suppress(Exception):
         await socket.close(code=why.code, reason=why.reason)
+        async with asyncio.timeout(CLOSE_DRAIN_S):
+            while (await socket.receive())["type"] != "websocket.disconnect":
+                pass
 
 
 async def _write(socket: WebSocket[Any, Any, Any], outbox: Outbox) -> None:
