@@ -149,7 +149,8 @@ class PgServer:
         try:
             await self._serve(reader, writer, admit)
         except PgError as exc:
-            writer.write(codec.error_response(exc))
+            if not writer.transport.is_closing():
+                writer.write(codec.error_response(exc))
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass
         except Exception:  # one connection's failure must not touch others
@@ -166,7 +167,8 @@ class PgServer:
         oldest = next(iter(self.handshakes))
         del self.handshakes[oldest]
         self.refused += 1
-        oldest.write(codec.error_response(TOO_MANY))
+        if not oldest.transport.is_closing():
+            oldest.write(codec.error_response(TOO_MANY))
         oldest.close()
 
     async def _serve(

@@ -107,6 +107,11 @@ class Session:
         self._size += len(data)
 
     async def flush(self) -> None:
+        """Send what is buffered. A connection already closed (the client left, or the
+        server is stopping) ends the session as a lost connection: uvloop's transport
+        refuses the write outright, where asyncio's would drop it with a warning."""
+        if self.writer.transport.is_closing():
+            raise ConnectionResetError("the connection is closed")
         if self._out:
             self.writer.write(b"".join(self._out))
             self._out.clear()
@@ -134,6 +139,8 @@ class Session:
             transport.abort()
             return
         message = codec.message(b"A", codec.int32(pid) + codec.cstr(channel) + codec.cstr(payload))
+        if self.writer.transport.is_closing():
+            return  # the listener is gone; uvloop refuses writes to a closed transport
         if self.idle and not self._out:
             self.writer.write(message)
         else:
