@@ -11,7 +11,8 @@ minus the acknowledgement. For comparison, a plain aiokafka consumer with the re
 fetch settings reads the same topic and notes when each record's message arrives: what
 the transport alone costs, with no verification, fold or commit. The replica and the raw
 consumer run in processes of their own (`_lag_watch`), as a served replica does; the
-primary, its mirror and the broker share the machine with them. Goal: replica p99 <= 50 ms.
+primary, its mirror and the broker share the machine with them. Goal: replica p99 <= 50 ms,
+recorded as ``lag_p99_headroom_ms`` (50 ms minus the p99), which must be at least 0.
 """
 
 from __future__ import annotations
@@ -162,10 +163,12 @@ def run(quick: bool) -> Outcome:
             ours, peer = measure(scratch, broker.bootstrap, seconds)
         finally:
             broker.stop()
+    p99 = percentile(ours, 0.99)
     return Outcome(
         figures={
             f"{SUBJECT}_lag_p50_ms": Figure(percentile(ours, 0.5), "ms"),
-            f"{SUBJECT}_lag_p99_ms": Figure(percentile(ours, 0.99), "ms"),
+            f"{SUBJECT}_lag_p99_ms": Figure(p99, "ms"),
+            "lag_p99_headroom_ms": Figure(GOAL_P99_MS - p99, "ms", 0.0),
             f"{PEER}_lag_p50_ms": Figure(percentile(peer, 0.5), "ms"),
             f"{PEER}_lag_p99_ms": Figure(percentile(peer, 0.99), "ms"),
             "writes_per_s": Figure(RATE, "writes/s"),
