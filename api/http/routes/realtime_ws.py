@@ -30,8 +30,10 @@ GOING_AWAY = 1001
 IDLE_TIMEOUT_S = 60.0
 """A socket that sends nothing (not even a heartbeat; clients send one every 25-30 s) for
 this long is closed, as Phoenix does: a vanished client holds nothing for long."""
-CLOSE_DRAIN_S = 1.0
-"""How long a closing socket reads what the client still sends, waiting for its close."""
+CLOSE_QUIET_S = 0.25
+CLOSE_DRAIN_S = 2.0
+"""A socket the server closes first reads what the client still sends, until it pauses
+this long (`CLOSE_QUIET_S`) or for this long in all (`CLOSE_DRAIN_S`): see `_close`."""
 
 
 @websocket(PATH, include_in_schema=False)
@@ -105,17 +107,26 @@ async def _close(
 ) -> None:
     """End the socket from the server's side: its channels leave, the client is told why.
 
-    Then the closing handshake: what the client still sends is read and dropped until its
-    own close (at most `CLOSE_DRAIN_S`). Closing the connection with its frames unread would
-    reset it, and a reset can discard our close frame before the client reads it: a client
-    flooding the socket would then see the connection drop without the reason."""
+    Before the close frame, what the client is still sending is read and dropped, until it
+    pauses for `CLOSE_QUIET_S` (at most `CLOSE_DRAIN_S` in all): the ASGI server closes the
+    connection once the close frame is sent, and closing it with the client's frames unread
+    resets it, which discards what the client has not read yet, the close frame among them
+    (a client flooding the socket would see the connection drop without the reason)."""
     connection.close()
     connection.outbox.close()
     with contextlib.suppress(Exception):
+        await _drain(socket)
         await socket.close(code=why.code, reason=why.reason)
+
+
+async def _drain(socket: WebSocket[Any, Any, Any]) -> None:
+    """Read and drop frames until the client pauses, leaves, or `CLOSE_DRAIN_S` is up."""
+    with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(CLOSE_DRAIN_S):
-            while (await socket.receive())["type"] != "websocket.disconnect":
-                pass
+            while True:
+                message = await asyncio.wait_for(socket.receive(), CLOSE_QUIET_S)
+                if message["type"] == "websocket.disconnect":
+                    return
 
 
 async def _write(socket: WebSocket[Any, Any, Any], outbox: Outbox) -> None:
