@@ -164,16 +164,22 @@ class ReaderPool:
         self._waiting.append(work)
 
     def _serve(self, work: _Work | None) -> None:
-        """A worker: run `work`, then queued work its key allows, until none is left."""
+        """A worker: run `work`, then queued work its key allows, until none is left. The
+        slot is given back before the answer is, so a caller that has its answer never
+        sees the pool still busy with it."""
         while work is not None:
-            if not work.future.cancelled():  # its caller may have stopped waiting
+            result: Any = None
+            error: BaseException | None = None
+            ran = not work.future.cancelled()  # its caller may have stopped waiting
+            if ran:
                 try:
                     result = work.fn()
                 except BaseException as exc:
-                    work.settle(None, exc)
-                else:
-                    work.settle(result, None)
-            work = self._next(work.key)
+                    error = exc
+            following = self._next(work.key)
+            if ran:
+                work.settle(result, error)
+            work = following
 
     def _next(self, finished: str) -> _Work | None:
         """Release `finished`'s slot and take the oldest queued work whose key has room."""
