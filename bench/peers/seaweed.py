@@ -96,7 +96,9 @@ class SeaweedS3:
     def _wait_ready(self) -> None:
         """The gateway accepts connections before the volume server has registered with
         the master, and writes fail until it has: wait until the master assigns a file id
-        and the gateway lists buckets."""
+        and the gateway lists buckets. A server that exits or never gets there raises
+        `RuntimeError`, which `start` answers by trying fresh ports (one of its ports may
+        have been taken by another process between the probe and the bind)."""
         client = self.client()
         assign = f"http://127.0.0.1:{self.master}/dir/assign"
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -107,9 +109,12 @@ class SeaweedS3:
                         raise RuntimeError("no volume to assign yet")
                 client.list_buckets()
                 return
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
+            except Exception as exc:
+                exited = self._proc is not None and self._proc.poll() is not None
+                if exited or time.monotonic() > deadline:
+                    self.stop()
+                    why = "weed exited" if exited else f"not ready in {START_TIMEOUT_S} s"
+                    raise RuntimeError(f"{why}: {exc}") from exc
                 time.sleep(0.1)
 
     def make_bucket(self, name: str) -> None:
