@@ -1,4 +1,5 @@
-"""Fixtures of the projection tests: a real event log in a temporary data directory."""
+"""Fixtures of the projection tests: a real event log in a temporary directory, and an
+initialised data directory (`root`) for `api.Database`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from api.datadir import DataDir
+from api.initialise import initialise
 from eventlog import EventLog, SigningKey
 from tests.projections.projkit import Env
 
@@ -17,3 +20,11 @@ def env(tmp_path: Path) -> Iterator[Env]:
     log = EventLog.create(tmp_path / "log", key)
     yield Env(tmp_path, key, log)
     log.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A data directory initialised as `bkgdb init` does (1 MiB log segments)."""
+    path = tmp_path / "data"
+    initialise(DataDir(path), 1 << 20)
+    return path

@@ -13,8 +13,6 @@ import pytest
 from sqlglot import exp
 
 from api.database import Authorizer, Database, DatabaseOptions, PrincipalLike, WriteCheck
-from api.datadir import DataDir
-from api.initialise import initialise
 from api.sql import StatementInfo
 from api.sql.errors import BadRequestError, SqlError
 from eventlog import Entry
@@ -52,13 +50,6 @@ class Recording:
 
     def check_writes(self, principal: PrincipalLike) -> WriteCheck | None:
         return None
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    initialise(DataDir(path), 1 << 20)
-    return path
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,11 +130,7 @@ def test_concurrent_writers_get_gapless_lsns_in_commit_order(env: Env) -> None:
         for i in range(base, base + 25):
             results.append(pipeline.submit(sql_work(insert(i, "x"))).result(10).lsn)
 
-    threads = [threading.Thread(target=writer, args=(t * 100,)) for t in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(writer, 8)
     pipeline.close()
     try:
         assert sorted(results) == list(range(3, 203))
@@ -260,11 +256,7 @@ def test_run_and_submit_from_many_threads_commit_every_job_once(env: Env) -> Non
             else:
                 lsns.append(pipeline.submit(sql_work(insert(i, "s"))).result(10).lsn)
 
-    threads = [threading.Thread(target=writer, args=(t * 100,)) for t in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(writer, 16)
     pipeline.close()
     try:
         assert sorted(lsns) == list(range(3, 3 + 16 * 30))
@@ -306,3 +298,12 @@ def test_a_broken_write_connection_stops_the_pipeline_instead_of_hanging_it(env:
         pipeline.close()
         store.abandon()
     assert env.log.head_lsn == 3
+
+
+def _in_threads(writer: Callable[[int], None], count: int) -> None:
+    """`writer(base)` in `count` threads at once (bases 0, 100, 200, ...), all joined."""
+    threads = [threading.Thread(target=writer, args=(t * 100,)) for t in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -23,8 +23,6 @@ from api.database import (
     PrincipalLike,
     WriteCheck,
 )
-from api.datadir import DataDir
-from api.initialise import initialise
 from api.sql import StatementInfo
 from api.sql.bounded import ResultLimits
 from api.sql.errors import (
@@ -38,13 +36,6 @@ from projections.deadline import SHUTDOWN_MESSAGE
 from tests.governance.conftest import RUNAWAY
 
 POINT = "SELECT * FROM items WHERE id = $1"
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    initialise(DataDir(path), 1 << 20)
-    return path
 
 
 @pytest.fixture
