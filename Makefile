@@ -9,6 +9,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PG_PORT ?= 5433
 
+# Debian packages tests and benchmarks need, installed when missing (scripts/ensure-package.sh).
+ENSURE := bash scripts/ensure-package.sh
+ENSURE_WRK := $(ENSURE) wrk wrk "the http_peer benchmark and its tests"
+
 DIST ?= dist
 RELEASE := $(BIN)/python -m release --dist $(DIST)
 # Timestamps from the commit: a rebuild of one commit gives a byte-identical wheel (the sdist,
@@ -32,9 +36,9 @@ run: $(STAMP)
 	$(BIN)/bkgdb --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT) --pg-port $(PG_PORT)
 
 test: $(STAMP)
-	bash scripts/ensure-chromium.sh
+	$(ENSURE) chromium /usr/bin/chromium "the dashboard's browser tests (tests/web)"
 	bash scripts/ensure-pgjdbc.sh
-	bash scripts/ensure-wrk.sh
+	$(ENSURE_WRK)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -47,7 +51,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	bash scripts/ensure-wrk.sh
+	$(ENSURE_WRK)
 	$(BIN)/python -m bench run
 	$(BIN)/python -m bench report
 

@@ -10,7 +10,7 @@ from bench import scenarios
 from bench.errors import UnknownScenarioError
 from bench.model import Scenario
 
-PROGRAMS = {"wrk": "Debian's wrk package (scripts/ensure-wrk.sh installs it)"}
+PROGRAMS = {"wrk": "Debian's wrk package (scripts/ensure-package.sh installs it)"}
 """Needs that are programs on the PATH, found in an instant, with where to get each. Other
 needs (``postgres``, ``kafka``, ``s3``) are systems a scenario starts; only starting them
 tells whether they are there."""

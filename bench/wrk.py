@@ -127,7 +127,7 @@ def binary() -> Path:
     """The wrk executable (``/usr/bin/wrk`` from Debian's ``wrk``, else on the PATH)."""
     found = shutil.which(NAME)
     if found is None:
-        raise PeerUnavailableError("wrk not found: apt-get install wrk (scripts/ensure-wrk.sh)")
+        raise PeerUnavailableError("wrk not found: apt-get install wrk (scripts/ensure-package.sh)")
     return Path(found)
 
 

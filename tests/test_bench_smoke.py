@@ -39,7 +39,7 @@ def test_a_missing_program_is_named_with_where_to_get_it(
     http_peer = registry.all_scenarios()["http_peer"]
     assert http_peer.needs == {"wrk"}
     assert registry.missing_programs(http_peer) == (
-        "wrk is not installed: Debian's wrk package (scripts/ensure-wrk.sh installs it)"
+        "wrk is not installed: Debian's wrk package (scripts/ensure-package.sh installs it)"
     )
     assert main(["list"]) == 0
     listed = capsys.readouterr().out

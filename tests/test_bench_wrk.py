@@ -16,7 +16,7 @@ from bench import wrk
 from bench.errors import PeerFailedError
 
 pytestmark = pytest.mark.skipif(
-    shutil.which(wrk.NAME) is None, reason="wrk is not installed (scripts/ensure-wrk.sh)"
+    shutil.which(wrk.NAME) is None, reason="wrk is not installed (scripts/ensure-package.sh)"
 )
 ROWS = 50
 

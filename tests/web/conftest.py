@@ -2,7 +2,7 @@
 driven by Playwright, for the dashboard's end-to-end tests.
 
 The browser is the system's `/usr/bin/chromium` (installed by `make test` through
-scripts/ensure-chromium.sh); without it these tests are skipped with that reason. Each test
+scripts/ensure-package.sh); without it these tests are skipped with that reason. Each test
 gets a fresh browser context (so a fresh sessionStorage); screenshots go to
 tests/artifacts/web/, which git ignores.
 """
@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Without the browser, skip the tests that need it and say why."""
     if CHROMIUM.exists():
         return
-    reason = f"{CHROMIUM} is missing (make test installs it as root: scripts/ensure-chromium.sh)"
+    reason = f"{CHROMIUM} is missing (make test installs it as root: scripts/ensure-package.sh)"
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.skip(reason=reason))
