@@ -45,6 +45,7 @@ from api.sql.catalog import Catalog, memo_catalog, snapshot_catalog
 from api.sql.engine import Params
 from api.sql.errors import BadRequestError, QueryCanceledError, StoreCorruptError
 from api.sql.limits import record_too_large
+from api.sql.lru import Memo
 from api.sql.plan import ReadPlan
 from api.sql.sqlite_errors import is_corruption
 from api.writers import LogWriter, ReadOnlyReplica, Writer
@@ -189,7 +190,7 @@ class Database:
         self.statement_timeout_s = options.statement_timeout_s
         self.result_limits = options.result_limits
         self.running = RunningStatements()
-        self._plans: dict[tuple[str, object], ReadPlan] = {}
+        self._plans: Memo[tuple[str, object], ReadPlan] = Memo(MAX_PLANS)
 
     @classmethod
     def open(
@@ -390,9 +391,7 @@ class Database:
         if plan is None:
             raise BadRequestError("a statement that writes cannot run on a snapshot")
         if ctx.plans is not None and len(sql) <= MAX_PLANNED_TEXT:
-            if len(self._plans) >= MAX_PLANS:
-                self._plans.clear()
-            self._plans[sql, ctx.plans] = plan
+            self._plans.put((sql, ctx.plans), plan)
         return plan
 
     def execute_batch(

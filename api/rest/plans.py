@@ -22,6 +22,7 @@ from api.rest.ast import Filter, ReadQuery
 from api.rest.grammar import LOGIC_KEYS, RESERVED, parse_query
 from api.rest.read import Level, plan
 from api.sql import Catalog, TableDef
+from api.sql.lru import Memo
 
 MAX_REMEMBERED = 1024
 MAX_PARAMS = 16
@@ -58,7 +59,7 @@ class ReadPlans:
     """`planned(catalog, table, params)`: the parsed query and its plan, remembered."""
 
     def __init__(self) -> None:
-        self._plans: dict[Shape, _Plan] = {}
+        self._plans: Memo[Shape, _Plan] = Memo(MAX_REMEMBERED)
 
     def planned(self, catalog: Catalog, table: TableDef, params: Params) -> tuple[ReadQuery, Level]:
         """What `parse_query` and `read.plan` make of `params` (raising what they raise)."""
@@ -72,9 +73,7 @@ class ReadPlans:
             return found.with_values(values), found.level
         query = parse_query(params)
         level = plan(catalog, table, query)
-        if len(self._plans) >= MAX_REMEMBERED:
-            self._plans.clear()
-        self._plans[key] = _Plan(query, level, _slots(params))
+        self._plans.put(key, _Plan(query, level, _slots(params)))
         return query, level
 
 

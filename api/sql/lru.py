@@ -1,4 +1,5 @@
-"""A small thread-safe LRU map: the engine is shared by reader threads and the writer."""
+"""Bounded memories shared by reader threads and the writer: `LRU` (thread-safe, evicts
+the least recently used entry) and `Memo` (no lock, forgets everything when full)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,21 @@ class LRU(Generic[K, V]):
             self._data[key] = value
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
+
+
+class Memo(dict[K, V]):
+    """At most ``size`` entries; when full, a new one makes it forget all the others.
+
+    For the hottest look-ups (a read's plan), where `LRU`'s lock and bookkeeping would cost
+    more than rebuilding a forgotten entry now and then: `get` is the dict's own, and every
+    operation is one dict operation, atomic under the GIL."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: K, value: V) -> None:
+        """Remember ``value``, first forgetting everything if ``size`` entries are held."""
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = value
